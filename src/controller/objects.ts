@@ -1,0 +1,40 @@
+// The Kubernetes objects every source produces. Files, the REST registry and the API server all
+// speak in these, so one translation (translate.ts) turns any mix of them into the model.
+import type {
+  V1Namespace, V1Service, V1EndpointSlice, V1Pod,
+} from '@kubernetes/client-node';
+
+export type { V1Namespace, V1Service, V1EndpointSlice, V1Pod };
+
+/** A routing CRD object as stored: spec is validated later, by model/routing. */
+export interface CustomObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; generation?: number; resourceVersion?: string; uid?: string;
+    labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: unknown;
+  status?: unknown;
+}
+
+export interface ObjectSet {
+  readonly namespaces: readonly V1Namespace[];
+  readonly services: readonly V1Service[];
+  readonly endpointSlices: readonly V1EndpointSlice[];
+  readonly pods: readonly V1Pod[];
+  readonly trafficRoutes: readonly CustomObject[];
+  readonly trafficPolicies: readonly CustomObject[];
+}
+
+export const EMPTY_OBJECTS: ObjectSet = Object.freeze({
+  namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [],
+});
+
+/** Label that ties an EndpointSlice to its Service (set by the EndpointSlice controller). */
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+/** Annotation on Services the REST registry invents: a real Service of the same name wins. */
+export const SYNTHETIC_ANNOTATION = 'pilotfish.io/synthetic';
+
+export const ROUTING_GROUP = 'routing.pilotfish.io';
+export const ROUTING_VERSION = 'v1alpha1';
+export const ROUTING_API_VERSION = `${ROUTING_GROUP}/${ROUTING_VERSION}`;
