@@ -3,18 +3,10 @@
 import type {
   V1Namespace, V1Service, V1EndpointSlice, V1Pod,
 } from '@kubernetes/client-node';
+import type { CustomObject } from '../model/k8s-object.js';
 
 export type { V1Namespace, V1Service, V1EndpointSlice, V1Pod };
-
-/** A routing CRD object as stored: spec is validated later, by model/routing. */
-export interface CustomObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; generation?: number; resourceVersion?: string; uid?: string;
-    labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec?: unknown;
-  status?: unknown;
-}
+export type { CustomObject };
 
 export interface ObjectSet {
   readonly namespaces: readonly V1Namespace[];
@@ -34,6 +26,13 @@ export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 /** Annotation on Services the REST registry invents: a real Service of the same name wins. */
 export const SYNTHETIC_ANNOTATION = 'pilotfish.io/synthetic';
+
+/**
+ * Annotation on the REST registry's EndpointSlices: which port of the Service its endpoints
+ * serve (a number or a port name; empty means the Service's first port). Needed because the
+ * registry cannot know the port names of a real Service another source defines.
+ */
+export const SERVICE_PORT_ANNOTATION = 'pilotfish.io/service-port';
 
 export const ROUTING_GROUP = 'routing.pilotfish.io';
 export const ROUTING_VERSION = 'v1alpha1';

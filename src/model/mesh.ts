@@ -42,6 +42,8 @@ export interface Endpoint {
   readonly labels: Readonly<Record<string, string>>;
   /** Pod name (namespace is the service's) when the endpoint is a Pod. */
   readonly podName?: string;
+  /** Topology-aware routing hints (EndpointSlice `hints.forZones`): zones this endpoint should serve. */
+  readonly zoneHints?: readonly string[];
 }
 
 export const NO_LOCALITY: Locality = Object.freeze({ region: '', zone: '', subZone: '' });

@@ -1,0 +1,34 @@
+// The control plane's own HTTP port (15014): health, readiness, the REST registry, and later
+// metrics and debug endpoints. Routes are added by whoever owns them before listen().
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from '../logging.js';
+
+export interface AdminServerOptions {
+  logger: Logger;
+  /** Readiness: true once every source has synced and xDS is serving. */
+  ready: () => boolean;
+}
+
+export function createAdminServer(opts: AdminServerOptions): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  app.get('/healthz', async () => 'ok\n');
+  app.get('/readyz', async (_req, reply) => {
+    if (opts.ready()) return 'ok\n';
+    return reply.code(503).send('not ready: waiting for the initial sync\n');
+  });
+  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    if (status >= 500) opts.logger.error('admin request failed', { url: req.url, error: err.message });
+    void reply.code(status).type('text/plain').send(`${err.message}\n`);
+  });
+  return app;
+}
+
+/** Splits `HOST:PORT` (IPv6 hosts in brackets) as the CLI flags take them. */
+export function splitHostPort(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr);
+  if (!m) throw new Error(`invalid address "${addr}": expected HOST:PORT`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`invalid address "${addr}": port ${port} is out of range`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}

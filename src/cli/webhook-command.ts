@@ -1,0 +1,256 @@
+// `pilotfish webhook`: the sidecar injector's HTTPS server. Also exports the flag set and the
+// start function that `pilotfish controller` reuses to run the injector in the same process.
+import { KubeConfig } from '@kubernetes/client-node';
+import { createLogger, type Logger } from '../logging.js';
+import { parseHostPort, parseQuantity } from '../webhook/annotations.js';
+import type { DecisionPolicy } from '../webhook/decision.js';
+import { DEFAULT_INJECTOR_CONFIG, type InjectorConfig } from '../webhook/inject.js';
+import {
+  supportsNativeSidecars, TrustWebhookSelectors, type NamespaceLabelSource, type ServerVersionSource,
+} from '../webhook/kube.js';
+import { KubeCaBundleTarget, KubeNamespaceLabels, KubeSecretStore, KubeServerVersion } from '../webhook/kube-client.js';
+import { InjectionMetrics } from '../webhook/metrics.js';
+import {
+  DEFAULT_CONTROL_PLANE_NAMESPACE, DEFAULT_INIT_IMAGE, DEFAULT_PROXY_IMAGE, DEFAULT_XDS_ADDRESS, PORT_WEBHOOK,
+} from '../webhook/names.js';
+import type { OnError } from '../webhook/review.js';
+import { startWebhookServer, type WebhookServer } from '../webhook/server.js';
+import { ManagedCertificates } from '../webhook/tls/managed.js';
+import { FileCertificateSource, ManagedCertificateSource, type ServingCertificateSource } from '../webhook/tls/source.js';
+import { logLevelFlag, parseFlags, UsageError } from './flags.js';
+
+/** Flags that shape the injected Pod; shared by `pilotfish webhook` and `pilotfish inject`. */
+export const injectorFlagOptions = {
+  'xds-address': { type: 'string', default: DEFAULT_XDS_ADDRESS },
+  'proxy-image': { type: 'string', default: DEFAULT_PROXY_IMAGE },
+  'init-image': { type: 'string', default: DEFAULT_INIT_IMAGE },
+  'image-pull-policy': { type: 'string' },
+  'native-sidecars': { type: 'string' },
+  'hold-application-until-proxy-starts': { type: 'string', default: 'true' },
+  'rewrite-app-probes': { type: 'string', default: 'true' },
+  'proxy-cpu': { type: 'string', default: DEFAULT_INJECTOR_CONFIG.resources.cpu },
+  'proxy-memory': { type: 'string', default: DEFAULT_INJECTOR_CONFIG.resources.memory },
+  'proxy-cpu-limit': { type: 'string', default: DEFAULT_INJECTOR_CONFIG.resources.cpuLimit },
+  'proxy-memory-limit': { type: 'string', default: DEFAULT_INJECTOR_CONFIG.resources.memoryLimit },
+  'proxy-log-level': { type: 'string', default: DEFAULT_INJECTOR_CONFIG.proxyLogLevel },
+  'proxy-concurrency': { type: 'string', default: String(DEFAULT_INJECTOR_CONFIG.proxyConcurrency) },
+} as const;
+
+type InjectorFlagValues = { -readonly [K in keyof typeof injectorFlagOptions]?: string };
+
+export function boolFlag(value: string | undefined, name: string, command: string): boolean {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new UsageError(`pilotfish ${command}: --${name} must be true or false (got "${value}")`);
+}
+
+/** The injector configuration from flags; `native` is resolved by the caller (it may need the API server). */
+export function injectorConfigFromFlags(v: InjectorFlagValues, native: boolean, command: string): InjectorConfig {
+  const xds = parseHostPort(v['xds-address'] ?? DEFAULT_XDS_ADDRESS);
+  if (!xds.ok) throw new UsageError(`pilotfish ${command}: --xds-address: ${xds.error}`);
+  const quantity = (name: keyof InjectorFlagValues, allowEmpty: boolean): string => {
+    const text = v[name] ?? '';
+    if (allowEmpty && text === '') return '';
+    const q = parseQuantity(text);
+    if (!q.ok) throw new UsageError(`pilotfish ${command}: --${name}: ${q.error}`);
+    return q.value;
+  };
+  const concurrency = Number(v['proxy-concurrency']);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new UsageError(`pilotfish ${command}: --proxy-concurrency must be a positive integer`);
+  }
+  const pull = v['image-pull-policy'];
+  if (pull !== undefined && !['Always', 'IfNotPresent', 'Never'].includes(pull)) {
+    throw new UsageError(`pilotfish ${command}: --image-pull-policy must be Always, IfNotPresent or Never`);
+  }
+  return {
+    ...DEFAULT_INJECTOR_CONFIG,
+    proxyImage: v['proxy-image'] ?? DEFAULT_PROXY_IMAGE,
+    initImage: v['init-image'] ?? DEFAULT_INIT_IMAGE,
+    imagePullPolicy: pull,
+    xds: xds.value,
+    nativeSidecars: native,
+    holdApplicationUntilProxyStarts: boolFlag(v['hold-application-until-proxy-starts'], 'hold-application-until-proxy-starts', command),
+    rewriteAppProbes: boolFlag(v['rewrite-app-probes'], 'rewrite-app-probes', command),
+    resources: {
+      cpu: quantity('proxy-cpu', false),
+      memory: quantity('proxy-memory', false),
+      cpuLimit: quantity('proxy-cpu-limit', true),
+      memoryLimit: quantity('proxy-memory-limit', true),
+    },
+    proxyConcurrency: concurrency,
+    proxyLogLevel: v['proxy-log-level'] ?? DEFAULT_INJECTOR_CONFIG.proxyLogLevel,
+  };
+}
+
+export const webhookFlagOptions = {
+  ...injectorFlagOptions,
+  'webhook-address': { type: 'string', default: `0.0.0.0:${PORT_WEBHOOK}` },
+  'tls-cert-file': { type: 'string' },
+  'tls-key-file': { type: 'string' },
+  namespace: { type: 'string', default: DEFAULT_CONTROL_PLANE_NAMESPACE },
+  'native-sidecars': { type: 'string', default: 'auto' },
+  'on-error': { type: 'string', default: 'allow' },
+  'log-level': { type: 'string' },
+  kubernetes: { type: 'string', default: 'on' },
+  kubeconfig: { type: 'string' },
+  'webhook-config-name': { type: 'string', default: 'pilotfish-sidecar-injector' },
+  'tls-secret-name': { type: 'string', default: 'pilotfish-webhook-tls' },
+  'service-name': { type: 'string', default: 'pilotfish' },
+  'cert-check-interval-seconds': { type: 'string', default: '3600' },
+} as const;
+
+export interface WebhookSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  readonly namespace: string;
+  readonly nativeSidecars: 'auto' | 'true' | 'false';
+  readonly onError: OnError;
+  readonly kubernetes: boolean;
+  readonly kubeconfig?: string;
+  readonly webhookConfigName: string;
+  readonly tlsSecretName: string;
+  readonly serviceName: string;
+  readonly certCheckIntervalMs: number;
+  /** Everything but nativeSidecars, which `auto` decides at start. */
+  readonly injectorFlags: InjectorFlagValues;
+}
+
+export function parseWebhookFlags(argv: string[], command = 'webhook'): WebhookSettings & { logLevel: ReturnType<typeof logLevelFlag> } {
+  const { values: v, positionals } = parseFlags(argv, webhookFlagOptions, command);
+  if (positionals.length > 0) throw new UsageError(`pilotfish ${command}: unexpected argument "${positionals[0]}"`);
+  const address = /^([A-Za-z0-9.:-]*):(\d{1,5})$/.exec(v['webhook-address']);
+  if (!address || Number(address[2]) > 65535) {
+    throw new UsageError(`pilotfish ${command}: --webhook-address must be HOST:PORT (got "${v['webhook-address']}")`);
+  }
+  const native = v['native-sidecars'];
+  if (native !== 'auto' && native !== 'true' && native !== 'false') {
+    throw new UsageError(`pilotfish ${command}: --native-sidecars must be auto, true or false`);
+  }
+  const onError = v['on-error'];
+  if (onError !== 'allow' && onError !== 'deny') throw new UsageError(`pilotfish ${command}: --on-error must be allow or deny`);
+  if ((v['tls-cert-file'] === undefined) !== (v['tls-key-file'] === undefined)) {
+    throw new UsageError(`pilotfish ${command}: --tls-cert-file and --tls-key-file go together`);
+  }
+  const kube = v.kubernetes;
+  if (kube !== 'on' && kube !== 'off') throw new UsageError(`pilotfish ${command}: --kubernetes must be on or off`);
+  if (kube === 'off' && v['tls-cert-file'] === undefined) {
+    throw new UsageError(`pilotfish ${command}: --kubernetes=off needs --tls-cert-file/--tls-key-file (the self-managed certificate lives in a Secret)`);
+  }
+  const interval = Number(v['cert-check-interval-seconds']);
+  if (!Number.isFinite(interval) || interval <= 0) {
+    throw new UsageError(`pilotfish ${command}: --cert-check-interval-seconds must be a positive number`);
+  }
+  const injectorFlags: InjectorFlagValues = {};
+  for (const k of Object.keys(injectorFlagOptions) as Array<keyof typeof injectorFlagOptions>) {
+    if (k !== 'native-sidecars') injectorFlags[k] = v[k];
+  }
+  // Validate the injector flags now, so a typo fails at start and not at the first Pod.
+  injectorConfigFromFlags(injectorFlags, false, command);
+  return {
+    host: address[1] || '0.0.0.0',
+    port: Number(address[2]),
+    certFile: v['tls-cert-file'],
+    keyFile: v['tls-key-file'],
+    namespace: v.namespace,
+    nativeSidecars: native,
+    onError,
+    kubernetes: kube === 'on',
+    kubeconfig: v.kubeconfig,
+    webhookConfigName: v['webhook-config-name'],
+    tlsSecretName: v['tls-secret-name'],
+    serviceName: v['service-name'],
+    certCheckIntervalMs: interval * 1000,
+    injectorFlags,
+    logLevel: logLevelFlag(v['log-level']),
+  };
+}
+
+/** The DNS names the API server may use to reach the webhook Service. */
+export function serviceHosts(service: string, namespace: string): string[] {
+  return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+}
+
+async function resolveNative(setting: WebhookSettings['nativeSidecars'], versions: ServerVersionSource | undefined, logger: Logger): Promise<boolean> {
+  if (setting !== 'auto') return setting === 'true';
+  if (!versions) {
+    logger.warn('native sidecars: no Kubernetes API to ask for its version; injecting regular sidecar containers');
+    return false;
+  }
+  try {
+    const v = await versions.version();
+    const native = supportsNativeSidecars(v);
+    logger.info('native sidecars decided from the API server version', { version: v.gitVersion, native });
+    return native;
+  } catch (err) {
+    logger.warn('native sidecars: API server version unknown; injecting regular sidecar containers', { error: (err as Error).message });
+    return false;
+  }
+}
+
+export interface RunningWebhook {
+  readonly server: WebhookServer;
+  readonly metrics: InjectionMetrics;
+  readonly injector: InjectorConfig;
+}
+
+/** Starts the injector from parsed settings; `kubeConfig` overrides loading one from the settings. */
+export async function startWebhook(s: WebhookSettings, logger: Logger, kubeConfig?: KubeConfig): Promise<RunningWebhook> {
+  let kc: KubeConfig | undefined = kubeConfig;
+  if (!kc && s.kubernetes) {
+    kc = new KubeConfig();
+    if (s.kubeconfig) kc.loadFromFile(s.kubeconfig);
+    else kc.loadFromDefault();
+  }
+  const versions = kc ? new KubeServerVersion(kc) : undefined;
+  const namespaces: NamespaceLabelSource = kc ? new KubeNamespaceLabels(kc) : new TrustWebhookSelectors();
+  const native = await resolveNative(s.nativeSidecars, versions, logger);
+  const injector = injectorConfigFromFlags(s.injectorFlags, native, 'webhook');
+
+  let certificates: ServingCertificateSource;
+  if (s.certFile && s.keyFile) {
+    certificates = new FileCertificateSource(s.certFile, s.keyFile, logger);
+  } else {
+    if (!kc) throw new UsageError('pilotfish webhook: without --tls-cert-file the Kubernetes API is needed to manage the certificate');
+    const managed = new ManagedCertificates({
+      secrets: new KubeSecretStore(kc),
+      caBundleTarget: new KubeCaBundleTarget(kc),
+      namespace: s.namespace,
+      secretName: s.tlsSecretName,
+      webhookConfigName: s.webhookConfigName,
+      hosts: serviceHosts(s.serviceName, s.namespace),
+      logger,
+    });
+    certificates = new ManagedCertificateSource(managed, s.certCheckIntervalMs, logger);
+  }
+  const policy: DecisionPolicy = { controlPlaneNamespace: s.namespace };
+  const metrics = new InjectionMetrics();
+  const server = await startWebhookServer({
+    host: s.host,
+    port: s.port,
+    certificates,
+    review: { injector, policy, namespaces, onError: s.onError, logger, metrics },
+    logger,
+  });
+  return { server, metrics, injector };
+}
+
+/** `pilotfish webhook [flags]`: runs until SIGTERM/SIGINT. */
+export async function runWebhookCommand(argv: string[]): Promise<void> {
+  const settings = parseWebhookFlags(argv);
+  const logger = createLogger(settings.logLevel).child({ component: 'webhook' });
+  const running = await startWebhook(settings, logger);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      logger.info('shutting down', { signal });
+      running.server.close().then(resolve, (err: unknown) => {
+        logger.error('error during shutdown', { error: String(err) });
+        resolve();
+      });
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}

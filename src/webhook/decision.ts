@@ -1,0 +1,89 @@
+// Whether a Pod gets a sidecar. One pure function; the rules, in the order they are applied:
+//
+//  1. hostNetwork Pods are skipped: the redirect would capture the node's own traffic.
+//  2. Pods in kube-system and in the control plane's own namespace are skipped, whatever their
+//     labels say: injecting the control plane into itself would deadlock its own start.
+//  3. A Pod that declares one of the proxy's ports (15000, 15001, 15006, 15021, 15090) is skipped:
+//     the proxy could not bind them, and the Pod would never become ready.
+//  4. A Pod with a container named like ours but without the status annotation was set up by
+//     hand (or by another tool): skipped rather than given a second proxy.
+//  5. The pod label `sidecar.pilotfish.io/inject` = `true` or `false` decides if present.
+//  6. Otherwise the namespace label `pilotfish.io/inject=enabled` decides.
+//
+// A Pod that carries the status annotation was injected before (the API server re-invoked the
+// webhook, or a template was injected offline): it is injected again from a stripped copy, never twice.
+import type { V1Pod } from '@kubernetes/client-node';
+import {
+  INIT_CONTAINER_NAME, NAMESPACE_INJECT_ENABLED, NAMESPACE_INJECT_LABEL, POD_INJECT_LABEL,
+  PROXY_CONTAINER_NAME, PROXY_PORTS, STATUS_ANNOTATION,
+} from './names.js';
+
+export interface DecisionPolicy {
+  /** The namespace pilotfish itself runs in. */
+  readonly controlPlaneNamespace: string;
+  /** Further namespaces never injected; kube-system always is one. */
+  readonly excludedNamespaces?: readonly string[];
+}
+
+export interface DecisionInput {
+  readonly pod: V1Pod;
+  /** The Pod's namespace (from the admission request when the Pod itself does not say). */
+  readonly namespace: string;
+  /** Labels of that namespace; undefined when unknown (then only the pod label can enable). */
+  readonly namespaceLabels: Readonly<Record<string, string>> | undefined;
+}
+
+/** Stable, low-cardinality name of the rule that decided (for metrics); `reason` says the details. */
+export type DecisionCode =
+  | 'pod-label' | 'namespace-label'
+  | 'no-containers' | 'host-network' | 'excluded-namespace' | 'foreign-container' | 'reserved-port'
+  | 'namespace-not-enabled' | 'namespace-unknown';
+
+export type Decision =
+  | { readonly inject: true; readonly code: DecisionCode; readonly reason: string; readonly reinject: boolean }
+  | { readonly inject: false; readonly code: DecisionCode; readonly reason: string };
+
+export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system'];
+
+function skip(code: DecisionCode, reason: string): Decision {
+  return { inject: false, code, reason };
+}
+
+export function decideInjection(input: DecisionInput, policy: DecisionPolicy): Decision {
+  const { pod, namespace } = input;
+  const spec = pod.spec;
+  const labels = pod.metadata?.labels ?? {};
+  const annotations = pod.metadata?.annotations ?? {};
+
+  if (!spec || !Array.isArray(spec.containers) || spec.containers.length === 0) return skip('no-containers', 'pod has no containers');
+  if (spec.hostNetwork === true) return skip('host-network', 'hostNetwork pod');
+  const excluded = new Set([...SYSTEM_NAMESPACES, policy.controlPlaneNamespace, ...(policy.excludedNamespaces ?? [])]);
+  if (excluded.has(namespace)) {
+    return skip('excluded-namespace', namespace === policy.controlPlaneNamespace
+      ? `namespace ${namespace} is the control plane's own` : `namespace ${namespace} is never injected`);
+  }
+
+  const reinject = STATUS_ANNOTATION in annotations;
+  const ours = new Set([INIT_CONTAINER_NAME, PROXY_CONTAINER_NAME]);
+  const all = [...(spec.initContainers ?? []), ...spec.containers];
+  if (!reinject) {
+    const clash = all.find((c) => ours.has(c.name));
+    if (clash) return skip('foreign-container', `pod already has a container named ${clash.name} but no ${STATUS_ANNOTATION} annotation`);
+  }
+  const reserved = new Set(PROXY_PORTS);
+  for (const c of all) {
+    if (ours.has(c.name) && reinject) continue;
+    const port = (c.ports ?? []).find((p) => reserved.has(p.containerPort));
+    if (port) return skip('reserved-port', `container ${c.name} uses port ${port.containerPort}, which the proxy needs`);
+  }
+
+  const podLabel = labels[POD_INJECT_LABEL];
+  if (podLabel === 'false') return skip('pod-label', `pod label ${POD_INJECT_LABEL}=false`);
+  if (podLabel === 'true') return { inject: true, code: 'pod-label', reason: `pod label ${POD_INJECT_LABEL}=true`, reinject };
+
+  if (input.namespaceLabels === undefined) return skip('namespace-unknown', `labels of namespace ${namespace} unknown`);
+  if (input.namespaceLabels[NAMESPACE_INJECT_LABEL] === NAMESPACE_INJECT_ENABLED) {
+    return { inject: true, code: 'namespace-label', reason: `namespace label ${NAMESPACE_INJECT_LABEL}=${NAMESPACE_INJECT_ENABLED}`, reinject };
+  }
+  return skip('namespace-not-enabled', `namespace ${namespace} not labelled ${NAMESPACE_INJECT_LABEL}=${NAMESPACE_INJECT_ENABLED}`);
+}

@@ -1,0 +1,139 @@
+// One AdmissionReview in, one answer out. Transport-free (server.ts does HTTPS), so every branch
+// is testable without sockets; the fail-open rule lives here: an error of ours admits the Pod
+// unchanged (with a warning the user sees) unless the operator chose `--on-error=deny`.
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Logger } from '../logging.js';
+import { decideInjection, type DecisionPolicy } from './decision.js';
+import { injectPod, type InjectorConfig } from './inject.js';
+import type { NamespaceLabelSource } from './kube.js';
+import type { InjectionMetrics } from './metrics.js';
+import { podPatch } from './patch.js';
+
+export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
+
+export type OnError = 'allow' | 'deny';
+
+export interface AdmissionRequest {
+  readonly uid: string;
+  readonly kind?: { readonly group?: string; readonly version?: string; readonly kind?: string };
+  readonly resource?: { readonly group?: string; readonly version?: string; readonly resource?: string };
+  readonly subResource?: string;
+  readonly namespace?: string;
+  readonly name?: string;
+  readonly operation?: string;
+  readonly object?: unknown;
+}
+
+export interface AdmissionResponse {
+  uid: string;
+  allowed: boolean;
+  patchType?: 'JSONPatch';
+  patch?: string;
+  warnings?: string[];
+  status?: { code: number; message: string };
+}
+
+export interface AdmissionReviewResponse {
+  apiVersion: typeof ADMISSION_API_VERSION;
+  kind: 'AdmissionReview';
+  response: AdmissionResponse;
+}
+
+export interface ReviewDeps {
+  readonly injector: InjectorConfig;
+  readonly policy: DecisionPolicy;
+  readonly namespaces: NamespaceLabelSource;
+  readonly onError: OnError;
+  readonly logger: Logger;
+  readonly metrics: InjectionMetrics;
+}
+
+export type ReviewOutcome =
+  | { readonly status: 200; readonly body: AdmissionReviewResponse }
+  | { readonly status: 400; readonly body: { readonly error: string } };
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function bad(error: string): ReviewOutcome {
+  return { status: 400, body: { error } };
+}
+
+function answer(response: AdmissionResponse): ReviewOutcome {
+  return { status: 200, body: { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response } };
+}
+
+/** The envelope's problems, or the request. */
+export function parseReview(body: unknown): { request: AdmissionRequest } | { error: string } {
+  if (!isObject(body)) return { error: 'body is not a JSON object' };
+  if (body.apiVersion !== ADMISSION_API_VERSION || body.kind !== 'AdmissionReview') {
+    return { error: `expected apiVersion ${ADMISSION_API_VERSION} kind AdmissionReview, got ${String(body.apiVersion)} ${String(body.kind)}` };
+  }
+  const request = body.request;
+  if (!isObject(request)) return { error: 'AdmissionReview has no request' };
+  if (typeof request.uid !== 'string' || request.uid === '') return { error: 'AdmissionReview request has no uid' };
+  return { request: request as unknown as AdmissionRequest };
+}
+
+function podRef(req: AdmissionRequest, pod: V1Pod | undefined): { namespace: string; name: string } {
+  const meta = pod?.metadata;
+  const namespace = req.namespace || meta?.namespace || 'default';
+  const name = meta?.name || req.name || (meta?.generateName ? `${meta.generateName}<generated>` : '<unnamed>');
+  return { namespace, name };
+}
+
+export async function reviewAdmission(body: unknown, deps: ReviewDeps): Promise<ReviewOutcome> {
+  const parsed = parseReview(body);
+  if ('error' in parsed) return bad(parsed.error);
+  const req = parsed.request;
+  const { logger, metrics } = deps;
+
+  const isPod = (req.kind?.group ?? '') === '' && req.kind?.kind === 'Pod';
+  if (!isPod) {
+    metrics.inc('ignored', 'not-a-pod');
+    logger.debug('admission request ignored', { uid: req.uid, kind: req.kind?.kind, reason: 'not a Pod' });
+    return answer({ uid: req.uid, allowed: true });
+  }
+  if (req.operation !== 'CREATE' || req.subResource) {
+    metrics.inc('ignored', 'not-create');
+    return answer({ uid: req.uid, allowed: true });
+  }
+  if (!isObject(req.object) || !isObject(req.object.spec)) {
+    return bad('AdmissionReview request for a Pod CREATE has no Pod object with a spec');
+  }
+  const pod = req.object as unknown as V1Pod;
+  const ref = podRef(req, pod);
+
+  try {
+    const namespaceLabels = await deps.namespaces.labels(ref.namespace);
+    const decision = decideInjection({ pod, namespace: ref.namespace, namespaceLabels }, deps.policy);
+    if (!decision.inject) {
+      metrics.inc('skipped', decision.code);
+      logger.info('sidecar not injected', { ...ref, uid: req.uid, result: 'skipped', reason: decision.reason });
+      return answer({ uid: req.uid, allowed: true });
+    }
+    const result = injectPod(pod, deps.injector);
+    const patch = podPatch(pod, result.pod);
+    metrics.inc('injected', decision.code);
+    logger.info('sidecar injected', {
+      ...ref, uid: req.uid, result: 'injected', reason: decision.reason, reinjected: decision.reinject,
+      operations: patch.length, warnings: result.warnings,
+    });
+    const response: AdmissionResponse = { uid: req.uid, allowed: true };
+    if (patch.length > 0) {
+      response.patchType = 'JSONPatch';
+      response.patch = Buffer.from(JSON.stringify(patch)).toString('base64');
+    }
+    if (result.warnings.length > 0) response.warnings = result.warnings.map((w) => `pilotfish: ${w}`);
+    return answer(response);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    metrics.inc('error', 'internal');
+    logger.error('sidecar injection failed', { ...ref, uid: req.uid, error: message, onError: deps.onError });
+    if (deps.onError === 'deny') {
+      return answer({ uid: req.uid, allowed: false, status: { code: 500, message: `pilotfish sidecar injection failed: ${message}` } });
+    }
+    return answer({ uid: req.uid, allowed: true, warnings: [`pilotfish: sidecar not injected because of an error: ${message}`] });
+  }
+}

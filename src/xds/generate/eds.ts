@@ -1,0 +1,58 @@
+// EDS: one ClusterLoadAssignment per service port, ready endpoints only, grouped by locality.
+import type { Endpoint, ServicePort } from '../../model/mesh.js';
+import { u32 } from './proto-helpers.js';
+
+export interface ClusterLoadAssignmentObject extends Record<string, unknown> {
+  cluster_name: string;
+  endpoints: Array<Record<string, unknown>>;
+}
+
+/** The endpoint port that serves a service port, or undefined when this endpoint lacks it. */
+export function endpointPort(ep: Endpoint, port: ServicePort): number | undefined {
+  const byName = ep.ports[port.name];
+  if (byName !== undefined) return byName;
+  // Registry and hand-made endpoints often carry a single unnamed port.
+  const values = Object.values(ep.ports);
+  if (port.name === '' && values.length === 1) return values[0];
+  return typeof port.targetPort === 'number' && Object.keys(ep.ports).length === 0 ? port.targetPort : undefined;
+}
+
+function localityKey(ep: Endpoint): string {
+  return `${ep.locality.region}/${ep.locality.zone}/${ep.locality.subZone}`;
+}
+
+/**
+ * gRPC ignores localities without a weight, so every locality carries one: its endpoint count,
+ * which keeps per-endpoint load even across zones of different size.
+ */
+export function clusterLoadAssignment(
+  clusterName: string, port: ServicePort, endpoints: readonly Endpoint[],
+): ClusterLoadAssignmentObject {
+  const groups = new Map<string, { ep: Endpoint; port: number }[]>();
+  for (const ep of endpoints) {
+    if (!ep.ready) continue;
+    const p = endpointPort(ep, port);
+    if (p === undefined) continue;
+    const key = localityKey(ep);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push({ ep, port: p });
+  }
+  const localities = [...groups.keys()].sort();
+  return {
+    cluster_name: clusterName,
+    endpoints: localities.map((key) => {
+      const members = groups.get(key)!;
+      members.sort((a, b) => (a.ep.address < b.ep.address ? -1 : a.ep.address > b.ep.address ? 1 : a.port - b.port));
+      const loc = members[0].ep.locality;
+      return {
+        locality: { region: loc.region, zone: loc.zone, sub_zone: loc.subZone },
+        lb_endpoints: members.map((m) => ({
+          endpoint: { address: { socket_address: { address: m.ep.address, port_value: m.port } } },
+          health_status: 'HEALTHY',
+        })),
+        load_balancing_weight: u32(members.length),
+      };
+    }),
+  };
+}

@@ -1,0 +1,172 @@
+// Wire codec for the discovery services. Requests are small and decoded with the real protos;
+// responses are written by hand so each resource's pre-encoded Any is spliced in as bytes,
+// never decoded or re-encoded per stream.
+import protobuf from 'protobufjs';
+import type { NodeInfo } from '../../model/proxy.js';
+import { lookupType } from '../protos.js';
+import { nodeInfoFromProto, type ProtoNode } from './node.js';
+import type { XdsResource } from './config-source.js';
+
+export interface ErrorDetail {
+  readonly code: number;
+  readonly message: string;
+}
+
+export interface SotwRequest {
+  readonly versionInfo: string;
+  readonly node?: NodeInfo;
+  readonly resourceNames: readonly string[];
+  readonly typeUrl: string;
+  readonly responseNonce: string;
+  readonly errorDetail?: ErrorDetail;
+}
+
+export interface DeltaRequest {
+  readonly node?: NodeInfo;
+  readonly typeUrl: string;
+  readonly subscribe: readonly string[];
+  readonly unsubscribe: readonly string[];
+  readonly initialVersions: ReadonlyMap<string, string>;
+  readonly responseNonce: string;
+  readonly errorDetail?: ErrorDetail;
+}
+
+interface RawStatus { code?: number | null; message?: string | null }
+
+interface RawSotwRequest {
+  version_info?: string | null;
+  node?: ProtoNode | null;
+  resource_names?: string[] | null;
+  type_url?: string | null;
+  response_nonce?: string | null;
+  error_detail?: RawStatus | null;
+}
+
+interface RawDeltaRequest {
+  node?: ProtoNode | null;
+  type_url?: string | null;
+  resource_names_subscribe?: string[] | null;
+  resource_names_unsubscribe?: string[] | null;
+  initial_resource_versions?: Record<string, string> | null;
+  response_nonce?: string | null;
+  error_detail?: RawStatus | null;
+}
+
+const DISCOVERY = 'envoy.service.discovery.v3.';
+
+let types: {
+  sotwRequest: protobuf.Type; sotwResponse: protobuf.Type;
+  deltaRequest: protobuf.Type; deltaResponse: protobuf.Type; any: protobuf.Type;
+} | undefined;
+
+/** Looked up lazily: loading the Envoy protos takes a moment and importing this must not. */
+export function discoveryTypes(): NonNullable<typeof types> {
+  types ??= {
+    sotwRequest: lookupType(DISCOVERY + 'DiscoveryRequest'),
+    sotwResponse: lookupType(DISCOVERY + 'DiscoveryResponse'),
+    deltaRequest: lookupType(DISCOVERY + 'DeltaDiscoveryRequest'),
+    deltaResponse: lookupType(DISCOVERY + 'DeltaDiscoveryResponse'),
+    any: lookupType('google.protobuf.Any'),
+  };
+  return types;
+}
+
+function errorDetailOf(s: RawStatus | null | undefined): ErrorDetail | undefined {
+  // Presence of the field is what marks a NACK, even with code 0 and no message.
+  if (!s) return undefined;
+  return { code: s.code ?? 0, message: s.message ?? '' };
+}
+
+export function decodeSotwRequest(buf: Uint8Array): SotwRequest {
+  const m = discoveryTypes().sotwRequest.decode(buf) as unknown as RawSotwRequest;
+  return {
+    versionInfo: m.version_info ?? '',
+    node: nodeInfoFromProto(m.node),
+    resourceNames: m.resource_names ?? [],
+    typeUrl: m.type_url ?? '',
+    responseNonce: m.response_nonce ?? '',
+    errorDetail: errorDetailOf(m.error_detail),
+  };
+}
+
+export function decodeDeltaRequest(buf: Uint8Array): DeltaRequest {
+  const m = discoveryTypes().deltaRequest.decode(buf) as unknown as RawDeltaRequest;
+  return {
+    node: nodeInfoFromProto(m.node),
+    typeUrl: m.type_url ?? '',
+    subscribe: m.resource_names_subscribe ?? [],
+    unsubscribe: m.resource_names_unsubscribe ?? [],
+    initialVersions: new Map(Object.entries(m.initial_resource_versions ?? {})),
+    responseNonce: m.response_nonce ?? '',
+    errorDetail: errorDetailOf(m.error_detail),
+  };
+}
+
+// Field tags: (field number << 3) | wire type 2 (length-delimited).
+const TAG_1 = 10, TAG_2 = 18, TAG_3 = 26, TAG_4 = 34, TAG_5 = 42, TAG_6 = 50;
+
+export interface SotwResponseParts {
+  readonly versionInfo: string;
+  readonly typeUrl: string;
+  readonly nonce: string;
+  readonly resources: readonly XdsResource[];
+}
+
+/**
+ * DiscoveryResponse without its nonce: version_info=1, resources=2 (Any), type_url=4. Protobuf
+ * fields may come in any order, so one body can be shared by every stream sending the same set
+ * and completed with `withNonce`.
+ */
+export function encodeSotwBody(r: Omit<SotwResponseParts, 'nonce'>): Buffer {
+  const w = protobuf.Writer.create();
+  if (r.versionInfo) w.uint32(TAG_1).string(r.versionInfo);
+  for (const res of r.resources) w.uint32(TAG_2).bytes(res.any);
+  w.uint32(TAG_4).string(r.typeUrl);
+  return w.finish() as Buffer;
+}
+
+/** Appends nonce=5 to an encoded response body. */
+export function withNonce(body: Uint8Array, nonce: string): Buffer {
+  const tail = protobuf.Writer.create().uint32(TAG_5).string(nonce).finish();
+  return Buffer.concat([body, tail]);
+}
+
+export function encodeSotwResponse(r: SotwResponseParts): Buffer {
+  return withNonce(encodeSotwBody(r), r.nonce);
+}
+
+export interface DeltaResponseParts {
+  readonly systemVersionInfo: string;
+  readonly typeUrl: string;
+  readonly nonce: string;
+  readonly resources: readonly XdsResource[];
+  readonly removed: readonly string[];
+}
+
+/**
+ * DeltaDiscoveryResponse: system_version_info=1, resources=2 (Resource), type_url=4, nonce=5,
+ * removed_resources=6; Resource: version=1, resource=2 (Any), name=3.
+ */
+export function encodeDeltaResponse(r: DeltaResponseParts): Buffer {
+  const w = protobuf.Writer.create();
+  if (r.systemVersionInfo) w.uint32(TAG_1).string(r.systemVersionInfo);
+  for (const res of r.resources) {
+    w.uint32(TAG_2).fork();
+    w.uint32(TAG_1).string(res.version);
+    w.uint32(TAG_2).bytes(res.any);
+    w.uint32(TAG_3).string(res.name);
+    w.ldelim();
+  }
+  w.uint32(TAG_4).string(r.typeUrl);
+  w.uint32(TAG_5).string(r.nonce);
+  for (const name of r.removed) w.uint32(TAG_6).string(name);
+  return w.finish() as Buffer;
+}
+
+/** Wraps an encoded message in a google.protobuf.Any, the form XdsResource.any holds. */
+export function encodeAny(typeUrl: string, value: Uint8Array): Uint8Array {
+  const w = protobuf.Writer.create();
+  w.uint32(TAG_1).string(typeUrl);
+  w.uint32(TAG_2).bytes(value);
+  return w.finish();
+}

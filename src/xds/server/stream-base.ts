@@ -1,0 +1,205 @@
+// What SotW and Delta streams share: learning the node from the first request, owning the
+// proxy's view, pushing in make-before-break order, backpressure, and clean teardown.
+import * as grpc from '@grpc/grpc-js';
+import type { NodeInfo } from '../../model/proxy.js';
+import type { Logger } from '../../logging.js';
+import { PUSH_ORDER, shortTypeName } from '../types.js';
+import type { ConfigSource, ProxyView, XdsEvents } from './config-source.js';
+import type { LiveStream, StreamRegistry, StreamStatus, TypeStatus } from './stream-status.js';
+
+export type XdsCall<Req> = grpc.ServerDuplexStream<Req, Buffer>;
+
+export interface StreamContext {
+  readonly source: ConfigSource;
+  readonly logger: Logger;
+  readonly events: XdsEvents;
+  readonly registry: StreamRegistry;
+  /** Set for the per-type services (LDS, RDS, ...), whose requests may leave type_url empty. */
+  readonly fixedTypeUrl?: string;
+}
+
+interface BaseRequest {
+  readonly node?: NodeInfo;
+  readonly typeUrl: string;
+}
+
+type EventInfo<K extends keyof XdsEvents> = Parameters<NonNullable<XdsEvents[K]>>[0];
+
+export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
+  readonly id: number;
+  protected node?: NodeInfo;
+  protected view?: ProxyView;
+  protected log: Logger;
+  private done = false;
+  private blocked = false;
+  private readonly dirty = new Set<string>();
+  private readonly connectedAt = new Date().toISOString();
+  private readonly peer: string;
+  private readonly method: string;
+
+  constructor(
+    protected readonly call: XdsCall<Req>,
+    protected readonly ctx: StreamContext,
+    readonly delta: boolean,
+  ) {
+    this.id = ctx.registry.nextId();
+    this.peer = call.getPeer();
+    this.method = call.getPath();
+    this.log = ctx.logger.child({ streamId: this.id });
+    ctx.registry.add(this);
+    call.on('data', (req: Req) => this.receive(req));
+    // A client that half-closes will send nothing more; end our side too, as other servers do.
+    call.on('end', () => this.terminate(grpc.status.OK, 'client ended the stream'));
+    call.on('cancelled', () => this.cleanup('cancelled by the client'));
+    call.on('error', (err: Error) => this.cleanup(`stream error: ${err.message}`));
+    call.on('close', () => this.cleanup('stream closed'));
+  }
+
+  /** Update per-type protocol state from a request and mark what may need a response. */
+  protected abstract handle(typeUrl: string, req: Req): void;
+  /** Build the response owed for a type, recording it as sent, or undefined if none is owed. */
+  protected abstract respond(typeUrl: string): Buffer | undefined;
+  /** Whether this stream has requested the type at all. */
+  protected abstract wants(typeUrl: string): boolean;
+  protected abstract typeStatuses(): TypeStatus[];
+
+  status(): StreamStatus | undefined {
+    if (!this.node) return undefined;
+    return {
+      streamId: this.id, nodeId: this.node.id, node: this.node, delta: this.delta, method: this.method,
+      peer: this.peer, connectedAt: this.connectedAt, types: this.typeStatuses(),
+    };
+  }
+
+  /** Ends the stream with a gRPC status (OK ends it normally). */
+  terminate(code: grpc.status, details: string): void {
+    if (this.done) return;
+    // UNAVAILABLE is our own shutdown, already logged once for the whole server.
+    if (code === grpc.status.UNAVAILABLE) this.log.debug('closing xDS stream', { reason: details });
+    else if (code !== grpc.status.OK) {
+      this.log.warn('closing xDS stream', { proxy: this.node?.id, code: grpc.status[code], reason: details });
+    }
+    this.cleanup(details);
+    try {
+      if (code === grpc.status.OK) this.call.end();
+      // grpc-js turns an 'error' emitted on a server call into the stream's final status.
+      else this.call.emit('error', Object.assign(new Error(details), { code, details }));
+    } catch (err) {
+      this.log.debug('could not end an already finished stream', { error: String(err) });
+    }
+  }
+
+  protected markDirty(typeUrl: string): void {
+    this.dirty.add(typeUrl);
+  }
+
+  protected emit<K extends keyof XdsEvents>(kind: K, info: EventInfo<K>): void {
+    const fn = this.ctx.events[kind] as ((i: EventInfo<K>) => void) | undefined;
+    if (!fn) return;
+    try {
+      fn.call(this.ctx.events, info);
+    } catch (err) {
+      // An observer's bug must not take the protocol down.
+      this.log.error('xDS event listener threw', { event: kind, error: String(err) });
+    }
+  }
+
+  private receive(req: Req): void {
+    if (this.done) return;
+    try {
+      if (!this.view && !this.open(req)) return;
+      const typeUrl = this.typeOf(req);
+      if (typeUrl === undefined) return;
+      this.handle(typeUrl, req);
+      this.flush();
+    } catch (err) {
+      this.log.error('failed to handle a discovery request', {
+        proxy: this.node?.id, typeUrl: req.typeUrl, error: err instanceof Error ? err.stack : String(err),
+      });
+      this.terminate(grpc.status.INTERNAL, `pilotfish failed to handle the request: ${String(err)}`);
+    }
+  }
+
+  private open(req: Req): boolean {
+    if (!req.node) {
+      this.terminate(grpc.status.INVALID_ARGUMENT,
+        'the first discovery request of a stream must carry a node with a non-empty id');
+      return false;
+    }
+    const view = this.ctx.source.viewFor(req.node);
+    this.node = req.node;
+    this.view = view;
+    this.log = this.log.child({ proxy: req.node.id });
+    view.onChange((types) => this.changed(types));
+    this.log.info('xDS stream opened', { delta: this.delta, method: this.method, peer: this.peer });
+    this.emit('streamOpened', { streamId: this.id, node: req.node, delta: this.delta });
+    return true;
+  }
+
+  private typeOf(req: Req): string | undefined {
+    const fixed = this.ctx.fixedTypeUrl;
+    if (fixed) {
+      if (req.typeUrl && req.typeUrl !== fixed) {
+        this.terminate(grpc.status.INVALID_ARGUMENT,
+          `${this.method} serves only ${fixed}; the request asked for ${req.typeUrl}`);
+        return undefined;
+      }
+      return fixed;
+    }
+    if (!req.typeUrl) {
+      this.terminate(grpc.status.INVALID_ARGUMENT, 'an aggregated discovery request must set type_url');
+      return undefined;
+    }
+    return req.typeUrl;
+  }
+
+  private changed(typeUrls: ReadonlySet<string>): void {
+    if (this.done) return;
+    try {
+      for (const t of typeUrls) if (this.wants(t)) this.markDirty(t);
+      this.flush();
+    } catch (err) {
+      this.log.error('failed to push a configuration change', { error: err instanceof Error ? err.stack : String(err) });
+      this.terminate(grpc.status.INTERNAL, `pilotfish failed to push configuration: ${String(err)}`);
+    }
+  }
+
+  /**
+   * Sends what is owed, clusters before endpoints before listeners before routes. While the
+   * client is slow to read, changes only mark types dirty, so it later gets the newest state once
+   * instead of every intermediate one.
+   */
+  protected flush(): void {
+    if (this.blocked || this.done || this.dirty.size === 0) return;
+    const ordered: string[] = PUSH_ORDER.filter((t) => this.dirty.has(t));
+    for (const t of this.dirty) if (!ordered.includes(t)) ordered.push(t);
+    for (const t of ordered) {
+      this.dirty.delete(t);
+      const out = this.respond(t);
+      if (!out) continue;
+      if (!this.call.write(out)) {
+        this.blocked = true;
+        this.log.debug('client is slow to read; coalescing further pushes', { typeUrl: shortTypeName(t) });
+        this.call.once('drain', () => {
+          this.blocked = false;
+          this.changed(new Set());
+        });
+        return;
+      }
+    }
+  }
+
+  private cleanup(reason: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.ctx.registry.delete(this.id);
+    if (!this.view || !this.node) return;
+    try {
+      this.view.close();
+    } catch (err) {
+      this.log.error('closing the proxy view failed', { error: String(err) });
+    }
+    this.log.info('xDS stream closed', { reason });
+    this.emit('streamClosed', { streamId: this.id, node: this.node });
+  }
+}

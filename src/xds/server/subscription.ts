@@ -1,0 +1,86 @@
+// What one stream subscribed to for one resource type, with the xDS wildcard rules:
+// "*" subscribes to everything, and (legacy) so does never having named anything at all;
+// once any name was given, an empty list means "nothing", not "everything".
+import { isFullState } from '../types.js';
+import type { ResourceMap, XdsResource } from './config-source.js';
+
+export const WILDCARD = '*';
+
+export class Subscription {
+  wildcard = false;
+  readonly names = new Set<string>();
+  private everNamed = false;
+  /** Only LDS and CDS have wildcard subscriptions; for RDS/EDS "*" is just a name. */
+  readonly wildcardCapable: boolean;
+
+  constructor(typeUrl: string) {
+    this.wildcardCapable = isFullState(typeUrl);
+  }
+
+  /** SotW: the request carries the whole new list. Returns the names that were not subscribed before. */
+  replace(list: readonly string[]): { added: string[]; wildcardAdded: boolean } {
+    const wasWildcard = this.wildcard;
+    const before = new Set(this.names);
+    this.names.clear();
+    if (list.length === 0 && !this.everNamed) {
+      this.wildcard = this.wildcardCapable;
+    } else {
+      this.everNamed = true;
+      this.wildcard = false;
+      for (const n of list) {
+        if (n === WILDCARD && this.wildcardCapable) this.wildcard = true;
+        else this.names.add(n);
+      }
+    }
+    const added = [...this.names].filter((n) => !before.has(n));
+    return { added, wildcardAdded: this.wildcard && !wasWildcard };
+  }
+
+  /** Delta: subscribe/unsubscribe lists are changes to the current set. */
+  update(subscribe: readonly string[], unsubscribe: readonly string[], first: boolean): {
+    added: string[]; removed: string[]; wildcardAdded: boolean;
+  } {
+    const wasWildcard = this.wildcard;
+    if (first && subscribe.length === 0 && unsubscribe.length === 0 && !this.everNamed) {
+      this.wildcard = this.wildcardCapable;
+    }
+    const added: string[] = [];
+    const removed: string[] = [];
+    for (const n of subscribe) {
+      this.everNamed = true;
+      if (n === WILDCARD && this.wildcardCapable) this.wildcard = true;
+      else {
+        // Even a name already subscribed counts as added: the client may have forgotten it,
+        // and the protocol says a re-subscribed resource must be sent again.
+        this.names.add(n);
+        added.push(n);
+      }
+    }
+    for (const n of unsubscribe) {
+      if (n === WILDCARD && this.wildcardCapable) this.wildcard = false;
+      else if (this.names.delete(n)) removed.push(n);
+    }
+    return { added, removed, wildcardAdded: this.wildcard && !wasWildcard };
+  }
+
+  /** Nothing subscribed at all: no response is owed for this type. */
+  get empty(): boolean {
+    return !this.wildcard && this.names.size === 0;
+  }
+
+  /** Whether a resource of this name, if it exists, belongs to this subscription. */
+  covers(name: string): boolean {
+    return this.wildcard || this.names.has(name);
+  }
+
+  /** The subscribed resources that exist, in a stable order. */
+  select(all: ResourceMap): XdsResource[] {
+    if (this.wildcard) return [...all.values()];
+    const out: XdsResource[] = [];
+    for (const n of this.names) {
+      const r = all.get(n);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { lookupType } from '../../src/xds/protos.js';
+import { proxyIdentityFromNode } from '../../src/model/proxy.js';
+import { sidecarBootstrap, sidecarNodeId, XDS_CLUSTER, ADMIN_CLUSTER } from '../../src/webhook/bootstrap.js';
+import { protoJsonRoundTrip, protoJsonToObject, type Json } from './proto-json.js';
+
+const BOOTSTRAP = 'envoy.config.bootstrap.v3.Bootstrap';
+
+function literal() {
+  return sidecarBootstrap({
+    nodeId: sidecarNodeId('10.1.2.3', 'web-0', 'shop'),
+    cluster: 'web.shop',
+    namespace: 'shop',
+    podName: 'web-0',
+    instanceIp: '10.1.2.3',
+    serviceAccount: 'web',
+    labels: { app: 'web', version: 'v1' },
+    xds: { host: 'pilotfish.pilotfish-system.svc', port: 15010 },
+    appAddress: '10.1.2.3',
+    appProbes: [{ path: '/app-health/web/livez', port: 8080, appPath: '/healthz' }],
+  });
+}
+
+describe('webhook/bootstrap', () => {
+  it('encodes with the real envoy.config.bootstrap.v3.Bootstrap and round-trips unchanged', () => {
+    const input = literal() as Json;
+    const { bytes, back } = protoJsonRoundTrip(lookupType(BOOTSTRAP), input);
+    assert.ok(bytes.length > 200);
+    assert.deepEqual(back, input);
+  });
+
+  it('also round-trips with Kubernetes $(VAR) placeholders in place of the pod identity', () => {
+    const input = sidecarBootstrap({
+      nodeId: sidecarNodeId('$(INSTANCE_IP)', '$(POD_NAME)', '$(POD_NAMESPACE)'),
+      cluster: 'web.$(POD_NAMESPACE)',
+      namespace: '$(POD_NAMESPACE)', podName: '$(POD_NAME)', instanceIp: '$(INSTANCE_IP)',
+      serviceAccount: '$(SERVICE_ACCOUNT)',
+      xds: { host: '10.0.0.5', port: 15010 },
+      appAddress: '$(INSTANCE_IP)',
+      appProbes: [{ path: '/app-health/a/readyz', port: 9000, appPath: '/ready?full=1' }],
+    }) as Json;
+    assert.deepEqual(protoJsonRoundTrip(lookupType(BOOTSTRAP), input).back, input);
+  });
+
+  it('the round-trip check itself rejects an unknown field and a bad enum value', () => {
+    const withTypo = literal() as { [k: string]: Json };
+    withTypo.admin = { adress: {} };
+    assert.throws(() => protoJsonToObject(lookupType(BOOTSTRAP), withTypo), /adress: unknown field/);
+    const badEnum = literal() as { dynamic_resources: { ads_config: { api_type: string } } };
+    badEnum.dynamic_resources.ads_config.api_type = 'DELTA';
+    assert.throws(() => protoJsonToObject(lookupType(BOOTSTRAP), badEnum as unknown as Json), /not a value of/);
+  });
+
+  it('points ADS (delta) at the xds-grpc HTTP/2 cluster, admin on loopback', () => {
+    const b = literal() as any;
+    assert.equal(b.dynamic_resources.ads_config.api_type, 'DELTA_GRPC');
+    assert.equal(b.dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name, XDS_CLUSTER);
+    const xds = b.static_resources.clusters.find((c: any) => c.name === XDS_CLUSTER);
+    assert.equal(xds.type, 'STRICT_DNS');
+    assert.deepEqual(xds.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address,
+      { address: 'pilotfish.pilotfish-system.svc', port_value: 15010 });
+    assert.ok(xds.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions']
+      .explicit_http_config.http2_protocol_options);
+    assert.deepEqual(b.admin.address.socket_address, { address: '127.0.0.1', port_value: 15000 });
+    const ready = b.static_resources.listeners.find((l: any) => l.address.socket_address.port_value === 15021);
+    const routes = ready.filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes;
+    assert.deepEqual(routes[0], { match: { path: '/healthz/ready' }, route: { cluster: ADMIN_CLUSTER, prefix_rewrite: '/ready' } });
+    assert.deepEqual(routes[1].match, { path: '/app-health/web/livez' });
+    assert.equal(routes[1].route.prefix_rewrite, '/healthz');
+  });
+
+  it('node id and metadata parse back to the same identity in model/proxy', () => {
+    const b = literal() as any;
+    const id = proxyIdentityFromNode({ id: b.node.id, metadata: b.node.metadata });
+    assert.deepEqual(id, {
+      id: 'sidecar~10.1.2.3~web-0.shop~shop.svc.cluster.local',
+      kind: 'sidecar', namespace: 'shop', labels: { app: 'web', version: 'v1' },
+      podName: 'web-0', ip: '10.1.2.3', serviceAccount: 'web',
+    });
+  });
+});

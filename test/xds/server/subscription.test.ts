@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { Subscription } from '../../../src/xds/server/subscription.js';
+import { CLUSTER, ENDPOINT, LISTENER } from '../../../src/xds/types.js';
+
+describe('xDS subscriptions (wildcard rules)', () => {
+  it('SotW: follows the protocol example, from legacy wildcard to unsubscribe-all', () => {
+    const s = new Subscription(LISTENER);
+    assert.deepEqual(s.replace([]), { added: [], wildcardAdded: true });
+    assert.equal(s.wildcard, true);
+    assert.deepEqual(s.replace(['*', 'A']), { added: ['A'], wildcardAdded: false });
+    assert.equal(s.wildcard, true);
+    s.replace(['A']);
+    assert.equal(s.wildcard, false, 'dropping "*" leaves the wildcard');
+    assert.deepEqual([...s.names], ['A']);
+    s.replace([]);
+    assert.equal(s.wildcard, false, 'empty after names is "nothing", not "everything"');
+    assert.equal(s.empty, true);
+  });
+
+  it('SotW: "*" is an ordinary name for EDS', () => {
+    const s = new Subscription(ENDPOINT);
+    s.replace([]);
+    assert.equal(s.wildcard, false);
+    s.replace(['*']);
+    assert.equal(s.wildcard, false);
+    assert.deepEqual([...s.names], ['*']);
+  });
+
+  it('Delta: follows the protocol example', () => {
+    const s = new Subscription(CLUSTER);
+    s.update([], [], true);
+    assert.equal(s.wildcard, true);
+    s.update(['A'], [], false);
+    assert.equal(s.wildcard, true);
+    assert.deepEqual([...s.names], ['A']);
+    s.update([], ['*'], false);
+    assert.equal(s.wildcard, false);
+    s.update([], ['A'], false);
+    assert.equal(s.empty, true);
+    s.update([], [], false);
+    assert.equal(s.wildcard, false, 'an empty later request does not bring the wildcard back');
+  });
+
+  it('Delta: a first request that only unsubscribes is not a wildcard', () => {
+    const s = new Subscription(CLUSTER);
+    s.update([], ['X'], true);
+    assert.equal(s.wildcard, false);
+  });
+});
