@@ -1,21 +1,56 @@
-// `pilotfish bootstrap`: prints the bootstrap a proxy needs to reach this control plane.
+// `pilotfish bootstrap`: prints the bootstrap a proxy needs to reach this control plane — JSON for
+// a proxyless gRPC client, Envoy YAML (Delta ADS) for a sidecar.
+import YAML from 'yaml';
+import { splitHostPort } from '../admin/http-server.js';
+import { proxyIdentityFromNode } from '../model/proxy.js';
+import { sidecarBootstrap } from '../webhook/bootstrap.js';
 import { grpcBootstrap } from '../xds/bootstrap/grpc.js';
+import { parseLabels } from './config-dump.js';
 import { parseFlags, requireFlag, UsageError } from './flags.js';
 
 export function runBootstrap(argv: string[], out: NodeJS.WritableStream): void {
   const { values } = parseFlags(argv, {
     'node-id': { type: 'string' },
     'xds-address': { type: 'string', default: '127.0.0.1:15010' },
-    namespace: { type: 'string', default: 'default' },
+    namespace: { type: 'string' },
     zone: { type: 'string' },
     kind: { type: 'string', default: 'grpc' },
+    'pod-name': { type: 'string' },
+    ip: { type: 'string' },
+    labels: { type: 'string' },
+    'service-account': { type: 'string' },
+    cluster: { type: 'string' },
   }, 'bootstrap');
   const nodeId = requireFlag(values['node-id'], 'node-id', 'bootstrap');
-  if (values.kind !== 'grpc') {
-    throw new UsageError(`pilotfish bootstrap: --kind ${values.kind} is not supported yet (supported: grpc)`);
+  if (values.kind === 'grpc') {
+    const b = grpcBootstrap({
+      nodeId, xdsAddress: values['xds-address']!, namespace: values.namespace ?? 'default', zone: values.zone,
+    });
+    out.write(`${JSON.stringify(b, null, 2)}\n`);
+    return;
   }
-  const b = grpcBootstrap({
-    nodeId, xdsAddress: values['xds-address']!, namespace: values.namespace, zone: values.zone,
+  if (values.kind !== 'sidecar') {
+    throw new UsageError(`pilotfish bootstrap: --kind must be grpc or sidecar (got "${values.kind}")`);
+  }
+  let xds: { host: string; port: number };
+  try {
+    xds = splitHostPort(values['xds-address']!);
+  } catch (err) {
+    throw new UsageError(`pilotfish bootstrap: --xds-address: ${(err as Error).message}`);
+  }
+  // An Istio-style node id (sidecar~ip~pod.ns~ns.svc.cluster.local) supplies what flags leave out.
+  const fromId = proxyIdentityFromNode({ id: nodeId, metadata: { PILOTFISH_KIND: 'sidecar' } });
+  const namespace = values.namespace ?? fromId.namespace;
+  const labels = parseLabels(values.labels, 'bootstrap');
+  const b = sidecarBootstrap({
+    nodeId,
+    cluster: values.cluster ?? (labels.app ? `${labels.app}.${namespace}` : namespace),
+    namespace,
+    podName: values['pod-name'] ?? fromId.podName ?? nodeId,
+    instanceIp: values.ip ?? fromId.ip ?? '127.0.0.1',
+    serviceAccount: values['service-account'] ?? 'default',
+    labels,
+    xds,
   });
-  out.write(`${JSON.stringify(b, null, 2)}\n`);
+  out.write(YAML.stringify(b, { lineWidth: 0, aliasDuplicateObjects: false }));
 }

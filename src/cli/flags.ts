@@ -2,6 +2,7 @@
 // clear message and exit code 2, never a stack trace.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isLogLevel, type LogLevel } from '../logging.js';
+import { isOutboundTrafficPolicy, OUTBOUND_TRAFFIC_POLICIES, type OutboundTrafficPolicy } from '../model/outbound-policy.js';
 
 export class UsageError extends Error {}
 
@@ -25,4 +26,13 @@ export function logLevelFlag(value: string | undefined): LogLevel {
 export function requireFlag(value: string | undefined, name: string, command: string): string {
   if (value === undefined || value === '') throw new UsageError(`pilotfish ${command}: --${name} is required`);
   return value;
+}
+
+/** `--outbound-traffic-policy`: what sidecars do with traffic to destinations outside the mesh. */
+export function outboundPolicyFlag(value: string | undefined): OutboundTrafficPolicy {
+  const v = value ?? 'ALLOW_ANY';
+  if (!isOutboundTrafficPolicy(v)) {
+    throw new UsageError(`--outbound-traffic-policy must be one of ${OUTBOUND_TRAFFIC_POLICIES.join(', ')} (got "${v}")`);
+  }
+  return v;
 }

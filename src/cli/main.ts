@@ -2,18 +2,33 @@
 // The pilotfish command line. The only module that reads argv and the environment.
 import { runBootstrap } from './bootstrap.js';
 import { runConfigDump } from './config-dump.js';
+import { runProxyConfig } from './proxy-config.js';
+import { runProxyStatus } from './proxy-status.js';
+import { CONTROLLER_USAGE, runController } from './controller.js';
 import { runServe } from './serve.js';
+import { runInject } from './inject.js';
+import { runWebhookCommand } from './webhook-command.js';
 import { UsageError } from './flags.js';
 
 const USAGE = `pilotfish — a small, fast service-mesh control plane
 
 Usage:
   pilotfish serve [--config-dir DIR] [--xds-address HOST:PORT] [--http-address HOST:PORT] [--log-level L]
+                  [--no-debug-endpoints]
       Serve xDS from Kubernetes YAML files in DIR (watched) and the REST registry.
-  pilotfish bootstrap --node-id ID [--xds-address HOST:PORT] [--namespace NS] [--kind grpc]
+${CONTROLLER_USAGE}  pilotfish bootstrap --node-id ID [--xds-address HOST:PORT] [--namespace NS] [--kind grpc]
       Print the xDS bootstrap JSON for a proxyless gRPC client.
   pilotfish config-dump --config-dir DIR --node-id ID [--namespace NS] [--kind grpc|sidecar]
       Print, as JSON, the resources the given proxy would receive.
+  pilotfish webhook [--webhook-address HOST:PORT] [--tls-cert-file F --tls-key-file F] [--on-error allow|deny] ...
+      Run only the sidecar injector (HTTPS AdmissionReview v1 on POST /inject).
+  pilotfish inject -f FILE|-
+      Inject the sidecar offline into Pods and the pod templates of workloads (multi-document YAML in, YAML out).
+  pilotfish proxy-status [PROXY_ID] [--server URL] [-o table|json]
+      Per connected proxy, whether CDS/LDS/RDS/EDS are SYNCED, STALE, NOT SENT or NACKED
+      (asks a running control plane; --server defaults to http://127.0.0.1:15014).
+  pilotfish proxy-config cluster|listener|route|endpoint --proxy ID [--server URL] [-o table|json|yaml]
+      What that proxy was sent, as the running control plane's streams last sent it.
   pilotfish help
 `;
 
@@ -23,11 +38,23 @@ async function main(argv: string[]): Promise<number> {
     case 'serve':
       await runServe(rest);
       return 0;
+    case 'controller':
+      await runController(rest);
+      return 0;
+    case 'webhook':
+      await runWebhookCommand(rest);
+      return 0;
+    case 'inject':
+      return runInject(rest, process);
     case 'bootstrap':
       runBootstrap(rest, process.stdout);
       return 0;
     case 'config-dump':
       return runConfigDump(rest, process.stdout, process.stderr);
+    case 'proxy-status':
+      return runProxyStatus(rest, process.stdout, process.stderr);
+    case 'proxy-config':
+      return runProxyConfig(rest, process.stdout, process.stderr);
     case undefined:
     case 'help':
     case '--help':

@@ -204,6 +204,9 @@ export async function startWebhook(s: WebhookSettings, logger: Logger, kubeConfi
     if (s.kubeconfig) kc.loadFromFile(s.kubeconfig);
     else kc.loadFromDefault();
   }
+  logger.info('kubernetes API', kc
+    ? { server: kc.getCurrentCluster()?.server ?? null }
+    : { server: null, note: 'off: namespaces are taken as selected by the webhook configuration' });
   const versions = kc ? new KubeServerVersion(kc) : undefined;
   const namespaces: NamespaceLabelSource = kc ? new KubeNamespaceLabels(kc) : new TrustWebhookSelectors();
   const native = await resolveNative(s.nativeSidecars, versions, logger);

@@ -34,6 +34,5 @@ export const SYNTHETIC_ANNOTATION = 'pilotfish.io/synthetic';
  */
 export const SERVICE_PORT_ANNOTATION = 'pilotfish.io/service-port';
 
-export const ROUTING_GROUP = 'routing.pilotfish.io';
-export const ROUTING_VERSION = 'v1alpha1';
-export const ROUTING_API_VERSION = `${ROUTING_GROUP}/${ROUTING_VERSION}`;
+// Defined once, next to the CRDs they name.
+export { ROUTING_GROUP, ROUTING_VERSION, ROUTING_API_VERSION } from '../model/routing-crd.js';

@@ -18,9 +18,17 @@ import {
   type Destination, type FieldError, type RoutingKind, type RoutingObjectMeta, type TrafficPolicy, type TrafficRoute,
 } from '../model/routing.js';
 import { formatIgnored, proxylessIgnored, type IgnoredField } from '../model/routing-proxyless.js';
+import {
+  NOTHING_APPLIED, REASONS, type AppliedRouting, type Reason, type RoutingCondition, type RoutingObjectStatus,
+} from '../model/routing-status.js';
 
 export { proxylessIgnored, proxylessIgnoredInPolicy, proxylessIgnoredInRoute, formatIgnored, GRPC_RETRY_ON } from '../model/routing-proxyless.js';
 export type { IgnoredField } from '../model/routing-proxyless.js';
+// The result types live in model/ because snapshots carry them; re-exported for existing callers.
+export { NOTHING_APPLIED, REASONS, EMPTY_ROUTING } from '../model/routing-status.js';
+export type {
+  AppliedRouting, ConditionStatus, ConditionType, Reason, RoutingCondition, RoutingObjectStatus, RoutingState,
+} from '../model/routing-status.js';
 
 // ---------------------------------------------------------------------------------------------
 // Input
@@ -50,22 +58,6 @@ export function serviceLookupFromMaps(services: ReadonlyMap<string, Service>,
   };
 }
 
-/** The applied generation of every routing object, with per-host indexes for generation. */
-export interface AppliedRouting {
-  /** By routingObjectKey. */
-  readonly routes: ReadonlyMap<string, TrafficRoute>;
-  /** By routingObjectKey. */
-  readonly policies: ReadonlyMap<string, TrafficPolicy>;
-  /** The one TrafficRoute applied for a service key. */
-  readonly routeByHost: ReadonlyMap<string, TrafficRoute>;
-  /** The one TrafficPolicy applied for a service key. */
-  readonly policyByHost: ReadonlyMap<string, TrafficPolicy>;
-}
-
-export const NOTHING_APPLIED: AppliedRouting = Object.freeze({
-  routes: new Map(), policies: new Map(), routeByHost: new Map(), policyByHost: new Map(),
-});
-
 export interface RoutingValidationInput {
   readonly trafficRoutes: readonly CustomObject[];
   readonly trafficPolicies: readonly CustomObject[];
@@ -76,55 +68,6 @@ export interface RoutingValidationInput {
 
 // ---------------------------------------------------------------------------------------------
 // Output
-
-export type ConditionType = 'Accepted' | 'ResolvedRefs';
-export type ConditionStatus = 'True' | 'False' | 'Unknown';
-
-export const REASONS = {
-  /** Accepted=True. */
-  Accepted: 'Accepted',
-  /** Accepted=False: the object breaks the CRD's rules (only objects that bypassed the API server). */
-  Invalid: 'Invalid',
-  /** Accepted=False: a route's weights add up to 0. */
-  InvalidWeights: 'InvalidWeights',
-  /** Accepted=False: an older object already claims the host. */
-  Conflict: 'Conflict',
-  /** Accepted=False: see ResolvedRefs. */
-  UnresolvedRefs: 'UnresolvedRefs',
-  /** ResolvedRefs=True. */
-  ResolvedRefs: 'ResolvedRefs',
-  ServiceNotFound: 'ServiceNotFound',
-  PortNotFound: 'PortNotFound',
-  SubsetNotFound: 'SubsetNotFound',
-  /** ResolvedRefs=Unknown: references were not checked because the object is invalid. */
-  NotChecked: 'NotChecked',
-} as const;
-
-export type Reason = typeof REASONS[keyof typeof REASONS];
-
-/** A metav1.Condition without lastTransitionTime (see withTransitionTimes). */
-export interface RoutingCondition {
-  readonly type: ConditionType;
-  readonly status: ConditionStatus;
-  readonly reason: Reason;
-  readonly message: string;
-  /** metadata.generation of the object; absent for objects without one (files). */
-  readonly observedGeneration?: number;
-}
-
-export interface RoutingObjectStatus {
-  readonly kind: RoutingKind;
-  readonly namespace: string;
-  readonly name: string;
-  readonly uid?: string;
-  readonly generation?: number;
-  /** Accepted, then ResolvedRefs. */
-  readonly conditions: readonly RoutingCondition[];
-  /** Which generation serves traffic: this one, the last applied one, or none. */
-  readonly applied: 'current' | 'previous' | 'none';
-  /** Fields proxyless gRPC clients ignore, of the generation checked (empty if it was invalid). */
-  readonly proxylessIgnored: readonly IgnoredField[];
-}
 
 export interface RoutingValidationResult {
   /** One per input object, policies first, each kind in the order objects were considered (oldest first). */
@@ -156,8 +99,9 @@ function olderFirst(a: { namespace: string; name: string; creationTimestamp?: st
 /** Identity of an object as far as it can be read, even when it is invalid. */
 function rawMeta(obj: CustomObject, kind: RoutingKind): RoutingObjectMeta {
   const md = (typeof obj === 'object' && obj !== null && typeof obj.metadata === 'object' && obj.metadata !== null
-    ? obj.metadata : { name: '' }) as CustomObject['metadata'] & { creationTimestamp?: unknown };
-  const ts = md.creationTimestamp;
+    ? obj.metadata : { name: '' }) as CustomObject['metadata'];
+  // Informers hand over a Date although the type says string.
+  const ts: unknown = md.creationTimestamp;
   const creationTimestamp = ts instanceof Date ? ts.toISOString() : typeof ts === 'string' ? ts : undefined;
   return {
     kind,
@@ -279,9 +223,13 @@ interface Outcome {
 
 function conditionsFor(o: Outcome): RoutingCondition[] {
   const gen = o.meta.generation === undefined ? {} : { observedGeneration: o.meta.generation };
-  const fallback = o.applied === 'previous'
-    ? ` The previously accepted ${o.previousGeneration === undefined ? 'version' : `generation ${o.previousGeneration}`} stays applied.`
-    : ' Nothing of this object is applied.';
+  let fallback = ' Nothing of this object is applied.';
+  if (o.applied === 'previous') {
+    // Same generation: the object did not change, the mesh did (a Service went away, say).
+    fallback = o.previousGeneration !== undefined && o.previousGeneration === o.meta.generation
+      ? ' It stays applied as it was last accepted.'
+      : ` The previously accepted ${o.previousGeneration === undefined ? 'version' : `generation ${o.previousGeneration}`} stays applied.`;
+  }
   let accepted: RoutingCondition;
   if (o.parseErrors) {
     accepted = { type: 'Accepted', status: 'False', reason: REASONS.Invalid, message: `Invalid: ${listProblems(o.parseErrors.map(formatFieldError))}.${fallback}`, ...gen };

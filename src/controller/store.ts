@@ -11,6 +11,8 @@ import { mergeObjectSets } from './merge.js';
 import { EMPTY_OBJECTS, type ObjectSet } from './objects.js';
 import type { Source, SourceSink } from './source.js';
 import { translate } from './translate.js';
+import { nextRoutingState, rejectionLines } from './routing-state.js';
+import type { RoutingState } from '../model/routing-status.js';
 
 export interface SnapshotStoreOptions {
   readonly logger: Logger;
@@ -42,6 +44,10 @@ export class SnapshotStore implements SourceSink {
   private readonly listeners = new Set<SnapshotListener>();
   private loggedConflicts = new Set<string>();
   private loggedWarnings = new Set<string>();
+  /** Rejected routing objects as last logged, by object key, so each problem is logged once. */
+  private loggedRouting = new Map<string, string>();
+  /** Wall-clock time of the first change not yet covered by a published snapshot. */
+  private pendingSince: number | undefined;
 
   constructor(options: SnapshotStoreOptions) {
     this.log = options.logger.child({ component: 'store' });
@@ -102,6 +108,7 @@ export class SnapshotStore implements SourceSink {
     if (!this.order.includes(source)) this.order.push(source);
     this.sets.set(source, objects);
     this.mergedCache = undefined;
+    this.pendingSince ??= Date.now();
     if (this.live) this.debouncer.trigger();
   }
 
@@ -150,7 +157,28 @@ export class SnapshotStore implements SourceSink {
     }
   }
 
+  /** Logs routing objects that became rejected (with the reason) or accepted again. */
+  private logRouting(routing: RoutingState): void {
+    const now = new Map<string, string>();
+    for (const [key, line] of rejectionLines(routing.statuses)) {
+      now.set(key, line.message);
+      if (this.loggedRouting.get(key) === line.message) continue;
+      this.log.warn('routing object not applied', {
+        object: line.object, reason: line.reason, detail: line.message,
+        serving: line.applied === 'previous' ? 'the last accepted version' : 'nothing of it',
+      });
+    }
+    for (const key of this.loggedRouting.keys()) {
+      const s = routing.statuses.find((x) => `${x.kind}/${x.namespace}/${x.name}` === key);
+      if (!now.has(key) && s) this.log.info('routing object accepted', { object: `${s.kind} ${s.namespace}/${s.name}` });
+    }
+    this.loggedRouting = now;
+  }
+
   private publishUnsafe(first: boolean): void {
+    // Taken even if nothing turns out to change, so a later change is not dated by this one.
+    const changedAt = this.pendingSince ?? Date.now();
+    this.pendingSince = undefined;
     const inputs = this.order.filter((n) => this.sets.has(n)).map((source) => ({ source, objects: this.sets.get(source) ?? EMPTY_OBJECTS }));
     const { objects, conflicts } = mergeObjectSets(inputs);
     this.mergedCache = objects;
@@ -173,8 +201,13 @@ export class SnapshotStore implements SourceSink {
       return before !== undefined && after !== undefined
         && (!deepEqual(before.labels, after.labels) || before.serviceAccount !== after.serviceAccount);
     });
+    const routing = nextRoutingState({
+      previous: prev.routing, previousObjects: prev.routingObjects, objects: routingObjects,
+      services: services.map, endpoints: endpoints.map, servicesChanged: services.changed.size > 0, changedEndpoints,
+    });
+    this.logRouting(routing);
     const configChanged = first || services.changed.size > 0 || namespaces.changed.size > 0 || podLabelsChanged
-      || routingObjects !== prev.routingObjects;
+      || routingObjects !== prev.routingObjects || routing.applied !== prev.routing.applied;
     const endpointsChanged = first || changedEndpoints.size > 0;
     if (!configChanged && !endpointsChanged && pods.changed.size === 0) return;
 
@@ -182,12 +215,14 @@ export class SnapshotStore implements SourceSink {
       version: prev.version + 1,
       configGeneration: prev.configGeneration + (configChanged ? 1 : 0),
       endpointsGeneration: prev.endpointsGeneration + (endpointsChanged ? 1 : 0),
+      changedAt,
       services: services.map,
       endpoints: endpoints.map,
       namespaces: namespaces.map,
       pods: pods.map,
       changedEndpoints,
       routingObjects,
+      routing,
     });
     this.log.debug('snapshot published', {
       version: this.snapshot.version, configGeneration: this.snapshot.configGeneration,

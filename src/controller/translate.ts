@@ -4,6 +4,7 @@ import {
   NO_LOCALITY, serviceKey, type Endpoint, type Locality, type Protocol, type Service, type ServicePort,
 } from '../model/mesh.js';
 import type { NamespaceInfo, PodInfo, RoutingObjects } from '../model/snapshot.js';
+import { isOutboundTrafficPolicy, OUTBOUND_POLICY_ANNOTATION, OUTBOUND_TRAFFIC_POLICIES } from '../model/outbound-policy.js';
 import {
   SERVICE_NAME_LABEL, SERVICE_PORT_ANNOTATION, SYNTHETIC_ANNOTATION,
   type CustomObject, type ObjectSet, type V1EndpointSlice, type V1Pod, type V1Service,
@@ -92,7 +93,14 @@ export function translate(objects: ObjectSet): TranslatedMesh {
   const namespaces = new Map<string, NamespaceInfo>();
   for (const n of [...objects.namespaces].sort(byKey((o) => o.metadata?.name ?? ''))) {
     const name = n.metadata?.name;
-    if (name !== undefined) namespaces.set(name, { name, labels: { ...(n.metadata?.labels ?? {}) } });
+    if (name === undefined) continue;
+    const info: { -readonly [K in keyof NamespaceInfo]: NamespaceInfo[K] } = { name, labels: { ...(n.metadata?.labels ?? {}) } };
+    const policy = n.metadata?.annotations?.[OUTBOUND_POLICY_ANNOTATION];
+    if (isOutboundTrafficPolicy(policy)) info.outboundTrafficPolicy = policy;
+    else if (policy !== undefined) {
+      warnings.push(`Namespace ${name}: annotation ${OUTBOUND_POLICY_ANNOTATION} must be one of ${OUTBOUND_TRAFFIC_POLICIES.join(', ')} (got ${JSON.stringify(policy)}); the mesh default applies`);
+    }
+    namespaces.set(name, info);
   }
 
   const podInfos = new Map<string, PodInfo>();

@@ -6,6 +6,8 @@ export interface CustomObject {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; generation?: number; resourceVersion?: string; uid?: string;
+    /** RFC 3339. Informers may hand over a Date instead; model/routing-parse accepts both. */
+    creationTimestamp?: string;
     labels?: Record<string, string>; annotations?: Record<string, string> };
   spec?: unknown;
   status?: unknown;

@@ -79,9 +79,13 @@ export function proxyIdentityFromNode(node: NodeInfo): ProxyIdentity {
 
 /**
  * Proxies of one class get byte-identical configuration, so generation runs once per class.
- * Sidecars are per-namespace today; when per-workload config appears (inbound listeners depend on
- * the workload's ports) the key gains the pod's own identity.
+ * gRPC clients are per namespace. A sidecar's inbound side depends on its workload, so sidecars
+ * are per namespace and label set (the replicas of a Deployment share one class), or per pod when
+ * the proxy sent no labels (its Pod's labels are then looked up in the snapshot).
  */
 export function proxyClassKey(p: ProxyIdentity): string {
-  return `${p.kind}/${p.namespace}`;
+  if (p.kind !== 'sidecar') return `${p.kind}/${p.namespace}`;
+  const labels = Object.keys(p.labels).sort().map((k) => [k, p.labels[k]]);
+  if (labels.length > 0) return `sidecar/${p.namespace}/${JSON.stringify(labels)}`;
+  return p.podName !== undefined ? `sidecar/${p.namespace}/pod:${p.podName}` : `sidecar/${p.namespace}`;
 }

@@ -1,6 +1,8 @@
 // The one immutable, versioned model of the mesh that every consumer reads.
 import type { Endpoint, Service } from './mesh.js';
 import type { CustomObject } from './k8s-object.js';
+import type { OutboundTrafficPolicy } from './outbound-policy.js';
+import { EMPTY_ROUTING, type RoutingState } from './routing-status.js';
 
 export interface PodInfo {
   readonly name: string;
@@ -13,6 +15,8 @@ export interface PodInfo {
 export interface NamespaceInfo {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** From the `pilotfish.io/outbound-traffic-policy` annotation; absent: the mesh default. */
+  readonly outboundTrafficPolicy?: OutboundTrafficPolicy;
 }
 
 export interface MeshSnapshot {
@@ -25,6 +29,11 @@ export interface MeshSnapshot {
   readonly configGeneration: number;
   /** Bumped when any endpoint changed. */
   readonly endpointsGeneration: number;
+  /**
+   * Epoch ms of the first source change this snapshot covers (the start of its debounce window),
+   * so pushes can be timed from the event that caused them. Absent on EMPTY_SNAPSHOT.
+   */
+  readonly changedAt?: number;
   /** By service key (`name.namespace`), sorted by key. */
   readonly services: ReadonlyMap<string, Service>;
   /**
@@ -42,9 +51,14 @@ export interface MeshSnapshot {
   readonly changedEndpoints: ReadonlySet<string>;
   /**
    * The routing CRD objects of every source, merged, sorted by namespace/name, spec not yet
-   * validated (model/routing does that). A change bumps configGeneration.
+   * validated (see `routing`).
    */
   readonly routingObjects: RoutingObjects;
+  /**
+   * routingObjects validated against this snapshot's services: what is applied, and the status of
+   * every object. configGeneration bumps when `applied` changes (not when only statuses do).
+   */
+  readonly routing: RoutingState;
 }
 
 export interface RoutingObjects {
@@ -62,4 +76,5 @@ export const EMPTY_SNAPSHOT: MeshSnapshot = Object.freeze({
   pods: new Map(),
   changedEndpoints: new Set<string>(),
   routingObjects: Object.freeze({ trafficRoutes: [], trafficPolicies: [] }),
+  routing: EMPTY_ROUTING,
 });

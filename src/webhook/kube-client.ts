@@ -7,6 +7,25 @@ import type {
   CaBundleTarget, NamespaceLabelSource, SecretStore, ServerVersion, ServerVersionSource, StoredSecret, WriteResult,
 } from './kube.js';
 import { parseServerVersion } from './kube.js';
+import type { ApiPermission } from '../permissions.js';
+
+/**
+ * Every API call the classes below make, for RBAC (src/permissions.ts collects it; the Helm chart is
+ * checked against it, and test/permissions/webhook.test.ts checks it against the calls made).
+ * KubeServerVersion's GET /version needs no rule (see src/permissions.ts).
+ */
+export const WEBHOOK_PERMISSIONS: readonly ApiPermission[] = [
+  { group: '', resource: 'namespaces', verbs: ['get'], scope: 'cluster', why: 'KubeNamespaceLabels: the labels of each Pod\'s namespace' },
+  {
+    group: '', resource: 'secrets', verbs: ['get', 'update'], scope: 'namespace', resourceName: 'tlsSecret',
+    why: 'KubeSecretStore: read and renew the webhook TLS Secret',
+  },
+  { group: '', resource: 'secrets', verbs: ['create'], scope: 'namespace', why: 'KubeSecretStore: create the webhook TLS Secret on first start' },
+  {
+    group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', verbs: ['get', 'patch'], scope: 'cluster',
+    resourceName: 'webhookConfig', why: 'KubeCaBundleTarget: patch the CA bundle into our MutatingWebhookConfiguration',
+  },
+];
 
 function status(err: unknown): number | undefined {
   if (err instanceof ApiException) return err.code;

@@ -1,26 +1,49 @@
 // Turns published mesh snapshots into per-proxy views of encoded resources for the xDS server.
-// Generation runs once per proxy class, not per proxy; clusters and endpoints do not depend on
-// the class at all and are generated once per snapshot.
+// Generation runs once per proxy class, not per proxy: listeners, routes and a sidecar's inbound
+// clusters per class; outbound clusters once per proxy kind; endpoints once per snapshot (and
+// then only for services whose endpoints or subsets changed).
 import type { Endpoint, Service } from '../model/mesh.js';
-import { proxyClassKey, proxyIdentityFromNode, type NodeInfo, type ProxyIdentity } from '../model/proxy.js';
+import type { OutboundTrafficPolicy } from '../model/outbound-policy.js';
+import {
+  proxyClassKey, proxyIdentityFromNode, type NodeInfo, type ProxyIdentity, type ProxyKind,
+} from '../model/proxy.js';
+import type { TrafficPolicy } from '../model/routing.js';
 import { EMPTY_SNAPSHOT, type MeshSnapshot } from '../model/snapshot.js';
 import type { Logger } from '../logging.js';
-import type { ConfigSource, ProxyView, ResourceMap, XdsResource } from './server/config-source.js';
-import type { ResourceEncoder } from './encoder.js';
+import type { ChangeCause, ConfigSource, ProxyView, ResourceMap, XdsResource } from './server/config-source.js';
+import type { EncoderStats, ResourceEncoder } from './encoder.js';
 import {
-  generateClusters, generateListeners, generateRoutes, serviceLoadAssignments, type ResourceSet,
+  generateKindClusters, generateListeners, generateRoutes, generateWorkloadClusters, serviceLoadAssignments,
+  type GenerateOptions, type ResourceSet,
 } from './generate/index.js';
+import { sidecarWorkload } from './generate/workload.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from './types.js';
 
-type Listener = (typeUrls: ReadonlySet<string>) => void;
+type Listener = (typeUrls: ReadonlySet<string>, cause?: ChangeCause) => void;
 
 interface ClassState {
   readonly key: string;
   readonly identity: ProxyIdentity;
   listeners: ResourceMap;
   routes: ResourceMap;
+  /** A sidecar's inbound clusters. */
+  workloadClusters: ResourceMap;
+  /** The kind's clusters plus workloadClusters: what the class's proxies get. */
+  clusters: ResourceMap;
   configGeneration: number;
+  /** Services whose endpoint changes can change this class (named target ports of its workload). */
+  endpointDependencies: ReadonlySet<string>;
   readonly views: Set<MeshProxyView>;
+}
+
+interface KindClusters {
+  resources: ResourceMap;
+  configGeneration: number;
+}
+
+export interface MeshConfigOptions {
+  /** Mesh-wide default for sidecars; a Namespace annotation overrides it. Default ALLOW_ANY. */
+  readonly outboundTrafficPolicy?: OutboundTrafficPolicy;
 }
 
 export interface PushSummary {
@@ -30,6 +53,10 @@ export interface PushSummary {
   readonly classes: number;
   readonly proxies: number;
   readonly durationMs: number;
+  /** When the push finished (ISO 8601). */
+  readonly at: string;
+  /** Epoch ms of the first source change the snapshot covers, when the store recorded it. */
+  readonly changedAt?: number;
 }
 
 const EMPTY: ResourceMap = new Map();
@@ -48,8 +75,8 @@ class MeshProxyView implements ProxyView {
     this.listeners.push(listener);
   }
 
-  notify(types: ReadonlySet<string>): void {
-    for (const l of this.listeners) l(types);
+  notify(types: ReadonlySet<string>, cause: ChangeCause): void {
+    for (const l of this.listeners) l(types, cause);
   }
 
   close(): void {
@@ -67,23 +94,32 @@ function sameResources(a: ResourceMap, b: ResourceMap): boolean {
   return true;
 }
 
-function servicePortsKey(svc: Service): string {
-  return JSON.stringify([svc.name, svc.namespace, svc.synthetic === true, svc.ports]);
+/** Everything besides the endpoints that shapes a service's ClusterLoadAssignments. */
+function serviceEdsKey(svc: Service, policy: TrafficPolicy | undefined): string {
+  return JSON.stringify([svc.name, svc.namespace, svc.synthetic === true, svc.ports, policy?.subsets.map((s) => [s.name, s.labels]) ?? []]);
+}
+
+function merged(a: ResourceMap, b: ResourceMap): ResourceMap {
+  if (b.size === 0) return a;
+  return new Map([...a, ...b]);
 }
 
 export class MeshConfigSource implements ConfigSource {
   private snapshot: MeshSnapshot = EMPTY_SNAPSHOT;
   private readonly classes = new Map<string, ClassState>();
-  private clusters: ResourceMap = EMPTY;
+  private readonly kindClusters = new Map<ProxyKind, KindClusters>();
   private endpoints: ResourceMap = EMPTY;
-  private clustersGeneration = -1;
   private endpointsKey = '';
+  private readonly generateOptions: GenerateOptions;
   /** Per endpoints array (stable while a service's endpoints are unchanged) and port layout. */
   private edsMemo = new WeakMap<readonly Endpoint[], Map<string, XdsResource[]>>();
   private chain: Promise<void> = Promise.resolve();
   private lastPush: PushSummary | undefined;
+  private readonly pushListeners: ((summary: PushSummary) => void)[] = [];
 
-  constructor(private readonly encoder: ResourceEncoder, private readonly logger: Logger) {}
+  constructor(private readonly encoder: ResourceEncoder, private readonly logger: Logger, options: MeshConfigOptions = {}) {
+    this.generateOptions = options.outboundTrafficPolicy ? { outboundTrafficPolicy: options.outboundTrafficPolicy } : {};
+  }
 
   viewFor(node: NodeInfo): ProxyView {
     const identity = proxyIdentityFromNode(node);
@@ -91,7 +127,8 @@ export class MeshConfigSource implements ConfigSource {
     let state = this.classes.get(key);
     if (!state) {
       state = {
-        key, identity, listeners: EMPTY, routes: EMPTY, configGeneration: -1, views: new Set(),
+        key, identity, listeners: EMPTY, routes: EMPTY, workloadClusters: EMPTY, clusters: EMPTY, configGeneration: -1,
+        endpointDependencies: new Set(), views: new Set(),
       };
       this.regenerateClass(state);
       this.classes.set(key, state);
@@ -105,7 +142,7 @@ export class MeshConfigSource implements ConfigSource {
     switch (typeUrl) {
       case LISTENER: return state.listeners;
       case ROUTE: return state.routes;
-      case CLUSTER: return this.clusters;
+      case CLUSTER: return state.clusters;
       case ENDPOINT: return this.endpoints;
       default: return EMPTY;
     }
@@ -124,6 +161,16 @@ export class MeshConfigSource implements ConfigSource {
 
   lastPushSummary(): PushSummary | undefined {
     return this.lastPush;
+  }
+
+  /** Running totals of the shared encoder (cache misses and hits), for metrics. */
+  encoderStats(): Readonly<EncoderStats> {
+    return this.encoder.stats;
+  }
+
+  /** Called after every applied snapshot that changed something, with its summary (for metrics). */
+  onPush(listener: (summary: PushSummary) => void): void {
+    this.pushListeners.push(listener);
   }
 
   /** Applies snapshots strictly in order; resolves when every view has been notified. */
@@ -146,22 +193,32 @@ export class MeshConfigSource implements ConfigSource {
     const started = performance.now();
     const prev = this.snapshot;
     this.snapshot = snapshot;
-    const configChanged = snapshot.configGeneration !== prev.configGeneration || this.clustersGeneration < 0;
+    const configChanged = snapshot.configGeneration !== prev.configGeneration || prev === EMPTY_SNAPSHOT;
+    const changedKinds = new Set<ProxyKind>();
+    if (configChanged) {
+      for (const kind of new Set([...this.classes.values()].map((c) => c.identity.kind))) {
+        if (this.kindClustersFor(kind).changed) changedKinds.add(kind);
+      }
+    }
     const shared = new Set<string>();
-    if (configChanged && this.regenerateClusters()) shared.add(CLUSTER);
     if (this.regenerateEndpoints()) shared.add(ENDPOINT);
 
     const changedTypes = new Set<string>(shared);
+    const cause: ChangeCause = {
+      since: snapshot.changedAt ?? Date.now(), reason: configChanged ? 'config' : 'endpoints',
+    };
     let proxies = 0;
     for (const state of [...this.classes.values()]) {
       const types = new Set<string>(shared);
-      if (state.configGeneration !== snapshot.configGeneration) {
+      if (this.classOutdated(state, prev)) {
         for (const t of this.regenerateClass(state)) types.add(t);
+      } else if (changedKinds.has(state.identity.kind) && this.mergeClusters(state)) {
+        types.add(CLUSTER);
       }
       for (const t of types) changedTypes.add(t);
       if (types.size > 0) {
         for (const v of state.views) {
-          v.notify(types);
+          v.notify(types, cause);
           proxies++;
         }
       }
@@ -171,13 +228,25 @@ export class MeshConfigSource implements ConfigSource {
     if (configChanged) this.sweepPerClass();
     this.lastPush = {
       snapshotVersion: snapshot.version,
-      trigger: configChanged ? 'config' : shared.size > 0 ? 'endpoints' : 'none',
+      trigger: configChanged ? 'config' : changedTypes.size > 0 ? 'endpoints' : 'none',
       changedTypes: [...changedTypes],
       classes: this.classes.size,
       proxies,
       durationMs: performance.now() - started,
+      at: new Date().toISOString(),
+      ...(snapshot.changedAt !== undefined ? { changedAt: snapshot.changedAt } : {}),
     };
-    if (changedTypes.size > 0) this.logger.info('push', this.lastPush);
+    if (changedTypes.size > 0) {
+      this.logger.info('push', this.lastPush);
+      for (const l of this.pushListeners) {
+        try {
+          l(this.lastPush);
+        } catch (err) {
+          // An observer's bug must not read as a failed generation.
+          this.logger.error('push listener threw', { error: err instanceof Error ? err.stack ?? err.message : String(err) });
+        }
+      }
+    }
   }
 
   private encodeAll(typeUrl: string, set: ResourceSet): Map<string, XdsResource> {
@@ -186,13 +255,15 @@ export class MeshConfigSource implements ConfigSource {
     return out;
   }
 
-  private regenerateClusters(): boolean {
-    const next = this.encodeAll(CLUSTER, generateClusters(this.snapshot));
-    this.clustersGeneration = this.snapshot.configGeneration;
-    this.encoder.sweep(CLUSTER, next.values());
-    if (sameResources(next, this.clusters)) return false;
-    this.clusters = next;
-    return true;
+  /** The clusters of a proxy kind for the current snapshot, regenerated when config changed. */
+  private kindClustersFor(kind: ProxyKind): { resources: ResourceMap; changed: boolean } {
+    const cached = this.kindClusters.get(kind);
+    if (cached && cached.configGeneration === this.snapshot.configGeneration) return { resources: cached.resources, changed: false };
+    const next = this.encodeAll(CLUSTER, generateKindClusters(this.snapshot, kind));
+    const same = cached !== undefined && sameResources(next, cached.resources);
+    const resources = same ? cached.resources : next;
+    this.kindClusters.set(kind, { resources, configGeneration: this.snapshot.configGeneration });
+    return { resources, changed: !same };
   }
 
   private regenerateEndpoints(): boolean {
@@ -204,10 +275,11 @@ export class MeshConfigSource implements ConfigSource {
     const none: readonly Endpoint[] = [];
     for (const [svcKey, svc] of this.snapshot.services) {
       const eps = this.snapshot.endpoints.get(svcKey) ?? none;
-      const portsKey = servicePortsKey(svc);
+      const policy = this.snapshot.routing.applied.policyByHost.get(svcKey);
+      const portsKey = serviceEdsKey(svc, policy);
       let resources = this.edsMemo.get(eps)?.get(portsKey);
       if (!resources) {
-        resources = serviceLoadAssignments(svc, eps).map((cla) =>
+        resources = serviceLoadAssignments(svc, eps, policy).map((cla) =>
           this.encoder.encode(ENDPOINT, cla.cluster_name as string, cla));
       }
       let inner = memo.get(eps);
@@ -222,11 +294,37 @@ export class MeshConfigSource implements ConfigSource {
     return true;
   }
 
+  /**
+   * Config changed, or something only this class depends on: endpoints that resolve its
+   * workload's named ports, or its Pod when the proxy sent no labels of its own.
+   */
+  private classOutdated(state: ClassState, prev: MeshSnapshot): boolean {
+    if (state.configGeneration !== this.snapshot.configGeneration) return true;
+    for (const key of state.endpointDependencies) if (this.snapshot.changedEndpoints.has(key)) return true;
+    const id = state.identity;
+    if (id.kind === 'sidecar' && Object.keys(id.labels).length === 0 && id.podName !== undefined) {
+      const podKey = `${id.namespace}/${id.podName}`;
+      return this.snapshot.pods.get(podKey) !== prev.pods.get(podKey);
+    }
+    return false;
+  }
+
+  /** Recomputes the class's cluster list from its kind's and its own; true when it changed. */
+  private mergeClusters(state: ClassState): boolean {
+    const next = merged(this.kindClustersFor(state.identity.kind).resources, state.workloadClusters);
+    if (sameResources(next, state.clusters)) return false;
+    state.clusters = next;
+    return true;
+  }
+
   /** Returns the per-class types whose content changed. */
   private regenerateClass(state: ClassState): string[] {
     const changed: string[] = [];
-    const listeners = this.encodeAll(LISTENER, generateListeners(this.snapshot, state.identity));
-    const routes = this.encodeAll(ROUTE, generateRoutes(this.snapshot, state.identity));
+    const listeners = this.encodeAll(LISTENER, generateListeners(this.snapshot, state.identity, this.generateOptions));
+    const routes = this.encodeAll(ROUTE, generateRoutes(this.snapshot, state.identity, this.generateOptions));
+    const workload = this.encodeAll(CLUSTER, generateWorkloadClusters(this.snapshot, state.identity));
+    if (!sameResources(workload, state.workloadClusters)) state.workloadClusters = workload;
+    if (this.mergeClusters(state)) changed.push(CLUSTER);
     if (!sameResources(listeners, state.listeners)) {
       state.listeners = listeners;
       changed.push(LISTENER);
@@ -235,6 +333,8 @@ export class MeshConfigSource implements ConfigSource {
       state.routes = routes;
       changed.push(ROUTE);
     }
+    state.endpointDependencies = state.identity.kind === 'sidecar'
+      ? sidecarWorkload(this.snapshot, state.identity).endpointDependencies : new Set();
     state.configGeneration = this.snapshot.configGeneration;
     return changed;
   }
@@ -244,5 +344,12 @@ export class MeshConfigSource implements ConfigSource {
       [...this.classes.values()].flatMap((s) => [...pick(s).values()]);
     this.encoder.sweep(LISTENER, live((s) => s.listeners));
     this.encoder.sweep(ROUTE, live((s) => s.routes));
+    // Kinds nobody is connected as any more are forgotten; they are rebuilt on the next connect.
+    const kinds = new Set([...this.classes.values()].map((c) => c.identity.kind));
+    for (const kind of [...this.kindClusters.keys()]) if (!kinds.has(kind)) this.kindClusters.delete(kind);
+    this.encoder.sweep(CLUSTER, [
+      ...[...this.kindClusters.values()].flatMap((k) => [...k.resources.values()]),
+      ...live((s) => s.workloadClusters),
+    ]);
   }
 }

@@ -22,10 +22,18 @@ export function readCrdText(info: RoutingKindInfo): string {
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
+const parsedCrds = new Map<string, { [k: string]: Json }>();
+
+/** The CRD file, parsed (cached by content, so a regenerated file is parsed again). */
 export function readCrd(info: RoutingKindInfo): { [k: string]: Json } {
-  const docs = YAML.parseAllDocuments(readCrdText(info));
+  const text = readCrdText(info);
+  const cached = parsedCrds.get(text);
+  if (cached) return structuredClone(cached);
+  const docs = YAML.parseAllDocuments(text);
   if (docs.length !== 1) throw new Error(`${crdPath(info)}: expected one YAML document, found ${docs.length}`);
-  return docs[0].toJS() as { [k: string]: Json };
+  const crd = docs[0].toJS() as { [k: string]: Json };
+  parsedCrds.set(text, crd);
+  return structuredClone(crd);
 }
 
 /** The openAPIV3Schema of the CRD's only version. */

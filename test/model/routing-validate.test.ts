@@ -255,6 +255,16 @@ describe('routing-validate: semantic validation against the mesh', () => {
     assert.equal(third.applied.routeByHost.get('reviews.shop')?.meta.generation, 3);
   });
 
+  it('an unchanged object whose service disappears stays applied as last accepted', () => {
+    const obj = simpleRoute('r', 'details', { host: 'details' });
+    const first = run([obj], []);
+    const gone = validateRouting({ trafficRoutes: [obj], trafficPolicies: [], services: lookup({}), previousApplied: first.applied });
+    const s = statusOf(gone, 'TrafficRoute', 'r');
+    assert.equal(s.applied, 'previous');
+    assert.equal(condition(s, 'ResolvedRefs').reason, 'ServiceNotFound');
+    assert.match(condition(s, 'Accepted').message, /It stays applied as it was last accepted\.$/);
+  });
+
   it('forgets deleted and recreated objects', () => {
     const v1 = simpleRoute('r', 'ratings', undefined, { uid: 'old' });
     const first = run([v1], []);

@@ -3,8 +3,29 @@ import { lookupType } from '../../src/xds/protos.js';
 import { proxyIdentityFromNode } from '../../src/model/proxy.js';
 import { sidecarBootstrap, sidecarNodeId, XDS_CLUSTER, ADMIN_CLUSTER } from '../../src/webhook/bootstrap.js';
 import { protoJsonRoundTrip, protoJsonToObject, type Json } from './proto-json.js';
+import { checkEncoded, formatViolations } from '../support/validate-rules.js';
 
 const BOOTSTRAP = 'envoy.config.bootstrap.v3.Bootstrap';
+
+interface SocketAddress { socket_address: { address: string; port_value: number } }
+interface Route { match: { path: string }; route: { cluster: string; prefix_rewrite: string } }
+/** The parts of the bootstrap these tests read. */
+interface BootstrapShape {
+  node: { id: string; metadata: Record<string, unknown> };
+  admin: { address: SocketAddress };
+  dynamic_resources: { ads_config: { api_type: string; grpc_services: Array<{ envoy_grpc: { cluster_name: string } }> } };
+  static_resources: {
+    clusters: Array<{
+      name: string; type: string;
+      load_assignment: { endpoints: Array<{ lb_endpoints: Array<{ endpoint: { address: SocketAddress } }> }> };
+      typed_extension_protocol_options?: Record<string, { explicit_http_config: unknown }>;
+    }>;
+    listeners: Array<{
+      address: SocketAddress;
+      filter_chains: Array<{ filters: Array<{ typed_config: { route_config: { virtual_hosts: Array<{ routes: Route[] }> } } }> }>;
+    }>;
+  };
+}
 
 function literal() {
   return sidecarBootstrap({
@@ -27,6 +48,8 @@ describe('webhook/bootstrap', () => {
     const { bytes, back } = protoJsonRoundTrip(lookupType(BOOTSTRAP), input);
     assert.ok(bytes.length > 200);
     assert.deepEqual(back, input);
+    const violations = checkEncoded(BOOTSTRAP, bytes);
+    assert.deepEqual(violations, [], formatViolations(violations));
   });
 
   it('also round-trips with Kubernetes $(VAR) placeholders in place of the pod identity', () => {
@@ -39,7 +62,9 @@ describe('webhook/bootstrap', () => {
       appAddress: '$(INSTANCE_IP)',
       appProbes: [{ path: '/app-health/a/readyz', port: 9000, appPath: '/ready?full=1' }],
     }) as Json;
-    assert.deepEqual(protoJsonRoundTrip(lookupType(BOOTSTRAP), input).back, input);
+    const { bytes, back } = protoJsonRoundTrip(lookupType(BOOTSTRAP), input);
+    assert.deepEqual(back, input);
+    assert.deepEqual(checkEncoded(BOOTSTRAP, bytes), []);
   });
 
   it('the round-trip check itself rejects an unknown field and a bad enum value', () => {
@@ -52,17 +77,17 @@ describe('webhook/bootstrap', () => {
   });
 
   it('points ADS (delta) at the xds-grpc HTTP/2 cluster, admin on loopback', () => {
-    const b = literal() as any;
+    const b = literal() as unknown as BootstrapShape;
     assert.equal(b.dynamic_resources.ads_config.api_type, 'DELTA_GRPC');
     assert.equal(b.dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name, XDS_CLUSTER);
-    const xds = b.static_resources.clusters.find((c: any) => c.name === XDS_CLUSTER);
+    const xds = b.static_resources.clusters.find((c) => c.name === XDS_CLUSTER)!;
     assert.equal(xds.type, 'STRICT_DNS');
     assert.deepEqual(xds.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address,
       { address: 'pilotfish.pilotfish-system.svc', port_value: 15010 });
-    assert.ok(xds.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions']
-      .explicit_http_config.http2_protocol_options);
+    assert.deepEqual(xds.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions']
+      .explicit_http_config, { http2_protocol_options: {} });
     assert.deepEqual(b.admin.address.socket_address, { address: '127.0.0.1', port_value: 15000 });
-    const ready = b.static_resources.listeners.find((l: any) => l.address.socket_address.port_value === 15021);
+    const ready = b.static_resources.listeners.find((l) => l.address.socket_address.port_value === 15021)!;
     const routes = ready.filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes;
     assert.deepEqual(routes[0], { match: { path: '/healthz/ready' }, route: { cluster: ADMIN_CLUSTER, prefix_rewrite: '/ready' } });
     assert.deepEqual(routes[1].match, { path: '/app-health/web/livez' });
@@ -70,7 +95,7 @@ describe('webhook/bootstrap', () => {
   });
 
   it('node id and metadata parse back to the same identity in model/proxy', () => {
-    const b = literal() as any;
+    const b = literal() as unknown as BootstrapShape;
     const id = proxyIdentityFromNode({ id: b.node.id, metadata: b.node.metadata });
     assert.deepEqual(id, {
       id: 'sidecar~10.1.2.3~web-0.shop~shop.svc.cluster.local',

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from '../../logging.js';
-import { certInfo, type KeyPairPem } from './certs.js';
+import { certInfo, keyMatches, type KeyPairPem } from './certs.js';
 import type { ManagedCertificates } from './managed.js';
 
 export type CertificateListener = (pair: KeyPairPem) => void;
@@ -24,6 +24,9 @@ export function checkPair(pair: KeyPairPem, what: string): void {
   } catch (err) {
     throw new Error(`${what}: certificate and key are not a usable pair: ${(err as Error).message}`);
   }
+  // Checked explicitly: depending on the order OpenSSL loads them, a mismatched key can be
+  // dropped silently, leaving a context that fails every handshake.
+  if (!keyMatches(pair)) throw new Error(`${what}: the private key does not belong to the certificate`);
 }
 
 export class FileCertificateSource implements ServingCertificateSource {
@@ -81,6 +84,7 @@ export class FileCertificateSource implements ServingCertificateSource {
 export class ManagedCertificateSource implements ServingCertificateSource {
   private timer: NodeJS.Timeout | undefined;
   private current: string | undefined;
+  private listener: CertificateListener | undefined;
 
   constructor(
     private readonly managed: ManagedCertificates,
@@ -92,19 +96,20 @@ export class ManagedCertificateSource implements ServingCertificateSource {
     const first = (await this.managed.ensure()).serving;
     checkPair(first, 'webhook TLS secret');
     this.current = first.certPem;
-    this.timer = setInterval(() => void this.check(onChange), this.checkEveryMs);
+    this.listener = onChange;
+    this.timer = setInterval(() => void this.check(), this.checkEveryMs);
     this.timer.unref();
     return first;
   }
 
-  /** One renewal check; exported for tests and for an operator-triggered refresh. */
-  async check(onChange: CertificateListener): Promise<void> {
+  /** One renewal check (the timer runs it; tests and an operator-triggered refresh may too). */
+  async check(): Promise<void> {
     try {
       const pair = (await this.managed.ensure()).serving;
       if (pair.certPem === this.current) return;
       checkPair(pair, 'webhook TLS secret');
       this.current = pair.certPem;
-      onChange(pair);
+      this.listener?.(pair);
     } catch (err) {
       this.logger.error('webhook certificate check failed; keeping the current certificate', { error: (err as Error).message });
     }
@@ -112,6 +117,7 @@ export class ManagedCertificateSource implements ServingCertificateSource {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    this.listener = undefined;
   }
 }
 

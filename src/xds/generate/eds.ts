@@ -1,5 +1,7 @@
-// EDS: one ClusterLoadAssignment per service port, ready endpoints only, grouped by locality.
+// EDS: one ClusterLoadAssignment per service port (and per subset of its TrafficPolicy), ready
+// endpoints only, grouped by locality.
 import type { Endpoint, ServicePort } from '../../model/mesh.js';
+import { subsetMatches, type Subset } from '../../model/routing.js';
 import { u32 } from './proto-helpers.js';
 
 export interface ClusterLoadAssignmentObject extends Record<string, unknown> {
@@ -26,11 +28,12 @@ function localityKey(ep: Endpoint): string {
  * which keeps per-endpoint load even across zones of different size.
  */
 export function clusterLoadAssignment(
-  clusterName: string, port: ServicePort, endpoints: readonly Endpoint[],
+  clusterName: string, port: ServicePort, endpoints: readonly Endpoint[], subset?: Subset,
 ): ClusterLoadAssignmentObject {
   const groups = new Map<string, { ep: Endpoint; port: number }[]>();
   for (const ep of endpoints) {
     if (!ep.ready) continue;
+    if (subset && !subsetMatches(subset, ep.labels)) continue;
     const p = endpointPort(ep, port);
     if (p === undefined) continue;
     const key = localityKey(ep);
@@ -46,7 +49,10 @@ export function clusterLoadAssignment(
       members.sort((a, b) => (a.ep.address < b.ep.address ? -1 : a.ep.address > b.ep.address ? 1 : a.port - b.port));
       const loc = members[0].ep.locality;
       return {
-        locality: { region: loc.region, zone: loc.zone, sub_zone: loc.subZone },
+        locality: {
+          ...(loc.region ? { region: loc.region } : {}), ...(loc.zone ? { zone: loc.zone } : {}),
+          ...(loc.subZone ? { sub_zone: loc.subZone } : {}),
+        },
         lb_endpoints: members.map((m) => ({
           endpoint: { address: { socket_address: { address: m.ep.address, port_value: m.port } } },
           health_status: 'HEALTHY',

@@ -1,18 +1,20 @@
 // RDS for proxyless gRPC: one RouteConfiguration per service port, one virtual host whose
-// domains are every name a client may dial.
+// domains are every name a client may dial, with the routes of the service's TrafficRoute.
 import type { Service, ServicePort } from '../../model/mesh.js';
-import { grpcListenerNames, grpcRouteName, outboundClusterName } from './names.js';
+import type { MeshSnapshot } from '../../model/snapshot.js';
+import { serviceRoutes } from './http-routes.js';
+import { grpcListenerNames, grpcRouteName } from './names.js';
 
 export type RouteConfigurationObject = Record<string, unknown> & { name: string };
 
-export function grpcRouteConfiguration(svc: Service, port: ServicePort, fromNamespace: string): RouteConfigurationObject {
+export function grpcRouteConfiguration(snapshot: MeshSnapshot, svc: Service, port: ServicePort, fromNamespace: string): RouteConfigurationObject {
   const name = grpcRouteName(svc, port);
   return {
     name,
     virtual_hosts: [{
       name,
       domains: grpcListenerNames(svc, port, fromNamespace),
-      routes: [{ match: { prefix: '/' }, route: { cluster: outboundClusterName(svc, port.port) } }],
+      routes: serviceRoutes(snapshot, svc, port, 'grpc'),
     }],
   };
 }

@@ -1,24 +1,49 @@
 // Generation: pure functions of (snapshot, proxy) -> plain resource objects per type.
 // Same input, same output; encoding and caching happen in xds/encoder.ts.
-import type { Service } from '../../model/mesh.js';
-import type { Endpoint } from '../../model/mesh.js';
-import type { ProxyIdentity } from '../../model/proxy.js';
+//
+// What depends on what (mesh-source.ts generates each part only as often as it can change):
+// - clusters: per proxy kind (sidecars and gRPC clients get different settings), plus a
+//   sidecar's inbound clusters, which depend on its workload;
+// - endpoints: the same for every proxy;
+// - listeners and routes: per proxy class (kind, namespace, workload).
+import type { Endpoint, Service } from '../../model/mesh.js';
+import { serviceKey } from '../../model/mesh.js';
+import type { OutboundTrafficPolicy } from '../../model/outbound-policy.js';
+import type { ProxyIdentity, ProxyKind } from '../../model/proxy.js';
+import { effectivePolicy, type TrafficPolicy } from '../../model/routing.js';
 import type { MeshSnapshot } from '../../model/snapshot.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, type XdsTypeUrl } from '../types.js';
-import { outboundCluster, registryCluster } from './cds.js';
+import {
+  blackHoleCluster, inboundCluster, inboundPassthroughCluster, outboundCluster, passthroughCluster, registryCluster, usesHttp2,
+} from './cds.js';
 import { clusterLoadAssignment } from './eds.js';
 import { grpcListeners } from './grpc-lds.js';
 import { grpcRouteConfiguration } from './grpc-rds.js';
 import { outboundClusterName, registryEdsName } from './names.js';
+import { sidecarListeners } from './sidecar-lds.js';
+import { sidecarRouteConfigurations } from './sidecar-rds.js';
+import { sidecarWorkload } from './workload.js';
 
 export type ResourceObject = Record<string, unknown> & { name?: string; cluster_name?: string };
 export type ResourceSet = Map<string, ResourceObject>;
 export type GeneratedConfig = Map<XdsTypeUrl, ResourceSet>;
 
-/** Types whose content depends on the proxy class (the rest are the same for every proxy). */
+export interface GenerateOptions {
+  /** Mesh default for sidecars (a Namespace annotation overrides it); ALLOW_ANY when absent. */
+  readonly outboundTrafficPolicy?: OutboundTrafficPolicy;
+}
+
+/** Types whose content depends on the proxy class (the rest are the same for every proxy of a kind). */
 export const PER_CLASS_TYPES: readonly XdsTypeUrl[] = [LISTENER, ROUTE];
 
-export function generateListeners(snapshot: MeshSnapshot, proxy: ProxyIdentity): ResourceSet {
+function byName<T extends ResourceObject & { name: string }>(list: Iterable<T>): ResourceSet {
+  const out: ResourceSet = new Map();
+  for (const r of list) out.set(r.name, r);
+  return out;
+}
+
+export function generateListeners(snapshot: MeshSnapshot, proxy: ProxyIdentity, options: GenerateOptions = {}): ResourceSet {
+  if (proxy.kind === 'sidecar') return byName(sidecarListeners(snapshot, proxy, options));
   const out: ResourceSet = new Map();
   for (const svc of snapshot.services.values()) {
     for (const port of svc.ports) {
@@ -28,37 +53,64 @@ export function generateListeners(snapshot: MeshSnapshot, proxy: ProxyIdentity):
   return out;
 }
 
-export function generateRoutes(snapshot: MeshSnapshot, proxy: ProxyIdentity): ResourceSet {
+export function generateRoutes(snapshot: MeshSnapshot, proxy: ProxyIdentity, options: GenerateOptions = {}): ResourceSet {
+  if (proxy.kind === 'sidecar') return byName(sidecarRouteConfigurations(snapshot, proxy, options));
   const out: ResourceSet = new Map();
   for (const svc of snapshot.services.values()) {
     for (const port of svc.ports) {
-      const rc = grpcRouteConfiguration(svc, port, proxy.namespace);
+      const rc = grpcRouteConfiguration(snapshot, svc, port, proxy.namespace);
       out.set(rc.name, rc);
     }
   }
   return out;
 }
 
-export function generateClusters(snapshot: MeshSnapshot): ResourceSet {
+/** The clusters every proxy of a kind gets: one per service port and subset, plus the static ones. */
+export function generateKindClusters(snapshot: MeshSnapshot, kind: ProxyKind): ResourceSet {
   const out: ResourceSet = new Map();
-  for (const svc of snapshot.services.values()) {
+  const policies = snapshot.routing.applied.policyByHost;
+  for (const [key, svc] of snapshot.services) {
+    const policy = policies.get(key);
     for (const port of svc.ports) {
-      const c = outboundCluster(svc, port);
+      const c = outboundCluster(svc, port, kind, policy ? effectivePolicy(policy, port.port) : {});
       out.set(c.name, c);
+      for (const subset of policy?.subsets ?? []) {
+        const sc = outboundCluster(svc, port, kind, effectivePolicy(policy!, port.port, subset.name), subset.name);
+        out.set(sc.name, sc);
+      }
     }
     if (svc.synthetic) {
       const alias = registryCluster(registryEdsName(svc));
       out.set(alias.name, alias);
     }
   }
+  if (kind === 'sidecar') {
+    for (const c of [passthroughCluster(), blackHoleCluster(), inboundPassthroughCluster()]) out.set(c.name, c);
+  }
   return out;
 }
 
-/** The ClusterLoadAssignments of one service: one per port, plus the registry alias. */
-export function serviceLoadAssignments(svc: Service, endpoints: readonly Endpoint[]): ResourceObject[] {
+/** The clusters of the proxy's own workload: a sidecar's inbound|<port>|| clusters; none for gRPC. */
+export function generateWorkloadClusters(snapshot: MeshSnapshot, proxy: ProxyIdentity): ResourceSet {
+  if (proxy.kind !== 'sidecar') return new Map();
+  return byName(sidecarWorkload(snapshot, proxy).ports.map((p) => inboundCluster(p.port, usesHttp2(p.servicePort))));
+}
+
+export function generateClusters(snapshot: MeshSnapshot, proxy: ProxyIdentity): ResourceSet {
+  return new Map([...generateKindClusters(snapshot, proxy.kind), ...generateWorkloadClusters(snapshot, proxy)]);
+}
+
+/**
+ * The ClusterLoadAssignments of one service: one per port and per subset of its TrafficPolicy
+ * (endpoints whose pod has the subset's labels), plus the registry alias.
+ */
+export function serviceLoadAssignments(svc: Service, endpoints: readonly Endpoint[], policy?: TrafficPolicy): ResourceObject[] {
   const out: ResourceObject[] = [];
   for (const port of svc.ports) {
     out.push(clusterLoadAssignment(outboundClusterName(svc, port.port), port, endpoints));
+    for (const subset of policy?.subsets ?? []) {
+      out.push(clusterLoadAssignment(outboundClusterName(svc, port.port, subset.name), port, endpoints, subset));
+    }
   }
   if (svc.synthetic && svc.ports.length > 0) {
     out.push(clusterLoadAssignment(registryEdsName(svc), svc.ports[0], endpoints));
@@ -68,8 +120,9 @@ export function serviceLoadAssignments(svc: Service, endpoints: readonly Endpoin
 
 export function generateEndpoints(snapshot: MeshSnapshot): ResourceSet {
   const out: ResourceSet = new Map();
+  const policies = snapshot.routing.applied.policyByHost;
   for (const [key, svc] of snapshot.services) {
-    for (const cla of serviceLoadAssignments(svc, snapshot.endpoints.get(key) ?? [])) {
+    for (const cla of serviceLoadAssignments(svc, snapshot.endpoints.get(key) ?? [], policies.get(serviceKey(svc.namespace, svc.name)))) {
       out.set(cla.cluster_name as string, cla);
     }
   }
@@ -77,11 +130,11 @@ export function generateEndpoints(snapshot: MeshSnapshot): ResourceSet {
 }
 
 /** Everything one proxy would get: used by `config-dump` and golden tests. */
-export function generateAll(snapshot: MeshSnapshot, proxy: ProxyIdentity): GeneratedConfig {
+export function generateAll(snapshot: MeshSnapshot, proxy: ProxyIdentity, options: GenerateOptions = {}): GeneratedConfig {
   return new Map<XdsTypeUrl, ResourceSet>([
-    [CLUSTER, generateClusters(snapshot)],
+    [CLUSTER, generateClusters(snapshot, proxy)],
     [ENDPOINT, generateEndpoints(snapshot)],
-    [LISTENER, generateListeners(snapshot, proxy)],
-    [ROUTE, generateRoutes(snapshot, proxy)],
+    [LISTENER, generateListeners(snapshot, proxy, options)],
+    [ROUTE, generateRoutes(snapshot, proxy, options)],
   ]);
 }

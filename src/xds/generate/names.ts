@@ -1,12 +1,39 @@
 // Resource names, following Istio's where users already know them (see DESIGN.md).
 import { serviceFqdn, type Service, type ServicePort } from '../../model/mesh.js';
 
+export function clusterName(namespace: string, name: string, port: number, subset = ''): string {
+  return `outbound|${port}|${subset}|${serviceFqdn(namespace, name)}`;
+}
+
 export function outboundClusterName(svc: Service, port: number, subset = ''): string {
-  return `outbound|${port}|${subset}|${serviceFqdn(svc.namespace, svc.name)}`;
+  return clusterName(svc.namespace, svc.name, port, subset);
 }
 
 export function inboundClusterName(port: number): string {
   return `inbound|${port}||`;
+}
+
+/** Where a sidecar sends traffic for destinations the mesh does not know (ALLOW_ANY). */
+export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
+/** Where it sends that traffic under REGISTRY_ONLY: a cluster without endpoints. */
+export const BLACKHOLE_CLUSTER = 'BlackHoleCluster';
+/** Inbound connections to ports no Service declares go to their original destination. */
+export const INBOUND_PASSTHROUGH_CLUSTER = 'InboundPassthroughCluster';
+
+export const VIRTUAL_OUTBOUND = 'virtualOutbound';
+export const VIRTUAL_INBOUND = 'virtualInbound';
+/** The capture ports the injected iptables rules redirect to (webhook/names.ts uses the same). */
+export const VIRTUAL_OUTBOUND_PORT = 15001;
+export const VIRTUAL_INBOUND_PORT = 15006;
+
+/** The sidecar's per-port outbound listener. */
+export function outboundListenerName(port: number): string {
+  return `0.0.0.0_${port}`;
+}
+
+/** The sidecar's RouteConfiguration for one HTTP port: every service on that port is a virtual host. */
+export function sidecarRouteName(port: number): string {
+  return String(port);
 }
 
 /**
@@ -17,6 +44,18 @@ export function hostNames(svc: Service, fromNamespace: string): string[] {
   const names = [serviceFqdn(svc.namespace, svc.name), `${svc.name}.${svc.namespace}`];
   if (svc.namespace === fromNamespace) names.push(svc.name);
   return names;
+}
+
+/**
+ * The Host/:authority values a sidecar's virtual host for a service port answers to: every DNS
+ * name (FQDN, `name.ns.svc`, `name.ns`, the short name from the same namespace) and the cluster
+ * IP, each with and without the port.
+ */
+export function sidecarDomains(svc: Service, port: ServicePort, fromNamespace: string): string[] {
+  const hosts = [serviceFqdn(svc.namespace, svc.name), `${svc.name}.${svc.namespace}.svc`, `${svc.name}.${svc.namespace}`];
+  if (svc.namespace === fromNamespace) hosts.push(svc.name);
+  if (svc.clusterIP !== undefined) hosts.push(svc.clusterIP.includes(':') ? `[${svc.clusterIP}]` : svc.clusterIP);
+  return hosts.flatMap((h) => [h, `${h}:${port.port}`]);
 }
 
 /** Proxyless listener names: what a gRPC client puts after `xds:///`. */

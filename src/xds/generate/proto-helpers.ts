@@ -1,13 +1,20 @@
 // Small builders for the protobuf well-known types, in the object form protobufjs encodes.
+// Values are always written out (`{ value: false }` rather than `{}`) so goldens read plainly;
+// the round-trip test knows that proto3 does not put default scalars on the wire.
 
-export interface DurationObject { seconds: number; nanos: number }
+export interface DurationObject { seconds: number; nanos?: number }
 
 export function duration(ms: number): DurationObject {
   const seconds = Math.floor(ms / 1000);
-  return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
+  const nanos = Math.round((ms - seconds * 1000) * 1e6);
+  return nanos === 0 ? { seconds } : { seconds, nanos };
 }
 
 export function u32(value: number): { value: number } {
+  return { value };
+}
+
+export function bool(value: boolean): { value: boolean } {
   return { value };
 }
 
@@ -15,4 +22,17 @@ export const ADS_CONFIG_SOURCE = Object.freeze({ ads: {}, resource_api_version: 
 
 export function typed(typeName: string, body: Record<string, unknown> = {}): Record<string, unknown> {
   return { '@type': `type.googleapis.com/${typeName}`, ...body };
+}
+
+/**
+ * A percentage (0..100, fractions allowed) as a FractionalPercent: per hundred when whole,
+ * per million otherwise (four decimals survive, more than the CRD needs).
+ */
+export function fractionalPercent(percent: number): Record<string, unknown> {
+  if (Number.isInteger(percent)) return { numerator: percent };
+  return { numerator: Math.round(percent * 10_000), denominator: 'MILLION' };
+}
+
+export function socketAddress(address: string, port: number): Record<string, unknown> {
+  return { socket_address: { address, port_value: port } };
 }

@@ -13,15 +13,24 @@ export interface XdsResource {
 
 export type ResourceMap = ReadonlyMap<string, XdsResource>;
 
+/** Why a view changed, so observers can time a push from the event that caused it. */
+export interface ChangeCause {
+  /** Epoch ms at which the change was first observed upstream (before any debouncing). */
+  readonly since: number;
+  /** A low-cardinality reason for metrics, e.g. `config` or `endpoints`. */
+  readonly reason: string;
+}
+
 /** What one connected proxy may currently receive. */
 export interface ProxyView {
   /** Every resource of this type the proxy may get (a subscription filters it). */
   resources(typeUrl: string): ResourceMap;
   /**
    * Called after the view changed, with the types whose content changed. The server then
-   * decides per stream what actually has to be sent.
+   * decides per stream what actually has to be sent. `cause` is optional: a source that cannot
+   * tell simply leaves pushes untimed.
    */
-  onChange(listener: (typeUrls: ReadonlySet<string>) => void): void;
+  onChange(listener: (typeUrls: ReadonlySet<string>, cause?: ChangeCause) => void): void;
   close(): void;
 }
 
@@ -37,6 +46,8 @@ export interface XdsEvents {
   sent?(info: {
     streamId: number; node: NodeInfo; typeUrl: string; version: string; nonce: string;
     resources: number; bytes: number;
+    /** Set when the response was owed to a view change (the oldest one it carries); absent when it answers a request. */
+    trigger?: ChangeCause;
   }): void;
   acked?(info: { streamId: number; node: NodeInfo; typeUrl: string; version: string; nonce: string }): void;
   nacked?(info: {

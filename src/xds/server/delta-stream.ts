@@ -20,6 +20,8 @@ interface DeltaTypeState {
   readonly mustSend: Set<string>;
   /** The first wildcard request gets an answer even when there is nothing to send. */
   answerEvenIfEmpty: boolean;
+  /** What the client was sent and not told to remove: its resources as far as we know. */
+  readonly sent: Map<string, XdsResource>;
   /** nonce -> system version of responses not yet ACKed or NACKed, oldest first. */
   readonly outstanding: Map<string, string>;
 }
@@ -41,7 +43,7 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
     if (!st) {
       st = {
         sub: new Subscription(typeUrl), counters: new TypeCounters(), known: new Map(), mustSend: new Set(),
-        answerEvenIfEmpty: false, outstanding: new Map(),
+        answerEvenIfEmpty: false, outstanding: new Map(), sent: new Map(),
       };
       this.types.set(typeUrl, st);
     }
@@ -100,8 +102,14 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
     st.mustSend.clear();
     if (send.length === 0 && removed.length === 0 && !st.answerEvenIfEmpty) return undefined;
     st.answerEvenIfEmpty = false;
-    for (const r of send) st.known.set(r.name, r.version);
-    for (const name of removed) st.known.delete(name);
+    for (const r of send) {
+      st.known.set(r.name, r.version);
+      st.sent.set(r.name, r);
+    }
+    for (const name of removed) {
+      st.known.delete(name);
+      st.sent.delete(name);
+    }
 
     const version = deltaVersion(send, removed);
     const nonce = nextNonce();
@@ -114,12 +122,19 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
     });
     this.emit('sent', {
       streamId: this.id, node: this.node, typeUrl, version, nonce, resources: send.length, bytes: out.length,
+      trigger: this.triggerFor(typeUrl),
     });
     return out;
   }
 
   protected typeStatuses(): TypeStatus[] {
     return [...this.types].map(([t, st]) => st.counters.snapshot(t, st.sub.wildcard, st.sub.names));
+  }
+
+  sentResources(): Map<string, readonly XdsResource[]> {
+    const out = new Map<string, readonly XdsResource[]>();
+    for (const [t, st] of this.types) if (st.counters.sends > 0) out.set(t, [...st.sent.values()]);
+    return out;
   }
 
   /** ACK or NACK of an earlier response; unknown nonces are stale and count for neither. */
@@ -136,7 +151,7 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
     }
     if (!this.node) return;
     if (!req.errorDetail) {
-      st.counters.recordAck(version);
+      st.counters.recordAck(version, req.responseNonce);
       this.emit('acked', { streamId: this.id, node: this.node, typeUrl, version, nonce: req.responseNonce });
       return;
     }

@@ -2,7 +2,7 @@
 // all fed by one ConfigSource.
 import * as grpc from '@grpc/grpc-js';
 import { silentLogger, type Logger } from '../../logging.js';
-import type { ConfigSource, XdsEvents } from './config-source.js';
+import type { ConfigSource, XdsEvents, XdsResource } from './config-source.js';
 import { discoveryTypes, type DeltaRequest, type SotwRequest } from './codec.js';
 import { DeltaStream } from './delta-stream.js';
 import { DISCOVERY_SERVICES, serviceDefinition, type DiscoveryServiceSpec } from './services.js';
@@ -11,7 +11,7 @@ import type { StreamContext, XdsCall } from './stream-base.js';
 import { StreamRegistry, type StreamStatus } from './stream-status.js';
 
 export type { StreamStatus, TypeStatus, NackStatus } from './stream-status.js';
-export type { ConfigSource, ProxyView, XdsEvents, XdsResource, ResourceMap } from './config-source.js';
+export type { ChangeCause, ConfigSource, ProxyView, XdsEvents, XdsResource, ResourceMap } from './config-source.js';
 
 export interface XdsServerOptions {
   /** host:port; port 0 binds a free port (see `port` on the result). */
@@ -29,6 +29,8 @@ export interface XdsServer {
   readonly port: number;
   /** Per-stream protocol state, for /debug/syncz. */
   streams(): StreamStatus[];
+  /** Per type, the resources a stream last sent its client (for /debug/config_dump); undefined once it closed. */
+  sentResources(streamId: number): ReadonlyMap<string, readonly XdsResource[]> | undefined;
   /** Ends every stream (UNAVAILABLE, so proxies reconnect elsewhere) and stops the server. */
   close(): Promise<void>;
 }
@@ -61,6 +63,7 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
   return {
     port,
     streams: () => registry.snapshot(),
+    sentResources: (streamId) => registry.get(streamId)?.sentResources(),
     close: () => {
       closing = true;
       closed ??= shutdown(server, registry, logger, opts.shutdownGraceMs ?? 5000);

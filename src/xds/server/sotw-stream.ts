@@ -14,6 +14,8 @@ interface SotwTypeState {
   force: boolean;
   sentNonce?: string;
   sentVersion?: string;
+  /** What the last response carried (shared with the view, never copied). */
+  sent?: readonly XdsResource[] | ResourceMap;
 }
 
 // Wildcard subscribers of one proxy class all send the same map: encode its body once.
@@ -71,18 +73,28 @@ export class SotwStream extends XdsStream<SotwRequest> {
     const count = named ? named.length : all.size;
     st.sentNonce = nonce;
     st.sentVersion = version;
+    st.sent = named ?? all;
     st.counters.recordSent(version, nonce);
     this.log.debug('sent discovery response', {
       type: shortTypeName(typeUrl), version, nonce, resources: count, bytes: out.length,
     });
     this.emit('sent', {
       streamId: this.id, node: this.node, typeUrl, version, nonce, resources: count, bytes: out.length,
+      trigger: this.triggerFor(typeUrl),
     });
     return out;
   }
 
   protected typeStatuses(): TypeStatus[] {
     return [...this.types].map(([t, st]) => st.counters.snapshot(t, st.sub.wildcard, st.sub.names));
+  }
+
+  sentResources(): Map<string, readonly XdsResource[]> {
+    const out = new Map<string, readonly XdsResource[]>();
+    for (const [t, st] of this.types) {
+      if (st.sent) out.set(t, Array.isArray(st.sent) ? st.sent : [...(st.sent as ResourceMap).values()]);
+    }
+    return out;
   }
 
   private body(typeUrl: string, versionInfo: string, resources: XdsResource[] | ResourceMap): Buffer {
@@ -104,7 +116,7 @@ export class SotwStream extends XdsStream<SotwRequest> {
 
   private acked(typeUrl: string, st: SotwTypeState, req: SotwRequest): void {
     const version = st.sentVersion ?? req.versionInfo;
-    st.counters.recordAck(version);
+    st.counters.recordAck(version, req.responseNonce);
     this.log.debug('proxy accepted configuration (ACK)', { type: shortTypeName(typeUrl), version, nonce: req.responseNonce });
     if (this.node) this.emit('acked', { streamId: this.id, node: this.node, typeUrl, version, nonce: req.responseNonce });
   }

@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { NodeInfo } from '../../model/proxy.js';
 import type { Logger } from '../../logging.js';
 import { PUSH_ORDER, shortTypeName } from '../types.js';
-import type { ConfigSource, ProxyView, XdsEvents } from './config-source.js';
+import type { ChangeCause, ConfigSource, ProxyView, XdsEvents, XdsResource } from './config-source.js';
 import type { LiveStream, StreamRegistry, StreamStatus, TypeStatus } from './stream-status.js';
 
 export type XdsCall<Req> = grpc.ServerDuplexStream<Req, Buffer>;
@@ -33,6 +33,8 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
   private done = false;
   private blocked = false;
   private readonly dirty = new Set<string>();
+  /** Per dirty type, the oldest view change not yet sent (only outlives one flush while blocked). */
+  private readonly triggers = new Map<string, ChangeCause>();
   private readonly connectedAt = new Date().toISOString();
   private readonly peer: string;
   private readonly method: string;
@@ -62,6 +64,7 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
   /** Whether this stream has requested the type at all. */
   protected abstract wants(typeUrl: string): boolean;
   protected abstract typeStatuses(): TypeStatus[];
+  abstract sentResources(): ReadonlyMap<string, readonly XdsResource[]>;
 
   status(): StreamStatus | undefined {
     if (!this.node) return undefined;
@@ -91,6 +94,11 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
 
   protected markDirty(typeUrl: string): void {
     this.dirty.add(typeUrl);
+  }
+
+  /** The view change a response for this type is being sent for, if any (for the `sent` event). */
+  protected triggerFor(typeUrl: string): ChangeCause | undefined {
+    return this.triggers.get(typeUrl);
   }
 
   protected emit<K extends keyof XdsEvents>(kind: K, info: EventInfo<K>): void {
@@ -130,7 +138,7 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
     this.node = req.node;
     this.view = view;
     this.log = this.log.child({ proxy: req.node.id });
-    view.onChange((types) => this.changed(types));
+    view.onChange((types, cause) => this.changed(types, cause));
     this.log.info('xDS stream opened', { delta: this.delta, method: this.method, peer: this.peer });
     this.emit('streamOpened', { streamId: this.id, node: req.node, delta: this.delta });
     return true;
@@ -153,10 +161,15 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
     return req.typeUrl;
   }
 
-  private changed(typeUrls: ReadonlySet<string>): void {
+  private changed(typeUrls: ReadonlySet<string>, cause?: ChangeCause): void {
     if (this.done) return;
     try {
-      for (const t of typeUrls) if (this.wants(t)) this.markDirty(t);
+      for (const t of typeUrls) {
+        if (!this.wants(t)) continue;
+        this.markDirty(t);
+        const older = this.triggers.get(t);
+        if (cause && (!older || cause.since < older.since)) this.triggers.set(t, cause);
+      }
       this.flush();
     } catch (err) {
       this.log.error('failed to push a configuration change', { error: err instanceof Error ? err.stack : String(err) });
@@ -176,6 +189,7 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
     for (const t of ordered) {
       this.dirty.delete(t);
       const out = this.respond(t);
+      this.triggers.delete(t);
       if (!out) continue;
       if (!this.call.write(out)) {
         this.blocked = true;

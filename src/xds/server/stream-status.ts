@@ -1,5 +1,6 @@
 // Per-stream protocol state as plain data, for /debug/syncz and tests.
 import type { NodeInfo } from '../../model/proxy.js';
+import type { XdsResource } from './config-source.js';
 
 export interface NackStatus {
   readonly message: string;
@@ -20,6 +21,7 @@ export interface TypeStatus {
   readonly lastSentNonce?: string;
   readonly lastSentAt?: string;
   readonly lastAckedVersion?: string;
+  readonly lastAckedNonce?: string;
   readonly lastAckedAt?: string;
   readonly lastNack?: NackStatus;
   readonly sends: number;
@@ -44,6 +46,7 @@ export class TypeCounters {
   lastSentNonce?: string;
   lastSentAt?: string;
   lastAckedVersion?: string;
+  lastAckedNonce?: string;
   lastAckedAt?: string;
   lastNack?: NackStatus;
   sends = 0;
@@ -57,8 +60,9 @@ export class TypeCounters {
     this.sends += 1;
   }
 
-  recordAck(version: string): void {
+  recordAck(version: string, nonce: string): void {
     this.lastAckedVersion = version;
+    this.lastAckedNonce = nonce;
     this.lastAckedAt = new Date().toISOString();
     this.acks += 1;
   }
@@ -72,7 +76,7 @@ export class TypeCounters {
     return {
       typeUrl, wildcard, subscribed: [...subscribed].sort(),
       lastSentVersion: this.lastSentVersion, lastSentNonce: this.lastSentNonce, lastSentAt: this.lastSentAt,
-      lastAckedVersion: this.lastAckedVersion, lastAckedAt: this.lastAckedAt,
+      lastAckedVersion: this.lastAckedVersion, lastAckedNonce: this.lastAckedNonce, lastAckedAt: this.lastAckedAt,
       lastNack: this.lastNack, sends: this.sends, acks: this.acks, nacks: this.nacks,
     };
   }
@@ -81,6 +85,8 @@ export class TypeCounters {
 export interface LiveStream {
   readonly id: number;
   status(): StreamStatus | undefined;
+  /** Per type, the resources this stream's client was last sent and still has, as far as we know. */
+  sentResources(): ReadonlyMap<string, readonly XdsResource[]>;
   /** Ends the stream with a status, e.g. on server shutdown. */
   terminate(code: number, details: string): void;
 }
@@ -97,6 +103,10 @@ export class StreamRegistry {
 
   add(s: LiveStream): void {
     this.streams.set(s.id, s);
+  }
+
+  get(id: number): LiveStream | undefined {
+    return this.streams.get(id);
   }
 
   delete(id: number): void {

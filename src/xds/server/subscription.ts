@@ -6,10 +6,19 @@ import type { ResourceMap, XdsResource } from './config-source.js';
 
 export const WILDCARD = '*';
 
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export class Subscription {
   wildcard = false;
   readonly names = new Set<string>();
   private everNamed = false;
+  /** The list of the last SotW request that changed anything (its strings are the ones in `names`). */
+  private lastList: readonly string[] = [];
   /** Only LDS and CDS have wildcard subscriptions; for RDS/EDS "*" is just a name. */
   readonly wildcardCapable: boolean;
 
@@ -19,6 +28,10 @@ export class Subscription {
 
   /** SotW: the request carries the whole new list. Returns the names that were not subscribed before. */
   replace(list: readonly string[]): { added: string[]; wildcardAdded: boolean } {
+    // Every ACK restates the list (thousands of EDS names for a sidecar): when it is the one last
+    // applied, element for element, nothing changes and nothing is rebuilt.
+    if (this.everNamed && sameList(list, this.lastList)) return { added: [], wildcardAdded: false };
+    this.lastList = list;
     const wasWildcard = this.wildcard;
     const before = new Set(this.names);
     this.names.clear();

@@ -66,7 +66,7 @@ describe('xDS server: stream lifecycle, status and events', () => {
       { ...byType.get(CLUSTER), lastSentAt: undefined, lastAckedAt: undefined },
       {
         typeUrl: CLUSTER, wildcard: true, subscribed: [], lastSentVersion: cds.versionInfo, lastSentNonce: cds.nonce,
-        lastSentAt: undefined, lastAckedVersion: cds.versionInfo, lastAckedAt: undefined, lastNack: undefined,
+        lastSentAt: undefined, lastAckedVersion: cds.versionInfo, lastAckedNonce: cds.nonce, lastAckedAt: undefined, lastNack: undefined,
         sends: 1, acks: 1, nacks: 0,
       },
     );

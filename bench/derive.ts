@@ -1,0 +1,135 @@
+// What a proxy subscribes to next, derived from what it received, as Envoy and gRPC do it:
+// EDS names from EDS clusters, RDS names from HttpConnectionManagers in listeners, cluster names
+// from route actions (proxyless clients request CDS by name). Resources are decoded with the real
+// Envoy protos; results are cached by content (a SotW response by its version, a delta resource
+// by its own version), so a thousand proxies of one class decode a response once, not a thousand
+// times, and still each follow exactly what they were sent.
+import type protobuf from 'protobufjs';
+import { lookupType } from '../src/xds/protos.js';
+import { CLUSTER, LISTENER, ROUTE, messageName } from '../src/xds/types.js';
+import { splitAny } from './wire.js';
+
+const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+/** Cluster.DiscoveryType.EDS */
+const EDS_TYPE = 3;
+
+type Obj = Record<string, unknown>;
+
+const types = new Map<string, protobuf.Type>();
+function typeOf(typeUrl: string): protobuf.Type {
+  let t = types.get(typeUrl);
+  if (!t) types.set(typeUrl, (t = lookupType(messageName(typeUrl))));
+  return t;
+}
+
+/** Decodes a message into a plain object (fields as protobufjs holds them, enums as numbers). */
+export function decodeMessage(typeUrl: string, value: Uint8Array): Obj {
+  const T = typeOf(typeUrl);
+  return T.toObject(T.decode(value), { defaults: false }) as Obj;
+}
+
+/** Decodes an encoded Any. */
+export function decodeAny(any: Uint8Array): { typeUrl: string; value: Obj } {
+  const { typeUrl, value } = splitAny(any);
+  return { typeUrl, value: decodeMessage(typeUrl, value) };
+}
+
+function asObj(v: unknown): Obj | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
+}
+
+function asArray(v: unknown): Obj[] {
+  return Array.isArray(v) ? (v as Obj[]) : [];
+}
+
+/** An embedded Any as protobufjs decodes it: {type_url, value}. */
+function embeddedHcm(v: unknown): Obj | undefined {
+  const any = asObj(v);
+  if (!any || any.type_url !== HCM || !(any.value instanceof Uint8Array)) return undefined;
+  const T = typeOf(HCM);
+  return T.toObject(T.decode(any.value), { defaults: false }) as Obj;
+}
+
+/** EDS service names a cluster needs (empty for non-EDS clusters). */
+export function clusterEdsNames(cluster: Obj): string[] {
+  const type = cluster.type;
+  if (type !== EDS_TYPE && type !== 'EDS') return [];
+  const eds = asObj(cluster.eds_cluster_config);
+  const serviceName = typeof eds?.service_name === 'string' && eds.service_name !== '' ? eds.service_name : cluster.name;
+  return typeof serviceName === 'string' ? [serviceName] : [];
+}
+
+/** RDS names of every HttpConnectionManager of a listener (API listener or filter chains). */
+export function listenerRouteNames(listener: Obj): string[] {
+  const hcms: Obj[] = [];
+  const api = embeddedHcm(asObj(listener.api_listener)?.api_listener);
+  if (api) hcms.push(api);
+  const chains = [...asArray(listener.filter_chains)];
+  const def = asObj(listener.default_filter_chain);
+  if (def) chains.push(def);
+  for (const chain of chains) {
+    for (const f of asArray(chain.filters)) {
+      const h = embeddedHcm(f.typed_config);
+      if (h) hcms.push(h);
+    }
+  }
+  const out: string[] = [];
+  for (const h of hcms) {
+    const name = asObj(h.rds)?.route_config_name;
+    if (typeof name === 'string' && name !== '') out.push(name);
+  }
+  return out;
+}
+
+/** Clusters the routes of a RouteConfiguration send to. */
+export function routeClusterNames(rc: Obj): string[] {
+  const out: string[] = [];
+  for (const vh of asArray(rc.virtual_hosts)) {
+    for (const r of asArray(vh.routes)) {
+      const action = asObj(r.route);
+      if (!action) continue;
+      if (typeof action.cluster === 'string') out.push(action.cluster);
+      for (const wc of asArray(asObj(action.weighted_clusters)?.clusters)) {
+        if (typeof wc.name === 'string') out.push(wc.name);
+      }
+    }
+  }
+  return out;
+}
+
+/** The names a resource of `typeUrl` makes its holder subscribe to, of the dependent type. */
+export function dependentNames(typeUrl: string, value: Obj): string[] {
+  switch (typeUrl) {
+    case CLUSTER: return clusterEdsNames(value);
+    case LISTENER: return listenerRouteNames(value);
+    case ROUTE: return routeClusterNames(value);
+    default: return [];
+  }
+}
+
+/** Sorted, de-duplicated: one canonical array per distinct set, so request bytes can be shared. */
+export function canonical(names: Iterable<string>): string[] {
+  return [...new Set(names)].sort();
+}
+
+/** A bounded memo: benchmarks see a handful of versions at a time, never thousands. */
+export class DeriveCache<V> {
+  private readonly map = new Map<string, V>();
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly limit = 4096) {}
+
+  get(key: string, compute: () => V): V {
+    const hit = this.map.get(key);
+    if (hit !== undefined) {
+      this.hits++;
+      return hit;
+    }
+    this.misses++;
+    const v = compute();
+    if (this.map.size >= this.limit) this.map.delete(this.map.keys().next().value as string);
+    this.map.set(key, v);
+    return v;
+  }
+}

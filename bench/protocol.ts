@@ -1,0 +1,60 @@
+// Messages between the benchmark orchestrator and its proxy worker processes (over fork IPC).
+import type { Expectations } from './checks.js';
+import type { ProxyKind, ProxySpec, Watch } from './sim-proxy.js';
+
+export type ToWorker =
+  | { op: 'connect'; address: string; perConnection: number; proxies: ProxySpec[]; quietMs: number; timeoutMs: number }
+  | { op: 'watch'; watch: Watch }
+  /** The server has pushed: report once every expected proxy ACKed and the worker went quiet. */
+  | { op: 'collect'; quietMs: number; timeoutMs: number }
+  | { op: 'verify'; expectations: Expectations }
+  | { op: 'disconnect' }
+  | { op: 'exit' };
+
+export interface ProxyResult {
+  readonly id: string;
+  readonly kind: ProxyKind;
+  readonly startedAt: number;
+  readonly convergedAt?: number;
+  readonly failure?: string;
+  readonly bytes: number;
+  readonly responses: number;
+}
+
+/** One proxy during a measurement; only proxies that were expected or got something are reported. */
+export interface WatchResult {
+  readonly kind: ProxyKind;
+  readonly expected: boolean;
+  readonly targetAckAt?: number;
+  readonly lastAckAt?: number;
+  readonly responses: number;
+  readonly bytes: number;
+  readonly verified?: boolean;
+  readonly failure?: string;
+}
+
+export interface WorkerStats {
+  /** CPU the worker spent on the command this reply answers (connect, collect). */
+  readonly phaseCpuMs: number;
+  readonly cpuUserMs: number;
+  readonly cpuSystemMs: number;
+  readonly rssBytes: number;
+  readonly connections: number;
+  readonly sessionErrors: number;
+  readonly deriveHits: number;
+  readonly deriveMisses: number;
+  readonly sampled: number;
+  readonly checkedResponses: number;
+  readonly checkedResources: number;
+  readonly checkFailures: number;
+  readonly checkErrors: readonly string[];
+}
+
+export type FromWorker =
+  | { op: 'ready' }
+  | { op: 'connected'; results: ProxyResult[]; timedOut: boolean; stats: WorkerStats }
+  | { op: 'watching' }
+  | { op: 'collected'; results: WatchResult[]; timedOut: boolean; stats: WorkerStats }
+  | { op: 'verified'; stats: WorkerStats }
+  | { op: 'disconnected'; stats: WorkerStats }
+  | { op: 'error'; message: string };

@@ -1,0 +1,139 @@
+// Renders a benchmark run as markdown: the tables README's performance section shows, plus the
+// issue's targets checked against the measured numbers.
+import type { Summary } from './stats.js';
+import type { WebhookResult } from './webhook-bench.js';
+import type { LevelResult, ScaleResult } from './xds-bench.js';
+
+export interface BenchReport {
+  readonly startedAt: string;
+  readonly durationSeconds: number;
+  readonly quick: boolean;
+  readonly machine: { cpus: number; cpuModel: string; memoryBytes: number; node: string; loadAverage: number[] };
+  readonly options: Record<string, unknown>;
+  readonly xds: readonly ScaleResult[];
+  readonly webhook?: WebhookResult;
+}
+
+const ms = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? 'n/a' : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(v < 10 ? 1 : 0)} ms`);
+const mib = (b: number | undefined): string => (b === undefined || !Number.isFinite(b) ? 'n/a' : `${(b / 2 ** 20).toFixed(0)} MiB`);
+const kib = (b: number | undefined): string => (b === undefined || !Number.isFinite(b) ? 'n/a' : `${(b / 1024).toFixed(0)} KiB`);
+const bytes = (b: number): string => (b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : b >= 1e6 ? `${(b / 1e6).toFixed(1)} MB` : `${(b / 1e3).toFixed(1)} kB`);
+const triple = (s: Summary): string => `${ms(s.p50)} / ${ms(s.p99)} / ${ms(s.max)}`;
+const count = (n: number): string => (n >= 1000 ? `${(n / 1000).toFixed(n % 1000 === 0 ? 0 : 1)}k` : String(n));
+
+function rows(xds: readonly ScaleResult[], f: (s: ScaleResult, l: LevelResult) => string[]): string[] {
+  return xds.flatMap((s) => s.levels.map((l) => `| ${[count(s.endpoints), String(l.proxies), ...f(s, l)].join(' | ')} |`));
+}
+
+export interface TargetCheck {
+  readonly what: string;
+  readonly limit: string;
+  readonly measured: string;
+  readonly pass: boolean;
+}
+
+/** The issue's "done when" numbers, where this run measured them. */
+export function targetChecks(r: BenchReport): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const scale = r.xds.find((s) => s.endpointsPerService === 10 && s.services >= 1000);
+  const level = scale?.levels.find((l) => l.proxies === 2000);
+  if (level) {
+    const e = level.endpointChange;
+    out.push({ what: 'endpoint change p99, beyond the debounce window (1k services × 10 endpoints, 2,000 proxies)', limit: '≤ 250 ms', measured: ms(e.beyondDebounce.p99), pass: e.beyondDebounce.p99 <= 250 && e.missing === 0 });
+    const full = level.newService.converged.max;
+    out.push({ what: 'full push (new service) ACKed by every proxy', limit: '≤ 2 s', measured: ms(full), pass: full <= 2000 && level.newService.missing === 0 });
+    out.push({ what: 'server RSS with 2,000 proxies', limit: '≤ 400 MB', measured: `${(level.memory.rssBytes / 1e6).toFixed(0)} MB`, pass: level.memory.rssBytes <= 400e6 });
+  }
+  const w = r.webhook;
+  if (w) {
+    out.push({ what: 'webhook admissions/s at saturation', limit: '≥ 3,000/s', measured: `${w.saturation.requestsPerSecond.toFixed(0)}/s`, pass: w.saturation.requestsPerSecond >= 3000 });
+    const at1000 = w.atFixedRate.find((f) => f.rate === 1000);
+    if (at1000) out.push({ what: 'webhook p99 at 1,000 admissions/s', limit: '≤ 5 ms', measured: ms(at1000.latencyMs.p99), pass: at1000.latencyMs.p99 <= 5 && at1000.errors === 0 && at1000.non2xx === 0 });
+  }
+  return out;
+}
+
+export function renderMarkdown(r: BenchReport): string {
+  const L: string[] = [];
+  const m = r.machine;
+  L.push(`## pilotfish benchmark${r.quick ? ' (--quick)' : ''}`, '');
+  L.push(`${r.startedAt}, ${m.cpus} × ${m.cpuModel}, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${m.node}; ` +
+    `load average at the end ${m.loadAverage.map((x) => x.toFixed(2)).join(' ')}; took ${r.durationSeconds.toFixed(0)} s.`, '');
+  if (r.xds.length > 0) {
+    const s0 = r.xds[0];
+    L.push(`Mesh: ${s0.services} services (${s0.clusters} clusters, 1–3 HTTP/gRPC ports) in ${s0.namespaces} namespaces, ` +
+      `${s0.trafficRoutes} TrafficRoutes + ${s0.trafficPolicies} TrafficPolicies; endpoints per scale: ${r.xds.map((s) => count(s.endpoints)).join(', ')}. ` +
+      `Proxies: 40% Envoy-like SotW sidecars, 40% Delta sidecars, 20% proxyless gRPC, one HTTP/2 connection each unless stated.`, '');
+
+    L.push('### Convergence', '');
+    L.push('| endpoints | proxies | all connected → all ACKed | per proxy p50 / p99 | endpoint change → ACK p50 / p99 / max | same, beyond debounce p99 | subscribed | new service → all ACKed p50 / p99 / max |');
+    L.push('|---:|---:|---:|---:|---:|---:|---:|---:|');
+    L.push(...rows(r.xds, (_s, l) => [
+      ms(l.initial.totalMs) + (l.initial.failures > 0 ? ` (${l.initial.failures} failed)` : ''),
+      `${ms(l.initial.perProxy.p50)} / ${ms(l.initial.perProxy.p99)}`,
+      triple(l.endpointChange.ack) + (l.endpointChange.missing > 0 ? ` (${l.endpointChange.missing} missing)` : ''),
+      ms(l.endpointChange.beyondDebounce.p99),
+      String(Math.round(l.endpointChange.subscribed)),
+      triple(l.newService.converged) + (l.newService.missing > 0 ? ` (${l.newService.missing} missing)` : ''),
+    ]));
+    L.push('');
+
+    L.push('### Where an endpoint change spends its time (medians)', '');
+    L.push('| endpoints | proxies | debounce window | controller (merge, translate, snapshot) | generation + hand-off to streams | generation start → ACK p50 / p99 / max |');
+    L.push('|---:|---:|---:|---:|---:|---:|');
+    L.push(...rows(r.xds, (_s, l) => [
+      '100 ms', ms(l.endpointChange.controllerMs), ms(l.endpointChange.generationMs), triple(l.endpointChange.fromGeneration),
+    ]));
+    L.push('');
+
+    L.push('### Cost', '');
+    L.push('| endpoints | proxies | RSS (idle → loaded) | heap | RSS per proxy | server CPU s: initial / endpoint push / full push | bytes sent: endpoint push / full push | responses: endpoint / full | resources encoded: endpoint / full |');
+    L.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    L.push(...rows(r.xds, (s, l) => [
+      `${mib(s.baseline.rssBytes)} → ${mib(l.memory.rssBytes)}`,
+      l.memory.heapUsedBytes === undefined ? 'n/a' : mib(l.memory.heapUsedBytes),
+      kib(l.memory.rssPerProxyBytes),
+      `${l.initial.cpuSeconds.toFixed(2)} / ${l.endpointChange.cpuSecondsPerPush.toFixed(2)} / ${l.newService.cpuSecondsPerPush.toFixed(2)}`,
+      `${bytes(l.endpointChange.bytesPerPush)} / ${bytes(l.newService.bytesPerPush)}`,
+      `${l.endpointChange.responsesPerPush} / ${l.newService.responsesPerPush}`,
+      `${l.endpointChange.encodedPerPush ?? 'n/a'} / ${l.newService.encodedPerPush ?? 'n/a'}`,
+    ]));
+    L.push('');
+
+    const checks = r.xds.flatMap((s) => s.levels.map((l) => l.checks));
+    const sampled = checks.reduce((a, c) => a + c.sampled, 0);
+    const resources = checks.reduce((a, c) => a + c.resources, 0);
+    const failures = checks.reduce((a, c) => a + c.failures, 0);
+    const verified = r.xds.flatMap((s) => s.levels.flatMap((l) => [l.endpointChange.verified, l.newService.verified]));
+    const vok = verified.reduce((a, v) => a + v.ok, 0), vof = verified.reduce((a, v) => a + v.of, 0);
+    const unexpected = r.xds.flatMap((s) => s.levels.map((l) => l.endpointChange.unexpectedPushes)).reduce((a, b) => a + b, 0);
+    L.push(`Checks: ${sampled} sampled proxies fully decoded ${resources} resources with the Envoy protos: ${failures} failures` +
+      `${failures > 0 ? ` (${checks.flatMap((c) => c.errors).slice(0, 3).join('; ')})` : ''}; ` +
+      `the change itself was found in ${vok} of ${vof} sampled ACKs; ${unexpected} endpoint pushes reached proxies not subscribed to the changed cluster.`, '');
+    if (r.xds.some((s) => s.levels.some((l) => l.endpointChange.encodedPerPush === undefined))) {
+      L.push('Resources encoded per push: n/a where the server reports no encoding count (push log `encoded` or metric `pilotfish_xds_resources_encoded_total`).', '');
+    }
+  }
+
+  const w = r.webhook;
+  if (w) {
+    L.push('### Webhook', '');
+    L.push(`\`${w.command}\`, AdmissionReview of a ${(w.payloadBytes / 1024).toFixed(1)} KiB Pod (Deployment-made, 2 containers, probes, projected token), answered with a ${w.patchOperations}-operation JSONPatch; load from autocannon in its own process.`, '');
+    L.push('| load | admissions/s | p50 | p90 | p99 | max | errors |');
+    L.push('|---|---:|---:|---:|---:|---:|---:|');
+    const row = (label: string, f: WebhookResult['saturation']): string =>
+      `| ${label} | ${f.requestsPerSecond.toFixed(0)} | ${ms(f.latencyMs.p50)} | ${ms(f.latencyMs.p90)} | ${ms(f.latencyMs.p99)} | ${ms(f.latencyMs.max)} | ${f.errors + f.non2xx} |`;
+    L.push(row(`saturation (${w.saturation.connections} connections)`, w.saturation));
+    for (const f of w.atFixedRate) L.push(row(`fixed ${f.rate}/s`, f));
+    L.push('');
+  }
+
+  const targets = targetChecks(r);
+  if (targets.length > 0) {
+    L.push('### Targets (issue #7)', '');
+    L.push('| target | limit | measured | |', '|---|---:|---:|---|');
+    for (const t of targets) L.push(`| ${t.what} | ${t.limit} | ${t.measured} | ${t.pass ? 'pass' : '**FAIL**'} |`);
+    L.push('');
+  }
+  return L.join('\n');
+}

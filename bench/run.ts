@@ -1,0 +1,101 @@
+// `npm run bench [-- --quick] [-- options]`: runs the benchmarks against the built binary on
+// free local ports, prints a markdown table and writes it as JSON to bench/results/.
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { renderMarkdown, type BenchReport } from './report.js';
+import { REPO_ROOT } from './server-process.js';
+import { runWebhookBench, type WebhookResult } from './webhook-bench.js';
+import { runXdsBench } from './xds-bench.js';
+
+const HELP = `Usage: npm run bench -- [options]
+  --quick                    small subset (< 2 min): 10 endpoints/service, 100 and 500 proxies
+  --proxies 100,500,1000,2000
+  --endpoints 1,10,50        endpoints per service (one server per value); 1000 services by default
+  --services N --namespaces N --reps N (endpoint changes per level) --new-services N
+  --streams-per-connection N (default 1: one HTTP/2 connection per proxy, as real proxies)
+  --workers N                proxy worker processes (default 2)
+  --cpu-prof                 write a V8 CPU profile of the server per scale to bench/results/profiles/
+  --no-xds | --no-webhook    skip a part
+  --out DIR                  results directory (default bench/results)
+`;
+
+function list(v: string | undefined, fallback: number[]): number[] {
+  if (v === undefined) return fallback;
+  const out = v.split(',').map((x) => Number(x.trim()));
+  if (out.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`not a list of positive integers: ${v}`);
+  return out;
+}
+
+function int(v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`not a non-negative integer: ${v}`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      proxies: { type: 'string' }, endpoints: { type: 'string' }, services: { type: 'string' },
+      namespaces: { type: 'string' }, reps: { type: 'string' }, 'new-services': { type: 'string' },
+      'streams-per-connection': { type: 'string' }, workers: { type: 'string' },
+      'cpu-prof': { type: 'boolean', default: false }, 'no-xds': { type: 'boolean', default: false },
+      'no-webhook': { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const quick = values.quick === true;
+  const outDir = path.resolve(values.out ?? path.join(REPO_ROOT, 'bench/results'));
+  const profDir = values['cpu-prof'] ? path.join(outDir, 'profiles') : undefined;
+  if (profDir) await mkdir(profDir, { recursive: true });
+  const log = (line: string): void => { process.stderr.write(`${line}\n`); };
+  const started = Date.now();
+
+  const xdsOptions = {
+    proxyCounts: list(values.proxies, quick ? [100, 500] : [100, 500, 1000, 2000]),
+    endpointsPerService: list(values.endpoints, quick ? [10] : [1, 10, 50]),
+    services: int(values.services, 1000),
+    namespaces: int(values.namespaces, 10),
+    routeEvery: 20,
+    edsReps: int(values.reps, quick ? 3 : 5),
+    newServiceReps: int(values['new-services'], 1),
+    streamsPerConnection: int(values['streams-per-connection'], 1),
+    workers: int(values.workers, 2),
+    quietMs: 300,
+    cpuProfDir: profDir,
+    log,
+  };
+  const xds = values['no-xds'] ? [] : await runXdsBench(xdsOptions);
+  let webhook: WebhookResult | undefined;
+  if (!values['no-webhook']) webhook = await runWebhookBench({ quick, log });
+
+  const report: BenchReport = {
+    startedAt: new Date(started).toISOString(),
+    durationSeconds: (Date.now() - started) / 1000,
+    quick,
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', memoryBytes: os.totalmem(), node: process.version, loadAverage: os.loadavg() },
+    options: { ...xdsOptions, log: undefined, cpuProfDir: profDir ? path.relative(REPO_ROOT, profDir) : undefined },
+    xds,
+    webhook,
+  };
+  const markdown = renderMarkdown(report);
+  process.stdout.write(markdown);
+  await mkdir(outDir, { recursive: true });
+  const stamp = report.startedAt.replace(/[:.]/g, '-');
+  const json = JSON.stringify(report, null, 2) + '\n';
+  await writeFile(path.join(outDir, `${stamp}${quick ? '-quick' : ''}.json`), json);
+  await writeFile(path.join(outDir, quick ? 'latest-quick.json' : 'latest.json'), json);
+  await writeFile(path.join(outDir, quick ? 'latest-quick.md' : 'latest.md'), markdown);
+  log(`results written to ${path.relative(process.cwd(), outDir)}/ in ${report.durationSeconds.toFixed(0)} s`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

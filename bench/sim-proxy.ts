@@ -1,0 +1,426 @@
+// One simulated proxy: an ADS stream over a raw HTTP/2 connection that subscribes, follows and
+// ACKs exactly as the real clients do, and records when it got and acknowledged what.
+//   sidecar SotW / Delta (Envoy): CDS wildcard -> EDS by the clusters' names -> LDS wildcard ->
+//     RDS by the listeners' route names; every response ACKed with its version and nonce.
+//   proxyless gRPC: LDS by the listener names it dials -> RDS -> CDS by the routes' clusters ->
+//     EDS by the clusters' names.
+// Only the envelope is read; dependent names come from a per-content cache (derive.ts), and a
+// sample of proxies fully decodes and checks everything they get (checks.ts).
+import http2 from 'node:http2';
+import { META_INSTANCE_IP, META_KIND, META_LABELS, META_NAMESPACE, META_POD_NAME, type NodeInfo } from '../src/model/proxy.js';
+import { lookupType } from '../src/xds/protos.js';
+import { nodeInfoToProto } from '../src/xds/server/node.js';
+import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../src/xds/types.js';
+import { Checker, type Expectations } from './checks.js';
+import { canonical, decodeAny, dependentNames, DeriveCache } from './derive.js';
+import {
+  deltaRequestFrame, FrameDecoder, scanDelta, scanSotw, sotwAnys, sotwRequestFrame,
+} from './wire.js';
+
+export type ProxyKind = 'sotw' | 'delta' | 'grpc';
+
+export interface ProxySpec {
+  readonly id: string;
+  readonly kind: ProxyKind;
+  readonly namespace: string;
+  readonly ip: string;
+  readonly podName: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Proxyless only: the `xds:///` targets it dials. */
+  readonly listeners: readonly string[];
+  /** Fully decode and check everything. */
+  readonly sample: boolean;
+}
+
+const SOTW_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+const DELTA_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources';
+
+/** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export function nodeOf(spec: ProxySpec): NodeInfo {
+  if (spec.kind === 'grpc') {
+    return { id: spec.id, metadata: { [META_KIND]: 'grpc', [META_NAMESPACE]: spec.namespace } };
+  }
+  return {
+    id: spec.id,
+    cluster: `${spec.labels.app ?? spec.podName}.${spec.namespace}`,
+    metadata: {
+      [META_KIND]: 'sidecar', [META_NAMESPACE]: spec.namespace, [META_POD_NAME]: spec.podName,
+      [META_INSTANCE_IP]: spec.ip, [META_LABELS]: { ...spec.labels },
+    },
+  };
+}
+
+function encodeNode(node: NodeInfo): Uint8Array {
+  const T = lookupType('envoy.config.core.v3.Node');
+  return T.encode(T.fromObject(nodeInfoToProto(node))).finish();
+}
+
+/** HTTP/2 connections to the server, each carrying up to `perConnection` streams. */
+export class ConnectionPool {
+  private current: http2.ClientHttp2Session | undefined;
+  private used = 0;
+  private readonly all = new Set<http2.ClientHttp2Session>();
+  errors = 0;
+
+  constructor(private readonly address: string, private readonly perConnection: number) {}
+
+  session(): http2.ClientHttp2Session {
+    if (!this.current || this.used >= this.perConnection || this.current.closed || this.current.destroyed) {
+      const s = http2.connect(`http://${this.address}`, {
+        // xDS responses run to megabytes: windows like Envoy's, so flow control is not what we measure.
+        settings: { enablePush: false, initialWindowSize: 8 << 20 },
+        maxSessionMemory: 256,
+      });
+      s.on('connect', () => s.setLocalWindowSize(64 << 20));
+      s.on('error', () => { this.errors++; });
+      s.on('close', () => this.all.delete(s));
+      this.all.add(s);
+      this.current = s;
+      this.used = 0;
+    }
+    this.used++;
+    return this.current;
+  }
+
+  get connections(): number {
+    return this.all.size;
+  }
+
+  closeAll(): void {
+    for (const s of this.all) s.destroy();
+    this.all.clear();
+    this.current = undefined;
+  }
+}
+
+interface TypeState {
+  requested: boolean;
+  /** A request that must be answered is outstanding. */
+  waiting: boolean;
+  wildcard: boolean;
+  /** SotW: the subscribed names (canonical, shared between proxies). */
+  names: readonly string[];
+  /** Delta: the subscribed names. */
+  readonly subscribed: Set<string>;
+  version: string;
+  nonce: string;
+  received: number;
+  /** Delta: resource name -> the dependent names it contributes. */
+  readonly deps: Map<string, readonly string[]>;
+  /** Delta: dependent name -> how many held resources need it. */
+  readonly refs: Map<string, number>;
+}
+
+function typeState(): TypeState {
+  return {
+    requested: false, waiting: false, wildcard: false, names: [], subscribed: new Set(), version: '', nonce: '',
+    received: 0, deps: new Map(), refs: new Map(),
+  };
+}
+
+/** What a proxy records while a measurement is running. */
+export interface WatchRecord {
+  expected: boolean;
+  responses: number;
+  bytes: number;
+  /** When it ACKed the response carrying the change. */
+  targetAckAt?: number;
+  /** When it ACKed its last response since the change. */
+  lastAckAt?: number;
+  /** Sampled proxies: whether the change was really in what it got. */
+  verified?: boolean;
+}
+
+export interface Watch {
+  readonly t0: number;
+  readonly typeUrl: string;
+  readonly name: string;
+  /** Sampled proxies check that this address is in the assignment of `name`. */
+  readonly address?: string;
+  /** Expected are the proxies subscribed to `name` or, if set, any wildcard subscriber of the type. */
+  readonly wildcard: boolean;
+}
+
+/** Worker-wide shared state: the derivation cache and the activity clock. */
+export interface ProxyEnv {
+  readonly derive: DeriveCache<readonly string[]>;
+  readonly pool: ConnectionPool;
+  activity(at: number): void;
+  converged(p: SimProxy): void;
+}
+
+const sets = new WeakMap<readonly string[], Set<string>>();
+function setOf(names: readonly string[]): Set<string> {
+  let s = sets.get(names);
+  if (!s) sets.set(names, (s = new Set(names)));
+  return s;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export class SimProxy {
+  readonly checker: Checker | undefined;
+  readonly types = new Map<string, TypeState>([
+    [CLUSTER, typeState()], [ENDPOINT, typeState()], [LISTENER, typeState()], [ROUTE, typeState()],
+  ]);
+  private stream: http2.ClientHttp2Stream | undefined;
+  private node: Uint8Array | undefined;
+  startedAt = 0;
+  convergedAt: number | undefined;
+  lastAckAt = 0;
+  failure: string | undefined;
+  bytes = 0;
+  responses = 0;
+  watch: Watch | undefined;
+  record: WatchRecord | undefined;
+
+  constructor(readonly spec: ProxySpec, private readonly env: ProxyEnv) {
+    if (spec.sample) this.checker = new Checker(spec.id);
+  }
+
+  private get delta(): boolean {
+    return this.spec.kind === 'delta';
+  }
+
+  private get sidecar(): boolean {
+    return this.spec.kind !== 'grpc';
+  }
+
+  /** The type whose subscription follows from a type's resources. */
+  private dependent(typeUrl: string): string | undefined {
+    switch (typeUrl) {
+      case CLUSTER: return ENDPOINT;
+      case LISTENER: return ROUTE;
+      case ROUTE: return this.sidecar ? undefined : CLUSTER;
+      default: return undefined;
+    }
+  }
+
+  start(): void {
+    this.startedAt = now();
+    this.node = encodeNode(nodeOf(this.spec));
+    const session = this.env.pool.session();
+    const stream = session.request({
+      ':method': 'POST', ':path': this.delta ? DELTA_PATH : SOTW_PATH,
+      'content-type': 'application/grpc', te: 'trailers',
+    }, { endStream: false });
+    this.stream = stream;
+    const decoder = new FrameDecoder((msg) => this.receive(msg));
+    stream.on('data', (chunk: Buffer) => {
+      // A large response takes many chunks: the worker is not quiet while one is arriving.
+      this.env.activity(now());
+      try {
+        decoder.push(chunk);
+      } catch (err) {
+        this.fail(`cannot handle a response: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      }
+    });
+    stream.on('trailers', (headers) => {
+      const status = headers['grpc-status'];
+      if (status !== undefined && status !== '0') this.fail(`stream ended: grpc-status ${String(status)} ${String(headers['grpc-message'] ?? '')}`);
+    });
+    stream.on('response', (headers) => {
+      const status = headers['grpc-status'];
+      if (status !== undefined && status !== '0') this.fail(`stream refused: grpc-status ${String(status)} ${String(headers['grpc-message'] ?? '')}`);
+    });
+    stream.on('error', (err: Error) => this.fail(`stream error: ${err.message}`));
+    if (this.sidecar) this.request(CLUSTER, [], true);
+    else this.request(LISTENER, canonical(this.spec.listeners), false);
+  }
+
+  stop(): void {
+    this.stream?.close(http2.constants.NGHTTP2_CANCEL);
+    this.stream = undefined;
+  }
+
+  get converged(): boolean {
+    if (this.failure) return false;
+    for (const st of this.types.values()) if (st.waiting) return false;
+    // Both kinds end with listeners requested: sidecars ask once clusters are warm, proxyless first.
+    return this.types.get(LISTENER)!.requested;
+  }
+
+  /** Whether the proxy would be sent a change to `name` of this type. */
+  covers(typeUrl: string, name: string, wildcard: boolean): boolean {
+    const st = this.types.get(typeUrl);
+    if (!st || !st.requested) return false;
+    if (st.wildcard) return true;
+    if (wildcard) return false;
+    return this.delta ? st.subscribed.has(name) : setOf(st.names).has(name);
+  }
+
+  beginWatch(w: Watch): void {
+    this.watch = w;
+    this.record = { expected: !this.failure && this.covers(w.typeUrl, w.name, w.wildcard), responses: 0, bytes: 0 };
+  }
+
+  endWatch(): WatchRecord | undefined {
+    const r = this.record;
+    if (r && this.checker && this.watch) r.verified = this.verifyWatch(this.watch);
+    this.watch = undefined;
+    this.record = undefined;
+    return r;
+  }
+
+  /** Done with a measurement: the change arrived and was ACKed, nothing is outstanding. */
+  settled(): boolean {
+    const r = this.record;
+    if (!r || !r.expected) return true;
+    return r.targetAckAt !== undefined && this.converged;
+  }
+
+  private verifyWatch(w: Watch): boolean {
+    const c = this.checker!;
+    if (w.address !== undefined) return c.hasEndpoint(w.name, w.address);
+    return c.has(w.typeUrl, w.name);
+  }
+
+  verify(exp: Expectations): void {
+    this.checker?.verify(this.sidecar, exp);
+  }
+
+  private fail(reason: string): void {
+    if (this.failure) return;
+    this.failure = reason;
+    this.env.activity(now());
+  }
+
+  private send(frame: Buffer): void {
+    this.stream?.write(frame);
+  }
+
+  /** A (re)subscription. SotW restates the whole list; Delta sends the differences. */
+  private request(typeUrl: string, names: readonly string[], wildcard: boolean, subscribe?: readonly string[], unsubscribe?: readonly string[]): void {
+    const st = this.types.get(typeUrl)!;
+    const first = !st.requested;
+    const node = this.node;
+    this.node = undefined;
+    if (this.delta) {
+      const add = subscribe ?? names;
+      this.send(deltaRequestFrame({ node, typeUrl, subscribe: add, unsubscribe: unsubscribe ?? [] }));
+      for (const n of add) st.subscribed.add(n);
+      for (const n of unsubscribe ?? []) st.subscribed.delete(n);
+      if (first || add.length > 0) st.waiting = true;
+    } else {
+      const before = setOf(st.names);
+      const added = first || names.some((n) => !before.has(n));
+      st.names = names;
+      this.send(sotwRequestFrame({ node, versionInfo: st.version, names, typeUrl, nonce: st.nonce }));
+      if (added) st.waiting = true;
+    }
+    st.requested = true;
+    st.wildcard = wildcard;
+  }
+
+  private receive(msg: Buffer): void {
+    const at = now();
+    this.bytes += msg.length;
+    this.responses++;
+    this.env.activity(at);
+    let typeUrl: string;
+    let target = false;
+    if (this.delta) {
+      const env = scanDelta(msg);
+      typeUrl = env.typeUrl;
+      this.checker?.onDelta(msg, env);
+      const st = this.types.get(typeUrl);
+      if (!st) return this.fail(`response of unrequested type ${typeUrl}`);
+      st.nonce = env.nonce;
+      st.version = env.systemVersionInfo;
+      st.received++;
+      st.waiting = false;
+      this.send(deltaRequestFrame({ typeUrl, nonce: env.nonce }));
+      const w = this.watch;
+      if (w && w.typeUrl === typeUrl) {
+        target = env.resources.some((r) => r.name === w.name) || env.removed.includes(w.name);
+      }
+      const dep = this.dependent(typeUrl);
+      if (dep) this.followDelta(typeUrl, st, dep, env.resources, env.removed);
+    } else {
+      const env = scanSotw(msg);
+      typeUrl = env.typeUrl;
+      const st = this.types.get(typeUrl);
+      if (!st) return this.fail(`response of unrequested type ${typeUrl}`);
+      this.checker?.onSotw(msg, env, st.wildcard ? undefined : setOf(st.names));
+      st.nonce = env.nonce;
+      st.version = env.versionInfo;
+      st.received++;
+      st.waiting = false;
+      this.send(sotwRequestFrame({ versionInfo: env.versionInfo, names: st.names, typeUrl, nonce: env.nonce }));
+      target = this.watch?.typeUrl === typeUrl;
+      const dep = this.dependent(typeUrl);
+      if (dep) {
+        const names = this.env.derive.get(`${typeUrl}|${env.versionInfo}|${msg.length}`, () =>
+          canonical(sotwAnys(msg).flatMap((any) => dependentNames(typeUrl, decodeAny(any).value))));
+        const dst = this.types.get(dep)!;
+        if (names.length > 0 && (!dst.requested || !sameList(names, dst.names))) this.request(dep, names, false);
+        else if (names.length === 0 && dst.requested && dst.names.length > 0) this.request(dep, names, false);
+      }
+    }
+    // Envoy asks for listeners once its clusters are warm (their endpoints arrived).
+    if (this.sidecar && !this.types.get(LISTENER)!.requested) {
+      const eds = this.types.get(ENDPOINT)!;
+      if (typeUrl === ENDPOINT || (typeUrl === CLUSTER && !eds.requested)) this.request(LISTENER, [], true);
+    }
+    const acked = now();
+    this.lastAckAt = acked;
+    const r = this.record;
+    if (r) {
+      r.responses++;
+      r.bytes += msg.length;
+      r.lastAckAt = acked;
+      if (target && r.targetAckAt === undefined) r.targetAckAt = acked;
+    }
+    if (this.convergedAt === undefined && this.converged) {
+      this.convergedAt = acked;
+      this.env.converged(this);
+    }
+  }
+
+  private followDelta(typeUrl: string, st: TypeState, dep: string,
+    resources: readonly { name: string; version: string; any?: Uint8Array }[], removed: readonly string[]): void {
+    const add: string[] = [];
+    const drop: string[] = [];
+    const inc = (n: string): void => {
+      const c = st.refs.get(n) ?? 0;
+      st.refs.set(n, c + 1);
+      if (c === 0) add.push(n);
+    };
+    const dec = (n: string): void => {
+      const c = st.refs.get(n) ?? 0;
+      if (c <= 1) {
+        st.refs.delete(n);
+        drop.push(n);
+      } else st.refs.set(n, c - 1);
+    };
+    for (const r of resources) {
+      const any = r.any;
+      const names = any ? this.env.derive.get(`${typeUrl}|${r.name}|${r.version}`, () => dependentNames(typeUrl, decodeAny(any).value)) : [];
+      const old = st.deps.get(r.name);
+      if (old === names) continue;
+      for (const n of names) inc(n);
+      if (old) for (const n of old) dec(n);
+      st.deps.set(r.name, names);
+    }
+    for (const name of removed) {
+      const old = st.deps.get(name);
+      if (!old) continue;
+      st.deps.delete(name);
+      for (const n of old) dec(n);
+    }
+    // A name dropped and re-added in one response nets out.
+    const have = this.types.get(dep)!.subscribed;
+    const realAdd = add.filter((n) => st.refs.has(n) && !have.has(n));
+    const realDrop = drop.filter((n) => !st.refs.has(n) && have.has(n));
+    if (realAdd.length > 0 || realDrop.length > 0) this.request(dep, [], false, realAdd, realDrop);
+  }
+}

@@ -1,0 +1,82 @@
+// The proxy worker processes, seen from the orchestrator: fork, send a command, await the answer.
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FromWorker, ToWorker } from './protocol.js';
+
+const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'proxy-worker.js');
+
+type Op = FromWorker['op'];
+type Reply<K extends Op> = Extract<FromWorker, { op: K }>;
+
+class Worker {
+  private readonly pending: Array<{ op: Op; resolve: (m: FromWorker) => void; reject: (e: Error) => void }> = [];
+  private exited = false;
+
+  constructor(readonly index: number, readonly child: ChildProcess) {
+    child.on('message', (m: FromWorker) => {
+      if (m.op === 'error') {
+        for (const p of this.pending.splice(0)) p.reject(new Error(`proxy worker ${index}: ${m.message}`));
+        return;
+      }
+      const i = this.pending.findIndex((p) => p.op === m.op);
+      if (i >= 0) this.pending.splice(i, 1)[0].resolve(m);
+    });
+    child.on('exit', (code, signal) => {
+      this.exited = true;
+      for (const p of this.pending.splice(0)) p.reject(new Error(`proxy worker ${index} exited (${code ?? signal})`));
+    });
+  }
+
+  expect<K extends Op>(op: K): Promise<Reply<K>> {
+    if (this.exited) return Promise.reject(new Error(`proxy worker ${this.index} has exited`));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ op, resolve: resolve as (m: FromWorker) => void, reject });
+    });
+  }
+
+  send(msg: ToWorker): void {
+    this.child.send(msg);
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+}
+
+export class WorkerPool {
+  private constructor(readonly workers: readonly Worker[]) {}
+
+  static async start(count: number, heapMb = 2048): Promise<WorkerPool> {
+    const workers = Array.from({ length: count }, (_, i) => new Worker(i, fork(WORKER, [], {
+      execArgv: [`--max-old-space-size=${heapMb}`], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })));
+    const pool = new WorkerPool(workers);
+    await Promise.all(workers.map((w) => w.expect('ready')));
+    return pool;
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Sends each worker its message and resolves with every reply of the given kind. */
+  async all<K extends Op>(op: K, msg: (i: number) => ToWorker): Promise<Reply<K>[]> {
+    const replies = this.workers.map((w) => w.expect(op));
+    this.workers.forEach((w, i) => w.send(msg(i)));
+    return Promise.all(replies);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map((w) => new Promise<void>((resolve) => {
+      if (!w.alive) return resolve();
+      w.child.once('exit', () => resolve());
+      try {
+        w.send({ op: 'exit' });
+      } catch {
+        w.child.kill();
+      }
+      setTimeout(() => { if (w.alive) w.child.kill('SIGKILL'); }, 5000).unref();
+    })));
+  }
+}

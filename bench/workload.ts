@@ -1,0 +1,266 @@
+// The benchmark's mesh and proxies, generated deterministically from a few numbers: N
+// namespaces, S services of 1-3 ports (HTTP and gRPC), E endpoints each, a TrafficRoute and a
+// TrafficPolicy on every k-th service, written as Kubernetes YAML files for `pilotfish serve`.
+// Pure: files are returned as text, the caller writes them.
+import type { ProxyKind, ProxySpec } from './sim-proxy.js';
+
+export interface WorkloadOptions {
+  readonly namespaces: number;
+  readonly services: number;
+  readonly endpointsPerService: number;
+  /** Every k-th service gets a TrafficRoute and a TrafficPolicy (0: none). */
+  readonly routeEvery: number;
+  readonly seed: number;
+}
+
+export interface WorkloadPort {
+  readonly name: string;
+  readonly port: number;
+  readonly appProtocol?: string;
+}
+
+export interface WorkloadService {
+  readonly name: string;
+  readonly namespace: string;
+  readonly clusterIP: string;
+  readonly ports: readonly WorkloadPort[];
+}
+
+export interface Workload {
+  readonly options: WorkloadOptions;
+  readonly namespaces: readonly string[];
+  readonly services: readonly WorkloadService[];
+  /** Relative path -> YAML text. */
+  readonly files: ReadonlyMap<string, string>;
+  readonly clusters: number;
+  readonly endpoints: number;
+  readonly trafficRoutes: number;
+  readonly trafficPolicies: number;
+}
+
+/** mulberry32: small, fast, and the same sequence everywhere. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PORT_CHOICES: readonly WorkloadPort[] = [
+  { name: 'http', port: 80 },
+  { name: 'grpc', port: 9090, appProtocol: 'grpc' },
+  { name: 'http-admin', port: 8080 },
+];
+
+const ZONES = ['zone-a', 'zone-b', 'zone-c'];
+
+/** Distinct IPv4 addresses from a counter, inside 10.0.0.0/8 (never .0 in the last octet). */
+export function endpointIp(n: number): string {
+  const host = n + Math.floor(n / 255) + 1;
+  return `10.${(host >> 16) & 255}.${(host >> 8) & 255}.${host & 255}`;
+}
+
+export function clusterName(svc: WorkloadService, port: number): string {
+  return `outbound|${port}||${svc.name}.${svc.namespace}.svc.cluster.local`;
+}
+
+function doc(o: unknown): string {
+  return JSON.stringify(o);
+}
+
+/** Cluster IPs from 172.20.0.0/16 onwards, one per service index. */
+export function clusterIp(n: number): string {
+  const host = n + 1;
+  return `172.${20 + ((host >> 16) & 15)}.${(host >> 8) & 255}.${host & 255}`;
+}
+
+/**
+ * A Service and its EndpointSlice. With `pods`, every endpoint is a Pod (targetRef) labelled
+ * version v1 or v2 alternately, so TrafficPolicy subsets select real endpoints.
+ */
+export function serviceDocs(svc: WorkloadService, firstEndpoint: number, count: number, pods = false): string[] {
+  const app = svc.name;
+  const service = {
+    apiVersion: 'v1', kind: 'Service',
+    metadata: { name: svc.name, namespace: svc.namespace },
+    spec: {
+      clusterIP: svc.clusterIP,
+      selector: { app },
+      ports: svc.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.port, ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) })),
+    },
+  };
+  const endpoints = [];
+  const podDocs: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const ip = endpointIp(firstEndpoint + i);
+    const podName = `${svc.name}-${(firstEndpoint + i).toString(36)}`;
+    endpoints.push({
+      addresses: [ip], conditions: { ready: true }, zone: ZONES[i % ZONES.length],
+      ...(pods ? { targetRef: { kind: 'Pod', namespace: svc.namespace, name: podName } } : {}),
+    });
+    if (pods) {
+      podDocs.push(doc({
+        apiVersion: 'v1', kind: 'Pod',
+        metadata: { name: podName, namespace: svc.namespace, labels: { app, version: i % 2 === 0 ? 'v1' : 'v2' } },
+        spec: { containers: [{ name: 'app', image: `${app}:1` }] },
+        status: { podIP: ip },
+      }));
+    }
+  }
+  const slice = {
+    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+    metadata: { name: `${svc.name}-1`, namespace: svc.namespace, labels: { 'kubernetes.io/service-name': svc.name } },
+    addressType: 'IPv4',
+    ports: svc.ports.map((p) => ({ name: p.name, port: p.port, protocol: 'TCP' })),
+    endpoints,
+  };
+  return [doc(service), doc(slice), ...podDocs];
+}
+
+function routingDocs(svc: WorkloadService): string[] {
+  const port = svc.ports[0].port;
+  const route = {
+    apiVersion: 'routing.pilotfish.io/v1alpha1', kind: 'TrafficRoute',
+    metadata: { name: svc.name, namespace: svc.namespace },
+    spec: {
+      hosts: [svc.name],
+      http: [
+        { name: 'canary', match: [{ headers: { 'x-canary': { exact: 'true' } } }], route: [{ destination: { host: svc.name, port, subset: 'v2' } }] },
+        {
+          route: [
+            { destination: { host: svc.name, port, subset: 'v1' }, weight: 90 },
+            { destination: { host: svc.name, port, subset: 'v2' }, weight: 10 },
+          ],
+          timeout: '5s',
+          retries: { attempts: 2, perTryTimeout: '1s', retryOn: '5xx,connect-failure' },
+        },
+      ],
+    },
+  };
+  const policy = {
+    apiVersion: 'routing.pilotfish.io/v1alpha1', kind: 'TrafficPolicy',
+    metadata: { name: svc.name, namespace: svc.namespace },
+    spec: {
+      host: svc.name,
+      trafficPolicy: {
+        loadBalancer: { simple: 'LEAST_REQUEST' },
+        outlierDetection: { consecutive5xxErrors: 5, interval: '10s', baseEjectionTime: '30s' },
+      },
+      subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' } }],
+    },
+  };
+  return [doc(route), doc(policy)];
+}
+
+export function generateWorkload(o: WorkloadOptions): Workload {
+  const rand = rng(o.seed);
+  const namespaces = Array.from({ length: o.namespaces }, (_, i) => `ns-${i}`);
+  const services: WorkloadService[] = [];
+  const byNs = new Map<string, string[]>(namespaces.map((n) => [n, [
+    doc({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: n, labels: { 'pilotfish.io/inject': 'enabled' } } }),
+  ]]));
+  const routingByNs = new Map<string, string[]>();
+  let endpoint = 0, clusters = 0, routes = 0;
+  for (let i = 0; i < o.services; i++) {
+    const namespace = namespaces[i % namespaces.length];
+    const count = 1 + Math.floor(rand() * 3);
+    const start = Math.floor(rand() * PORT_CHOICES.length);
+    const ports = Array.from({ length: count }, (_, k) => PORT_CHOICES[(start + k) % PORT_CHOICES.length]);
+    const svc: WorkloadService = { name: `svc-${i}`, namespace, clusterIP: clusterIp(i), ports };
+    services.push(svc);
+    clusters += ports.length;
+    const routed = o.routeEvery > 0 && i % o.routeEvery === 0;
+    byNs.get(namespace)!.push(...serviceDocs(svc, endpoint, o.endpointsPerService, routed));
+    endpoint += o.endpointsPerService;
+    if (routed) {
+      const list = routingByNs.get(namespace) ?? [];
+      list.push(...routingDocs(svc));
+      routingByNs.set(namespace, list);
+      routes++;
+    }
+  }
+  const files = new Map<string, string>();
+  for (const [ns, docs] of byNs) files.set(`${ns}/mesh.yaml`, docs.join('\n---\n') + '\n');
+  for (const [ns, docs] of routingByNs) files.set(`${ns}/routing.yaml`, docs.join('\n---\n') + '\n');
+  return {
+    options: o, namespaces, services, files, clusters, endpoints: endpoint, trafficRoutes: routes, trafficPolicies: routes,
+  };
+}
+
+/** A service added during the run (the "new service" full push), and its file. */
+export function newService(w: Workload, k: number): { service: WorkloadService; path: string; text: string } {
+  const service: WorkloadService = {
+    name: `added-${k}`, namespace: w.namespaces[0], clusterIP: clusterIp(60_000 + k), ports: [PORT_CHOICES[0]],
+  };
+  const docs = serviceDocs(service, 5_000_000 + k * 1000, Math.max(1, w.options.endpointsPerService));
+  return { service, path: `${service.namespace}/added-${k}.yaml`, text: docs.join('\n---\n') + '\n' };
+}
+
+export interface ProxyMix {
+  readonly sotw: number;
+  readonly delta: number;
+  readonly grpc: number;
+}
+
+export const DEFAULT_MIX: ProxyMix = { sotw: 0.4, delta: 0.4, grpc: 0.2 };
+
+/** Kinds for n proxies in the given proportions, interleaved so any prefix has the same mix. */
+function kinds(n: number, mix: ProxyMix): ProxyKind[] {
+  const out: ProxyKind[] = [];
+  const acc = { sotw: 0, delta: 0, grpc: 0 };
+  for (let i = 0; i < n; i++) {
+    let best: ProxyKind = 'sotw';
+    let deficit = -Infinity;
+    for (const k of ['sotw', 'delta', 'grpc'] as const) {
+      const d = mix[k] * (i + 1) - acc[k];
+      if (d > deficit) { deficit = d; best = k; }
+    }
+    acc[best]++;
+    out.push(best);
+  }
+  return out;
+}
+
+/**
+ * n proxies. Sidecars are the pods of the mesh's workloads: the k-th sidecar runs next to service
+ * k (mod S), in its namespace and with its labels, so replicas of one Deployment share a proxy
+ * class as in a real mesh. Proxyless clients are spread over the namespaces and dial
+ * `targetsPerGrpc` services each. About 1% of each kind (at least one) is sampled for full decoding.
+ */
+export function generateProxies(w: Workload, n: number, opts: { mix?: ProxyMix; targetsPerGrpc?: number; sampleRate?: number; seed?: number } = {}): ProxySpec[] {
+  const rand = rng(opts.seed ?? w.options.seed + 1);
+  const rate = opts.sampleRate ?? 0.01;
+  const every = Math.max(1, Math.round(1 / rate));
+  const seen = { sotw: 0, delta: 0, grpc: 0 };
+  let sidecars = 0;
+  return kinds(n, opts.mix ?? DEFAULT_MIX).map((kind, i) => {
+    const ip = `10.200.${(i >> 8) & 255}.${(i & 255) + 1}`;
+    const workload = kind === 'grpc' ? undefined : w.services[sidecars++ % w.services.length];
+    const namespace = workload?.namespace ?? w.namespaces[i % w.namespaces.length];
+    const app = workload?.name ?? `client-${i % 7}`;
+    const podName = `${app}-${i.toString(36)}`;
+    const labels = { app, version: 'v1' };
+    const nth = seen[kind]++;
+    const listeners: string[] = [];
+    if (kind === 'grpc') {
+      for (let t = 0; t < (opts.targetsPerGrpc ?? 3); t++) {
+        const svc = w.services[Math.floor(rand() * w.services.length)];
+        listeners.push(`${svc.name}.${svc.namespace}.svc.cluster.local:${svc.ports[0].port}`);
+      }
+    }
+    return {
+      id: `${kind === 'grpc' ? 'grpc' : 'sidecar'}~${ip}~${podName}.${namespace}~${namespace}.svc.cluster.local`,
+      kind, namespace, ip, podName, labels, listeners, sample: nth % every === 0,
+    };
+  });
+}
+
+/** The service a proxyless proxy dials first: endpoint changes hit it, so every kind is measured. */
+export function serviceOfListener(w: Workload, listener: string): WorkloadService | undefined {
+  const host = listener.slice(0, listener.lastIndexOf(':'));
+  return w.services.find((s) => `${s.name}.${s.namespace}.svc.cluster.local` === host);
+}

@@ -1,0 +1,138 @@
+// Turns the xDS server's protocol events into metrics, debug-level logs and push progress:
+// who is connected, what was sent for which reason, and how long each proxy took to ACK the
+// configuration a source change caused (convergence).
+import type { Logger } from '../logging.js';
+import { proxyIdentityFromNode, type ProxyKind } from '../model/proxy.js';
+import type { ChangeCause, XdsEvents } from '../xds/server/index.js';
+import { shortTypeName } from '../xds/types.js';
+import type { PilotfishMetrics } from './metrics.js';
+
+type EventInfo<K extends keyof XdsEvents> = Parameters<NonNullable<XdsEvents[K]>>[0];
+
+/** A pushed response waiting for its ACK. */
+interface Pending {
+  readonly nonce: string;
+  readonly cause: ChangeCause;
+}
+
+/** How far the proxies got with the responses one source change caused. */
+export interface PushProgress {
+  /** Epoch ms of the change (the snapshot's changedAt). */
+  readonly since: number;
+  readonly reason: string;
+  /** (proxy stream, type) responses sent for it. */
+  sent: number;
+  acked: number;
+  nacked: number;
+  /** Sent but neither ACKed nor NACKed; includes ones whose stream closed first. */
+  readonly pending: number;
+}
+
+/** Unanswered pushes kept per stream and type; a proxy that never ACKs must not grow this. */
+const MAX_PENDING = 32;
+/** Progress kept for this many recent changes (the debug endpoint shows the latest). */
+const MAX_PROGRESS = 16;
+
+export class XdsObserver implements XdsEvents {
+  private readonly proxies = new Map<string, { kind: ProxyKind; streams: number }>();
+  private readonly pending = new Map<number, Map<string, Pending[]>>();
+  private readonly progress = new Map<number, { reason: string; sent: number; acked: number; nacked: number }>();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly metrics: PilotfishMetrics,
+    logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.log = logger.child({ component: 'xds' });
+    metrics.onScrape(() => {
+      metrics.connectedProxies.reset();
+      for (const kind of ['sidecar', 'grpc'] as const) metrics.connectedProxies.set({ kind }, 0);
+      for (const p of this.proxies.values()) metrics.connectedProxies.inc({ kind: p.kind });
+    });
+  }
+
+  streamOpened(e: EventInfo<'streamOpened'>): void {
+    const p = this.proxies.get(e.node.id);
+    if (p) p.streams++;
+    else this.proxies.set(e.node.id, { kind: proxyIdentityFromNode(e.node).kind, streams: 1 });
+    this.log.debug('stream opened', { proxy: e.node.id, streamId: e.streamId, delta: e.delta });
+  }
+
+  streamClosed(e: EventInfo<'streamClosed'>): void {
+    const p = this.proxies.get(e.node.id);
+    if (p && --p.streams <= 0) this.proxies.delete(e.node.id);
+    this.pending.delete(e.streamId);
+    this.log.debug('stream closed', { proxy: e.node.id, streamId: e.streamId });
+  }
+
+  sent(e: EventInfo<'sent'>): void {
+    const type = shortTypeName(e.typeUrl);
+    this.metrics.pushes.inc({ type, reason: e.trigger?.reason ?? 'request' });
+    this.metrics.sentBytes.inc({ type }, e.bytes);
+    // Per-stream detail is debug: at info a large mesh would drown the push summaries.
+    this.log.debug('sent', {
+      proxy: e.node.id, type, version: e.version, nonce: e.nonce, resources: e.resources, bytes: e.bytes,
+      reason: e.trigger?.reason ?? 'request',
+    });
+    if (!e.trigger) return;
+    let byType = this.pending.get(e.streamId);
+    if (!byType) this.pending.set(e.streamId, (byType = new Map()));
+    let list = byType.get(e.typeUrl);
+    if (!list) byType.set(e.typeUrl, (list = []));
+    list.push({ nonce: e.nonce, cause: e.trigger });
+    if (list.length > MAX_PENDING) list.shift();
+    this.progressOf(e.trigger).sent++;
+  }
+
+  acked(e: EventInfo<'acked'>): void {
+    this.log.debug('ack', { proxy: e.node.id, type: shortTypeName(e.typeUrl), version: e.version, nonce: e.nonce });
+    const now = this.now();
+    for (const p of this.settle(e.streamId, e.typeUrl, e.nonce)) {
+      this.metrics.convergence.observe({ type: shortTypeName(e.typeUrl) }, Math.max(0, now - p.cause.since) / 1000);
+      this.progressOf(p.cause).acked++;
+    }
+  }
+
+  nacked(e: EventInfo<'nacked'>): void {
+    // The stream itself logs the NACK at warn with the proxy, type, version and message.
+    this.metrics.nacks.inc({ type: shortTypeName(e.typeUrl) });
+    for (const p of this.settle(e.streamId, e.typeUrl, e.nonce)) this.progressOf(p.cause).nacked++;
+  }
+
+  /** Connected proxies by kind (a proxy with several streams counts once). */
+  connected(): Record<ProxyKind, number> {
+    const out: Record<ProxyKind, number> = { sidecar: 0, grpc: 0 };
+    for (const p of this.proxies.values()) out[p.kind]++;
+    return out;
+  }
+
+  /** Progress of the pushes caused by the change first seen at `since` (epoch ms). */
+  progressFor(since: number): PushProgress | undefined {
+    const p = this.progress.get(since);
+    if (!p) return undefined;
+    return { since, ...p, pending: Math.max(0, p.sent - p.acked - p.nacked) };
+  }
+
+  /**
+   * Responses are answered in order, so an ACK or NACK also settles every earlier response of
+   * that type on the stream (SotW servers ignore the superseded ones' late answers).
+   */
+  private settle(streamId: number, typeUrl: string, nonce: string): Pending[] {
+    const list = this.pending.get(streamId)?.get(typeUrl);
+    if (!list) return [];
+    const i = list.findIndex((p) => p.nonce === nonce);
+    if (i < 0) return [];
+    return list.splice(0, i + 1);
+  }
+
+  private progressOf(cause: ChangeCause): { reason: string; sent: number; acked: number; nacked: number } {
+    let p = this.progress.get(cause.since);
+    if (!p) {
+      p = { reason: cause.reason, sent: 0, acked: 0, nacked: 0 };
+      this.progress.set(cause.since, p);
+      if (this.progress.size > MAX_PROGRESS) this.progress.delete(this.progress.keys().next().value as number);
+    }
+    return p;
+  }
+}

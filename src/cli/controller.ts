@@ -1,0 +1,195 @@
+// `pilotfish controller`: in the cluster, the Kubernetes API is the source of truth. Every replica
+// watches the API and serves xDS; the replica holding the Lease also writes routing objects'
+// status (validation results, and NACKs from proxies, on the object that caused them).
+import { hostname } from 'node:os';
+import { KubeConfig } from '@kubernetes/client-node';
+import { splitHostPort } from '../admin/http-server.js';
+import { PilotfishMetrics } from '../admin/metrics.js';
+import { KubeSource } from '../controller/kube/kube-source.js';
+import { LeaderElector } from '../controller/kube/leader-election.js';
+import { KubeLeaseStore } from '../controller/kube/lease-store.js';
+import { NackTracker } from '../controller/kube/nack-tracker.js';
+import { KubeRest } from '../controller/kube/rest.js';
+import { ROUTING_CONDITION_TYPES, routingStatuses } from '../controller/kube/routing-status.js';
+import { KubeStatusClient, StatusWriter } from '../controller/kube/status-writer.js';
+import { createLogger, type Logger } from '../logging.js';
+import { parseDuration } from '../model/routing-duration.js';
+import type { RoutingObjectStatus } from '../model/routing-status.js';
+import { EMPTY_SNAPSHOT } from '../model/snapshot.js';
+import type { XdsEvents, XdsServer } from '../xds/server/index.js';
+import { logLevelFlag, outboundPolicyFlag, parseFlags, UsageError } from './flags.js';
+import { routingResourceOwners } from './routing-owners.js';
+import { startControlPlane, waitForShutdown, type ControlPlane } from './runtime.js';
+
+export const CONTROLLER_USAGE = `  pilotfish controller [--kubeconfig FILE] [--namespace NS] [--identity NAME]
+                       [--xds-address HOST:PORT] [--http-address HOST:PORT] [--webhook-address HOST:PORT]
+                       [--lease-name NAME] [--lease-duration 15s] [--log-level L] [--no-debug-endpoints]
+      Watch the Kubernetes API (in-cluster, or --kubeconfig / KUBECONFIG / ~/.kube/config) and serve
+      xDS from it; the replica holding the Lease writes TrafficRoute/TrafficPolicy status.
+`;
+
+export interface ControllerSettings {
+  readonly kubeconfig?: string;
+  readonly xdsAddress: string;
+  readonly httpAddress: string;
+  readonly webhookAddress: string;
+  readonly namespace: string;
+  readonly identity: string;
+  readonly leaseName: string;
+  readonly leaseDurationMs: number;
+  readonly debugEndpoints: boolean;
+  readonly outboundTrafficPolicy: ReturnType<typeof outboundPolicyFlag>;
+  readonly logLevel: ReturnType<typeof logLevelFlag>;
+}
+
+function durationFlag(text: string, name: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : parseDuration(text);
+  if (ms === undefined || ms < 1000) {
+    throw new UsageError(`pilotfish controller: --${name} must be a duration of at least 1s, like "15s" or "1m" (got "${text}")`);
+  }
+  return ms;
+}
+
+function addressFlag(text: string, name: string): string {
+  try {
+    splitHostPort(text);
+  } catch (err) {
+    throw new UsageError(`pilotfish controller: --${name}: ${(err as Error).message}`);
+  }
+  return text;
+}
+
+/** Flags, with defaults from the Pod's environment (downward API) where that is where they live. */
+export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv): ControllerSettings {
+  const { values: v, positionals } = parseFlags(argv, {
+    kubeconfig: { type: 'string' },
+    'xds-address': { type: 'string', default: '0.0.0.0:15010' },
+    'http-address': { type: 'string', default: '0.0.0.0:15014' },
+    'webhook-address': { type: 'string', default: '0.0.0.0:15017' },
+    namespace: { type: 'string' },
+    identity: { type: 'string' },
+    'lease-name': { type: 'string', default: 'pilotfish-leader' },
+    'lease-duration': { type: 'string', default: '15s' },
+    'log-level': { type: 'string' },
+    'no-debug-endpoints': { type: 'boolean', default: false },
+    'outbound-traffic-policy': { type: 'string', default: 'ALLOW_ANY' },
+  }, 'controller');
+  if (positionals.length > 0) throw new UsageError(`pilotfish controller: unexpected argument "${positionals[0]}"`);
+  const leaseName = v['lease-name']!;
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(leaseName)) {
+    throw new UsageError(`pilotfish controller: --lease-name must be a DNS subdomain name (got "${leaseName}")`);
+  }
+  return {
+    ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig } : {}),
+    xdsAddress: addressFlag(v['xds-address']!, 'xds-address'),
+    httpAddress: addressFlag(v['http-address']!, 'http-address'),
+    webhookAddress: addressFlag(v['webhook-address']!, 'webhook-address'),
+    namespace: v.namespace || env.POD_NAMESPACE || 'pilotfish-system',
+    identity: v.identity || env.POD_NAME || hostname(),
+    leaseName,
+    leaseDurationMs: durationFlag(v['lease-duration']!, 'lease-duration'),
+    debugEndpoints: !v['no-debug-endpoints'],
+    outboundTrafficPolicy: outboundPolicyFlag(v['outbound-traffic-policy']),
+    logLevel: logLevelFlag(v['log-level']),
+  };
+}
+
+/** --kubeconfig, else in-cluster when running in a Pod, else KUBECONFIG / ~/.kube/config. */
+export function loadKubeConfig(file: string | undefined, env: NodeJS.ProcessEnv): KubeConfig {
+  const kc = new KubeConfig();
+  if (file) kc.loadFromFile(file);
+  else if (env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  if (!kc.getCurrentCluster()) throw new UsageError('pilotfish controller: the kubeconfig names no current cluster');
+  return kc;
+}
+
+/** Keeps routing objects' status in line with validation and with what proxies reject. */
+class RoutingStatusLoop {
+  readonly nacks: NackTracker;
+  private statuses: readonly RoutingObjectStatus[] = [];
+  xds: XdsServer | undefined;
+
+  constructor(private readonly writer: StatusWriter, private readonly plane: () => ControlPlane | undefined, private readonly log: Logger) {
+    this.nacks = new NackTracker(() => routingResourceOwners(this.plane()?.store.current() ?? EMPTY_SNAPSHOT));
+  }
+
+  /** New validation results (the store keeps the array's identity while no status changes). */
+  statusesChanged(statuses: readonly RoutingObjectStatus[]): void {
+    if (statuses === this.statuses) return;
+    this.statuses = statuses;
+    this.refresh();
+  }
+
+  refresh(): void {
+    this.writer.setDesired(routingStatuses(this.statuses, this.nacks.summary()));
+  }
+
+  readonly events: XdsEvents = {
+    nacked: (e) => {
+      const sent = this.xds?.sentResources(e.streamId)?.get(e.typeUrl) ?? [];
+      const changed = this.nacks.nacked({
+        streamId: e.streamId, proxy: e.node.id, typeUrl: e.typeUrl, message: e.message, candidates: sent.map((r) => r.name),
+      });
+      if (changed) {
+        this.log.info('a proxy rejected configuration shaped by routing objects', {
+          proxy: e.node.id, type: e.typeUrl, objects: [...this.nacks.summary().keys()],
+        });
+        this.refresh();
+      }
+    },
+    acked: (e) => { if (this.nacks.acked(e.streamId, e.typeUrl)) this.refresh(); },
+    streamClosed: (e) => { if (this.nacks.streamClosed(e.streamId)) this.refresh(); },
+  };
+}
+
+export async function runController(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const s = parseControllerFlags(argv, env);
+  const logger = createLogger(s.logLevel);
+  const kc = loadKubeConfig(s.kubeconfig, env);
+  const rest = new KubeRest(kc);
+  const metrics = new PilotfishMetrics();
+  const source = new KubeSource({ kubeConfig: kc, logger, metrics });
+  const elector = new LeaderElector({
+    store: new KubeLeaseStore(rest, s.namespace, s.leaseName, Math.floor((s.leaseDurationMs * 2) / 3)),
+    identity: s.identity, leaseDurationMs: s.leaseDurationMs, logger,
+  });
+  const writer = new StatusWriter({
+    client: new KubeStatusClient(rest),
+    live: (t) => source.routingObject(t.kind === 'TrafficRoute' ? 'TrafficRoute' : 'TrafficPolicy', t.namespace, t.name),
+    isLeader: () => elector.isLeader(),
+    ownedTypes: ROUTING_CONDITION_TYPES,
+    logger,
+  });
+  let plane: ControlPlane | undefined;
+  const loop = new RoutingStatusLoop(writer, () => plane, logger.child({ component: 'routing-status' }));
+  logger.info('starting controller', {
+    server: rest.server, identity: s.identity, namespace: s.namespace, lease: s.leaseName, leaseDurationMs: s.leaseDurationMs,
+  });
+
+  plane = await startControlPlane({
+    sources: [source], logger, xdsAddress: s.xdsAddress, httpAddress: s.httpAddress,
+    debugEndpoints: s.debugEndpoints, outboundTrafficPolicy: s.outboundTrafficPolicy, metrics,
+    xdsEvents: loop.events,
+    servingInfo: () => ({ identity: s.identity, namespace: s.namespace, kubernetes: rest.server }),
+  });
+  loop.xds = plane.xds;
+  const { store } = plane;
+  store.subscribe((snapshot) => loop.statusesChanged(snapshot.routing.statuses));
+  loop.statusesChanged(store.current().routing.statuses);
+  // Our own status writes landing in the cache, or someone else editing status: compare again.
+  source.onChange(() => writer.kick());
+  elector.onChange((leading) => { if (leading) writer.kick(); });
+  elector.start();
+
+  // ---- WEBHOOK HOOK (wired by the lead): start the sidecar injector in this process on
+  // s.webhookAddress (see src/cli/webhook-command.ts startWebhook(settings, logger, kc)) and close
+  // it in the shutdown below, before the control plane. ----
+
+  await waitForShutdown(logger, async () => {
+    await writer.stop();
+    // Released before xDS drains, so the next leader starts writing status at once.
+    await elector.stop();
+    await plane?.close();
+  });
+}

@@ -1,0 +1,139 @@
+// The control plane every serving command runs: sources -> snapshot store -> mesh config ->
+// xDS server, plus the admin HTTP server (health, readiness, metrics, debug). `serve` and
+// `controller` differ only in their sources and in what they add around this.
+import type { FastifyInstance } from 'fastify';
+import { createAdminServer, splitHostPort } from '../admin/http-server.js';
+import type { PilotfishMetrics } from '../admin/metrics.js';
+import { attachObservability, type Observability } from '../admin/observability.js';
+import type { Source } from '../controller/source.js';
+import { SnapshotStore } from '../controller/store.js';
+import type { Logger } from '../logging.js';
+import type { OutboundTrafficPolicy } from '../model/outbound-policy.js';
+import type { MeshSnapshot } from '../model/snapshot.js';
+import { ResourceEncoder } from '../xds/encoder.js';
+import { MeshConfigSource } from '../xds/mesh-source.js';
+import { startXdsServer, type XdsEvents, type XdsServer } from '../xds/server/index.js';
+
+export interface ControlPlaneOptions {
+  /** In precedence order: an earlier source wins a duplicate object. */
+  readonly sources: readonly Source[];
+  readonly logger: Logger;
+  readonly xdsAddress: string;
+  readonly httpAddress: string;
+  readonly debugEndpoints: boolean;
+  readonly outboundTrafficPolicy?: OutboundTrafficPolicy;
+  readonly metrics?: PilotfishMetrics;
+  /** Adds routes to the admin server; runs before it listens. */
+  readonly configureAdmin?: (app: FastifyInstance) => void;
+  /** Further protocol listeners (status writing follows NACKs, say), after the built-in ones. */
+  readonly xdsEvents?: XdsEvents;
+  /** Extra fields for the "serving" log line. */
+  readonly servingInfo?: (first: MeshSnapshot) => Record<string, unknown>;
+}
+
+export interface ControlPlane {
+  readonly store: SnapshotStore;
+  readonly mesh: MeshConfigSource;
+  readonly xds: XdsServer;
+  readonly admin: FastifyInstance;
+  readonly observability: Observability;
+  /** Where they actually listen (port 0 resolved). */
+  readonly xdsAddress: string;
+  readonly httpAddress: string;
+  /** Readiness off, xDS drained, admin closed, sources stopped. */
+  close(): Promise<void>;
+}
+
+/** Calls every listener's handler in order; one failing does not keep the others from hearing. */
+export function combineXdsEvents(...list: readonly (XdsEvents | undefined)[]): XdsEvents {
+  const all = list.filter((e): e is XdsEvents => e !== undefined);
+  const each = <K extends keyof XdsEvents>(name: K) => (info: Parameters<NonNullable<XdsEvents[K]>>[0]): void => {
+    for (const e of all) {
+      const f = e[name] as ((this: XdsEvents, i: typeof info) => void) | undefined;
+      f?.call(e, info);
+    }
+  };
+  return {
+    streamOpened: each('streamOpened'),
+    streamClosed: each('streamClosed'),
+    sent: each('sent'),
+    acked: each('acked'),
+    nacked: each('nacked'),
+  };
+}
+
+/**
+ * Starts the admin server first (so /healthz answers and /readyz says 503 while sources sync),
+ * then the sources; xDS serves only once the first complete snapshot exists, so no proxy is ever
+ * handed the empty mesh of a control plane that has not synced yet.
+ */
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const { logger } = opts;
+  const httpAddr = splitHostPort(opts.httpAddress);
+  const xdsHost = splitHostPort(opts.xdsAddress).host;
+
+  const store = new SnapshotStore({ logger });
+  const mesh = new MeshConfigSource(new ResourceEncoder(), logger.child({ component: 'push' }),
+    opts.outboundTrafficPolicy ? { outboundTrafficPolicy: opts.outboundTrafficPolicy } : {});
+  let ready = false;
+  const admin = createAdminServer({ logger, ready: () => ready });
+  opts.configureAdmin?.(admin);
+  const observability = attachObservability({
+    app: admin, store, mesh, logger, debug: opts.debugEndpoints, ...(opts.metrics ? { metrics: opts.metrics } : {}),
+  });
+  await admin.listen({ host: httpAddr.host, port: httpAddr.port });
+  const boundHttp = admin.server.address();
+  const httpAddress = `${httpAddr.host}:${typeof boundHttp === 'object' && boundHttp ? boundHttp.port : httpAddr.port}`;
+  logger.info('admin listening', { httpAddress });
+
+  let first: MeshSnapshot;
+  try {
+    store.subscribe((snapshot) => { void mesh.update(snapshot); });
+    first = await store.start(opts.sources);
+    await mesh.update(first);
+  } catch (err) {
+    observability.close();
+    await admin.close();
+    await store.stop();
+    throw err;
+  }
+  const xds = await startXdsServer({
+    address: opts.xdsAddress, source: mesh, logger, events: combineXdsEvents(observability.events, opts.xdsEvents),
+  });
+  observability.bindXdsServer(xds);
+  ready = true;
+  const xdsAddress = `${xdsHost}:${xds.port}`;
+  logger.info('serving', { xdsAddress, httpAddress, ...opts.servingInfo?.(first), services: first.services.size });
+
+  return {
+    store, mesh, xds, admin, observability, xdsAddress, httpAddress,
+    close: async () => {
+      ready = false;
+      await xds.close();
+      await admin.close();
+      await store.stop();
+      observability.close();
+    },
+  };
+}
+
+/** Resolves after SIGTERM/SIGINT once cleanup ran; a second signal exits at once. */
+export function waitForShutdown(logger: Logger, cleanup: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn('second signal, exiting immediately', { signal });
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info('shutting down', { signal });
+      cleanup().then(
+        () => { logger.info('stopped'); resolve(); },
+        (err: unknown) => { logger.error('error during shutdown', { error: String(err) }); resolve(); },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

@@ -1,0 +1,83 @@
+// What validation of the routing CRDs decided, as carried by every MeshSnapshot: the generation
+// of each object that serves traffic (`applied`) and the status conditions each object should
+// carry (`statuses`). Plain types only; controller/routing-validate.ts computes them.
+import type { IgnoredField } from './routing-proxyless.js';
+import type { RoutingKind, TrafficPolicy, TrafficRoute } from './routing.js';
+
+/** The applied generation of every routing object, with per-host indexes for generation. */
+export interface AppliedRouting {
+  /** By routingObjectKey. */
+  readonly routes: ReadonlyMap<string, TrafficRoute>;
+  /** By routingObjectKey. */
+  readonly policies: ReadonlyMap<string, TrafficPolicy>;
+  /** The one TrafficRoute applied for a service key. */
+  readonly routeByHost: ReadonlyMap<string, TrafficRoute>;
+  /** The one TrafficPolicy applied for a service key. */
+  readonly policyByHost: ReadonlyMap<string, TrafficPolicy>;
+}
+
+export const NOTHING_APPLIED: AppliedRouting = Object.freeze({
+  routes: new Map(), policies: new Map(), routeByHost: new Map(), policyByHost: new Map(),
+});
+
+export type ConditionType = 'Accepted' | 'ResolvedRefs';
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export const REASONS = {
+  /** Accepted=True. */
+  Accepted: 'Accepted',
+  /** Accepted=False: the object breaks the CRD's rules (only objects that bypassed the API server). */
+  Invalid: 'Invalid',
+  /** Accepted=False: a route's weights add up to 0. */
+  InvalidWeights: 'InvalidWeights',
+  /** Accepted=False: an older object already claims the host. */
+  Conflict: 'Conflict',
+  /** Accepted=False: see ResolvedRefs. */
+  UnresolvedRefs: 'UnresolvedRefs',
+  /** ResolvedRefs=True. */
+  ResolvedRefs: 'ResolvedRefs',
+  ServiceNotFound: 'ServiceNotFound',
+  PortNotFound: 'PortNotFound',
+  SubsetNotFound: 'SubsetNotFound',
+  /** ResolvedRefs=Unknown: references were not checked because the object is invalid. */
+  NotChecked: 'NotChecked',
+} as const;
+
+export type Reason = typeof REASONS[keyof typeof REASONS];
+
+/** A metav1.Condition without lastTransitionTime (see withTransitionTimes in controller/routing-validate). */
+export interface RoutingCondition {
+  readonly type: ConditionType;
+  readonly status: ConditionStatus;
+  readonly reason: Reason;
+  readonly message: string;
+  /** metadata.generation of the object; absent for objects without one (files). */
+  readonly observedGeneration?: number;
+}
+
+export interface RoutingObjectStatus {
+  readonly kind: RoutingKind;
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid?: string;
+  readonly generation?: number;
+  /** Accepted, then ResolvedRefs. */
+  readonly conditions: readonly RoutingCondition[];
+  /** Which generation serves traffic: this one, the last applied one, or none. */
+  readonly applied: 'current' | 'previous' | 'none';
+  /** Fields proxyless gRPC clients ignore, of the generation checked (empty if it was invalid). */
+  readonly proxylessIgnored: readonly IgnoredField[];
+}
+
+/** Routing as a snapshot carries it. */
+export interface RoutingState {
+  /** What generation uses. Keeps its identity while nothing applied changes. */
+  readonly applied: AppliedRouting;
+  /**
+   * One per routing object of the snapshot, TrafficPolicies first, each kind oldest first.
+   * Keeps its identity while no status changes, so a status writer can skip unchanged snapshots.
+   */
+  readonly statuses: readonly RoutingObjectStatus[];
+}
+
+export const EMPTY_ROUTING: RoutingState = Object.freeze({ applied: NOTHING_APPLIED, statuses: Object.freeze([]) });

@@ -1,0 +1,64 @@
+// The filters every generated HTTP connection manager and TCP proxy is built from.
+import type { LocalRateLimit } from '../../model/routing.js';
+import { ADS_CONFIG_SOURCE, duration, fractionalPercent, typed, u32 } from './proto-helpers.js';
+
+export const HCM_TYPE = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
+export const TCP_PROXY_TYPE = 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
+export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
+export const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
+export const ROUTER_FILTER = 'envoy.filters.http.router';
+export const FAULT_TYPE = 'envoy.extensions.filters.http.fault.v3.HTTPFault';
+export const FAULT_FILTER = 'envoy.filters.http.fault';
+export const LOCAL_RATE_LIMIT_TYPE = 'envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
+export const LOCAL_RATE_LIMIT_FILTER = 'envoy.filters.http.local_ratelimit';
+export const ORIGINAL_DST_TYPE = 'envoy.extensions.filters.listener.original_dst.v3.OriginalDst';
+export const ORIGINAL_DST_FILTER = 'envoy.filters.listener.original_dst';
+
+export function routerFilter(): Record<string, unknown> {
+  return { name: ROUTER_FILTER, typed_config: typed(ROUTER_TYPE) };
+}
+
+/**
+ * Always present and empty: faults come from per-route config. Keeping the filter in every
+ * connection manager means adding a fault to a route changes RDS only, never the listener
+ * (Envoy drains connections when a listener changes).
+ */
+export function faultFilter(): Record<string, unknown> {
+  return { name: FAULT_FILTER, typed_config: typed(FAULT_TYPE) };
+}
+
+/** The HCM of an outbound (or proxyless) listener: routes come over RDS. */
+export function rdsConnectionManager(statPrefix: string, routeName: string): Record<string, unknown> {
+  return typed(HCM_TYPE, {
+    stat_prefix: statPrefix,
+    rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: routeName },
+    http_filters: [faultFilter(), routerFilter()],
+  });
+}
+
+/** Token bucket shared by every connection to this listener chain, always on and enforced. */
+export function localRateLimitFilter(limit: LocalRateLimit, statPrefix: string): Record<string, unknown> {
+  const always = { default_value: fractionalPercent(100), runtime_key: `${statPrefix}.enabled` };
+  return {
+    name: LOCAL_RATE_LIMIT_FILTER,
+    typed_config: typed(LOCAL_RATE_LIMIT_TYPE, {
+      stat_prefix: statPrefix,
+      token_bucket: {
+        max_tokens: limit.maxTokens,
+        tokens_per_fill: u32(limit.tokensPerFill),
+        fill_interval: duration(limit.fillIntervalMs),
+      },
+      filter_enabled: always,
+      filter_enforced: { ...always, runtime_key: `${statPrefix}.enforced` },
+    }),
+  };
+}
+
+export function tcpProxyFilter(statPrefix: string, cluster: string): Record<string, unknown> {
+  return { name: TCP_PROXY_FILTER, typed_config: typed(TCP_PROXY_TYPE, { stat_prefix: statPrefix, cluster }) };
+}
+
+export function hcmFilter(config: Record<string, unknown>): Record<string, unknown> {
+  return { name: HCM_FILTER, typed_config: config };
+}

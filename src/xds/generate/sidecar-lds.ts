@@ -1,0 +1,150 @@
+// LDS for Envoy sidecars, in Istio's topology (iptables sends every outbound connection to
+// 15001 and every inbound one to 15006):
+//
+// - virtualOutbound (0.0.0.0:15001, use_original_dst) hands each connection to the listener of
+//   its original destination port, or passes it through (ALLOW_ANY) / drops it (REGISTRY_ONLY).
+// - 0.0.0.0_<port> (bind_to_port false), one per Service port number in the mesh: an HTTP
+//   connection manager with RDS `<port>` when any Service speaks HTTP on that port, plus a
+//   tcp_proxy chain per TCP Service, matched on its cluster IP; anything else falls through.
+// - virtualInbound (0.0.0.0:15006) with a chain per port of the workload, to inbound|<port>||.
+import type { Service, ServicePort } from '../../model/mesh.js';
+import { DEFAULT_OUTBOUND_TRAFFIC_POLICY, type OutboundTrafficPolicy } from '../../model/outbound-policy.js';
+import type { ProxyIdentity } from '../../model/proxy.js';
+import type { MeshSnapshot } from '../../model/snapshot.js';
+import { isHttp } from './cds.js';
+import {
+  hcmFilter, HCM_TYPE, localRateLimitFilter, ORIGINAL_DST_FILTER, ORIGINAL_DST_TYPE, rdsConnectionManager, routerFilter,
+  tcpProxyFilter,
+} from './http-filters.js';
+import {
+  BLACKHOLE_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, inboundClusterName, outboundClusterName, outboundListenerName,
+  PASSTHROUGH_CLUSTER, sidecarRouteName, VIRTUAL_INBOUND, VIRTUAL_INBOUND_PORT, VIRTUAL_OUTBOUND, VIRTUAL_OUTBOUND_PORT,
+} from './names.js';
+import { bool, duration, socketAddress, typed, u32 } from './proto-helpers.js';
+import { sidecarWorkload, type WorkloadPort } from './workload.js';
+
+export type ListenerObject = Record<string, unknown> & { name: string };
+
+export interface SidecarOptions {
+  /** The mesh default; a Namespace annotation overrides it for its sidecars. */
+  readonly outboundTrafficPolicy?: OutboundTrafficPolicy;
+}
+
+/** The policy that applies to sidecars in the proxy's namespace. */
+export function outboundPolicyFor(snapshot: MeshSnapshot, proxy: ProxyIdentity, options: SidecarOptions): OutboundTrafficPolicy {
+  return snapshot.namespaces.get(proxy.namespace)?.outboundTrafficPolicy
+    ?? options.outboundTrafficPolicy ?? DEFAULT_OUTBOUND_TRAFFIC_POLICY;
+}
+
+/** Where unknown outbound traffic goes. */
+export function fallthroughCluster(policy: OutboundTrafficPolicy): string {
+  return policy === 'REGISTRY_ONLY' ? BLACKHOLE_CLUSTER : PASSTHROUGH_CLUSTER;
+}
+
+function fallthroughChain(name: string, cluster: string): Record<string, unknown> {
+  return { name, filters: [tcpProxyFilter(cluster, cluster)] };
+}
+
+function virtualOutbound(fallthrough: string): ListenerObject {
+  return {
+    name: VIRTUAL_OUTBOUND,
+    address: socketAddress('0.0.0.0', VIRTUAL_OUTBOUND_PORT),
+    use_original_dst: bool(true),
+    filter_chains: [fallthroughChain(`${VIRTUAL_OUTBOUND}-catchall-tcp`, fallthrough)],
+    traffic_direction: 'OUTBOUND',
+  };
+}
+
+interface PortServices {
+  http: boolean;
+  /** TCP services on this port that have a cluster IP to match on. */
+  readonly tcp: { svc: Service; port: ServicePort; ip: string }[];
+}
+
+/** Service ports by number, in ascending order. */
+export function portsInMesh(snapshot: MeshSnapshot): Map<number, { svc: Service; port: ServicePort }[]> {
+  const byPort = new Map<number, { svc: Service; port: ServicePort }[]>();
+  for (const svc of snapshot.services.values()) {
+    for (const port of svc.ports) {
+      let list = byPort.get(port.port);
+      if (!list) byPort.set(port.port, (list = []));
+      list.push({ svc, port });
+    }
+  }
+  return new Map([...byPort].sort((a, b) => a[0] - b[0]));
+}
+
+function cidr(ip: string): Record<string, unknown> {
+  return { address_prefix: ip, prefix_len: u32(ip.includes(':') ? 128 : 32) };
+}
+
+function outboundListener(portNumber: number, services: PortServices, fallthrough: string): ListenerObject | undefined {
+  const name = outboundListenerName(portNumber);
+  const chains: Record<string, unknown>[] = services.tcp.map(({ svc, port, ip }) => {
+    const cluster = outboundClusterName(svc, port.port);
+    return { filter_chain_match: { prefix_ranges: [cidr(ip)] }, filters: [tcpProxyFilter(cluster, cluster)] };
+  });
+  if (services.http) {
+    // No match: every destination on this port not claimed by a TCP service above is HTTP.
+    chains.push({ filters: [hcmFilter(rdsConnectionManager(`outbound_${name}`, sidecarRouteName(portNumber)))] });
+  }
+  if (chains.length === 0) return undefined;
+  return {
+    name,
+    address: socketAddress('0.0.0.0', portNumber),
+    bind_to_port: bool(false),
+    filter_chains: chains,
+    default_filter_chain: fallthroughChain(`${name}-fallthrough`, fallthrough),
+    traffic_direction: 'OUTBOUND',
+  };
+}
+
+function inboundChain(p: WorkloadPort): Record<string, unknown> {
+  const cluster = inboundClusterName(p.port);
+  const statPrefix = `inbound_0.0.0.0_${p.port}`;
+  const match = { filter_chain_match: { destination_port: u32(p.port) } };
+  if (!isHttp(p.servicePort)) return { name: cluster, ...match, filters: [tcpProxyFilter(cluster, cluster)] };
+  const filters = p.localRateLimit ? [localRateLimitFilter(p.localRateLimit, `${statPrefix}_rate_limit`), routerFilter()] : [routerFilter()];
+  const hcm = typed(HCM_TYPE, {
+    stat_prefix: statPrefix,
+    route_config: {
+      name: cluster,
+      virtual_hosts: [{
+        name: cluster,
+        domains: ['*'],
+        // The caller's sidecar already applied route timeouts; the inbound side must not add one.
+        routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster, timeout: duration(0) } }],
+      }],
+    },
+    http_filters: filters,
+  });
+  return { name: cluster, ...match, filters: [hcmFilter(hcm)] };
+}
+
+function virtualInbound(ports: readonly WorkloadPort[]): ListenerObject {
+  return {
+    name: VIRTUAL_INBOUND,
+    address: socketAddress('0.0.0.0', VIRTUAL_INBOUND_PORT),
+    // Restores the address the connection was meant for, so chains can match its port.
+    listener_filters: [{ name: ORIGINAL_DST_FILTER, typed_config: typed(ORIGINAL_DST_TYPE) }],
+    filter_chains: ports.map(inboundChain),
+    default_filter_chain: fallthroughChain(`${VIRTUAL_INBOUND}-passthrough`, INBOUND_PASSTHROUGH_CLUSTER),
+    traffic_direction: 'INBOUND',
+  };
+}
+
+export function sidecarListeners(snapshot: MeshSnapshot, proxy: ProxyIdentity, options: SidecarOptions = {}): ListenerObject[] {
+  const fallthrough = fallthroughCluster(outboundPolicyFor(snapshot, proxy, options));
+  const out: ListenerObject[] = [virtualOutbound(fallthrough)];
+  for (const [portNumber, list] of portsInMesh(snapshot)) {
+    const services: PortServices = { http: false, tcp: [] };
+    for (const { svc, port } of list) {
+      if (isHttp(port)) services.http = true;
+      else if (svc.clusterIP !== undefined) services.tcp.push({ svc, port, ip: svc.clusterIP });
+    }
+    const l = outboundListener(portNumber, services, fallthrough);
+    if (l) out.push(l);
+  }
+  out.push(virtualInbound(sidecarWorkload(snapshot, proxy).ports));
+  return out;
+}

@@ -1,0 +1,106 @@
+// The workload behind a sidecar: its labels and the ports its Services send it traffic on. This
+// is what the sidecar's inbound side (virtualInbound and the inbound|<port>|| clusters) is built
+// from. Everything here depends only on what proxyClassKey puts in a class (namespace and
+// labels, or the pod name when the proxy sent no labels), so proxies of a class share it.
+import type { Protocol, Service, ServicePort } from '../../model/mesh.js';
+import { serviceKey } from '../../model/mesh.js';
+import type { ProxyIdentity } from '../../model/proxy.js';
+import { effectivePolicy, subsetMatches, type LocalRateLimit } from '../../model/routing.js';
+import type { MeshSnapshot } from '../../model/snapshot.js';
+
+export interface WorkloadPort {
+  /** The container port traffic arrives on (the Service's targetPort, resolved). */
+  readonly port: number;
+  readonly protocol: Protocol;
+  /** The first Service (by key) that sends traffic to this port. */
+  readonly service: Service;
+  readonly servicePort: ServicePort;
+  /** From the TrafficPolicy of that Service (the subset this workload is in, if any). */
+  readonly localRateLimit?: LocalRateLimit;
+}
+
+export interface Workload {
+  readonly labels: Readonly<Record<string, string>>;
+  /** Sorted by port, one entry per port. */
+  readonly ports: readonly WorkloadPort[];
+  /** Keys of Services whose endpoints were read to resolve named target ports. */
+  readonly endpointDependencies: ReadonlySet<string>;
+}
+
+/** Labels from the proxy's metadata, else those of its Pod in the snapshot. */
+export function workloadLabels(snapshot: MeshSnapshot, proxy: ProxyIdentity): Readonly<Record<string, string>> {
+  if (Object.keys(proxy.labels).length > 0) return proxy.labels;
+  if (proxy.podName === undefined) return {};
+  return snapshot.pods.get(`${proxy.namespace}/${proxy.podName}`)?.labels ?? {};
+}
+
+function selects(svc: Service, labels: Readonly<Record<string, string>>): boolean {
+  const selector = svc.selector;
+  if (selector === undefined) return false;
+  const entries = Object.entries(selector);
+  return entries.length > 0 && entries.every(([k, v]) => labels[k] === v);
+}
+
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}
+
+/**
+ * A named targetPort is resolved from the Service's endpoints whose pod has exactly these labels
+ * (a pod of the same workload), as the EndpointSlice controller resolved it.
+ */
+function resolveTargetPort(snapshot: MeshSnapshot, svc: Service, port: ServicePort, labels: Readonly<Record<string, string>>): number | undefined {
+  if (typeof port.targetPort === 'number') return port.targetPort;
+  for (const ep of snapshot.endpoints.get(serviceKey(svc.namespace, svc.name)) ?? []) {
+    const n = ep.ports[port.name];
+    if (n !== undefined && sameLabels(ep.labels, labels)) return n;
+  }
+  return undefined;
+}
+
+function localRateLimitFor(snapshot: MeshSnapshot, svc: Service, port: ServicePort, labels: Readonly<Record<string, string>>): LocalRateLimit | undefined {
+  const policy = snapshot.routing.applied.policyByHost.get(serviceKey(svc.namespace, svc.name));
+  if (!policy) return undefined;
+  const subset = policy.subsets.find((s) => subsetMatches(s, labels));
+  return effectivePolicy(policy, port.port, subset?.name).localRateLimit;
+}
+
+function computeWorkload(snapshot: MeshSnapshot, proxy: ProxyIdentity): Workload {
+  const labels = workloadLabels(snapshot, proxy);
+  const byPort = new Map<number, WorkloadPort>();
+  const deps = new Set<string>();
+  if (Object.keys(labels).length > 0) {
+    for (const svc of snapshot.services.values()) {
+      if (svc.namespace !== proxy.namespace || !selects(svc, labels)) continue;
+      for (const sp of svc.ports) {
+        if (typeof sp.targetPort === 'string') deps.add(serviceKey(svc.namespace, svc.name));
+        const port = resolveTargetPort(snapshot, svc, sp, labels);
+        if (port === undefined || byPort.has(port)) continue;
+        const limit = localRateLimitFor(snapshot, svc, sp, labels);
+        byPort.set(port, { port, protocol: sp.protocol, service: svc, servicePort: sp, ...(limit ? { localRateLimit: limit } : {}) });
+      }
+    }
+  }
+  return {
+    labels,
+    ports: [...byPort.values()].sort((a, b) => a.port - b.port),
+    endpointDependencies: deps,
+  };
+}
+
+const memo = new WeakMap<MeshSnapshot, Map<string, Workload>>();
+
+function memoKey(p: ProxyIdentity): string {
+  return JSON.stringify([p.namespace, p.podName ?? '', Object.entries(p.labels).sort()]);
+}
+
+/** The proxy's workload in this snapshot (computed once per snapshot and class). */
+export function sidecarWorkload(snapshot: MeshSnapshot, proxy: ProxyIdentity): Workload {
+  let bySnapshot = memo.get(snapshot);
+  if (!bySnapshot) memo.set(snapshot, (bySnapshot = new Map()));
+  const key = memoKey(proxy);
+  let w = bySnapshot.get(key);
+  if (!w) bySnapshot.set(key, (w = computeWorkload(snapshot, proxy)));
+  return w;
+}

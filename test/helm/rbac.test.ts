@@ -1,0 +1,64 @@
+// The chart's ClusterRole and Role grant exactly what the code declares it calls
+// (src/permissions.ts, collected from the modules that make the calls and checked against their
+// real requests in test/permissions/): every (group, resource, verb, name) needed, nothing more.
+import assert from 'node:assert/strict';
+import {
+  grants, PILOTFISH_PERMISSIONS, rbacRules, ruleGrants, type ObjectNames, type RbacRule,
+} from '../../src/permissions.js';
+import { DEFAULT_RELEASE, HA_VALUES, one, parseControllerArgs, render, type K8sObject } from './chart.js';
+
+type Role = K8sObject & { rules: RbacRule[] };
+type Binding = K8sObject & { roleRef: { kind: string; name: string } };
+type Deployment = K8sObject & { spec: { template: { spec: { containers: Array<{ args: string[] }> } } } };
+
+/** The names the running process will use, read from the rendered command line by its own parser. */
+function configuredNames(objects: readonly K8sObject[]): ObjectNames & { namespace: string } {
+  const args = one<Deployment>(objects, 'Deployment').spec.template.spec.containers[0].args;
+  const { webhook, controller } = parseControllerArgs(args);
+  assert.equal(controller.namespace, webhook.namespace);
+  return { webhookConfig: webhook.webhookConfigName, tlsSecret: webhook.tlsSecretName, lease: controller.leaseName, namespace: controller.namespace };
+}
+
+function diff(kind: string, rendered: Set<string>, wanted: Set<string>): string[] {
+  return [
+    ...[...wanted].filter((g) => !rendered.has(g)).map((g) => `${kind} is missing: ${g}`),
+    ...[...rendered].filter((g) => !wanted.has(g)).map((g) => `${kind} grants more than the code uses: ${g}`),
+  ];
+}
+
+describe('helm chart: RBAC is exactly what the code calls', () => {
+  for (const variant of [{ name: 'default values', release: DEFAULT_RELEASE, values: [] as string[] },
+    { name: 'HA values, another release', release: { name: 'mesh', namespace: 'mesh-control' }, values: [HA_VALUES] }]) {
+    it(`ClusterRole and Role match src/permissions.ts (${variant.name})`, async () => {
+      const objects = await render({ release: variant.release, valuesFiles: variant.values });
+      const names = configuredNames(objects);
+      const clusterRole = one<Role>(objects, 'ClusterRole');
+      const role = one<Role>(objects, 'Role');
+      assert.equal(role.metadata.namespace, names.namespace, 'the Role lives in the namespace pilotfish is told it runs in');
+      const problems = [
+        ...diff('ClusterRole', ruleGrants(clusterRole.rules), grants(PILOTFISH_PERMISSIONS, 'cluster', names)),
+        ...diff('Role', ruleGrants(role.rules), grants(PILOTFISH_PERMISSIONS, 'namespace', names)),
+      ];
+      assert.deepEqual(problems, [], `${problems.join('\n')}\n\nrules the code needs:\n${JSON.stringify({
+        clusterRole: rbacRules(PILOTFISH_PERMISSIONS, 'cluster', names), role: rbacRules(PILOTFISH_PERMISSIONS, 'namespace', names),
+      }, null, 2)}`);
+      for (const [binding, kind] of [['ClusterRoleBinding', 'ClusterRole'], ['RoleBinding', 'Role']] as const) {
+        const b = one<Binding>(objects, binding);
+        assert.deepEqual(b.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind, name: one(objects, kind).metadata.name });
+      }
+    });
+  }
+
+  it('the comparison sees a missing verb, an extra verb and a wildcard', () => {
+    const names: ObjectNames = { webhookConfig: 'w', tlsSecret: 's', lease: 'l' };
+    const wanted = grants(PILOTFISH_PERMISSIONS, 'cluster', names);
+    const exact = rbacRules(PILOTFISH_PERMISSIONS, 'cluster', names);
+    assert.deepEqual(diff('x', ruleGrants(exact), wanted), []);
+    const missing = exact.map((r) => (r.resources.includes('namespaces') ? { ...r, verbs: r.verbs.filter((v) => v !== 'get') } : r));
+    assert.deepEqual(diff('x', ruleGrants(missing), wanted), ['x is missing: core namespaces get']);
+    const extra = [...exact, { apiGroups: [''], resources: ['secrets'], verbs: ['list'] }];
+    assert.deepEqual(diff('x', ruleGrants(extra), wanted), ['x grants more than the code uses: core secrets list']);
+    const wildcard = [...exact, { apiGroups: ['*'], resources: ['*'], verbs: ['*'] }];
+    assert.deepEqual(diff('x', ruleGrants(wildcard), wanted), ['x grants more than the code uses: * * *']);
+  });
+});

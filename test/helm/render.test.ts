@@ -1,0 +1,86 @@
+// The chart through the real helm binary: lint, render with the default and with a customised
+// HA values file, and validate every rendered object against the Kubernetes schemas.
+import assert from 'node:assert/strict';
+import { helm } from '../support/k8s-tools.js';
+import { CHART_DIR, HA_VALUES, one, render, type K8sObject } from './chart.js';
+import { schemaProblems } from './k8s-schema.js';
+
+interface PodSpecLike {
+  affinity?: { podAntiAffinity?: Record<string, unknown> };
+  containers: Array<{ lifecycle?: { preStop?: { sleep?: { seconds: number } } }; image: string }>;
+}
+type DeploymentLike = K8sObject & { spec: { replicas: number; template: { spec: PodSpecLike } } };
+
+const EXPECTED_KINDS = [
+  'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment',
+  'MutatingWebhookConfiguration', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
+];
+
+function assertValid(objects: readonly K8sObject[]): void {
+  const problems = objects.flatMap(schemaProblems);
+  assert.deepEqual(problems, [], `rendered objects that the API server would reject:\n${problems.join('\n')}`);
+}
+
+describe('helm chart: lint and render (real helm)', () => {
+  it('passes `helm lint --strict` with the default values and with the HA values', async () => {
+    for (const args of [['lint', '--strict', CHART_DIR], ['lint', '--strict', CHART_DIR, '--values', HA_VALUES]]) {
+      const r = await helm(args);
+      assert.equal(r.code, 0, `helm ${args.join(' ')}:\n${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+    }
+  });
+
+  it('renders the default values into valid objects: 2 replicas, a PDB, soft anti-affinity, preStop sleep', async () => {
+    const objects = await render();
+    assert.deepEqual(objects.map((o) => o.kind).sort(), EXPECTED_KINDS);
+    assertValid(objects);
+    const deployment = one<DeploymentLike>(objects, 'Deployment');
+    assert.equal(deployment.spec.replicas, 2);
+    const pod = deployment.spec.template.spec;
+    assert.ok(pod.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution, 'soft anti-affinity by default');
+    assert.equal(pod.containers[0].lifecycle?.preStop?.sleep?.seconds, 5);
+  });
+
+  it('renders the HA values (3 replicas, hard anti-affinity, ServiceMonitor, digests) into valid objects', async () => {
+    const objects = await render({ valuesFiles: [HA_VALUES] });
+    assert.deepEqual(objects.map((o) => o.kind).sort(), [...EXPECTED_KINDS, 'ServiceMonitor'].sort());
+    assertValid(objects);
+    const deployment = one<DeploymentLike>(objects, 'Deployment');
+    assert.equal(deployment.spec.replicas, 3);
+    assert.ok(deployment.spec.template.spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution);
+    assert.match(deployment.spec.template.spec.containers[0].image, /@sha256:[0-9a-f]{64}$/);
+  });
+
+  it('leaves out the PDB for a single replica (it would block every node drain)', async () => {
+    const objects = await render({ set: ['replicas=1'] });
+    assertValid(objects);
+    assert.equal(objects.filter((o) => o.kind === 'PodDisruptionBudget').length, 0);
+  });
+
+  it('leaves out the preStop sleep on clusters older than 1.30, which do not know the action', async () => {
+    const objects = await render({ kubeVersion: 'v1.29.4' });
+    assertValid(objects);
+    const pod = one<DeploymentLike>(objects, 'Deployment').spec.template.spec;
+    assert.equal(pod.containers[0].lifecycle, undefined);
+  });
+
+  it('renders without anti-affinity when asked, and a given affinity replaces the default', async () => {
+    const none = one<DeploymentLike>(await render({ set: ['podAntiAffinity=none'] }), 'Deployment');
+    assert.equal(none.spec.template.spec.affinity, undefined);
+    const objects = await render({ set: ['affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=pool',
+      'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator=Exists'] });
+    assertValid(objects);
+    const given = one<DeploymentLike>(objects, 'Deployment').spec.template.spec.affinity as Record<string, unknown>;
+    assert.deepEqual(Object.keys(given), ['nodeAffinity']);
+  });
+
+  it('the schema check itself catches a misplaced field and a wrong type', () => {
+    const bad: K8sObject = {
+      apiVersion: 'v1', kind: 'Service', metadata: { name: 'x' },
+      spec: { ports: [{ port: 'http', targetPort: 80 }], selectr: { a: 'b' } },
+    };
+    const problems = schemaProblems(bad);
+    assert.ok(problems.some((p) => p.includes('spec.selectr: not a field of V1ServiceSpec')), problems.join('\n'));
+    assert.ok(problems.some((p) => p.includes('/spec/ports/0/port must be integer')), problems.join('\n'));
+  });
+});

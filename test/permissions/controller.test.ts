@@ -1,0 +1,77 @@
+// The controller's declared API permissions against the requests its modules really make, over a
+// real socket to the fake API server: the informers (INFORMER_PERMISSIONS), leader election
+// (LEASE_PERMISSIONS) and the status writer (ROUTING_STATUS_PERMISSIONS). Each module must use
+// every grant it declares and nothing else.
+import assert from 'node:assert/strict';
+import { KubeSource } from '../../src/controller/kube/kube-source.js';
+import { INFORMER_PERMISSIONS } from '../../src/controller/kube/kinds.js';
+import { LeaderElector } from '../../src/controller/kube/leader-election.js';
+import { KubeLeaseStore, LEASE_PERMISSIONS } from '../../src/controller/kube/lease-store.js';
+import { KubeRest } from '../../src/controller/kube/rest.js';
+import { KubeStatusClient } from '../../src/controller/kube/status-writer.js';
+import { silentLogger } from '../../src/logging.js';
+import { TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND, ROUTING_API_VERSION } from '../../src/model/routing-crd.js';
+import { ROUTING_STATUS_PERMISSIONS, type ApiPermission, type ObjectNames } from '../../src/permissions.js';
+import { startFakeKubeApi, type FakeKubeApi, type RequestRecord } from '../support/fake-kube-api.js';
+import { authorize, declared } from './authorize.js';
+
+const NS = 'mesh-control';
+const NAMES: ObjectNames = { webhookConfig: 'pf-injector', tlsSecret: 'pf-webhook-tls', lease: 'pf-leader' };
+
+function assertExactly(records: readonly RequestRecord[], perms: readonly ApiPermission[], what: string): void {
+  assert.ok(records.length > 0, `${what} made no request at all`);
+  const report = authorize(records, perms, NAMES, NS);
+  assert.deepEqual(report.denied, [], `${what}: requests its declaration does not allow:\n${report.denied.join('\n')}`);
+  const unused = [...declared(perms, NAMES)].filter((g) => !report.used.has(g));
+  assert.deepEqual(unused, [], `${what}: declared but never used:\n${unused.join('\n')}`);
+}
+
+describe('permissions: the controller modules call exactly what they declare', function () {
+  this.timeout(30_000);
+  let api: FakeKubeApi;
+
+  beforeEach(async () => {
+    api = await startFakeKubeApi({ namespaces: ['default', 'kube-system', NS, 'shop'] });
+  });
+  afterEach(async () => api?.close());
+
+  it('informers: list and watch of every watched kind, cluster-wide (INFORMER_PERMISSIONS)', async () => {
+    const source = new KubeSource({ kubeConfig: api.kubeConfig(), logger: silentLogger() });
+    let reported = 0;
+    await source.start({ replace: () => { reported++; } });
+    try {
+      await api.waitForWatches({}, INFORMER_PERMISSIONS.length);
+      assert.ok(reported > 0, 'the source reported its initial content');
+    } finally {
+      await source.stop();
+    }
+    assertExactly(api.requests(), INFORMER_PERMISSIONS, 'KubeSource');
+  });
+
+  it('leader election: get, create and renew its own Lease in its own namespace (LEASE_PERMISSIONS)', async () => {
+    const elector = new LeaderElector({
+      store: new KubeLeaseStore(new KubeRest(api.kubeConfig()), NS, NAMES.lease),
+      identity: 'pilotfish-0', leaseDurationMs: 3000, logger: silentLogger(),
+    });
+    const leading = new Promise<void>((resolve) => elector.onChange((l) => { if (l) resolve(); }));
+    elector.start();
+    try {
+      await leading;
+      // The first renewal after acquiring is the update path.
+      await api.waitForRequests({ verb: 'update', resource: 'leases' }, 1);
+    } finally {
+      await elector.stop();
+    }
+    assertExactly(api.requests(), LEASE_PERMISSIONS, 'LeaderElector + KubeLeaseStore');
+  });
+
+  it('status writer: patches /status of both routing kinds (ROUTING_STATUS_PERMISSIONS)', async () => {
+    const client = new KubeStatusClient(new KubeRest(api.kubeConfig()));
+    for (const info of [TRAFFIC_ROUTE_KIND, TRAFFIC_POLICY_KIND]) {
+      api.create({ apiVersion: ROUTING_API_VERSION, kind: info.kind, metadata: { name: 'r', namespace: 'shop' }, spec: {} });
+      await client.patchStatus({ apiVersion: ROUTING_API_VERSION, kind: info.kind, plural: info.plural, namespace: 'shop', name: 'r' },
+        { conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: 'ok', lastTransitionTime: '2025-01-01T00:00:00Z' }] });
+    }
+    assertExactly(api.requests(), ROUTING_STATUS_PERMISSIONS, 'KubeStatusClient');
+  });
+});

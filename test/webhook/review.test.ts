@@ -1,0 +1,60 @@
+// The AdmissionReview branches that need no socket (the HTTPS ones are in server.test.ts).
+import assert from 'node:assert/strict';
+import { silentLogger } from '../../src/logging.js';
+import { DEFAULT_INJECTOR_CONFIG } from '../../src/webhook/inject.js';
+import { TrustWebhookSelectors } from '../../src/webhook/kube.js';
+import { InjectionMetrics } from '../../src/webhook/metrics.js';
+import { reviewAdmission, type ReviewDeps } from '../../src/webhook/review.js';
+
+function deps(): ReviewDeps {
+  return {
+    injector: DEFAULT_INJECTOR_CONFIG, policy: { controlPlaneNamespace: 'pilotfish-system' },
+    namespaces: new TrustWebhookSelectors(), onError: 'allow', logger: silentLogger(), metrics: new InjectionMetrics(),
+  };
+}
+
+function envelope(request: Record<string, unknown>): unknown {
+  return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request };
+}
+
+const POD = { metadata: { name: 'p', namespace: 'shop' }, spec: { containers: [{ name: 'a', image: 'x' }] } };
+const KIND = { group: '', version: 'v1', kind: 'Pod' };
+
+describe('webhook/review', () => {
+  it('lets UPDATEs and subresource CREATEs (pods/binding, pods/eviction) through unchanged', async () => {
+    const d = deps();
+    for (const req of [
+      { uid: 'u', kind: KIND, operation: 'UPDATE', object: POD },
+      { uid: 'u', kind: KIND, operation: 'CREATE', subResource: 'binding', object: POD },
+    ]) {
+      const out = await reviewAdmission(envelope(req), d);
+      assert.deepEqual(out, { status: 200, body: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'u', allowed: true } } });
+    }
+    assert.equal(d.metrics.get('ignored', 'not-create'), 2);
+  });
+
+  it('a Pod from another API group is not a Pod', async () => {
+    const out = await reviewAdmission(envelope({ uid: 'u', kind: { group: 'example.com', version: 'v1', kind: 'Pod' }, operation: 'CREATE', object: POD }), deps());
+    assert.equal(out.status, 200);
+    assert.equal(out.status === 200 && out.body.response.patch, undefined);
+  });
+
+  it('refuses envelopes it cannot answer with the reason', async () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [[1, 2], /not a JSON object/],
+      [envelope({ kind: KIND }), /no uid/],
+      [envelope({ uid: 'u', kind: KIND, operation: 'CREATE' }), /no Pod object with a spec/],
+      [{ apiVersion: 'v1', kind: 'Pod' }, /expected apiVersion admission.k8s.io\/v1 kind AdmissionReview/],
+    ];
+    for (const [body, reason] of cases) {
+      const out = await reviewAdmission(body, deps());
+      assert.equal(out.status, 400);
+      assert.match(out.status === 400 ? out.body.error : '', reason);
+    }
+  });
+
+  it('without API access, namespaces count as selected by the webhook configuration', async () => {
+    const out = await reviewAdmission(envelope({ uid: 'u', kind: KIND, operation: 'CREATE', namespace: 'shop', object: POD }), deps());
+    assert.equal(out.status === 200 && out.body.response.patchType, 'JSONPatch');
+  });
+});
