@@ -43,7 +43,9 @@ export class ConfigDirSource implements Source {
   private readonly files = new Map<string, FileState>();
   private current: ObjectSet | undefined;
   private sink: SourceSink | undefined;
-  private watcher: FSWatcher | undefined;
+  /** One non-recursive watcher per directory: Node 20's recursive mode on Linux misses files renamed into place (how editors save). */
+  private readonly watchers = new Map<string, FSWatcher>();
+  private watching = false;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<ReloadResult> | undefined;
   private again = false;
@@ -69,8 +71,9 @@ export class ConfigDirSource implements Source {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.watcher?.close();
-    this.watcher = undefined;
+    this.watching = false;
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     await this.running?.catch(() => undefined);
@@ -113,13 +116,37 @@ export class ConfigDirSource implements Source {
   }
 
   private startWatching(): void {
-    try {
-      this.watcher = watch(this.dir, { recursive: true }, () => this.scheduleReload());
-      this.watcher.on('error', (err) => {
-        this.log.error('watching the config directory failed; serving the last loaded content', { reason: err.message });
-      });
-    } catch (err) {
-      this.log.error('cannot watch the config directory; changes will not be picked up', { reason: (err as Error).message });
+    this.watching = true;
+    this.syncWatchers([this.dir]);
+  }
+
+  /** Watches exactly the given directories (the root and every subdirectory the last scan saw). */
+  private syncWatchers(dirs: readonly string[]): void {
+    if (!this.watching || this.stopped) return;
+    const wanted = new Set(dirs);
+    wanted.add(this.dir);
+    for (const [d, w] of this.watchers) {
+      if (!wanted.has(d)) {
+        w.close();
+        this.watchers.delete(d);
+      }
+    }
+    for (const d of wanted) {
+      if (this.watchers.has(d)) continue;
+      try {
+        const w = watch(d, () => this.scheduleReload());
+        w.on('error', (err) => {
+          // A removed subdirectory ends its watcher; the next scan drops it for good.
+          if (d === this.dir) this.log.error('watching the config directory failed; serving the last loaded content', { reason: err.message });
+          w.close();
+          this.watchers.delete(d);
+          this.scheduleReload();
+        });
+        this.watchers.set(d, w);
+      } catch (err) {
+        const level = d === this.dir ? 'error' : 'warn';
+        this.log[level]('cannot watch a config directory; its changes will not be picked up', { watched: d, reason: (err as Error).message });
+      }
     }
   }
 
@@ -133,7 +160,8 @@ export class ConfigDirSource implements Source {
   }
 
   private async scanOnce(): Promise<ReloadResult> {
-    const found = await listYamlFiles(this.dir, this.log);
+    const { files: found, dirs } = await listYamlFiles(this.dir, this.log);
+    this.syncWatchers(dirs);
     const texts = new Map<string, string | ConfigError>();
     await Promise.all(found.map(async (file) => {
       try {
@@ -263,14 +291,16 @@ export async function loadConfigDir(dir: string, logger: Logger): Promise<{ obje
 }
 
 /** *.yaml / *.yml below dir, skipping dot-files and dot-directories (editor temp files, ConfigMap `..data`). */
-async function listYamlFiles(dir: string, log: Logger): Promise<string[]> {
+async function listYamlFiles(dir: string, log: Logger): Promise<{ files: string[]; dirs: string[] }> {
   const out: string[] = [];
+  const dirs: string[] = [];
   const visited = new Set<string>();
   const walk = async (d: string): Promise<void> => {
     // Symlinked directories may form loops.
     const real = await fsp.realpath(d).catch(() => d);
     if (visited.has(real)) return;
     visited.add(real);
+    dirs.push(d);
     let entries;
     try {
       entries = await fsp.readdir(d, { withFileTypes: true });
@@ -294,5 +324,5 @@ async function listYamlFiles(dir: string, log: Logger): Promise<string[]> {
     }
   };
   await walk(dir);
-  return out;
+  return { files: out, dirs };
 }

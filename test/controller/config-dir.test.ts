@@ -238,6 +238,27 @@ describe('ConfigDirSource', () => {
       assert.equal(reloads.filter((c) => c).length, 1, `reloads: ${JSON.stringify(reloads)}`);
     });
 
+    it('keeps noticing saves by rename, one after another, in the root and in subdirectories', async () => {
+      // Node 20's recursive fs.watch on Linux loses the file after the first rename; this guards
+      // the per-directory watchers that replaced it.
+      await write('a.yaml', service('a', 1));
+      await write('sub/b.yaml', service('b', 1));
+      await watched();
+      for (let port = 2; port <= 5; port++) {
+        for (const [rel, name] of [['a.yaml', 'a'], ['sub/b.yaml', 'b']] as const) {
+          const next = store.next((s) => s.services.get(`${name}.demo`)?.ports[0]?.port === port);
+          const tmp = path.join(dir, path.dirname(rel), `.${name}.tmp`);
+          await fsp.writeFile(tmp, service(name, port));
+          await fsp.rename(tmp, path.join(dir, rel));
+          await next;
+        }
+      }
+      const next = store.next((s) => s.services.has('c.demo'));
+      await write('later/deeper/.c.tmp', service('c', 1));
+      await fsp.rename(path.join(dir, 'later/deeper/.c.tmp'), path.join(dir, 'later/deeper/c.yaml'));
+      await next;
+    });
+
     it('reports a broken save and keeps serving the last good content', async () => {
       await write('a.yaml', service('a', 1));
       await write('b.yaml', service('b', 1));

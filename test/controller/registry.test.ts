@@ -82,11 +82,13 @@ describe('REST registry', () => {
 
       const deleted = await published(() => call('DELETE', '/registry/endpoints', { address: '10.0.0.1', port: 8081, service: 'greeter' }));
       assert.equal(deleted.status, 200, deleted.text);
-      assert.equal(store.current().services.has('greeter.default'), false, 'the synthetic service goes with its last endpoint');
+      assert.equal(store.current().services.has('greeter.default'), true, 'the synthetic service outlives its last endpoint');
+      assert.deepEqual(store.current().endpoints.get('greeter.default') ?? [], [], 'with no endpoints left');
       const byQuery = await published(() => call('DELETE', '/registry/endpoints?address=10.0.0.2&port=8082&service=greeter&namespace=shop'));
       assert.equal(byQuery.status, 200, byQuery.text);
       assert.deepEqual(registry.list(), []);
-      assert.equal(store.current().services.size, 0);
+      assert.deepEqual([...store.current().services.keys()].sort(), ['greeter.default', 'greeter.shop'], 'emptied services stay known');
+      assert.equal([...store.current().endpoints.values()].flat().length, 0);
     });
 
     it('maps endpoints on different ports onto one service port, one slice per port', async () => {
@@ -179,7 +181,8 @@ describe('REST registry', () => {
 
       const gone = await published(() => call('GET', '/edsservice/deregister?endpoint=127.0.0.1:50051'));
       assert.equal(gone.text, '127.0.0.1:50051 ok');
-      assert.equal(store.current().services.has('myservice.default'), false);
+      assert.equal(store.current().services.has('myservice.default'), true, 'the service stays, so proxies learn it has no endpoints');
+      assert.deepEqual(store.current().endpoints.get('myservice.default')?.filter((e) => e.address === '127.0.0.1') ?? [], []);
 
       const again = await call('GET', '/edsservice/deregister?endpoint=127.0.0.1:50051');
       assert.equal(again.status, 404);
