@@ -1,19 +1,12 @@
 // Every name, port and annotation the injector writes or reads, in one place, so the mutation,
 // the decision, the offline CLI and the docs cannot drift apart. Values follow DESIGN.md.
 
-export const PROXY_UID = 1337;
-export const PROXY_GID = 1337;
+import { PORT_XDS } from '../model/ports.js';
 
-export const PORT_ADMIN = 15000;
-export const PORT_OUTBOUND = 15001;
-export const PORT_INBOUND = 15006;
-export const PORT_READINESS = 15021;
-export const PORT_METRICS = 15090;
-export const PORT_XDS = 15010;
-export const PORT_WEBHOOK = 15017;
-
-/** Ports of the proxy itself: inbound traffic to them must reach Envoy directly, never the capture listener. */
-export const PROXY_PORTS: readonly number[] = [PORT_ADMIN, PORT_OUTBOUND, PORT_INBOUND, PORT_READINESS, PORT_METRICS];
+export {
+  PROXY_UID, PROXY_GID, PORT_ADMIN, PORT_OUTBOUND, PORT_INBOUND, PORT_READINESS, PORT_METRICS, PORT_XDS,
+  PORT_WEBHOOK, PROXY_PORTS,
+} from '../model/ports.js';
 
 export const INIT_CONTAINER_NAME = 'pilotfish-init';
 export const PROXY_CONTAINER_NAME = 'pilotfish-proxy';

@@ -1,4 +1,5 @@
 // Resource names, following Istio's where users already know them (see DESIGN.md).
+import { PORT_INBOUND, PORT_OUTBOUND, PROXY_PORTS } from '../../model/ports.js';
 import { serviceFqdn, type Service, type ServicePort } from '../../model/mesh.js';
 
 export function clusterName(namespace: string, name: string, port: number, subset = ''): string {
@@ -22,9 +23,14 @@ export const INBOUND_PASSTHROUGH_CLUSTER = 'InboundPassthroughCluster';
 
 export const VIRTUAL_OUTBOUND = 'virtualOutbound';
 export const VIRTUAL_INBOUND = 'virtualInbound';
-/** The capture ports the injected iptables rules redirect to (webhook/names.ts uses the same). */
-export const VIRTUAL_OUTBOUND_PORT = 15001;
-export const VIRTUAL_INBOUND_PORT = 15006;
+/** The capture ports the injected iptables rules redirect to. */
+export const VIRTUAL_OUTBOUND_PORT = PORT_OUTBOUND;
+export const VIRTUAL_INBOUND_PORT = PORT_INBOUND;
+/**
+ * Ports the sidecar itself listens on (admin, capture, readiness, metrics).
+ * A Service port among them gets no outbound listener: Envoy refuses two listeners on one address.
+ */
+export const SIDECAR_OWN_PORTS: readonly number[] = PROXY_PORTS;
 
 /** The sidecar's per-port outbound listener. */
 export function outboundListenerName(port: number): string {
