@@ -13,7 +13,7 @@ import { startFakeKubeApi, type FakeKubeApi, type KubeObject } from '../support/
 import { request, review } from './https-client.js';
 import { webhookConfiguration } from './fixtures.js';
 import { podProblems } from './pod-schema.js';
-import { WebhookProcess, type LogLine } from './webhook-process.js';
+import { PilotfishProcess, type LogLine } from '../support/pilotfish-process.js';
 
 interface Review { response: { uid: string; allowed: boolean; patchType?: string; patch?: string } }
 
@@ -52,7 +52,7 @@ describe('e2e: pilotfish webhook process', function () {
   });
 
   describe('with certificate files', () => {
-    let proc: WebhookProcess;
+    let proc: PilotfishProcess;
     let port: number;
     let ca1: KeyPairPem;
     const certFile = (): string => path.join(dir, 'tls.crt');
@@ -63,7 +63,7 @@ describe('e2e: pilotfish webhook process', function () {
       const s = serving(ca1);
       writeFileSync(certFile(), s.certPem);
       writeFileSync(keyFile(), s.keyPem);
-      proc = WebhookProcess.start([
+      proc = PilotfishProcess.start(['webhook', 
         '--webhook-address', '127.0.0.1:0', '--tls-cert-file', certFile(), '--tls-key-file', keyFile(),
         '--kubeconfig', kubeconfig, '--namespace', 'pilotfish-system', '--native-sidecars', 'auto',
         '--xds-address', 'pilotfish.pilotfish-system.svc:15010', '--on-error', 'allow',
@@ -115,11 +115,11 @@ describe('e2e: pilotfish webhook process', function () {
     it('picks up a certificate from a new CA without a restart', async () => {
       const ca2 = createCa({ commonName: 'e2e-ca-2', now: new Date(), validityDays: 2 });
       const next = serving(ca2);
-      const mark = proc.mark();
+      const mark = proc.logs.length;
       writeFileSync(keyFile(), next.keyPem);
       writeFileSync(certFile(), next.certPem);
       const fingerprint = certInfo(next.certPem).fingerprint256;
-      await proc.waitForLog((l) => l.message === 'serving certificate reloaded' && l.fingerprint256 === fingerprint, mark);
+      await proc.waitForLogAfter(mark, (l) => l.message === 'serving certificate reloaded' && l.fingerprint256 === fingerprint);
       const res = await request(port, ca2.certPem, 'POST', '/inject', review(pod('after', 'shop'), { uid: 'e2e-4', namespace: 'shop' }))
         .catch((err: Error) => {
           throw new Error(`${err.message}; webhook log since the rewrite:\n${proc.logs.slice(mark).map((l) => JSON.stringify(l)).join('\n')}`);
@@ -132,7 +132,7 @@ describe('e2e: pilotfish webhook process', function () {
   });
 
   describe('with a self-managed certificate', () => {
-    let proc: WebhookProcess;
+    let proc: PilotfishProcess;
 
     after(async () => {
       assert.equal(await proc?.stop(), 0);
@@ -140,7 +140,7 @@ describe('e2e: pilotfish webhook process', function () {
 
     it('creates the CA Secret, sets caBundle, and serves with a certificate that bundle trusts', async () => {
       // --service-name localhost: the certificate then covers the name the test client checks.
-      proc = WebhookProcess.start([
+      proc = PilotfishProcess.start(['webhook', 
         '--webhook-address', '127.0.0.1:0', '--kubeconfig', kubeconfig, '--namespace', 'pilotfish-system',
         '--service-name', 'localhost', '--native-sidecars', 'false', '--log-level', 'debug',
       ]);
