@@ -4,7 +4,7 @@
 // content the workload put in (cluster counts, endpoints, the change a measurement made).
 import { isIP } from 'node:net';
 import { decodeDeltaResponse, decodeSotwResponse } from '../src/xds/server/client-codec.js';
-import { CLUSTER, ENDPOINT, LISTENER, ROUTE, shortTypeName } from '../src/xds/types.js';
+import { CLUSTER, ENDPOINT, LISTENER, ROUTE, isFullState, shortTypeName } from '../src/xds/types.js';
 import { decodeMessage, listenerRouteNames, routeClusterNames, clusterEdsNames } from './derive.js';
 import type { DeltaEnvelope, SotwEnvelope } from './wire.js';
 
@@ -86,6 +86,11 @@ export class Checker {
 
   constructor(private readonly proxyId: string) {}
 
+  /** A reconnect starts from nothing: what the old stream delivered is gone. */
+  reset(): void {
+    this.state.clear();
+  }
+
   fail(message: string): void {
     this.counters.failures++;
     if (this.counters.errors.length < MAX_ERRORS) this.counters.errors.push(`${this.proxyId}: ${message}`);
@@ -105,14 +110,17 @@ export class Checker {
       || full.resources.length !== env.resourceCount) {
       this.fail(`envelope scan disagrees with protobufjs for ${shortTypeName(env.typeUrl)} ${env.nonce}`);
     }
-    const next = new Map<string, Obj>();
+    // LDS and CDS are state of the world; an RDS or EDS response may carry only what changed.
+    const next = isFullState(full.typeUrl) ? new Map<string, Obj>() : new Map(this.held(full.typeUrl));
+    const seen = new Set<string>();
     for (const any of full.resources) {
       this.counters.resources++;
       if (any.type_url !== full.typeUrl) this.fail(`resource of type ${any.type_url} in a ${full.typeUrl} response`);
       const value = decodeMessage(any.type_url, any.value);
       const name = resourceName(full.typeUrl, value);
       if (name === '') this.fail(`${shortTypeName(full.typeUrl)} resource without a name`);
-      if (next.has(name)) this.fail(`${shortTypeName(full.typeUrl)} ${name} sent twice in one response`);
+      if (seen.has(name)) this.fail(`${shortTypeName(full.typeUrl)} ${name} sent twice in one response`);
+      seen.add(name);
       if (subscribed && !subscribed.has(name)) this.fail(`${shortTypeName(full.typeUrl)} ${name} was not subscribed`);
       for (const p of validateResource(full.typeUrl, name, value)) this.fail(p);
       next.set(name, value);

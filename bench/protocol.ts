@@ -17,6 +17,9 @@ export interface ProxyResult {
   readonly startedAt: number;
   readonly convergedAt?: number;
   readonly failure?: string;
+  /** Times its stream broke and it reconnected (the last reason in lastError). */
+  readonly reconnects: number;
+  readonly lastError?: string;
   readonly bytes: number;
   readonly responses: number;
 }
@@ -31,6 +34,7 @@ export interface WatchResult {
   readonly bytes: number;
   readonly verified?: boolean;
   readonly failure?: string;
+  readonly reconnects: number;
 }
 
 export interface WorkerStats {

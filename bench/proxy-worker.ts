@@ -10,6 +10,7 @@ let proxies: SimProxy[] = [];
 let pool: ConnectionPool | undefined;
 let lastActivity = 0;
 const derive = new DeriveCache<readonly string[]>();
+const entries = new DeriveCache<readonly (readonly [string, readonly string[]])[]>();
 const cpuAtStart = process.cpuUsage();
 
 function send(msg: FromWorker): void {
@@ -59,6 +60,7 @@ function settle(done: () => boolean, quietMs: number, timeoutMs: number): Promis
 
 const env = (p: ConnectionPool): ProxyEnv => ({
   derive,
+  entries,
   pool: p,
   activity(at: number) { lastActivity = at; },
   converged() { /* polled by settle() */ },
@@ -78,7 +80,7 @@ async function handle(msg: ToWorker): Promise<void> {
       const timedOut = await settle(() => proxies.every((p) => p.failure !== undefined || p.convergedAt !== undefined), msg.quietMs, msg.timeoutMs);
       const results: ProxyResult[] = proxies.map((p) => ({
         id: p.spec.id, kind: p.spec.kind, startedAt: p.startedAt, convergedAt: p.convergedAt, failure: p.failure,
-        bytes: p.bytes, responses: p.responses,
+        reconnects: p.reconnects, lastError: p.lastError, bytes: p.bytes, responses: p.responses,
       }));
       send({ op: 'connected', results, timedOut, stats: stats() });
       return;
@@ -95,7 +97,7 @@ async function handle(msg: ToWorker): Promise<void> {
         if (!r || (!r.expected && r.responses === 0)) continue;
         results.push({
           kind: p.spec.kind, expected: r.expected, targetAckAt: r.targetAckAt, lastAckAt: r.lastAckAt,
-          responses: r.responses, bytes: r.bytes, verified: r.verified, failure: p.failure,
+          responses: r.responses, bytes: r.bytes, verified: r.verified, failure: p.failure, reconnects: p.reconnects,
         });
       }
       send({ op: 'collected', results, timedOut, stats: stats() });

@@ -69,7 +69,8 @@ export function renderMarkdown(r: BenchReport): string {
     L.push('| endpoints | proxies | all connected → all ACKed | per proxy p50 / p99 | endpoint change → ACK p50 / p99 / max | same, beyond debounce p99 | subscribed | new service → all ACKed p50 / p99 / max |');
     L.push('|---:|---:|---:|---:|---:|---:|---:|---:|');
     L.push(...rows(r.xds, (_s, l) => [
-      ms(l.initial.totalMs) + (l.initial.failures > 0 ? ` (${l.initial.failures} failed)` : ''),
+      ms(l.initial.totalMs) + (l.initial.failures > 0 ? ` (${l.initial.failures} failed)` : '')
+        + (l.initial.reconnects > 0 ? ` (${l.initial.reconnects} reconnects)` : ''),
       `${ms(l.initial.perProxy.p50)} / ${ms(l.initial.perProxy.p99)}`,
       triple(l.endpointChange.ack) + (l.endpointChange.missing > 0 ? ` (${l.endpointChange.missing} missing)` : ''),
       ms(l.endpointChange.beyondDebounce.p99),

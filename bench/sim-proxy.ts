@@ -10,7 +10,7 @@ import http2 from 'node:http2';
 import { META_INSTANCE_IP, META_KIND, META_LABELS, META_NAMESPACE, META_POD_NAME, type NodeInfo } from '../src/model/proxy.js';
 import { lookupType } from '../src/xds/protos.js';
 import { nodeInfoToProto } from '../src/xds/server/node.js';
-import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../src/xds/types.js';
+import { CLUSTER, ENDPOINT, LISTENER, ROUTE, isFullState } from '../src/xds/types.js';
 import { Checker, type Expectations } from './checks.js';
 import { canonical, decodeAny, dependentNames, DeriveCache } from './derive.js';
 import {
@@ -148,6 +148,8 @@ export interface Watch {
 /** Worker-wide shared state: the derivation cache and the activity clock. */
 export interface ProxyEnv {
   readonly derive: DeriveCache<readonly string[]>;
+  /** Per response: each resource's name and the names it depends on. */
+  readonly entries: DeriveCache<readonly (readonly [string, readonly string[]])[]>;
   readonly pool: ConnectionPool;
   activity(at: number): void;
   converged(p: SimProxy): void;
@@ -167,13 +169,24 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
+/** Like Envoy and gRPC, a proxy whose stream breaks reconnects with a jittered backoff. */
+const MAX_RECONNECTS = 5;
+
+function freshTypes(): Map<string, TypeState> {
+  return new Map([[CLUSTER, typeState()], [ENDPOINT, typeState()], [LISTENER, typeState()], [ROUTE, typeState()]]);
+}
+
 export class SimProxy {
   readonly checker: Checker | undefined;
-  readonly types = new Map<string, TypeState>([
-    [CLUSTER, typeState()], [ENDPOINT, typeState()], [LISTENER, typeState()], [ROUTE, typeState()],
-  ]);
+  types = freshTypes();
   private stream: http2.ClientHttp2Stream | undefined;
   private node: Uint8Array | undefined;
+  /** Bumped per stream, so events of a broken stream are not taken for the new one's. */
+  private attempt = 0;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  reconnects = 0;
+  lastError: string | undefined;
   startedAt = 0;
   convergedAt: number | undefined;
   lastAckAt = 0;
@@ -207,6 +220,14 @@ export class SimProxy {
 
   start(): void {
     this.startedAt = now();
+    this.open();
+  }
+
+  private open(): void {
+    const attempt = ++this.attempt;
+    const live = (): boolean => attempt === this.attempt && !this.stopped;
+    this.types = freshTypes();
+    this.checker?.reset();
     this.node = encodeNode(nodeOf(this.spec));
     const session = this.env.pool.session();
     const stream = session.request({
@@ -216,6 +237,7 @@ export class SimProxy {
     this.stream = stream;
     const decoder = new FrameDecoder((msg) => this.receive(msg));
     stream.on('data', (chunk: Buffer) => {
+      if (!live()) return;
       // A large response takes many chunks: the worker is not quiet while one is arriving.
       this.env.activity(now());
       try {
@@ -226,20 +248,35 @@ export class SimProxy {
     });
     stream.on('trailers', (headers) => {
       const status = headers['grpc-status'];
-      if (status !== undefined && status !== '0') this.fail(`stream ended: grpc-status ${String(status)} ${String(headers['grpc-message'] ?? '')}`);
+      if (live() && status !== undefined && status !== '0') this.broken(`stream ended: grpc-status ${String(status)} ${String(headers['grpc-message'] ?? '')}`);
     });
     stream.on('response', (headers) => {
       const status = headers['grpc-status'];
-      if (status !== undefined && status !== '0') this.fail(`stream refused: grpc-status ${String(status)} ${String(headers['grpc-message'] ?? '')}`);
+      if (live() && status !== undefined && status !== '0') this.broken(`stream refused: grpc-status ${String(status)} ${String(headers['grpc-message'] ?? '')}`);
     });
-    stream.on('error', (err: Error) => this.fail(`stream error: ${err.message}`));
+    stream.on('error', (err: Error) => { if (live()) this.broken(`stream error: ${err.message}`); });
+    stream.on('close', () => { if (live()) this.broken('stream closed by the server'); });
     if (this.sidecar) this.request(CLUSTER, [], true);
     else this.request(LISTENER, canonical(this.spec.listeners), false);
   }
 
   stop(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.stream?.close(http2.constants.NGHTTP2_CANCEL);
     this.stream = undefined;
+  }
+
+  /** The stream broke: reconnect as a real proxy would, until it has tried too often. */
+  private broken(reason: string): void {
+    this.lastError = reason;
+    if (this.reconnects >= MAX_RECONNECTS) return this.fail(`${reason} (after ${this.reconnects} reconnects)`);
+    this.reconnects++;
+    this.attempt++;
+    this.stream = undefined;
+    this.convergedAt = undefined;
+    this.env.activity(now());
+    this.retryTimer = setTimeout(() => { if (!this.stopped) this.open(); }, 250 + Math.random() * 750);
   }
 
   get converged(): boolean {
@@ -359,8 +396,10 @@ export class SimProxy {
       target = this.watch?.typeUrl === typeUrl;
       const dep = this.dependent(typeUrl);
       if (dep) {
-        const names = this.env.derive.get(`${typeUrl}|${env.versionInfo}|${msg.length}`, () =>
-          canonical(sotwAnys(msg).flatMap((any) => dependentNames(typeUrl, decodeAny(any).value))));
+        const names = isFullState(typeUrl)
+          ? this.env.derive.get(`${typeUrl}|${env.versionInfo}|${msg.length}`, () =>
+            canonical(sotwAnys(msg).flatMap((any) => dependentNames(typeUrl, decodeAny(any).value))))
+          : this.mergeSotw(typeUrl, st, msg, env.versionInfo);
         const dst = this.types.get(dep)!;
         if (names.length > 0 && (!dst.requested || !sameList(names, dst.names))) this.request(dep, names, false);
         else if (names.length === 0 && dst.requested && dst.names.length > 0) this.request(dep, names, false);
@@ -384,6 +423,23 @@ export class SimProxy {
       this.convergedAt = acked;
       this.env.converged(this);
     }
+  }
+
+  /**
+   * An RDS (or EDS) response may carry only what changed: the proxy keeps the rest, so what it
+   * depends on is the union over everything it holds.
+   */
+  private mergeSotw(typeUrl: string, st: TypeState, msg: Buffer, versionInfo: string): readonly string[] {
+    const entries = this.env.entries.get(`${typeUrl}|${versionInfo}|${msg.length}`, () => sotwAnys(msg).map((any) => {
+      const { value } = decodeAny(any);
+      const name = typeof value.name === 'string' ? value.name : String(value.cluster_name ?? '');
+      return [name, dependentNames(typeUrl, value)] as const;
+    }));
+    for (const [name, deps] of entries) st.deps.set(name, deps);
+    // What it no longer subscribes to, it no longer holds (nor follows).
+    const subscribed = setOf(st.names);
+    for (const name of [...st.deps.keys()]) if (!subscribed.has(name)) st.deps.delete(name);
+    return canonical([...st.deps.values()].flat());
   }
 
   private followDelta(typeUrl: string, st: TypeState, dep: string,

@@ -78,6 +78,9 @@ export interface LevelResult {
     readonly perProxy: Summary;
     readonly failures: number;
     readonly failureSamples: readonly string[];
+    /** Streams that broke and reconnected (as real proxies do) before converging. */
+    readonly reconnects: number;
+    readonly reconnectReasons: readonly string[];
     readonly bytes: number;
     readonly responses: number;
     readonly cpuSeconds: number;
@@ -270,12 +273,17 @@ class Scale {
     const failures = results.filter((r) => r.failure !== undefined);
     const initial = {
       totalMs: done.length ? Math.max(...done) : NaN, perProxy: summarize(done), failures: failures.length + (results.length - done.length - failures.length),
-      failureSamples: failures.slice(0, 5).map((f) => `${f.id}: ${f.failure}`), bytes: sum(results.map((r) => r.bytes)),
+      failureSamples: failures.slice(0, 5).map((f) => `${f.id}: ${f.failure}`),
+      reconnects: sum(results.map((r) => r.reconnects)),
+      reconnectReasons: [...new Set(results.filter((r) => r.lastError).map((r) => r.lastError!))].slice(0, 5),
+      bytes: sum(results.map((r) => r.bytes)),
       responses: sum(results.map((r) => r.responses)), cpuSeconds,
       clientCpuSeconds: sum(connected.map((c) => c.stats.phaseCpuMs)) / 1000, timedOut: connected.some((c) => c.timedOut),
     };
     o.log(`  ${n} proxies: converged in ${round(initial.totalMs, 0)} ms (p99 ${round(initial.perProxy.p99, 0)} ms), ` +
-      `${(initial.bytes / 1e6).toFixed(1)} MB, CPU s: server ${cpuSeconds.toFixed(2)}, proxies ${initial.clientCpuSeconds.toFixed(2)}; ${initial.failures} failed`);
+      `${(initial.bytes / 1e6).toFixed(1)} MB, CPU s: server ${cpuSeconds.toFixed(2)}, proxies ${initial.clientCpuSeconds.toFixed(2)}; ${initial.failures} failed, ` +
+      `${initial.reconnects} reconnects${initial.reconnects > 0 ? ` (${initial.reconnectReasons.join('; ')})` : ''}` +
+      (initial.failureSamples.length > 0 ? `\n    ${initial.failureSamples.join('\n    ')}` : ''));
     await this.server.waitFor(() => this.server.streamsOpened - openedBefore >= n - initial.failures || undefined, 30_000, 'stream open logs');
 
     await sleep(1000);

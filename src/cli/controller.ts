@@ -19,11 +19,14 @@ import { EMPTY_SNAPSHOT } from '../model/snapshot.js';
 import type { XdsEvents, XdsServer } from '../xds/server/index.js';
 import { logLevelFlag, outboundPolicyFlag, parseFlags, UsageError } from './flags.js';
 import { routingResourceOwners } from './routing-owners.js';
+import { startWebhook, webhookFlagOptions, webhookSettingsFromValues, type WebhookSettings } from './webhook-command.js';
+import { PORT_XDS } from '../model/ports.js';
 import { startControlPlane, waitForShutdown, type ControlPlane } from './runtime.js';
 
 export const CONTROLLER_USAGE = `  pilotfish controller [--kubeconfig FILE] [--namespace NS] [--identity NAME]
                        [--xds-address HOST:PORT] [--http-address HOST:PORT] [--webhook-address HOST:PORT]
                        [--lease-name NAME] [--lease-duration 15s] [--log-level L] [--no-debug-endpoints]
+                       [--no-webhook | injector flags of \`pilotfish webhook\`, with --proxy-xds-address HOST:PORT]
       Watch the Kubernetes API (in-cluster, or --kubeconfig / KUBECONFIG / ~/.kube/config) and serve
       xDS from it; the replica holding the Lease writes TrafficRoute/TrafficPolicy status.
 `;
@@ -40,7 +43,19 @@ export interface ControllerSettings {
   readonly debugEndpoints: boolean;
   readonly outboundTrafficPolicy: ReturnType<typeof outboundPolicyFlag>;
   readonly logLevel: ReturnType<typeof logLevelFlag>;
+  /** The sidecar injector served in this process; undefined with --no-webhook. */
+  readonly webhook?: WebhookSettings;
 }
+
+/**
+ * Injector flags `controller` accepts on top of its own. Its `--xds-address` is where xDS listens,
+ * so the address injected proxies dial is `--proxy-xds-address` here (default: the Service's DNS
+ * name in --namespace).
+ */
+const CONTROLLER_WEBHOOK_FLAGS = (() => {
+  const { 'xds-address': _proxyXds, namespace: _ns, 'log-level': _level, kubeconfig: _kc, kubernetes: _k8s, ...rest } = webhookFlagOptions;
+  return { ...rest, 'proxy-xds-address': { type: 'string' }, 'webhook-cert-hosts': { type: 'string' } } as const;
+})();
 
 function durationFlag(text: string, name: string): number {
   const ms = /^\d+$/.test(text) ? Number(text) * 1000 : parseDuration(text);
@@ -65,7 +80,6 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv): Co
     kubeconfig: { type: 'string' },
     'xds-address': { type: 'string', default: '0.0.0.0:15010' },
     'http-address': { type: 'string', default: '0.0.0.0:15014' },
-    'webhook-address': { type: 'string', default: '0.0.0.0:15017' },
     namespace: { type: 'string' },
     identity: { type: 'string' },
     'lease-name': { type: 'string', default: 'pilotfish-leader' },
@@ -73,18 +87,29 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv): Co
     'log-level': { type: 'string' },
     'no-debug-endpoints': { type: 'boolean', default: false },
     'outbound-traffic-policy': { type: 'string', default: 'ALLOW_ANY' },
+    'no-webhook': { type: 'boolean', default: false },
+    ...CONTROLLER_WEBHOOK_FLAGS,
   }, 'controller');
   if (positionals.length > 0) throw new UsageError(`pilotfish controller: unexpected argument "${positionals[0]}"`);
   const leaseName = v['lease-name']!;
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(leaseName)) {
     throw new UsageError(`pilotfish controller: --lease-name must be a DNS subdomain name (got "${leaseName}")`);
   }
+  const namespace = v.namespace || env.POD_NAMESPACE || 'pilotfish-system';
+  const xdsPort = splitHostPort(addressFlag(v['xds-address']!, 'xds-address')).port;
+  const webhook = v['no-webhook'] ? undefined : webhookSettingsFromValues({
+    ...v,
+    namespace,
+    kubernetes: 'on',
+    'xds-address': v['proxy-xds-address'] ?? `${v['service-name']}.${namespace}.svc:${xdsPort || PORT_XDS}`,
+  }, 'controller');
   return {
     ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig } : {}),
+    ...(webhook !== undefined ? { webhook } : {}),
     xdsAddress: addressFlag(v['xds-address']!, 'xds-address'),
     httpAddress: addressFlag(v['http-address']!, 'http-address'),
     webhookAddress: addressFlag(v['webhook-address']!, 'webhook-address'),
-    namespace: v.namespace || env.POD_NAMESPACE || 'pilotfish-system',
+    namespace,
     identity: v.identity || env.POD_NAME || hostname(),
     leaseName,
     leaseDurationMs: durationFlag(v['lease-duration']!, 'lease-duration'),
@@ -97,9 +122,13 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv): Co
 /** --kubeconfig, else in-cluster when running in a Pod, else KUBECONFIG / ~/.kube/config. */
 export function loadKubeConfig(file: string | undefined, env: NodeJS.ProcessEnv): KubeConfig {
   const kc = new KubeConfig();
-  if (file) kc.loadFromFile(file);
-  else if (env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
-  else kc.loadFromDefault();
+  try {
+    if (file) kc.loadFromFile(file);
+    else if (env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new UsageError(`pilotfish controller: cannot load the kubeconfig${file ? ` ${file}` : ''}: ${(err as Error).message}`);
+  }
   if (!kc.getCurrentCluster()) throw new UsageError('pilotfish controller: the kubeconfig names no current cluster');
   return kc;
 }
@@ -128,15 +157,15 @@ class RoutingStatusLoop {
   readonly events: XdsEvents = {
     nacked: (e) => {
       const sent = this.xds?.sentResources(e.streamId)?.get(e.typeUrl) ?? [];
-      const changed = this.nacks.nacked({
+      const { objects, changed } = this.nacks.nacked({
         streamId: e.streamId, proxy: e.node.id, typeUrl: e.typeUrl, message: e.message, candidates: sent.map((r) => r.name),
       });
-      if (changed) {
-        this.log.info('a proxy rejected configuration shaped by routing objects', {
-          proxy: e.node.id, type: e.typeUrl, objects: [...this.nacks.summary().keys()],
+      if (objects.length > 0) {
+        this.log.warn('a proxy rejected configuration built from routing objects; see their Programmed condition', {
+          proxy: e.node.id, type: e.typeUrl, objects, reason: e.message,
         });
-        this.refresh();
       }
+      if (changed) this.refresh();
     },
     acked: (e) => { if (this.nacks.acked(e.streamId, e.typeUrl)) this.refresh(); },
     streamClosed: (e) => { if (this.nacks.streamClosed(e.streamId)) this.refresh(); },
@@ -182,11 +211,11 @@ export async function runController(argv: string[], env: NodeJS.ProcessEnv = pro
   elector.onChange((leading) => { if (leading) writer.kick(); });
   elector.start();
 
-  // ---- WEBHOOK HOOK (wired by the lead): start the sidecar injector in this process on
-  // s.webhookAddress (see src/cli/webhook-command.ts startWebhook(settings, logger, kc)) and close
-  // it in the shutdown below, before the control plane. ----
+  const webhook = s.webhook ? await startWebhook(s.webhook, logger.child({ component: 'webhook' }), kc) : undefined;
 
   await waitForShutdown(logger, async () => {
+    // Admissions stop first: the API server then follows the webhook's failurePolicy.
+    await webhook?.server.close();
     await writer.stop();
     // Released before xDS drains, so the next leader starts writing status at once.
     await elector.stop();

@@ -14,12 +14,14 @@ const USAGE = `pilotfish — a small, fast service-mesh control plane
 
 Usage:
   pilotfish serve [--config-dir DIR] [--xds-address HOST:PORT] [--http-address HOST:PORT] [--log-level L]
-                  [--no-debug-endpoints]
+                  [--no-debug-endpoints] [--outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY]
       Serve xDS from Kubernetes YAML files in DIR (watched) and the REST registry.
-${CONTROLLER_USAGE}  pilotfish bootstrap --node-id ID [--xds-address HOST:PORT] [--namespace NS] [--kind grpc]
-      Print the xDS bootstrap JSON for a proxyless gRPC client.
-  pilotfish config-dump --config-dir DIR --node-id ID [--namespace NS] [--kind grpc|sidecar]
-      Print, as JSON, the resources the given proxy would receive.
+${CONTROLLER_USAGE}  pilotfish bootstrap --node-id ID [--xds-address HOST:PORT] [--namespace NS] [--kind grpc|sidecar]
+                      [--pod-name P] [--ip IP] [--labels k=v,...] [--service-account SA] [--cluster C]
+      Print the xDS bootstrap: JSON for a proxyless gRPC client, Envoy YAML (Delta ADS) for a sidecar.
+  pilotfish config-dump --config-dir DIR --node-id ID [--namespace NS] [--kind grpc|sidecar] [--labels k=v,...]
+                        [--pod-name P] [--outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY]
+      Print, as JSON, the resources the given proxy would receive and the status of every routing object.
   pilotfish webhook [--webhook-address HOST:PORT] [--tls-cert-file F --tls-key-file F] [--on-error allow|deny] ...
       Run only the sidecar injector (HTTPS AdmissionReview v1 on POST /inject).
   pilotfish inject -f FILE|-

@@ -114,32 +114,47 @@ export interface WebhookSettings {
   readonly tlsSecretName: string;
   readonly serviceName: string;
   readonly certCheckIntervalMs: number;
+  /** More names or IPs for the self-managed certificate (e.g. 127.0.0.1 when the API server calls a URL). */
+  readonly extraCertHosts: readonly string[];
   /** Everything but nativeSidecars, which `auto` decides at start. */
   readonly injectorFlags: InjectorFlagValues;
 }
 
+/** Flag values as parseArgs hands them over; defaults make most of them present. */
+export type WebhookFlagValues = { [K in keyof typeof webhookFlagOptions]?: string } & { 'webhook-cert-hosts'?: string };
+
 export function parseWebhookFlags(argv: string[], command = 'webhook'): WebhookSettings & { logLevel: ReturnType<typeof logLevelFlag> } {
-  const { values: v, positionals } = parseFlags(argv, webhookFlagOptions, command);
+  const { values, positionals } = parseFlags(argv, { ...webhookFlagOptions, 'webhook-cert-hosts': { type: 'string' } }, command);
   if (positionals.length > 0) throw new UsageError(`pilotfish ${command}: unexpected argument "${positionals[0]}"`);
-  const address = /^([A-Za-z0-9.:-]*):(\d{1,5})$/.exec(v['webhook-address']);
+  return { ...webhookSettingsFromValues(values, command), logLevel: logLevelFlag(values['log-level']) };
+}
+
+/** Validates webhook flags parsed by any command that runs the injector (`webhook`, `controller`). */
+export function webhookSettingsFromValues(v: WebhookFlagValues, command: string): WebhookSettings {
+  const def = (k: keyof typeof webhookFlagOptions): string => {
+    const o = webhookFlagOptions[k] as { default?: string };
+    return v[k] ?? o.default ?? '';
+  };
+  const webhookAddress = def('webhook-address');
+  const address = /^([A-Za-z0-9.:-]*):(\d{1,5})$/.exec(webhookAddress);
   if (!address || Number(address[2]) > 65535) {
-    throw new UsageError(`pilotfish ${command}: --webhook-address must be HOST:PORT (got "${v['webhook-address']}")`);
+    throw new UsageError(`pilotfish ${command}: --webhook-address must be HOST:PORT (got "${webhookAddress}")`);
   }
-  const native = v['native-sidecars'];
+  const native = def('native-sidecars');
   if (native !== 'auto' && native !== 'true' && native !== 'false') {
     throw new UsageError(`pilotfish ${command}: --native-sidecars must be auto, true or false`);
   }
-  const onError = v['on-error'];
+  const onError = def('on-error');
   if (onError !== 'allow' && onError !== 'deny') throw new UsageError(`pilotfish ${command}: --on-error must be allow or deny`);
   if ((v['tls-cert-file'] === undefined) !== (v['tls-key-file'] === undefined)) {
     throw new UsageError(`pilotfish ${command}: --tls-cert-file and --tls-key-file go together`);
   }
-  const kube = v.kubernetes;
+  const kube = def('kubernetes');
   if (kube !== 'on' && kube !== 'off') throw new UsageError(`pilotfish ${command}: --kubernetes must be on or off`);
   if (kube === 'off' && v['tls-cert-file'] === undefined) {
     throw new UsageError(`pilotfish ${command}: --kubernetes=off needs --tls-cert-file/--tls-key-file (the self-managed certificate lives in a Secret)`);
   }
-  const interval = Number(v['cert-check-interval-seconds']);
+  const interval = Number(def('cert-check-interval-seconds'));
   if (!Number.isFinite(interval) || interval <= 0) {
     throw new UsageError(`pilotfish ${command}: --cert-check-interval-seconds must be a positive number`);
   }
@@ -154,17 +169,17 @@ export function parseWebhookFlags(argv: string[], command = 'webhook'): WebhookS
     port: Number(address[2]),
     certFile: v['tls-cert-file'],
     keyFile: v['tls-key-file'],
-    namespace: v.namespace,
+    namespace: def('namespace'),
     nativeSidecars: native,
     onError,
     kubernetes: kube === 'on',
     kubeconfig: v.kubeconfig,
-    webhookConfigName: v['webhook-config-name'],
-    tlsSecretName: v['tls-secret-name'],
-    serviceName: v['service-name'],
+    webhookConfigName: def('webhook-config-name'),
+    tlsSecretName: def('tls-secret-name'),
+    serviceName: def('service-name'),
+    extraCertHosts: (v['webhook-cert-hosts'] ?? '').split(',').map((h) => h.trim()).filter((h) => h !== ''),
     certCheckIntervalMs: interval * 1000,
     injectorFlags,
-    logLevel: logLevelFlag(v['log-level']),
   };
 }
 
@@ -223,7 +238,7 @@ export async function startWebhook(s: WebhookSettings, logger: Logger, kubeConfi
       namespace: s.namespace,
       secretName: s.tlsSecretName,
       webhookConfigName: s.webhookConfigName,
-      hosts: serviceHosts(s.serviceName, s.namespace),
+      hosts: [...serviceHosts(s.serviceName, s.namespace), ...s.extraCertHosts],
       logger,
     });
     certificates = new ManagedCertificateSource(managed, s.certCheckIntervalMs, logger);

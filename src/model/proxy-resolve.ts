@@ -38,8 +38,9 @@ function namespaceGiven(node: NodeInfo): boolean {
   return parts.length === 4 && parts[2].lastIndexOf('.') > 0;
 }
 
-export function resolveProxyIdentity(node: NodeInfo, pods: ReadonlyMap<string, PodInfo>): ResolvedIdentity {
-  const base = proxyIdentityFromNode(node);
+/** `base` is proxyIdentityFromNode(node), when the caller already has it. */
+export function resolveProxyIdentity(node: NodeInfo, pods: ReadonlyMap<string, PodInfo>,
+  base: ProxyIdentity = proxyIdentityFromNode(node)): ResolvedIdentity {
   let pod: PodInfo | undefined;
   if (base.podName !== undefined) {
     pod = pods.get(`${base.namespace}/${base.podName}`);

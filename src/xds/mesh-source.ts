@@ -7,6 +7,7 @@ import type { OutboundTrafficPolicy } from '../model/outbound-policy.js';
 import {
   proxyClassKey, proxyIdentityFromNode, type NodeInfo, type ProxyIdentity, type ProxyKind,
 } from '../model/proxy.js';
+import { resolveProxyIdentity, sameResolution, type ResolvedIdentity } from '../model/proxy-resolve.js';
 import type { TrafficPolicy } from '../model/routing.js';
 import { EMPTY_SNAPSHOT, type MeshSnapshot } from '../model/snapshot.js';
 import type { Logger } from '../logging.js';
@@ -17,6 +18,7 @@ import {
   type GenerateOptions, type ResourceSet,
 } from './generate/index.js';
 import { sidecarWorkload } from './generate/workload.js';
+import { mergeResourceMaps } from './server/merged-map.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from './types.js';
 
 type Listener = (typeUrls: ReadonlySet<string>, cause?: ChangeCause) => void;
@@ -38,6 +40,12 @@ interface ClassState {
 
 interface KindClusters {
   resources: ResourceMap;
+  configGeneration: number;
+}
+
+/** Routes of one (kind, namespace): every class there shares the map (see routesFor). */
+interface ScopedRoutes {
+  routes: ResourceMap;
   configGeneration: number;
 }
 
@@ -65,7 +73,12 @@ class MeshProxyView implements ProxyView {
   private readonly listeners: Listener[] = [];
   closed = false;
 
-  constructor(private readonly owner: MeshConfigSource, readonly state: ClassState) {}
+  /**
+   * `state` changes when the proxy is matched to its Pod later, or the Pod changes (see
+   * model/proxy-resolve.ts); `base` is what the node says about itself, parsed once.
+   */
+  constructor(private readonly owner: MeshConfigSource, public state: ClassState, readonly node: NodeInfo,
+    readonly base: ProxyIdentity, public resolved: ResolvedIdentity) {}
 
   resources(typeUrl: string): ResourceMap {
     return this.owner.resourcesFor(this.state, typeUrl);
@@ -99,15 +112,16 @@ function serviceEdsKey(svc: Service, policy: TrafficPolicy | undefined): string 
   return JSON.stringify([svc.name, svc.namespace, svc.synthetic === true, svc.ports, policy?.subsets.map((s) => [s.name, s.labels]) ?? []]);
 }
 
+/** A class's clusters: its kind's (shared, never copied per class) plus its workload's own. */
 function merged(a: ResourceMap, b: ResourceMap): ResourceMap {
-  if (b.size === 0) return a;
-  return new Map([...a, ...b]);
+  return mergeResourceMaps(a, b);
 }
 
 export class MeshConfigSource implements ConfigSource {
   private snapshot: MeshSnapshot = EMPTY_SNAPSHOT;
   private readonly classes = new Map<string, ClassState>();
   private readonly kindClusters = new Map<ProxyKind, KindClusters>();
+  private readonly scopedRoutes = new Map<string, ScopedRoutes>();
   private endpoints: ResourceMap = EMPTY;
   private endpointsKey = '';
   private readonly generateOptions: GenerateOptions;
@@ -122,7 +136,46 @@ export class MeshConfigSource implements ConfigSource {
   }
 
   viewFor(node: NodeInfo): ProxyView {
-    const identity = proxyIdentityFromNode(node);
+    const base = proxyIdentityFromNode(node);
+    const resolved = resolveProxyIdentity(node, this.snapshot.pods, base);
+    if (resolved.provisional) {
+      this.logger.debug('proxy connected before its pod is known; using its own metadata until the pod appears', {
+        proxy: node.id, namespace: base.namespace, podName: base.podName, ip: base.ip,
+      });
+    }
+    const view = new MeshProxyView(this, this.classFor(resolved.identity), node, base, resolved);
+    view.state.views.add(view);
+    return view;
+  }
+
+  /**
+   * Matches every proxy against the new snapshot's Pods. A proxy whose class changes (its Pod
+   * appeared, or was relabelled) moves to its new class; the moved views are returned, they need
+   * their per-class resources re-sent.
+   */
+  private reresolve(): MeshProxyView[] {
+    const moved: MeshProxyView[] = [];
+    for (const state of [...this.classes.values()]) {
+      for (const view of [...state.views]) {
+        const resolved = resolveProxyIdentity(view.node, this.snapshot.pods, view.base);
+        if (sameResolution(resolved, view.resolved)) continue;
+        if (view.resolved.provisional && !resolved.provisional) {
+          this.logger.info('proxy matched to its pod', { proxy: view.node.id, pod: resolved.pod });
+        }
+        view.resolved = resolved;
+        const key = proxyClassKey(resolved.identity);
+        if (key === state.key) continue;
+        state.views.delete(view);
+        if (state.views.size === 0) this.classes.delete(state.key);
+        view.state = this.classFor(resolved.identity);
+        view.state.views.add(view);
+        moved.push(view);
+      }
+    }
+    return moved;
+  }
+
+  private classFor(identity: ProxyIdentity): ClassState {
     const key = proxyClassKey(identity);
     let state = this.classes.get(key);
     if (!state) {
@@ -133,9 +186,7 @@ export class MeshConfigSource implements ConfigSource {
       this.regenerateClass(state);
       this.classes.set(key, state);
     }
-    const view = new MeshProxyView(this, state);
-    state.views.add(view);
-    return view;
+    return state;
   }
 
   resourcesFor(state: ClassState, typeUrl: string): ResourceMap {
@@ -203,6 +254,7 @@ export class MeshConfigSource implements ConfigSource {
     const shared = new Set<string>();
     if (this.regenerateEndpoints()) shared.add(ENDPOINT);
 
+    const moved = this.reresolve();
     const changedTypes = new Set<string>(shared);
     const cause: ChangeCause = {
       since: snapshot.changedAt ?? Date.now(), reason: configChanged ? 'config' : 'endpoints',
@@ -225,7 +277,12 @@ export class MeshConfigSource implements ConfigSource {
       // Large meshes have many classes: let streams and timers run between them.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    if (configChanged) this.sweepPerClass();
+    for (const v of moved) {
+      const types = new Set<string>([...shared, LISTENER, ROUTE, CLUSTER]);
+      v.notify(types, cause);
+      for (const t of types) changedTypes.add(t);
+    }
+    if (configChanged || moved.length > 0) this.sweepPerClass();
     this.lastPush = {
       snapshotVersion: snapshot.version,
       trigger: configChanged ? 'config' : changedTypes.size > 0 ? 'endpoints' : 'none',
@@ -321,7 +378,7 @@ export class MeshConfigSource implements ConfigSource {
   private regenerateClass(state: ClassState): string[] {
     const changed: string[] = [];
     const listeners = this.encodeAll(LISTENER, generateListeners(this.snapshot, state.identity, this.generateOptions));
-    const routes = this.encodeAll(ROUTE, generateRoutes(this.snapshot, state.identity, this.generateOptions));
+    const routes = this.routesFor(state.identity);
     const workload = this.encodeAll(CLUSTER, generateWorkloadClusters(this.snapshot, state.identity));
     if (!sameResources(workload, state.workloadClusters)) state.workloadClusters = workload;
     if (this.mergeClusters(state)) changed.push(CLUSTER);
@@ -339,11 +396,29 @@ export class MeshConfigSource implements ConfigSource {
     return changed;
   }
 
+  /**
+   * Routes depend on a proxy only through its kind and namespace (the outbound policy and the
+   * short host names; generate/sidecar-rds.ts, grpc-rds.ts), not on its workload. Sidecar classes
+   * are per workload, so without this every Deployment would regenerate and re-hash the whole
+   * mesh's routes on every config change, and hold its own copy of the map.
+   */
+  private routesFor(identity: ProxyIdentity): ResourceMap {
+    const key = `${identity.kind}/${identity.namespace}`;
+    const cached = this.scopedRoutes.get(key);
+    if (cached && cached.configGeneration === this.snapshot.configGeneration) return cached.routes;
+    const next = this.encodeAll(ROUTE, generateRoutes(this.snapshot, identity, this.generateOptions));
+    const routes = cached !== undefined && sameResources(next, cached.routes) ? cached.routes : next;
+    this.scopedRoutes.set(key, { routes, configGeneration: this.snapshot.configGeneration });
+    return routes;
+  }
+
   private sweepPerClass(): void {
     const live = (pick: (s: ClassState) => ResourceMap): XdsResource[] =>
       [...this.classes.values()].flatMap((s) => [...pick(s).values()]);
     this.encoder.sweep(LISTENER, live((s) => s.listeners));
     this.encoder.sweep(ROUTE, live((s) => s.routes));
+    const scopes = new Set([...this.classes.values()].map((c) => `${c.identity.kind}/${c.identity.namespace}`));
+    for (const key of [...this.scopedRoutes.keys()]) if (!scopes.has(key)) this.scopedRoutes.delete(key);
     // Kinds nobody is connected as any more are forgotten; they are rebuilt on the next connect.
     const kinds = new Set([...this.classes.values()].map((c) => c.identity.kind));
     for (const kind of [...this.kindClusters.keys()]) if (!kinds.has(kind)) this.kindClusters.delete(kind);

@@ -4,7 +4,7 @@
 // control plane like pilotfish ever sees of them.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { get as httpGet } from 'node:http';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { writeKubeconfig } from '../support/kubeconfig.js';
@@ -52,18 +52,20 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-/** A port that was free a moment ago. The binaries take no port 0, so a race is possible; a lost
- * race surfaces as the process exiting with "address already in use" in its log tail. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * n distinct ports that were free a moment ago (all held open together, so none repeats). The
+ * binaries take no port 0, so a race with another process is possible; a lost race surfaces as
+ * the process exiting with "address already in use" in its log tail.
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<Server>((resolve, reject) => {
     const server = createServer();
     server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  })));
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  return ports;
 }
 
 /**
@@ -115,7 +117,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const logTails = (lines = 30): string => processes.map((p) => `--- ${p.name} (${p.logFile})\n${p.tail(lines)}`).join('\n');
 
   try {
-    const [etcdClientPort, etcdPeerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+    const [etcdClientPort, etcdPeerPort, apiPort] = await freePorts(3) as [number, number, number];
     const pki = createClusterPki([
       '127.0.0.1', 'localhost', '10.0.0.1',
       'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local',

@@ -192,10 +192,6 @@ export class KubeRest {
     return this.patch<T>(await this.pathOf(obj, defaultNamespace), obj, 'apply');
   }
 
-  async remove(obj: KubeObject): Promise<void> {
-    await this.delete(await this.pathOf(obj));
-  }
-
   // ---- waiting on the server's own notifications ----
 
   /**

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { startCluster, type Cluster } from '../cluster/cluster.js';
 import type { KubeObject } from '../cluster/kube-rest.js';
-import { REPO_ROOT } from '../support/pilotfish-process.js';
+import { REPO_ROOT, type PilotfishProcess } from '../support/pilotfish-process.js';
 
 let shared: Promise<Cluster> | undefined;
 
@@ -94,4 +94,23 @@ let counter = 0;
 export function uniqueName(prefix: string): string {
   counter += 1;
   return `${prefix}-${process.pid}-${counter}`;
+}
+
+/**
+ * `work`, or a failure naming `what` (with pilotfish's last log lines) once `limitMs` passed: turns
+ * a hang into a readable failure; it asserts nothing about speed.
+ */
+export async function bounded<T>(work: Promise<T>, limitMs: number, what: string, pf?: PilotfishProcess): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const logs = pf ? `; last pilotfish logs:\n${pf.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}` : '';
+      reject(new Error(`gave up after ${limitMs / 1000} s waiting for ${what}${logs}`));
+    }, limitMs);
+  });
+  try {
+    return await Promise.race([work, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

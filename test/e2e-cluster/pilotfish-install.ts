@@ -6,13 +6,12 @@
 // what it gets.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
-import type { Cluster } from '../cluster/cluster.js';
+import { freePorts, type Cluster } from '../cluster/cluster.js';
 import type { KubeObject } from '../cluster/kube-rest.js';
 import { helm } from '../support/k8s-tools.js';
 import { PilotfishProcess, REPO_ROOT } from '../support/pilotfish-process.js';
-import { installCrds, parseManifests } from './fixture.js';
+import { bounded, installCrds, parseManifests } from './fixture.js';
 
 export const CHART_DIR = path.join(REPO_ROOT, 'deploy', 'helm', 'pilotfish');
 export const RELEASE = 'pilotfish';
@@ -47,18 +46,6 @@ export interface Installation {
   readonly webhookPort: number;
   /** The args of the chart's pilotfish container (`controller --namespace=...`). */
   readonly controllerArgs: readonly string[];
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** `helm template` of the chart with its default values, CRDs included. */
@@ -110,7 +97,7 @@ async function install(cluster: Cluster): Promise<Installation> {
   const policies = new Set(config.webhooks.map((w) => w.failurePolicy ?? 'Fail'));
   assert.equal(policies.size, 1, `webhooks of ${config.metadata?.name} disagree on failurePolicy: ${[...policies].join(', ')}`);
 
-  const webhookPort = await freePort();
+  const [webhookPort] = await freePorts(1) as [number];
   for (const obj of namespaced) {
     // Applied as rendered, Deployment and Service included: without a kubelet the Deployment
     // never runs a Pod, but a rendering the API server refuses fails here.
@@ -138,26 +125,37 @@ function withoutFlags(args: readonly string[], names: readonly string[]): string
 }
 
 /**
- * Starts `pilotfish controller` with the chart's own arguments, as the chart's ServiceAccount,
- * listening on 127.0.0.1 (webhook on the port the webhook configuration calls), and waits until
- * it serves xDS and the webhook.
+ * Starts `pilotfish controller` as the chart's ServiceAccount, listening on 127.0.0.1 (the webhook
+ * on the port the webhook configuration calls), and waits until it serves xDS and the webhook.
+ * `args`: 'chart' runs it with the chart's own container args (injector settings included),
+ * overriding only what must differ outside a Pod; 'minimal' passes only those overrides.
  */
-export async function startController(cluster: Cluster, inst: Installation): Promise<PilotfishProcess> {
+export async function startController(cluster: Cluster, inst: Installation, args: 'chart' | 'minimal' = 'chart'): Promise<PilotfishProcess> {
   const kubeconfig = await cluster.serviceAccountKubeconfig(CONTROL_PLANE_NAMESPACE, inst.serviceAccount);
   const local: Record<string, string> = {
     kubeconfig,
+    namespace: CONTROL_PLANE_NAMESPACE,
     'webhook-address': `127.0.0.1:${inst.webhookPort}`,
-    // The API server calls https://127.0.0.1:PORT, so the self-managed certificate must name it.
-    'webhook-cert-hosts': '127.0.0.1',
-    'xds-listen-address': '127.0.0.1:0',
+    'xds-address': '127.0.0.1:0',
     'http-address': '127.0.0.1:0',
     'log-level': 'debug',
   };
-  const args = [...withoutFlags(inst.controllerArgs, Object.keys(local)), ...Object.entries(local).map(([k, v]) => `--${k}=${v}`)];
-  assert.equal(args[0], 'controller', `the chart's container args should start with "controller": ${inst.controllerArgs.join(' ')}`);
-  const pf = PilotfishProcess.start(args);
-  await pf.serving();
-  await pf.waitForLog((l) => l.message === 'webhook listening', 'the webhook to listen');
+  if (args === 'chart') {
+    // The API server calls https://127.0.0.1:PORT, so the self-managed certificate must name it.
+    local['webhook-cert-hosts'] = '127.0.0.1';
+  }
+  const base = args === 'chart' ? withoutFlags(inst.controllerArgs, Object.keys(local)) : ['controller', '--no-webhook'];
+  const argv = [...base, ...Object.entries(local).map(([k, v]) => `--${k}=${v}`)];
+  assert.equal(argv[0], 'controller', `the chart's container args should start with "controller": ${inst.controllerArgs.join(' ')}`);
+  const pf = PilotfishProcess.start(argv);
+  try {
+    await bounded(pf.serving(), 60_000, 'pilotfish controller to serve xDS', pf);
+    // Only the chart's args configure the injector; the minimal run serves no webhook calls.
+    if (args === 'chart') await bounded(pf.waitForLog((l) => l.message === 'webhook listening', 'the webhook to listen'), 60_000, 'the webhook to listen', pf);
+  } catch (err) {
+    await pf.stop('SIGKILL');
+    throw err;
+  }
   return pf;
 }
 

@@ -2,13 +2,14 @@
 // kube-controller-manager from Pods) and TrafficRoutes created through the API server drive a real
 // @grpc/grpc-js-xds client's routing, and pilotfish writes TrafficRoute status conditions back.
 import assert from 'node:assert/strict';
+import { networkInterfaces } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
 import type { Cluster } from '../cluster/cluster.js';
 import type { KubeObject } from '../cluster/kube-rest.js';
-import { callMany, ECHO_SERVICE, EchoClient, startEchoBackend, type EchoBackend } from '../support/echo-service.js';
+import { callMany, ECHO_SERVICE, EchoClient, type EchoBackend } from '../support/echo-service.js';
 import { runPilotfish, type LogLine, type PilotfishProcess } from '../support/pilotfish-process.js';
-import { conditionsOf, createNamespace, sharedCluster, uniqueName } from './fixture.js';
+import { bounded, conditionsOf, createNamespace, sharedCluster, uniqueName } from './fixture.js';
 import { installPilotfish, startController } from './pilotfish-install.js';
 
 grpcXds.register();
@@ -16,9 +17,22 @@ grpcXds.register();
 const BOOTSTRAP_OPTION = 'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config';
 const ROUTING = 'routing.pilotfish.io/v1alpha1';
 
-/** An echo backend on a chosen loopback address: Pods made by the test get distinct IPs
- * (127.0.0.2, 127.0.0.3) with the same port, as Pods behind one Service have. */
-async function startEchoOn(name: string, host: string, port: number): Promise<EchoBackend> {
+/**
+ * This machine's first non-loopback IPv4 address. The real API server refuses loopback addresses
+ * in EndpointSlices (and kube-controller-manager could not write slices for Pods with them), so
+ * the backends standing in for Pods listen on this address instead of 127.0.0.1.
+ */
+function hostAddress(): string {
+  for (const addresses of Object.values(networkInterfaces())) {
+    const v4 = (addresses ?? []).find((a) => a.family === 'IPv4' && !a.internal && !a.address.startsWith('169.254.'));
+    if (v4) return v4.address;
+  }
+  throw new Error('this machine has no non-loopback IPv4 address; the cluster suite needs one, because the API server '
+    + 'refuses loopback addresses (127.0.0.0/8) as endpoints and the gRPC backends standing in for Pods must listen on it');
+}
+
+/** An echo backend on the given address (port 0: any free port). */
+async function startEchoOn(name: string, host: string, port = 0): Promise<EchoBackend> {
   const server = new grpc.Server();
   const calls: EchoBackend['calls'] = [];
   server.addService(ECHO_SERVICE, {
@@ -43,7 +57,7 @@ function endpointSlice(ns: string, service: string, name: string, port: number, 
   };
 }
 
-function grpcService(ns: string, name: string, selector?: Record<string, string>, targetPort = 50051): KubeObject {
+function grpcService(ns: string, name: string, selector?: Record<string, string>, targetPort: number | string = 50051): KubeObject {
   return {
     apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns },
     spec: { ...(selector ? { selector } : {}), ports: [{ name: 'grpc', port: 50051, targetPort, appProtocol: 'grpc' }] },
@@ -56,6 +70,7 @@ describe('cluster: pilotfish controller with the real API server', function () {
   let pf: PilotfishProcess;
   let xdsAddress: string;
   let ns: string;
+  let ip: string;
   const backends: EchoBackend[] = [];
   const clients: EchoClient[] = [];
 
@@ -81,8 +96,8 @@ describe('cluster: pilotfish controller with the real API server', function () {
     let problem = await check(c);
     for (let acks = 0; problem !== undefined; acks++) {
       if (acks === 10) assert.fail(`${nodeId}: still wrong after ${acks} xDS updates: ${problem}`);
-      const ack = await pf.waitForLogAfter(from, (l: LogLine) => l.message === 'ack' && l.proxy === nodeId,
-        `${nodeId} to ACK an xDS update (still wrong: ${problem})`);
+      const what = `${nodeId} to ACK another xDS update (still wrong: ${problem})`;
+      const ack = await bounded(pf.waitForLogAfter(from, (l: LogLine) => l.message === 'ack' && l.proxy === nodeId, what), 60_000, what, pf);
       from = pf.logs.indexOf(ack, from) + 1;
       problem = await check(c);
     }
@@ -99,11 +114,13 @@ describe('cluster: pilotfish controller with the real API server', function () {
   }
 
   before(async () => {
+    ip = hostAddress();
     cluster = await sharedCluster();
     const inst = await installPilotfish(cluster);
     ns = uniqueName('routing');
     await createNamespace(cluster, ns);
-    pf = await startController(cluster, inst);
+    // The chart's args also configure the injector, which these tests do not use.
+    pf = await startController(cluster, inst, 'chart');
     xdsAddress = (await pf.serving()).xdsAddress;
   });
 
@@ -115,18 +132,18 @@ describe('cluster: pilotfish controller with the real API server', function () {
   });
 
   it('hand-written EndpointSlices: an added slice joins the load balancing, a deleted one leaves it', async () => {
-    const a = await startEchoBackend('slice-a');
-    const b = await startEchoBackend('slice-b');
+    const a = await startEchoOn('slice-a', ip);
+    const b = await startEchoOn('slice-b', ip);
     backends.push(a, b);
     await cluster.admin.create(grpcService(ns, 'echo'));
-    await cluster.admin.create(endpointSlice(ns, 'echo', 'echo-a', a.port, '127.0.0.1'));
+    await cluster.admin.create(endpointSlice(ns, 'echo', 'echo-a', a.port, ip));
 
     const nodeId = 'slices-client';
     const c = await client(`xds:///echo.${ns}.svc.cluster.local:50051`, nodeId);
     await converge(c, nodeId, pf.logs.length, reaches(['slice-a']));
 
     let since = pf.logs.length;
-    await cluster.admin.create(endpointSlice(ns, 'echo', 'echo-b', b.port, '127.0.0.1'));
+    await cluster.admin.create(endpointSlice(ns, 'echo', 'echo-b', b.port, ip));
     await converge(c, nodeId, since, reaches(['slice-a', 'slice-b']));
 
     since = pf.logs.length;
@@ -135,34 +152,33 @@ describe('cluster: pilotfish controller with the real API server', function () {
   });
 
   it('EndpointSlices made by kube-controller-manager from ready Pods route to those Pods', async () => {
-    // One Service targetPort for both Pods, so both listen on the same port, on distinct
-    // loopback addresses standing in for Pod IPs.
-    const first = await startEchoOn('pod-1', '127.0.0.2', 0);
-    const second = await startEchoOn('pod-2', '127.0.0.3', first.port);
+    // Both Pods have the machine's address; a named targetPort lets each listen on its own port
+    // (kube-controller-manager then writes one slice per port).
+    const first = await startEchoOn('pod-1', ip);
+    const second = await startEchoOn('pod-2', ip);
     backends.push(first, second);
-    const port = first.port;
     const node = uniqueName('node');
     await cluster.admin.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: node } });
-    await cluster.admin.create(grpcService(ns, 'pods', { app: 'pods' }, port));
+    await cluster.admin.create(grpcService(ns, 'pods', { app: 'pods' }, 'grpc'));
 
     /** Plays the scheduler and the kubelet: the Pod is bound, runs, has its IP and is ready. */
-    const readyPod = async (name: string, ip: string): Promise<void> => {
+    const readyPod = async (name: string, port: number): Promise<void> => {
       await cluster.admin.create({
         apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns, labels: { app: 'pods' } },
-        spec: { nodeName: node, containers: [{ name: 'echo', image: 'example.invalid/echo:1', ports: [{ containerPort: port }] }] },
+        spec: { nodeName: node, containers: [{ name: 'echo', image: 'example.invalid/echo:1', ports: [{ name: 'grpc', containerPort: port }] }] },
       });
       await cluster.admin.patch(`/api/v1/namespaces/${ns}/pods/${name}/status`, {
         status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: new Date().toISOString() }] },
       }, 'merge');
     };
 
-    await readyPod('pod-1', '127.0.0.2');
+    await readyPod('pod-1', first.port);
     const nodeId = 'pods-client';
     const c = await client(`xds:///pods.${ns}.svc.cluster.local:50051`, nodeId);
     await converge(c, nodeId, pf.logs.length, reaches(['pod-1']));
 
     const since = pf.logs.length;
-    await readyPod('pod-2', '127.0.0.3');
+    await readyPod('pod-2', second.port);
     await converge(c, nodeId, since, reaches(['pod-1', 'pod-2']));
     const slices = await cluster.admin.list(`/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dpods`);
     assert.ok(slices.items.every((sl) => sl.metadata?.labels?.['endpointslice.kubernetes.io/managed-by'] === 'endpointslice-controller.k8s.io'),
@@ -170,13 +186,13 @@ describe('cluster: pilotfish controller with the real API server', function () {
   });
 
   it('a TrafficRoute sends matching calls to another Service, and gets Accepted status from pilotfish', async () => {
-    const stable = await startEchoBackend('stable');
-    const canary = await startEchoBackend('canary');
+    const stable = await startEchoOn('stable', ip);
+    const canary = await startEchoOn('canary', ip);
     backends.push(stable, canary);
     await cluster.admin.create(grpcService(ns, 'shop'));
     await cluster.admin.create(grpcService(ns, 'shop-canary'));
-    await cluster.admin.create(endpointSlice(ns, 'shop', 'shop-1', stable.port, '127.0.0.1'));
-    await cluster.admin.create(endpointSlice(ns, 'shop-canary', 'shop-canary-1', canary.port, '127.0.0.1'));
+    await cluster.admin.create(endpointSlice(ns, 'shop', 'shop-1', stable.port, ip));
+    await cluster.admin.create(endpointSlice(ns, 'shop-canary', 'shop-canary-1', canary.port, ip));
     const route = await cluster.admin.create<KubeObject>({
       apiVersion: ROUTING, kind: 'TrafficRoute', metadata: { name: 'shop', namespace: ns },
       spec: {

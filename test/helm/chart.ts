@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { parseControllerFlags } from '../../src/cli/controller.js';
-import { parseWebhookFlags } from '../../src/cli/webhook-command.js';
+import type { WebhookSettings } from '../../src/cli/webhook-command.js';
 import { helm, type ToolResult } from '../support/k8s-tools.js';
 import { REPO_ROOT } from '../support/pilotfish-process.js';
 
@@ -69,36 +69,18 @@ export function one<T extends K8sObject = K8sObject>(objects: readonly K8sObject
   return found[0] as T;
 }
 
-/**
- * `pilotfish controller` takes the union of the controller's flags (src/cli/controller.ts) and the
- * injector's (src/cli/webhook-command.ts). Both define --xds-address: for the controller it is where
- * xDS listens, for the injector the address injected proxies dial, so in the union the injector's
- * is spelled --proxy-xds-address. Until one parser takes the union, each part goes to its own parser.
- */
-const CONTROLLER_ONLY = ['xds-address', 'http-address', 'lease-name', 'lease-duration', 'identity', 'no-debug-endpoints', 'outbound-traffic-policy'];
-const SHARED = ['namespace', 'log-level', 'webhook-address', 'kubeconfig'];
-const RENAMED: Readonly<Record<string, string>> = { 'proxy-xds-address': 'xds-address' };
-
 export interface ParsedControllerArgs {
   readonly controller: ReturnType<typeof parseControllerFlags>;
-  readonly webhook: ReturnType<typeof parseWebhookFlags>;
+  readonly webhook: WebhookSettings;
 }
 
-/** What pilotfish's own flag parsers make of a rendered `controller` command line. */
+/** What pilotfish's own flag parser makes of a rendered `controller` command line. */
 export function parseControllerArgs(args: readonly string[]): ParsedControllerArgs {
   assert.equal(args[0], 'controller', 'the container runs `pilotfish controller`');
-  const name = (a: string): string => /^--([^=]+)/.exec(a)?.[1] ?? a;
-  const controllerArgs: string[] = [];
-  const webhookArgs: string[] = [];
-  for (const a of args.slice(1)) {
-    const n = name(a);
-    if (CONTROLLER_ONLY.includes(n)) controllerArgs.push(a);
-    else if (SHARED.includes(n)) controllerArgs.push(a), webhookArgs.push(a);
-    else if (RENAMED[n]) webhookArgs.push(`--${RENAMED[n]}${a.slice(2 + n.length)}`);
-    else webhookArgs.push(a);
-  }
   // No environment: what the chart passes must be enough (POD_NAME only names the replica).
-  return { controller: parseControllerFlags(controllerArgs, {}), webhook: parseWebhookFlags(webhookArgs, 'controller') };
+  const controller = parseControllerFlags(args.slice(1), {});
+  assert.ok(controller.webhook, 'the chart runs the injector in the controller process');
+  return { controller, webhook: controller.webhook };
 }
 
 /** The NOTES.txt a user sees after `helm install` (a client-side dry run: no cluster needed). */

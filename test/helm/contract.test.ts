@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { createAdminServer, splitHostPort } from '../../src/admin/http-server.js';
 import { parseControllerFlags } from '../../src/cli/controller.js';
 import {
-  injectorConfigFromFlags, parseWebhookFlags, serviceHosts, webhookFlagOptions,
+  injectorConfigFromFlags, serviceHosts, webhookFlagOptions, type WebhookSettings,
 } from '../../src/cli/webhook-command.js';
 import { TRAFFIC_POLICIES, TRAFFIC_ROUTES } from '../../src/controller/kube/kinds.js';
 import { silentLogger } from '../../src/logging.js';
@@ -94,7 +94,7 @@ async function rendered(release: { name: string; namespace: string }): Promise<R
 }
 
 /** What pilotfish's own parser makes of the rendered command line. */
-function parsedArgs(c: Container): ReturnType<typeof parseWebhookFlags> {
+function parsedArgs(c: Container): WebhookSettings {
   return parseControllerArgs(c.args).webhook;
 }
 

@@ -58,14 +58,14 @@ export class NackTracker {
 
   constructor(private readonly owners: () => ResourceOwners) {}
 
-  /** Records a rejection; true when the per-object summary may have changed. */
-  nacked(input: NackInput): boolean {
+  /** Records a rejection: the objects it is blamed on, and whether the per-object summary may have changed. */
+  nacked(input: NackInput): { readonly objects: readonly string[]; readonly changed: boolean } {
     const objects = attributeNack(input, this.owners());
     const key = `${input.streamId} ${input.typeUrl}`;
     const prev = this.active.get(key);
     // The same stream rejecting again keeps its place in "first error" order.
     this.active.set(key, { seq: prev?.seq ?? ++this.seq, proxy: input.proxy, typeUrl: input.typeUrl, message: input.message, objects });
-    return objects.length > 0 || (prev?.objects.length ?? 0) > 0;
+    return { objects, changed: objects.length > 0 || (prev?.objects.length ?? 0) > 0 };
   }
 
   /** The stream accepted a newer version of the type: its earlier rejection is over. */

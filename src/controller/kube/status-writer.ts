@@ -41,10 +41,9 @@ export interface DesiredStatus {
   readonly conditions: readonly DesiredCondition[];
 }
 
-/** What the writer needs to know of the object as the cluster has it now. */
+/** What the writer reads of the object as the cluster has it now (a raw Kubernetes object fits). */
 export interface LiveObject {
-  readonly uid?: string;
-  readonly resourceVersion?: string;
+  readonly metadata?: { readonly uid?: string; readonly resourceVersion?: string };
   readonly status?: unknown;
 }
 
@@ -197,7 +196,9 @@ export class StatusWriter {
   private async sync(d: DesiredStatus): Promise<boolean> {
     const key = targetKey(d.target);
     const live = this.opts.live(d.target);
-    if (!live || (d.uid !== undefined && live.uid !== undefined && live.uid !== d.uid)) return true;
+    const uid = live?.metadata?.uid;
+    const resourceVersion = live?.metadata?.resourceVersion;
+    if (!live || (d.uid !== undefined && uid !== undefined && uid !== d.uid)) return true;
     const next = nextStatus(d, live.status, this.opts.ownedTypes, this.now());
     if (sameStatus(next, live.status)) {
       this.written.delete(key);
@@ -205,10 +206,10 @@ export class StatusWriter {
     }
     const prev = this.written.get(key);
     // Our own last write has not reached the cache yet: comparing with the cache would write twice.
-    if (prev && prev.uid === live.uid && prev.basedOn === live.resourceVersion && sameStatus(next, prev.status)) return true;
+    if (prev && prev.uid === uid && prev.basedOn === resourceVersion && sameStatus(next, prev.status)) return true;
     try {
       await this.opts.client.patchStatus(d.target, next);
-      this.written.set(key, { uid: live.uid, basedOn: live.resourceVersion, status: next });
+      this.written.set(key, { uid, basedOn: resourceVersion, status: next });
       this.stats.writes++;
       this.log.info('status written', {
         object: key, observedGeneration: next.observedGeneration,

@@ -7,7 +7,6 @@
 // - endpoints: the same for every proxy;
 // - listeners and routes: per proxy class (kind, namespace, workload).
 import type { Endpoint, Service } from '../../model/mesh.js';
-import { serviceKey } from '../../model/mesh.js';
 import type { OutboundTrafficPolicy } from '../../model/outbound-policy.js';
 import type { ProxyIdentity, ProxyKind } from '../../model/proxy.js';
 import { effectivePolicy, type TrafficPolicy } from '../../model/routing.js';
@@ -33,7 +32,7 @@ export interface GenerateOptions {
   readonly outboundTrafficPolicy?: OutboundTrafficPolicy;
 }
 
-/** Types whose content depends on the proxy class (the rest are the same for every proxy of a kind). */
+/** Types whose content depends on the proxy class (plus a sidecar's inbound clusters). */
 export const PER_CLASS_TYPES: readonly XdsTypeUrl[] = [LISTENER, ROUTE];
 
 function byName<T extends ResourceObject & { name: string }>(list: Iterable<T>): ResourceSet {
@@ -122,7 +121,7 @@ export function generateEndpoints(snapshot: MeshSnapshot): ResourceSet {
   const out: ResourceSet = new Map();
   const policies = snapshot.routing.applied.policyByHost;
   for (const [key, svc] of snapshot.services) {
-    for (const cla of serviceLoadAssignments(svc, snapshot.endpoints.get(key) ?? [], policies.get(serviceKey(svc.namespace, svc.name)))) {
+    for (const cla of serviceLoadAssignments(svc, snapshot.endpoints.get(key) ?? [], policies.get(key))) {
       out.set(cla.cluster_name as string, cla);
     }
   }

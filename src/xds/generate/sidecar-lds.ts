@@ -18,7 +18,7 @@ import {
 } from './http-filters.js';
 import {
   BLACKHOLE_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, inboundClusterName, outboundClusterName, outboundListenerName,
-  PASSTHROUGH_CLUSTER, sidecarRouteName, VIRTUAL_INBOUND, VIRTUAL_INBOUND_PORT, VIRTUAL_OUTBOUND, VIRTUAL_OUTBOUND_PORT,
+  PASSTHROUGH_CLUSTER, SIDECAR_OWN_PORTS, sidecarRouteName, VIRTUAL_INBOUND, VIRTUAL_INBOUND_PORT, VIRTUAL_OUTBOUND, VIRTUAL_OUTBOUND_PORT,
 } from './names.js';
 import { bool, duration, socketAddress, typed, u32 } from './proto-helpers.js';
 import { sidecarWorkload, type WorkloadPort } from './workload.js';
@@ -137,6 +137,7 @@ export function sidecarListeners(snapshot: MeshSnapshot, proxy: ProxyIdentity, o
   const fallthrough = fallthroughCluster(outboundPolicyFor(snapshot, proxy, options));
   const out: ListenerObject[] = [virtualOutbound(fallthrough)];
   for (const [portNumber, list] of portsInMesh(snapshot)) {
+    if (SIDECAR_OWN_PORTS.includes(portNumber)) continue;
     const services: PortServices = { http: false, tcp: [] };
     for (const { svc, port } of list) {
       if (isHttp(port)) services.http = true;

@@ -7,7 +7,7 @@ import type { ProxyIdentity } from '../../model/proxy.js';
 import type { MeshSnapshot } from '../../model/snapshot.js';
 import { isHttp } from './cds.js';
 import { serviceRoutes, type RouteObject } from './http-routes.js';
-import { sidecarDomains, sidecarRouteName } from './names.js';
+import { SIDECAR_OWN_PORTS, sidecarDomains, sidecarRouteName } from './names.js';
 import { duration } from './proto-helpers.js';
 import { fallthroughCluster, outboundPolicyFor, portsInMesh, type SidecarOptions } from './sidecar-lds.js';
 import type { RouteConfigurationObject } from './grpc-rds.js';
@@ -27,6 +27,7 @@ export function sidecarRouteConfigurations(snapshot: MeshSnapshot, proxy: ProxyI
   const policy = outboundPolicyFor(snapshot, proxy, options);
   const out: RouteConfigurationObject[] = [];
   for (const [portNumber, list] of portsInMesh(snapshot)) {
+    if (SIDECAR_OWN_PORTS.includes(portNumber)) continue;
     const hosts = list.filter(({ port }) => isHttp(port)).map(({ svc, port }) => ({
       name: `${serviceFqdn(svc.namespace, svc.name)}:${port.port}`,
       domains: sidecarDomains(svc, port, proxy.namespace),

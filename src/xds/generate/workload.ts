@@ -7,6 +7,7 @@ import { serviceKey } from '../../model/mesh.js';
 import type { ProxyIdentity } from '../../model/proxy.js';
 import { effectivePolicy, subsetMatches, type LocalRateLimit } from '../../model/routing.js';
 import type { MeshSnapshot } from '../../model/snapshot.js';
+import { SIDECAR_OWN_PORTS } from './names.js';
 
 export interface WorkloadPort {
   /** The container port traffic arrives on (the Service's targetPort, resolved). */
@@ -76,7 +77,8 @@ function computeWorkload(snapshot: MeshSnapshot, proxy: ProxyIdentity): Workload
       for (const sp of svc.ports) {
         if (typeof sp.targetPort === 'string') deps.add(serviceKey(svc.namespace, svc.name));
         const port = resolveTargetPort(snapshot, svc, sp, labels);
-        if (port === undefined || byPort.has(port)) continue;
+        // The sidecar's own ports are never captured (see the injected iptables rules).
+        if (port === undefined || byPort.has(port) || SIDECAR_OWN_PORTS.includes(port)) continue;
         const limit = localRateLimitFor(snapshot, svc, sp, labels);
         byPort.set(port, { port, protocol: sp.protocol, service: svc, servicePort: sp, ...(limit ? { localRateLimit: limit } : {}) });
       }

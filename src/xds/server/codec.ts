@@ -4,6 +4,7 @@
 import protobuf from 'protobufjs';
 import type { NodeInfo } from '../../model/proxy.js';
 import { lookupType } from '../protos.js';
+import { knownList, listSpan, MIN_LIST_BYTES, rememberList } from './name-lists.js';
 import { nodeInfoFromProto, type ProtoNode } from './node.js';
 import type { XdsResource } from './config-source.js';
 
@@ -78,11 +79,24 @@ function errorDetailOf(s: RawStatus | null | undefined): ErrorDetail | undefined
 }
 
 export function decodeSotwRequest(buf: Uint8Array): SotwRequest {
-  const m = discoveryTypes().sotwRequest.decode(buf) as unknown as RawSotwRequest;
+  const T = discoveryTypes().sotwRequest;
+  // A long resource_names list (an ACK restating thousands of EDS names) is looked up by its
+  // bytes; the rest of the request is decoded as usual.
+  const span = buf.length >= MIN_LIST_BYTES ? listSpan(buf, 3) : undefined;
+  let m: RawSotwRequest;
+  let names: readonly string[] | undefined;
+  if (span) {
+    const listBytes = buf.subarray(span[0], span[1]);
+    names = knownList(listBytes);
+    m = T.decode(Buffer.concat([buf.subarray(0, span[0]), buf.subarray(span[1])])) as unknown as RawSotwRequest;
+    names ??= rememberList(listBytes, (T.decode(listBytes) as unknown as RawSotwRequest).resource_names ?? []);
+  } else {
+    m = T.decode(buf) as unknown as RawSotwRequest;
+  }
   return {
     versionInfo: m.version_info ?? '',
     node: nodeInfoFromProto(m.node),
-    resourceNames: m.resource_names ?? [],
+    resourceNames: names ?? m.resource_names ?? [],
     typeUrl: m.type_url ?? '',
     responseNonce: m.response_nonce ?? '',
     errorDetail: errorDetailOf(m.error_detail),
@@ -125,6 +139,20 @@ export function encodeSotwBody(r: Omit<SotwResponseParts, 'nonce'>): Buffer {
   return w.finish() as Buffer;
 }
 
+/** Just the resources=2 fields of a DiscoveryResponse, to be spliced into bodies that share them. */
+export function encodeSotwResources(resources: Iterable<XdsResource>): Buffer {
+  const w = protobuf.Writer.create();
+  for (const res of resources) w.uint32(TAG_2).bytes(res.any);
+  return w.finish() as Buffer;
+}
+
+/** encodeSotwBody with the resources given as already encoded runs of resources=2 fields. */
+export function encodeSotwBodyOf(versionInfo: string, typeUrl: string, resourceRuns: readonly Uint8Array[]): Buffer {
+  const head = versionInfo ? protobuf.Writer.create().uint32(TAG_1).string(versionInfo).finish() : new Uint8Array(0);
+  const tail = protobuf.Writer.create().uint32(TAG_4).string(typeUrl).finish();
+  return Buffer.concat([head, ...resourceRuns, tail]);
+}
+
 /** Appends nonce=5 to an encoded response body. */
 export function withNonce(body: Uint8Array, nonce: string): Buffer {
   const tail = protobuf.Writer.create().uint32(TAG_5).string(nonce).finish();
@@ -148,6 +176,11 @@ export interface DeltaResponseParts {
  * removed_resources=6; Resource: version=1, resource=2 (Any), name=3.
  */
 export function encodeDeltaResponse(r: DeltaResponseParts): Buffer {
+  return withNonce(encodeDeltaBody(r), r.nonce);
+}
+
+/** A DeltaDiscoveryResponse without its nonce, to be shared and completed with `withNonce`. */
+export function encodeDeltaBody(r: Omit<DeltaResponseParts, 'nonce'>): Buffer {
   const w = protobuf.Writer.create();
   if (r.systemVersionInfo) w.uint32(TAG_1).string(r.systemVersionInfo);
   for (const res of r.resources) {
@@ -158,7 +191,6 @@ export function encodeDeltaResponse(r: DeltaResponseParts): Buffer {
     w.ldelim();
   }
   w.uint32(TAG_4).string(r.typeUrl);
-  w.uint32(TAG_5).string(r.nonce);
   for (const name of r.removed) w.uint32(TAG_6).string(name);
   return w.finish() as Buffer;
 }

@@ -1,15 +1,28 @@
 // Incremental (Delta) streams: per-resource versions, explicit subscribe/unsubscribe,
 // removals, and reconnects that tell us what the client already has.
+import { createHash } from 'node:crypto';
 import { shortTypeName } from '../types.js';
-import type { XdsResource } from './config-source.js';
-import { encodeDeltaResponse, type DeltaRequest } from './codec.js';
+import type { ResourceMap, XdsResource } from './config-source.js';
+import { encodeDeltaBody, withNonce, type DeltaRequest } from './codec.js';
+import { sharedBodies } from './body-cache.js';
+import { diffMaps } from './map-diff.js';
 import { XdsStream, type StreamContext, type XdsCall } from './stream-base.js';
 import { TypeCounters, type TypeStatus } from './stream-status.js';
 import { Subscription } from './subscription.js';
-import { deltaVersion, nextNonce } from './version.js';
+import { deltaVersion, mapVersion, nextNonce } from './version.js';
 
 /** Unanswered nonces kept per type; a client that never ACKs must not grow this forever. */
 const MAX_OUTSTANDING = 64;
+
+// A connecting proxy usually gets a whole map (every cluster, every assignment it names): its
+// version and encoding are the same for every proxy of the class, so they are made once per map.
+function wholeMapResponse(all: ResourceMap, typeUrl: string, send: readonly XdsResource[]): { version: string; body: Buffer } {
+  // The whole map's version (see mapVersion), without sorting and hashing the send again.
+  const version = createHash('sha256').update(mapVersion(all)).digest('hex').slice(0, 16);
+  const body = sharedBodies.getOrSet(all, `delta|${typeUrl}|*`, () =>
+    encodeDeltaBody({ systemVersionInfo: version, typeUrl, resources: send, removed: [] }));
+  return { version, body };
+}
 
 interface DeltaTypeState {
   readonly sub: Subscription;
@@ -20,10 +33,16 @@ interface DeltaTypeState {
   readonly mustSend: Set<string>;
   /** The first wildcard request gets an answer even when there is nothing to send. */
   answerEvenIfEmpty: boolean;
-  /** What the client was sent and not told to remove: its resources as far as we know. */
-  readonly sent: Map<string, XdsResource>;
   /** nonce -> system version of responses not yet ACKed or NACKed, oldest first. */
   readonly outstanding: Map<string, string>;
+  /**
+   * The map the last response was computed from. After a response the client holds every
+   * covered resource at that map's version, so the next one need only look at what changed
+   * between the two maps (plus mustSend) instead of at every resource.
+   */
+  basis?: ResourceMap;
+  /** Compare everything instead (first request, initial versions, wildcard switched). */
+  fullScan: boolean;
 }
 
 export class DeltaStream extends XdsStream<DeltaRequest> {
@@ -43,7 +62,7 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
     if (!st) {
       st = {
         sub: new Subscription(typeUrl), counters: new TypeCounters(), known: new Map(), mustSend: new Set(),
-        answerEvenIfEmpty: false, outstanding: new Map(), sent: new Map(),
+        answerEvenIfEmpty: false, outstanding: new Map(), fullScan: true,
       };
       this.types.set(typeUrl, st);
     }
@@ -76,6 +95,7 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
         if (!st.sub.names.has(name)) st.known.delete(name);
       }
     }
+    if (wasWildcard !== st.sub.wildcard) st.fullScan = true;
     this.markDirty(typeUrl);
   }
 
@@ -84,36 +104,47 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
     if (!st || !this.view || !this.node) return undefined;
     const all = this.view.resources(typeUrl);
     const send: XdsResource[] = [];
+    const removed: string[] = [];
     const consider = (r: XdsResource): void => {
       if (st.mustSend.has(r.name) || st.known.get(r.name) !== r.version) send.push(r);
     };
-    if (st.sub.wildcard) {
-      for (const r of all.values()) consider(r);
-    } else {
-      for (const name of st.sub.names) {
-        const r = all.get(name);
-        if (r) consider(r);
+    if (st.fullScan || st.basis === undefined) {
+      if (st.sub.wildcard) {
+        for (const r of all.values()) consider(r);
+      } else {
+        for (const name of st.sub.names) {
+          const r = all.get(name);
+          if (r) consider(r);
+        }
       }
+      for (const name of st.known.keys()) if (!all.has(name)) removed.push(name);
+    } else {
+      const diff = diffMaps(st.basis, all);
+      for (const name of diff.changed) if (st.sub.covers(name)) consider(all.get(name)!);
+      if (st.mustSend.size > 0) {
+        // Owed whatever its version; the changed names above may have picked some up already.
+        const picked = new Set(send.map((r) => r.name));
+        for (const name of st.mustSend) {
+          const r = all.get(name);
+          if (r && !picked.has(name)) send.push(r);
+        }
+      }
+      for (const name of diff.removed) if (st.known.has(name)) removed.push(name);
     }
-    const removed: string[] = [];
-    for (const name of st.known.keys()) if (!all.has(name)) removed.push(name);
     // A subscribed name that does not exist is reported as removed, so the client need not wait.
     for (const name of st.mustSend) if (!all.has(name) && !st.known.has(name)) removed.push(name);
+    st.basis = all;
+    st.fullScan = false;
     st.mustSend.clear();
     if (send.length === 0 && removed.length === 0 && !st.answerEvenIfEmpty) return undefined;
     st.answerEvenIfEmpty = false;
-    for (const r of send) {
-      st.known.set(r.name, r.version);
-      st.sent.set(r.name, r);
-    }
-    for (const name of removed) {
-      st.known.delete(name);
-      st.sent.delete(name);
-    }
+    for (const r of send) st.known.set(r.name, r.version);
+    for (const name of removed) st.known.delete(name);
 
-    const version = deltaVersion(send, removed);
+    const whole = removed.length === 0 && send.length > 0 && send.length === all.size ? wholeMapResponse(all, typeUrl, send) : undefined;
+    const version = whole?.version ?? deltaVersion(send, removed);
     const nonce = nextNonce();
-    const out = encodeDeltaResponse({ systemVersionInfo: version, typeUrl, nonce, resources: send, removed });
+    const out = withNonce(whole?.body ?? encodeDeltaBody({ systemVersionInfo: version, typeUrl, resources: send, removed }), nonce);
     st.outstanding.set(nonce, version);
     if (st.outstanding.size > MAX_OUTSTANDING) st.outstanding.delete(st.outstanding.keys().next().value as string);
     st.counters.recordSent(version, nonce);
@@ -131,9 +162,22 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
     return [...this.types].map(([t, st]) => st.counters.snapshot(t, st.sub.wildcard, st.sub.names));
   }
 
+  /**
+   * What the client was sent and not told to remove: the resources of the last map it was
+   * answered from that it holds at that map's version. Worked out when asked (debug endpoints),
+   * so a stream does not keep a second copy of its thousands of resources.
+   */
   sentResources(): Map<string, readonly XdsResource[]> {
     const out = new Map<string, readonly XdsResource[]>();
-    for (const [t, st] of this.types) if (st.counters.sends > 0) out.set(t, [...st.sent.values()]);
+    for (const [t, st] of this.types) {
+      if (st.counters.sends === 0 || !st.basis) continue;
+      const held: XdsResource[] = [];
+      for (const [name, version] of st.known) {
+        const r = st.basis.get(name);
+        if (r && r.version === version) held.push(r);
+      }
+      out.set(t, held);
+    }
     return out;
   }
 

@@ -1,10 +1,13 @@
 // State-of-the-world streams (StreamAggregatedResources and the per-type Stream* methods).
-import { shortTypeName } from '../types.js';
+import { isFullState, shortTypeName } from '../types.js';
 import type { ResourceMap, XdsResource } from './config-source.js';
-import { encodeSotwBody, withNonce, type SotwRequest } from './codec.js';
+import { encodeSotwBody, encodeSotwBodyOf, encodeSotwResources, withNonce, type SotwRequest } from './codec.js';
 import { XdsStream, type StreamContext, type XdsCall } from './stream-base.js';
 import { TypeCounters, type TypeStatus } from './stream-status.js';
 import { Subscription } from './subscription.js';
+import { sharedBodies } from './body-cache.js';
+import { diffMaps } from './map-diff.js';
+import { MergedResourceMap } from './merged-map.js';
 import { mapVersion, nextNonce, setVersion } from './version.js';
 
 interface SotwTypeState {
@@ -14,12 +17,58 @@ interface SotwTypeState {
   force: boolean;
   sentNonce?: string;
   sentVersion?: string;
-  /** What the last response carried (shared with the view, never copied). */
+  /** The map the last response was taken from (shared with the view, never copied). */
   sent?: readonly XdsResource[] | ResourceMap;
+  /** RDS/EDS: the map the client's current resources were taken from; a push sends what differs. */
+  basis?: ResourceMap;
+  /** RDS/EDS: names subscribed since the last response, to be sent even if unchanged. */
+  readonly added: Set<string>;
+  /** The next response carries the whole subscribed set (a client starting or restarting). */
+  full: boolean;
+  /** Interned id of the subscribed names (undefined: recompute), shared by equal subscriptions. */
+  namesId?: number;
 }
 
-// Wildcard subscribers of one proxy class all send the same map: encode its body once.
-const wildcardBodies = new WeakMap<ResourceMap, Map<string, Buffer>>();
+// Wildcard subscribers of one proxy class all send the same map: encode its body once (bodies
+// live in the shared, bounded sharedBodies cache).
+
+// Sidecars of a class subscribe to the very same thousands of EDS names. Equal name sets get one
+// id, so the version of "these names in this map" is hashed once per map, not once per stream.
+const MAX_NAME_SETS = 4096;
+const nameSetIds = new Map<string, number>();
+let lastNameSetId = 0;
+const namedVersions = new WeakMap<ResourceMap, Map<number, string>>();
+
+function nameSetId(names: ReadonlySet<string>): number {
+  const key = [...names].sort().join('\n');
+  let id = nameSetIds.get(key);
+  if (id === undefined) {
+    // Ids are never reused, so forgetting them all only costs cache hits.
+    if (nameSetIds.size >= MAX_NAME_SETS) nameSetIds.clear();
+    id = ++lastNameSetId;
+    nameSetIds.set(key, id);
+  }
+  return id;
+}
+
+// ...and the same names from the same map (and, for a push, the same earlier map) make the same
+// response body: the sidecars of a class share one encoding instead of building one each.
+const mapIds = new WeakMap<ResourceMap, number>();
+let lastMapId = 0;
+
+function mapId(m: ResourceMap): number {
+  let id = mapIds.get(m);
+  if (id === undefined) mapIds.set(m, (id = ++lastMapId));
+  return id;
+}
+
+function namedVersion(all: ResourceMap, namesId: number, named: () => readonly XdsResource[]): string {
+  let byNames = namedVersions.get(all);
+  if (!byNames) namedVersions.set(all, (byNames = new Map()));
+  let v = byNames.get(namesId);
+  if (v === undefined) byNames.set(namesId, (v = setVersion(named())));
+  return v;
+}
 
 export class SotwStream extends XdsStream<SotwRequest> {
   private readonly types = new Map<string, SotwTypeState>();
@@ -36,7 +85,7 @@ export class SotwStream extends XdsStream<SotwRequest> {
     let st = this.types.get(typeUrl);
     const first = st === undefined;
     if (!st) {
-      st = { sub: new Subscription(typeUrl), counters: new TypeCounters(), force: false };
+      st = { sub: new Subscription(typeUrl), counters: new TypeCounters(), force: false, added: new Set(), full: true };
       this.types.set(typeUrl, st);
     }
     // A nonce for a type we have not answered on this stream is a leftover from an earlier
@@ -52,7 +101,11 @@ export class SotwStream extends XdsStream<SotwRequest> {
       if (req.errorDetail) this.nacked(typeUrl, st, req);
       else this.acked(typeUrl, st, req);
     }
+    const sizeBefore = st.sub.names.size;
     const { added, wildcardAdded } = st.sub.replace(req.resourceNames);
+    if (added.length > 0 || st.sub.names.size !== sizeBefore) st.namesId = undefined;
+    for (const name of added) st.added.add(name);
+    if (first || !req.responseNonce) st.full = true;
     if (first || !req.responseNonce || added.length > 0 || wildcardAdded) st.force = true;
     // Even without force: an ACK or NACK leaves nothing to send unless the content moved on.
     this.markDirty(typeUrl);
@@ -63,17 +116,55 @@ export class SotwStream extends XdsStream<SotwRequest> {
     if (!st || !this.view || !this.node) return undefined;
     if (st.sub.empty && !st.force) return undefined;
     const all = this.view.resources(typeUrl);
+    const sub = st.sub;
     // A wildcard sends the whole map, whose version and body are computed once for all streams.
-    const named = st.sub.wildcard ? undefined : st.sub.select(all);
-    const version = named ? setVersion(named) : mapVersion(all);
+    let named: XdsResource[] | undefined;
+    const selectNamed = (): XdsResource[] => (named ??= sub.select(all));
+    if (!sub.wildcard && st.namesId === undefined) st.namesId = nameSetId(sub.names);
+    const version = sub.wildcard ? mapVersion(all) : namedVersion(all, st.namesId!, selectNamed);
     if (!st.force && version === st.sentVersion) return undefined;
+
+    let carry: readonly XdsResource[] | ResourceMap;
+    let bodyKey: string | undefined;
+    if (!sub.wildcard && !isFullState(typeUrl) && st.basis !== undefined && !st.full) {
+      // RDS and EDS are not state-of-the-world types: a client keeps what it was sent until a
+      // response replaces it, so a push carries only what changed since the last response plus
+      // what was newly subscribed (one ClusterLoadAssignment for an endpoint change, not every
+      // one a sidecar subscribes to). Only the names that changed are looked at.
+      const basis = st.basis;
+      const part: XdsResource[] = [];
+      for (const name of diffMaps(basis, all).changed) if (sub.names.has(name)) part.push(all.get(name)!);
+      for (const name of st.added) {
+        const r = all.get(name);
+        if (r && basis.get(name)?.version === r.version) part.push(r);
+      }
+      if (part.length > 0) {
+        carry = part;
+        if (st.added.size === 0) bodyKey = `${typeUrl}|${st.namesId}|${mapId(basis)}`;
+      } else if (!st.force) {
+        // Only removals: SotW cannot remove an RDS/EDS resource, and the client's view stays right.
+        return undefined;
+      } else {
+        // A request for names that do not exist (yet) is still answered, with what it holds.
+        carry = selectNamed();
+        bodyKey = `${typeUrl}|${st.namesId}|all`;
+      }
+    } else {
+      carry = sub.wildcard ? all : selectNamed();
+      bodyKey = sub.wildcard ? undefined : `${typeUrl}|${st.namesId}|all`;
+    }
     st.force = false;
+    st.full = false;
+    st.added.clear();
     const nonce = nextNonce();
-    const out = withNonce(this.body(typeUrl, version, named ?? all), nonce);
-    const count = named ? named.length : all.size;
+    const out = withNonce(this.body(typeUrl, version, carry, all, bodyKey), nonce);
+    const count = Array.isArray(carry) ? carry.length : (carry as ResourceMap).size;
     st.sentNonce = nonce;
     st.sentVersion = version;
-    st.sent = named ?? all;
+    // What the client now holds is the subscribed part of this map, even when the push carried
+    // less; sentResources() picks it out only when asked (debug), not on every push.
+    st.sent = all;
+    if (!sub.wildcard) st.basis = all;
     st.counters.recordSent(version, nonce);
     this.log.debug('sent discovery response', {
       type: shortTypeName(typeUrl), version, nonce, resources: count, bytes: out.length,
@@ -92,26 +183,29 @@ export class SotwStream extends XdsStream<SotwRequest> {
   sentResources(): Map<string, readonly XdsResource[]> {
     const out = new Map<string, readonly XdsResource[]>();
     for (const [t, st] of this.types) {
-      if (st.sent) out.set(t, Array.isArray(st.sent) ? st.sent : [...(st.sent as ResourceMap).values()]);
+      if (!st.sent) continue;
+      if (Array.isArray(st.sent)) out.set(t, st.sent);
+      else out.set(t, st.sub.wildcard ? [...(st.sent as ResourceMap).values()] : st.sub.select(st.sent as ResourceMap));
     }
     return out;
   }
 
-  private body(typeUrl: string, versionInfo: string, resources: XdsResource[] | ResourceMap): Buffer {
-    if (Array.isArray(resources)) return encodeSotwBody({ versionInfo, typeUrl, resources });
+  private body(typeUrl: string, versionInfo: string, resources: readonly XdsResource[] | ResourceMap,
+    from: ResourceMap, key: string | undefined): Buffer {
+    if (Array.isArray(resources)) {
+      if (key === undefined) return encodeSotwBody({ versionInfo, typeUrl, resources });
+      return sharedBodies.getOrSet(from, `sotw|${key}`, () => encodeSotwBody({ versionInfo, typeUrl, resources }));
+    }
     const whole = resources as ResourceMap;
     // Keyed by type too: a source may well hand out one shared empty map for every type.
-    let byType = wildcardBodies.get(whole);
-    if (!byType) {
-      byType = new Map();
-      wildcardBodies.set(whole, byType);
-    }
-    let body = byType.get(typeUrl);
-    if (!body) {
-      body = encodeSotwBody({ versionInfo, typeUrl, resources: [...whole.values()] });
-      byType.set(typeUrl, body);
-    }
-    return body;
+    return sharedBodies.getOrSet(whole, `sotw|${typeUrl}|*`, () => {
+      if (!(whole instanceof MergedResourceMap) || whole.overlap > 0) {
+        return encodeSotwBody({ versionInfo, typeUrl, resources: [...whole.values()] });
+      }
+      // A class's clusters: the kind's thousands, encoded once for every class, plus its own few.
+      const shared = sharedBodies.getOrSet(whole.base, 'sotw|resources', () => encodeSotwResources(whole.base.values()));
+      return encodeSotwBodyOf(versionInfo, typeUrl, [shared, encodeSotwResources(whole.extra.values())]);
+    });
   }
 
   private acked(typeUrl: string, st: SotwTypeState, req: SotwRequest): void {

@@ -3,6 +3,7 @@
 // once any name was given, an empty list means "nothing", not "everything".
 import { isFullState } from '../types.js';
 import type { ResourceMap, XdsResource } from './config-source.js';
+import { internName } from './intern.js';
 
 export const WILDCARD = '*';
 
@@ -31,7 +32,7 @@ export class Subscription {
     // Every ACK restates the list (thousands of EDS names for a sidecar): when it is the one last
     // applied, element for element, nothing changes and nothing is rebuilt.
     if (this.everNamed && sameList(list, this.lastList)) return { added: [], wildcardAdded: false };
-    this.lastList = list;
+    this.lastList = list.map(internName);
     const wasWildcard = this.wildcard;
     const before = new Set(this.names);
     this.names.clear();
@@ -40,7 +41,7 @@ export class Subscription {
     } else {
       this.everNamed = true;
       this.wildcard = false;
-      for (const n of list) {
+      for (const n of this.lastList) {
         if (n === WILDCARD && this.wildcardCapable) this.wildcard = true;
         else this.names.add(n);
       }
@@ -59,7 +60,8 @@ export class Subscription {
     }
     const added: string[] = [];
     const removed: string[] = [];
-    for (const n of subscribe) {
+    for (const raw of subscribe) {
+      const n = internName(raw);
       this.everNamed = true;
       if (n === WILDCARD && this.wildcardCapable) this.wildcard = true;
       else {

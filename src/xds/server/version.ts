@@ -1,13 +1,15 @@
 // Content-derived response versions and per-response nonces.
 import { createHash, randomBytes } from 'node:crypto';
 import type { ResourceMap, XdsResource } from './config-source.js';
+import { MergedResourceMap } from './merged-map.js';
 
 function hashOf(resources: Iterable<XdsResource>): string {
   // Sorted by name so the same set gives the same version whatever order it was built in.
   const list = [...resources].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const h = createHash('sha256');
-  for (const r of list) h.update(r.name).update('\0').update(r.version).update('\n');
-  return h.digest('hex').slice(0, 16);
+  // One update with the whole text: the same bytes as one update per field, a fraction of the calls.
+  let text = '';
+  for (const r of list) text += `${r.name}\0${r.version}\n`;
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 // Every wildcard stream of a proxy class carries the very same map; hash it once per map.
@@ -18,11 +20,18 @@ export function setVersion(resources: Iterable<XdsResource>): string {
   return hashOf(resources);
 }
 
-/** setVersion of a whole map, computed once per map. */
+/**
+ * setVersion of a whole map, computed once per map. A merged map (a kind's shared resources plus
+ * a class's own) is versioned by its parts' versions, so the shared part is hashed once for all
+ * classes; its version is still a function of the content, just not the same string as for the
+ * same resources in a plain map.
+ */
 export function mapVersion(whole: ResourceMap): string {
   let v = wholeMapVersions.get(whole);
   if (v === undefined) {
-    v = hashOf(whole.values());
+    v = whole instanceof MergedResourceMap && whole.overlap === 0
+      ? createHash('sha256').update(`merged\0${mapVersion(whole.base)}\0${mapVersion(whole.extra)}`).digest('hex').slice(0, 16)
+      : hashOf(whole.values());
     wholeMapVersions.set(whole, v);
   }
   return v;

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { startFakeKubeApi, type FakeKubeApi, type KubeObject } from '../../support/fake-kube-api.js';
 import { REPO_ROOT } from '../../support/pilotfish-process.js';
-import { endpointSlice, hasService, names, pod, RecordingSink, service } from './helpers.js';
+import { SnapshotStore } from '../../../src/controller/store.js';
+import { endpointSlice, hasService, names, namespace, pod, RecordingSink, service } from './helpers.js';
 
 const FAST: Partial<InformerTuning> = {
   requestTimeoutMs: 2_000,
@@ -89,6 +90,37 @@ describe('controller/kube KubeSource', function () {
     const stats = source.stats();
     assert.equal(stats.Service.errors, 2);
     assert.equal(stats.EndpointSlice.errors, 1);
+  });
+
+  it('endpoints reach the model with ready, serving and terminating, zone as locality and pod labels (also without a selector)', async () => {
+    api.create(namespace('shop'));
+    api.create(pod('web-0', 'shop', '10.0.0.1', { app: 'web', version: 'v1' }));
+    api.create(service('web', 'shop', { selector: { app: 'web' } }));
+    api.create(endpointSlice('web-1', 'web', 'shop', 8080, [
+      { ip: '10.0.0.1', pod: 'web-0', zone: 'zone-a' },
+      { ip: '10.0.0.2', ready: false, serving: true, terminating: true, zone: 'zone-b' },
+      { ip: '10.0.0.3', ready: false, serving: false, terminating: false },
+    ]));
+    api.create(service('external', 'shop'));
+    api.create(endpointSlice('external-manual', 'external', 'shop', 9000, [{ ip: '192.0.2.10' }]));
+    source = new KubeSource({ kubeConfig: api.kubeConfig(), logger: silentLogger(), tuning: FAST });
+    const store = new SnapshotStore({ logger: silentLogger() });
+    try {
+      const snapshot = await store.start([source]);
+      const web = snapshot.endpoints.get('web.shop')!;
+      assert.deepEqual(web.map((e) => [e.address, e.ready, e.serving, e.terminating, e.locality.zone]), [
+        ['10.0.0.1', true, true, false, 'zone-a'],
+        ['10.0.0.2', false, true, true, 'zone-b'],
+        ['10.0.0.3', false, false, false, ''],
+      ]);
+      assert.deepEqual(web[0].labels, { app: 'web', version: 'v1' }, 'pod labels, for subsets');
+      assert.equal(web[0].podName, 'web-0');
+      assert.equal(snapshot.services.get('external.shop')?.selector, undefined);
+      assert.deepEqual(snapshot.endpoints.get('external.shop')?.map((e) => [e.address, e.ports]), [['192.0.2.10', { grpc: 9000 }]]);
+      assert.deepEqual(snapshot.pods.get('shop/web-0'), { name: 'web-0', namespace: 'shop', labels: { app: 'web', version: 'v1' }, ip: '10.0.0.1', serviceAccount: 'default' });
+    } finally {
+      await store.stop();
+    }
   });
 
   it('reports creates, updates and deletes as they happen', async () => {

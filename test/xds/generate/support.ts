@@ -1,7 +1,9 @@
 // Helpers for generation tests: a snapshot from a directory of YAML (through the real config-dir
 // source and store, so routing is validated as in production), a schema-aware round trip through
 // the Envoy protos, and gRPC's own resource validation.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import protobuf from 'protobufjs';
 import { ConfigDirSource } from '../../../src/controller/config-dir.js';
@@ -9,6 +11,17 @@ import { SnapshotStore } from '../../../src/controller/store.js';
 import { silentLogger } from '../../../src/logging.js';
 import type { MeshSnapshot } from '../../../src/model/snapshot.js';
 import { envoyRoot, lookupType } from '../../../src/xds/protos.js';
+
+/** A snapshot of one YAML text (through a temporary config directory). */
+export async function snapshotFromYaml(text: string): Promise<MeshSnapshot> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'pilotfish-gen-'));
+  try {
+    await writeFile(path.join(dir, 'mesh.yaml'), text);
+    return await snapshotFromDir(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 export async function snapshotFromDir(dir: string): Promise<MeshSnapshot> {
   const source = new ConfigDirSource(dir, silentLogger(), { watch: false });

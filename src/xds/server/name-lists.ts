@@ -1,0 +1,84 @@
+// SotW clients restate their whole subscription in every ACK: a sidecar's EDS ACK carries
+// thousands of cluster names, the same bytes each time. Decoding them is most of the cost of
+// an ACK, so long lists are recognised by their bytes (one memcmp) and the names decoded once
+// are handed out again, already interned.
+import { internName } from './intern.js';
+
+/** Shorter lists are cheaper to decode than to look up. */
+export const MIN_LIST_BYTES = 2048;
+const MAX_LISTS = 256;
+
+interface Entry { readonly bytes: Buffer; readonly names: readonly string[] }
+const byLength = new Map<number, Entry[]>();
+let count = 0;
+
+function varint(buf: Uint8Array, pos: number): [number, number] {
+  let result = 0;
+  let shift = 0;
+  for (;;) {
+    if (pos >= buf.length) throw new Error('truncated varint');
+    const b = buf[pos++];
+    result += (b & 0x7f) * 2 ** shift;
+    if ((b & 0x80) === 0) return [result, pos];
+    shift += 7;
+    if (shift > 63) throw new Error('varint too long');
+  }
+}
+
+/**
+ * Where the repeated string field `field` sits in a message, if its entries are contiguous (as
+ * every client writes them) and take at least MIN_LIST_BYTES; undefined otherwise.
+ */
+export function listSpan(buf: Uint8Array, field: number): [number, number] | undefined {
+  try {
+    return scan(buf, field);
+  } catch {
+    // Malformed: let the real decoder report it.
+    return undefined;
+  }
+}
+
+function scan(buf: Uint8Array, field: number): [number, number] | undefined {
+  let pos = 0;
+  let start = -1, end = -1;
+  while (pos < buf.length) {
+    const fieldStart = pos;
+    const [tag, p] = varint(buf, pos);
+    pos = p;
+    const wt = tag & 7;
+    if (wt === 0) pos = varint(buf, pos)[1];
+    else if (wt === 1) pos += 8;
+    else if (wt === 5) pos += 4;
+    else if (wt === 2) {
+      const [len, q] = varint(buf, pos);
+      pos = q + len;
+    } else return undefined;
+    if (pos > buf.length) return undefined;
+    if (Math.floor(tag / 8) === field && wt === 2) {
+      if (start < 0) start = fieldStart;
+      else if (end !== fieldStart) return undefined;
+      end = pos;
+    }
+  }
+  return start >= 0 && end - start >= MIN_LIST_BYTES ? [start, end] : undefined;
+}
+
+/** The names of a list span seen before, or undefined. */
+export function knownList(bytes: Uint8Array): readonly string[] | undefined {
+  for (const e of byLength.get(bytes.length) ?? []) if (e.bytes.equals(bytes)) return e.names;
+  return undefined;
+}
+
+/** Remembers a decoded list; returns the interned names to use from now on. */
+export function rememberList(bytes: Uint8Array, names: readonly string[]): readonly string[] {
+  if (count >= MAX_LISTS) {
+    byLength.clear();
+    count = 0;
+  }
+  const entry: Entry = { bytes: Buffer.from(bytes), names: Object.freeze(names.map(internName)) };
+  const list = byLength.get(bytes.length) ?? [];
+  list.push(entry);
+  byLength.set(bytes.length, list);
+  count++;
+  return entry.names;
+}

@@ -1,0 +1,50 @@
+// The example directories must load cleanly, every routing object in them must be applied, and
+// what they generate must be valid for Envoy and for gRPC.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import * as grpcXds from '@grpc/grpc-js-xds';
+import { META_KIND, META_LABELS, META_NAMESPACE, proxyIdentityFromNode } from '../../../src/model/proxy.js';
+import { generateAll } from '../../../src/xds/generate/index.js';
+import { messageName, shortTypeName } from '../../../src/xds/types.js';
+import { checkObject, formatViolations } from '../../support/validate-rules.js';
+import { REPO_ROOT } from '../../webhook/golden.js';
+import { grpcRejection, roundTripProblems, snapshotFromDir } from './support.js';
+
+grpcXds.register();
+
+const EXAMPLES = [
+  { dir: 'examples/demo', namespace: 'demo', sidecarLabels: { app: 'greeter', version: 'v1' }, routing: 2 },
+  { dir: 'examples/shop', namespace: 'shop', sidecarLabels: { app: 'frontend', version: 'v1' }, routing: 7 },
+];
+
+describe('examples', () => {
+  for (const ex of EXAMPLES) {
+    it(`${ex.dir}: every routing object applied, every resource valid for Envoy and gRPC`, async () => {
+      const snapshot = await snapshotFromDir(path.join(REPO_ROOT, ex.dir));
+      assert.equal(snapshot.routing.statuses.length, ex.routing);
+      for (const s of snapshot.routing.statuses) {
+        assert.deepEqual(s.conditions.map((c) => c.status), ['True', 'True'], `${s.kind} ${s.name}: ${JSON.stringify(s.conditions)}`);
+      }
+      const problems: string[] = [];
+      const proxies = [
+        proxyIdentityFromNode({ id: 'sidecar', metadata: { [META_KIND]: 'sidecar', [META_NAMESPACE]: ex.namespace, [META_LABELS]: ex.sidecarLabels } }),
+        proxyIdentityFromNode({ id: 'client', metadata: { [META_KIND]: 'grpc', [META_NAMESPACE]: ex.namespace } }),
+      ];
+      for (const proxy of proxies) {
+        for (const [t, set] of generateAll(snapshot, proxy)) {
+          for (const [name, r] of set) {
+            const where = `${proxy.kind} ${shortTypeName(t)} ${name}`;
+            for (const p of roundTripProblems(messageName(t), r)) problems.push(`${where}: ${p}`);
+            const v = checkObject(messageName(t), r);
+            if (v.length) problems.push(`${where}: ${formatViolations(v)}`);
+            if (proxy.kind === 'grpc') {
+              const err = grpcRejection(messageName(t), r);
+              if (err) problems.push(`${where}: gRPC rejects it: ${err}`);
+            }
+          }
+        }
+      }
+      assert.deepEqual(problems, []);
+    });
+  }
+});

@@ -1,0 +1,65 @@
+// Long resource_names lists (ACKs restating a sidecar's EDS subscription) decode once per
+// distinct list; the request a stream sees is the same as a plain protobuf decode gives.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { encodeSotwRequest } from '../../../src/xds/server/client-codec.js';
+import { decodeSotwRequest, discoveryTypes } from '../../../src/xds/server/codec.js';
+import { listSpan } from '../../../src/xds/server/name-lists.js';
+import { setVersion } from '../../../src/xds/server/version.js';
+import { ENDPOINT } from '../../../src/xds/types.js';
+
+const names = (n: number, tag = ''): string[] =>
+  Array.from({ length: n }, (_, i) => `outbound|8080||svc-${i}${tag}.ns-${i % 10}.svc.cluster.local`);
+
+function plain(buf: Buffer): { names: string[]; version: string; nonce: string; node?: string } {
+  const m = discoveryTypes().sotwRequest.decode(buf) as unknown as {
+    resource_names: string[]; version_info: string; response_nonce: string; node?: { id: string };
+  };
+  return { names: m.resource_names, version: m.version_info, nonce: m.response_nonce, node: m.node?.id };
+}
+
+describe('xDS codec: long SotW name lists', () => {
+  it('decodes like protobufjs, node and error detail included', () => {
+    const buf = encodeSotwRequest({
+      typeUrl: ENDPOINT, resourceNames: names(300), versionInfo: 'v1', responseNonce: 'n1', node: { id: 'proxy-1' },
+      errorDetail: { code: 3, message: 'bad' },
+    });
+    assert.ok(listSpan(buf, 3), 'the list is long enough to be looked up');
+    const r = decodeSotwRequest(buf);
+    const p = plain(buf);
+    assert.deepEqual([...r.resourceNames], p.names);
+    assert.equal(r.versionInfo, 'v1');
+    assert.equal(r.responseNonce, 'n1');
+    assert.equal(r.node?.id, 'proxy-1');
+    assert.deepEqual(r.errorDetail, { code: 3, message: 'bad' });
+  });
+
+  it('hands out the same array for the same list, and another for a different one', () => {
+    const a1 = decodeSotwRequest(encodeSotwRequest({ typeUrl: ENDPOINT, resourceNames: names(300), responseNonce: 'x' }));
+    const a2 = decodeSotwRequest(encodeSotwRequest({ typeUrl: ENDPOINT, resourceNames: names(300), versionInfo: 'v2', responseNonce: 'y' }));
+    assert.equal(a1.resourceNames, a2.resourceNames);
+    assert.equal(a2.responseNonce, 'y');
+    const b = decodeSotwRequest(encodeSotwRequest({ typeUrl: ENDPOINT, resourceNames: names(300, 'b'), responseNonce: 'z' }));
+    assert.notEqual(b.resourceNames, a1.resourceNames);
+    assert.equal(b.resourceNames[0], names(1, 'b')[0]);
+  });
+
+  it('leaves short lists and split lists to the plain decoder', () => {
+    assert.equal(listSpan(encodeSotwRequest({ typeUrl: ENDPOINT, resourceNames: names(3) }), 3), undefined);
+    const head = encodeSotwRequest({ typeUrl: ENDPOINT, resourceNames: names(150) });
+    const tail = encodeSotwRequest({ typeUrl: '', resourceNames: names(150, 't'), versionInfo: 'between' });
+    const split = Buffer.concat([head, tail]);
+    assert.equal(listSpan(split, 3), undefined, 'names interrupted by other fields');
+    assert.deepEqual([...decodeSotwRequest(split).resourceNames], plain(split).names);
+    assert.equal(listSpan(Buffer.from([0x1a, 0xff]), 3), undefined, 'malformed input is for the real decoder');
+  });
+});
+
+describe('xDS versions', () => {
+  it('hash the sorted (name, version) pairs as they always did', () => {
+    const rs = [{ name: 'b', version: '2', any: new Uint8Array() }, { name: 'a', version: '1', any: new Uint8Array() }];
+    const h = createHash('sha256');
+    for (const r of [rs[1], rs[0]]) h.update(r.name).update('\0').update(r.version).update('\n');
+    assert.equal(setVersion(rs), h.digest('hex').slice(0, 16));
+  });
+});
