@@ -1,5 +1,5 @@
 // EDS: one ClusterLoadAssignment per service port (and per subset of its TrafficPolicy), ready
-// endpoints only, grouped by locality.
+// endpoints grouped by locality.
 import type { Endpoint, ServicePort } from '../../model/mesh.js';
 import { subsetMatches, type Subset } from '../../model/routing.js';
 import { u32 } from './proto-helpers.js';
@@ -24,6 +24,23 @@ function localityKey(ep: Endpoint): string {
 }
 
 /**
+ * Endpoints that may take traffic: the ready ones; when there are none, those still serving while
+ * they terminate (as kube-proxy does), so a rollout's last old Pod drains instead of dropping calls.
+ */
+export function usableEndpoints(endpoints: readonly Endpoint[], port: ServicePort, subset?: Subset): { ep: Endpoint; port: number }[] {
+  const ready: { ep: Endpoint; port: number }[] = [];
+  const draining: { ep: Endpoint; port: number }[] = [];
+  for (const ep of endpoints) {
+    if (!ep.ready && !(ep.serving && ep.terminating)) continue;
+    if (subset && !subsetMatches(subset, ep.labels)) continue;
+    const p = endpointPort(ep, port);
+    if (p === undefined) continue;
+    (ep.ready ? ready : draining).push({ ep, port: p });
+  }
+  return ready.length > 0 ? ready : draining;
+}
+
+/**
  * gRPC ignores localities without a weight, so every locality carries one: its endpoint count,
  * which keeps per-endpoint load even across zones of different size.
  */
@@ -31,15 +48,11 @@ export function clusterLoadAssignment(
   clusterName: string, port: ServicePort, endpoints: readonly Endpoint[], subset?: Subset,
 ): ClusterLoadAssignmentObject {
   const groups = new Map<string, { ep: Endpoint; port: number }[]>();
-  for (const ep of endpoints) {
-    if (!ep.ready) continue;
-    if (subset && !subsetMatches(subset, ep.labels)) continue;
-    const p = endpointPort(ep, port);
-    if (p === undefined) continue;
-    const key = localityKey(ep);
+  for (const member of usableEndpoints(endpoints, port, subset)) {
+    const key = localityKey(member.ep);
     let g = groups.get(key);
     if (!g) groups.set(key, (g = []));
-    g.push({ ep, port: p });
+    g.push(member);
   }
   const localities = [...groups.keys()].sort();
   return {
