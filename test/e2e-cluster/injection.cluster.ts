@@ -116,6 +116,20 @@ describe('cluster: sidecar injection through the real API server', function () {
       const path = `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${inst.webhookConfigName}`;
       const config = await cluster.admin.get<MutatingWebhookConfiguration>(path);
       await cluster.admin.patch(path, config.webhooks.map((_, i) => ({ op: 'replace', path: `/webhooks/${i}/failurePolicy`, value: policy })), 'json');
+      // The API server reads webhook configurations from its own informer cache, which offers no
+      // event to wait for: probe with dry-run creates (webhooks with sideEffects None are called for
+      // those too) until it acts on the new policy, within a bound.
+      const probe = pod('policy-probe', injected);
+      const collection = `/api/v1/namespaces/${injected}/pods?dryRun=All`;
+      const deadline = Date.now() + 30_000;
+      for (let attempt = 0; ; attempt++) {
+        const { code } = await cluster.admin.raw('POST', collection, probe);
+        if ((policy === 'Ignore') === (code === 201)) return;
+        if (Date.now() > deadline) {
+          assert.fail(`the API server still applies the old failurePolicy 30 s after it was set to ${policy} (last dry-run: HTTP ${code}, ${attempt + 1} probes)`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     }
 
     async function expectPolicy(policy: 'Fail' | 'Ignore', name: string): Promise<void> {
