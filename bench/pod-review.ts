@@ -1,7 +1,7 @@
 // The AdmissionReview the webhook benchmark sends: what the API server sends for a Pod that a
 // Deployment's ReplicaSet creates — generateName, owner reference, two containers with env,
 // probes, resources and mounts, a projected service-account token volume, tolerations. About
-// 6 KB of JSON, like real ones.
+// 4 KB of JSON, like real ones.
 
 export function realisticPod(namespace: string): Record<string, unknown> {
   const env = (n: number): { name: string; value: string }[] =>

@@ -20,6 +20,9 @@ export interface ProfileEntry {
 
 export interface ProfileSummary {
   readonly file: string;
+  /** Only samples under this function were counted. */
+  readonly focus?: string;
+  readonly focusedMs?: number;
   readonly durationMs: number;
   readonly idleMs: number;
   readonly gcMs: number;
@@ -39,7 +42,8 @@ function location(cf: CallFrame): string {
   return url ? `${url}:${cf.lineNumber + 1}` : '(native)';
 }
 
-export async function summarizeProfile(file: string, top = 15): Promise<ProfileSummary> {
+/** `focus`: count only samples with a frame of this function on the stack (e.g. `apply`). */
+export async function summarizeProfile(file: string, top = 15, focus?: string): Promise<ProfileSummary> {
   const p = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
@@ -53,11 +57,20 @@ export async function summarizeProfile(file: string, top = 15): Promise<ProfileS
   const selfByKey = new Map<string, number>();
   const totalByKey = new Map<string, number>();
   let idle = 0, gc = 0, all = 0;
+  const onStack = (id: number): boolean => {
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      if (byId.get(cur)!.callFrame.functionName === focus) return true;
+    }
+    return false;
+  };
+  let focused = 0;
   for (const [id, ms] of self) {
     const n = byId.get(id)!;
     all += ms;
     if (n.callFrame.functionName === '(idle)') idle += ms;
     if (n.callFrame.functionName === '(garbage collector)') gc += ms;
+    if (focus !== undefined && !onStack(id)) continue;
+    focused += ms;
     selfByKey.set(key(n), (selfByKey.get(key(n)) ?? 0) + ms);
     // Inclusive: every distinct function on the stack gets the sample once (recursion counted once).
     const seen = new Set<string>();
@@ -68,7 +81,7 @@ export async function summarizeProfile(file: string, top = 15): Promise<ProfileS
       totalByKey.set(k, (totalByKey.get(k) ?? 0) + ms);
     }
   }
-  const busy = all - idle;
+  const busy = focus !== undefined ? focused : all - idle;
   const entry = (k: string): ProfileEntry => {
     const [fn, loc] = k.split('\u0000');
     const s = selfByKey.get(k) ?? 0;
@@ -76,7 +89,7 @@ export async function summarizeProfile(file: string, top = 15): Promise<ProfileS
   };
   const keys = [...new Set([...selfByKey.keys(), ...totalByKey.keys()])].filter((k) => !SPECIAL.has(k.split('\u0000')[0]));
   return {
-    file, durationMs: (p.endTime - p.startTime) / 1000, idleMs: idle, gcMs: gc,
+    file, focus, focusedMs: focus !== undefined ? focused : undefined, durationMs: (p.endTime - p.startTime) / 1000, idleMs: idle, gcMs: gc,
     bySelf: keys.map(entry).sort((a, b) => b.selfMs - a.selfMs).slice(0, top),
     byTotal: keys.map(entry).sort((a, b) => b.totalMs - a.totalMs).slice(0, top),
   };
@@ -86,7 +99,8 @@ export function renderProfile(s: ProfileSummary): string {
   const L: string[] = [];
   const busy = s.durationMs - s.idleMs;
   L.push(`#### ${path.relative(process.cwd(), s.file)}`, '');
-  L.push(`${(s.durationMs / 1000).toFixed(1)} s profiled, ${(busy / 1000).toFixed(1)} s busy, of which GC ${(s.gcMs / 1000).toFixed(1)} s.`, '');
+  L.push(`${(s.durationMs / 1000).toFixed(1)} s profiled, ${(busy / 1000).toFixed(1)} s busy, of which GC ${(s.gcMs / 1000).toFixed(1)} s` +
+    (s.focus !== undefined ? `; ${((s.focusedMs ?? 0) / 1000).toFixed(2)} s under ${s.focus}() (the tables count only those).` : '.'), '');
   L.push('| self | % of busy | total | function | where |', '|---:|---:|---:|---|---|');
   for (const e of s.bySelf) L.push(`| ${(e.selfMs / 1000).toFixed(2)} s | ${e.selfPercent.toFixed(1)} | ${(e.totalMs / 1000).toFixed(2)} s | ${e.function} | ${e.location} |`);
   L.push('', 'Most inclusive time:', '', '| total | function | where |', '|---:|---|---|');
@@ -96,12 +110,12 @@ export function renderProfile(s: ProfileSummary): string {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const [file, n] = process.argv.slice(2);
+  const [file, n, focus] = process.argv.slice(2);
   if (!file) {
-    process.stderr.write('usage: node dist/bench/profile.js FILE.cpuprofile [TOP]\n');
+    process.stderr.write('usage: node dist/bench/profile.js FILE.cpuprofile [TOP] [FOCUS_FUNCTION]\n');
     process.exitCode = 2;
   } else {
-    summarizeProfile(file, n ? Number(n) : 25).then((s) => process.stdout.write(renderProfile(s)), (err: unknown) => {
+    summarizeProfile(file, n ? Number(n) : 25, focus).then((s) => process.stdout.write(renderProfile(s)), (err: unknown) => {
       process.stderr.write(`${String(err)}\n`);
       process.exitCode = 1;
     });

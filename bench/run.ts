@@ -1,9 +1,10 @@
 // `npm run bench [-- --quick] [-- options]`: runs the benchmarks against the built binary on
 // free local ports, prints a markdown table and writes it as JSON to bench/results/.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { renderProfile, summarizeProfile } from './profile.js';
 import { renderMarkdown, type BenchReport } from './report.js';
 import { REPO_ROOT } from './server-process.js';
 import { runWebhookBench, type WebhookResult } from './webhook-bench.js';
@@ -53,7 +54,11 @@ async function main(): Promise<void> {
   const quick = values.quick === true;
   const outDir = path.resolve(values.out ?? path.join(REPO_ROOT, 'bench/results'));
   const profDir = values['cpu-prof'] ? path.join(outDir, 'profiles') : undefined;
-  if (profDir) await mkdir(profDir, { recursive: true });
+  if (profDir) {
+    await mkdir(profDir, { recursive: true });
+    // Only this run's profiles are summarised at the end.
+    for (const f of await readdir(profDir)) if (f.endsWith('.cpuprofile')) await rm(path.join(profDir, f));
+  }
   const log = (line: string): void => { process.stderr.write(`${line}\n`); };
   const started = Date.now();
 
@@ -84,7 +89,17 @@ async function main(): Promise<void> {
     xds,
     webhook,
   };
-  const markdown = renderMarkdown(report);
+  let markdown = renderMarkdown(report);
+  if (profDir) {
+    // The server's CPU profiles (one per endpoint scale), summarised: where the time went.
+    const files = (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile')).sort();
+    const parts = ['### Server CPU profiles', ''];
+    for (const f of files) {
+      parts.push(renderProfile(await summarizeProfile(path.join(profDir, f), 15)));
+      parts.push(renderProfile(await summarizeProfile(path.join(profDir, f), 12, 'apply')));
+    }
+    markdown += `\n${parts.join('\n')}`;
+  }
   process.stdout.write(markdown);
   await mkdir(outDir, { recursive: true });
   const stamp = report.startedAt.replace(/[:.]/g, '-');

@@ -136,7 +136,6 @@ export interface WatchRecord {
 }
 
 export interface Watch {
-  readonly t0: number;
   readonly typeUrl: string;
   readonly name: string;
   /** Sampled proxies check that this address is in the assignment of `name`. */

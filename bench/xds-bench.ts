@@ -163,7 +163,7 @@ class Scale {
   /** Starts a measurement, makes the change, waits for the push and for every proxy to settle. */
   private async trial(watch: { typeUrl: string; name: string; address?: string; wildcard: boolean },
     change: () => Promise<void>, pushMatches: (p: PushLog) => boolean, collectTimeoutMs: number): Promise<Trial> {
-    await this.pool.all('watching', () => ({ op: 'watch', watch: { t0: 0, ...watch } }));
+    await this.pool.all('watching', () => ({ op: 'watch', watch }));
     const encodedBefore = await this.server.metricSum('pilotfish_xds_resources_encoded_total');
     const pushIndex = this.server.pushes.length;
     const cpu0 = this.server.cpuSeconds();

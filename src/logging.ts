@@ -11,11 +11,17 @@ export function isLogLevel(v: string): v is LogLevel {
 }
 
 export function createLogger(level: LogLevel = 'info', stream: NodeJS.WritableStream = process.stderr): Logger {
-  return winston.createLogger({
+  const severity = winston.config.npm.levels;
+  // winston formats every entry before its transports drop the ones below the level, so a
+  // debug line in a hot path (one per xDS response and ACK) cost a timestamp and a JSON
+  // serialisation even at info. Dropping them first makes them nearly free.
+  const enabled = winston.format((info) => (severity[info.level] ?? 0) <= (severity[logger.level] ?? severity.info) ? info : false);
+  const logger: Logger = winston.createLogger({
     level,
-    format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+    format: winston.format.combine(enabled(), winston.format.timestamp(), winston.format.json()),
     transports: [new winston.transports.Stream({ stream })],
   });
+  return logger;
 }
 
 /** A logger that drops everything, for library use and quiet tests. */

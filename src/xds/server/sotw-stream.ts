@@ -39,6 +39,19 @@ const nameSetIds = new Map<string, number>();
 let lastNameSetId = 0;
 const namedVersions = new WeakMap<ResourceMap, Map<number, string>>();
 
+// Sidecars of a class restate the very same list object (the codec shares long lists).
+const listIds = new WeakMap<readonly string[], number>();
+
+function nameSetIdOf(sub: Subscription): number {
+  let id = listIds.get(sub.list);
+  if (id === undefined) {
+    id = nameSetId(sub.names);
+    // Only a list that made the names exactly its elements stands for them (SotW replace).
+    if (sub.list.length === sub.names.size) listIds.set(sub.list, id);
+  }
+  return id;
+}
+
 function nameSetId(names: ReadonlySet<string>): number {
   const key = [...names].sort().join('\n');
   let id = nameSetIds.get(key);
@@ -120,7 +133,7 @@ export class SotwStream extends XdsStream<SotwRequest> {
     // A wildcard sends the whole map, whose version and body are computed once for all streams.
     let named: XdsResource[] | undefined;
     const selectNamed = (): XdsResource[] => (named ??= sub.select(all));
-    if (!sub.wildcard && st.namesId === undefined) st.namesId = nameSetId(sub.names);
+    if (!sub.wildcard && st.namesId === undefined) st.namesId = nameSetIdOf(sub);
     const version = sub.wildcard ? mapVersion(all) : namedVersion(all, st.namesId!, selectNamed);
     if (!st.force && version === st.sentVersion) return undefined;
 

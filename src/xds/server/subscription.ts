@@ -16,7 +16,7 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 
 export class Subscription {
   wildcard = false;
-  readonly names = new Set<string>();
+  private current = new Set<string>();
   private everNamed = false;
   /** The list of the last SotW request that changed anything (its strings are the ones in `names`). */
   private lastList: readonly string[] = [];
@@ -27,15 +27,26 @@ export class Subscription {
     this.wildcardCapable = isFullState(typeUrl);
   }
 
+  /** The subscribed names (besides the wildcard). */
+  get names(): Set<string> {
+    return this.current;
+  }
+
+  /** The list of the last SotW request that changed the subscription. */
+  get list(): readonly string[] {
+    return this.lastList;
+  }
+
   /** SotW: the request carries the whole new list. Returns the names that were not subscribed before. */
   replace(list: readonly string[]): { added: string[]; wildcardAdded: boolean } {
     // Every ACK restates the list (thousands of EDS names for a sidecar): when it is the one last
     // applied, element for element, nothing changes and nothing is rebuilt.
     if (this.everNamed && sameList(list, this.lastList)) return { added: [], wildcardAdded: false };
-    this.lastList = list.map(internName);
+    // Long lists come from the codec's cache, interned and frozen already.
+    this.lastList = Object.isFrozen(list) ? list : list.map(internName);
     const wasWildcard = this.wildcard;
-    const before = new Set(this.names);
-    this.names.clear();
+    const before = this.current;
+    const next = new Set<string>();
     if (list.length === 0 && !this.everNamed) {
       this.wildcard = this.wildcardCapable;
     } else {
@@ -43,10 +54,13 @@ export class Subscription {
       this.wildcard = false;
       for (const n of this.lastList) {
         if (n === WILDCARD && this.wildcardCapable) this.wildcard = true;
-        else this.names.add(n);
+        else next.add(n);
       }
     }
-    const added = [...this.names].filter((n) => !before.has(n));
+    // The new set replaces the old one (no copy of the old, no clear-and-refill).
+    this.current = next;
+    const added: string[] = [];
+    for (const n of next) if (!before.has(n)) added.push(n);
     return { added, wildcardAdded: this.wildcard && !wasWildcard };
   }
 
