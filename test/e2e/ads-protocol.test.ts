@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AdsClient } from '../support/ads-client.js';
 import { PilotfishProcess } from '../support/pilotfish-process.js';
+import { parsePrometheusText, sampleValue } from '../support/prom-text.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../src/xds/types.js';
 
 function serviceYaml(name: string, port: number, endpointPorts: number[]): string {
@@ -34,6 +35,7 @@ describe('e2e: ADS protocol against the running binary', function () {
   let dir: string;
   let pf: PilotfishProcess;
   let xds: string;
+  let http: string;
   const clients: AdsClient[] = [];
 
   async function connect(id: string): Promise<AdsClient> {
@@ -47,7 +49,7 @@ describe('e2e: ADS protocol against the running binary', function () {
     await writeFile(path.join(dir, 'alpha.yaml'), serviceYaml('alpha', 7000, [9000]));
     pf = PilotfishProcess.start(['serve', '--config-dir', dir, '--xds-address', '127.0.0.1:0',
       '--http-address', '127.0.0.1:0', '--log-level', 'debug']);
-    xds = (await pf.serving()).xdsAddress;
+    ({ xdsAddress: xds, httpAddress: http } = await pf.serving());
   });
 
   after(async () => {
@@ -86,6 +88,8 @@ describe('e2e: ADS protocol against the running binary', function () {
     assert.equal(warn.proxy, 'nacker');
     assert.equal(warn.type, 'LDS');
     assert.equal(warn.error, 'listener rejected on purpose');
+    const metrics = parsePrometheusText(await (await fetch(`http://${http}/metrics`)).text());
+    assert.equal(sampleValue(metrics, 'pilotfish_xds_nacks_total', 'pilotfish_xds_nacks_total', { type: 'LDS' }), 1, 'the NACK is counted');
     // Nothing is resent because of the NACK: the next thing this stream sees is the answer to a
     // new request, not a retry of the rejected listener.
     c.request(ROUTE, [A_LISTENER]);
