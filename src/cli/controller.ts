@@ -17,19 +17,12 @@ import { parseDuration } from '../model/routing-duration.js';
 import type { RoutingObjectStatus } from '../model/routing-status.js';
 import { EMPTY_SNAPSHOT } from '../model/snapshot.js';
 import type { XdsEvents, XdsServer } from '../xds/server/index.js';
-import { logLevelFlag, outboundPolicyFlag, parseFlags, UsageError } from './flags.js';
+import { addressFlag, logLevelFlag, outboundPolicyFlag, parseFlags, UsageError } from './flags.js';
 import { routingResourceOwners } from './routing-owners.js';
 import { startWebhook, webhookFlagOptions, webhookSettingsFromValues, type WebhookSettings } from './webhook-command.js';
 import { PORT_XDS } from '../model/ports.js';
 import { startControlPlane, waitForShutdown, type ControlPlane } from './runtime.js';
 
-export const CONTROLLER_USAGE = `  pilotfish controller [--kubeconfig FILE] [--namespace NS] [--identity NAME]
-                       [--xds-address HOST:PORT] [--http-address HOST:PORT] [--webhook-address HOST:PORT]
-                       [--lease-name NAME] [--lease-duration 15s] [--log-level L] [--no-debug-endpoints]
-                       [--no-webhook | injector flags of \`pilotfish webhook\`, with --proxy-xds-address HOST:PORT]
-      Watch the Kubernetes API (in-cluster, or --kubeconfig / KUBECONFIG / ~/.kube/config) and serve
-      xDS from it; the replica holding the Lease writes TrafficRoute/TrafficPolicy status.
-`;
 
 export interface ControllerSettings {
   readonly kubeconfig?: string;
@@ -65,15 +58,6 @@ function durationFlag(text: string, name: string): number {
   return ms;
 }
 
-function addressFlag(text: string, name: string): string {
-  try {
-    splitHostPort(text);
-  } catch (err) {
-    throw new UsageError(`pilotfish controller: --${name}: ${(err as Error).message}`);
-  }
-  return text;
-}
-
 /** Flags, with defaults from the Pod's environment (downward API) where that is where they live. */
 export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv): ControllerSettings {
   const { values: v, positionals } = parseFlags(argv, {
@@ -96,7 +80,7 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv): Co
     throw new UsageError(`pilotfish controller: --lease-name must be a DNS subdomain name (got "${leaseName}")`);
   }
   const namespace = v.namespace || env.POD_NAMESPACE || 'pilotfish-system';
-  const xdsPort = splitHostPort(addressFlag(v['xds-address']!, 'xds-address')).port;
+  const xdsPort = splitHostPort(addressFlag(v['xds-address']!, 'xds-address', 'controller')).port;
   const webhook = v['no-webhook'] ? undefined : webhookSettingsFromValues({
     ...v,
     namespace,
@@ -106,9 +90,9 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv): Co
   return {
     ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig } : {}),
     ...(webhook !== undefined ? { webhook } : {}),
-    xdsAddress: addressFlag(v['xds-address']!, 'xds-address'),
-    httpAddress: addressFlag(v['http-address']!, 'http-address'),
-    webhookAddress: addressFlag(v['webhook-address']!, 'webhook-address'),
+    xdsAddress: addressFlag(v['xds-address']!, 'xds-address', 'controller'),
+    httpAddress: addressFlag(v['http-address']!, 'http-address', 'controller'),
+    webhookAddress: addressFlag(v['webhook-address']!, 'webhook-address', 'controller'),
     namespace,
     identity: v.identity || env.POD_NAME || hostname(),
     leaseName,

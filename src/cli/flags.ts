@@ -1,6 +1,7 @@
 // Flag parsing shared by every subcommand: unknown flags and bad values are user errors with a
 // clear message and exit code 2, never a stack trace.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { splitHostPort } from '../admin/http-server.js';
 import { isLogLevel, type LogLevel } from '../logging.js';
 import { isOutboundTrafficPolicy, OUTBOUND_TRAFFIC_POLICIES, type OutboundTrafficPolicy } from '../model/outbound-policy.js';
 
@@ -35,4 +36,14 @@ export function outboundPolicyFlag(value: string | undefined): OutboundTrafficPo
     throw new UsageError(`--outbound-traffic-policy must be one of ${OUTBOUND_TRAFFIC_POLICIES.join(', ')} (got "${v}")`);
   }
   return v;
+}
+
+/** A HOST:PORT flag, checked at start so a typo is a usage error rather than a failed bind. */
+export function addressFlag(text: string, name: string, command: string): string {
+  try {
+    splitHostPort(text);
+  } catch (err) {
+    throw new UsageError(`pilotfish ${command}: --${name}: ${(err as Error).message}`);
+  }
+  return text;
 }

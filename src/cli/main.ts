@@ -1,13 +1,7 @@
 #!/usr/bin/env node
 // The pilotfish command line. The only module that reads argv and the environment.
-import { runBootstrap } from './bootstrap.js';
-import { runConfigDump } from './config-dump.js';
-import { runProxyConfig } from './proxy-config.js';
-import { runProxyStatus } from './proxy-status.js';
-import { CONTROLLER_USAGE, runController } from './controller.js';
-import { runServe } from './serve.js';
-import { runInject } from './inject.js';
-import { runWebhookCommand } from './webhook-command.js';
+// Commands are imported when chosen: a one-shot command such as `bootstrap` should not pay for
+// loading the gRPC server, the Envoy protos and the Kubernetes client.
 import { UsageError } from './flags.js';
 
 const USAGE = `pilotfish — a small, fast service-mesh control plane
@@ -16,7 +10,13 @@ Usage:
   pilotfish serve [--config-dir DIR] [--xds-address HOST:PORT] [--http-address HOST:PORT] [--log-level L]
                   [--no-debug-endpoints] [--outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY]
       Serve xDS from Kubernetes YAML files in DIR (watched) and the REST registry.
-${CONTROLLER_USAGE}  pilotfish bootstrap --node-id ID [--xds-address HOST:PORT] [--namespace NS] [--kind grpc|sidecar]
+  pilotfish controller [--kubeconfig FILE] [--namespace NS] [--identity NAME]
+                       [--xds-address HOST:PORT] [--http-address HOST:PORT] [--webhook-address HOST:PORT]
+                       [--lease-name NAME] [--lease-duration 15s] [--log-level L] [--no-debug-endpoints]
+                       [--no-webhook | injector flags of \`pilotfish webhook\`, with --proxy-xds-address HOST:PORT]
+      Watch the Kubernetes API (in-cluster, or --kubeconfig / KUBECONFIG / ~/.kube/config) and serve
+      xDS from it; the replica holding the Lease writes TrafficRoute/TrafficPolicy status.
+  pilotfish bootstrap --node-id ID [--xds-address HOST:PORT] [--namespace NS] [--kind grpc|sidecar]
                       [--pod-name P] [--ip IP] [--labels k=v,...] [--service-account SA] [--cluster C]
       Print the xDS bootstrap: JSON for a proxyless gRPC client, Envoy YAML (Delta ADS) for a sidecar.
   pilotfish config-dump --config-dir DIR --node-id ID [--namespace NS] [--kind grpc|sidecar] [--labels k=v,...]
@@ -38,25 +38,25 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve':
-      await runServe(rest);
+      await (await import('./serve.js')).runServe(rest);
       return 0;
     case 'controller':
-      await runController(rest);
+      await (await import('./controller.js')).runController(rest);
       return 0;
     case 'webhook':
-      await runWebhookCommand(rest);
+      await (await import('./webhook-command.js')).runWebhookCommand(rest);
       return 0;
     case 'inject':
-      return runInject(rest, process);
+      return (await import('./inject.js')).runInject(rest, process);
     case 'bootstrap':
-      runBootstrap(rest, process.stdout);
+      (await import('./bootstrap.js')).runBootstrap(rest, process.stdout);
       return 0;
     case 'config-dump':
-      return runConfigDump(rest, process.stdout, process.stderr);
+      return (await import('./config-dump.js')).runConfigDump(rest, process.stdout, process.stderr);
     case 'proxy-status':
-      return runProxyStatus(rest, process.stdout, process.stderr);
+      return (await import('./proxy-status.js')).runProxyStatus(rest, process.stdout, process.stderr);
     case 'proxy-config':
-      return runProxyConfig(rest, process.stdout, process.stderr);
+      return (await import('./proxy-config.js')).runProxyConfig(rest, process.stdout, process.stderr);
     case undefined:
     case 'help':
     case '--help':

@@ -1,11 +1,10 @@
 // `pilotfish serve`: xDS from a config directory and the REST registry, no cluster needed.
-import { splitHostPort } from '../admin/http-server.js';
 import { ConfigDirSource } from '../controller/config-dir.js';
 import { registerRegistryRoutes } from '../controller/registry-http.js';
 import { EndpointRegistry } from '../controller/registry.js';
 import type { Source } from '../controller/source.js';
 import { createLogger } from '../logging.js';
-import { logLevelFlag, outboundPolicyFlag, parseFlags } from './flags.js';
+import { addressFlag, logLevelFlag, outboundPolicyFlag, parseFlags } from './flags.js';
 import { startControlPlane, waitForShutdown } from './runtime.js';
 
 export async function runServe(argv: string[]): Promise<void> {
@@ -19,8 +18,8 @@ export async function runServe(argv: string[]): Promise<void> {
   }, 'serve');
   const outboundTrafficPolicy = outboundPolicyFlag(values['outbound-traffic-policy']);
   const logger = createLogger(logLevelFlag(values['log-level']));
-  splitHostPort(values['http-address']!);
-  splitHostPort(values['xds-address']!);
+  addressFlag(values['http-address']!, 'http-address', 'serve');
+  addressFlag(values['xds-address']!, 'xds-address', 'serve');
 
   const registry = new EndpointRegistry(logger);
   const sources: Source[] = [];
