@@ -3,7 +3,7 @@
 // Pure; the store calls it for every snapshot it builds. Identity is preserved wherever nothing
 // changed, so the store can tell from a reference whether applied routing (and with it the proxy
 // configuration) moved.
-import type { Endpoint, Service } from '../model/mesh.js';
+import { serviceKey, type Endpoint, type Service } from '../model/mesh.js';
 import { routingObjectKey } from '../model/routing.js';
 import type { AppliedRouting, RoutingObjectStatus, RoutingState } from '../model/routing-status.js';
 import type { RoutingObjects } from '../model/snapshot.js';
@@ -21,22 +21,44 @@ export interface RoutingStepInput {
   readonly changedEndpoints: ReadonlySet<string>;
 }
 
+/**
+ * The services (by key) whose endpoints the validation that produced a state looked at. An
+ * endpoint change elsewhere cannot change the result, so it need not be validated again (with
+ * thousands of endpoint changes and a few policies, this keeps an endpoint change O(its service)).
+ */
+const endpointReads = new WeakMap<RoutingState, ReadonlySet<string>>();
+
 export function nextRoutingState(input: RoutingStepInput): RoutingState {
   const { previous, objects } = input;
-  // Endpoints matter only to TrafficPolicies (a note when a subset selects nothing).
-  const endpointsMatter = input.changedEndpoints.size > 0 && objects.trafficPolicies.length > 0;
-  if (objects === input.previousObjects && !input.servicesChanged && !endpointsMatter) return previous;
+  if (objects === input.previousObjects && !input.servicesChanged && !endpointsMatter(input)) return previous;
 
+  const reads = new Set<string>();
+  const lookup = serviceLookupFromMaps(input.services, input.endpoints);
   const result = validateRouting({
     trafficRoutes: objects.trafficRoutes,
     trafficPolicies: objects.trafficPolicies,
-    services: serviceLookupFromMaps(input.services, input.endpoints),
+    services: {
+      service(namespace, name) {
+        reads.add(serviceKey(namespace, name));
+        return lookup.service(namespace, name);
+      },
+    },
     previousApplied: previous.applied,
   });
   const applied = sameApplied(previous.applied, result.applied) ? previous.applied : result.applied;
   const statuses = deepEqual(previous.statuses, result.statuses) ? previous.statuses : result.statuses;
-  if (applied === previous.applied && statuses === previous.statuses) return previous;
-  return Object.freeze({ applied, statuses });
+  const next = applied === previous.applied && statuses === previous.statuses ? previous : Object.freeze({ applied, statuses });
+  endpointReads.set(next, reads);
+  return next;
+}
+
+/** Endpoints matter only to TrafficPolicies (a note when a subset selects nothing), and only those read. */
+function endpointsMatter(input: RoutingStepInput): boolean {
+  if (input.changedEndpoints.size === 0 || input.objects.trafficPolicies.length === 0) return false;
+  const reads = endpointReads.get(input.previous);
+  if (reads === undefined || input.previous.statuses.length === 0) return true;
+  for (const key of input.changedEndpoints) if (reads.has(key)) return true;
+  return false;
 }
 
 function sameMap<V>(a: ReadonlyMap<string, V>, b: ReadonlyMap<string, V>): boolean {

@@ -7,10 +7,10 @@ import type { Endpoint, Service } from '../model/mesh.js';
 import { EMPTY_SNAPSHOT, type MeshSnapshot, type NamespaceInfo, type PodInfo, type RoutingObjects } from '../model/snapshot.js';
 import { Debouncer, type Timers } from './debounce.js';
 import { deepEqual } from './deep-equal.js';
-import { mergeObjectSets } from './merge.js';
+import { ObjectSetMerger } from './merge.js';
 import { EMPTY_OBJECTS, type ObjectSet } from './objects.js';
 import type { Source, SourceSink } from './source.js';
-import { translate } from './translate.js';
+import { Translator, type TranslatedMesh, type TranslatorHooks } from './translate.js';
 import { nextRoutingState, rejectionLines } from './routing-state.js';
 import type { RoutingState } from '../model/routing-status.js';
 
@@ -21,6 +21,8 @@ export interface SnapshotStoreOptions {
   /** ...but no later than this after the first unpublished change (default 10 s). */
   readonly maxDelayMs?: number;
   readonly timers?: Timers;
+  /** Observes translation work (tests count per-service translations with it). */
+  readonly translatorHooks?: TranslatorHooks;
 }
 
 export type SnapshotListener = (snapshot: MeshSnapshot) => void;
@@ -41,6 +43,10 @@ export class SnapshotStore implements SourceSink {
   private stopped = false;
   private snapshot: MeshSnapshot = EMPTY_SNAPSHOT;
   private mergedCache: ObjectSet | undefined;
+  private readonly merger = new ObjectSetMerger();
+  private readonly translator: Translator;
+  /** The translation the current snapshot was built from: maps the translator reused need no comparing. */
+  private translated: TranslatedMesh | undefined;
   private readonly listeners = new Set<SnapshotListener>();
   private loggedConflicts = new Set<string>();
   private loggedWarnings = new Set<string>();
@@ -51,6 +57,7 @@ export class SnapshotStore implements SourceSink {
 
   constructor(options: SnapshotStoreOptions) {
     this.log = options.logger.child({ component: 'store' });
+    this.translator = new Translator(options.translatorHooks);
     this.debouncer = new Debouncer(() => this.publish(false), {
       quietMs: options.quietMs ?? 100,
       maxDelayMs: options.maxDelayMs ?? 10_000,
@@ -138,7 +145,7 @@ export class SnapshotStore implements SourceSink {
   merged(): ObjectSet {
     this.mergedCache ??= this.order.length === 0
       ? EMPTY_OBJECTS
-      : mergeObjectSets(this.order.filter((n) => this.sets.has(n))
+      : this.merger.merge(this.order.filter((n) => this.sets.has(n))
         .map((source) => ({ source, objects: this.sets.get(source) ?? EMPTY_OBJECTS }))).objects;
     return this.mergedCache;
   }
@@ -180,17 +187,18 @@ export class SnapshotStore implements SourceSink {
     const changedAt = this.pendingSince ?? Date.now();
     this.pendingSince = undefined;
     const inputs = this.order.filter((n) => this.sets.has(n)).map((source) => ({ source, objects: this.sets.get(source) ?? EMPTY_OBJECTS }));
-    const { objects, conflicts } = mergeObjectSets(inputs);
+    const { objects, conflicts } = this.merger.merge(inputs);
     this.mergedCache = objects;
     this.loggedConflicts = logNew(conflicts, this.loggedConflicts, (c) => this.log.warn('duplicate object across sources', { reason: c }));
-    const t = translate(objects);
+    const t = this.translator.translate(objects);
+    const last = this.translated;
     this.loggedWarnings = logNew(t.warnings, this.loggedWarnings, (w) => this.log.warn('object not fully usable', { reason: w }));
 
     const prev = this.snapshot;
-    const services = shareEntries<Service>(prev.services, t.services);
-    const namespaces = shareEntries<NamespaceInfo>(prev.namespaces, t.namespaces);
-    const pods = shareEntries<PodInfo>(prev.pods, t.pods);
-    const endpoints = shareEntries<readonly Endpoint[]>(prev.endpoints, t.endpoints);
+    const services = shareEntries<Service>(prev.services, t.services, last?.services);
+    const namespaces = shareEntries<NamespaceInfo>(prev.namespaces, t.namespaces, last?.namespaces);
+    const pods = shareEntries<PodInfo>(prev.pods, t.pods, last?.pods);
+    const endpoints = shareEntries<readonly Endpoint[]>(prev.endpoints, t.endpoints, last?.endpoints);
     const changedEndpoints = new Set<string>([...endpoints.changed]);
     const routingObjects: RoutingObjects = deepEqual(prev.routingObjects, t.routingObjects) ? prev.routingObjects : t.routingObjects;
 
@@ -209,7 +217,10 @@ export class SnapshotStore implements SourceSink {
     const configChanged = first || services.changed.size > 0 || namespaces.changed.size > 0 || podLabelsChanged
       || routingObjects !== prev.routingObjects || routing.applied !== prev.routing.applied;
     const endpointsChanged = first || changedEndpoints.size > 0;
-    if (!configChanged && !endpointsChanged && pods.changed.size === 0) return;
+    if (!configChanged && !endpointsChanged && pods.changed.size === 0) {
+      this.translated = t;
+      return;
+    }
 
     this.snapshot = Object.freeze({
       version: prev.version + 1,
@@ -224,6 +235,7 @@ export class SnapshotStore implements SourceSink {
       routingObjects,
       routing,
     });
+    this.translated = t;
     this.log.debug('snapshot published', {
       version: this.snapshot.version, configGeneration: this.snapshot.configGeneration,
       endpointsGeneration: this.snapshot.endpointsGeneration, services: services.map.size,
@@ -241,9 +253,12 @@ export class SnapshotStore implements SourceSink {
 
 /**
  * The new map, reusing the previous value object wherever it is structurally equal, plus the
- * keys that were added, removed or changed.
+ * keys that were added, removed or changed. `nextWas` is the translation `prev` was built from:
+ * when the translator handed back that very map, nothing in it changed.
  */
-function shareEntries<V>(prev: ReadonlyMap<string, V>, next: ReadonlyMap<string, V>): { map: Map<string, V>; changed: Set<string> } {
+function shareEntries<V>(prev: ReadonlyMap<string, V>, next: ReadonlyMap<string, V>,
+  nextWas: ReadonlyMap<string, V> | undefined): { map: ReadonlyMap<string, V>; changed: Set<string> } {
+  if (next === nextWas) return { map: prev, changed: new Set() };
   const map = new Map<string, V>();
   const changed = new Set<string>();
   for (const [k, v] of next) {

@@ -1,5 +1,7 @@
-// Pure: a merged ObjectSet -> the model's services, endpoints, namespaces, pods and routing objects.
+// A merged ObjectSet -> the model's services, endpoints, namespaces, pods and routing objects.
 // Output is deterministic (sorted maps and arrays) so the store can compare it structurally.
+// translate() is pure; the store uses a Translator, which gives the same output but reuses the
+// work of every service whose objects did not change, so an endpoint change costs O(its service).
 import {
   NO_LOCALITY, serviceKey, type Endpoint, type Locality, type Protocol, type Service, type ServicePort,
 } from '../model/mesh.js';
@@ -7,8 +9,9 @@ import type { NamespaceInfo, PodInfo, RoutingObjects } from '../model/snapshot.j
 import { isOutboundTrafficPolicy, OUTBOUND_POLICY_ANNOTATION, OUTBOUND_TRAFFIC_POLICIES } from '../model/outbound-policy.js';
 import {
   SERVICE_NAME_LABEL, SERVICE_PORT_ANNOTATION, SYNTHETIC_ANNOTATION,
-  type CustomObject, type ObjectSet, type V1EndpointSlice, type V1Pod, type V1Service,
+  type CustomObject, type ObjectSet, type V1EndpointSlice, type V1Namespace, type V1Pod, type V1Service,
 } from './objects.js';
+import { deepEqual } from './deep-equal.js';
 
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 export const REGION_LABEL = 'topology.kubernetes.io/region';
@@ -68,45 +71,153 @@ function protocolOfWord(word: string): Protocol | undefined {
   }
 }
 
+/** Stateless translation (no memory between calls). */
 export function translate(objects: ObjectSet): TranslatedMesh {
-  const warnings: string[] = [];
-  const pods = new Map<string, V1Pod>();
-  for (const p of objects.pods) {
-    const name = p.metadata?.name;
-    if (name !== undefined) pods.set(`${p.metadata?.namespace ?? DEFAULT_NAMESPACE}/${name}`, p);
+  return new Translator().translate(objects);
+}
+
+export interface TranslatorHooks {
+  /** Called whenever a service's endpoints are translated anew (not reused); for tests and metrics. */
+  readonly onServiceEndpoints?: (serviceKey: string) => void;
+}
+
+/** What one service's endpoints were built from, and the result. */
+interface ServiceEntry {
+  readonly service: Service;
+  readonly slices: readonly V1EndpointSlice[];
+  /** Every `namespace/name` of a Pod the endpoints looked up, found or not. */
+  readonly podKeys: readonly string[];
+  readonly endpoints: readonly Endpoint[];
+}
+
+interface SlicePorts {
+  readonly service: Service;
+  readonly portNames: ReadonlyMap<string, number>;
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Translation with memory: sources keep unchanged objects identical between reports (and the
+ * merger keeps unchanged lists identical), so work is reused by object identity. A service whose
+ * Service, EndpointSlices and referenced Pods are the same objects as last time keeps its model
+ * objects and its endpoint array; only changed services are translated again. The output equals
+ * that of the stateless translate() for the same input.
+ */
+export class Translator {
+  private readonly hooks: TranslatorHooks;
+  private readonly serviceMemo = new WeakMap<V1Service, Service | null>();
+  private readonly slicePorts = new WeakMap<V1EndpointSlice, SlicePorts>();
+  private readonly sliceKeys = new WeakMap<V1EndpointSlice, string>();
+  private readonly podInfoMemo = new WeakMap<V1Pod, PodInfo>();
+  private readonly namespaceMemo = new WeakMap<V1Namespace, { info: NamespaceInfo; warning?: string }>();
+  private entries = new Map<string, ServiceEntry>();
+  private podList: readonly V1Pod[] | undefined;
+  private pods = new Map<string, V1Pod>();
+  private podInfos = new Map<string, PodInfo>();
+  private serviceList: readonly V1Service[] | undefined;
+  private services = new Map<string, Service>();
+  private namespaceList: readonly V1Namespace[] | undefined;
+  private namespaces = { map: new Map<string, NamespaceInfo>(), warnings: [] as readonly string[] };
+  private sortedSlices: { list: readonly V1EndpointSlice[]; sorted: readonly V1EndpointSlice[] } | undefined;
+  private routing: { routes: readonly CustomObject[]; policies: readonly CustomObject[]; objects: RoutingObjects } | undefined;
+
+  constructor(hooks: TranslatorHooks = {}) {
+    this.hooks = hooks;
   }
 
-  const services = new Map<string, Service>();
-  for (const s of [...objects.services].sort(byKey(serviceKeyOf))) {
-    const svc = translateService(s);
-    if (svc !== undefined) services.set(serviceKey(svc.namespace, svc.name), svc);
-  }
-
-  const collected = new Map<string, Endpoint[]>();
-  for (const key of services.keys()) collected.set(key, []);
-  for (const slice of [...objects.endpointSlices].sort(byKey(nsName))) {
-    translateSlice(slice, services, pods, collected, warnings);
-  }
-  const endpoints = new Map<string, readonly Endpoint[]>();
-  for (const [key, list] of collected) endpoints.set(key, dedupe(list.sort(compareEndpoints)));
-
-  const namespaces = new Map<string, NamespaceInfo>();
-  for (const n of [...objects.namespaces].sort(byKey((o) => o.metadata?.name ?? ''))) {
-    const name = n.metadata?.name;
-    if (name === undefined) continue;
-    const info: { -readonly [K in keyof NamespaceInfo]: NamespaceInfo[K] } = { name, labels: { ...(n.metadata?.labels ?? {}) } };
-    const policy = n.metadata?.annotations?.[OUTBOUND_POLICY_ANNOTATION];
-    if (isOutboundTrafficPolicy(policy)) info.outboundTrafficPolicy = policy;
-    else if (policy !== undefined) {
-      warnings.push(`Namespace ${name}: annotation ${OUTBOUND_POLICY_ANNOTATION} must be one of ${OUTBOUND_TRAFFIC_POLICIES.join(', ')} (got ${JSON.stringify(policy)}); the mesh default applies`);
+  translate(objects: ObjectSet): TranslatedMesh {
+    try {
+      return this.translateUnsafe(objects);
+    } catch (err) {
+      // Half-updated memory could hide a change next time: forget everything, translate afresh.
+      this.reset();
+      throw err;
     }
-    namespaces.set(name, info);
   }
 
-  const podInfos = new Map<string, PodInfo>();
-  for (const key of [...pods.keys()].sort()) {
-    const p = pods.get(key);
-    if (p === undefined) continue;
+  private reset(): void {
+    this.entries = new Map();
+    this.podList = undefined;
+    this.pods = new Map();
+    this.serviceList = undefined;
+    this.services = new Map();
+    this.namespaceList = undefined;
+    this.sortedSlices = undefined;
+    this.routing = undefined;
+  }
+
+  private translateUnsafe(objects: ObjectSet): TranslatedMesh {
+    const warnings: string[] = [];
+    const changedPods = this.updatePods(objects.pods);
+    const services = this.updateServices(objects.services);
+
+    // Slices grouped by service, in slice order; warnings in slice order as well.
+    const slicesOf = new Map<string, V1EndpointSlice[]>();
+    for (const slice of this.sortSlices(objects.endpointSlices)) {
+      const key = this.sliceService(slice, services, warnings);
+      if (key === undefined) continue;
+      const list = slicesOf.get(key);
+      if (list === undefined) slicesOf.set(key, [slice]);
+      else list.push(slice);
+    }
+
+    const entries = new Map<string, ServiceEntry>();
+    const endpoints = new Map<string, readonly Endpoint[]>();
+    for (const [key, service] of services) {
+      const slices = slicesOf.get(key) ?? [];
+      const before = this.entries.get(key);
+      let entry: ServiceEntry;
+      if (before !== undefined && before.service === service && sameElements(before.slices, slices)
+        && (changedPods.size === 0 || !before.podKeys.some((k) => changedPods.has(k)))) {
+        entry = before;
+      } else {
+        entry = this.translateEndpoints(key, service, slices, before);
+      }
+      entries.set(key, entry);
+      endpoints.set(key, entry.endpoints);
+    }
+    this.entries = entries;
+
+    const namespaces = this.updateNamespaces(objects.namespaces);
+    warnings.push(...namespaces.warnings);
+
+    return {
+      services,
+      endpoints,
+      namespaces: namespaces.map,
+      pods: this.podInfos,
+      routingObjects: this.routingObjects(objects.trafficRoutes, objects.trafficPolicies),
+      warnings,
+    };
+  }
+
+  /** Indexes the Pods; returns the keys of Pods added, removed or replaced since last time. */
+  private updatePods(list: readonly V1Pod[]): ReadonlySet<string> {
+    const changed = new Set<string>();
+    if (this.podList !== undefined && sameElements(this.podList, list)) return changed;
+    const pods = new Map<string, V1Pod>();
+    for (const p of list) {
+      const name = p.metadata?.name;
+      if (name !== undefined) pods.set(`${p.metadata?.namespace ?? DEFAULT_NAMESPACE}/${name}`, p);
+    }
+    for (const [k, p] of pods) if (this.pods.get(k) !== p) changed.add(k);
+    for (const k of this.pods.keys()) if (!pods.has(k)) changed.add(k);
+    if (changed.size > 0 || this.podList === undefined) {
+      const infos = new Map<string, PodInfo>();
+      for (const key of [...pods.keys()].sort()) {
+        const p = pods.get(key);
+        if (p !== undefined) infos.set(key, this.podInfo(p));
+      }
+      this.podInfos = infos;
+    }
+    this.pods = pods;
+    this.podList = list;
+    return changed;
+  }
+
+  private podInfo(p: V1Pod): PodInfo {
+    const known = this.podInfoMemo.get(p);
+    if (known !== undefined) return known;
     const info: { -readonly [K in keyof PodInfo]: PodInfo[K] } = {
       name: p.metadata?.name ?? '',
       namespace: p.metadata?.namespace ?? DEFAULT_NAMESPACE,
@@ -114,20 +225,132 @@ export function translate(objects: ObjectSet): TranslatedMesh {
     };
     if (p.status?.podIP) info.ip = p.status.podIP;
     if (p.spec?.serviceAccountName) info.serviceAccount = p.spec.serviceAccountName;
-    podInfos.set(key, info);
+    this.podInfoMemo.set(p, info);
+    return info;
   }
 
-  return {
-    services,
-    endpoints,
-    namespaces,
-    pods: podInfos,
-    routingObjects: {
-      trafficRoutes: [...objects.trafficRoutes].sort(byKey(nsName)),
-      trafficPolicies: [...objects.trafficPolicies].sort(byKey(nsName)),
-    },
-    warnings,
-  };
+  private updateServices(list: readonly V1Service[]): Map<string, Service> {
+    if (this.serviceList !== undefined && sameElements(this.serviceList, list)) return this.services;
+    const services = new Map<string, Service>();
+    for (const { object } of sortByKey(list, serviceKeyOf)) {
+      let svc = this.serviceMemo.get(object);
+      if (svc === undefined) {
+        svc = translateService(object) ?? null;
+        // An equal translation of a new object keeps the old model object (and what hangs off it).
+        const old = svc === null ? undefined : this.services.get(serviceKey(svc.namespace, svc.name));
+        if (svc !== null && old !== undefined && deepEqual(old, svc)) svc = old;
+        this.serviceMemo.set(object, svc);
+      }
+      if (svc !== null) services.set(serviceKey(svc.namespace, svc.name), svc);
+    }
+    this.services = services;
+    this.serviceList = list;
+    return services;
+  }
+
+  private sortSlices(list: readonly V1EndpointSlice[]): readonly V1EndpointSlice[] {
+    if (this.sortedSlices !== undefined && sameElements(this.sortedSlices.list, list)) return this.sortedSlices.sorted;
+    const sorted = sortByKey(list, nsName).map((x) => x.object);
+    this.sortedSlices = { list, sorted };
+    return sorted;
+  }
+
+  /** The key of the service whose endpoints the slice carries, or undefined (with a warning why not). */
+  private sliceService(slice: V1EndpointSlice, services: ReadonlyMap<string, Service>, warnings: string[]): string | undefined {
+    const namespace = slice.metadata?.namespace ?? DEFAULT_NAMESPACE;
+    const who = (): string => `EndpointSlice ${namespace}/${slice.metadata?.name ?? ''}`;
+    const serviceName = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+    if (serviceName === undefined) {
+      warnings.push(`${who()}: no ${SERVICE_NAME_LABEL} label; ignored`);
+      return undefined;
+    }
+    const key = this.sliceServiceKey(slice, namespace, serviceName);
+    const service = services.get(key);
+    if (service === undefined) {
+      warnings.push(`${who()}: Service ${namespace}/${serviceName} does not exist; endpoints ignored`);
+      return undefined;
+    }
+    if (slice.addressType === 'FQDN') {
+      warnings.push(`${who()}: addressType FQDN is not supported; endpoints ignored`);
+      return undefined;
+    }
+    warnings.push(...this.portsOf(slice, service, who).warnings);
+    return key;
+  }
+
+  private sliceServiceKey(slice: V1EndpointSlice, namespace: string, serviceName: string): string {
+    let key = this.sliceKeys.get(slice);
+    if (key === undefined) {
+      key = serviceKey(namespace, serviceName);
+      this.sliceKeys.set(slice, key);
+    }
+    return key;
+  }
+
+  private portsOf(slice: V1EndpointSlice, service: Service, who: () => string): SlicePorts {
+    const known = this.slicePorts.get(slice);
+    if (known !== undefined && known.service === service) return known;
+    const warnings: string[] = [];
+    const ports: SlicePorts = { service, portNames: slicePortNames(slice, service, who(), warnings), warnings };
+    this.slicePorts.set(slice, ports);
+    return ports;
+  }
+
+  private translateEndpoints(key: string, service: Service, slices: readonly V1EndpointSlice[], before: ServiceEntry | undefined): ServiceEntry {
+    this.hooks.onServiceEndpoints?.(key);
+    const list: Endpoint[] = [];
+    const podKeys: string[] = [];
+    for (const slice of slices) {
+      const ports = this.portsOf(slice, service, () => `EndpointSlice ${nsName(slice)}`);
+      if (ports.portNames.size > 0) translateSlice(slice, ports.portNames, this.pods, list, podKeys);
+    }
+    let endpoints: readonly Endpoint[] = dedupe(list.sort(compareEndpoints));
+    if (before !== undefined && deepEqual(before.endpoints, endpoints)) endpoints = before.endpoints;
+    return { service, slices, podKeys, endpoints };
+  }
+
+  private updateNamespaces(list: readonly V1Namespace[]): { map: Map<string, NamespaceInfo>; warnings: readonly string[] } {
+    if (this.namespaceList !== undefined && sameElements(this.namespaceList, list)) return this.namespaces;
+    const map = new Map<string, NamespaceInfo>();
+    const warnings: string[] = [];
+    for (const { object } of sortByKey(list, nameOf)) {
+      const name = object.metadata?.name;
+      if (name === undefined) continue;
+      let known = this.namespaceMemo.get(object);
+      if (known === undefined) {
+        known = translateNamespace(name, object);
+        this.namespaceMemo.set(object, known);
+      }
+      if (known.warning !== undefined) warnings.push(known.warning);
+      map.set(name, known.info);
+    }
+    this.namespaces = { map, warnings };
+    this.namespaceList = list;
+    return this.namespaces;
+  }
+
+  private routingObjects(routes: readonly CustomObject[], policies: readonly CustomObject[]): RoutingObjects {
+    if (this.routing !== undefined && sameElements(this.routing.routes, routes) && sameElements(this.routing.policies, policies)) return this.routing.objects;
+    const objects: RoutingObjects = {
+      trafficRoutes: sortByKey(routes, nsName).map((x) => x.object),
+      trafficPolicies: sortByKey(policies, nsName).map((x) => x.object),
+    };
+    this.routing = { routes, policies, objects };
+    return objects;
+  }
+}
+
+function translateNamespace(name: string, n: V1Namespace): { info: NamespaceInfo; warning?: string } {
+  const info: { -readonly [K in keyof NamespaceInfo]: NamespaceInfo[K] } = { name, labels: { ...(n.metadata?.labels ?? {}) } };
+  const policy = n.metadata?.annotations?.[OUTBOUND_POLICY_ANNOTATION];
+  if (isOutboundTrafficPolicy(policy)) info.outboundTrafficPolicy = policy;
+  else if (policy !== undefined) {
+    return {
+      info,
+      warning: `Namespace ${name}: annotation ${OUTBOUND_POLICY_ANNOTATION} must be one of ${OUTBOUND_TRAFFIC_POLICIES.join(', ')} (got ${JSON.stringify(policy)}); the mesh default applies`,
+    };
+  }
+  return { info };
 }
 
 function translateService(s: V1Service): Service | undefined {
@@ -160,31 +383,12 @@ function targetPortOf(target: number | string | undefined, port: number): number
   return target;
 }
 
+/** Appends the slice's endpoints; records the key of every Pod looked up. */
 function translateSlice(
-  slice: V1EndpointSlice, services: ReadonlyMap<string, Service>, pods: ReadonlyMap<string, V1Pod>,
-  out: Map<string, Endpoint[]>, warnings: string[],
+  slice: V1EndpointSlice, portNames: ReadonlyMap<string, number>, pods: ReadonlyMap<string, V1Pod>,
+  out: Endpoint[], podKeys: string[],
 ): void {
   const namespace = slice.metadata?.namespace ?? DEFAULT_NAMESPACE;
-  const who = `EndpointSlice ${namespace}/${slice.metadata?.name ?? ''}`;
-  const serviceName = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
-  if (serviceName === undefined) {
-    warnings.push(`${who}: no ${SERVICE_NAME_LABEL} label; ignored`);
-    return;
-  }
-  const key = serviceKey(namespace, serviceName);
-  const service = services.get(key);
-  const list = out.get(key);
-  if (service === undefined || list === undefined) {
-    warnings.push(`${who}: Service ${namespace}/${serviceName} does not exist; endpoints ignored`);
-    return;
-  }
-  if (slice.addressType === 'FQDN') {
-    warnings.push(`${who}: addressType FQDN is not supported; endpoints ignored`);
-    return;
-  }
-  const portNames = slicePortNames(slice, service, who, warnings);
-  if (portNames.size === 0) return;
-
   for (const ep of slice.endpoints ?? []) {
     // Addresses of one endpoint are fungible; consumers may use the first only.
     const address = ep.addresses?.[0];
@@ -193,7 +397,12 @@ function translateSlice(
     for (const [servicePortName, number] of portNames) ports[servicePortName] = number;
     const ref = ep.targetRef;
     const podName = ref?.kind === 'Pod' && ref.name ? ref.name : undefined;
-    const pod = podName === undefined ? undefined : pods.get(`${ref?.namespace ?? namespace}/${podName}`);
+    let pod: V1Pod | undefined;
+    if (podName !== undefined) {
+      const podKey = `${ref?.namespace ?? namespace}/${podName}`;
+      podKeys.push(podKey);
+      pod = pods.get(podKey);
+    }
     const podLabels = pod?.metadata?.labels ?? {};
     const ready = ep.conditions?.ready ?? true;
     const endpoint: { -readonly [K in keyof Endpoint]: Endpoint[K] } = {
@@ -208,7 +417,7 @@ function translateSlice(
     if (podName !== undefined) endpoint.podName = podName;
     const hints = (ep.hints?.forZones ?? []).map((z) => z.name).filter((z) => z !== '');
     if (hints.length > 0) endpoint.zoneHints = hints;
-    list.push(endpoint);
+    out.push(endpoint);
   }
 }
 
@@ -281,10 +490,38 @@ function serviceKeyOf(s: V1Service): string {
   return serviceKey(s.metadata?.namespace ?? DEFAULT_NAMESPACE, s.metadata?.name ?? '');
 }
 
+function nameOf(o: V1Namespace): string {
+  return o.metadata?.name ?? '';
+}
+
 function nsName(o: V1EndpointSlice | CustomObject): string {
   return `${o.metadata?.namespace ?? DEFAULT_NAMESPACE}/${o.metadata?.name ?? ''}`;
 }
 
-function byKey<T>(key: (o: T) => string): (a: T, b: T) => number {
-  return (a, b) => compareText(key(a), key(b));
+/** Sort keys by object and key function: unchanged objects are not keyed again. */
+const sortKeys = new WeakMap<(o: never) => string, WeakMap<object, string>>();
+
+/** Sorted by a text key, each key computed once per object. */
+function sortByKey<T extends object>(list: readonly T[], key: (o: T) => string): { key: string; object: T }[] {
+  let memo = sortKeys.get(key);
+  if (memo === undefined) {
+    memo = new WeakMap();
+    sortKeys.set(key, memo);
+  }
+  const keys = memo;
+  return list.map((object) => {
+    let k = keys.get(object);
+    if (k === undefined) {
+      k = key(object);
+      keys.set(object, k);
+    }
+    return { key: k, object };
+  }).sort((a, b) => compareText(a.key, b.key));
+}
+
+function sameElements<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
