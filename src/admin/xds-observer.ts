@@ -56,14 +56,14 @@ export class XdsObserver implements XdsEvents {
     const p = this.proxies.get(e.node.id);
     if (p) p.streams++;
     else this.proxies.set(e.node.id, { kind: proxyIdentityFromNode(e.node).kind, streams: 1 });
-    this.log.debug('stream opened', { proxy: e.node.id, streamId: e.streamId, delta: e.delta });
+    if (this.log.isDebugEnabled()) this.log.debug('stream opened', { proxy: e.node.id, streamId: e.streamId, delta: e.delta });
   }
 
   streamClosed(e: EventInfo<'streamClosed'>): void {
     const p = this.proxies.get(e.node.id);
     if (p && --p.streams <= 0) this.proxies.delete(e.node.id);
     this.pending.delete(e.streamId);
-    this.log.debug('stream closed', { proxy: e.node.id, streamId: e.streamId });
+    if (this.log.isDebugEnabled()) this.log.debug('stream closed', { proxy: e.node.id, streamId: e.streamId });
   }
 
   sent(e: EventInfo<'sent'>): void {
@@ -71,7 +71,7 @@ export class XdsObserver implements XdsEvents {
     this.metrics.pushes.inc({ type, reason: e.trigger?.reason ?? 'request' });
     this.metrics.sentBytes.inc({ type }, e.bytes);
     // Per-stream detail is debug: at info a large mesh would drown the push summaries.
-    this.log.debug('sent', {
+    if (this.log.isDebugEnabled()) this.log.debug('sent', {
       proxy: e.node.id, type, version: e.version, nonce: e.nonce, resources: e.resources, bytes: e.bytes,
       reason: e.trigger?.reason ?? 'request',
     });
@@ -86,7 +86,7 @@ export class XdsObserver implements XdsEvents {
   }
 
   acked(e: EventInfo<'acked'>): void {
-    this.log.debug('ack', { proxy: e.node.id, type: shortTypeName(e.typeUrl), version: e.version, nonce: e.nonce });
+    if (this.log.isDebugEnabled()) this.log.debug('ack', { proxy: e.node.id, type: shortTypeName(e.typeUrl), version: e.version, nonce: e.nonce });
     const now = this.now();
     for (const p of this.settle(e.streamId, e.typeUrl, e.nonce)) {
       this.metrics.convergence.observe({ type: shortTypeName(e.typeUrl) }, Math.max(0, now - p.cause.since) / 1000);

@@ -14,7 +14,8 @@ import type { Logger } from '../logging.js';
 import type { ChangeCause, ConfigSource, ProxyView, ResourceMap, XdsResource } from './server/config-source.js';
 import type { EncoderStats, ResourceEncoder } from './encoder.js';
 import {
-  generateKindClusters, generateListeners, generateRoutes, generateWorkloadClusters, serviceLoadAssignments,
+  generateKindClusters, generateRoutes, generateScopedListeners, generateWorkloadClusters, generateWorkloadListeners,
+  serviceLoadAssignments,
   type GenerateOptions, type ResourceSet,
 } from './generate/index.js';
 import { sidecarWorkload } from './generate/workload.js';
@@ -43,9 +44,9 @@ interface KindClusters {
   configGeneration: number;
 }
 
-/** Routes of one (kind, namespace): every class there shares the map (see routesFor). */
-interface ScopedRoutes {
-  routes: ResourceMap;
+/** Routes or listeners of one (kind, namespace): every class there shares the map (see routesFor). */
+interface Scoped {
+  resources: ResourceMap;
   configGeneration: number;
 }
 
@@ -68,6 +69,8 @@ export interface PushSummary {
 }
 
 const EMPTY: ResourceMap = new Map();
+/** How long a push may keep the event loop before letting I/O and timers run. */
+const YIELD_EVERY_MS = 20;
 
 class MeshProxyView implements ProxyView {
   private readonly listeners: Listener[] = [];
@@ -121,7 +124,9 @@ export class MeshConfigSource implements ConfigSource {
   private snapshot: MeshSnapshot = EMPTY_SNAPSHOT;
   private readonly classes = new Map<string, ClassState>();
   private readonly kindClusters = new Map<ProxyKind, KindClusters>();
-  private readonly scopedRoutes = new Map<string, ScopedRoutes>();
+  private readonly scopedRoutes = new Map<string, Scoped>();
+  /** Listeners of one (kind, namespace), shared like the routes (see listenersFor). */
+  private readonly scopedListeners = new Map<string, Scoped>();
   private endpoints: ResourceMap = EMPTY;
   private endpointsKey = '';
   private readonly generateOptions: GenerateOptions;
@@ -260,6 +265,7 @@ export class MeshConfigSource implements ConfigSource {
       since: snapshot.changedAt ?? Date.now(), reason: configChanged ? 'config' : 'endpoints',
     };
     let proxies = 0;
+    let lastYield = performance.now();
     for (const state of [...this.classes.values()]) {
       const types = new Set<string>(shared);
       if (this.classOutdated(state, prev)) {
@@ -274,8 +280,13 @@ export class MeshConfigSource implements ConfigSource {
           proxies++;
         }
       }
-      // Large meshes have many classes: let streams and timers run between them.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      // Large meshes have many classes: let streams and timers run now and then. Not after every
+      // class: a push that only hands shared maps to the streams (an endpoint change) would
+      // otherwise interleave every early proxy's ACK before the later proxies' responses.
+      if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
     }
     for (const v of moved) {
       const types = new Set<string>([...shared, LISTENER, ROUTE, CLUSTER]);
@@ -377,7 +388,8 @@ export class MeshConfigSource implements ConfigSource {
   /** Returns the per-class types whose content changed. */
   private regenerateClass(state: ClassState): string[] {
     const changed: string[] = [];
-    const listeners = this.encodeAll(LISTENER, generateListeners(this.snapshot, state.identity, this.generateOptions));
+    const listeners = merged(this.listenersFor(state.identity),
+      this.encodeAll(LISTENER, generateWorkloadListeners(this.snapshot, state.identity)));
     const routes = this.routesFor(state.identity);
     const workload = this.encodeAll(CLUSTER, generateWorkloadClusters(this.snapshot, state.identity));
     if (!sameResources(workload, state.workloadClusters)) state.workloadClusters = workload;
@@ -405,11 +417,26 @@ export class MeshConfigSource implements ConfigSource {
   private routesFor(identity: ProxyIdentity): ResourceMap {
     const key = `${identity.kind}/${identity.namespace}`;
     const cached = this.scopedRoutes.get(key);
-    if (cached && cached.configGeneration === this.snapshot.configGeneration) return cached.routes;
+    if (cached && cached.configGeneration === this.snapshot.configGeneration) return cached.resources;
     const next = this.encodeAll(ROUTE, generateRoutes(this.snapshot, identity, this.generateOptions));
-    const routes = cached !== undefined && sameResources(next, cached.routes) ? cached.routes : next;
-    this.scopedRoutes.set(key, { routes, configGeneration: this.snapshot.configGeneration });
+    const routes = cached !== undefined && sameResources(next, cached.resources) ? cached.resources : next;
+    this.scopedRoutes.set(key, { resources: routes, configGeneration: this.snapshot.configGeneration });
     return routes;
+  }
+
+  /**
+   * Listeners depend on a proxy's workload only through a sidecar's virtualInbound: the rest
+   * (outbound listeners; all of a gRPC client's) is generated and encoded once per (kind,
+   * namespace) and shared by its classes, like the routes.
+   */
+  private listenersFor(identity: ProxyIdentity): ResourceMap {
+    const key = `${identity.kind}/${identity.namespace}`;
+    const cached = this.scopedListeners.get(key);
+    if (cached && cached.configGeneration === this.snapshot.configGeneration) return cached.resources;
+    const next = this.encodeAll(LISTENER, generateScopedListeners(this.snapshot, identity, this.generateOptions));
+    const listeners = cached !== undefined && sameResources(next, cached.resources) ? cached.resources : next;
+    this.scopedListeners.set(key, { resources: listeners, configGeneration: this.snapshot.configGeneration });
+    return listeners;
   }
 
   private sweepPerClass(): void {
@@ -419,6 +446,7 @@ export class MeshConfigSource implements ConfigSource {
     this.encoder.sweep(ROUTE, live((s) => s.routes));
     const scopes = new Set([...this.classes.values()].map((c) => `${c.identity.kind}/${c.identity.namespace}`));
     for (const key of [...this.scopedRoutes.keys()]) if (!scopes.has(key)) this.scopedRoutes.delete(key);
+    for (const key of [...this.scopedListeners.keys()]) if (!scopes.has(key)) this.scopedListeners.delete(key);
     // Kinds nobody is connected as any more are forgotten; they are rebuilt on the next connect.
     const kinds = new Set([...this.classes.values()].map((c) => c.identity.kind));
     for (const kind of [...this.kindClusters.keys()]) if (!kinds.has(kind)) this.kindClusters.delete(kind);

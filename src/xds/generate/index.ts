@@ -19,7 +19,7 @@ import { clusterLoadAssignment } from './eds.js';
 import { grpcListeners } from './grpc-lds.js';
 import { grpcRouteConfiguration } from './grpc-rds.js';
 import { outboundClusterName, registryEdsName } from './names.js';
-import { sidecarListeners } from './sidecar-lds.js';
+import { sidecarInboundListener, sidecarListeners, sidecarOutboundListeners } from './sidecar-lds.js';
 import { sidecarRouteConfigurations } from './sidecar-rds.js';
 import { sidecarWorkload } from './workload.js';
 
@@ -50,6 +50,21 @@ export function generateListeners(snapshot: MeshSnapshot, proxy: ProxyIdentity, 
     }
   }
   return out;
+}
+
+/**
+ * The listeners every proxy of a (kind, namespace) gets: a sidecar's outbound ones, all of a
+ * gRPC client's. generateListeners = these plus generateWorkloadListeners.
+ */
+export function generateScopedListeners(snapshot: MeshSnapshot, proxy: ProxyIdentity, options: GenerateOptions = {}): ResourceSet {
+  if (proxy.kind === 'sidecar') return byName(sidecarOutboundListeners(snapshot, proxy, options));
+  return generateListeners(snapshot, proxy, options);
+}
+
+/** The listeners of the proxy's own workload: a sidecar's virtualInbound; none for gRPC. */
+export function generateWorkloadListeners(snapshot: MeshSnapshot, proxy: ProxyIdentity): ResourceSet {
+  if (proxy.kind !== 'sidecar') return new Map();
+  return byName([sidecarInboundListener(snapshot, proxy)]);
 }
 
 export function generateRoutes(snapshot: MeshSnapshot, proxy: ProxyIdentity, options: GenerateOptions = {}): ResourceSet {

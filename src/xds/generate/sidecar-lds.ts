@@ -61,8 +61,16 @@ interface PortServices {
   readonly tcp: { svc: Service; port: ServicePort; ip: string }[];
 }
 
-/** Service ports by number, in ascending order. */
-export function portsInMesh(snapshot: MeshSnapshot): Map<number, { svc: Service; port: ServicePort }[]> {
+const portsMemo = new WeakMap<MeshSnapshot, ReadonlyMap<number, readonly { svc: Service; port: ServicePort }[]>>();
+
+/** Service ports by number, in ascending order (once per snapshot: every sidecar class asks). */
+export function portsInMesh(snapshot: MeshSnapshot): ReadonlyMap<number, readonly { svc: Service; port: ServicePort }[]> {
+  let ports = portsMemo.get(snapshot);
+  if (!ports) portsMemo.set(snapshot, (ports = computePortsInMesh(snapshot)));
+  return ports;
+}
+
+function computePortsInMesh(snapshot: MeshSnapshot): Map<number, { svc: Service; port: ServicePort }[]> {
   const byPort = new Map<number, { svc: Service; port: ServicePort }[]>();
   for (const svc of snapshot.services.values()) {
     for (const port of svc.ports) {
@@ -134,6 +142,14 @@ function virtualInbound(ports: readonly WorkloadPort[]): ListenerObject {
 }
 
 export function sidecarListeners(snapshot: MeshSnapshot, proxy: ProxyIdentity, options: SidecarOptions = {}): ListenerObject[] {
+  return [...sidecarOutboundListeners(snapshot, proxy, options), sidecarInboundListener(snapshot, proxy)];
+}
+
+/**
+ * virtualOutbound and the per-port outbound listeners: they depend on the proxy only through
+ * its namespace's outbound traffic policy, so every sidecar class of a namespace shares them.
+ */
+export function sidecarOutboundListeners(snapshot: MeshSnapshot, proxy: ProxyIdentity, options: SidecarOptions = {}): ListenerObject[] {
   const fallthrough = fallthroughCluster(outboundPolicyFor(snapshot, proxy, options));
   const out: ListenerObject[] = [virtualOutbound(fallthrough)];
   for (const [portNumber, list] of portsInMesh(snapshot)) {
@@ -146,6 +162,10 @@ export function sidecarListeners(snapshot: MeshSnapshot, proxy: ProxyIdentity, o
     const l = outboundListener(portNumber, services, fallthrough);
     if (l) out.push(l);
   }
-  out.push(virtualInbound(sidecarWorkload(snapshot, proxy).ports));
   return out;
+}
+
+/** virtualInbound: the only listener that depends on the sidecar's workload. */
+export function sidecarInboundListener(snapshot: MeshSnapshot, proxy: ProxyIdentity): ListenerObject {
+  return virtualInbound(sidecarWorkload(snapshot, proxy).ports);
 }

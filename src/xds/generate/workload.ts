@@ -67,13 +67,30 @@ function localRateLimitFor(snapshot: MeshSnapshot, svc: Service, port: ServicePo
   return effectivePolicy(policy, port.port, subset?.name).localRateLimit;
 }
 
+const byNamespaceMemo = new WeakMap<MeshSnapshot, Map<string, Service[]>>();
+
+/** The snapshot's services by namespace, in snapshot order (once per snapshot, not per class). */
+function servicesIn(snapshot: MeshSnapshot, namespace: string): readonly Service[] {
+  let byNs = byNamespaceMemo.get(snapshot);
+  if (!byNs) {
+    byNs = new Map();
+    for (const svc of snapshot.services.values()) {
+      let list = byNs.get(svc.namespace);
+      if (!list) byNs.set(svc.namespace, (list = []));
+      list.push(svc);
+    }
+    byNamespaceMemo.set(snapshot, byNs);
+  }
+  return byNs.get(namespace) ?? [];
+}
+
 function computeWorkload(snapshot: MeshSnapshot, proxy: ProxyIdentity): Workload {
   const labels = workloadLabels(snapshot, proxy);
   const byPort = new Map<number, WorkloadPort>();
   const deps = new Set<string>();
   if (Object.keys(labels).length > 0) {
-    for (const svc of snapshot.services.values()) {
-      if (svc.namespace !== proxy.namespace || !selects(svc, labels)) continue;
+    for (const svc of servicesIn(snapshot, proxy.namespace)) {
+      if (!selects(svc, labels)) continue;
       for (const sp of svc.ports) {
         if (typeof sp.targetPort === 'string') deps.add(serviceKey(svc.namespace, svc.name));
         const port = resolveTargetPort(snapshot, svc, sp, labels);

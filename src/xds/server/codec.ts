@@ -4,7 +4,7 @@
 import protobuf from 'protobufjs';
 import type { NodeInfo } from '../../model/proxy.js';
 import { lookupType } from '../protos.js';
-import { knownList, listSpan, MIN_LIST_BYTES, rememberList } from './name-lists.js';
+import { knownList, listSpan, matchKnownList, MIN_LIST_BYTES, rememberList } from './name-lists.js';
 import { nodeInfoFromProto, type ProtoNode } from './node.js';
 import type { XdsResource } from './config-source.js';
 
@@ -82,13 +82,19 @@ export function decodeSotwRequest(buf: Uint8Array): SotwRequest {
   const T = discoveryTypes().sotwRequest;
   // A long resource_names list (an ACK restating thousands of EDS names) is looked up by its
   // bytes; the rest of the request is decoded as usual.
-  const span = buf.length >= MIN_LIST_BYTES ? listSpan(buf, 3) : undefined;
+  const known = buf.length >= MIN_LIST_BYTES ? matchKnownList(buf, 3) : undefined;
+  const span = known?.span ?? (buf.length >= MIN_LIST_BYTES ? listSpan(buf, 3) : undefined);
   let m: RawSotwRequest;
-  let names: readonly string[] | undefined;
+  let names: readonly string[] | undefined = known?.names;
   if (span) {
     const listBytes = buf.subarray(span[0], span[1]);
-    names = knownList(listBytes);
+    names ??= knownList(listBytes);
     m = T.decode(Buffer.concat([buf.subarray(0, span[0]), buf.subarray(span[1])])) as unknown as RawSotwRequest;
+    if ((m.resource_names ?? []).length > 0) {
+      // More names after the run (no client writes that, but it is valid protobuf): decode it all.
+      m = T.decode(buf) as unknown as RawSotwRequest;
+      names = m.resource_names ?? [];
+    }
     names ??= rememberList(listBytes, (T.decode(listBytes) as unknown as RawSotwRequest).resource_names ?? []);
   } else {
     m = T.decode(buf) as unknown as RawSotwRequest;
@@ -159,6 +165,23 @@ export function withNonce(body: Uint8Array, nonce: string): Buffer {
   return Buffer.concat([body, tail]);
 }
 
+/**
+ * A response body given as parts (shared runs of resources between a per-response head and
+ * tail) completed with nonce=5 in one copy: a class's body is then never materialised and
+ * cached on its own, only the runs it shares with other classes.
+ */
+export function partsWithNonce(parts: readonly Uint8Array[], nonce: string): Buffer {
+  const tail = protobuf.Writer.create().uint32(TAG_5).string(nonce).finish();
+  return Buffer.concat([...parts, tail]);
+}
+
+/** The parts of encodeSotwBody with the resources given as already encoded runs of resources=2 fields. */
+export function sotwBodyParts(versionInfo: string, typeUrl: string, resourceRuns: readonly Uint8Array[]): Uint8Array[] {
+  const head = versionInfo ? protobuf.Writer.create().uint32(TAG_1).string(versionInfo).finish() : new Uint8Array(0);
+  const tail = protobuf.Writer.create().uint32(TAG_4).string(typeUrl).finish();
+  return [head, ...resourceRuns, tail];
+}
+
 export function encodeSotwResponse(r: SotwResponseParts): Buffer {
   return withNonce(encodeSotwBody(r), r.nonce);
 }
@@ -193,6 +216,26 @@ export function encodeDeltaBody(r: Omit<DeltaResponseParts, 'nonce'>): Buffer {
   w.uint32(TAG_4).string(r.typeUrl);
   for (const name of r.removed) w.uint32(TAG_6).string(name);
   return w.finish() as Buffer;
+}
+
+/** Just the resources=2 fields of a DeltaDiscoveryResponse, to be spliced into responses that share them. */
+export function encodeDeltaResources(resources: Iterable<XdsResource>): Buffer {
+  const w = protobuf.Writer.create();
+  for (const res of resources) {
+    w.uint32(TAG_2).fork();
+    w.uint32(TAG_1).string(res.version);
+    w.uint32(TAG_2).bytes(res.any);
+    w.uint32(TAG_3).string(res.name);
+    w.ldelim();
+  }
+  return w.finish() as Buffer;
+}
+
+/** The parts of a DeltaDiscoveryResponse without removals, with its resources as encoded runs. */
+export function deltaBodyParts(systemVersionInfo: string, typeUrl: string, resourceRuns: readonly Uint8Array[]): Uint8Array[] {
+  const head = systemVersionInfo ? protobuf.Writer.create().uint32(TAG_1).string(systemVersionInfo).finish() : new Uint8Array(0);
+  const tail = protobuf.Writer.create().uint32(TAG_4).string(typeUrl).finish();
+  return [head, ...resourceRuns, tail];
 }
 
 /** Wraps an encoded message in a google.protobuf.Any, the form XdsResource.any holds. */

@@ -3,12 +3,13 @@
 import { createHash } from 'node:crypto';
 import { shortTypeName } from '../types.js';
 import type { ResourceMap, XdsResource } from './config-source.js';
-import { encodeDeltaBody, withNonce, type DeltaRequest } from './codec.js';
+import { deltaBodyParts, encodeDeltaBody, encodeDeltaResources, partsWithNonce, type DeltaRequest } from './codec.js';
+import { MergedResourceMap } from './merged-map.js';
 import { sharedBodies } from './body-cache.js';
 import { diffMaps } from './map-diff.js';
 import { XdsStream, type StreamContext, type XdsCall } from './stream-base.js';
 import { TypeCounters, type TypeStatus } from './stream-status.js';
-import { Subscription } from './subscription.js';
+import { Subscription, WILDCARD } from './subscription.js';
 import { deltaVersion, mapVersion, nextNonce } from './version.js';
 
 /** Unanswered nonces kept per type; a client that never ACKs must not grow this forever. */
@@ -16,19 +17,52 @@ const MAX_OUTSTANDING = 64;
 
 // A connecting proxy usually gets a whole map (every cluster, every assignment it names): its
 // version and encoding are the same for every proxy of the class, so they are made once per map.
-function wholeMapResponse(all: ResourceMap, typeUrl: string, send: readonly XdsResource[]): { version: string; body: Buffer } {
+function wholeMapResponse(all: ResourceMap, typeUrl: string, send: readonly XdsResource[]): { version: string; body: readonly Uint8Array[] } {
   // The whole map's version (see mapVersion), without sorting and hashing the send again.
   const version = createHash('sha256').update(mapVersion(all)).digest('hex').slice(0, 16);
+  if (all instanceof MergedResourceMap && all.overlap === 0) {
+    // A class's map: only the runs it shares (and its own few) are cached, as for SotW.
+    const shared = sharedBodies.getOrSet(all.base, 'delta|resources', () => encodeDeltaResources(all.base.values()));
+    const own = sharedBodies.getOrSet(all.extra, 'delta|resources', () => encodeDeltaResources(all.extra.values()));
+    return { version, body: deltaBodyParts(version, typeUrl, [shared, own]) };
+  }
   const body = sharedBodies.getOrSet(all, `delta|${typeUrl}|*`, () =>
     encodeDeltaBody({ systemVersionInfo: version, typeUrl, resources: send, removed: [] }));
-  return { version, body };
+  return { version, body: [body] };
+}
+
+/** The version of `name` the client holds, as far as we know. */
+function knownVersion(st: DeltaTypeState, name: string): string | undefined {
+  if (st.basis === undefined) return st.initial?.get(name);
+  return st.sub.covers(name) ? st.basis.get(name)?.version : undefined;
+}
+
+/** Every name the client holds with its version (only walked on full scans and for /debug). */
+function* knownEntries(st: DeltaTypeState): Generator<[string, string]> {
+  if (st.basis === undefined) {
+    if (st.initial) yield* st.initial;
+    return;
+  }
+  if (st.sub.wildcard) {
+    for (const [name, r] of st.basis) yield [name, r.version];
+    return;
+  }
+  for (const name of st.sub.names) {
+    const r = st.basis.get(name);
+    if (r) yield [name, r.version];
+  }
 }
 
 interface DeltaTypeState {
   readonly sub: Subscription;
   readonly counters: TypeCounters;
-  /** name -> version the client has, as far as we know. */
-  readonly known: Map<string, string>;
+  /**
+   * Until the first response: name -> version the client reported on (re)connect. Afterwards
+   * what the client holds is derived from `basis` (see knownVersion), not kept per stream: a
+   * sidecar holds thousands of clusters and assignments, and a name -> version map of them per
+   * stream was most of what a proxy cost in memory.
+   */
+  initial?: Map<string, string>;
   /** Names owed to the client whether or not it has them (new subscriptions). */
   readonly mustSend: Set<string>;
   /** The first wildcard request gets an answer even when there is nothing to send. */
@@ -36,9 +70,10 @@ interface DeltaTypeState {
   /** nonce -> system version of responses not yet ACKed or NACKed, oldest first. */
   readonly outstanding: Map<string, string>;
   /**
-   * The map the last response was computed from. After a response the client holds every
-   * covered resource at that map's version, so the next one need only look at what changed
-   * between the two maps (plus mustSend) instead of at every resource.
+   * The map the last response was computed from. After a response the client holds exactly the
+   * covered resources of this map, at its versions (every covered one that differed was sent,
+   * every held one that is gone was removed), so the next response need only look at what
+   * changed between the two maps (plus mustSend) instead of at every resource.
    */
   basis?: ResourceMap;
   /** Compare everything instead (first request, initial versions, wildcard switched). */
@@ -61,7 +96,7 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
     const first = st === undefined;
     if (!st) {
       st = {
-        sub: new Subscription(typeUrl), counters: new TypeCounters(), known: new Map(), mustSend: new Set(),
+        sub: new Subscription(typeUrl), counters: new TypeCounters(), mustSend: new Set(),
         answerEvenIfEmpty: false, outstanding: new Map(), fullScan: true,
       };
       this.types.set(typeUrl, st);
@@ -70,10 +105,16 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
 
     // Subscription changes are honoured even with a stale nonce: in Delta they are not restated later.
     const wasWildcard = st.sub.wildcard;
+    if (st.basis !== undefined && !wasWildcard && st.sub.wildcardCapable && req.subscribe.includes(WILDCARD)) {
+      // Wider coverage would make the derived view claim the client holds what it was never
+      // sent: write down what it holds now, and work from that until the next response.
+      st.initial = new Map(knownEntries(st));
+      st.basis = undefined;
+    }
     const change = st.sub.update(req.subscribe, req.unsubscribe, first);
     if (first) {
       for (const [name, version] of req.initialVersions) {
-        if (st.sub.covers(name)) st.known.set(name, version);
+        if (st.sub.covers(name)) (st.initial ??= new Map()).set(name, version);
       }
       if (st.sub.wildcard) st.answerEvenIfEmpty = true;
     }
@@ -86,13 +127,14 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
         // The client cannot tell whether the wildcard still covers it: resend it or remove it.
         st.mustSend.add(name);
       } else {
-        st.known.delete(name);
+        // No longer covered, so no longer known (for the derived view too).
+        st.initial?.delete(name);
         st.mustSend.delete(name);
       }
     }
-    if (wasWildcard && !st.sub.wildcard) {
-      for (const name of [...st.known.keys()]) {
-        if (!st.sub.names.has(name)) st.known.delete(name);
+    if (wasWildcard && !st.sub.wildcard && st.initial) {
+      for (const name of [...st.initial.keys()]) {
+        if (!st.sub.names.has(name)) st.initial.delete(name);
       }
     }
     if (wasWildcard !== st.sub.wildcard) st.fullScan = true;
@@ -106,7 +148,7 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
     const send: XdsResource[] = [];
     const removed: string[] = [];
     const consider = (r: XdsResource): void => {
-      if (st.mustSend.has(r.name) || st.known.get(r.name) !== r.version) send.push(r);
+      if (st.mustSend.has(r.name) || knownVersion(st, r.name) !== r.version) send.push(r);
     };
     if (st.fullScan || st.basis === undefined) {
       if (st.sub.wildcard) {
@@ -117,7 +159,7 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
           if (r) consider(r);
         }
       }
-      for (const name of st.known.keys()) if (!all.has(name)) removed.push(name);
+      for (const [name] of knownEntries(st)) if (!all.has(name)) removed.push(name);
     } else {
       const diff = diffMaps(st.basis, all);
       for (const name of diff.changed) if (st.sub.covers(name)) consider(all.get(name)!);
@@ -129,26 +171,26 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
           if (r && !picked.has(name)) send.push(r);
         }
       }
-      for (const name of diff.removed) if (st.known.has(name)) removed.push(name);
+      for (const name of diff.removed) if (knownVersion(st, name) !== undefined) removed.push(name);
     }
     // A subscribed name that does not exist is reported as removed, so the client need not wait.
-    for (const name of st.mustSend) if (!all.has(name) && !st.known.has(name)) removed.push(name);
+    for (const name of st.mustSend) if (!all.has(name) && knownVersion(st, name) === undefined) removed.push(name);
+    // From here on the client holds the covered part of `all` (see basis).
     st.basis = all;
+    st.initial = undefined;
     st.fullScan = false;
     st.mustSend.clear();
     if (send.length === 0 && removed.length === 0 && !st.answerEvenIfEmpty) return undefined;
     st.answerEvenIfEmpty = false;
-    for (const r of send) st.known.set(r.name, r.version);
-    for (const name of removed) st.known.delete(name);
 
     const whole = removed.length === 0 && send.length > 0 && send.length === all.size ? wholeMapResponse(all, typeUrl, send) : undefined;
     const version = whole?.version ?? deltaVersion(send, removed);
     const nonce = nextNonce();
-    const out = withNonce(whole?.body ?? encodeDeltaBody({ systemVersionInfo: version, typeUrl, resources: send, removed }), nonce);
+    const out = partsWithNonce(whole?.body ?? [encodeDeltaBody({ systemVersionInfo: version, typeUrl, resources: send, removed })], nonce);
     st.outstanding.set(nonce, version);
     if (st.outstanding.size > MAX_OUTSTANDING) st.outstanding.delete(st.outstanding.keys().next().value as string);
     st.counters.recordSent(version, nonce);
-    this.log.debug('sent delta discovery response', {
+    if (this.log.isDebugEnabled()) this.log.debug('sent delta discovery response', {
       type: shortTypeName(typeUrl), version, nonce, resources: send.length, removed: removed.length, bytes: out.length,
     });
     this.emit('sent', {
@@ -172,10 +214,7 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
     for (const [t, st] of this.types) {
       if (st.counters.sends === 0 || !st.basis) continue;
       const held: XdsResource[] = [];
-      for (const [name, version] of st.known) {
-        const r = st.basis.get(name);
-        if (r && r.version === version) held.push(r);
-      }
+      for (const [name] of knownEntries(st)) held.push(st.basis.get(name)!);
       out.set(t, held);
     }
     return out;
@@ -185,7 +224,7 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
   private settle(typeUrl: string, st: DeltaTypeState, req: DeltaRequest): void {
     const version = st.outstanding.get(req.responseNonce);
     if (version === undefined) {
-      this.log.debug('delta request carries an unknown or stale nonce', { typeUrl, nonce: req.responseNonce });
+      if (this.log.isDebugEnabled()) this.log.debug('delta request carries an unknown or stale nonce', { typeUrl, nonce: req.responseNonce });
       return;
     }
     // Responses are processed in order, so the ones before this nonce are settled as well.

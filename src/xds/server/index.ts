@@ -45,6 +45,9 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
     // view forever; pings find them.
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
+    // Nothing reads channelz, and it keeps per-connection traces and call counters: memory that
+    // thousands of proxies multiply.
+    'grpc.enable_channelz': 0,
     ...opts.grpcOptions,
   });
   let closing = false;

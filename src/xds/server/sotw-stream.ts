@@ -1,7 +1,7 @@
 // State-of-the-world streams (StreamAggregatedResources and the per-type Stream* methods).
 import { isFullState, shortTypeName } from '../types.js';
 import type { ResourceMap, XdsResource } from './config-source.js';
-import { encodeSotwBody, encodeSotwBodyOf, encodeSotwResources, withNonce, type SotwRequest } from './codec.js';
+import { encodeSotwBody, encodeSotwResources, partsWithNonce, sotwBodyParts, type SotwRequest } from './codec.js';
 import { XdsStream, type StreamContext, type XdsCall } from './stream-base.js';
 import { TypeCounters, type TypeStatus } from './stream-status.js';
 import { Subscription } from './subscription.js';
@@ -106,7 +106,7 @@ export class SotwStream extends XdsStream<SotwRequest> {
     if (req.responseNonce && st.sentNonce !== undefined) {
       if (req.responseNonce !== st.sentNonce) {
         // The client has not seen our latest response yet; its next request will supersede this.
-        this.log.debug('ignoring discovery request with a stale nonce', {
+        if (this.log.isDebugEnabled()) this.log.debug('ignoring discovery request with a stale nonce', {
           typeUrl, nonce: req.responseNonce, latest: st.sentNonce,
         });
         return;
@@ -170,7 +170,7 @@ export class SotwStream extends XdsStream<SotwRequest> {
     st.full = false;
     st.added.clear();
     const nonce = nextNonce();
-    const out = withNonce(this.body(typeUrl, version, carry, all, bodyKey), nonce);
+    const out = partsWithNonce(this.body(typeUrl, version, carry, all, bodyKey), nonce);
     const count = Array.isArray(carry) ? carry.length : (carry as ResourceMap).size;
     st.sentNonce = nonce;
     st.sentVersion = version;
@@ -179,7 +179,9 @@ export class SotwStream extends XdsStream<SotwRequest> {
     st.sent = all;
     if (!sub.wildcard) st.basis = all;
     st.counters.recordSent(version, nonce);
-    this.log.debug('sent discovery response', {
+    // Checked first: a dropped debug line still costs ~20 µs in winston's stream machinery, and
+    // these run once per response and ACK (thousands per push).
+    if (this.log.isDebugEnabled()) this.log.debug('sent discovery response', {
       type: shortTypeName(typeUrl), version, nonce, resources: count, bytes: out.length,
     });
     this.emit('sent', {
@@ -204,27 +206,28 @@ export class SotwStream extends XdsStream<SotwRequest> {
   }
 
   private body(typeUrl: string, versionInfo: string, resources: readonly XdsResource[] | ResourceMap,
-    from: ResourceMap, key: string | undefined): Buffer {
+    from: ResourceMap, key: string | undefined): readonly Uint8Array[] {
     if (Array.isArray(resources)) {
-      if (key === undefined) return encodeSotwBody({ versionInfo, typeUrl, resources });
-      return sharedBodies.getOrSet(from, `sotw|${key}`, () => encodeSotwBody({ versionInfo, typeUrl, resources }));
+      if (key === undefined) return [encodeSotwBody({ versionInfo, typeUrl, resources })];
+      return [sharedBodies.getOrSet(from, `sotw|${key}`, () => encodeSotwBody({ versionInfo, typeUrl, resources }))];
     }
     const whole = resources as ResourceMap;
-    // Keyed by type too: a source may well hand out one shared empty map for every type.
-    return sharedBodies.getOrSet(whole, `sotw|${typeUrl}|*`, () => {
-      if (!(whole instanceof MergedResourceMap) || whole.overlap > 0) {
-        return encodeSotwBody({ versionInfo, typeUrl, resources: [...whole.values()] });
-      }
-      // A class's clusters: the kind's thousands, encoded once for every class, plus its own few.
+    if (whole instanceof MergedResourceMap && whole.overlap === 0) {
+      // A class's clusters or listeners: the kind's (or namespace's) many, encoded once for every
+      // class, plus its own few. Only the parts are cached: the response is put together from
+      // them (one copy, which adding the nonce costs anyway), so no class-sized body is kept.
       const shared = sharedBodies.getOrSet(whole.base, 'sotw|resources', () => encodeSotwResources(whole.base.values()));
-      return encodeSotwBodyOf(versionInfo, typeUrl, [shared, encodeSotwResources(whole.extra.values())]);
-    });
+      const own = sharedBodies.getOrSet(whole.extra, 'sotw|resources', () => encodeSotwResources(whole.extra.values()));
+      return sotwBodyParts(versionInfo, typeUrl, [shared, own]);
+    }
+    // Keyed by type too: a source may well hand out one shared empty map for every type.
+    return [sharedBodies.getOrSet(whole, `sotw|${typeUrl}|*`, () => encodeSotwBody({ versionInfo, typeUrl, resources: [...whole.values()] }))];
   }
 
   private acked(typeUrl: string, st: SotwTypeState, req: SotwRequest): void {
     const version = st.sentVersion ?? req.versionInfo;
     st.counters.recordAck(version, req.responseNonce);
-    this.log.debug('proxy accepted configuration (ACK)', { type: shortTypeName(typeUrl), version, nonce: req.responseNonce });
+    if (this.log.isDebugEnabled()) this.log.debug('proxy accepted configuration (ACK)', { type: shortTypeName(typeUrl), version, nonce: req.responseNonce });
     if (this.node) this.emit('acked', { streamId: this.id, node: this.node, typeUrl, version, nonce: req.responseNonce });
   }
 

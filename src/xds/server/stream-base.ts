@@ -193,7 +193,7 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
       if (!out) continue;
       if (!this.call.write(out)) {
         this.blocked = true;
-        this.log.debug('client is slow to read; coalescing further pushes', { typeUrl: shortTypeName(t) });
+        if (this.log.isDebugEnabled()) this.log.debug('client is slow to read; coalescing further pushes', { typeUrl: shortTypeName(t) });
         this.call.once('drain', () => {
           this.blocked = false;
           this.changed(new Set());

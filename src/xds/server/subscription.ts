@@ -14,10 +14,20 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
+/**
+ * The sets made from long, shared lists (the codec hands every sidecar of a class the same frozen
+ * list of thousands of EDS names): one Set per list, shared by the streams restating it, instead
+ * of a Set of thousands of entries per stream. Keyed by wildcard capability, which decides "*".
+ */
+const sharedSets = [new WeakMap<readonly string[], { wildcard: boolean; names: Set<string> }>(),
+  new WeakMap<readonly string[], { wildcard: boolean; names: Set<string> }>()];
+
 export class Subscription {
   wildcard = false;
   private current = new Set<string>();
   private everNamed = false;
+  /** `current` is shared with other streams (see sharedSets): copy it before changing it. */
+  private sharedCurrent = false;
   /** The list of the last SotW request that changed anything (its strings are the ones in `names`). */
   private lastList: readonly string[] = [];
   /** Only LDS and CDS have wildcard subscriptions; for RDS/EDS "*" is just a name. */
@@ -46,16 +56,26 @@ export class Subscription {
     this.lastList = Object.isFrozen(list) ? list : list.map(internName);
     const wasWildcard = this.wildcard;
     const before = this.current;
-    const next = new Set<string>();
+    let next: Set<string>;
     if (list.length === 0 && !this.everNamed) {
       this.wildcard = this.wildcardCapable;
+      next = new Set<string>();
+      this.sharedCurrent = false;
     } else {
       this.everNamed = true;
-      this.wildcard = false;
-      for (const n of this.lastList) {
-        if (n === WILDCARD && this.wildcardCapable) this.wildcard = true;
-        else next.add(n);
+      const cache = Object.isFrozen(list) ? sharedSets[this.wildcardCapable ? 1 : 0] : undefined;
+      let made = cache?.get(list);
+      if (!made) {
+        made = { wildcard: false, names: new Set<string>() };
+        for (const n of this.lastList) {
+          if (n === WILDCARD && this.wildcardCapable) made.wildcard = true;
+          else made.names.add(n);
+        }
+        cache?.set(list, made);
       }
+      this.wildcard = made.wildcard;
+      next = made.names;
+      this.sharedCurrent = cache !== undefined;
     }
     // The new set replaces the old one (no copy of the old, no clear-and-refill).
     this.current = next;
@@ -69,6 +89,10 @@ export class Subscription {
     added: string[]; removed: string[]; wildcardAdded: boolean;
   } {
     const wasWildcard = this.wildcard;
+    if (this.sharedCurrent) {
+      this.current = new Set(this.current);
+      this.sharedCurrent = false;
+    }
     if (first && subscribe.length === 0 && unsubscribe.length === 0 && !this.everNamed) {
       this.wildcard = this.wildcardCapable;
     }

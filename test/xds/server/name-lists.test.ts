@@ -53,6 +53,21 @@ describe('xDS codec: long SotW name lists', () => {
     assert.deepEqual([...decodeSotwRequest(split).resourceNames], plain(split).names);
     assert.equal(listSpan(Buffer.from([0x1a, 0xff]), 3), undefined, 'malformed input is for the real decoder');
   });
+
+  it('recognises a known list only where it is the whole run of names', () => {
+    const known = names(200, 'k');
+    decodeSotwRequest(encodeSotwRequest({ typeUrl: ENDPOINT, resourceNames: known, responseNonce: 'a' }));
+    for (const list of [names(201, 'k'), names(199, 'k'), [...known, 'extra']]) {
+      const buf = encodeSotwRequest({ typeUrl: ENDPOINT, resourceNames: list, versionInfo: 'v', responseNonce: 'b' });
+      assert.deepEqual([...decodeSotwRequest(buf).resourceNames], plain(buf).names, `${list.length} names`);
+    }
+    // The known list, then other fields, then more names: every name counts.
+    const head = encodeSotwRequest({ typeUrl: ENDPOINT, resourceNames: known });
+    const split = Buffer.concat([head, encodeSotwRequest({ typeUrl: '', resourceNames: ['later'], versionInfo: 'v' })]);
+    const r = decodeSotwRequest(split);
+    assert.deepEqual([...r.resourceNames], plain(split).names);
+    assert.equal(r.resourceNames.at(-1), 'later');
+  });
 });
 
 describe('xDS versions', () => {

@@ -46,4 +46,20 @@ describe('xDS subscriptions (wildcard rules)', () => {
     s.update([], ['X'], true);
     assert.equal(s.wildcard, false);
   });
+
+  it('SotW: streams restating one shared list share its set, and a change to one leaves the others alone', () => {
+    const list = Object.freeze(['a', 'b', '*']);
+    const x = new Subscription(CLUSTER), y = new Subscription(CLUSTER), e = new Subscription(ENDPOINT);
+    x.replace(list);
+    y.replace(list);
+    e.replace(list);
+    assert.equal(x.names, y.names, 'one set for the list');
+    assert.equal(x.wildcard, true);
+    assert.equal(e.wildcard, false, 'for EDS "*" is a name');
+    assert.deepEqual([...e.names].sort(), ['*', 'a', 'b']);
+    y.update(['c'], ['a'], false);
+    assert.deepEqual([...y.names].sort(), ['b', 'c']);
+    assert.deepEqual([...x.names].sort(), ['a', 'b'], 'the shared set is copied before it is changed');
+    assert.deepEqual(x.replace(Object.freeze(['a', 'b', 'd'])).added, ['d']);
+  });
 });
