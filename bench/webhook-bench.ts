@@ -67,14 +67,16 @@ const HOST = path.join(path.dirname(fileURLToPath(import.meta.url)), 'webhook-ho
  * Starts `pilotfish webhook` without a cluster and resolves with its bound port. A build whose
  * command line lacks the subcommand runs the same runWebhookCommand through webhook-host.js.
  */
-async function startWebhook(certFile: string, keyFile: string): Promise<{ child: ChildProcess; port: number; command: string }> {
+async function startWebhook(certFile: string, keyFile: string, cpuProfDir?: string): Promise<{ child: ChildProcess; port: number; command: string }> {
   const flags = ['--kubernetes', 'off', '--tls-cert-file', certFile, '--tls-key-file', keyFile,
     '--webhook-address', '127.0.0.1:0', '--native-sidecars', 'true'];
+  // The profile is written when the process exits after SIGTERM (graceful shutdown).
+  const node = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=webhook-${Date.now()}.cpuprofile`] : [];
   try {
-    return { ...(await startWith([PILOTFISH_BIN, 'webhook', ...flags])), command: 'pilotfish webhook' };
+    return { ...(await startWith([...node, PILOTFISH_BIN, 'webhook', ...flags])), command: 'pilotfish webhook' };
   } catch (err) {
     if (!/unknown command/.test(String(err))) throw err;
-    return { ...(await startWith([HOST, ...flags])), command: 'runWebhookCommand via bench/webhook-host.ts (this build has no `pilotfish webhook` yet)' };
+    return { ...(await startWith([...node, HOST, ...flags])), command: 'runWebhookCommand via bench/webhook-host.ts (this build has no `pilotfish webhook` yet)' };
   }
 }
 
@@ -159,7 +161,7 @@ async function autocannon(url: string, bodyFile: string, o: { connections: numbe
   };
 }
 
-export async function runWebhookBench(o: { quick: boolean; log: (line: string) => void }): Promise<WebhookResult> {
+export async function runWebhookBench(o: { quick: boolean; log: (line: string) => void; cpuProfDir?: string }): Promise<WebhookResult> {
   const dir = await mkdtemp(path.join(tmpdir(), 'pilotfish-webhook-bench-'));
   const now = new Date();
   const ca = createCa({ commonName: 'pilotfish bench CA', now, validityDays: 1 });
@@ -171,7 +173,7 @@ export async function runWebhookBench(o: { quick: boolean; log: (line: string) =
   // wrong Content-Length in version 8, so it is not used).
   const body = JSON.stringify(admissionReview('5b0c1f7e-3d1a-4c8e-9a57-0e2f4b6d8c19'));
   await writeFile(bodyFile, body);
-  const { child, port, command } = await startWebhook(certFile, keyFile);
+  const { child, port, command } = await startWebhook(certFile, keyFile, o.cpuProfDir);
   try {
     const first = await admitOnce(port, ca.certPem, JSON.stringify(admissionReview('0f9e8d7c-bench')));
     const url = `https://127.0.0.1:${port}/inject`;

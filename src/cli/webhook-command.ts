@@ -9,6 +9,7 @@ import {
   supportsNativeSidecars, TrustWebhookSelectors, type NamespaceLabelSource, type ServerVersionSource,
 } from '../webhook/kube.js';
 import { KubeCaBundleTarget, KubeNamespaceLabels, KubeSecretStore, KubeServerVersion } from '../webhook/kube-client.js';
+import { JsonLinesAdmissionLog, type AdmissionLog } from '../webhook/admission-log.js';
 import { InjectionMetrics } from '../webhook/metrics.js';
 import {
   DEFAULT_CONTROL_PLANE_NAMESPACE, DEFAULT_INIT_IMAGE, DEFAULT_PROXY_IMAGE, DEFAULT_XDS_ADDRESS, PORT_WEBHOOK,
@@ -211,8 +212,11 @@ export interface RunningWebhook {
   readonly injector: InjectorConfig;
 }
 
-/** Starts the injector from parsed settings; `kubeConfig` overrides loading one from the settings. */
-export async function startWebhook(s: WebhookSettings, logger: Logger, kubeConfig?: KubeConfig): Promise<RunningWebhook> {
+/**
+ * Starts the injector from parsed settings; `kubeConfig` overrides loading one from the settings.
+ * `admissionLog` takes the per-admission lines (by default they go through `logger`).
+ */
+export async function startWebhook(s: WebhookSettings, logger: Logger, kubeConfig?: KubeConfig, admissionLog?: AdmissionLog): Promise<RunningWebhook> {
   let kc: KubeConfig | undefined = kubeConfig;
   if (!kc && s.kubernetes) {
     kc = new KubeConfig();
@@ -249,7 +253,7 @@ export async function startWebhook(s: WebhookSettings, logger: Logger, kubeConfi
     host: s.host,
     port: s.port,
     certificates,
-    review: { injector, policy, namespaces, onError: s.onError, logger, metrics },
+    review: { injector, policy, namespaces, onError: s.onError, logger, admissionLog, metrics },
     logger,
   });
   return { server, metrics, injector };
@@ -259,7 +263,8 @@ export async function startWebhook(s: WebhookSettings, logger: Logger, kubeConfi
 export async function runWebhookCommand(argv: string[]): Promise<void> {
   const settings = parseWebhookFlags(argv);
   const logger = createLogger(settings.logLevel).child({ component: 'webhook' });
-  const running = await startWebhook(settings, logger);
+  // The line per admission is the webhook's hot path: written as the logger would, without winston.
+  const running = await startWebhook(settings, logger, undefined, new JsonLinesAdmissionLog(process.stderr, 'webhook', settings.logLevel));
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       logger.info('shutting down', { signal });

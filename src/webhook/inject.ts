@@ -1,7 +1,9 @@
-// The mutation: Pod in, injected Pod out. Pure (the input is never modified) and deterministic,
+// The mutation: Pod in, injected Pod out. Pure (the input is never modified; the output shares the
+// parts it does not change with the input, and its two added containers, frozen, with other Pods'
+// outputs, so neither may be modified afterwards) and deterministic,
 // so the offline `pilotfish inject` and the webhook give byte-identical results, and injecting
 // an injected Pod gives the same Pod again (the previous injection is stripped first).
-import type { V1Container, V1Pod, V1ResourceRequirements } from '@kubernetes/client-node';
+import type { V1Container, V1ObjectMeta, V1Pod, V1PodSpec, V1ResourceRequirements } from '@kubernetes/client-node';
 import {
   parseBool, parseCidrList, parseCidrSelection, parsePortList, parsePortSelection, parseQuantity,
   type Parsed,
@@ -17,7 +19,9 @@ import {
 } from './names.js';
 import { rewriteAppProbes } from './probes.js';
 import { DEFAULT_REDIRECT, initContainer, type RedirectConfig } from './redirect.js';
-import { proxyContainer } from './sidecar.js';
+import { frozenWithJson } from './frozen-json.js';
+import { BoundedMemo } from './memo.js';
+import { bootstrapArgument, proxyContainer } from './sidecar.js';
 import { formatStatus, stripInjection, type InjectionStatus } from './status.js';
 
 export interface ProxyResources {
@@ -130,6 +134,12 @@ function resourcesFor(r: AnnotationReader, d: ProxyResources): V1ResourceRequire
 
 const ref = (name: string): string => `$(${name})`;
 
+/** `--config-yaml` arguments by what the bootstrap is made of (xDS address, pod labels, probe routes). */
+const BOOTSTRAP_ARGUMENTS = new BoundedMemo<string>(256);
+/** The containers, frozen (see frozen-json.ts), by everything they are made of. */
+const INIT_CONTAINERS = new BoundedMemo<V1Container>(256);
+const PROXY_CONTAINERS = new BoundedMemo<V1Container>(256);
+
 /**
  * Injects the sidecar. The caller has decided that the Pod is to be injected (decision.ts);
  * a Pod that was injected before is stripped first. Throws only if an existing status
@@ -137,8 +147,11 @@ const ref = (name: string): string => `$(${name})`;
  */
 export function injectPod(input: V1Pod, config: InjectorConfig): InjectionResult {
   const pod = stripInjection(input);
-  const metadata = structuredClone(pod.metadata ?? {});
-  const spec = structuredClone(pod.spec ?? { containers: [] });
+  // Shallow copies: only these two objects and what is assigned to them below are new; every part
+  // of the Pod that the injection does not change is shared with the input (cloning the whole Pod
+  // was most of an admission's CPU, and shared parts let the patch skip them by identity).
+  const metadata: V1ObjectMeta = { ...(pod.metadata ?? {}) };
+  const spec: V1PodSpec = { ...(pod.spec ?? { containers: [] }) };
   const reader = new AnnotationReader(metadata.annotations ?? {});
 
   const redirect = redirectFor(reader, config.redirect);
@@ -152,7 +165,9 @@ export function injectPod(input: V1Pod, config: InjectorConfig): InjectionResult
     : { containers: spec.containers, routes: [], originals: {}, warnings: [] };
   const labels = metadata.labels ?? {};
   const app = labels['app'] ?? labels['app.kubernetes.io/name'] ?? ref(ENV_SERVICE_ACCOUNT);
-  const bootstrap = sidecarBootstrap({
+  // The bootstrap depends on nothing else, and serialising it was the largest part of an injection.
+  const bootstrapKey = JSON.stringify([config.xds.host, config.xds.port, labels, probes.routes]);
+  const bootstrap = BOOTSTRAP_ARGUMENTS.get(bootstrapKey, () => bootstrapArgument(sidecarBootstrap({
     nodeId: sidecarNodeId(ref(ENV_INSTANCE_IP), ref(ENV_POD_NAME), ref(ENV_POD_NAMESPACE)),
     cluster: `${app}.${ref(ENV_POD_NAMESPACE)}`,
     namespace: ref(ENV_POD_NAMESPACE),
@@ -163,19 +178,22 @@ export function injectPod(input: V1Pod, config: InjectorConfig): InjectionResult
     xds: config.xds,
     appAddress: ref(ENV_INSTANCE_IP),
     appProbes: probes.routes,
-  });
+  })));
 
-  const init = initContainer({ image: config.initImage, imagePullPolicy: config.imagePullPolicy, redirect });
-  const proxy = proxyContainer({
+  // Both containers are the same for every replica of a workload: built once, frozen, and shared.
+  const initKey = JSON.stringify([config.initImage, config.imagePullPolicy, redirect]);
+  const init = INIT_CONTAINERS.get(initKey, () => frozenWithJson(initContainer({ image: config.initImage, imagePullPolicy: config.imagePullPolicy, redirect })));
+  const proxyKey = JSON.stringify([image, config.imagePullPolicy, bootstrapKey, resources, config.nativeSidecars, hold, config.proxyConcurrency, config.proxyLogLevel]);
+  const proxy = PROXY_CONTAINERS.get(proxyKey, () => frozenWithJson(proxyContainer({
     image,
     imagePullPolicy: config.imagePullPolicy,
-    bootstrap,
+    bootstrapArgument: bootstrap,
     resources,
     native: config.nativeSidecars,
     holdUntilReady: hold,
     concurrency: config.proxyConcurrency,
     logLevel: config.proxyLogLevel,
-  });
+  })));
 
   const userInit = spec.initContainers ?? [];
   const added: string[] = [];

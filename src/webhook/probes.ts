@@ -18,10 +18,10 @@ import { PROBE_KINDS } from './status.js';
 const SUFFIX: Record<ProbeKind, string> = { livenessProbe: 'livez', readinessProbe: 'readyz', startupProbe: 'startupz' };
 
 export interface ProbeRewrite {
-  /** Containers with their probes pointed at the proxy. */
+  /** Containers with their probes pointed at the proxy; the input's own objects where nothing changed. */
   readonly containers: V1Container[];
   readonly routes: AppProbeRoute[];
-  /** Originals of what was rewritten, for the status annotation. */
+  /** Originals of what was rewritten (the input's objects), for the status annotation. */
   readonly originals: Record<string, Partial<Record<ProbeKind, V1Probe>>>;
   readonly warnings: string[];
 }
@@ -37,8 +37,10 @@ export function rewriteAppProbes(containers: readonly V1Container[], readinessPo
   const routes: AppProbeRoute[] = [];
   const originals: Record<string, Partial<Record<ProbeKind, V1Probe>>> = {};
   const warnings: string[] = [];
-  for (const original of containers) {
-    const c = structuredClone(original);
+  for (const c of containers) {
+    // Copy-on-write: a container whose probes stay as they are is passed on as it is (the caller
+    // must not modify the result, as it never modifies its input), so the patch need not look into it.
+    let rewritten: V1Container | undefined;
     for (const kind of PROBE_KINDS) {
       const probe = c[kind];
       const http = probe?.httpGet;
@@ -60,12 +62,13 @@ export function rewriteAppProbes(containers: readonly V1Container[], readinessPo
       const path = `${APP_HEALTH_PREFIX}/${c.name}/${SUFFIX[kind]}`;
       const appPath = !http.path ? '/' : http.path.startsWith('/') ? http.path : `/${http.path}`;
       routes.push({ path, port, appPath });
-      (originals[c.name] ??= {})[kind] = structuredClone(probe);
+      (originals[c.name] ??= {})[kind] = probe;
       const httpGet: NonNullable<V1Probe['httpGet']> = { path, port: readinessPort, scheme: 'HTTP' };
       if (http.httpHeaders) httpGet.httpHeaders = http.httpHeaders;
-      c[kind] = { ...probe, httpGet };
+      rewritten ??= { ...c };
+      rewritten[kind] = { ...probe, httpGet };
     }
-    out.push(c);
+    out.push(rewritten ?? c);
   }
   return { containers: out, routes, originals, warnings };
 }

@@ -3,11 +3,12 @@
 // unchanged (with a warning the user sees) unless the operator chose `--on-error=deny`.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../logging.js';
+import { loggerAdmissionLog, type AdmissionLog } from './admission-log.js';
 import { decideInjection, type DecisionPolicy } from './decision.js';
 import { injectPod, type InjectorConfig } from './inject.js';
 import type { NamespaceLabelSource } from './kube.js';
 import type { InjectionMetrics } from './metrics.js';
-import { podPatch } from './patch.js';
+import { podPatchJson } from './patch.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
@@ -45,6 +46,8 @@ export interface ReviewDeps {
   readonly namespaces: NamespaceLabelSource;
   readonly onError: OnError;
   readonly logger: Logger;
+  /** Where each admission's result goes; by default `logger` at info. */
+  readonly admissionLog?: AdmissionLog;
   readonly metrics: InjectionMetrics;
 }
 
@@ -88,6 +91,7 @@ export async function reviewAdmission(body: unknown, deps: ReviewDeps): Promise<
   if ('error' in parsed) return bad(parsed.error);
   const req = parsed.request;
   const { logger, metrics } = deps;
+  const admissionLog = deps.admissionLog ?? loggerAdmissionLog(logger);
 
   const isPod = (req.kind?.group ?? '') === '' && req.kind?.kind === 'Pod';
   if (!isPod) {
@@ -110,20 +114,20 @@ export async function reviewAdmission(body: unknown, deps: ReviewDeps): Promise<
     const decision = decideInjection({ pod, namespace: ref.namespace, namespaceLabels }, deps.policy);
     if (!decision.inject) {
       metrics.inc('skipped', decision.code);
-      logger.info('sidecar not injected', { ...ref, uid: req.uid, result: 'skipped', reason: decision.reason });
+      admissionLog.record({ ...ref, uid: req.uid, result: 'skipped', reason: decision.reason });
       return answer({ uid: req.uid, allowed: true });
     }
     const result = injectPod(pod, deps.injector);
-    const patch = podPatch(pod, result.pod);
+    const patch = podPatchJson(pod, result.pod);
     metrics.inc('injected', decision.code);
-    logger.info('sidecar injected', {
+    admissionLog.record({
       ...ref, uid: req.uid, result: 'injected', reason: decision.reason, reinjected: decision.reinject,
-      operations: patch.length, warnings: result.warnings,
+      operations: patch.operations, warnings: result.warnings,
     });
     const response: AdmissionResponse = { uid: req.uid, allowed: true };
-    if (patch.length > 0) {
+    if (patch.operations > 0) {
       response.patchType = 'JSONPatch';
-      response.patch = Buffer.from(JSON.stringify(patch)).toString('base64');
+      response.patch = Buffer.from(patch.json).toString('base64');
     }
     if (result.warnings.length > 0) response.warnings = result.warnings.map((w) => `pilotfish: ${w}`);
     return answer(response);

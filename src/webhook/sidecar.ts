@@ -11,7 +11,8 @@ import {
 export interface ProxyContainerOptions {
   readonly image: string;
   readonly imagePullPolicy?: string;
-  readonly bootstrap: JsonObject;
+  /** The `--config-yaml` argument: bootstrapArgument() of the sidecar's bootstrap. */
+  readonly bootstrapArgument: string;
   readonly resources: V1ResourceRequirements;
   /** Native sidecar: an init container with restartPolicy Always (Kubernetes >= 1.29). */
   readonly native: boolean;
@@ -61,10 +62,16 @@ function readinessProbe(periodSeconds: number, failureThreshold: number): V1Prob
  * Kubernetes expands `$(VAR)` in args and turns `$$` into `$`; the bootstrap's only intended
  * references are the downward-API vars, so any other `$` is doubled to reach Envoy unchanged.
  */
+const KEEP_REFERENCES = new Set([ENV_POD_NAME, ENV_POD_NAMESPACE, ENV_INSTANCE_IP, ENV_SERVICE_ACCOUNT]);
+
 export function escapeExpansion(text: string): string {
-  const keep = new Set([ENV_POD_NAME, ENV_POD_NAMESPACE, ENV_INSTANCE_IP, ENV_SERVICE_ACCOUNT]);
   return text.replace(/\$(\(([A-Za-z_][A-Za-z0-9_]*)\))?/g, (m: string, _ref: string | undefined, name: string | undefined) =>
-    (name !== undefined && keep.has(name) ? m : `$${m}`));
+    (name !== undefined && KEEP_REFERENCES.has(name) ? m : `$${m}`));
+}
+
+/** The bootstrap as Envoy's `--config-yaml` argument (JSON is YAML), escaped for Kubernetes. */
+export function bootstrapArgument(bootstrap: JsonObject): string {
+  return escapeExpansion(JSON.stringify(bootstrap));
 }
 
 export function proxyContainer(o: ProxyContainerOptions): V1Container {
@@ -73,7 +80,7 @@ export function proxyContainer(o: ProxyContainerOptions): V1Container {
     image: o.image,
     command: ['envoy'],
     args: [
-      '--config-yaml', escapeExpansion(JSON.stringify(o.bootstrap)),
+      '--config-yaml', o.bootstrapArgument,
       '--log-level', o.logLevel,
       '--concurrency', String(o.concurrency),
       '--disable-hot-restart',

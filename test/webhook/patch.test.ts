@@ -1,0 +1,133 @@
+// The webhook's JSONPatch is its own walk (no deep clones, JSON text out); it must give exactly the
+// operations fast-json-patch's compare gives, in the same order, and turn the sent Pod into the
+// injected one. Checked on every golden Pod and on hand-made differences that exercise each branch.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { V1Pod } from '@kubernetes/client-node';
+import jsonpatch from 'fast-json-patch';
+import { parse } from 'yaml';
+import { DEFAULT_INJECTOR_CONFIG, injectPod, type InjectorConfig } from '../../src/webhook/inject.js';
+import { frozenWithJson, jsonText } from '../../src/webhook/frozen-json.js';
+import { BoundedMemo } from '../../src/webhook/memo.js';
+import { applyPodPatch, podPatch, podPatchJson } from '../../src/webhook/patch.js';
+import { GOLDEN_DIR } from './golden.js';
+
+function sameAsLibrary(a: unknown, b: unknown): void {
+  const expected = JSON.stringify(jsonpatch.compare(a as object, b as object));
+  const ours = podPatchJson(a, b);
+  assert.equal(ours.json, expected);
+  assert.equal(ours.operations, (JSON.parse(expected) as unknown[]).length);
+  assert.deepEqual(podPatch(a, b), JSON.parse(expected));
+}
+
+describe('webhook/patch', () => {
+  const dir = path.join(GOLDEN_DIR, 'pods');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.in.yaml')).sort();
+
+  it('has golden Pods to compare on', () => {
+    assert.ok(files.length >= 10);
+  });
+
+  for (const file of files) {
+    it(`equals fast-json-patch's compare and applies to the injected Pod: ${file}`, () => {
+      const c = parse(readFileSync(path.join(dir, file), 'utf8')) as { pod: V1Pod; config?: Partial<InjectorConfig> };
+      const config: InjectorConfig = { ...DEFAULT_INJECTOR_CONFIG, ...(c.config ?? {}) };
+      const injected = injectPod(c.pod, config).pod;
+      sameAsLibrary(c.pod, injected);
+      const ops = JSON.parse(podPatchJson(c.pod, injected).json) as jsonpatch.Operation[];
+      assert.deepEqual(applyPodPatch(c.pod, ops), injected);
+      // Both Pods are parsed afresh, so nothing is shared and every branch of the walk runs.
+      sameAsLibrary(structuredClone(c.pod), structuredClone(injected));
+    });
+  }
+
+  it('equals compare on removals, replacements, type changes, escaped keys and array holes', () => {
+    const before = {
+      a: 1, b: { c: [1, 2, 3], d: 'x', 'e/f': { '~g': true } }, h: [{ i: 1 }, { j: 2 }], k: { l: 1 }, m: null,
+      n: [1, 2], o: 'gone', p: { q: 1 },
+    };
+    const after = {
+      a: 2, b: { c: [1, 5], d: 'x', 'e/f': { '~g': false, new: [] } }, h: [{ i: 1, z: 0 }], k: [1], m: { now: 'object' },
+      n: [1, undefined, 3], p: { q: undefined }, r: 'added', s: undefined,
+    };
+    sameAsLibrary(before, after);
+    sameAsLibrary(after, before);
+    sameAsLibrary({ x: [1, 2] }, { x: { 0: 1 } });
+    sameAsLibrary([1, { a: 1 }], [1, { a: 2 }, 3]);
+    sameAsLibrary({ d: { t: 1 } }, { d: { t: 1, when: new Date(0) } });
+  });
+
+  it('is empty for equal Pods, shared or not', () => {
+    const pod = { metadata: { name: 'a' }, spec: { containers: [{ name: 'c' }] } };
+    assert.deepEqual(podPatchJson(pod, pod), { json: '[]', operations: 0 });
+    assert.deepEqual(podPatchJson(pod, structuredClone(pod)), { json: '[]', operations: 0 });
+  });
+
+  it('the injected Pod shares what it does not change with the sent Pod, which stays as it was', () => {
+    const sent: V1Pod = {
+      metadata: { name: 'web', labels: { app: 'web' }, annotations: { note: 'kept' } },
+      spec: {
+        containers: [
+          { name: 'app', image: 'app:1', readinessProbe: { httpGet: { path: '/ready', port: 8080 } } },
+          { name: 'logs', image: 'logs:1' },
+        ],
+        volumes: [{ name: 'tmp', emptyDir: {} }],
+      },
+    };
+    const copy = structuredClone(sent);
+    const injected = injectPod(sent, DEFAULT_INJECTOR_CONFIG).pod;
+    assert.deepEqual(sent, copy, 'the sent Pod is not modified');
+    assert.equal(injected.metadata?.labels, sent.metadata?.labels);
+    assert.equal(injected.spec?.volumes, sent.spec?.volumes);
+    assert.equal(injected.spec?.containers[1], sent.spec?.containers[1]);
+    assert.notEqual(injected.spec?.containers[0], sent.spec?.containers[0], 'the container whose probe is rewritten is a copy');
+    assert.notEqual(injected.metadata?.annotations, sent.metadata?.annotations);
+    sameAsLibrary(sent, injected);
+    assert.deepEqual(applyPodPatch(sent, podPatch(sent, injected)), injected);
+  });
+});
+
+describe('webhook/memo', () => {
+  it('computes once per key and starts over when full', () => {
+    const memo = new BoundedMemo<string>(2);
+    let calls = 0;
+    const get = (k: string): string => memo.get(k, () => { calls++; return `v-${k}`; });
+    assert.equal(get('a'), 'v-a');
+    assert.equal(get('a'), 'v-a');
+    assert.equal(calls, 1);
+    get('b');
+    assert.equal(memo.size, 2);
+    assert.equal(get('c'), 'v-c');
+    assert.equal(memo.size, 1);
+    assert.equal(calls, 3);
+  });
+});
+
+describe('webhook/frozen-json', () => {
+  it('freezes deeply and gives the JSON.stringify text, also inside arrays of fresh values', () => {
+    const shared = frozenWithJson({ name: 'proxy', args: ['--x', 'a "quoted" $(REF)'], nested: { n: 1 } });
+    assert.ok(Object.isFrozen(shared) && Object.isFrozen(shared.args) && Object.isFrozen(shared.nested));
+    assert.throws(() => { (shared.nested as { n: number }).n = 2; }, TypeError);
+    const mixed = [shared, { fresh: true }, undefined, 'text', 3, null, [shared]];
+    assert.equal(jsonText(mixed), JSON.stringify(mixed));
+    assert.equal(jsonText(shared), JSON.stringify(shared));
+    assert.equal(jsonText('s'), '"s"');
+  });
+
+  it('the injected containers are shared, frozen, between replicas, and each Pod is still right', () => {
+    const replica = (name: string): V1Pod => ({
+      metadata: { name, labels: { app: 'web' } },
+      spec: { containers: [{ name: 'app', image: 'app:1' }] },
+    });
+    const a = injectPod(replica('a'), DEFAULT_INJECTOR_CONFIG).pod;
+    const b = injectPod(replica('b'), DEFAULT_INJECTOR_CONFIG).pod;
+    assert.equal(a.spec?.initContainers?.[1], b.spec?.initContainers?.[1]);
+    assert.ok(Object.isFrozen(a.spec?.initContainers?.[1]));
+    assert.notEqual(a.spec?.initContainers, b.spec?.initContainers);
+    assert.equal(a.metadata?.name, 'a');
+    const other = injectPod({ ...replica('c'), metadata: { name: 'c', labels: { app: 'api' } } }, DEFAULT_INJECTOR_CONFIG).pod;
+    assert.notEqual(other.spec?.initContainers?.[1], a.spec?.initContainers?.[1], 'other labels, other bootstrap');
+    assert.match(String(other.spec?.initContainers?.[1].args?.[1]), /api\.\$\(POD_NAMESPACE\)/);
+  });
+});
