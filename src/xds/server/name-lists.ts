@@ -40,23 +40,33 @@ export function listSpan(buf: Uint8Array, field: number): [number, number] | und
   }
 }
 
+/**
+ * Reads the field starting at `pos` of an encoded message: its tag and where it ends, or
+ * undefined when the bytes are not a well-formed field (or use a group wire type).
+ */
+function nextField(buf: Uint8Array, pos: number): { tag: number; end: number } | undefined {
+  const [tag, p] = varint(buf, pos);
+  const wt = tag & 7;
+  let end: number;
+  if (wt === 0) end = varint(buf, p)[1];
+  else if (wt === 1) end = p + 8;
+  else if (wt === 5) end = p + 4;
+  else if (wt === 2) {
+    const [len, q] = varint(buf, p);
+    end = q + len;
+  } else return undefined;
+  return end > buf.length ? undefined : { tag, end };
+}
+
 function scan(buf: Uint8Array, field: number): [number, number] | undefined {
   let pos = 0;
   let start = -1, end = -1;
   while (pos < buf.length) {
     const fieldStart = pos;
-    const [tag, p] = varint(buf, pos);
-    pos = p;
-    const wt = tag & 7;
-    if (wt === 0) pos = varint(buf, pos)[1];
-    else if (wt === 1) pos += 8;
-    else if (wt === 5) pos += 4;
-    else if (wt === 2) {
-      const [len, q] = varint(buf, pos);
-      pos = q + len;
-    } else return undefined;
-    if (pos > buf.length) return undefined;
-    if (Math.floor(tag / 8) === field && wt === 2) {
+    const f = nextField(buf, pos);
+    if (!f) return undefined;
+    pos = f.end;
+    if (f.tag === field * 8 + 2) {
       if (start < 0) start = fieldStart;
       else if (end !== fieldStart) return undefined;
       end = pos;
@@ -78,18 +88,10 @@ export function matchKnownList(buf: Uint8Array, field: number): { span: [number,
     let pos = 0;
     while (pos < buf.length) {
       const fieldStart = pos;
-      const [tag, p] = varint(buf, pos);
-      pos = p;
-      const wt = tag & 7;
-      if (wt === 0) pos = varint(buf, pos)[1];
-      else if (wt === 1) pos += 8;
-      else if (wt === 5) pos += 4;
-      else if (wt === 2) {
-        const [len, q] = varint(buf, pos);
-        pos = q + len;
-      } else return undefined;
-      if (pos > buf.length) return undefined;
-      if (tag !== tagByte) continue;
+      const f = nextField(buf, pos);
+      if (!f) return undefined;
+      pos = f.end;
+      if (f.tag !== tagByte) continue;
       const whole = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
       for (const e of byFirst.get(whole.toString('latin1', fieldStart, pos)) ?? []) {
         const end = fieldStart + e.bytes.length;
