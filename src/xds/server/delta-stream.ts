@@ -190,13 +190,7 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
     st.outstanding.set(nonce, version);
     if (st.outstanding.size > MAX_OUTSTANDING) st.outstanding.delete(st.outstanding.keys().next().value as string);
     st.counters.recordSent(version, nonce);
-    if (this.log.isDebugEnabled()) this.log.debug('sent delta discovery response', {
-      type: shortTypeName(typeUrl), version, nonce, resources: send.length, removed: removed.length, bytes: out.length,
-    });
-    this.emit('sent', {
-      streamId: this.id, node: this.node, typeUrl, version, nonce, resources: send.length, bytes: out.length,
-      trigger: this.triggerFor(typeUrl),
-    });
+    this.announceSent(typeUrl, version, nonce, send.length, out.length, { removed: removed.length });
     return out;
   }
 

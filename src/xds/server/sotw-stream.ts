@@ -179,15 +179,7 @@ export class SotwStream extends XdsStream<SotwRequest> {
     st.sent = all;
     if (!sub.wildcard) st.basis = all;
     st.counters.recordSent(version, nonce);
-    // Checked first: a dropped debug line still costs ~20 µs in winston's stream machinery, and
-    // these run once per response and ACK (thousands per push).
-    if (this.log.isDebugEnabled()) this.log.debug('sent discovery response', {
-      type: shortTypeName(typeUrl), version, nonce, resources: count, bytes: out.length,
-    });
-    this.emit('sent', {
-      streamId: this.id, node: this.node, typeUrl, version, nonce, resources: count, bytes: out.length,
-      trigger: this.triggerFor(typeUrl),
-    });
+    this.announceSent(typeUrl, version, nonce, count, out.length);
     return out;
   }
 
