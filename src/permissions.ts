@@ -24,9 +24,9 @@ export interface ApiPermission {
   /** Plural resource, `resource/subresource` for a subresource ("trafficroutes/status"). */
   readonly resource: string;
   readonly verbs: readonly ApiVerb[];
-  /** 'cluster': any namespace or cluster-scoped (ClusterRole); 'namespace': pilotfish's own namespace only (Role). */
+  /** 'cluster' for every namespace or cluster-scoped (ClusterRole), 'namespace' for pilotfish's own namespace only (Role). */
   readonly scope: 'cluster' | 'namespace';
-  /** Only the one object of this configured name; absent: any object (create cannot be pinned). */
+  /** Only the one object of this configured name; when absent, every object (create cannot be pinned). */
   readonly resourceName?: NamedObject;
   /** Which code makes the calls and why; shown by the tests when something does not match. */
   readonly why: string;

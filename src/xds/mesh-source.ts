@@ -447,7 +447,7 @@ export class MeshConfigSource implements ConfigSource {
     const scopes = new Set([...this.classes.values()].map((c) => `${c.identity.kind}/${c.identity.namespace}`));
     for (const key of [...this.scopedRoutes.keys()]) if (!scopes.has(key)) this.scopedRoutes.delete(key);
     for (const key of [...this.scopedListeners.keys()]) if (!scopes.has(key)) this.scopedListeners.delete(key);
-    // Kinds nobody is connected as any more are forgotten; they are rebuilt on the next connect.
+    // Kinds nobody is connected as anymore are forgotten; they are rebuilt on the next connect.
     const kinds = new Set([...this.classes.values()].map((c) => c.identity.kind));
     for (const kind of [...this.kindClusters.keys()]) if (!kinds.has(kind)) this.kindClusters.delete(kind);
     this.encoder.sweep(CLUSTER, [
