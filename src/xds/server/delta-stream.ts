@@ -81,14 +81,10 @@ interface DeltaTypeState {
 }
 
 export class DeltaStream extends XdsStream<DeltaRequest> {
-  private readonly types = new Map<string, DeltaTypeState>();
+  protected readonly types = new Map<string, DeltaTypeState>();
 
   constructor(call: XdsCall<DeltaRequest>, ctx: StreamContext) {
     super(call, ctx, true);
-  }
-
-  protected wants(typeUrl: string): boolean {
-    return this.types.has(typeUrl);
   }
 
   protected handle(typeUrl: string, req: DeltaRequest): void {

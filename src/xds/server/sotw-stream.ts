@@ -84,14 +84,10 @@ function namedVersion(all: ResourceMap, namesId: number, named: () => readonly X
 }
 
 export class SotwStream extends XdsStream<SotwRequest> {
-  private readonly types = new Map<string, SotwTypeState>();
+  protected readonly types = new Map<string, SotwTypeState>();
 
   constructor(call: XdsCall<SotwRequest>, ctx: StreamContext) {
     super(call, ctx, false);
-  }
-
-  protected wants(typeUrl: string): boolean {
-    return this.types.has(typeUrl);
   }
 
   protected handle(typeUrl: string, req: SotwRequest): void {

@@ -61,8 +61,12 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
   protected abstract handle(typeUrl: string, req: Req): void;
   /** Build the response owed for a type, recording it as sent, or undefined if none is owed. */
   protected abstract respond(typeUrl: string): Buffer | undefined;
-  /** Whether this stream has requested the type at all. */
-  protected abstract wants(typeUrl: string): boolean;
+  /** Per-type protocol state of the subclass; a type is wanted once the proxy asked for it. */
+  protected abstract readonly types: ReadonlyMap<string, unknown>;
+
+  protected wants(typeUrl: string): boolean {
+    return this.types.has(typeUrl);
+  }
   protected abstract typeStatuses(): TypeStatus[];
   abstract sentResources(): ReadonlyMap<string, readonly XdsResource[]>;
 
