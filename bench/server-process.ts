@@ -160,7 +160,7 @@ export class ServerProcess {
   }
 
   /** Node heap from /metrics (prom-client default metrics), if the server exposes them. */
-  async heap(): Promise<{ used: number; total: number } | undefined> {
+  async heap(): Promise<{ used: number; total: number; external?: number } | undefined> {
     const text = await this.metricsText();
     if (text === undefined) return undefined;
     const value = (name: string): number | undefined => {
@@ -169,7 +169,8 @@ export class ServerProcess {
     };
     const used = value('nodejs_heap_size_used_bytes');
     const total = value('nodejs_heap_size_total_bytes');
-    return used !== undefined && total !== undefined ? { used, total } : undefined;
+    const external = value('nodejs_external_memory_bytes');
+    return used !== undefined && total !== undefined ? { used, total, ...(external !== undefined ? { external } : {}) } : undefined;
   }
 
   async metricsText(): Promise<string | undefined> {

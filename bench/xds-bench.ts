@@ -294,7 +294,8 @@ class Scale {
       rssPerProxyBytes: (mem.rss - this.baselineRss) / n,
       heapPerProxyBytes: heap && this.baselineHeap !== undefined ? (heap.used - this.baselineHeap) / n : undefined,
     };
-    o.log(`  memory: RSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB${heap ? `, heap ${(heap.used / 2 ** 20).toFixed(0)} MiB` : ''}`);
+    o.log(`  memory: RSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB${heap ? `, heap ${(heap.used / 2 ** 20).toFixed(0)} MiB used of ${(heap.total / 2 ** 20).toFixed(0)} MiB` +
+      `${heap.external !== undefined ? `, external (buffers) ${(heap.external / 2 ** 20).toFixed(0)} MiB` : ''}` : ''}`);
 
     const endpointChange = await this.endpointChanges(specs);
     o.log(`  endpoint change: ACK p50 ${round(endpointChange.ack.p50)} / p99 ${round(endpointChange.ack.p99)} / max ${round(endpointChange.ack.max)} ms ` +

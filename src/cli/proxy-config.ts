@@ -53,7 +53,8 @@ function routeSummary(r: Obj): string[] {
 
 function clusterSummary(c: Obj): string[] {
   // Proto3 JSON leaves out enum zero values: STATIC and ROUND_ROBIN.
-  const eds = obj(c.eds_cluster_config).service_name;
+  // Without a service_name an EDS cluster is asked for under its own name.
+  const eds = c.eds_cluster_config === undefined ? undefined : obj(c.eds_cluster_config).service_name ?? c.name;
   return [String(c.type ?? 'STATIC'), String(c.lb_policy ?? 'ROUND_ROBIN'), eds === undefined ? '' : String(eds)];
 }
 

@@ -1,7 +1,10 @@
 // Turns published mesh snapshots into per-proxy views of encoded resources for the xDS server.
-// Generation runs once per proxy class, not per proxy: listeners, routes and a sidecar's inbound
-// clusters per class; outbound clusters once per proxy kind; endpoints once per snapshot (and
-// then only for services whose endpoints or subsets changed).
+// Generation runs once per proxy class, not per proxy: a sidecar's virtualInbound and inbound
+// clusters per class (and only when its workload changed); routes and the other listeners per
+// (kind, namespace); outbound clusters per proxy kind; endpoints once per snapshot (and then only
+// for services whose endpoints or subsets changed). Below those maps, each service's parts are
+// encoded once and kept while their inputs are the same objects (service-memo.ts), so a config
+// change encodes what it changed, not the mesh.
 import type { Endpoint, Service } from '../model/mesh.js';
 import type { OutboundTrafficPolicy } from '../model/outbound-policy.js';
 import {
@@ -12,13 +15,19 @@ import type { TrafficPolicy } from '../model/routing.js';
 import { EMPTY_SNAPSHOT, type MeshSnapshot } from '../model/snapshot.js';
 import type { Logger } from '../logging.js';
 import type { ChangeCause, ConfigSource, ProxyView, ResourceMap, XdsResource } from './server/config-source.js';
-import type { EncoderStats, ResourceEncoder } from './encoder.js';
+import type { EncodedPart, EncoderStats, ResourceEncoder } from './encoder.js';
+import { grpcListeners } from './generate/grpc-lds.js';
+import { grpcRouteConfiguration } from './generate/grpc-rds.js';
+import { serviceRoutesInputs } from './generate/http-routes.js';
 import {
-  generateKindClusters, generateRoutes, generateScopedListeners, generateWorkloadClusters, generateWorkloadListeners,
-  serviceLoadAssignments,
+  generateScopedListeners, generateWorkloadClusters, generateWorkloadListeners, serviceClusters, serviceLoadAssignments,
+  staticClusters,
   type GenerateOptions, type ResourceSet,
 } from './generate/index.js';
-import { sidecarWorkload } from './generate/workload.js';
+import { outboundPolicyFor } from './generate/sidecar-lds.js';
+import { fallthroughHost, sidecarRouteLayout, sidecarVirtualHost } from './generate/sidecar-rds.js';
+import { sidecarWorkload, workloadSignature } from './generate/workload.js';
+import { ServiceMemo } from './service-memo.js';
 import { mergeResourceMaps } from './server/merged-map.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from './types.js';
 
@@ -27,10 +36,18 @@ type Listener = (typeUrls: ReadonlySet<string>, cause?: ChangeCause) => void;
 interface ClassState {
   readonly key: string;
   readonly identity: ProxyIdentity;
+  /** The (kind, namespace)'s listeners plus workloadListeners: what the class's proxies get. */
   listeners: ResourceMap;
   routes: ResourceMap;
+  /** A sidecar's virtualInbound. */
+  workloadListeners: ResourceMap;
   /** A sidecar's inbound clusters. */
   workloadClusters: ResourceMap;
+  /** What workloadListeners and workloadClusters were generated from (workload.ts workloadSignature). */
+  workloadSignature: string | undefined;
+  /** The shared maps `listeners` and `clusters` were merged from, to tell when they need merging again. */
+  scopedListeners: ResourceMap;
+  kindClusters: ResourceMap;
   /** The kind's clusters plus workloadClusters: what the class's proxies get. */
   clusters: ResourceMap;
   configGeneration: number;
@@ -69,6 +86,10 @@ export interface PushSummary {
 }
 
 const EMPTY: ResourceMap = new Map();
+const NO_DEPENDENCIES: ReadonlySet<string> = new Set();
+const VIRTUAL_HOST = 'envoy.config.route.v3.VirtualHost';
+/** RouteConfiguration.virtual_hosts. */
+const VIRTUAL_HOSTS_FIELD = 2;
 /** How long a push may keep the event loop before letting I/O and timers run. */
 const YIELD_EVERY_MS = 20;
 
@@ -132,6 +153,14 @@ export class MeshConfigSource implements ConfigSource {
   private readonly generateOptions: GenerateOptions;
   /** Per endpoints array (stable while a service's endpoints are unchanged) and port layout. */
   private edsMemo = new WeakMap<readonly Endpoint[], Map<string, XdsResource[]>>();
+  /** A service's outbound clusters per kind. */
+  private readonly clusterMemo = new ServiceMemo<XdsResource[]>();
+  /** A sidecar virtual host per service port, from its own namespace or another. */
+  private readonly hostMemo = new ServiceMemo<EncodedPart>();
+  /** A gRPC client's listeners for a service, and its route configurations per port. */
+  private readonly grpcListenerMemo = new ServiceMemo<XdsResource[]>();
+  private readonly grpcRouteMemo = new ServiceMemo<XdsResource>();
+  private readonly fallthroughParts = new Map<string, EncodedPart>();
   private chain: Promise<void> = Promise.resolve();
   private lastPush: PushSummary | undefined;
   private readonly pushListeners: ((summary: PushSummary) => void)[] = [];
@@ -185,8 +214,9 @@ export class MeshConfigSource implements ConfigSource {
     let state = this.classes.get(key);
     if (!state) {
       state = {
-        key, identity, listeners: EMPTY, routes: EMPTY, workloadClusters: EMPTY, clusters: EMPTY, configGeneration: -1,
-        endpointDependencies: new Set(), views: new Set(),
+        key, identity, listeners: EMPTY, routes: EMPTY, workloadListeners: EMPTY, workloadClusters: EMPTY, workloadSignature: undefined,
+        scopedListeners: EMPTY, kindClusters: EMPTY, clusters: EMPTY, configGeneration: -1,
+        endpointDependencies: NO_DEPENDENCIES, views: new Set(),
       };
       this.regenerateClass(state);
       this.classes.set(key, state);
@@ -327,7 +357,15 @@ export class MeshConfigSource implements ConfigSource {
   private kindClustersFor(kind: ProxyKind): { resources: ResourceMap; changed: boolean } {
     const cached = this.kindClusters.get(kind);
     if (cached && cached.configGeneration === this.snapshot.configGeneration) return { resources: cached.resources, changed: false };
-    const next = this.encodeAll(CLUSTER, generateKindClusters(this.snapshot, kind));
+    const next = new Map<string, XdsResource>();
+    const policies = this.snapshot.routing.applied.policyByHost;
+    for (const [key, svc] of this.snapshot.services) {
+      const policy = policies.get(key);
+      const resources = this.clusterMemo.get(svc, kind, [policy], () =>
+        serviceClusters(svc, kind, policy).map((c) => this.encoder.encode(CLUSTER, c.name, c)));
+      for (const r of resources) next.set(r.name, r);
+    }
+    for (const c of staticClusters(kind)) next.set(c.name, this.encoder.encode(CLUSTER, c.name, c));
     const same = cached !== undefined && sameResources(next, cached.resources);
     const resources = same ? cached.resources : next;
     this.kindClusters.set(kind, { resources, configGeneration: this.snapshot.configGeneration });
@@ -378,32 +416,54 @@ export class MeshConfigSource implements ConfigSource {
   }
 
   /** Recomputes the class's cluster list from its kind's and its own; true when it changed. */
-  private mergeClusters(state: ClassState): boolean {
-    const next = merged(this.kindClustersFor(state.identity.kind).resources, state.workloadClusters);
-    if (sameResources(next, state.clusters)) return false;
+  private mergeClusters(state: ClassState, workloadChanged = false): boolean {
+    const kind = this.kindClustersFor(state.identity.kind).resources;
+    if (kind === state.kindClusters && !workloadChanged) return false;
+    state.kindClusters = kind;
+    const next = merged(kind, state.workloadClusters);
+    // kindClustersFor keeps its map while the content is the same, so a new map is new content:
+    // comparing thousands of clusters per class would only confirm it.
+    const changed = workloadChanged ? !sameResources(next, state.clusters) : next.size > 0 || state.clusters.size > 0;
     state.clusters = next;
-    return true;
+    return changed;
   }
 
-  /** Returns the per-class types whose content changed. */
+  /**
+   * Returns the per-class types whose content changed. A class only merges the shared maps again
+   * when they changed, and generates its own resources only when its workload did.
+   */
   private regenerateClass(state: ClassState): string[] {
     const changed: string[] = [];
-    const listeners = merged(this.listenersFor(state.identity),
-      this.encodeAll(LISTENER, generateWorkloadListeners(this.snapshot, state.identity)));
-    const routes = this.routesFor(state.identity);
-    const workload = this.encodeAll(CLUSTER, generateWorkloadClusters(this.snapshot, state.identity));
-    if (!sameResources(workload, state.workloadClusters)) state.workloadClusters = workload;
-    if (this.mergeClusters(state)) changed.push(CLUSTER);
-    if (!sameResources(listeners, state.listeners)) {
+    const id = state.identity;
+    let ownListenersChanged = false;
+    let ownClustersChanged = false;
+    if (id.kind === 'sidecar') {
+      const workload = sidecarWorkload(this.snapshot, id);
+      const signature = workloadSignature(workload);
+      if (signature !== state.workloadSignature) {
+        state.workloadSignature = signature;
+        const listeners = this.encodeAll(LISTENER, generateWorkloadListeners(this.snapshot, id));
+        const clusters = this.encodeAll(CLUSTER, generateWorkloadClusters(this.snapshot, id));
+        ownListenersChanged = !sameResources(listeners, state.workloadListeners);
+        ownClustersChanged = !sameResources(clusters, state.workloadClusters);
+        if (ownListenersChanged) state.workloadListeners = listeners;
+        if (ownClustersChanged) state.workloadClusters = clusters;
+      }
+      state.endpointDependencies = workload.endpointDependencies;
+    }
+    if (this.mergeClusters(state, ownClustersChanged)) changed.push(CLUSTER);
+    const scoped = this.listenersFor(id);
+    if (scoped !== state.scopedListeners || ownListenersChanged) {
+      state.scopedListeners = scoped;
+      const listeners = merged(scoped, state.workloadListeners);
+      if (!sameResources(listeners, state.listeners)) changed.push(LISTENER);
       state.listeners = listeners;
-      changed.push(LISTENER);
     }
-    if (!sameResources(routes, state.routes)) {
+    const routes = this.routesFor(id);
+    if (routes !== state.routes) {
+      if (!sameResources(routes, state.routes)) changed.push(ROUTE);
       state.routes = routes;
-      changed.push(ROUTE);
     }
-    state.endpointDependencies = state.identity.kind === 'sidecar'
-      ? sidecarWorkload(this.snapshot, state.identity).endpointDependencies : new Set();
     state.configGeneration = this.snapshot.configGeneration;
     return changed;
   }
@@ -418,7 +478,7 @@ export class MeshConfigSource implements ConfigSource {
     const key = `${identity.kind}/${identity.namespace}`;
     const cached = this.scopedRoutes.get(key);
     if (cached && cached.configGeneration === this.snapshot.configGeneration) return cached.resources;
-    const next = this.encodeAll(ROUTE, generateRoutes(this.snapshot, identity, this.generateOptions));
+    const next = identity.kind === 'sidecar' ? this.sidecarRoutes(identity) : this.grpcRoutes(identity.namespace);
     const routes = cached !== undefined && sameResources(next, cached.resources) ? cached.resources : next;
     this.scopedRoutes.set(key, { resources: routes, configGeneration: this.snapshot.configGeneration });
     return routes;
@@ -433,26 +493,90 @@ export class MeshConfigSource implements ConfigSource {
     const key = `${identity.kind}/${identity.namespace}`;
     const cached = this.scopedListeners.get(key);
     if (cached && cached.configGeneration === this.snapshot.configGeneration) return cached.resources;
-    const next = this.encodeAll(LISTENER, generateScopedListeners(this.snapshot, identity, this.generateOptions));
+    const next = identity.kind === 'sidecar'
+      ? this.encodeAll(LISTENER, generateScopedListeners(this.snapshot, identity, this.generateOptions))
+      : this.grpcListeners(identity.namespace);
     const listeners = cached !== undefined && sameResources(next, cached.resources) ? cached.resources : next;
     this.scopedListeners.set(key, { resources: listeners, configGeneration: this.snapshot.configGeneration });
     return listeners;
   }
 
+  /**
+   * A sidecar's RouteConfigurations put together from encoded virtual hosts (encoder.ts
+   * `compose`): each host is encoded once per (service port, seen from its own namespace or
+   * another) and kept while its inputs hold, so a new service encodes its own hosts, and the
+   * configurations it joins cost a concatenation each.
+   */
+  private sidecarRoutes(identity: ProxyIdentity): Map<string, XdsResource> {
+    const snapshot = this.snapshot;
+    const namespace = identity.namespace;
+    const policy = outboundPolicyFor(snapshot, identity, this.generateOptions);
+    let fallthrough = this.fallthroughParts.get(policy);
+    if (!fallthrough) this.fallthroughParts.set(policy, (fallthrough = this.encoder.encodePart(VIRTUAL_HOST, fallthroughHost(policy))));
+    const out = new Map<string, XdsResource>();
+    for (const { name, hosts } of sidecarRouteLayout(snapshot)) {
+      const parts: EncodedPart[] = [];
+      for (const { svc, port } of hosts) {
+        const own = svc.namespace === namespace;
+        parts.push(this.hostMemo.get(svc, `${svc.ports.indexOf(port)}/${own}`, serviceRoutesInputs(snapshot, svc), () =>
+          this.encoder.encodePart(VIRTUAL_HOST, sidecarVirtualHost(snapshot, svc, port, namespace))));
+      }
+      parts.push(fallthrough);
+      out.set(name, this.encoder.compose(ROUTE, name, { name }, VIRTUAL_HOSTS_FIELD, parts));
+    }
+    return out;
+  }
+
+  /** A gRPC client's RouteConfigurations: one per service port, kept per service while its inputs hold. */
+  private grpcRoutes(namespace: string): Map<string, XdsResource> {
+    const snapshot = this.snapshot;
+    const out = new Map<string, XdsResource>();
+    for (const svc of snapshot.services.values()) {
+      const own = svc.namespace === namespace;
+      const inputs = serviceRoutesInputs(snapshot, svc);
+      svc.ports.forEach((port, i) => {
+        const r = this.grpcRouteMemo.get(svc, `${i}/${own}`, inputs, () => {
+          const rc = grpcRouteConfiguration(snapshot, svc, port, namespace);
+          return this.encoder.encode(ROUTE, rc.name, rc);
+        });
+        out.set(r.name, r);
+      });
+    }
+    return out;
+  }
+
+  /** A gRPC client's listeners: those of a service depend on nothing but the service (and the client's namespace). */
+  private grpcListeners(namespace: string): Map<string, XdsResource> {
+    const out = new Map<string, XdsResource>();
+    for (const svc of this.snapshot.services.values()) {
+      const own = svc.namespace === namespace;
+      const resources = this.grpcListenerMemo.get(svc, String(own), [], () => svc.ports
+        .flatMap((port) => grpcListeners(svc, port, namespace))
+        .map((l) => this.encoder.encode(LISTENER, l.name, l)));
+      for (const r of resources) out.set(r.name, r);
+    }
+    return out;
+  }
+
   private sweepPerClass(): void {
-    const live = (pick: (s: ClassState) => ResourceMap): XdsResource[] =>
-      [...this.classes.values()].flatMap((s) => [...pick(s).values()]);
-    this.encoder.sweep(LISTENER, live((s) => s.listeners));
-    this.encoder.sweep(ROUTE, live((s) => s.routes));
-    const scopes = new Set([...this.classes.values()].map((c) => `${c.identity.kind}/${c.identity.namespace}`));
+    const classes = [...this.classes.values()];
+    const scopes = new Set(classes.map((c) => `${c.identity.kind}/${c.identity.namespace}`));
     for (const key of [...this.scopedRoutes.keys()]) if (!scopes.has(key)) this.scopedRoutes.delete(key);
     for (const key of [...this.scopedListeners.keys()]) if (!scopes.has(key)) this.scopedListeners.delete(key);
     // Kinds nobody is connected as anymore are forgotten; they are rebuilt on the next connect.
-    const kinds = new Set([...this.classes.values()].map((c) => c.identity.kind));
+    const kinds = new Set(classes.map((c) => c.identity.kind));
     for (const kind of [...this.kindClusters.keys()]) if (!kinds.has(kind)) this.kindClusters.delete(kind);
+    // What classes hold is the shared maps plus their own: walking those, not every class's
+    // merged view of them, keeps this proportional to the mesh rather than mesh × classes.
+    const values = <T>(maps: Iterable<ReadonlyMap<string, T>>): T[] => [...maps].flatMap((m) => [...m.values()]);
+    this.encoder.sweep(LISTENER, [
+      ...values([...this.scopedListeners.values()].map((s) => s.resources)),
+      ...values(classes.map((c) => c.workloadListeners)),
+    ]);
+    this.encoder.sweep(ROUTE, values([...this.scopedRoutes.values()].map((s) => s.resources)));
     this.encoder.sweep(CLUSTER, [
-      ...[...this.kindClusters.values()].flatMap((k) => [...k.resources.values()]),
-      ...live((s) => s.workloadClusters),
+      ...values([...this.kindClusters.values()].map((k) => k.resources)),
+      ...values(classes.map((c) => c.workloadClusters)),
     ]);
   }
 }

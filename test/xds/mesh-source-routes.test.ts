@@ -50,9 +50,12 @@ describe('MeshConfigSource: routes per kind and namespace', () => {
       const own = generateRoutes(snapshot, proxyIdentityFromNode(n));
       const names = [...web.resources(ROUTE).keys()].sort();
       assert.deepEqual(names, [...own.keys()].sort(), `routes of ${n.id}`);
+      // Sidecar route configurations are put together from encoded virtual hosts (their versions
+      // come from the parts): the bytes are what counts.
       const encoder = new ResourceEncoder();
       for (const [name, obj] of own) {
-        assert.equal(encoder.encode(ROUTE, name, obj).version, web.resources(ROUTE).get(name)!.version, `${name} for ${n.id}`);
+        const bytes = Buffer.from(web.resources(ROUTE).get(name)!.any);
+        assert.ok(bytes.equals(Buffer.from(encoder.encode(ROUTE, name, obj).any)), `${name} for ${n.id}`);
       }
     }
   });

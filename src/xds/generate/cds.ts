@@ -26,11 +26,16 @@ export function isHttp(port: ServicePort): boolean {
   return port.protocol !== 'tcp';
 }
 
+/**
+ * No service_name: Envoy and gRPC (xds-dependency-manager: `edsServiceName ?? clusterName`) ask
+ * EDS for the cluster's own name then, and leaving it out takes ~50 bytes off each of the
+ * thousands of clusters every sidecar holds.
+ */
 function edsCluster(name: string, connectTimeoutMs = CONNECT_TIMEOUT_MS): ClusterObject {
   return {
     name,
     type: 'EDS',
-    eds_cluster_config: { eds_config: ADS_CONFIG_SOURCE, service_name: name },
+    eds_cluster_config: { eds_config: ADS_CONFIG_SOURCE },
     connect_timeout: duration(connectTimeoutMs),
   };
 }

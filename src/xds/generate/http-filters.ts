@@ -28,12 +28,18 @@ export function faultFilter(): Record<string, unknown> {
   return { name: FAULT_FILTER, typed_config: typed(FAULT_TYPE) };
 }
 
-/** The HCM of an outbound (or proxyless) listener: routes come over RDS. */
-export function rdsConnectionManager(statPrefix: string, routeName: string): Record<string, unknown> {
+/**
+ * The HCM of an outbound (or proxyless) listener: routes come over RDS. A sidecar's strips any
+ * port from the Host before matching virtual hosts, so `web:8080` matches the domain `web` and
+ * the route configurations list every name once rather than with and without the port. gRPC
+ * clients match their dial target themselves (with the port) and ignore the field.
+ */
+export function rdsConnectionManager(statPrefix: string, routeName: string, opts: { stripAnyHostPort?: boolean } = {}): Record<string, unknown> {
   return typed(HCM_TYPE, {
     stat_prefix: statPrefix,
     rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: routeName },
     http_filters: [faultFilter(), routerFilter()],
+    ...(opts.stripAnyHostPort ? { strip_any_host_port: true } : {}),
   });
 }
 

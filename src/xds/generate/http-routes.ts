@@ -10,7 +10,7 @@
 // max_stream_duration, which is what gRPC reads (gRPC A31).
 import { serviceFqdn, serviceKey, type Service, type ServicePort } from '../../model/mesh.js';
 import {
-  effectivePolicy, type Destination, type HashKey, type HeaderMatch, type HeaderOperations, type HttpRule,
+  effectivePolicy, routeDestinations, type Destination, type HashKey, type HeaderMatch, type HeaderOperations, type HttpRule,
   type Redirect, type RequestMatch, type RetryPolicy, type StringMatch,
 } from '../../model/routing.js';
 import { GRPC_RETRY_ON } from '../../model/routing-proxyless.js';
@@ -265,4 +265,25 @@ export function serviceRoutes(snapshot: MeshSnapshot, svc: Service, port: Servic
   const action = forward(snapshot.routing.applied, [{ target: defaultTarget(svc, port), weight: 1 }], flavor);
   if (flavor === 'sidecar') action.timeout = duration(0);
   return [{ name: 'default', match: { prefix: '/' }, route: action }];
+}
+
+/**
+ * Everything of the snapshot that serviceRoutes(snapshot, svc, ...) reads besides `svc` itself, as
+ * references: the service's TrafficRoute and TrafficPolicy, and the Service and TrafficPolicy of
+ * every destination the route names (a destination's port and hashing come from them). Two
+ * snapshots with element-wise identical lists give the same routes, which is what lets
+ * mesh-source.ts keep a service's encoded routes across config changes elsewhere in the mesh
+ * (the store keeps unchanged Services, and applied routing while unchanged, identical).
+ */
+export function serviceRoutesInputs(snapshot: MeshSnapshot, svc: Service): unknown[] {
+  const applied = snapshot.routing.applied;
+  const key = serviceKey(svc.namespace, svc.name);
+  const route = applied.routeByHost.get(key);
+  const out: unknown[] = [route, applied.policyByHost.get(key)];
+  if (route) {
+    for (const { destination } of routeDestinations(route)) {
+      out.push(snapshot.services.get(destination.service.key), applied.policyByHost.get(destination.service.key));
+    }
+  }
+  return out;
 }

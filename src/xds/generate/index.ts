@@ -5,7 +5,9 @@
 // - clusters: per proxy kind (sidecars and gRPC clients get different settings), plus a
 //   sidecar's inbound clusters, which depend on its workload;
 // - endpoints: the same for every proxy;
-// - listeners and routes: per proxy class (kind, namespace, workload).
+// - listeners and routes: per (kind, namespace), except a sidecar's virtualInbound (workload);
+//   made of per-service parts (serviceClusters, sidecarVirtualHost, grpcListeners,
+//   grpcRouteConfiguration) that mesh-source.ts encodes once per service and reuses.
 import type { Endpoint, Service } from '../../model/mesh.js';
 import type { OutboundTrafficPolicy } from '../../model/outbound-policy.js';
 import type { ProxyIdentity, ProxyKind } from '../../model/proxy.js';
@@ -14,6 +16,7 @@ import type { MeshSnapshot } from '../../model/snapshot.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, type XdsTypeUrl } from '../types.js';
 import {
   blackHoleCluster, inboundCluster, inboundPassthroughCluster, outboundCluster, passthroughCluster, registryCluster, usesHttp2,
+  type ClusterObject,
 } from './cds.js';
 import { clusterLoadAssignment } from './eds.js';
 import { grpcListeners } from './grpc-lds.js';
@@ -79,28 +82,32 @@ export function generateRoutes(snapshot: MeshSnapshot, proxy: ProxyIdentity, opt
   return out;
 }
 
+/** The outbound clusters of one service for a proxy kind: one per port and subset, plus the registry alias. */
+export function serviceClusters(svc: Service, kind: ProxyKind, policy: TrafficPolicy | undefined): ClusterObject[] {
+  const out: ClusterObject[] = [];
+  for (const port of svc.ports) {
+    out.push(outboundCluster(svc, port, kind, policy ? effectivePolicy(policy, port.port) : {}));
+    for (const subset of policy?.subsets ?? []) {
+      out.push(outboundCluster(svc, port, kind, effectivePolicy(policy!, port.port, subset.name), subset.name));
+    }
+  }
+  if (svc.synthetic) out.push(registryCluster(registryEdsName(svc)));
+  return out;
+}
+
+/** The clusters a kind gets besides the services': a sidecar's passthrough and black hole. */
+export function staticClusters(kind: ProxyKind): ClusterObject[] {
+  return kind === 'sidecar' ? [passthroughCluster(), blackHoleCluster(), inboundPassthroughCluster()] : [];
+}
+
 /** The clusters every proxy of a kind gets: one per service port and subset, plus the static ones. */
 export function generateKindClusters(snapshot: MeshSnapshot, kind: ProxyKind): ResourceSet {
   const out: ResourceSet = new Map();
   const policies = snapshot.routing.applied.policyByHost;
   for (const [key, svc] of snapshot.services) {
-    const policy = policies.get(key);
-    for (const port of svc.ports) {
-      const c = outboundCluster(svc, port, kind, policy ? effectivePolicy(policy, port.port) : {});
-      out.set(c.name, c);
-      for (const subset of policy?.subsets ?? []) {
-        const sc = outboundCluster(svc, port, kind, effectivePolicy(policy!, port.port, subset.name), subset.name);
-        out.set(sc.name, sc);
-      }
-    }
-    if (svc.synthetic) {
-      const alias = registryCluster(registryEdsName(svc));
-      out.set(alias.name, alias);
-    }
+    for (const c of serviceClusters(svc, kind, policies.get(key))) out.set(c.name, c);
   }
-  if (kind === 'sidecar') {
-    for (const c of [passthroughCluster(), blackHoleCluster(), inboundPassthroughCluster()]) out.set(c.name, c);
-  }
+  for (const c of staticClusters(kind)) out.set(c.name, c);
   return out;
 }
 

@@ -55,13 +55,15 @@ export function hostNames(svc: Service, fromNamespace: string): string[] {
 /**
  * The Host/:authority values a sidecar's virtual host for a service port answers to: every DNS
  * name (FQDN, `name.ns.svc`, `name.ns`, the short name from the same namespace) and the cluster
- * IP, each with and without the port.
+ * IP. No `host:port` forms: the outbound connection manager strips any port from the Host before
+ * matching (`strip_any_host_port`, see http-filters.ts), which halves the domains of the route
+ * configurations every sidecar holds.
  */
-export function sidecarDomains(svc: Service, port: ServicePort, fromNamespace: string): string[] {
+export function sidecarDomains(svc: Service, fromNamespace: string): string[] {
   const hosts = [serviceFqdn(svc.namespace, svc.name), `${svc.name}.${svc.namespace}.svc`, `${svc.name}.${svc.namespace}`];
   if (svc.namespace === fromNamespace) hosts.push(svc.name);
   if (svc.clusterIP !== undefined) hosts.push(svc.clusterIP.includes(':') ? `[${svc.clusterIP}]` : svc.clusterIP);
-  return hosts.flatMap((h) => [h, `${h}:${port.port}`]);
+  return hosts;
 }
 
 /** Proxyless listener names: what a gRPC client puts after `xds:///`. */

@@ -94,7 +94,7 @@ function outboundListener(portNumber: number, services: PortServices, fallthroug
   });
   if (services.http) {
     // No match: every destination on this port not claimed by a TCP service above is HTTP.
-    chains.push({ filters: [hcmFilter(rdsConnectionManager(`outbound_${name}`, sidecarRouteName(portNumber)))] });
+    chains.push({ filters: [hcmFilter(rdsConnectionManager(`outbound_${name}`, sidecarRouteName(portNumber), { stripAnyHostPort: true }))] });
   }
   if (chains.length === 0) return undefined;
   return {

@@ -123,3 +123,12 @@ export function sidecarWorkload(snapshot: MeshSnapshot, proxy: ProxyIdentity): W
   if (!w) bySnapshot.set(key, (w = computeWorkload(snapshot, proxy)));
   return w;
 }
+
+/**
+ * What the sidecar's inbound side (virtualInbound and the inbound clusters) is generated from, as
+ * one string: equal signatures, equal resources. A config change elsewhere in the mesh leaves
+ * most workloads' signatures alone, and their classes keep what they have.
+ */
+export function workloadSignature(w: Workload): string {
+  return JSON.stringify(w.ports.map((p) => [p.port, p.servicePort.protocol, p.localRateLimit ?? null]));
+}

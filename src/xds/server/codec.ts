@@ -167,12 +167,14 @@ export function withNonce(body: Uint8Array, nonce: string): Buffer {
 
 /**
  * A response body given as parts (shared runs of resources between a per-response head and
- * tail) completed with nonce=5 in one copy: a class's body is then never materialised and
- * cached on its own, only the runs it shares with other classes.
+ * tail) completed with nonce=5. Nothing is copied: the transport writes the parts as they are,
+ * so a class's response is never materialised, only the runs it shares with other classes.
  */
-export function partsWithNonce(parts: readonly Uint8Array[], nonce: string): Buffer {
+export function partsWithNonce(parts: readonly Uint8Array[], nonce: string): { parts: Uint8Array[]; length: number } {
   const tail = protobuf.Writer.create().uint32(TAG_5).string(nonce).finish();
-  return Buffer.concat([...parts, tail]);
+  let length = tail.length;
+  for (const p of parts) length += p.length;
+  return { parts: [...parts, tail], length };
 }
 
 /** The parts of encodeSotwBody with the resources given as already encoded runs of resources=2 fields. */

@@ -3,11 +3,12 @@
 import { createHash } from 'node:crypto';
 import { shortTypeName } from '../types.js';
 import type { ResourceMap, XdsResource } from './config-source.js';
-import { deltaBodyParts, encodeDeltaBody, encodeDeltaResources, partsWithNonce, type DeltaRequest } from './codec.js';
+import { deltaBodyParts, encodeDeltaBody, encodeDeltaResources, partsWithNonce, decodeDeltaRequest, type DeltaRequest } from './codec.js';
 import { MergedResourceMap } from './merged-map.js';
 import { sharedBodies } from './body-cache.js';
 import { diffMaps } from './map-diff.js';
-import { XdsStream, type StreamContext, type XdsCall } from './stream-base.js';
+import type { GrpcCall } from './grpc-call.js';
+import { XdsStream, type ResponseParts, type StreamContext } from './stream-base.js';
 import { TypeCounters, type TypeStatus } from './stream-status.js';
 import { Subscription, WILDCARD } from './subscription.js';
 import { deltaVersion, mapVersion, nextNonce } from './version.js';
@@ -83,8 +84,8 @@ interface DeltaTypeState {
 export class DeltaStream extends XdsStream<DeltaRequest> {
   protected readonly types = new Map<string, DeltaTypeState>();
 
-  constructor(call: XdsCall<DeltaRequest>, ctx: StreamContext) {
-    super(call, ctx, true);
+  constructor(call: GrpcCall, ctx: StreamContext) {
+    super(call, ctx, true, decodeDeltaRequest);
   }
 
   protected handle(typeUrl: string, req: DeltaRequest): void {
@@ -137,7 +138,7 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
     this.markDirty(typeUrl);
   }
 
-  protected respond(typeUrl: string): Buffer | undefined {
+  protected respond(typeUrl: string): ResponseParts | undefined {
     const st = this.types.get(typeUrl);
     if (!st || !this.view || !this.node) return undefined;
     const all = this.view.resources(typeUrl);

@@ -1,13 +1,15 @@
 // The embedded xDS gRPC server: ADS (SotW + Delta) and the per-type discovery services,
 // all fed by one ConfigSource.
-import * as grpc from '@grpc/grpc-js';
 import { silentLogger, type Logger } from '../../logging.js';
 import type { ConfigSource, XdsEvents, XdsResource } from './config-source.js';
-import { discoveryTypes, type DeltaRequest, type SotwRequest } from './codec.js';
+import { discoveryTypes } from './codec.js';
 import { DeltaStream } from './delta-stream.js';
-import { DISCOVERY_SERVICES, serviceDefinition, type DiscoveryServiceSpec } from './services.js';
+import type { GrpcCall } from './grpc-call.js';
+import { DEFAULT_GRPC_SERVER_OPTIONS, GrpcServer, type GrpcServerOptions } from './grpc-server.js';
+import { GrpcStatus } from './grpc-wire.js';
+import { DISCOVERY_SERVICES, methodPath } from './services.js';
 import { SotwStream } from './sotw-stream.js';
-import type { StreamContext, XdsCall } from './stream-base.js';
+import type { StreamContext } from './stream-base.js';
 import { StreamRegistry, type StreamStatus } from './stream-status.js';
 
 export type { StreamStatus, TypeStatus, NackStatus } from './stream-status.js';
@@ -21,8 +23,8 @@ export interface XdsServerOptions {
   readonly events?: XdsEvents;
   /** How long close() lets streams drain before cutting connections. Default 5000 ms. */
   readonly shutdownGraceMs?: number;
-  /** Extra grpc-js server options (keepalive, message limits). */
-  readonly grpcOptions?: grpc.ServerOptions;
+  /** Keepalive and message limits (defaults: DEFAULT_GRPC_SERVER_OPTIONS). */
+  readonly grpcOptions?: Partial<GrpcServerOptions>;
 }
 
 export interface XdsServer {
@@ -40,26 +42,29 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
   discoveryTypes();
   const logger = (opts.logger ?? silentLogger()).child({ component: 'xds-server' });
   const registry = new StreamRegistry();
-  const server = new grpc.Server({
-    // Proxies that vanish without closing their connection would otherwise keep a stream and a
-    // view forever; pings find them.
-    'grpc.keepalive_time_ms': 30_000,
-    'grpc.keepalive_timeout_ms': 10_000,
-    // Nothing reads channelz, and it keeps per-connection traces and call counters: memory that
-    // thousands of proxies multiply.
-    'grpc.enable_channelz': 0,
-    ...opts.grpcOptions,
-  });
+  // Proxies that vanish without closing their connection would otherwise keep a stream and a
+  // view forever: keepalive pings find them.
+  const server = new GrpcServer(logger, { ...DEFAULT_GRPC_SERVER_OPTIONS, ...opts.grpcOptions });
   let closing = false;
+  const refuseIfClosing = (call: GrpcCall): boolean => {
+    if (!closing) return false;
+    call.finish(GrpcStatus.UNAVAILABLE, 'pilotfish xDS server is shutting down');
+    return true;
+  };
 
   for (const spec of DISCOVERY_SERVICES) {
     const ctx: StreamContext = {
       source: opts.source, logger, events: opts.events ?? {}, registry, fixedTypeUrl: spec.typeUrl,
     };
-    server.addService(serviceDefinition(spec), handlers(spec, ctx, () => closing));
+    server.handle(methodPath(spec.service, spec.sotwMethod), (call) => {
+      if (!refuseIfClosing(call)) new SotwStream(call, ctx);
+    });
+    server.handle(methodPath(spec.service, spec.deltaMethod), (call) => {
+      if (!refuseIfClosing(call)) new DeltaStream(call, ctx);
+    });
   }
 
-  const port = await bind(server, opts.address);
+  const port = await server.listen(opts.address);
   logger.info('xDS server listening', { address: opts.address, port });
 
   let closed: Promise<void> | undefined;
@@ -75,52 +80,13 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
   };
 }
 
-function handlers(spec: DiscoveryServiceSpec, ctx: StreamContext, isClosing: () => boolean): grpc.UntypedServiceImplementation {
-  const refuseIfClosing = (call: grpc.ServerDuplexStream<unknown, Buffer>): boolean => {
-    if (!isClosing()) return false;
-    call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'pilotfish xDS server is shutting down' });
-    return true;
-  };
-  return {
-    [spec.sotwMethod]: (call: XdsCall<SotwRequest>) => {
-      if (!refuseIfClosing(call)) new SotwStream(call, ctx);
-    },
-    [spec.deltaMethod]: (call: XdsCall<DeltaRequest>) => {
-      if (!refuseIfClosing(call)) new DeltaStream(call, ctx);
-    },
-  };
-}
-
-function bind(server: grpc.Server, address: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => {
-      if (err) reject(new Error(`xDS server cannot listen on ${address}: ${err.message}`));
-      else resolve(port);
-    });
+async function shutdown(server: GrpcServer, registry: StreamRegistry, logger: Logger, graceMs: number): Promise<void> {
+  logger.info('xDS server shutting down', { streams: registry.size });
+  // Tell every proxy first (UNAVAILABLE: reconnect elsewhere), then stop accepting and close
+  // the connections once their calls have ended, so they cannot come straight back to us.
+  registry.terminateAll(GrpcStatus.UNAVAILABLE, 'pilotfish xDS server is shutting down');
+  await server.close(graceMs, () => {
+    logger.warn('xDS connections did not drain in time; closing them', { graceMs, streams: registry.size, connections: server.connections });
   });
-}
-
-function shutdown(server: grpc.Server, registry: StreamRegistry, logger: Logger, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    let finished = false;
-    const finish = (): void => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      logger.info('xDS server stopped');
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      logger.warn('xDS connections did not drain in time; closing them', { graceMs, streams: registry.size });
-      server.forceShutdown();
-      finish();
-    }, graceMs);
-    // Stop accepting first, so proxies told to go away cannot come straight back to us.
-    server.tryShutdown((err) => {
-      if (err) logger.warn('xDS server shutdown reported an error', { error: err.message });
-      finish();
-    });
-    logger.info('xDS server shutting down', { streams: registry.size });
-    registry.terminateAll(grpc.status.UNAVAILABLE, 'pilotfish xDS server is shutting down');
-  });
+  logger.info('xDS server stopped');
 }

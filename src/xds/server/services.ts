@@ -1,9 +1,5 @@
-// Hand-made gRPC service definitions for the discovery services. Responses leave the streams
-// already encoded, so the response serializer passes bytes through untouched.
-import type * as grpc from '@grpc/grpc-js';
+// The discovery services and their methods: ADS serves every type, the per-type services one.
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../types.js';
-import { encodeDeltaRequest, encodeSotwRequest } from './client-codec.js';
-import { decodeDeltaRequest, decodeSotwRequest, type DeltaRequest, type SotwRequest } from './codec.js';
 
 export interface DiscoveryServiceSpec {
   readonly service: string;
@@ -25,29 +21,4 @@ export const DISCOVERY_SERVICES: readonly DiscoveryServiceSpec[] = [
 
 export function methodPath(service: string, method: string): string {
   return `/${service}/${method}`;
-}
-
-const passBytes = (b: Buffer): Buffer => b;
-
-export function sotwMethodDefinition(path: string): grpc.MethodDefinition<SotwRequest, Buffer> {
-  return {
-    path, requestStream: true, responseStream: true,
-    requestSerialize: encodeSotwRequest, requestDeserialize: decodeSotwRequest,
-    responseSerialize: passBytes, responseDeserialize: passBytes,
-  };
-}
-
-export function deltaMethodDefinition(path: string): grpc.MethodDefinition<DeltaRequest, Buffer> {
-  return {
-    path, requestStream: true, responseStream: true,
-    requestSerialize: encodeDeltaRequest, requestDeserialize: decodeDeltaRequest,
-    responseSerialize: passBytes, responseDeserialize: passBytes,
-  };
-}
-
-export function serviceDefinition(spec: DiscoveryServiceSpec): grpc.ServiceDefinition {
-  return {
-    [spec.sotwMethod]: sotwMethodDefinition(methodPath(spec.service, spec.sotwMethod)),
-    [spec.deltaMethod]: deltaMethodDefinition(methodPath(spec.service, spec.deltaMethod)),
-  };
 }

@@ -1,8 +1,9 @@
 // State-of-the-world streams (StreamAggregatedResources and the per-type Stream* methods).
 import { isFullState, shortTypeName } from '../types.js';
 import type { ResourceMap, XdsResource } from './config-source.js';
-import { encodeSotwBody, encodeSotwResources, partsWithNonce, sotwBodyParts, type SotwRequest } from './codec.js';
-import { XdsStream, type StreamContext, type XdsCall } from './stream-base.js';
+import { encodeSotwBody, encodeSotwResources, partsWithNonce, sotwBodyParts, decodeSotwRequest, type SotwRequest } from './codec.js';
+import type { GrpcCall } from './grpc-call.js';
+import { XdsStream, type ResponseParts, type StreamContext } from './stream-base.js';
 import { TypeCounters, type TypeStatus } from './stream-status.js';
 import { Subscription } from './subscription.js';
 import { sharedBodies } from './body-cache.js';
@@ -86,8 +87,8 @@ function namedVersion(all: ResourceMap, namesId: number, named: () => readonly X
 export class SotwStream extends XdsStream<SotwRequest> {
   protected readonly types = new Map<string, SotwTypeState>();
 
-  constructor(call: XdsCall<SotwRequest>, ctx: StreamContext) {
-    super(call, ctx, false);
+  constructor(call: GrpcCall, ctx: StreamContext) {
+    super(call, ctx, false, decodeSotwRequest);
   }
 
   protected handle(typeUrl: string, req: SotwRequest): void {
@@ -120,7 +121,7 @@ export class SotwStream extends XdsStream<SotwRequest> {
     this.markDirty(typeUrl);
   }
 
-  protected respond(typeUrl: string): Buffer | undefined {
+  protected respond(typeUrl: string): ResponseParts | undefined {
     const st = this.types.get(typeUrl);
     if (!st || !this.view || !this.node) return undefined;
     if (st.sub.empty && !st.force) return undefined;

@@ -1,13 +1,18 @@
 // What SotW and Delta streams share: learning the node from the first request, owning the
 // proxy's view, pushing in make-before-break order, backpressure, and clean teardown.
-import * as grpc from '@grpc/grpc-js';
 import type { NodeInfo } from '../../model/proxy.js';
 import type { Logger } from '../../logging.js';
 import { PUSH_ORDER, shortTypeName } from '../types.js';
 import type { ChangeCause, ConfigSource, ProxyView, XdsEvents, XdsResource } from './config-source.js';
+import type { GrpcCall } from './grpc-call.js';
+import { GrpcStatus, statusName, type GrpcStatusCode } from './grpc-wire.js';
 import type { LiveStream, StreamRegistry, StreamStatus, TypeStatus } from './stream-status.js';
 
-export type XdsCall<Req> = grpc.ServerDuplexStream<Req, Buffer>;
+/** An encoded response as the parts it is kept in, and its length in bytes. */
+export interface ResponseParts {
+  readonly parts: readonly Uint8Array[];
+  readonly length: number;
+}
 
 export interface StreamContext {
   readonly source: ConfigSource;
@@ -40,27 +45,37 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
   private readonly method: string;
 
   constructor(
-    protected readonly call: XdsCall<Req>,
+    protected readonly call: GrpcCall,
     protected readonly ctx: StreamContext,
     readonly delta: boolean,
+    decode: (body: Buffer) => Req,
   ) {
     this.id = ctx.registry.nextId();
-    this.peer = call.getPeer();
-    this.method = call.getPath();
+    this.peer = call.peer;
+    this.method = call.path;
     this.log = ctx.logger.child({ streamId: this.id });
     ctx.registry.add(this);
-    call.on('data', (req: Req) => this.receive(req));
-    // A client that half-closes will send nothing more; end our side too, as other servers do.
-    call.on('end', () => this.terminate(grpc.status.OK, 'client ended the stream'));
-    call.on('cancelled', () => this.cleanup('cancelled by the client'));
-    call.on('error', (err: Error) => this.cleanup(`stream error: ${err.message}`));
-    call.on('close', () => this.cleanup('stream closed'));
+    call.start({
+      message: (body) => {
+        let req: Req;
+        try {
+          req = decode(body);
+        } catch (err) {
+          this.terminate(GrpcStatus.INVALID_ARGUMENT, `cannot decode the discovery request: ${err instanceof Error ? err.message : String(err)}`);
+          return;
+        }
+        this.receive(req);
+      },
+      // A client that half-closes will send nothing more; end our side too, as other servers do.
+      end: () => this.terminate(GrpcStatus.OK, 'client ended the stream'),
+      closed: (reason) => this.cleanup(reason),
+    });
   }
 
   /** Update per-type protocol state from a request and mark what may need a response. */
   protected abstract handle(typeUrl: string, req: Req): void;
   /** Build the response owed for a type, recording it as sent, or undefined if none is owed. */
-  protected abstract respond(typeUrl: string): Buffer | undefined;
+  protected abstract respond(typeUrl: string): ResponseParts | undefined;
   /** Per-type protocol state of the subclass; a type is wanted once the proxy asked for it. */
   protected abstract readonly types: ReadonlyMap<string, unknown>;
 
@@ -79,21 +94,15 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
   }
 
   /** Ends the stream with a gRPC status (OK ends it normally). */
-  terminate(code: grpc.status, details: string): void {
+  terminate(code: GrpcStatusCode, details: string): void {
     if (this.done) return;
     // UNAVAILABLE is our own shutdown, already logged once for the whole server.
-    if (code === grpc.status.UNAVAILABLE) this.log.debug('closing xDS stream', { reason: details });
-    else if (code !== grpc.status.OK) {
-      this.log.warn('closing xDS stream', { proxy: this.node?.id, code: grpc.status[code], reason: details });
+    if (code === GrpcStatus.UNAVAILABLE) this.log.debug('closing xDS stream', { reason: details });
+    else if (code !== GrpcStatus.OK) {
+      this.log.warn('closing xDS stream', { proxy: this.node?.id, code: statusName(code), reason: details });
     }
     this.cleanup(details);
-    try {
-      if (code === grpc.status.OK) this.call.end();
-      // grpc-js turns an 'error' emitted on a server call into the stream's final status.
-      else this.call.emit('error', Object.assign(new Error(details), { code, details }));
-    } catch (err) {
-      this.log.debug('could not end an already finished stream', { error: String(err) });
-    }
+    this.call.finish(code, details);
   }
 
   protected markDirty(typeUrl: string): void {
@@ -143,13 +152,13 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
       this.log.error('failed to handle a discovery request', {
         proxy: this.node?.id, typeUrl: req.typeUrl, error: err instanceof Error ? err.stack : String(err),
       });
-      this.terminate(grpc.status.INTERNAL, `pilotfish failed to handle the request: ${String(err)}`);
+      this.terminate(GrpcStatus.INTERNAL, `pilotfish failed to handle the request: ${String(err)}`);
     }
   }
 
   private open(req: Req): boolean {
     if (!req.node) {
-      this.terminate(grpc.status.INVALID_ARGUMENT,
+      this.terminate(GrpcStatus.INVALID_ARGUMENT,
         'the first discovery request of a stream must carry a node with a non-empty id');
       return false;
     }
@@ -167,14 +176,14 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
     const fixed = this.ctx.fixedTypeUrl;
     if (fixed) {
       if (req.typeUrl && req.typeUrl !== fixed) {
-        this.terminate(grpc.status.INVALID_ARGUMENT,
+        this.terminate(GrpcStatus.INVALID_ARGUMENT,
           `${this.method} serves only ${fixed}; the request asked for ${req.typeUrl}`);
         return undefined;
       }
       return fixed;
     }
     if (!req.typeUrl) {
-      this.terminate(grpc.status.INVALID_ARGUMENT, 'an aggregated discovery request must set type_url');
+      this.terminate(GrpcStatus.INVALID_ARGUMENT, 'an aggregated discovery request must set type_url');
       return undefined;
     }
     return req.typeUrl;
@@ -192,7 +201,7 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
       this.flush();
     } catch (err) {
       this.log.error('failed to push a configuration change', { error: err instanceof Error ? err.stack : String(err) });
-      this.terminate(grpc.status.INTERNAL, `pilotfish failed to push configuration: ${String(err)}`);
+      this.terminate(GrpcStatus.INTERNAL, `pilotfish failed to push configuration: ${String(err)}`);
     }
   }
 
@@ -210,10 +219,10 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
       const out = this.respond(t);
       this.triggers.delete(t);
       if (!out) continue;
-      if (!this.call.write(out)) {
+      if (!this.call.write(out.parts, out.length)) {
         this.blocked = true;
         if (this.log.isDebugEnabled()) this.log.debug('client is slow to read; coalescing further pushes', { typeUrl: shortTypeName(t) });
-        this.call.once('drain', () => {
+        this.call.onDrain(() => {
           this.blocked = false;
           this.changed(new Set());
         });

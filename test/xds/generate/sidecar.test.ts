@@ -42,11 +42,17 @@ describe('sidecar generation', () => {
     const snapshot = await snapshotFromYaml(MESH);
     const rc = generateRoutes(snapshot, sidecar({ [META_NAMESPACE]: 'a' })).get('8080') as { virtual_hosts: { name: string; domains: string[] }[] };
     assert.deepEqual(rc.virtual_hosts.map((v) => v.name), ['web.a.svc.cluster.local:8080', 'web.b.svc.cluster.local:8080', 'allow_any']);
-    assert.deepEqual(rc.virtual_hosts[0].domains, [
-      'web.a.svc.cluster.local', 'web.a.svc.cluster.local:8080', 'web.a.svc', 'web.a.svc:8080', 'web.a', 'web.a:8080',
-      'web', 'web:8080', '[fd00::10]', '[fd00::10]:8080',
-    ]);
+    // No host:port forms: the listener strips the port before matching (next test).
+    assert.deepEqual(rc.virtual_hosts[0].domains, ['web.a.svc.cluster.local', 'web.a.svc', 'web.a', 'web', '[fd00::10]']);
     assert.ok(!rc.virtual_hosts[1].domains.includes('web'), 'the short name belongs to the own namespace');
+  });
+
+  it('strips the port from the Host before matching on outbound HTTP listeners only', async () => {
+    const snapshot = await snapshotFromYaml(MESH);
+    const listeners = generateListeners(snapshot, sidecar({ [META_NAMESPACE]: 'a', [META_LABELS]: { app: 'web' } }));
+    const hcms = (name: string) => JSON.stringify(listeners.get(name)).match(/"strip_any_host_port":true/g)?.length ?? 0;
+    assert.equal(hcms('0.0.0.0_8080'), 1, 'the outbound HTTP connection manager: `web:8080` matches the domain `web`');
+    assert.equal(hcms('virtualInbound'), 0, 'inbound matches every host anyway');
   });
 
   it('makes no listener for the sidecar\'s own ports or for TCP services it cannot match', async () => {
