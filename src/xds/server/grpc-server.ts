@@ -20,7 +20,8 @@ export interface GrpcServerOptions {
 
 export const DEFAULT_GRPC_SERVER_OPTIONS: GrpcServerOptions = {
   keepaliveTimeMs: 30_000,
-  keepaliveTimeoutMs: 10_000,
+  // gRPC's default: a proxy busy applying a large push may answer a ping late.
+  keepaliveTimeoutMs: 20_000,
   maxReceiveMessageBytes: 64 << 20,
 };
 
@@ -79,7 +80,9 @@ export class GrpcServer {
     return new Promise((resolve, reject) => {
       const failed = (err: Error): void => reject(new Error(`xDS server cannot listen on ${address}: ${err.message}`));
       this.server.once('error', failed);
-      this.server.listen(port, host, () => {
+      // After a control-plane restart every proxy reconnects at once: a short accept queue
+      // overflows while the first ones are being served, and the kernel drops or resets the rest.
+      this.server.listen({ port, host, backlog: 4096 }, () => {
         this.server.off('error', failed);
         this.server.on('error', (err) => this.logger.error('xDS server socket error', { error: err.message }));
         resolve((this.server.address() as AddressInfo).port);

@@ -22,6 +22,41 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 const sharedSets = [new WeakMap<readonly string[], { wildcard: boolean; names: Set<string> }>(),
   new WeakMap<readonly string[], { wildcard: boolean; names: Set<string> }>()];
 
+const KEY_MOD = 2 ** 52;
+
+/** A name's weight in the content key of Delta subscriptions (two FNV-1a hashes, 52 bits). */
+function weightOf(name: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    a = Math.imul(a ^ c, 16777619);
+    b = Math.imul(b ^ c, 2246822519);
+  }
+  return ((a >>> 0) % 2 ** 20) * 2 ** 32 + (b >>> 0);
+}
+
+/** Below this size a Delta subscription keeps its own Set: sharing would save little. */
+const SHARE_MIN = 64;
+
+/**
+ * Delta subscriptions with the same content share one Set. Delta clients build their lists
+ * name by name, so there is no shared list to key on as with SotW; instead each subscription
+ * keeps a sum of random per-name weights (a multiset hash, updated per name) and finds an equal
+ * Set by it. A sidecar subscribed to every EDS cluster otherwise holds a Set of thousands of
+ * names of its own (about 50 kB each, most of the heap a thousand Delta sidecars need).
+ */
+const deltaSets = new Map<string, WeakRef<Set<string>>>();
+const forgetDeltaSet = new FinalizationRegistry<string>((key) => {
+  if (deltaSets.get(key)?.deref() === undefined) deltaSets.delete(key);
+});
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const n of a) if (!b.has(n)) return false;
+  return true;
+}
+
 export class Subscription {
   wildcard = false;
   private current = new Set<string>();
@@ -32,6 +67,8 @@ export class Subscription {
   private lastList: readonly string[] = [];
   /** Only LDS and CDS have wildcard subscriptions; for RDS/EDS "*" is just a name. */
   readonly wildcardCapable: boolean;
+  /** Delta: the sum of the weights of `current`'s names (see deltaSets). */
+  private key = 0;
 
   constructor(typeUrl: string) {
     this.wildcardCapable = isFullState(typeUrl);
@@ -89,31 +126,63 @@ export class Subscription {
     added: string[]; removed: string[]; wildcardAdded: boolean;
   } {
     const wasWildcard = this.wildcard;
-    if (this.sharedCurrent) {
-      this.current = new Set(this.current);
-      this.sharedCurrent = false;
-    }
     if (first && subscribe.length === 0 && unsubscribe.length === 0 && !this.everNamed) {
       this.wildcard = this.wildcardCapable;
     }
     const added: string[] = [];
     const removed: string[] = [];
+    let changed = false;
     for (const raw of subscribe) {
       const n = internName(raw);
       this.everNamed = true;
       if (n === WILDCARD && this.wildcardCapable) this.wildcard = true;
       else {
+        if (!this.current.has(n)) {
+          this.own().add(n);
+          this.key = (this.key + weightOf(n)) % KEY_MOD;
+          changed = true;
+        }
         // Even a name already subscribed counts as added: the client may have forgotten it,
         // and the protocol says a re-subscribed resource must be sent again.
-        this.names.add(n);
         added.push(n);
       }
     }
     for (const n of unsubscribe) {
       if (n === WILDCARD && this.wildcardCapable) this.wildcard = false;
-      else if (this.names.delete(n)) removed.push(n);
+      else if (this.current.has(n)) {
+        this.own().delete(n);
+        this.key = (this.key - weightOf(n) + KEY_MOD) % KEY_MOD;
+        removed.push(n);
+        changed = true;
+      }
     }
+    if (changed) this.share();
     return { added, removed, wildcardAdded: this.wildcard && !wasWildcard };
+  }
+
+  /** `current`, copied first if it is shared with other streams. */
+  private own(): Set<string> {
+    if (this.sharedCurrent) {
+      this.current = new Set(this.current);
+      this.sharedCurrent = false;
+    }
+    return this.current;
+  }
+
+  /** Swaps a large Delta set for an equal shared one, or offers it for sharing. */
+  private share(): void {
+    if (this.current.size < SHARE_MIN) return;
+    const key = `${this.current.size}:${this.key}`;
+    const found = deltaSets.get(key)?.deref();
+    if (found && found !== this.current && sameSet(found, this.current)) {
+      this.current = found;
+    } else if (!found) {
+      deltaSets.set(key, new WeakRef(this.current));
+      forgetDeltaSet.register(this.current, key);
+    } else if (found !== this.current) {
+      return;
+    }
+    this.sharedCurrent = true;
   }
 
   /** Nothing subscribed at all: no response is owed for this type. */

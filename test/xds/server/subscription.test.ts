@@ -62,4 +62,43 @@ describe('xDS subscriptions (wildcard rules)', () => {
     assert.deepEqual([...x.names].sort(), ['a', 'b'], 'the shared set is copied before it is changed');
     assert.deepEqual(x.replace(Object.freeze(['a', 'b', 'd'])).added, ['d']);
   });
+
+  it('Delta: subscriptions that reach the same large set share it, whatever the order, and stay independent', () => {
+    const names = Array.from({ length: 300 }, (_, i) => `outbound|80||svc-${i}.ns.svc.cluster.local`);
+    const x = new Subscription(ENDPOINT);
+    const y = new Subscription(ENDPOINT);
+    x.update(names.slice(0, 200), [], true);
+    x.update(names.slice(200), [], false);
+    // y gets there another way: reversed, with a name too many that it drops again.
+    y.update([...names].reverse().slice(0, 150), [], true);
+    y.update(['extra', ...[...names].reverse().slice(150)], [], false);
+    assert.notEqual(x.names, y.names);
+    y.update([], ['extra'], false);
+    assert.equal(x.names, y.names, 'one Set for the same content');
+    assert.equal(x.names.size, 300);
+
+    // Changing one copies the shared set first: the other keeps what it subscribed to.
+    const change = x.update(['new-one'], [names[0]], false);
+    assert.deepEqual(change.added, ['new-one']);
+    assert.deepEqual(change.removed, [names[0]]);
+    assert.equal(y.names.size, 300);
+    assert.ok(y.names.has(names[0]) && !y.names.has('new-one'));
+    assert.ok(x.names.has('new-one') && !x.names.has(names[0]));
+    assert.notEqual(x.names, y.names);
+
+    // And back: equal content shares again.
+    x.update([names[0]], ['new-one'], false);
+    assert.equal(x.names, y.names);
+
+    // Small sets are not shared (nothing to save), and a different large set is never taken.
+    const a = new Subscription(ENDPOINT);
+    const b = new Subscription(ENDPOINT);
+    a.update(['p', 'q'], [], true);
+    b.update(['p', 'q'], [], true);
+    assert.notEqual(a.names, b.names);
+    const z = new Subscription(ENDPOINT);
+    z.update([...names.slice(1), 'other'], [], true);
+    assert.notEqual(z.names, y.names);
+    assert.equal(z.names.size, 300);
+  });
 });
