@@ -38,6 +38,10 @@ export class XdsObserver implements XdsEvents {
   private readonly pending = new Map<number, Map<string, Pending[]>>();
   private readonly progress = new Map<number, { reason: string; sent: number; acked: number; nacked: number }>();
   private readonly log: Logger;
+  /** winston's isDebugEnabled() costs more than the rest of an event's handling. */
+  private readonly debug: boolean;
+  /** Label children, so an event does not validate and hash its labels each time. */
+  private readonly children = new Map<string, { inc(v?: number): void }>();
 
   constructor(
     private readonly metrics: PilotfishMetrics,
@@ -45,6 +49,7 @@ export class XdsObserver implements XdsEvents {
     private readonly now: () => number = Date.now,
   ) {
     this.log = logger.child({ component: 'xds' });
+    this.debug = this.log.isDebugEnabled();
     metrics.onScrape(() => {
       metrics.connectedProxies.reset();
       for (const kind of ['sidecar', 'grpc'] as const) metrics.connectedProxies.set({ kind }, 0);
@@ -56,22 +61,23 @@ export class XdsObserver implements XdsEvents {
     const p = this.proxies.get(e.node.id);
     if (p) p.streams++;
     else this.proxies.set(e.node.id, { kind: proxyIdentityFromNode(e.node).kind, streams: 1 });
-    if (this.log.isDebugEnabled()) this.log.debug('stream opened', { proxy: e.node.id, streamId: e.streamId, delta: e.delta });
+    if (this.debug) this.log.debug('stream opened', { proxy: e.node.id, streamId: e.streamId, delta: e.delta });
   }
 
   streamClosed(e: EventInfo<'streamClosed'>): void {
     const p = this.proxies.get(e.node.id);
     if (p && --p.streams <= 0) this.proxies.delete(e.node.id);
     this.pending.delete(e.streamId);
-    if (this.log.isDebugEnabled()) this.log.debug('stream closed', { proxy: e.node.id, streamId: e.streamId });
+    if (this.debug) this.log.debug('stream closed', { proxy: e.node.id, streamId: e.streamId });
   }
 
   sent(e: EventInfo<'sent'>): void {
     const type = shortTypeName(e.typeUrl);
-    this.metrics.pushes.inc({ type, reason: e.trigger?.reason ?? 'request' });
-    this.metrics.sentBytes.inc({ type }, e.bytes);
+    const reason = e.trigger?.reason ?? 'request';
+    this.child(`p|${type}|${reason}`, () => this.metrics.pushes.labels({ type, reason })).inc();
+    this.child(`b|${type}`, () => this.metrics.sentBytes.labels({ type })).inc(e.bytes);
     // Per-stream detail is debug: at info a large mesh would drown the push summaries.
-    if (this.log.isDebugEnabled()) this.log.debug('sent', {
+    if (this.debug) this.log.debug('sent', {
       proxy: e.node.id, type, version: e.version, nonce: e.nonce, resources: e.resources, bytes: e.bytes,
       reason: e.trigger?.reason ?? 'request',
     });
@@ -86,7 +92,7 @@ export class XdsObserver implements XdsEvents {
   }
 
   acked(e: EventInfo<'acked'>): void {
-    if (this.log.isDebugEnabled()) this.log.debug('ack', { proxy: e.node.id, type: shortTypeName(e.typeUrl), version: e.version, nonce: e.nonce });
+    if (this.debug) this.log.debug('ack', { proxy: e.node.id, type: shortTypeName(e.typeUrl), version: e.version, nonce: e.nonce });
     const now = this.now();
     for (const p of this.settle(e.streamId, e.typeUrl, e.nonce)) {
       this.metrics.convergence.observe({ type: shortTypeName(e.typeUrl) }, Math.max(0, now - p.cause.since) / 1000);
@@ -98,6 +104,12 @@ export class XdsObserver implements XdsEvents {
     // The stream itself logs the NACK at warn with the proxy, type, version and message.
     this.metrics.nacks.inc({ type: shortTypeName(e.typeUrl) });
     for (const p of this.settle(e.streamId, e.typeUrl, e.nonce)) this.progressOf(p.cause).nacked++;
+  }
+
+  private child(key: string, make: () => { inc(v?: number): void }): { inc(v?: number): void } {
+    let c = this.children.get(key);
+    if (!c) this.children.set(key, (c = make()));
+    return c;
   }
 
   /** Connected proxies by kind (a proxy with several streams counts once). */

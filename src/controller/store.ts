@@ -271,6 +271,8 @@ function shareEntries<V>(prev: ReadonlyMap<string, V>, next: ReadonlyMap<string,
     }
   }
   for (const k of prev.keys()) if (!next.has(k)) changed.add(k);
+  // Same content: keep the previous map itself, so consumers can skip work on identity.
+  if (changed.size === 0 && map.size === prev.size) return { map: prev, changed };
   return { map, changed };
 }
 

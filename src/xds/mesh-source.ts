@@ -131,9 +131,19 @@ function sameResources(a: ResourceMap, b: ResourceMap): boolean {
   return true;
 }
 
-/** Everything besides the endpoints that shapes a service's ClusterLoadAssignments. */
+const edsKeys = new WeakMap<Service, { policy: TrafficPolicy | undefined; key: string }>();
+
+/**
+ * Everything besides the endpoints that shapes a service's ClusterLoadAssignments. Kept per
+ * Service object (unchanged services keep theirs across snapshots): this runs for every service
+ * on every endpoint change.
+ */
 function serviceEdsKey(svc: Service, policy: TrafficPolicy | undefined): string {
-  return JSON.stringify([svc.name, svc.namespace, svc.synthetic === true, svc.ports, policy?.subsets.map((s) => [s.name, s.labels]) ?? []]);
+  const known = edsKeys.get(svc);
+  if (known && known.policy === policy) return known.key;
+  const key = JSON.stringify([svc.name, svc.namespace, svc.synthetic === true, svc.ports, policy?.subsets.map((s) => [s.name, s.labels]) ?? []]);
+  edsKeys.set(svc, { policy, key });
+  return key;
 }
 
 /** A class's clusters: its kind's (shared, never copied per class) plus its workload's own. */
@@ -289,7 +299,8 @@ export class MeshConfigSource implements ConfigSource {
     const shared = new Set<string>();
     if (this.regenerateEndpoints()) shared.add(ENDPOINT);
 
-    const moved = this.reresolve();
+    // Proxies are matched to Pods: with the same Pods (an endpoint change), nothing can move.
+    const moved = snapshot.pods === prev.pods ? [] : this.reresolve();
     const changedTypes = new Set<string>(shared);
     const cause: ChangeCause = {
       since: snapshot.changedAt ?? Date.now(), reason: configChanged ? 'config' : 'endpoints',

@@ -215,7 +215,7 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
   private settle(typeUrl: string, st: DeltaTypeState, req: DeltaRequest): void {
     const version = st.outstanding.get(req.responseNonce);
     if (version === undefined) {
-      if (this.log.isDebugEnabled()) this.log.debug('delta request carries an unknown or stale nonce', { typeUrl, nonce: req.responseNonce });
+      if (this.debug) this.log.debug('delta request carries an unknown or stale nonce', { typeUrl, nonce: req.responseNonce });
       return;
     }
     // Responses are processed in order, so the ones before this nonce are settled as well.

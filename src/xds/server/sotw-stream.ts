@@ -103,7 +103,7 @@ export class SotwStream extends XdsStream<SotwRequest> {
     if (req.responseNonce && st.sentNonce !== undefined) {
       if (req.responseNonce !== st.sentNonce) {
         // The client has not seen our latest response yet; its next request will supersede this.
-        if (this.log.isDebugEnabled()) this.log.debug('ignoring discovery request with a stale nonce', {
+        if (this.debug) this.log.debug('ignoring discovery request with a stale nonce', {
           typeUrl, nonce: req.responseNonce, latest: st.sentNonce,
         });
         return;
@@ -216,7 +216,7 @@ export class SotwStream extends XdsStream<SotwRequest> {
   private acked(typeUrl: string, st: SotwTypeState, req: SotwRequest): void {
     const version = st.sentVersion ?? req.versionInfo;
     st.counters.recordAck(version, req.responseNonce);
-    if (this.log.isDebugEnabled()) this.log.debug('proxy accepted configuration (ACK)', { type: shortTypeName(typeUrl), version, nonce: req.responseNonce });
+    if (this.debug) this.log.debug('proxy accepted configuration (ACK)', { type: shortTypeName(typeUrl), version, nonce: req.responseNonce });
     if (this.node) this.emit('acked', { streamId: this.id, node: this.node, typeUrl, version, nonce: req.responseNonce });
   }
 

@@ -35,6 +35,8 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
   protected node?: NodeInfo;
   protected view?: ProxyView;
   protected log: Logger;
+  /** Checked per response and ACK: winston's isDebugEnabled() is too slow to ask each time. */
+  protected debug: boolean;
   private done = false;
   private blocked = false;
   private readonly dirty = new Set<string>();
@@ -54,6 +56,7 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
     this.peer = call.peer;
     this.method = call.path;
     this.log = ctx.logger.child({ streamId: this.id });
+    this.debug = this.log.isDebugEnabled();
     ctx.registry.add(this);
     call.start({
       message: (body) => {
@@ -119,7 +122,7 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
     extra: Record<string, unknown> = {}): void {
     // Checked first: a dropped debug line still costs ~20 µs in winston's stream machinery, and
     // this runs once per response (thousands per push).
-    if (this.log.isDebugEnabled()) {
+    if (this.debug) {
       this.log.debug(this.delta ? 'sent delta discovery response' : 'sent discovery response', {
         type: shortTypeName(typeUrl), version, nonce, resources, ...extra, bytes,
       });
@@ -221,7 +224,7 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
       if (!out) continue;
       if (!this.call.write(out.parts, out.length)) {
         this.blocked = true;
-        if (this.log.isDebugEnabled()) this.log.debug('client is slow to read; coalescing further pushes', { typeUrl: shortTypeName(t) });
+        if (this.debug) this.log.debug('client is slow to read; coalescing further pushes', { typeUrl: shortTypeName(t) });
         this.call.onDrain(() => {
           this.blocked = false;
           this.changed(new Set());

@@ -40,14 +40,22 @@ export interface StreamStatus {
   readonly types: readonly TypeStatus[];
 }
 
-/** The mutable record a stream keeps per type; snapshots copy it. */
+/** Epoch ms as ISO 8601, for status snapshots; undefined stays undefined. */
+function iso(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : new Date(ms).toISOString();
+}
+
+/**
+ * The mutable record a stream keeps per type; snapshots copy it. Times are kept as epoch ms
+ * and formatted only when a snapshot is asked for: this is updated on every response and ACK.
+ */
 export class TypeCounters {
   lastSentVersion?: string;
   lastSentNonce?: string;
-  lastSentAt?: string;
+  lastSentAt?: number;
   lastAckedVersion?: string;
   lastAckedNonce?: string;
-  lastAckedAt?: string;
+  lastAckedAt?: number;
   lastNack?: NackStatus;
   sends = 0;
   acks = 0;
@@ -56,14 +64,14 @@ export class TypeCounters {
   recordSent(version: string, nonce: string): void {
     this.lastSentVersion = version;
     this.lastSentNonce = nonce;
-    this.lastSentAt = new Date().toISOString();
+    this.lastSentAt = Date.now();
     this.sends += 1;
   }
 
   recordAck(version: string, nonce: string): void {
     this.lastAckedVersion = version;
     this.lastAckedNonce = nonce;
-    this.lastAckedAt = new Date().toISOString();
+    this.lastAckedAt = Date.now();
     this.acks += 1;
   }
 
@@ -75,8 +83,8 @@ export class TypeCounters {
   snapshot(typeUrl: string, wildcard: boolean, subscribed: Iterable<string>): TypeStatus {
     return {
       typeUrl, wildcard, subscribed: [...subscribed].sort(),
-      lastSentVersion: this.lastSentVersion, lastSentNonce: this.lastSentNonce, lastSentAt: this.lastSentAt,
-      lastAckedVersion: this.lastAckedVersion, lastAckedNonce: this.lastAckedNonce, lastAckedAt: this.lastAckedAt,
+      lastSentVersion: this.lastSentVersion, lastSentNonce: this.lastSentNonce, lastSentAt: iso(this.lastSentAt),
+      lastAckedVersion: this.lastAckedVersion, lastAckedNonce: this.lastAckedNonce, lastAckedAt: iso(this.lastAckedAt),
       lastNack: this.lastNack, sends: this.sends, acks: this.acks, nacks: this.nacks,
     };
   }
