@@ -237,7 +237,8 @@ export class SimProxy {
       'content-type': 'application/grpc', te: 'trailers',
     }, { endStream: false });
     this.stream = stream;
-    const decoder = new FrameDecoder((msg) => this.receive(msg));
+    // Sampled proxies keep what they got until they have checked it; the others read and forget.
+    const decoder = new FrameDecoder((msg) => this.receive(msg), !this.checker);
     stream.on('data', (chunk: Buffer) => {
       if (!live()) return;
       // A large response takes many chunks: the worker is not quiet while one is arriving.
@@ -358,8 +359,12 @@ export class SimProxy {
     this.env.activity(now());
   }
 
-  private send(frame: Buffer): void {
-    this.stream?.write(frame);
+  private send(parts: readonly Uint8Array[]): void {
+    const s = this.stream;
+    if (!s) return;
+    s.cork();
+    for (const p of parts) s.write(p);
+    s.uncork();
   }
 
   /** A (re)subscription. SotW restates the whole list; Delta sends the differences. */

@@ -193,25 +193,35 @@ export function cachedNames(field: number, names: readonly string[]): Buffer {
   return b;
 }
 
-/** gRPC length-prefixed message: compressed flag 0, 4-byte big-endian length, message. */
-export function grpcFrame(parts: readonly Uint8Array[]): Buffer {
+/**
+ * A gRPC length-prefixed message (compressed flag 0, 4-byte big-endian length) as parts: the
+ * prefix and the message's own parts, written corked, so a cached list of thousands of names
+ * is not copied into every ACK.
+ */
+export function grpcParts(parts: readonly Uint8Array[]): Uint8Array[] {
   let len = 0;
   for (const p of parts) len += p.length;
   const head = Buffer.allocUnsafe(5);
   head[0] = 0;
   head.writeUInt32BE(len, 1);
-  return Buffer.concat([head, ...parts], len + 5);
+  return [head, ...parts];
 }
+
+/** Messages up to this size that arrive in several chunks are joined in one reused buffer. */
+const SCRATCH_MAX = 4 << 20;
+let scratch = Buffer.allocUnsafe(1 << 20);
 
 /**
  * Reassembles gRPC messages from HTTP/2 DATA chunks. A message arriving in one chunk is handed
- * out as a view without copying; only a message spread over several chunks is concatenated.
+ * out as a view without copying. One spread over several is joined: with `reuse`, into a buffer
+ * shared by every decoder of the worker, valid only until onMessage returns (a proxy that keeps
+ * messages, the sampled ones, must not reuse); otherwise into a buffer of its own.
  */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
-  constructor(private readonly onMessage: (msg: Buffer) => void) {}
+  constructor(private readonly onMessage: (msg: Buffer) => void, private readonly reuse = false) {}
 
   push(chunk: Buffer): void {
     this.chunks.push(chunk);
@@ -232,14 +242,23 @@ export class FrameDecoder {
         const rest = head.subarray(5 + len);
         if (rest.length > 0) this.chunks[0] = rest; else this.chunks.shift();
       } else {
-        const all = Buffer.concat(this.chunks, this.buffered);
+        const all = this.join();
         msg = all.subarray(5, 5 + len);
         const rest = all.subarray(5 + len);
-        this.chunks = rest.length > 0 ? [rest] : [];
+        // The rest outlives this call: never a view of the shared buffer.
+        this.chunks = rest.length > 0 ? [Buffer.from(rest)] : [];
       }
       this.buffered -= len + 5;
       this.onMessage(msg);
     }
+  }
+
+  private join(): Buffer {
+    if (!this.reuse || this.buffered > SCRATCH_MAX) return Buffer.concat(this.chunks, this.buffered);
+    if (scratch.length < this.buffered) scratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX, Math.max(this.buffered, scratch.length * 2)));
+    let at = 0;
+    for (const c of this.chunks) at += c.copy(scratch, at);
+    return scratch.subarray(0, this.buffered);
   }
 }
 
@@ -255,14 +274,14 @@ export interface SotwRequestParts {
 }
 
 /** DiscoveryRequest: version_info=1, node=2, resource_names=3, type_url=4, response_nonce=5; framed. */
-export function sotwRequestFrame(r: SotwRequestParts): Buffer {
+export function sotwRequestFrame(r: SotwRequestParts): Uint8Array[] {
   const parts: Uint8Array[] = [];
   if (r.node) parts.push(lengthDelimited(2, r.node));
   if (r.versionInfo) parts.push(stringField(1, r.versionInfo));
   parts.push(cachedNames(3, r.names));
   parts.push(stringField(4, r.typeUrl));
   if (r.nonce) parts.push(stringField(5, r.nonce));
-  return grpcFrame(parts);
+  return grpcParts(parts);
 }
 
 export interface DeltaRequestParts {
@@ -277,12 +296,12 @@ export interface DeltaRequestParts {
  * DeltaDiscoveryRequest: node=1, type_url=2, resource_names_subscribe=3,
  * resource_names_unsubscribe=4, response_nonce=6; framed.
  */
-export function deltaRequestFrame(r: DeltaRequestParts): Buffer {
+export function deltaRequestFrame(r: DeltaRequestParts): Uint8Array[] {
   const parts: Uint8Array[] = [];
   if (r.node) parts.push(lengthDelimited(1, r.node));
   parts.push(stringField(2, r.typeUrl));
   if (r.subscribe && r.subscribe.length > 0) parts.push(repeatedStrings(3, r.subscribe));
   if (r.unsubscribe && r.unsubscribe.length > 0) parts.push(repeatedStrings(4, r.unsubscribe));
   if (r.nonce) parts.push(stringField(6, r.nonce));
-  return grpcFrame(parts);
+  return grpcParts(parts);
 }
