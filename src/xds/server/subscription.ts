@@ -57,9 +57,75 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   return true;
 }
 
+/**
+ * Changes to a shared set are kept beside it, up to this many, before the stream makes a set of
+ * its own: a new service adds one EDS name to every Delta sidecar, and copying a shared set of
+ * thousands per sidecar for it cost more than the rest of the push.
+ */
+const LAYER_MAX = 32;
+const EMPTY_SET: ReadonlySet<string> = new Set();
+
+/** A shared set seen through one stream's changes to it (added: not in base; removed: in base). */
+class LayeredSet implements ReadonlySet<string> {
+  constructor(private readonly base: ReadonlySet<string>, private readonly added: ReadonlySet<string>,
+    private readonly removed: ReadonlySet<string>) {}
+
+  get size(): number {
+    return this.base.size - this.removed.size + this.added.size;
+  }
+
+  has(name: string): boolean {
+    return this.added.has(name) || (this.base.has(name) && !this.removed.has(name));
+  }
+
+  *values(): SetIterator<string> {
+    for (const n of this.base) if (!this.removed.has(n)) yield n;
+    yield* this.added;
+  }
+
+  keys(): SetIterator<string> {
+    return this.values();
+  }
+
+  *entries(): SetIterator<[string, string]> {
+    for (const n of this.values()) yield [n, n];
+  }
+
+  [Symbol.iterator](): SetIterator<string> {
+    return this.values();
+  }
+
+  forEach(fn: (value: string, key: string, set: ReadonlySet<string>) => void, thisArg?: unknown): void {
+    for (const n of this.values()) fn.call(thisArg, n, n, this);
+  }
+}
+
+/**
+ * What a new shared list adds to an old one is the same for every stream moving between them
+ * (every SotW sidecar, when a new service adds a cluster): worked out once per pair.
+ */
+const addedBetween = new WeakMap<ReadonlySet<string>, WeakMap<ReadonlySet<string>, readonly string[]>>();
+
+function addedNames(before: ReadonlySet<string>, next: ReadonlySet<string>, shared: boolean): string[] {
+  let byNext = shared ? addedBetween.get(before) : undefined;
+  const known = byNext?.get(next);
+  if (known) return [...known];
+  const added: string[] = [];
+  for (const n of next) if (!before.has(n)) added.push(n);
+  if (shared) {
+    if (!byNext) addedBetween.set(before, (byNext = new WeakMap()));
+    byNext.set(next, added);
+  }
+  return [...added];
+}
+
 export class Subscription {
   wildcard = false;
   private current = new Set<string>();
+  /** Delta changes to a shared `current` (see LAYER_MAX), and the view of both. */
+  private added: Set<string> | undefined;
+  private removed: Set<string> | undefined;
+  private layered: LayeredSet | undefined;
   private everNamed = false;
   /** `current` is shared with other streams (see sharedSets): copy it before changing it. */
   private sharedCurrent = false;
@@ -75,8 +141,9 @@ export class Subscription {
   }
 
   /** The subscribed names (besides the wildcard). */
-  get names(): Set<string> {
-    return this.current;
+  get names(): ReadonlySet<string> {
+    if (!this.added && !this.removed) return this.current;
+    return (this.layered ??= new LayeredSet(this.current, this.added ?? EMPTY_SET, this.removed ?? EMPTY_SET));
   }
 
   /** The list of the last SotW request that changed the subscription. */
@@ -92,7 +159,8 @@ export class Subscription {
     // Long lists come from the codec's cache, interned and frozen already.
     this.lastList = Object.isFrozen(list) ? list : list.map(internName);
     const wasWildcard = this.wildcard;
-    const before = this.current;
+    const before = this.names;
+    this.clearLayers();
     let next: Set<string>;
     if (list.length === 0 && !this.everNamed) {
       this.wildcard = this.wildcardCapable;
@@ -116,9 +184,7 @@ export class Subscription {
     }
     // The new set replaces the old one (no copy of the old, no clear-and-refill).
     this.current = next;
-    const added: string[] = [];
-    for (const n of next) if (!before.has(n)) added.push(n);
-    return { added, wildcardAdded: this.wildcard && !wasWildcard };
+    return { added: addedNames(before, next, this.sharedCurrent), wildcardAdded: this.wildcard && !wasWildcard };
   }
 
   /** Delta: subscribe/unsubscribe lists are changes to the current set. */
@@ -137,8 +203,7 @@ export class Subscription {
       this.everNamed = true;
       if (n === WILDCARD && this.wildcardCapable) this.wildcard = true;
       else {
-        if (!this.current.has(n)) {
-          this.own().add(n);
+        if (this.add(n)) {
           this.key = (this.key + weightOf(n)) % KEY_MOD;
           changed = true;
         }
@@ -149,27 +214,61 @@ export class Subscription {
     }
     for (const n of unsubscribe) {
       if (n === WILDCARD && this.wildcardCapable) this.wildcard = false;
-      else if (this.current.has(n)) {
-        this.own().delete(n);
+      else if (this.remove(n)) {
         this.key = (this.key - weightOf(n) + KEY_MOD) % KEY_MOD;
         removed.push(n);
         changed = true;
       }
     }
-    if (changed) this.share();
+    if (changed) {
+      if ((this.added?.size ?? 0) + (this.removed?.size ?? 0) > LAYER_MAX) this.materialize();
+      if (!this.sharedCurrent) this.share();
+    }
     return { added, removed, wildcardAdded: this.wildcard && !wasWildcard };
   }
 
-  /** `current`, copied first if it is shared with other streams. */
-  private own(): Set<string> {
-    if (this.sharedCurrent) {
-      this.current = new Set(this.current);
-      this.sharedCurrent = false;
+  /** Adds a name; false if it was there. A shared set is not copied: the change is layered. */
+  private add(n: string): boolean {
+    if (this.removed?.delete(n)) {
+      this.layered = undefined;
+      return true;
     }
-    return this.current;
+    if (this.current.has(n) || this.added?.has(n)) return false;
+    if (this.sharedCurrent) {
+      (this.added ??= new Set()).add(n);
+      this.layered = undefined;
+    } else this.current.add(n);
+    return true;
   }
 
-  /** Swaps a large Delta set for an equal shared one, or offers it for sharing. */
+  private remove(n: string): boolean {
+    if (this.added?.delete(n)) {
+      this.layered = undefined;
+      return true;
+    }
+    if (!this.current.has(n) || this.removed?.has(n)) return false;
+    if (this.sharedCurrent) {
+      (this.removed ??= new Set()).add(n);
+      this.layered = undefined;
+    } else this.current.delete(n);
+    return true;
+  }
+
+  private clearLayers(): void {
+    this.added = undefined;
+    this.removed = undefined;
+    this.layered = undefined;
+  }
+
+  /** Too many changes beside a shared set: make the set of our own (and offer it for sharing). */
+  private materialize(): void {
+    const next = new Set(this.names);
+    this.clearLayers();
+    this.current = next;
+    this.sharedCurrent = false;
+  }
+
+  /** Swaps a large Delta set of our own for an equal shared one, or offers it for sharing. */
   private share(): void {
     if (this.current.size < SHARE_MIN) return;
     const key = `${this.current.size}:${this.key}`;
