@@ -67,22 +67,42 @@ function localRateLimitFor(snapshot: MeshSnapshot, svc: Service, port: ServicePo
   return effectivePolicy(policy, port.port, subset?.name).localRateLimit;
 }
 
-const byNamespaceMemo = new WeakMap<MeshSnapshot, Map<string, Service[]>>();
+const byNamespaceMemo = new WeakMap<MeshSnapshot, Map<string, readonly Service[]>>();
+/** The lists of the last snapshot asked: a namespace whose services did not change keeps its list. */
+let lastLists = new Map<string, readonly Service[]>();
 
-/** The snapshot's services by namespace, in snapshot order (once per snapshot, not per class). */
+function sameServices(a: readonly Service[], b: readonly Service[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * The snapshot's services by namespace, in snapshot order (once per snapshot, not per class).
+ * A namespace's list keeps its identity across snapshots while its Service objects are the same
+ * (the store keeps unchanged ones), so workloads can be reused on identity (see sidecarWorkload).
+ */
 function servicesIn(snapshot: MeshSnapshot, namespace: string): readonly Service[] {
   let byNs = byNamespaceMemo.get(snapshot);
   if (!byNs) {
-    byNs = new Map();
+    const fresh = new Map<string, Service[]>();
     for (const svc of snapshot.services.values()) {
-      let list = byNs.get(svc.namespace);
-      if (!list) byNs.set(svc.namespace, (list = []));
+      let list = fresh.get(svc.namespace);
+      if (!list) fresh.set(svc.namespace, (list = []));
       list.push(svc);
     }
+    byNs = new Map();
+    for (const [ns, list] of fresh) {
+      const before = lastLists.get(ns);
+      byNs.set(ns, before && sameServices(before, list) ? before : list);
+    }
+    lastLists = byNs;
     byNamespaceMemo.set(snapshot, byNs);
   }
-  return byNs.get(namespace) ?? [];
+  return byNs.get(namespace) ?? NO_SERVICES;
 }
+
+const NO_SERVICES: readonly Service[] = [];
 
 function computeWorkload(snapshot: MeshSnapshot, proxy: ProxyIdentity): Workload {
   const labels = workloadLabels(snapshot, proxy);
@@ -110,17 +130,47 @@ function computeWorkload(snapshot: MeshSnapshot, proxy: ProxyIdentity): Workload
 
 const memo = new WeakMap<MeshSnapshot, Map<string, Workload>>();
 
+/** What a workload was computed from, to reuse it in a later snapshot with the same inputs. */
+interface WorkloadInputs {
+  readonly services: readonly Service[];
+  readonly policies: MeshSnapshot['routing']['applied']['policyByHost'];
+  readonly endpoints: MeshSnapshot['endpoints'];
+  readonly workload: Workload;
+}
+
+/** Per class key, bounded: a class that comes back later just computes again. */
+const MAX_RECENT = 20_000;
+const recent = new Map<string, WorkloadInputs>();
+
 function memoKey(p: ProxyIdentity): string {
   return JSON.stringify([p.namespace, p.podName ?? '', Object.entries(p.labels).sort()]);
 }
 
-/** The proxy's workload in this snapshot (computed once per snapshot and class). */
+/**
+ * The proxy's workload in this snapshot (computed once per snapshot and class, and carried over
+ * from the previous snapshot when its inputs are the same objects: a config change in another
+ * namespace then costs a class a few identity checks, not a pass over its namespace's services).
+ */
 export function sidecarWorkload(snapshot: MeshSnapshot, proxy: ProxyIdentity): Workload {
   let bySnapshot = memo.get(snapshot);
   if (!bySnapshot) memo.set(snapshot, (bySnapshot = new Map()));
   const key = memoKey(proxy);
   let w = bySnapshot.get(key);
-  if (!w) bySnapshot.set(key, (w = computeWorkload(snapshot, proxy)));
+  if (w) return w;
+  const services = servicesIn(snapshot, proxy.namespace);
+  const policies = snapshot.routing.applied.policyByHost;
+  const labels = workloadLabels(snapshot, proxy);
+  const prev = recent.get(key);
+  if (prev && prev.services === services && prev.policies === policies && sameLabels(prev.workload.labels, labels)
+    && (prev.workload.endpointDependencies.size === 0 || prev.endpoints === snapshot.endpoints)) {
+    w = prev.workload;
+  } else {
+    w = computeWorkload(snapshot, proxy);
+    recent.delete(key);
+    recent.set(key, { services, policies, endpoints: snapshot.endpoints, workload: w });
+    if (recent.size > MAX_RECENT) recent.delete(recent.keys().next().value as string);
+  }
+  bySnapshot.set(key, w);
   return w;
 }
 

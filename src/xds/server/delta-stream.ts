@@ -32,6 +32,40 @@ function wholeMapResponse(all: ResourceMap, typeUrl: string, send: readonly XdsR
   return { version, body: [body] };
 }
 
+/** Responses carrying at most this many resources are shared by content (see changeResponse). */
+const SHARED_CHANGE_MAX = 16;
+/** Bounded by bytes, least recently used out: enough for the responses of one push. */
+const CHANGE_CACHE_BYTES = 8 << 20;
+const changeResponses = new Map<string, { version: string; body: Buffer }>();
+let changeBytes = 0;
+
+/**
+ * A push sends every Delta proxy the same few changed resources (a new service's cluster, its
+ * assignment, the route configuration of its port: ~130 kB): the version and encoding are made
+ * once per content, not per stream. Keyed by what the response says (names, versions, removals).
+ */
+function changeResponse(typeUrl: string, send: readonly XdsResource[], removed: readonly string[]): { version: string; body: Buffer } {
+  let key = typeUrl;
+  for (const r of send) key += `\n${r.name}\t${r.version}`;
+  for (const name of removed) key += `\n-${name}`;
+  let hit = changeResponses.get(key);
+  if (hit) {
+    changeResponses.delete(key);
+    changeResponses.set(key, hit);
+    return hit;
+  }
+  const version = deltaVersion(send, removed);
+  hit = { version, body: encodeDeltaBody({ systemVersionInfo: version, typeUrl, resources: send, removed }) };
+  changeResponses.set(key, hit);
+  changeBytes += hit.body.length + key.length;
+  while (changeBytes > CHANGE_CACHE_BYTES && changeResponses.size > 1) {
+    const [oldKey, old] = changeResponses.entries().next().value as [string, { body: Buffer }];
+    changeResponses.delete(oldKey);
+    changeBytes -= old.body.length + oldKey.length;
+  }
+  return hit;
+}
+
 /** The version of `name` the client holds, as far as we know. */
 function knownVersion(st: DeltaTypeState, name: string): string | undefined {
   if (st.basis === undefined) return st.initial?.get(name);
@@ -181,9 +215,10 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
     st.answerEvenIfEmpty = false;
 
     const whole = removed.length === 0 && send.length > 0 && send.length === all.size ? wholeMapResponse(all, typeUrl, send) : undefined;
-    const version = whole?.version ?? deltaVersion(send, removed);
+    const change = !whole && send.length + removed.length <= SHARED_CHANGE_MAX ? changeResponse(typeUrl, send, removed) : undefined;
+    const version = whole?.version ?? change?.version ?? deltaVersion(send, removed);
     const nonce = nextNonce();
-    const out = partsWithNonce(whole?.body ?? [encodeDeltaBody({ systemVersionInfo: version, typeUrl, resources: send, removed })], nonce);
+    const out = partsWithNonce(whole?.body ?? (change ? [change.body] : [encodeDeltaBody({ systemVersionInfo: version, typeUrl, resources: send, removed })]), nonce);
     st.outstanding.set(nonce, version);
     if (st.outstanding.size > MAX_OUTSTANDING) st.outstanding.delete(st.outstanding.keys().next().value as string);
     st.counters.recordSent(version, nonce);
