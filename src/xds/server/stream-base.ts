@@ -209,29 +209,31 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
   }
 
   /**
-   * Sends what is owed, clusters before endpoints before listeners before routes. While the
-   * client is slow to read, changes only mark types dirty, so it later gets the newest state once
-   * instead of every intermediate one.
+   * Sends what is owed, clusters before endpoints before listeners before routes. Every owed
+   * type goes out in one flush, even past the stream's buffer mark: that is at most one response
+   * per type, and a proxy waiting for its routes behind a drain of its cluster list converges a
+   * round trip later for nothing. After that, while the client is slow to read, changes only
+   * mark types dirty, so it later gets the newest state once instead of every intermediate one.
    */
   protected flush(): void {
     if (this.blocked || this.done || this.dirty.size === 0) return;
     const ordered: string[] = PUSH_ORDER.filter((t) => this.dirty.has(t));
     for (const t of this.dirty) if (!ordered.includes(t)) ordered.push(t);
+    let slow = false;
     for (const t of ordered) {
       this.dirty.delete(t);
       const out = this.respond(t);
       this.triggers.delete(t);
       if (!out) continue;
-      if (!this.call.write(out.parts, out.length)) {
-        this.blocked = true;
-        if (this.debug) this.log.debug('client is slow to read; coalescing further pushes', { typeUrl: shortTypeName(t) });
-        this.call.onDrain(() => {
-          this.blocked = false;
-          this.changed(new Set());
-        });
-        return;
-      }
+      if (!this.call.write(out.parts, out.length)) slow = true;
     }
+    if (!slow) return;
+    this.blocked = true;
+    if (this.debug) this.log.debug('client is slow to read; coalescing further pushes');
+    this.call.onDrain(() => {
+      this.blocked = false;
+      this.changed(new Set());
+    });
   }
 
   private cleanup(reason: string): void {
