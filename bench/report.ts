@@ -119,7 +119,7 @@ export function renderMarkdown(r: BenchReport): string {
   const w = r.webhook;
   if (w) {
     L.push('### Webhook', '');
-    L.push(`\`${w.command}\`, AdmissionReview of a ${(w.payloadBytes / 1024).toFixed(1)} KiB Pod (Deployment-made, 2 containers, probes, projected token), answered with a ${w.patchOperations}-operation JSONPatch; load from autocannon in its own process.`, '');
+    L.push(`\`${w.command}\`, AdmissionReview of a ${(w.payloadBytes / 1024).toFixed(1)} KiB Pod (Deployment-made, 2 containers, probes, projected token), answered with a ${w.patchOperations}-operation JSONPatch; ${w.loadGenerator}.`, '');
     L.push('| load | admissions/s | p50 | p90 | p99 | max | errors |');
     L.push('|---|---:|---:|---:|---:|---:|---:|');
     const row = (label: string, f: WebhookResult['saturation']): string =>

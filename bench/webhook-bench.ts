@@ -1,36 +1,46 @@
 // The webhook part: `pilotfish webhook` over HTTPS (self-signed certificate, no cluster), loaded
-// with a realistic Pod AdmissionReview by autocannon in its own process: admissions per second at
-// saturation, then latency at fixed rates (1,000/s and half of saturation).
+// with a realistic Pod AdmissionReview by load-generator.ts in its own process: admissions per
+// second at saturation (closed loop, 32 connections), then latency at fixed rates (1,000/s and
+// half of saturation) with an open-loop schedule measured from each request's due time.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createCa, issueServingCert } from '../src/webhook/tls/certs.js';
+import { INJECT_PATH } from '../src/webhook/server.js';
+import type { LoadReport } from './load-generator.js';
 import { admissionReview } from './pod-review.js';
 import { PILOTFISH_BIN } from './server-process.js';
-
-const require = createRequire(import.meta.url);
 
 export interface LoadFigures {
   readonly connections: number;
   readonly durationSeconds: number;
-  /** Target rate, or undefined for as fast as possible. */
+  /** Target rate (open loop), or undefined for as fast as the connections go (closed loop). */
   readonly rate?: number;
   readonly requestsPerSecond: number;
   readonly total: number;
-  readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number };
+  /** Open loop: from each request's due time to its answer; closed loop: from the write. */
+  readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly p999: number; readonly max: number };
+  /** Open loop: how late requests left the generator after they were due (waiting for a free connection, or for a core). */
+  readonly sendLagMs?: { readonly p50: number; readonly p99: number; readonly max: number };
+  /** Open loop: from the write to the answer, what a tool timing only sent requests would report. */
+  readonly serviceMs?: { readonly p50: number; readonly p99: number; readonly max: number };
   readonly errors: number;
   readonly non2xx: number;
+  readonly firstError?: string;
+  /** Server CPU (user + system) per admission during this load. */
+  readonly serverCpuMsPerAdmission: number;
 }
 
 export interface WebhookResult {
   /** How the webhook was run: the `pilotfish webhook` command. */
   readonly command: string;
+  /** What generated the load and how latency is measured (for the report's text). */
+  readonly loadGenerator: string;
   readonly payloadBytes: number;
   readonly patchOperations: number;
   readonly saturation: LoadFigures;
@@ -39,14 +49,9 @@ export interface WebhookResult {
   readonly rssBytes: number;
 }
 
-interface AutocannonJson {
-  latency: { p50: number; p90: number; p99: number; max: number };
-  requests: { average: number; total: number };
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  duration: number;
-}
+export const LOAD_GENERATOR_DESCRIPTION =
+  'load from bench/load-generator.ts in its own process (keep-alive HTTPS connections, a fresh uid per request, every answer checked; ' +
+  'saturation: closed loop; fixed rates: open loop, requests due on a fixed schedule and timed from when they were due, µs resolution)';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -134,65 +139,84 @@ function admitOnce(port: number, ca: string, body: string): Promise<{ patchOpera
   });
 }
 
-/** Runs autocannon in its own process and returns its figures. */
-async function autocannon(url: string, bodyFile: string, o: { connections: number; seconds: number; rate?: number }): Promise<LoadFigures> {
-  const bin = require.resolve('autocannon/autocannon.js');
-  const args = [bin, '-j', '-n', '-c', String(o.connections), '-d', String(o.seconds), '-m', 'POST',
-    '-H', 'content-type=application/json', '-i', bodyFile];
-  if (o.rate !== undefined) args.push('-R', String(o.rate));
-  args.push(url);
+const GENERATOR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'load-generator.js');
+
+/** The uid in the body file; the generator puts a fresh one of the same length in each request. */
+const UID_PLACEHOLDER = '5b0c1f7e-3d1a-4c8e-9a57-0e2f4b6d8c19';
+
+interface Target {
+  readonly port: number;
+  readonly caFile: string;
+  readonly bodyFile: string;
+  readonly serverPid: number;
+}
+
+/** Runs load-generator.js in its own process and returns its figures with the server's CPU per admission. */
+async function generate(t: Target, o: { connections: number; seconds: number; rate?: number }): Promise<LoadFigures> {
+  const args = [GENERATOR, '--port', String(t.port), '--path', INJECT_PATH, '--ca', t.caFile, '--servername', 'localhost',
+    '--body', t.bodyFile, '--uid-placeholder', UID_PLACEHOLDER, '--connections', String(o.connections), '--seconds', String(o.seconds)];
+  if (o.rate !== undefined) args.push('--rate', String(o.rate));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '', err = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const cpu0 = cpuSeconds(t.serverPid);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  const line = out.trim().split('\n').pop() ?? '';
-  let j: AutocannonJson;
+  const cpu = cpuSeconds(t.serverPid) - cpu0;
+  let r: LoadReport;
   try {
-    j = JSON.parse(line) as AutocannonJson;
+    r = JSON.parse(out.trim().split('\n').pop() ?? '') as LoadReport;
   } catch {
-    throw new Error(`autocannon failed (exit ${code}): ${err.slice(-500)} ${out.slice(-500)}`);
+    throw new Error(`load generator failed (exit ${code}): ${err.slice(-500)} ${out.slice(-500)}`);
   }
   return {
-    connections: o.connections, durationSeconds: j.duration, rate: o.rate,
-    requestsPerSecond: j.requests.total / j.duration, total: j.requests.total,
-    latencyMs: { p50: j.latency.p50, p90: j.latency.p90, p99: j.latency.p99, max: j.latency.max },
-    errors: j.errors + j.timeouts, non2xx: j.non2xx,
+    connections: r.connections, durationSeconds: r.durationSeconds, rate: r.rate, requestsPerSecond: r.requestsPerSecond,
+    total: r.total, latencyMs: r.latencyMs, sendLagMs: r.sendLagMs, serviceMs: r.serviceMs, errors: r.errors, non2xx: r.non2xx, firstError: r.firstError,
+    serverCpuMsPerAdmission: r.total > 0 ? (cpu * 1000) / r.total : NaN,
   };
 }
+
+const fmt = (v: number): string => (v < 10 ? v.toFixed(2) : v.toFixed(0));
 
 export async function runWebhookBench(o: { quick: boolean; log: (line: string) => void; cpuProfDir?: string }): Promise<WebhookResult> {
   const dir = await mkdtemp(path.join(tmpdir(), 'pilotfish-webhook-bench-'));
   const now = new Date();
   const ca = createCa({ commonName: 'pilotfish bench CA', now, validityDays: 1 });
   const cert = issueServingCert({ ca, hosts: ['localhost', '127.0.0.1'], now, validityDays: 1 });
-  const certFile = path.join(dir, 'tls.crt'), keyFile = path.join(dir, 'tls.key'), bodyFile = path.join(dir, 'review.json');
+  // The certificate and key get a directory of their own: the webhook watches theirs for rotations.
+  await mkdir(path.join(dir, 'tls'));
+  const certFile = path.join(dir, 'tls', 'tls.crt'), keyFile = path.join(dir, 'tls', 'tls.key');
+  const caFile = path.join(dir, 'ca.crt'), bodyFile = path.join(dir, 'review.json');
   await writeFile(certFile, cert.certPem);
   await writeFile(keyFile, cert.keyPem);
-  // One uid for every request: the webhook only echoes it (autocannon's -I id replacement sends a
-  // wrong Content-Length in version 8, so it is not used).
-  const body = JSON.stringify(admissionReview('5b0c1f7e-3d1a-4c8e-9a57-0e2f4b6d8c19'));
+  await writeFile(caFile, ca.certPem);
+  const body = JSON.stringify(admissionReview(UID_PLACEHOLDER));
   await writeFile(bodyFile, body);
   const { child, port, command } = await startWebhook(certFile, keyFile, o.cpuProfDir);
   try {
     const first = await admitOnce(port, ca.certPem, JSON.stringify(admissionReview('0f9e8d7c-bench')));
-    const url = `https://127.0.0.1:${port}/inject`;
+    const target: Target = { port, caFile, bodyFile, serverPid: child.pid! };
     const seconds = o.quick ? 4 : 10;
-    // Warm the JIT and TLS session caches so the first second is not what gets measured.
-    await autocannon(url, bodyFile, { connections: 8, seconds: 2 });
+    // Warm the JIT so the first second is not what gets measured.
+    await generate(target, { connections: 8, seconds: 2 });
     const cpu0 = cpuSeconds(child.pid!);
-    const saturation = await autocannon(url, bodyFile, { connections: 32, seconds });
-    o.log(`webhook: ${saturation.requestsPerSecond.toFixed(0)} admissions/s at saturation (p99 ${saturation.latencyMs.p99} ms)`);
+    const saturation = await generate(target, { connections: 32, seconds });
+    const note = (f: LoadFigures): string => `${f.errors + f.non2xx > 0 ? `, ${f.errors + f.non2xx} errors (${f.firstError})` : ''}`;
+    o.log(`webhook: ${saturation.requestsPerSecond.toFixed(0)} admissions/s at saturation (p99 ${fmt(saturation.latencyMs.p99)} ms, ` +
+      `server ${fmt(saturation.serverCpuMsPerAdmission)} CPU ms per admission${note(saturation)})`);
     const rates = [1000, Math.max(1, Math.round(saturation.requestsPerSecond / 2))];
     const atFixedRate: LoadFigures[] = [];
     for (const rate of rates) {
       await sleep(500);
-      const f = await autocannon(url, bodyFile, { connections: 16, seconds, rate });
-      o.log(`webhook: at ${rate}/s: p50 ${f.latencyMs.p50} ms, p99 ${f.latencyMs.p99} ms, ${f.requestsPerSecond.toFixed(0)}/s achieved`);
+      const f = await generate(target, { connections: 16, seconds, rate });
+      o.log(`webhook: at ${rate}/s: p50 ${fmt(f.latencyMs.p50)} ms, p99 ${fmt(f.latencyMs.p99)} ms, max ${fmt(f.latencyMs.max)} ms ` +
+        `(send lag p99 ${fmt(f.sendLagMs?.p99 ?? NaN)} ms), ${f.requestsPerSecond.toFixed(0)}/s achieved, ` +
+        `server ${fmt(f.serverCpuMsPerAdmission)} CPU ms per admission${note(f)}`);
       atFixedRate.push(f);
     }
     return {
       command: `${command} --kubernetes off --tls-cert-file … --tls-key-file … --native-sidecars true`,
+      loadGenerator: LOAD_GENERATOR_DESCRIPTION,
       payloadBytes: Buffer.byteLength(body), patchOperations: first.patchOperations, saturation, atFixedRate,
       cpuSeconds: cpuSeconds(child.pid!) - cpu0, rssBytes: rss(child.pid!),
     };

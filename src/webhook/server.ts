@@ -4,7 +4,7 @@
 import type { Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../logging.js';
-import { reviewAdmission, type ReviewDeps } from './review.js';
+import { admissionReviewJson, reviewAdmission, type ReviewDeps } from './review.js';
 import { describeCert, type ServingCertificateSource } from './tls/source.js';
 import type { KeyPairPem } from './tls/certs.js';
 
@@ -27,6 +27,9 @@ export interface WebhookServer {
 }
 
 export const DEFAULT_BODY_LIMIT = 6 * 1024 * 1024;
+
+/** What fastify would send for an object; the AdmissionReview answer is sent as ready text. */
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 export async function startWebhookServer(o: WebhookServerOptions): Promise<WebhookServer> {
   const { logger } = o;
@@ -55,8 +58,9 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
     const outcome = await reviewAdmission(request.body, o.review);
     if (outcome.status === 400) {
       logger.warn('malformed AdmissionReview', { reason: outcome.body.error });
+      return reply.code(400).send(outcome.body);
     }
-    return reply.code(outcome.status).send(outcome.body);
+    return reply.code(200).type(JSON_TYPE).send(admissionReviewJson(outcome.body));
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async () => ({ status: 'ok' }));

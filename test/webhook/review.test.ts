@@ -4,7 +4,7 @@ import { silentLogger } from '../../src/logging.js';
 import { DEFAULT_INJECTOR_CONFIG } from '../../src/webhook/inject.js';
 import { TrustWebhookSelectors } from '../../src/webhook/kube.js';
 import { InjectionMetrics } from '../../src/webhook/metrics.js';
-import { reviewAdmission, type ReviewDeps } from '../../src/webhook/review.js';
+import { admissionReviewJson, reviewAdmission, type ReviewDeps } from '../../src/webhook/review.js';
 
 function deps(): ReviewDeps {
   return {
@@ -56,5 +56,28 @@ describe('webhook/review', () => {
   it('without API access, namespaces count as selected by the webhook configuration', async () => {
     const out = await reviewAdmission(envelope({ uid: 'u', kind: KIND, operation: 'CREATE', namespace: 'shop', object: POD }), deps());
     assert.equal(out.status === 200 && out.body.response.patchType, 'JSONPatch');
+  });
+
+  it('writes every kind of answer as the same JSON text JSON.stringify gives', async () => {
+    const allow = deps();
+    const failing = (onError: 'allow' | 'deny'): ReviewDeps => ({
+      ...deps(), onError, namespaces: { labels: () => Promise.reject(new Error('namespaces "shop" is "forbidden"\n')) },
+    });
+    const create = { kind: KIND, operation: 'CREATE', namespace: 'shop', object: POD };
+    const answers = [
+      await reviewAdmission(envelope({ uid: 'inject-"1"', ...create }), allow), // patch
+      await reviewAdmission(envelope({ uid: 'u', kind: KIND, operation: 'UPDATE', object: POD }), allow), // no patch
+      await reviewAdmission(envelope({ uid: 'u', ...create, object: { ...POD, metadata: { ...POD.metadata, labels: { 'sidecar.pilotfish.io/inject': 'false' } } } }), allow),
+      await reviewAdmission(envelope({ uid: 'u', ...create }), failing('allow')), // warnings
+      await reviewAdmission(envelope({ uid: 'u', ...create }), failing('deny')), // status
+    ];
+    const shapes = new Set<string>();
+    for (const a of answers) {
+      assert.equal(a.status, 200);
+      if (a.status !== 200) continue;
+      shapes.add(Object.keys(a.body.response).join(','));
+      assert.equal(admissionReviewJson(a.body), JSON.stringify(a.body));
+    }
+    assert.deepEqual([...shapes].sort(), ['uid,allowed', 'uid,allowed,patchType,patch', 'uid,allowed,status', 'uid,allowed,warnings']);
   });
 });

@@ -1,7 +1,7 @@
 // The webhook over real HTTPS, in process: AdmissionReview answers for each kind of request,
 // fail-open and deny on internal errors, health, metrics, and certificate files reloaded live.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
@@ -189,6 +189,31 @@ describe('webhook/server over HTTPS', function () {
     const ok = await request(server.port, ca2.certPem, 'GET', '/healthz');
     assert.equal(ok.status, 200);
     await assert.rejects(request(server.port, ca1.certPem, 'GET', '/healthz'), /certificate/i);
+  });
+
+  it('checks the certificate files only when they change: other files written next to them cost no reload', async () => {
+    const ca3 = createCa({ commonName: 'ca-three', now: new Date(), validityDays: 2 });
+    const next = cert(ca3);
+    // Replaced by rename, as kubelet and cert-manager do, so each write is one complete file.
+    const replace = (file: string, text: string): void => {
+      writeFileSync(`${file}.new`, text);
+      renameSync(`${file}.new`, file);
+    };
+    const mark = tap.mark();
+    replace(keyFile(), next.keyPem); // does not match the certificate being served
+    await tap.next((e) => e.message === 'TLS files not reloaded; keeping the current certificate', mark);
+    // Unrelated files in the watched directory (a log, say): the pair has not changed, so it is
+    // neither checked again nor reported again.
+    const afterWarning = tap.mark();
+    for (let i = 0; i < 5; i++) writeFileSync(path.join(dir, `unrelated-${i}.log`), `line ${i}\n`);
+    await tap.next((e) => e.message === 'TLS directory changed, certificate files did not; not checked again', afterWarning);
+    replace(certFile(), next.certPem);
+    const fingerprint = certInfo(next.certPem).fingerprint256;
+    // Reloads run in the order of the events, so every event before this one has been handled.
+    await tap.next((e) => e.message === 'serving certificate reloaded' && e.fingerprint256 === fingerprint, mark);
+    const warnings = tap.entries.slice(mark).filter((e) => e.message === 'TLS files not reloaded; keeping the current certificate');
+    assert.equal(warnings.length, 1, `the mismatched pair was reported ${warnings.length} times: ${JSON.stringify(warnings)}`);
+    assert.equal((await request(server.port, ca3.certPem, 'GET', '/healthz')).status, 200);
   });
 
   it('a self-managed CA rotation reaches the running server: a client trusting only the new CA connects', async () => {

@@ -32,26 +32,36 @@ export function checkPair(pair: KeyPairPem, what: string): void {
 export class FileCertificateSource implements ServingCertificateSource {
   private watchers: FSWatcher[] = [];
   private current: string | undefined;
+  /** The contents last read and judged (good or not): only a change of them is worth a check. */
+  private lastSeen: string | undefined;
   private reloading: Promise<void> = Promise.resolve();
+  private reloadQueued = false;
 
   constructor(private readonly certFile: string, private readonly keyFile: string, private readonly logger: Logger) {}
 
-  private async load(): Promise<KeyPairPem> {
+  private async read(): Promise<KeyPairPem> {
     const [certPem, keyPem] = await Promise.all([readFile(this.certFile, 'utf8'), readFile(this.keyFile, 'utf8')]);
-    const pair = { certPem, keyPem };
-    checkPair(pair, `${this.certFile} + ${this.keyFile}`);
-    return pair;
+    return { certPem, keyPem };
   }
 
   async start(onChange: CertificateListener): Promise<KeyPairPem> {
-    const first = await this.load();
-    this.current = first.certPem + first.keyPem;
+    const first = await this.read();
+    checkPair(first, `${this.certFile} + ${this.keyFile}`);
+    this.current = this.lastSeen = first.certPem + first.keyPem;
     // Directories, not files: cert-manager and kubelet secret volumes replace files by renaming
-    // a symlink, which a watch on the old file would never report.
+    // a symlink, which a watch on the old file would never report. Anything else written in the
+    // directory (a log file, say) reports too, so a burst of events makes one reload, and a reload
+    // that finds the same contents stops there (checking a pair costs about a millisecond).
     const dirs = [...new Set([path.dirname(path.resolve(this.certFile)), path.dirname(path.resolve(this.keyFile))])];
     for (const dir of dirs) {
       const w = watch(dir, () => {
-        this.reloading = this.reloading.then(() => this.reload(onChange));
+        if (this.reloadQueued) return;
+        this.reloadQueued = true;
+        this.reloading = this.reloading.then(() => {
+          // Cleared before reading: an event from now on may be a newer write, and gets its own reload.
+          this.reloadQueued = false;
+          return this.reload(onChange);
+        });
       });
       w.on('error', (err) => this.logger.error('watching TLS files failed', { dir, error: err.message }));
       this.watchers.push(w);
@@ -62,16 +72,32 @@ export class FileCertificateSource implements ServingCertificateSource {
   private async reload(onChange: CertificateListener): Promise<void> {
     let pair: KeyPairPem;
     try {
-      pair = await this.load();
+      pair = await this.read();
     } catch (err) {
-      // Often transient: the cert was written and the key not yet. The next event retries.
+      // A file replaced right now (renamed away and back) can be missing for a moment.
+      this.lastSeen = undefined;
       this.logger.warn('TLS files not reloaded; keeping the current certificate', {
         certFile: this.certFile, keyFile: this.keyFile, reason: (err as Error).message,
       });
       return;
     }
-    if (pair.certPem + pair.keyPem === this.current) return;
-    this.current = pair.certPem + pair.keyPem;
+    const contents = pair.certPem + pair.keyPem;
+    if (contents === this.lastSeen) {
+      this.logger.debug('TLS directory changed, certificate files did not; not checked again', { certFile: this.certFile, keyFile: this.keyFile });
+      return;
+    }
+    this.lastSeen = contents;
+    if (contents === this.current) return;
+    try {
+      checkPair(pair, `${this.certFile} + ${this.keyFile}`);
+    } catch (err) {
+      // Often transient: the cert was written and the key not yet. The next change retries.
+      this.logger.warn('TLS files not reloaded; keeping the current certificate', {
+        certFile: this.certFile, keyFile: this.keyFile, reason: (err as Error).message,
+      });
+      return;
+    }
+    this.current = contents;
     onChange(pair);
   }
 
