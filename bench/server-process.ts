@@ -2,6 +2,7 @@
 // the bound addresses and the push summaries, its CPU time and memory read from /proc, and its
 // REST registry and /metrics called over HTTP.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { NODE_FLAGS } from '../src/cli/node-flags.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -64,7 +65,8 @@ export class ServerProcess {
   }
 
   static async start(o: ServerOptions): Promise<ServerProcess> {
-    const nodeArgs: string[] = [];
+    // The flags the image runs with (src/cli/node-flags.ts), so what is measured is what ships.
+    const nodeArgs: string[] = [...NODE_FLAGS];
     if (o.cpuProfDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`);
     if (o.maxOldSpaceMb) nodeArgs.push(`--max-old-space-size=${o.maxOldSpaceMb}`);
     const child = spawn(process.execPath, [

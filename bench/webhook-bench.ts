@@ -2,6 +2,7 @@
 // with a realistic Pod AdmissionReview by load-generator.ts in its own process: admissions per
 // second at saturation (closed loop, 32 connections), then latency at fixed rates (1,000/s and
 // half of saturation) with an open-loop schedule measured from each request's due time.
+import { NODE_FLAGS } from '../src/cli/node-flags.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -76,7 +77,8 @@ async function startWebhook(certFile: string, keyFile: string, cpuProfDir?: stri
   const flags = ['--kubernetes', 'off', '--tls-cert-file', certFile, '--tls-key-file', keyFile,
     '--webhook-address', '127.0.0.1:0', '--native-sidecars', 'true'];
   // The profile is written when the process exits after SIGTERM (graceful shutdown).
-  const node = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=webhook-${Date.now()}.cpuprofile`] : [];
+  // The flags the image runs with (src/cli/node-flags.ts), so what is measured is what ships.
+  const node = [...NODE_FLAGS, ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=webhook-${Date.now()}.cpuprofile`] : [])];
   try {
     return { ...(await startWith([...node, PILOTFISH_BIN, 'webhook', ...flags])), command: 'pilotfish webhook' };
   } catch (err) {

@@ -19,6 +19,8 @@ import {
 export const DEBOUNCE_MS = 100;
 /** The config directory coalesces file events for 50 ms before rescanning (controller/config-dir.ts). */
 export const FILE_COALESCE_MS = 50;
+/** How long after convergence memory is read. */
+export const STEADY_STATE_WAIT_MS = 3000;
 
 export interface XdsBenchOptions {
   readonly proxyCounts: readonly number[];
@@ -286,7 +288,8 @@ class Scale {
       (initial.failureSamples.length > 0 ? `\n    ${initial.failureSamples.join('\n    ')}` : ''));
     await this.server.waitFor(() => this.server.streamsOpened - openedBefore >= n - initial.failures || undefined, 30_000, 'stream open logs');
 
-    await sleep(1000);
+    // Steady state: past the server's per-burst caches (bodies shared during a push, kept 2 s).
+    await sleep(STEADY_STATE_WAIT_MS);
     const mem = this.server.memory();
     const heap = await this.server.heap();
     const memory = {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PORT_WEBHOOK, PORT_XDS } from '../../src/webhook/names.js';
 import { DEFAULT_REDIRECT, initContainer } from '../../src/webhook/redirect.js';
+import { NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { REPO_ROOT } from '../support/pilotfish-process.js';
 import { one, render, type K8sObject } from './chart.js';
 
@@ -33,13 +34,18 @@ const dockerfile = instructions(readFileSync(path.join(REPO_ROOT, 'Dockerfile'),
 const lastStage = Math.max(...dockerfile.map((i) => i.stage));
 const runtime = dockerfile.filter((i) => i.stage === lastStage);
 const build = dockerfile.filter((i) => i.stage === 0);
-const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { bin: { pilotfish: string } };
+const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { bin: { pilotfish: string }; scripts: Record<string, string> };
 
 type PodDeployment = K8sObject & {
   spec: { template: { spec: { securityContext: { runAsUser: number; runAsGroup: number; runAsNonRoot: boolean }; containers: Array<{ ports: Array<{ containerPort: number }> }> } } };
 };
 
 describe('Dockerfile', () => {
+  it('runs node with the flags pilotfish is measured with, as npm start does', () => {
+    assert.ok(NODE_FLAGS.length > 0);
+    assert.ok(pkg.scripts.start.includes(`node ${NODE_FLAGS.join(' ')} ${pkg.bin.pilotfish.replace(/^\.\//, '')}`), pkg.scripts.start);
+  });
+
   it('is multi-stage: npm ci, the build script and a production-only prune in the build stage', () => {
     assert.ok(lastStage >= 1, 'a build stage and a runtime stage');
     const runs = build.filter((i) => i.op === 'RUN').map((i) => i.args).join(' && ');
@@ -54,7 +60,7 @@ describe('Dockerfile', () => {
     assert.ok(entry, 'an ENTRYPOINT');
     const argv = JSON.parse(entry.args) as string[];
     const workdir = runtime.filter((i) => i.op === 'WORKDIR').map((i) => i.args).pop() ?? '/';
-    assert.deepEqual(argv, ['node', path.posix.join(workdir, pkg.bin.pilotfish)]);
+    assert.deepEqual(argv, ['node', ...NODE_FLAGS, path.posix.join(workdir, pkg.bin.pilotfish)]);
     const copies = runtime.filter((i) => i.op === 'COPY').map((i) => i.args);
     const binDir = path.posix.dirname(pkg.bin.pilotfish).split('/').slice(0, 2).join('/'); // dist/src
     assert.ok(copies.some((c) => c.includes(`/${binDir} `) && c.startsWith('--from=')), `runtime copies ${binDir} from the build stage: ${copies.join('; ')}`);

@@ -8,10 +8,35 @@ export class BodyCache {
   /** Insertion order is recency order: a hit moves the map's entry to the end. */
   private readonly byMap = new Map<ResourceMap, Map<string, Buffer>>();
   private bytes = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly maxBytes: number) {}
+  /**
+   * Bodies are shared within a burst (a push, a connect storm); once nothing has used the cache
+   * for `idleMs`, it is emptied, so a mesh at rest does not keep the last burst's megabytes.
+   */
+  constructor(private readonly maxBytes: number, private readonly idleMs = 2_000,
+    private readonly onIdleClear: () => void = () => undefined) {}
+
+  private touch(): void {
+    if (this.idleTimer) {
+      this.idleTimer.refresh();
+      return;
+    }
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      this.clear();
+      this.onIdleClear();
+    }, this.idleMs);
+    this.idleTimer.unref();
+  }
+
+  clear(): void {
+    this.byMap.clear();
+    this.bytes = 0;
+  }
 
   get(map: ResourceMap, key: string): Buffer | undefined {
+    this.touch();
     const inner = this.byMap.get(map);
     const body = inner?.get(key);
     if (inner && body) {
@@ -22,6 +47,7 @@ export class BodyCache {
   }
 
   set(map: ResourceMap, key: string, body: Buffer): void {
+    this.touch();
     let inner = this.byMap.get(map);
     if (inner) this.byMap.delete(map);
     else inner = new Map();

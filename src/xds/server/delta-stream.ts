@@ -38,6 +38,22 @@ const SHARED_CHANGE_MAX = 16;
 const CHANGE_CACHE_BYTES = 8 << 20;
 const changeResponses = new Map<string, { version: string; body: Buffer }>();
 let changeBytes = 0;
+/** Emptied when a push is over, like the shared bodies (see BodyCache). */
+let changeIdle: NodeJS.Timeout | undefined;
+const CHANGE_IDLE_MS = 2_000;
+
+function touchChanges(): void {
+  if (changeIdle) {
+    changeIdle.refresh();
+    return;
+  }
+  changeIdle = setTimeout(() => {
+    changeIdle = undefined;
+    changeResponses.clear();
+    changeBytes = 0;
+  }, CHANGE_IDLE_MS);
+  changeIdle.unref();
+}
 
 /**
  * A push sends every Delta proxy the same few changed resources (a new service's cluster, its
@@ -45,6 +61,7 @@ let changeBytes = 0;
  * once per content, not per stream. Keyed by what the response says (names, versions, removals).
  */
 function changeResponse(typeUrl: string, send: readonly XdsResource[], removed: readonly string[]): { version: string; body: Buffer } {
+  touchChanges();
   let key = typeUrl;
   for (const r of send) key += `\n${r.name}\t${r.version}`;
   for (const name of removed) key += `\n-${name}`;

@@ -40,4 +40,17 @@ describe('xDS server: shared response bodies', () => {
     cache.set(map(), 'k', body(10));
     assert.equal(cache.get(m, 'k'), undefined);
   });
+
+  it('empties itself once nothing has used it for a while (a burst is over)', async () => {
+    let cleared!: () => void;
+    const emptied = new Promise<void>((resolve) => { cleared = resolve; });
+    const cache = new BodyCache(1000, 30, () => cleared());
+    const m = map();
+    cache.set(m, 'k', body(100));
+    assert.ok(cache.get(m, 'k'));
+    assert.equal(cache.size, 100);
+    await emptied;
+    assert.equal(cache.size, 0);
+    assert.equal(cache.get(m, 'k'), undefined);
+  });
 });
