@@ -9,7 +9,7 @@ import { sharedBodies } from './body-cache.js';
 import { diffMaps } from './map-diff.js';
 import type { GrpcCall } from './grpc-call.js';
 import { XdsStream, type ResponseParts, type StreamContext } from './stream-base.js';
-import { TypeCounters, type TypeStatus } from './stream-status.js';
+import { TypeCounters } from './stream-status.js';
 import { Subscription, WILDCARD } from './subscription.js';
 import { deltaVersion, mapVersion, nextNonce } from './version.js';
 
@@ -241,10 +241,6 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
     st.counters.recordSent(version, nonce);
     this.announceSent(typeUrl, version, nonce, send.length, out.length, { removed: removed.length });
     return out;
-  }
-
-  protected typeStatuses(): TypeStatus[] {
-    return [...this.types].map(([t, st]) => st.counters.snapshot(t, st.sub.wildcard, st.sub.names));
   }
 
   /**

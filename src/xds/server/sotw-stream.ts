@@ -4,7 +4,7 @@ import type { ResourceMap, XdsResource } from './config-source.js';
 import { encodeSotwBody, encodeSotwResources, partsWithNonce, sotwBodyParts, decodeSotwRequest, type SotwRequest } from './codec.js';
 import type { GrpcCall } from './grpc-call.js';
 import { XdsStream, type ResponseParts, type StreamContext } from './stream-base.js';
-import { TypeCounters, type TypeStatus } from './stream-status.js';
+import { TypeCounters } from './stream-status.js';
 import { Subscription } from './subscription.js';
 import { sharedBodies } from './body-cache.js';
 import { diffMaps } from './map-diff.js';
@@ -178,10 +178,6 @@ export class SotwStream extends XdsStream<SotwRequest> {
     st.counters.recordSent(version, nonce);
     this.announceSent(typeUrl, version, nonce, count, out.length);
     return out;
-  }
-
-  protected typeStatuses(): TypeStatus[] {
-    return [...this.types].map(([t, st]) => st.counters.snapshot(t, st.sub.wildcard, st.sub.names));
   }
 
   sentResources(): Map<string, readonly XdsResource[]> {

@@ -6,7 +6,8 @@ import { PUSH_ORDER, shortTypeName } from '../types.js';
 import type { ChangeCause, ConfigSource, ProxyView, XdsEvents, XdsResource } from './config-source.js';
 import type { GrpcCall } from './grpc-call.js';
 import { GrpcStatus, statusName, type GrpcStatusCode } from './grpc-wire.js';
-import type { LiveStream, StreamRegistry, StreamStatus, TypeStatus } from './stream-status.js';
+import type { LiveStream, StreamRegistry, StreamStatus, TypeCounters, TypeStatus } from './stream-status.js';
+import type { Subscription } from './subscription.js';
 
 /** An encoded response as the parts it is kept in, and its length in bytes. */
 export interface ResponseParts {
@@ -80,12 +81,14 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
   /** Build the response owed for a type, recording it as sent, or undefined if none is owed. */
   protected abstract respond(typeUrl: string): ResponseParts | undefined;
   /** Per-type protocol state of the subclass; a type is wanted once the proxy asked for it. */
-  protected abstract readonly types: ReadonlyMap<string, unknown>;
+  protected abstract readonly types: ReadonlyMap<string, { readonly sub: Subscription; readonly counters: TypeCounters }>;
 
   protected wants(typeUrl: string): boolean {
     return this.types.has(typeUrl);
   }
-  protected abstract typeStatuses(): TypeStatus[];
+  protected typeStatuses(): TypeStatus[] {
+    return [...this.types].map(([t, st]) => st.counters.snapshot(t, st.sub.wildcard, st.sub.names));
+  }
   abstract sentResources(): ReadonlyMap<string, readonly XdsResource[]>;
 
   status(): StreamStatus | undefined {
