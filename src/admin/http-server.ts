@@ -23,12 +23,3 @@ export function createAdminServer(opts: AdminServerOptions): FastifyInstance {
   });
   return app;
 }
-
-/** Splits `HOST:PORT` (IPv6 hosts in brackets) as the CLI flags take them. */
-export function splitHostPort(addr: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr);
-  if (!m) throw new Error(`invalid address "${addr}": expected HOST:PORT`);
-  const port = Number(m[3]);
-  if (port > 65535) throw new Error(`invalid address "${addr}": port ${port} is out of range`);
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
-}

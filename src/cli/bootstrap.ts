@@ -1,7 +1,7 @@
 // `pilotfish bootstrap`: prints the bootstrap a proxy needs to reach this control plane — JSON for
 // a proxyless gRPC client, Envoy YAML (Delta ADS) for a sidecar.
 import YAML from 'yaml';
-import { splitHostPort } from '../admin/http-server.js';
+import { splitHostPort } from '../host-port.js';
 import { proxyIdentityFromNode } from '../model/proxy.js';
 import { sidecarBootstrap } from '../webhook/bootstrap.js';
 import { grpcBootstrap } from '../xds/bootstrap/grpc.js';

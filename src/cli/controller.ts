@@ -3,7 +3,7 @@
 // status (validation results, and NACKs from proxies, on the object that caused them).
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
-import { splitHostPort } from '../admin/http-server.js';
+import { splitHostPort } from '../host-port.js';
 import { PilotfishMetrics } from '../admin/metrics.js';
 import { KubeSource } from '../controller/kube/kube-source.js';
 import { LeaderElector } from '../controller/kube/leader-election.js';

@@ -1,7 +1,7 @@
 // Flag parsing shared by every subcommand: unknown flags and bad values are user errors with a
 // clear message and exit code 2, never a stack trace.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { splitHostPort } from '../admin/http-server.js';
+import { splitHostPort } from '../host-port.js';
 import { isLogLevel, type LogLevel } from '../logging.js';
 import { isOutboundTrafficPolicy, OUTBOUND_TRAFFIC_POLICIES, type OutboundTrafficPolicy } from '../model/outbound-policy.js';
 

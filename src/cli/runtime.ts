@@ -2,7 +2,8 @@
 // xDS server, plus the admin HTTP server (health, readiness, metrics, debug). `serve` and
 // `controller` differ only in their sources and in what they add around this.
 import type { FastifyInstance } from 'fastify';
-import { createAdminServer, splitHostPort } from '../admin/http-server.js';
+import { createAdminServer } from '../admin/http-server.js';
+import { splitHostPort } from '../host-port.js';
 import type { PilotfishMetrics } from '../admin/metrics.js';
 import { attachObservability, type Observability } from '../admin/observability.js';
 import type { Source } from '../controller/source.js';

@@ -138,7 +138,7 @@ function sameResources(a: ResourceMap, b: ResourceMap): boolean {
   return true;
 }
 
-const edsKeys = new WeakMap<Service, { policy: TrafficPolicy | undefined; key: string }>();
+const edsKeys = new ServiceMemo<string>();
 
 /**
  * Everything besides the endpoints that shapes a service's ClusterLoadAssignments. Kept per
@@ -146,11 +146,8 @@ const edsKeys = new WeakMap<Service, { policy: TrafficPolicy | undefined; key: s
  * on every endpoint change.
  */
 function serviceEdsKey(svc: Service, policy: TrafficPolicy | undefined): string {
-  const known = edsKeys.get(svc);
-  if (known && known.policy === policy) return known.key;
-  const key = JSON.stringify([svc.name, svc.namespace, svc.synthetic === true, svc.ports, policy?.subsets.map((s) => [s.name, s.labels]) ?? []]);
-  edsKeys.set(svc, { policy, key });
-  return key;
+  return edsKeys.get(svc, 'eds', [policy], () =>
+    JSON.stringify([svc.name, svc.namespace, svc.synthetic === true, svc.ports, policy?.subsets.map((s) => [s.name, s.labels]) ?? []]));
 }
 
 /** A class's clusters: its kind's (shared, never copied per class) plus its workload's own. */

@@ -8,7 +8,8 @@
 //  - With the documented release name, every name is also the binary's built-in default.
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
-import { createAdminServer, splitHostPort } from '../../src/admin/http-server.js';
+import { createAdminServer } from '../../src/admin/http-server.js';
+import { splitHostPort } from '../../src/host-port.js';
 import { parseControllerFlags } from '../../src/cli/controller.js';
 import {
   injectorConfigFromFlags, serviceHosts, webhookFlagOptions, type WebhookSettings,

@@ -3,31 +3,23 @@
 // first out: a mesh with a thousand workload classes would otherwise keep a megabyte-sized
 // body per class alive for as long as the class exists, long after the burst that needed it.
 import type { ResourceMap } from './config-source.js';
+import { IdleTimer } from './idle-timer.js';
 
 export class BodyCache {
   /** Insertion order is recency order: a hit moves the map's entry to the end. */
   private readonly byMap = new Map<ResourceMap, Map<string, Buffer>>();
   private bytes = 0;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly idle: IdleTimer;
 
   /**
    * Bodies are shared within a burst (a push, a connect storm); once nothing has used the cache
    * for `idleMs`, it is emptied, so a mesh at rest does not keep the last burst's megabytes.
    */
-  constructor(private readonly maxBytes: number, private readonly idleMs = 2_000,
-    private readonly onIdleClear: () => void = () => undefined) {}
-
-  private touch(): void {
-    if (this.idleTimer) {
-      this.idleTimer.refresh();
-      return;
-    }
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = undefined;
+  constructor(private readonly maxBytes: number, idleMs = 2_000, onIdleClear: () => void = () => undefined) {
+    this.idle = new IdleTimer(idleMs, () => {
       this.clear();
-      this.onIdleClear();
-    }, this.idleMs);
-    this.idleTimer.unref();
+      onIdleClear();
+    });
   }
 
   clear(): void {
@@ -36,7 +28,7 @@ export class BodyCache {
   }
 
   get(map: ResourceMap, key: string): Buffer | undefined {
-    this.touch();
+    this.idle.touch();
     const inner = this.byMap.get(map);
     const body = inner?.get(key);
     if (inner && body) {
@@ -47,7 +39,7 @@ export class BodyCache {
   }
 
   set(map: ResourceMap, key: string, body: Buffer): void {
-    this.touch();
+    this.idle.touch();
     let inner = this.byMap.get(map);
     if (inner) this.byMap.delete(map);
     else inner = new Map();

@@ -6,6 +6,7 @@ import type { ResourceMap, XdsResource } from './config-source.js';
 import { deltaBodyParts, encodeDeltaBody, encodeDeltaResources, partsWithNonce, decodeDeltaRequest, type DeltaRequest } from './codec.js';
 import { MergedResourceMap } from './merged-map.js';
 import { sharedBodies } from './body-cache.js';
+import { IdleTimer } from './idle-timer.js';
 import { diffMaps } from './map-diff.js';
 import type { GrpcCall } from './grpc-call.js';
 import { XdsStream, type ResponseParts, type StreamContext } from './stream-base.js';
@@ -39,21 +40,10 @@ const CHANGE_CACHE_BYTES = 8 << 20;
 const changeResponses = new Map<string, { version: string; body: Buffer }>();
 let changeBytes = 0;
 /** Emptied when a push is over, like the shared bodies (see BodyCache). */
-let changeIdle: NodeJS.Timeout | undefined;
-const CHANGE_IDLE_MS = 2_000;
-
-function touchChanges(): void {
-  if (changeIdle) {
-    changeIdle.refresh();
-    return;
-  }
-  changeIdle = setTimeout(() => {
-    changeIdle = undefined;
-    changeResponses.clear();
-    changeBytes = 0;
-  }, CHANGE_IDLE_MS);
-  changeIdle.unref();
-}
+const changesIdle = new IdleTimer(2_000, () => {
+  changeResponses.clear();
+  changeBytes = 0;
+});
 
 /**
  * A push sends every Delta proxy the same few changed resources (a new service's cluster, its
@@ -61,7 +51,7 @@ function touchChanges(): void {
  * once per content, not per stream. Keyed by what the response says (names, versions, removals).
  */
 function changeResponse(typeUrl: string, send: readonly XdsResource[], removed: readonly string[]): { version: string; body: Buffer } {
-  touchChanges();
+  changesIdle.touch();
   let key = typeUrl;
   for (const r of send) key += `\n${r.name}\t${r.version}`;
   for (const name of removed) key += `\n-${name}`;

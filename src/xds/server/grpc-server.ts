@@ -6,6 +6,7 @@
 // against a real gRPC implementation.
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { splitHostPort } from '../../host-port.js';
 import type { Logger } from '../../logging.js';
 import { GrpcCall } from './grpc-call.js';
 import { encodeGrpcMessage, GrpcStatus, isAcceptedEncoding, MessageReader, ACCEPTED_ENCODINGS, type GrpcStatusCode } from './grpc-wire.js';
@@ -26,18 +27,6 @@ export const DEFAULT_GRPC_SERVER_OPTIONS: GrpcServerOptions = {
 };
 
 export type CallHandler = (call: GrpcCall) => void;
-
-/** host:port as given on the command line ('[::1]:15010' for IPv6). */
-export function parseListenAddress(address: string): { host: string; port: number } {
-  const i = address.lastIndexOf(':');
-  const port = Number(address.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`xDS server address ${JSON.stringify(address)} is not host:port`);
-  }
-  let host = address.slice(0, i);
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  return { host, port };
-}
 
 function peerOf(session: http2.Http2Session | undefined): string {
   const s = session?.socket;
@@ -76,8 +65,15 @@ export class GrpcServer {
   }
 
   listen(address: string): Promise<number> {
-    const { host, port } = parseListenAddress(address);
     return new Promise((resolve, reject) => {
+      let host: string;
+      let port: number;
+      try {
+        ({ host, port } = splitHostPort(address));
+      } catch (err) {
+        reject(new Error(`xDS server cannot listen on ${address}: ${(err as Error).message}`));
+        return;
+      }
       const failed = (err: Error): void => reject(new Error(`xDS server cannot listen on ${address}: ${err.message}`));
       this.server.once('error', failed);
       // After a control-plane restart every proxy reconnects at once: a short accept queue
