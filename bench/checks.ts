@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { decodeDeltaResponse, decodeSotwResponse } from '../src/xds/server/client-codec.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, isFullState, shortTypeName } from '../src/xds/types.js';
 import { decodeMessage, listenerRouteNames, routeClusterNames, clusterEdsNames } from './derive.js';
-import type { DeltaEnvelope, SotwEnvelope } from './wire.js';
+import { clusterValueEdsName, type DeltaEnvelope, type SotwEnvelope } from './wire.js';
 
 type Obj = Record<string, unknown>;
 
@@ -123,6 +123,7 @@ export class Checker {
       seen.add(name);
       if (subscribed && !subscribed.has(name)) this.fail(`${shortTypeName(full.typeUrl)} ${name} was not subscribed`);
       for (const p of validateResource(full.typeUrl, name, value)) this.fail(p);
+      if (full.typeUrl === CLUSTER) this.checkEdsScan(name, value, any);
       next.set(name, value);
     }
     this.state.set(full.typeUrl, next);
@@ -148,9 +149,17 @@ export class Checker {
       const name = resourceName(full.typeUrl, value);
       if (name !== r.name) this.fail(`delta entry ${r.name} carries resource ${name}`);
       for (const p of validateResource(full.typeUrl, name, value)) this.fail(p);
+      if (full.typeUrl === CLUSTER) this.checkEdsScan(name, value, r.resource);
       held.set(r.name, value);
     }
     for (const n of full.removed) held.delete(n);
+  }
+
+  /** The proxies follow clusters with the wire scan; it must read what the protos read. */
+  private checkEdsScan(name: string, value: Obj, any: { type_url: string; value: Uint8Array }): void {
+    const scanned = clusterValueEdsName(any.value);
+    const decoded = clusterEdsNames(value)[0];
+    if (scanned !== decoded) this.fail(`cluster ${name}: wire scan reads EDS name ${String(scanned)}, the protos ${String(decoded)}`);
   }
 
   hasEndpoint(cluster: string, address: string): boolean {

@@ -7,7 +7,7 @@
 import type protobuf from 'protobufjs';
 import { lookupType } from '../src/xds/protos.js';
 import { CLUSTER, LISTENER, ROUTE, messageName } from '../src/xds/types.js';
-import { splitAny } from './wire.js';
+import { clusterEdsName, sotwEdsNameSpans, splitAny } from './wire.js';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 /** Cluster.DiscoveryType.EDS */
@@ -107,9 +107,107 @@ export function dependentNames(typeUrl: string, value: Obj): string[] {
   }
 }
 
+/**
+ * dependentNames of an encoded Any. Clusters are read off the wire (clusterEdsName): they are
+ * most of what a SotW sidecar receives, and the sampled proxies check the shortcut against the
+ * full decode. Everything else is decoded with the protos.
+ */
+export function anyDependentNames(typeUrl: string, any: Uint8Array): string[] {
+  if (typeUrl === CLUSTER) {
+    const name = clusterEdsName(any);
+    return name === undefined ? [] : [name];
+  }
+  return dependentNames(typeUrl, decodeAny(any).value);
+}
+
 /** Sorted, de-duplicated: one canonical array per distinct set, so request bytes can be shared. */
 export function canonical(names: Iterable<string>): string[] {
   return [...new Set(names)].sort();
+}
+
+/**
+ * What each resource of a Delta response makes its holder subscribe to, by type and name, for
+ * the version last seen: thousands of Delta proxies get the same resources, and a lookup by the
+ * name string (hashed once, when it was decoded) is far cheaper than by a composed key.
+ */
+export class ResourceDeriveCache {
+  /** type -> name -> recent versions, newest last (proxy classes may hold different ones). */
+  private readonly byType = new Map<string, Map<string, { version: string; names: readonly string[] }[]>>();
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly versionsPerName = 16) {}
+
+  get(typeUrl: string, name: string, version: string, compute: () => readonly string[]): readonly string[] {
+    let byName = this.byType.get(typeUrl);
+    if (!byName) this.byType.set(typeUrl, (byName = new Map()));
+    let versions = byName.get(name);
+    if (!versions) byName.set(name, (versions = []));
+    for (const v of versions) {
+      if (v.version === version) {
+        this.hits++;
+        return v.names;
+      }
+    }
+    this.misses++;
+    const names = compute();
+    if (versions.length >= this.versionsPerName) versions.shift();
+    versions.push({ version, names });
+    return names;
+  }
+}
+
+/**
+ * The EDS names a SotW CDS response makes a sidecar ask for, canonical. Each workload class gets
+ * its own cluster list (its inbound clusters differ), so responses rarely repeat byte for byte,
+ * but the EDS clusters in them do: the names are found on the wire (sotwEdsNameSpans) and
+ * compared byte for byte with the lists seen recently, and only a list not seen before is
+ * decoded into strings. Proxies with the same list share one array, so their EDS requests share
+ * one encoding too.
+ */
+export class SotwEdsNames {
+  private readonly recent: { raw: Buffer; lengths: number[]; names: readonly string[] }[] = [];
+  private readonly spans: number[] = [];
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly keep = 8) {}
+
+  get(msg: Buffer): readonly string[] {
+    const spans = this.spans;
+    spans.length = 0;
+    sotwEdsNameSpans(msg, spans);
+    for (const entry of this.recent) {
+      if (sameNames(entry, msg, spans)) {
+        this.hits++;
+        return entry.names;
+      }
+    }
+    this.misses++;
+    const lengths: number[] = [];
+    const parts: Buffer[] = [];
+    const names: string[] = [];
+    for (let i = 0; i < spans.length; i += 2) {
+      lengths.push(spans[i + 1] - spans[i]);
+      parts.push(msg.subarray(spans[i], spans[i + 1]));
+      names.push(msg.toString('utf8', spans[i], spans[i + 1]));
+    }
+    const entry = { raw: Buffer.concat(parts), lengths, names: canonical(names) };
+    this.recent.unshift(entry);
+    if (this.recent.length > this.keep) this.recent.pop();
+    return entry.names;
+  }
+}
+
+function sameNames(entry: { raw: Buffer; lengths: number[] }, msg: Buffer, spans: readonly number[]): boolean {
+  if (entry.lengths.length * 2 !== spans.length) return false;
+  let at = 0;
+  for (let i = 0; i < entry.lengths.length; i++) {
+    const s = spans[2 * i], e = spans[2 * i + 1], len = entry.lengths[i];
+    if (e - s !== len || msg.compare(entry.raw, at, at + len, s, e) !== 0) return false;
+    at += len;
+  }
+  return true;
 }
 
 /** A bounded memo: benchmarks see a handful of versions at a time, never thousands. */

@@ -2,7 +2,7 @@
 // them, waits until they converge, and during a measurement records per proxy when the change
 // arrived and was ACKed; it answers with plain data over IPC.
 import { discoveryTypes } from '../src/xds/server/codec.js';
-import { DeriveCache } from './derive.js';
+import { DeriveCache, ResourceDeriveCache, SotwEdsNames } from './derive.js';
 import type { FromWorker, ProxyResult, ToWorker, WatchResult, WorkerStats } from './protocol.js';
 import { ConnectionPool, now, SimProxy, type ProxyEnv } from './sim-proxy.js';
 
@@ -10,6 +10,8 @@ let proxies: SimProxy[] = [];
 let pool: ConnectionPool | undefined;
 let lastActivity = 0;
 const derive = new DeriveCache<readonly string[]>();
+const resources = new ResourceDeriveCache();
+const sotwEdsNames = new SotwEdsNames();
 const entries = new DeriveCache<readonly (readonly [string, readonly string[]])[]>();
 const cpuAtStart = process.cpuUsage();
 
@@ -36,8 +38,8 @@ function stats(): WorkerStats {
   return {
     phaseCpuMs: (phase.user + phase.system) / 1000,
     cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, rssBytes: process.memoryUsage.rss(),
-    connections: pool?.connections ?? 0, sessionErrors: pool?.errors ?? 0, deriveHits: derive.hits,
-    deriveMisses: derive.misses, sampled, checkedResponses, checkedResources, checkFailures, checkErrors,
+    connections: pool?.connections ?? 0, sessionErrors: pool?.errors ?? 0, deriveHits: derive.hits + resources.hits + sotwEdsNames.hits,
+    deriveMisses: derive.misses + resources.misses + sotwEdsNames.misses, sampled, checkedResponses, checkedResources, checkFailures, checkErrors,
   };
 }
 
@@ -60,6 +62,8 @@ function settle(done: () => boolean, quietMs: number, timeoutMs: number): Promis
 
 const env = (p: ConnectionPool): ProxyEnv => ({
   derive,
+  resources,
+  sotwEdsNames,
   entries,
   pool: p,
   activity(at: number) { lastActivity = at; },

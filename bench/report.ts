@@ -3,6 +3,7 @@
 import type { Summary } from './stats.js';
 import type { WebhookResult } from './webhook-bench.js';
 import type { LevelResult, ScaleResult } from './xds-bench.js';
+import { DEFAULT_MIX, describeMix, sameMix, type ProxyMix } from './workload.js';
 
 export interface BenchReport {
   readonly startedAt: string;
@@ -21,8 +22,18 @@ const bytes = (b: number): string => (b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : 
 const triple = (s: Summary): string => `${ms(s.p50)} / ${ms(s.p99)} / ${ms(s.max)}`;
 const count = (n: number): string => (n >= 1000 ? `${(n / 1000).toFixed(n % 1000 === 0 ? 0 : 1)}k` : String(n));
 
+/** The mix most levels ran with (the first level's); other levels are labelled with theirs. */
+function mainMix(xds: readonly ScaleResult[]): ProxyMix | undefined {
+  return xds[0]?.levels[0]?.mix;
+}
+
+function proxiesLabel(xds: readonly ScaleResult[], l: LevelResult): string {
+  const main = mainMix(xds);
+  return main === undefined || sameMix(l.mix, main) ? String(l.proxies) : `${l.proxies} (${Math.round(l.mix.sotw * 100)}% SotW)`;
+}
+
 function rows(xds: readonly ScaleResult[], f: (s: ScaleResult, l: LevelResult) => string[]): string[] {
-  return xds.flatMap((s) => s.levels.map((l) => `| ${[count(s.endpoints), String(l.proxies), ...f(s, l)].join(' | ')} |`));
+  return xds.flatMap((s) => s.levels.map((l) => `| ${[count(s.endpoints), proxiesLabel(xds, l), ...f(s, l)].join(' | ')} |`));
 }
 
 export interface TargetCheck {
@@ -36,10 +47,12 @@ export interface TargetCheck {
 export function targetChecks(r: BenchReport): TargetCheck[] {
   const out: TargetCheck[] = [];
   const scale = r.xds.find((s) => s.endpointsPerService === 10 && s.services >= 1000);
-  const level = scale?.levels.find((l) => l.proxies === 2000);
+  const main = mainMix(r.xds);
+  const level = scale?.levels.find((l) => l.proxies === 2000 && main !== undefined && sameMix(l.mix, main));
   if (level) {
     const e = level.endpointChange;
-    out.push({ what: 'endpoint change p99, beyond the debounce window (1k services × 10 endpoints, 2,000 proxies)', limit: '≤ 250 ms', measured: ms(e.beyondDebounce.p99), pass: e.beyondDebounce.p99 <= 250 && e.missing === 0 });
+    const where = `1k services × 10 endpoints, 2,000 proxies: ${describeMix(level.mix)}`;
+    out.push({ what: `endpoint change p99, beyond the debounce window (${where})`, limit: '≤ 250 ms', measured: ms(e.beyondDebounce.p99), pass: e.beyondDebounce.p99 <= 250 && e.missing === 0 });
     const full = level.newService.converged.max;
     out.push({ what: 'full push (new service) ACKed by every proxy', limit: '≤ 2 s', measured: ms(full), pass: full <= 2000 && level.newService.missing === 0 });
     out.push({ what: 'server RSS with 2,000 proxies', limit: '≤ 400 MB', measured: `${(level.memory.rssBytes / 1e6).toFixed(0)} MB`, pass: level.memory.rssBytes <= 400e6 });
@@ -53,6 +66,12 @@ export function targetChecks(r: BenchReport): TargetCheck[] {
   return out;
 }
 
+function otherMixNote(xds: readonly ScaleResult[]): string {
+  const main = mainMix(xds);
+  const other = xds.flatMap((s) => s.levels).find((l) => main !== undefined && !sameMix(l.mix, main));
+  return other ? `; rows marked "(${Math.round(other.mix.sotw * 100)}% SotW)" ran ${describeMix(other.mix)}` : '';
+}
+
 export function renderMarkdown(r: BenchReport): string {
   const L: string[] = [];
   const m = r.machine;
@@ -63,7 +82,7 @@ export function renderMarkdown(r: BenchReport): string {
     const s0 = r.xds[0];
     L.push(`Mesh: ${s0.services} services (${s0.clusters} clusters, 1–3 HTTP/gRPC ports) in ${s0.namespaces} namespaces, ` +
       `${s0.trafficRoutes} TrafficRoutes + ${s0.trafficPolicies} TrafficPolicies; endpoints per scale: ${r.xds.map((s) => count(s.endpoints)).join(', ')}. ` +
-      `Proxies: 40% Envoy-like SotW sidecars, 40% Delta sidecars, 20% proxyless gRPC, one HTTP/2 connection each unless stated.`, '');
+      `Proxies: ${describeMix(s0.levels[0]?.mix ?? DEFAULT_MIX)}, one HTTP/2 connection each${otherMixNote(r.xds)}.`, '');
 
     L.push('### Convergence', '');
     L.push('| endpoints | proxies | all connected → all ACKed | per proxy p50 / p99 | endpoint change → ACK p50 / p99 / max | same, beyond debounce p99 | subscribed | new service → all ACKed p50 / p99 / max |');
@@ -135,6 +154,15 @@ export function renderMarkdown(r: BenchReport): string {
     L.push('| target | limit | measured | |', '|---|---:|---:|---|');
     for (const t of targets) L.push(`| ${t.what} | ${t.limit} | ${t.measured} | ${t.pass ? 'pass' : '**FAIL**'} |`);
     L.push('');
+    const main = mainMix(r.xds);
+    for (const s of r.xds) {
+      for (const l of s.levels) {
+        if (main === undefined || sameMix(l.mix, main)) continue;
+        L.push(`Same targets with ${describeMix(l.mix)} (${count(s.endpoints)} endpoints, ${l.proxies} proxies): endpoint change p99 beyond debounce ` +
+          `${ms(l.endpointChange.beyondDebounce.p99)}, full push ${ms(l.newService.converged.max)}, RSS ${(l.memory.rssBytes / 1e6).toFixed(0)} MB ` +
+          `(${bytes(l.newService.bytesPerPush)} per full push, against ${bytes(s.levels.find((m) => m.proxies === l.proxies && sameMix(m.mix, main))?.newService.bytesPerPush ?? NaN)} with the main mix).`, '');
+      }
+    }
   }
   return L.join('\n');
 }

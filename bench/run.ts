@@ -9,6 +9,7 @@ import { renderMarkdown, type BenchReport } from './report.js';
 import { REPO_ROOT } from './server-process.js';
 import { runWebhookBench, type WebhookResult } from './webhook-bench.js';
 import { runXdsBench } from './xds-bench.js';
+import { DEFAULT_MIX, parseMix, PILOTFISH_MIX } from './workload.js';
 
 const HELP = `Usage: npm run bench -- [options]
   --quick                    small subset (< 2 min): 10 endpoints/service, 100 and 500 proxies
@@ -16,7 +17,10 @@ const HELP = `Usage: npm run bench -- [options]
   --endpoints 1,10,50        endpoints per service (one server per value); 1000 services by default
   --services N --namespaces N --reps N (endpoint changes per level) --new-services N
   --streams-per-connection N (default 1: one HTTP/2 connection per proxy, as real proxies)
-  --workers N                proxy worker processes (default 2)
+  --workers N                proxy worker processes (default 4)
+  --mix sotw=S,delta=D,grpc=G shares of the proxy kinds (default sotw=0.4,delta=0.4,grpc=0.2); the full
+                             matrix also runs 2,000 proxies with sotw=0.1,delta=0.7,grpc=0.2 (what a
+                             pilotfish mesh runs: its injected sidecars speak Delta) at 10 endpoints
   --cpu-prof                 write a V8 CPU profile of the server per scale (and of the webhook) to bench/results/profiles/
   --no-xds | --no-webhook    skip a part
   --out DIR                  results directory (default bench/results)
@@ -42,7 +46,7 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       proxies: { type: 'string' }, endpoints: { type: 'string' }, services: { type: 'string' },
       namespaces: { type: 'string' }, reps: { type: 'string' }, 'new-services': { type: 'string' },
-      'streams-per-connection': { type: 'string' }, workers: { type: 'string' },
+      'streams-per-connection': { type: 'string' }, workers: { type: 'string' }, mix: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false }, 'no-xds': { type: 'boolean', default: false },
       'no-webhook': { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', default: false },
     },
@@ -62,16 +66,24 @@ async function main(): Promise<void> {
   const log = (line: string): void => { process.stderr.write(`${line}\n`); };
   const started = Date.now();
 
+  const proxyCounts = list(values.proxies, quick ? [100, 500] : [100, 500, 1000, 2000]);
+  const endpointsPerService = list(values.endpoints, quick ? [10] : [1, 10, 50]);
+  const mix = values.mix === undefined ? DEFAULT_MIX : parseMix(values.mix);
+  // The extra level with pilotfish's own mix belongs to the full matrix (and to any run that asks
+  // for 2,000 proxies at 10 endpoints with the default mix), not to --quick.
+  const extra = !quick && values.mix === undefined && proxyCounts.includes(2000) && endpointsPerService.includes(10);
   const xdsOptions = {
-    proxyCounts: list(values.proxies, quick ? [100, 500] : [100, 500, 1000, 2000]),
-    endpointsPerService: list(values.endpoints, quick ? [10] : [1, 10, 50]),
+    proxyCounts,
+    endpointsPerService,
+    mix,
+    extraLevel: extra ? { endpointsPerService: 10, proxies: 2000, mix: PILOTFISH_MIX } : undefined,
     services: int(values.services, 1000),
     namespaces: int(values.namespaces, 10),
     routeEvery: 20,
     edsReps: int(values.reps, quick ? 3 : 5),
     newServiceReps: int(values['new-services'], 1),
     streamsPerConnection: int(values['streams-per-connection'], 1),
-    workers: int(values.workers, 2),
+    workers: int(values.workers, 4),
     quietMs: 300,
     cpuProfDir: profDir,
     log,

@@ -12,9 +12,9 @@ import { lookupType } from '../src/xds/protos.js';
 import { nodeInfoToProto } from '../src/xds/server/node.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, isFullState } from '../src/xds/types.js';
 import { Checker, type Expectations } from './checks.js';
-import { canonical, decodeAny, dependentNames, DeriveCache } from './derive.js';
+import { anyDependentNames, canonical, decodeAny, dependentNames, DeriveCache, ResourceDeriveCache, SotwEdsNames } from './derive.js';
 import {
-  deltaRequestFrame, FrameDecoder, scanDelta, scanSotw, sotwAnys, sotwRequestFrame,
+  deltaAckFrame, deltaRequestFrame, FrameDecoder, scanDelta, scanSotw, sotwAckFrame, sotwAnys, sotwRequestFrame,
 } from './wire.js';
 
 export type ProxyKind = 'sotw' | 'delta' | 'grpc';
@@ -147,6 +147,10 @@ export interface Watch {
 /** Worker-wide shared state: the derivation cache and the activity clock. */
 export interface ProxyEnv {
   readonly derive: DeriveCache<readonly string[]>;
+  /** Per Delta resource (type, name, version): the names it depends on. */
+  readonly resources: ResourceDeriveCache;
+  /** Per SotW CDS response: the EDS names it makes a sidecar ask for. */
+  readonly sotwEdsNames: SotwEdsNames;
   /** Per response: each resource's name and the names it depends on. */
   readonly entries: DeriveCache<readonly (readonly [string, readonly string[]])[]>;
   readonly pool: ConnectionPool;
@@ -422,7 +426,7 @@ export class SimProxy {
       st.version = env.systemVersionInfo;
       st.received++;
       st.waiting = false;
-      this.send(deltaRequestFrame({ typeUrl, nonce: env.nonce }));
+      this.send(deltaAckFrame(typeUrl, env.nonce));
       const w = this.watch;
       if (w && w.typeUrl === typeUrl) {
         target = env.resources.some((r) => r.name === w.name) || env.removed.includes(w.name);
@@ -443,14 +447,16 @@ export class SimProxy {
       st.version = env.versionInfo;
       st.received++;
       st.waiting = false;
-      this.send(sotwRequestFrame({ versionInfo: env.versionInfo, names: st.names, typeUrl, nonce: env.nonce }));
+      this.send(sotwAckFrame(env.versionInfo, st.names, typeUrl, env.nonce));
       target = this.watch?.typeUrl === typeUrl;
       const dep = this.dependent(typeUrl);
       if (dep) {
-        const names = isFullState(typeUrl)
-          ? this.env.derive.get(`${typeUrl}|${env.versionInfo}|${msg.length}`, () =>
-            canonical(sotwAnys(msg).flatMap((any) => dependentNames(typeUrl, decodeAny(any).value))))
-          : this.mergeSotw(typeUrl, st, msg, env.versionInfo);
+        const names = typeUrl === CLUSTER
+          ? this.env.sotwEdsNames.get(msg)
+          : isFullState(typeUrl)
+            ? this.env.derive.get(`${typeUrl}|${env.versionInfo}|${msg.length}`, () =>
+              canonical(sotwAnys(msg).flatMap((any) => anyDependentNames(typeUrl, any))))
+            : this.mergeSotw(typeUrl, st, msg, env.versionInfo);
         const dst = this.types.get(dep)!;
         if (names.length > 0 && (!dst.requested || !sameList(names, dst.names))) this.request(dep, names, false);
         else if (names.length === 0 && dst.requested && dst.names.length > 0) this.request(dep, names, false);
@@ -511,7 +517,7 @@ export class SimProxy {
     };
     for (const r of resources) {
       const any = r.any;
-      const names = any ? this.env.derive.get(`${typeUrl}|${r.name}|${r.version}`, () => dependentNames(typeUrl, decodeAny(any).value)) : [];
+      const names = any ? this.env.resources.get(typeUrl, r.name, r.version, () => anyDependentNames(typeUrl, any)) : [];
       const old = st.deps.get(r.name);
       if (old === names) continue;
       for (const n of names) inc(n);

@@ -8,9 +8,29 @@
 
 class Reader {
   pos = 0;
-  constructor(readonly buf: Uint8Array, readonly end = buf.length) {}
+  readonly buf: Buffer;
+  end: number;
+
+  constructor(bytes: Uint8Array, end = bytes.length) {
+    // One Buffer view per message, so strings decode straight from it (no view per string).
+    this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    this.end = end;
+  }
 
   varint(): number {
+    // Tags and lengths are one or two bytes nearly always: those skip the loop.
+    if (this.pos + 1 < this.end) {
+      const first = this.buf[this.pos];
+      if (first < 0x80) {
+        this.pos++;
+        return first;
+      }
+      const second = this.buf[this.pos + 1];
+      if (second < 0x80) {
+        this.pos += 2;
+        return (first & 0x7f) | (second << 7);
+      }
+    }
     let result = 0;
     let shift = 0;
     for (;;) {
@@ -24,6 +44,43 @@ class Reader {
     }
   }
 
+  /** Start of the last field skipped with skipSpan. */
+  spanStart = 0;
+
+  /** Skips a length-delimited field, leaving its bytes at [spanStart, pos): no array made. */
+  skipSpan(): void {
+    const len = this.varint();
+    this.spanStart = this.pos;
+    this.pos += len;
+    if (this.pos > this.end) throw new Error('truncated length-delimited field');
+  }
+
+  /**
+   * Reads the fields from pos to `end` (then stays there) and leaves the bytes of the last
+   * length-delimited field tagged `tag` at [spanStart, spanEnd); false if there was none.
+   */
+  findLast(tag: number, end: number): boolean {
+    const outer = this.end;
+    this.end = end;
+    let found = false, start = 0, stop = 0;
+    while (this.pos < end) {
+      const t = this.varint();
+      if (t === tag) {
+        this.skipSpan();
+        found = true;
+        start = this.spanStart;
+        stop = this.pos;
+      } else this.skip(t & 7);
+    }
+    this.end = outer;
+    this.spanStart = start;
+    this.spanEnd = stop;
+    return found;
+  }
+
+  /** End of the field found by findLast. */
+  spanEnd = 0;
+
   /** Start and end of a length-delimited field's bytes. */
   span(): [number, number] {
     const len = this.varint();
@@ -34,8 +91,11 @@ class Reader {
   }
 
   string(): string {
-    const [s, e] = this.span();
-    return Buffer.from(this.buf.buffer, this.buf.byteOffset + s, e - s).toString('utf8');
+    const len = this.varint();
+    const start = this.pos;
+    this.pos += len;
+    if (this.pos > this.end) throw new Error('truncated string');
+    return this.buf.toString('utf8', start, this.pos);
   }
 
   skip(wireType: number): void {
@@ -62,12 +122,16 @@ export function scanSotw(buf: Uint8Array): SotwEnvelope {
   let versionInfo = '', typeUrl = '', nonce = '', resourceCount = 0;
   while (r.pos < r.end) {
     const tag = r.varint();
-    const field = Math.floor(tag / 8), wt = tag & 7;
-    if (wt === 2 && field === 1) versionInfo = r.string();
-    else if (wt === 2 && field === 2) { r.span(); resourceCount++; }
-    else if (wt === 2 && field === 4) typeUrl = r.string();
-    else if (wt === 2 && field === 5) nonce = r.string();
-    else r.skip(wt);
+    // resources=2 first: a response is thousands of them and four other fields at most.
+    if (tag === 18) {
+      const len = r.varint();
+      r.pos += len;
+      if (r.pos > r.end) throw new Error('truncated resource');
+      resourceCount++;
+    } else if (tag === 10) versionInfo = r.string();
+    else if (tag === 34) typeUrl = r.string();
+    else if (tag === 42) nonce = r.string();
+    else r.skip(tag & 7);
   }
   return { versionInfo, typeUrl, nonce, resourceCount };
 }
@@ -119,17 +183,20 @@ export function scanDelta(buf: Uint8Array): DeltaEnvelope {
       case 1: systemVersionInfo = r.string(); break;
       case 2: {
         const [s, e] = r.span();
-        const inner = new Reader(buf, e);
-        inner.pos = s;
+        // The Resource is read with the same reader, bounded to its bytes.
+        const outer = r.end;
+        r.pos = s;
+        r.end = e;
         let name = '', version = '';
         let any: Uint8Array | undefined;
-        while (inner.pos < e) {
-          const t = inner.varint();
-          if (t === 10) version = inner.string();
-          else if (t === 18) { const [a, b] = inner.span(); any = buf.subarray(a, b); }
-          else if (t === 26) name = inner.string();
-          else inner.skip(t & 7);
+        while (r.pos < e) {
+          const t = r.varint();
+          if (t === 10) version = r.string();
+          else if (t === 18) { const [a, b] = r.span(); any = r.buf.subarray(a, b); }
+          else if (t === 26) name = r.string();
+          else r.skip(t & 7);
         }
+        r.end = outer;
         resources.push(any ? { name, version, any } : { name, version });
         break;
       }
@@ -156,6 +223,90 @@ export function splitAny(any: Uint8Array): { typeUrl: string; value: Uint8Array 
   return { typeUrl, value };
 }
 
+/** Cluster: name=1, type=2 (DiscoveryType, EDS = 3), eds_cluster_config=3 (service_name=2). */
+const CLUSTER_TYPE_EDS = 3;
+
+/**
+ * The EDS name an encoded Cluster (inside its Any) makes its holder ask for, or undefined for
+ * a cluster of another type: what derive.ts's clusterEdsNames reads from a full protobufjs
+ * decode, read off the wire instead, because a SotW sidecar gets thousands of clusters per push
+ * and the simulated proxies share the cores with the server. The sampled proxies compare the two
+ * for every cluster they receive (checks.ts).
+ */
+export function clusterEdsName(any: Uint8Array): string | undefined {
+  return clusterValueEdsName(splitAny(any).value);
+}
+
+/** clusterEdsName of the Cluster message itself. */
+export function clusterValueEdsName(value: Uint8Array): string | undefined {
+  const r = new Reader(value);
+  const span: [number, number] = [0, 0];
+  return edsNameSpan(r, 0, r.end, span) ? r.buf.toString('utf8', span[0], span[1]) : undefined;
+}
+
+/**
+ * Where the EDS name of the Cluster message at [start, end) of r.buf is (service_name, or the
+ * cluster's name when that is empty), written to `out`; false for a cluster of another type.
+ * Allocates nothing: it runs for every cluster every SotW sidecar receives.
+ */
+function edsNameSpan(r: Reader, start: number, end: number, out: [number, number]): boolean {
+  const outer = r.end;
+  r.pos = start;
+  r.end = end;
+  let nameStart = 0, nameEnd = 0, serviceStart = 0, serviceEnd = 0, type = 0;
+  while (r.pos < end) {
+    const tag = r.varint();
+    if (tag === 10) {
+      r.skipSpan();
+      nameStart = r.spanStart;
+      nameEnd = r.pos;
+    } else if (tag === 16) type = r.varint();
+    else if (tag === 26) {
+      // eds_cluster_config: service_name=2.
+      r.skipSpan();
+      const after = r.pos;
+      r.pos = r.spanStart;
+      if (r.findLast(18, after)) {
+        serviceStart = r.spanStart;
+        serviceEnd = r.spanEnd;
+      }
+    } else r.skip(tag & 7);
+  }
+  r.end = outer;
+  if (type !== CLUSTER_TYPE_EDS) return false;
+  if (serviceEnd > serviceStart) {
+    out[0] = serviceStart;
+    out[1] = serviceEnd;
+  } else {
+    out[0] = nameStart;
+    out[1] = nameEnd;
+  }
+  return true;
+}
+
+/**
+ * The EDS names of a SotW CDS response as [start, end) pairs into `msg`, appended to `spans`
+ * flat, in the response's order: what clusterEdsName reads from each resource, without making a
+ * string (or anything else) per cluster.
+ */
+export function sotwEdsNameSpans(msg: Buffer, spans: number[]): void {
+  const r = new Reader(msg);
+  const span: [number, number] = [0, 0];
+  while (r.pos < r.end) {
+    const tag = r.varint();
+    if (tag !== 18) {
+      r.skip(tag & 7);
+      continue;
+    }
+    r.skipSpan();
+    const anyEnd = r.pos;
+    // The Any: type_url=1 (skipped), value=2 (the Cluster).
+    r.pos = r.spanStart;
+    if (r.findLast(18, anyEnd) && edsNameSpan(r, r.spanStart, r.spanEnd, span)) spans.push(span[0], span[1]);
+    r.pos = anyEnd;
+  }
+}
+
 // ---- writing ----
 
 function varintBytes(n: number): number[] {
@@ -177,9 +328,32 @@ export function stringField(field: number, s: string): Buffer {
   return lengthDelimited(field, Buffer.from(s, 'utf8'));
 }
 
-/** Repeated string field, encoded once per list (lists are shared between proxies of a class). */
+/** Repeated string field, written into one buffer (subscriptions name thousands of resources). */
 export function repeatedStrings(field: number, names: readonly string[]): Buffer {
-  return Buffer.concat(names.map((n) => stringField(field, n)));
+  const tag = varintBytes(field * 8 + 2);
+  let total = 0;
+  const lengths = names.map((n) => {
+    const len = Buffer.byteLength(n);
+    total += tag.length + varintLength(len) + len;
+    return len;
+  });
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  names.forEach((n, i) => {
+    for (const b of tag) out[at++] = b;
+    for (const b of varintBytes(lengths[i])) out[at++] = b;
+    at += out.write(n, at, 'utf8');
+  });
+  return out;
+}
+
+function varintLength(n: number): number {
+  let len = 1;
+  while (n > 0x7f) {
+    n = Math.floor(n / 128);
+    len++;
+  }
+  return len;
 }
 
 const encodedLists = new WeakMap<readonly string[], Map<number, Buffer>>();
@@ -282,6 +456,60 @@ export function sotwRequestFrame(r: SotwRequestParts): Uint8Array[] {
   parts.push(stringField(4, r.typeUrl));
   if (r.nonce) parts.push(stringField(5, r.nonce));
   return grpcParts(parts);
+}
+
+/**
+ * A plain SotW ACK: the same message as sotwRequestFrame, with its small fields written into
+ * one buffer beside the shared names part. Every proxy ACKs every push, so this is the request
+ * a simulated proxy sends most.
+ */
+export function sotwAckFrame(versionInfo: string, names: readonly string[], typeUrl: string, nonce: string): Uint8Array[] {
+  const namesPart = cachedNames(3, names);
+  const [head, tail] = smallFields([[1, versionInfo]], [[4, typeUrl], [5, nonce]], namesPart.length);
+  return [head, namesPart, tail];
+}
+
+/** A plain Delta ACK: type_url=2 and response_nonce=6 in one buffer, gRPC prefix included. */
+export function deltaAckFrame(typeUrl: string, nonce: string): Uint8Array[] {
+  return [smallFields([[2, typeUrl], [6, nonce]], [], 0)[0]];
+}
+
+type StringFieldSpec = readonly [field: number, value: string];
+
+function fieldsLength(fields: readonly StringFieldSpec[]): number {
+  let n = 0;
+  for (const [field, v] of fields) {
+    if (v === '') continue;
+    const len = Buffer.byteLength(v);
+    n += varintBytes(field * 8 + 2).length + varintBytes(len).length + len;
+  }
+  return n;
+}
+
+function writeFields(out: Buffer, at: number, fields: readonly StringFieldSpec[]): number {
+  for (const [field, v] of fields) {
+    if (v === '') continue;
+    for (const b of varintBytes(field * 8 + 2)) out[at++] = b;
+    for (const b of varintBytes(Buffer.byteLength(v))) out[at++] = b;
+    at += out.write(v, at, 'utf8');
+  }
+  return at;
+}
+
+/**
+ * The 5-byte gRPC prefix and `before` in one buffer, `after` in a second, for a message whose
+ * middle (`middleLength` bytes) is a shared part written between them. Empty strings are left
+ * out, as proto3 does.
+ */
+function smallFields(before: readonly StringFieldSpec[], after: readonly StringFieldSpec[], middleLength: number): [Buffer, Buffer] {
+  const lb = fieldsLength(before), la = fieldsLength(after);
+  const head = Buffer.allocUnsafe(5 + lb);
+  head[0] = 0;
+  head.writeUInt32BE(lb + middleLength + la, 1);
+  writeFields(head, 5, before);
+  const tail = Buffer.allocUnsafe(la);
+  writeFields(tail, 0, after);
+  return [head, tail];
 }
 
 export interface DeltaRequestParts {

@@ -206,7 +206,47 @@ export interface ProxyMix {
   readonly grpc: number;
 }
 
+/**
+ * The default: a SotW-heavy mix, the hard case for the server (every SotW CDS response is the
+ * whole cluster list, every SotW EDS request restates every name). The issue's targets are
+ * checked against it.
+ */
 export const DEFAULT_MIX: ProxyMix = { sotw: 0.4, delta: 0.4, grpc: 0.2 };
+
+/**
+ * What a pilotfish mesh runs: the sidecars it injects speak Delta xDS (src/webhook/bootstrap.ts
+ * asks for DELTA_GRPC), proxyless gRPC clients speak SotW (grpc-js-xds has no Delta), and a few
+ * Envoys bootstrapped by hand (gateways, older images) speak SotW. The full matrix runs 2,000
+ * proxies with it too.
+ */
+export const PILOTFISH_MIX: ProxyMix = { sotw: 0.1, delta: 0.7, grpc: 0.2 };
+
+const MIX_KINDS = ['sotw', 'delta', 'grpc'] as const;
+
+/** `sotw=0.4,delta=0.4,grpc=0.2` (any subset; shares are normalised to sum to 1). */
+export function parseMix(text: string): ProxyMix {
+  const shares: Record<ProxyKind, number> = { sotw: 0, delta: 0, grpc: 0 };
+  for (const part of text.split(',')) {
+    const [k, v] = part.split('=').map((x) => x.trim());
+    if (!(MIX_KINDS as readonly string[]).includes(k)) throw new Error(`--mix: unknown proxy kind "${k}" (kinds: ${MIX_KINDS.join(', ')})`);
+    const n = Number(v);
+    if (v === undefined || v === '' || !Number.isFinite(n) || n < 0) throw new Error(`--mix: "${part}" needs a non-negative share, e.g. ${k}=0.5`);
+    shares[k as ProxyKind] = n;
+  }
+  const total = shares.sotw + shares.delta + shares.grpc;
+  if (total <= 0) throw new Error('--mix: all shares are 0');
+  return { sotw: shares.sotw / total, delta: shares.delta / total, grpc: shares.grpc / total };
+}
+
+export function sameMix(a: ProxyMix, b: ProxyMix): boolean {
+  return MIX_KINDS.every((k) => Math.abs(a[k] - b[k]) < 1e-9);
+}
+
+/** "10% SotW sidecars, 70% Delta sidecars, 20% proxyless gRPC" (kinds with no share left out). */
+export function describeMix(m: ProxyMix): string {
+  const label: Record<ProxyKind, string> = { sotw: 'SotW sidecars', delta: 'Delta sidecars', grpc: 'proxyless gRPC' };
+  return MIX_KINDS.filter((k) => m[k] > 0).map((k) => `${Math.round(m[k] * 100)}% ${label[k]}`).join(', ');
+}
 
 /** Kinds for n proxies in the given proportions, interleaved so any prefix has the same mix. */
 function kinds(n: number, mix: ProxyMix): ProxyKind[] {

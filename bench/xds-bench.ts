@@ -12,7 +12,7 @@ import { now, type ProxyKind, type ProxySpec } from './sim-proxy.js';
 import { median, round, summarize, sum, type Summary } from './stats.js';
 import { WorkerPool } from './workers.js';
 import {
-  clusterName, generateProxies, generateWorkload, newService, serviceOfListener, type Workload, type WorkloadService,
+  clusterName, describeMix, generateProxies, generateWorkload, newService, serviceOfListener, type ProxyMix, type Workload, type WorkloadService,
 } from './workload.js';
 
 /** The server's debounce: publish after 100 ms without further changes (controller/store.ts). */
@@ -34,6 +34,13 @@ export interface XdsBenchOptions {
   readonly streamsPerConnection: number;
   readonly workers: number;
   readonly quietMs: number;
+  /** Shares of the proxy kinds at every level. */
+  readonly mix: ProxyMix;
+  /**
+   * One more level after the others, on the scale with this many endpoints per service: the
+   * same proxy count with another mix (the SotW-heavy stress case of the full matrix).
+   */
+  readonly extraLevel?: { readonly endpointsPerService: number; readonly proxies: number; readonly mix: ProxyMix };
   readonly cpuProfDir?: string;
   readonly log: (line: string) => void;
 }
@@ -73,6 +80,7 @@ export interface NewServiceFigures extends ChangeFigures {
 
 export interface LevelResult {
   readonly proxies: number;
+  readonly mix: ProxyMix;
   readonly kinds: Readonly<Record<ProxyKind, number>>;
   readonly connections: number;
   readonly initial: {
@@ -254,9 +262,9 @@ class Scale {
     return { ...base, converged: summarize(converged) };
   }
 
-  async level(n: number): Promise<LevelResult> {
+  async level(n: number, mix: ProxyMix): Promise<LevelResult> {
     const o = this.o;
-    const specs = generateProxies(this.w, n);
+    const specs = generateProxies(this.w, n, { mix });
     const kinds = { sotw: 0, delta: 0, grpc: 0 };
     for (const s of specs) kinds[s.kind]++;
     const parts: ProxySpec[][] = Array.from({ length: this.pool.size }, () => []);
@@ -283,7 +291,8 @@ class Scale {
       clientCpuSeconds: sum(connected.map((c) => c.stats.phaseCpuMs)) / 1000, timedOut: connected.some((c) => c.timedOut),
     };
     o.log(`  ${n} proxies: converged in ${round(initial.totalMs, 0)} ms (p99 ${round(initial.perProxy.p99, 0)} ms), ` +
-      `${(initial.bytes / 1e6).toFixed(1)} MB, CPU s: server ${cpuSeconds.toFixed(2)}, proxies ${initial.clientCpuSeconds.toFixed(2)}; ${initial.failures} failed, ` +
+      `${(initial.bytes / 1e6).toFixed(1)} MB, CPU s: server ${cpuSeconds.toFixed(2)}, proxies ${initial.clientCpuSeconds.toFixed(2)} ` +
+      `(proxy workers' RSS ${connected.map((c) => (c.stats.rssBytes / 2 ** 20).toFixed(0)).join(' + ')} MiB); ${initial.failures} failed, ` +
       `${initial.reconnects} reconnects${initial.reconnects > 0 ? ` (${initial.reconnectReasons.join('; ')})` : ''}` +
       (initial.failureSamples.length > 0 ? `\n    ${initial.failureSamples.join('\n    ')}` : ''));
     await this.server.waitFor(() => this.server.streamsOpened - openedBefore >= n - initial.failures || undefined, 30_000, 'stream open logs');
@@ -325,7 +334,7 @@ class Scale {
     const { cpu, ...checkFigures } = mergeStats(disc.map((d) => d.stats));
     void cpu;
     return {
-      proxies: n, kinds, connections, initial, memory, endpointChange, newService: newServiceFig,
+      proxies: n, mix, kinds, connections, initial, memory, endpointChange, newService: newServiceFig,
       checks: { ...checkFigures, errors: checks.errors, failures: checks.failures },
       clientCpuSeconds: mergeStats(disc.map((d) => d.stats)).cpu,
     };
@@ -358,7 +367,12 @@ export async function runXdsBench(o: XdsBenchOptions): Promise<ScaleResult[]> {
         scale.baselineHeap = (await server.heap())?.used;
         o.log(`  server up in ${round(startupMs, 0)} ms, idle RSS ${(scale.baselineRss / 2 ** 20).toFixed(0)} MiB`);
         const levels: LevelResult[] = [];
-        for (const n of o.proxyCounts) levels.push(await scale.level(n));
+        for (const n of o.proxyCounts) levels.push(await scale.level(n, o.mix));
+        const extra = o.extraLevel;
+        if (extra && extra.endpointsPerService === e) {
+          o.log(`  and ${extra.proxies} proxies again, ${describeMix(extra.mix)}:`);
+          levels.push(await scale.level(extra.proxies, extra.mix));
+        }
         out.push({
           endpointsPerService: e, endpoints: w.endpoints, services: w.services.length, clusters: w.clusters,
           namespaces: w.namespaces.length, trafficRoutes: w.trafficRoutes, trafficPolicies: w.trafficPolicies, startupMs,
