@@ -9,7 +9,11 @@ export interface BenchReport {
   readonly startedAt: string;
   readonly durationSeconds: number;
   readonly quick: boolean;
-  readonly machine: { cpus: number; cpuModel: string; memoryBytes: number; node: string; loadAverage: number[] };
+  readonly machine: {
+    cpus: number; cpuModel: string; memoryBytes: number; node: string;
+    /** 1, 5 and 15 minutes, when the run started (absent in runs before it was recorded) and ended. */
+    loadAverageAtStart?: number[]; loadAverage: number[];
+  };
   readonly options: Record<string, unknown>;
   readonly xds: readonly ScaleResult[];
   readonly webhook?: WebhookResult;
@@ -77,7 +81,8 @@ export function renderMarkdown(r: BenchReport): string {
   const m = r.machine;
   L.push(`## pilotfish benchmark${r.quick ? ' (--quick)' : ''}`, '');
   L.push(`${r.startedAt}, ${m.cpus} × ${m.cpuModel}, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${m.node}; ` +
-    `load average at the end ${m.loadAverage.map((x) => x.toFixed(2)).join(' ')}; took ${r.durationSeconds.toFixed(0)} s.`, '');
+    `load average ${m.loadAverageAtStart ? `at the start ${m.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')}, ` : ''}` +
+    `at the end ${m.loadAverage.map((x) => x.toFixed(2)).join(' ')}; took ${r.durationSeconds.toFixed(0)} s.`, '');
   if (r.xds.length > 0) {
     const s0 = r.xds[0];
     L.push(`Mesh: ${s0.services} services (${s0.clusters} clusters, 1–3 HTTP/gRPC ports) in ${s0.namespaces} namespaces, ` +

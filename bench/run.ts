@@ -26,6 +26,9 @@ const HELP = `Usage: npm run bench -- [options]
   --out DIR                  results directory (default bench/results)
 `;
 
+/** A 1-minute load average above this at the start means the cores are not free. */
+const BUSY_LOAD = 0.5;
+
 function list(v: string | undefined, fallback: number[]): number[] {
   if (v === undefined) return fallback;
   const out = v.split(',').map((x) => Number(x.trim()));
@@ -65,6 +68,14 @@ async function main(): Promise<void> {
   }
   const log = (line: string): void => { process.stderr.write(`${line}\n`); };
   const started = Date.now();
+  // The figures assume the cores are free: another job, or a run that just ended (this VM stays
+  // 30-50 % slower for minutes after sustained load), makes every latency worse.
+  const loadAtStart = os.loadavg();
+  if (loadAtStart[0] > BUSY_LOAD) {
+    log(`warning: the machine is busy (load average ${loadAtStart.map((x) => x.toFixed(2)).join(' ')}); ` +
+      'figures will be slower than on an idle machine; for comparable results wait until the 1-minute load average is below ' +
+      `${BUSY_LOAD}`);
+  }
 
   const proxyCounts = list(values.proxies, quick ? [100, 500] : [100, 500, 1000, 2000]);
   const endpointsPerService = list(values.endpoints, quick ? [10] : [1, 10, 50]);
@@ -98,7 +109,10 @@ async function main(): Promise<void> {
     startedAt: new Date(started).toISOString(),
     durationSeconds: (Date.now() - started) / 1000,
     quick,
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', memoryBytes: os.totalmem(), node: process.version, loadAverage: os.loadavg() },
+    machine: {
+      cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', memoryBytes: os.totalmem(), node: process.version,
+      loadAverageAtStart: loadAtStart, loadAverage: os.loadavg(),
+    },
     options: { ...xdsOptions, log: undefined, cpuProfDir: profDir ? path.relative(REPO_ROOT, profDir) : undefined },
     xds,
     webhook,

@@ -17,25 +17,11 @@ import type { LoadReport } from './load-generator.js';
 import { admissionReview } from './pod-review.js';
 import { PILOTFISH_BIN } from './server-process.js';
 
-export interface LoadFigures {
-  readonly connections: number;
-  readonly durationSeconds: number;
-  /** Target rate (open loop), or undefined for as fast as the connections go (closed loop). */
-  readonly rate?: number;
-  readonly requestsPerSecond: number;
-  readonly total: number;
-  /** Open loop: from each request's due time to its answer; closed loop: from the write. */
-  readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly p999: number; readonly max: number };
-  /** Open loop: how late requests left the generator after they were due (waiting for a free connection, or for a core). */
-  readonly sendLagMs?: { readonly p50: number; readonly p99: number; readonly max: number };
-  /** Open loop: from the write to the answer, what a tool timing only sent requests would report. */
-  readonly serviceMs?: { readonly p50: number; readonly p99: number; readonly max: number };
-  readonly errors: number;
-  readonly non2xx: number;
-  readonly firstError?: string;
+/** What the load generator reports (load-generator.ts), with the server's CPU per admission. */
+export type LoadFigures = Omit<LoadReport, 'mode' | 'reconnects'> & {
   /** Server CPU (user + system) per admission during this load. */
   readonly serverCpuMsPerAdmission: number;
-}
+};
 
 export interface WebhookResult {
   /** How the webhook was run: the `pilotfish webhook` command. */
