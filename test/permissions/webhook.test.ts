@@ -10,26 +10,14 @@ import { silentLogger } from '../../src/logging.js';
 import type { ObjectNames } from '../../src/permissions.js';
 import { WEBHOOK_PERMISSIONS } from '../../src/webhook/kube-client.js';
 import { startFakeKubeApi, type FakeKubeApi, type KubeObject } from '../support/fake-kube-api.js';
+import { review } from '../webhook/https-client.js';
 import { authorize, declared } from './authorize.js';
 
 const NS = 'mesh-control';
 const NAMES: ObjectNames = { webhookConfig: 'pf-injector', tlsSecret: 'pf-webhook-tls', lease: 'pf-controller' };
 const SERVICE = 'pf';
 
-function admissionReview(uid: string): string {
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid,
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      namespace: 'shop',
-      operation: 'CREATE',
-      object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'shop' }, spec: { containers: [{ name: 'app', image: 'nginx' }] } },
-    },
-  });
-}
+const POD = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'shop' }, spec: { containers: [{ name: 'app', image: 'nginx' }] } };
 
 /** POSTs an AdmissionReview as the API server would: by the Service's DNS name, trusting the CA bundle. */
 function postReview(port: number, ca: string, body: string): Promise<{ status: number; json: { response?: { allowed?: boolean; patch?: string } } }> {
@@ -78,7 +66,7 @@ describe('permissions: the injector calls exactly what WEBHOOK_PERMISSIONS decla
     try {
       const secret = api.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', name: NAMES.tlsSecret, namespace: NS });
       const ca = Buffer.from(secret.data['ca.crt'], 'base64').toString('utf8');
-      const answer = await postReview(first.server.port, ca, admissionReview('uid-perm-1'));
+      const answer = await postReview(first.server.port, ca, review(POD, { uid: 'uid-perm-1', namespace: 'shop' }));
       assert.equal(answer.status, 200);
       assert.equal(answer.json.response?.allowed, true);
       assert.ok(answer.json.response?.patch, 'the Pod in the labelled namespace was injected (the namespace was read)');
