@@ -171,15 +171,22 @@ export class SotwEdsNames {
   hits = 0;
   misses = 0;
 
-  constructor(private readonly keep = 8) {}
+  /** Proxyless clients' short lists come between the sidecars' long ones: keep a few dozen. */
+  constructor(private readonly keep = 32) {}
 
   get(msg: Buffer): readonly string[] {
     const spans = this.spans;
     spans.length = 0;
     sotwEdsNameSpans(msg, spans);
-    for (const entry of this.recent) {
+    for (let i = 0; i < this.recent.length; i++) {
+      const entry = this.recent[i];
       if (sameNames(entry, msg, spans)) {
         this.hits++;
+        // Most recently used first: a list in use is compared first and never evicted.
+        if (i > 0) {
+          this.recent.splice(i, 1);
+          this.recent.unshift(entry);
+        }
         return entry.names;
       }
     }
