@@ -124,9 +124,7 @@ export function scanSotw(buf: Uint8Array): SotwEnvelope {
     const tag = r.varint();
     // resources=2 first: a response is thousands of them and four other fields at most.
     if (tag === 18) {
-      const len = r.varint();
-      r.pos += len;
-      if (r.pos > r.end) throw new Error('truncated resource');
+      r.skipSpan();
       resourceCount++;
     } else if (tag === 10) versionInfo = r.string();
     else if (tag === 34) typeUrl = r.string();
@@ -324,36 +322,34 @@ export function lengthDelimited(field: number, bytes: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from(varintBytes(field * 8 + 2)), Buffer.from(varintBytes(bytes.length)), bytes]);
 }
 
+/** Bytes of one string field: tag, length, UTF-8 bytes. */
+function stringFieldLength(field: number, byteLength: number): number {
+  return varintBytes(field * 8 + 2).length + varintBytes(byteLength).length + byteLength;
+}
+
+/** Writes one string field at `at`; returns where it ends. */
+function writeStringField(out: Buffer, at: number, field: number, value: string, byteLength: number): number {
+  for (const b of varintBytes(field * 8 + 2)) out[at++] = b;
+  for (const b of varintBytes(byteLength)) out[at++] = b;
+  return at + out.write(value, at, 'utf8');
+}
+
 export function stringField(field: number, s: string): Buffer {
-  return lengthDelimited(field, Buffer.from(s, 'utf8'));
+  const len = Buffer.byteLength(s);
+  const out = Buffer.allocUnsafe(stringFieldLength(field, len));
+  writeStringField(out, 0, field, s, len);
+  return out;
 }
 
 /** Repeated string field, written into one buffer (subscriptions name thousands of resources). */
 export function repeatedStrings(field: number, names: readonly string[]): Buffer {
-  const tag = varintBytes(field * 8 + 2);
+  const lengths = names.map((n) => Buffer.byteLength(n));
   let total = 0;
-  const lengths = names.map((n) => {
-    const len = Buffer.byteLength(n);
-    total += tag.length + varintLength(len) + len;
-    return len;
-  });
+  for (const len of lengths) total += stringFieldLength(field, len);
   const out = Buffer.allocUnsafe(total);
   let at = 0;
-  names.forEach((n, i) => {
-    for (const b of tag) out[at++] = b;
-    for (const b of varintBytes(lengths[i])) out[at++] = b;
-    at += out.write(n, at, 'utf8');
-  });
+  names.forEach((n, i) => { at = writeStringField(out, at, field, n, lengths[i]); });
   return out;
-}
-
-function varintLength(n: number): number {
-  let len = 1;
-  while (n > 0x7f) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
 }
 
 const encodedLists = new WeakMap<readonly string[], Map<number, Buffer>>();
@@ -476,30 +472,22 @@ export function deltaAckFrame(typeUrl: string, nonce: string): Uint8Array[] {
 
 type StringFieldSpec = readonly [field: number, value: string];
 
+/** Empty strings are left out, as proto3 does for singular fields. */
 function fieldsLength(fields: readonly StringFieldSpec[]): number {
   let n = 0;
-  for (const [field, v] of fields) {
-    if (v === '') continue;
-    const len = Buffer.byteLength(v);
-    n += varintBytes(field * 8 + 2).length + varintBytes(len).length + len;
-  }
+  for (const [field, v] of fields) if (v !== '') n += stringFieldLength(field, Buffer.byteLength(v));
   return n;
 }
 
 function writeFields(out: Buffer, at: number, fields: readonly StringFieldSpec[]): number {
-  for (const [field, v] of fields) {
-    if (v === '') continue;
-    for (const b of varintBytes(field * 8 + 2)) out[at++] = b;
-    for (const b of varintBytes(Buffer.byteLength(v))) out[at++] = b;
-    at += out.write(v, at, 'utf8');
-  }
+  for (const [field, v] of fields) if (v !== '') at = writeStringField(out, at, field, v, Buffer.byteLength(v));
   return at;
 }
 
 /**
  * The 5-byte gRPC prefix and `before` in one buffer, `after` in a second, for a message whose
  * middle (`middleLength` bytes) is a shared part written between them. Empty strings are left
- * out, as proto3 does.
+ * out.
  */
 function smallFields(before: readonly StringFieldSpec[], after: readonly StringFieldSpec[], middleLength: number): [Buffer, Buffer] {
   const lb = fieldsLength(before), la = fieldsLength(after);
