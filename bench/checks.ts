@@ -3,7 +3,7 @@
 // resource, and kept, so the converged state can be checked for dangling references and for the
 // content the workload put in (cluster counts, endpoints, the change a measurement made).
 import { isIP } from 'node:net';
-import { decodeDeltaResponse, decodeSotwResponse } from '../src/xds/server/client-codec.js';
+import { decodeDeltaResponse, decodeSotwResponse } from '../test/support/xds-client-codec.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, isFullState, shortTypeName } from '../src/xds/types.js';
 import { decodeMessage, listenerRouteNames, routeClusterNames, clusterEdsNames } from './derive.js';
 import { clusterValueEdsName, type DeltaEnvelope, type SotwEnvelope } from './wire.js';

@@ -7,7 +7,7 @@
 // Only the envelope is read; dependent names come from a per-content cache (derive.ts), and a
 // sample of proxies fully decodes and checks everything they get (checks.ts).
 import http2 from 'node:http2';
-import { META_INSTANCE_IP, META_KIND, META_LABELS, META_NAMESPACE, META_POD_NAME, type NodeInfo } from '../src/model/proxy.js';
+import { META_INSTANCE_IP, META_KIND, META_LABELS, META_NAMESPACE, META_POD_NAME, type NodeInfo } from '../src/xds/node-info.js';
 import { lookupType } from '../src/xds/protos.js';
 import { nodeInfoToProto } from '../src/xds/server/node.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, isFullState } from '../src/xds/types.js';

@@ -8,9 +8,10 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from '../logging.js';
 import type { MeshSnapshot } from '../model/snapshot.js';
-import type { PushSummary } from '../xds/mesh-source.js';
-import type { XdsEvents, XdsServer } from '../xds/server/index.js';
-import type { EncoderStats } from '../xds/encoder.js';
+import type { PushSummary } from '../xds/cache/mesh-views.js';
+import type { XdsEvents } from '../xds/server/events.js';
+import type { XdsServer } from '../xds/server/index.js';
+import type { EncoderStats } from '../xds/cache/encoder.js';
 import { PilotfishMetrics, followTotal } from './metrics.js';
 import { summarizeSnapshot } from './model-summary.js';
 import { buildConfigDump } from './sent-config.js';

@@ -1,6 +1,7 @@
 // What a proxy was actually sent, decoded back from the bytes its streams wrote (not a
 // regeneration), for /debug/config_dump and `pilotfish proxy-config`.
-import type { StreamStatus, XdsResource } from '../xds/server/index.js';
+import type { StreamStatus } from '../xds/server/stream-status.js';
+import type { XdsResource } from '../xds/proxy-view.js';
 import { lookupType } from '../xds/protos.js';
 import { shortTypeName } from '../xds/types.js';
 import { typeState, type SyncState } from './syncz.js';

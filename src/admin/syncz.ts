@@ -1,8 +1,9 @@
 // Per-proxy sync state as operators read it: for each xDS type, whether the proxy has ACKed
 // the newest response it was sent. Pure: stream statuses in, plain JSON out (/debug/syncz and
 // `pilotfish proxy-status` share it).
-import { proxyIdentityFromNode, type ProxyKind } from '../model/proxy.js';
-import type { NackStatus, StreamStatus, TypeStatus } from '../xds/server/index.js';
+import { type ProxyKind } from '../model/proxy.js';
+import { proxyIdentityFromNode } from '../xds/cache/proxy-identity.js';
+import type { NackStatus, StreamStatus, TypeStatus } from '../xds/server/stream-status.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, shortTypeName } from '../xds/types.js';
 
 export type SyncState = 'SYNCED' | 'STALE' | 'NOT SENT' | 'NACKED';

@@ -2,8 +2,10 @@
 // who is connected, what was sent for which reason, and how long each proxy took to ACK the
 // configuration a source change caused (convergence).
 import type { Logger } from '../logging.js';
-import { proxyIdentityFromNode, type ProxyKind } from '../model/proxy.js';
-import type { ChangeCause, XdsEvents } from '../xds/server/index.js';
+import { type ProxyKind } from '../model/proxy.js';
+import { proxyIdentityFromNode } from '../xds/cache/proxy-identity.js';
+import type { ChangeCause } from '../xds/proxy-view.js';
+import type { XdsEvents } from '../xds/server/events.js';
 import { shortTypeName } from '../xds/types.js';
 import type { PilotfishMetrics } from './metrics.js';
 

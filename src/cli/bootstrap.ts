@@ -2,9 +2,9 @@
 // a proxyless gRPC client, Envoy YAML (Delta ADS) for a sidecar.
 import YAML from 'yaml';
 import { splitHostPort } from '../host-port.js';
-import { proxyIdentityFromNode } from '../model/proxy.js';
-import { sidecarBootstrap } from '../webhook/bootstrap.js';
-import { grpcBootstrap } from '../xds/bootstrap/grpc.js';
+import { proxyIdentityFromNode } from '../xds/cache/proxy-identity.js';
+import { sidecarBootstrap } from '../webhook/envoy-bootstrap.js';
+import { grpcBootstrap } from '../xds/bootstrap/grpc-bootstrap.js';
 import { parseLabels } from './config-dump.js';
 import { parseFlags, requireFlag, UsageError } from './flags.js';
 

@@ -1,9 +1,10 @@
 // `pilotfish config-dump`: what a given proxy would receive from a config directory, as JSON,
 // with the status of every routing object (why one is not applied, what gRPC clients ignore).
-import { ConfigDirSource } from '../controller/config-dir.js';
-import { SnapshotStore } from '../controller/store.js';
+import { ConfigDirSource } from '../sources/config-dir/directory-source.js';
+import { SnapshotStore } from '../store/snapshot-store.js';
 import { createLogger } from '../logging.js';
-import { META_KIND, META_LABELS, META_NAMESPACE, META_POD_NAME, proxyIdentityFromNode } from '../model/proxy.js';
+import { META_KIND, META_LABELS, META_NAMESPACE, META_POD_NAME } from '../xds/node-info.js';
+import { proxyIdentityFromNode } from '../xds/cache/proxy-identity.js';
 import { generateAll } from '../xds/generate/index.js';
 import { shortTypeName } from '../xds/types.js';
 import { outboundPolicyFlag, parseFlags, requireFlag, UsageError } from './flags.js';

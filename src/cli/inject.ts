@@ -1,7 +1,7 @@
 // `pilotfish inject -f FILE|-`: offline injection of Pods and workload pod templates, YAML in,
 // YAML out, with the webhook's exact decision and mutation.
 import { readFile } from 'node:fs/promises';
-import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '../webhook/names.js';
+import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '../webhook/injection-names.js';
 import { injectYaml } from '../webhook/workloads.js';
 import { boolFlag, injectorConfigFromFlags, injectorFlagOptions } from './webhook-command.js';
 import { parseFlags, UsageError } from './flags.js';

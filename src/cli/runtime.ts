@@ -6,14 +6,15 @@ import { createAdminServer } from '../admin/http-server.js';
 import { splitHostPort } from '../host-port.js';
 import type { PilotfishMetrics } from '../admin/metrics.js';
 import { attachObservability, type Observability } from '../admin/observability.js';
-import type { Source } from '../controller/source.js';
-import { SnapshotStore } from '../controller/store.js';
+import type { Source } from '../sources/source.js';
+import { SnapshotStore } from '../store/snapshot-store.js';
 import type { Logger } from '../logging.js';
 import type { OutboundTrafficPolicy } from '../model/outbound-policy.js';
 import type { MeshSnapshot } from '../model/snapshot.js';
-import { ResourceEncoder } from '../xds/encoder.js';
-import { MeshConfigSource } from '../xds/mesh-source.js';
-import { startXdsServer, type XdsEvents, type XdsServer } from '../xds/server/index.js';
+import { ResourceEncoder } from '../xds/cache/encoder.js';
+import { MeshProxyViews } from '../xds/cache/mesh-views.js';
+import { startXdsServer, type XdsServer } from '../xds/server/index.js';
+import { type XdsEvents } from '../xds/server/events.js';
 
 export interface ControlPlaneOptions {
   /** In precedence order: an earlier source wins a duplicate object. */
@@ -34,7 +35,7 @@ export interface ControlPlaneOptions {
 
 export interface ControlPlane {
   readonly store: SnapshotStore;
-  readonly mesh: MeshConfigSource;
+  readonly mesh: MeshProxyViews;
   readonly xds: XdsServer;
   readonly admin: FastifyInstance;
   readonly observability: Observability;
@@ -74,7 +75,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const xdsHost = splitHostPort(opts.xdsAddress).host;
 
   const store = new SnapshotStore({ logger });
-  const mesh = new MeshConfigSource(new ResourceEncoder(), logger.child({ component: 'push' }),
+  const mesh = new MeshProxyViews(new ResourceEncoder(), logger.child({ component: 'push' }),
     opts.outboundTrafficPolicy ? { outboundTrafficPolicy: opts.outboundTrafficPolicy } : {});
   let ready = false;
   const admin = createAdminServer({ logger, ready: () => ready });

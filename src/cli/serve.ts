@@ -1,8 +1,8 @@
 // `pilotfish serve`: xDS from a config directory and the REST registry, no cluster needed.
-import { ConfigDirSource } from '../controller/config-dir.js';
-import { registerRegistryRoutes } from '../controller/registry-http.js';
-import { EndpointRegistry } from '../controller/registry.js';
-import type { Source } from '../controller/source.js';
+import { ConfigDirSource } from '../sources/config-dir/directory-source.js';
+import { registerRegistryRoutes } from '../sources/registry/http-api.js';
+import { EndpointRegistry } from '../sources/registry/registry-source.js';
+import type { Source } from '../sources/source.js';
 import { createLogger } from '../logging.js';
 import { addressFlag, logLevelFlag, outboundPolicyFlag, parseFlags } from './flags.js';
 import { startControlPlane, waitForShutdown } from './runtime.js';

@@ -10,10 +10,10 @@ import {
 } from '../webhook/kube.js';
 import { KubeCaBundleTarget, KubeNamespaceLabels, KubeSecretStore, KubeServerVersion } from '../webhook/kube-client.js';
 import { JsonLinesAdmissionLog, type AdmissionLog } from '../webhook/admission-log.js';
-import { InjectionMetrics } from '../webhook/metrics.js';
+import { InjectionMetrics } from '../webhook/injection-counters.js';
 import {
   DEFAULT_CONTROL_PLANE_NAMESPACE, DEFAULT_INIT_IMAGE, DEFAULT_PROXY_IMAGE, DEFAULT_XDS_ADDRESS, PORT_WEBHOOK,
-} from '../webhook/names.js';
+} from '../webhook/injection-names.js';
 import type { OnError } from '../webhook/review.js';
 import { startWebhookServer, type WebhookServer } from '../webhook/server.js';
 import { ManagedCertificates } from '../webhook/tls/managed.js';

@@ -1,7 +1,7 @@
 // What validation of the routing CRDs decided, as carried by every MeshSnapshot: the generation
 // of each object that serves traffic (`applied`) and the status conditions each object should
 // carry (`statuses`). Plain types only; controller/routing-validate.ts computes them.
-import type { IgnoredField } from './routing-proxyless.js';
+import type { IgnoredField } from './proxyless.js';
 import type { RoutingKind, TrafficPolicy, TrafficRoute } from './routing.js';
 
 /** The applied generation of every routing object, with per-host indexes for generation. */

@@ -5,26 +5,13 @@
 // milliseconds, percentages are numbers in [0, 100], defaults are filled in, maps became lists
 // sorted by name, and every host is resolved to a Service (name + namespace + key). Whether those
 // Services, ports and subsets exist is decided later, against the mesh, by
-// controller/routing-validate.ts.
+// routing/validate.ts.
 //
-// Parsing: parseTrafficRoute / parseTrafficPolicy (routing-parse.ts) return `{ ok }` or
+// Parsing: parseTrafficRoute / parseTrafficPolicy (api/routing/v1alpha1/parse.ts) return `{ ok }` or
 // `{ errors }` with API-server style paths ("spec.http[1].route[0].weight: must be >= 0").
 import { serviceKey } from './mesh.js';
-import type { FieldError } from './routing-openapi.js';
-
-export type { FieldError } from './routing-openapi.js';
-export { formatFieldError } from './routing-openapi.js';
-export { parseTrafficRoute, parseTrafficPolicy, parseRoutingObject } from './routing-parse.js';
-export { parseDuration, formatDuration } from './routing-duration.js';
-export {
-  ROUTING_GROUP, ROUTING_VERSION, ROUTING_API_VERSION, TRAFFIC_ROUTE_KIND, TRAFFIC_POLICY_KIND,
-} from './routing-crd.js';
 
 export type RoutingKind = 'TrafficRoute' | 'TrafficPolicy';
-
-export type ParseResult<T> =
-  | { readonly ok: T; readonly errors?: undefined }
-  | { readonly ok?: undefined; readonly errors: readonly FieldError[] };
 
 /** Identity of a routing object, carried by its model so status can be written back. */
 export interface RoutingObjectMeta {

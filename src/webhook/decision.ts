@@ -16,7 +16,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import {
   INIT_CONTAINER_NAME, NAMESPACE_INJECT_ENABLED, NAMESPACE_INJECT_LABEL, POD_INJECT_LABEL,
   PROXY_CONTAINER_NAME, PROXY_PORTS, STATUS_ANNOTATION,
-} from './names.js';
+} from './injection-names.js';
 
 export interface DecisionPolicy {
   /** The namespace pilotfish itself runs in. */

@@ -8,7 +8,7 @@ import {
   parseBool, parseCidrList, parseCidrSelection, parsePortList, parsePortSelection, parseQuantity,
   type Parsed,
 } from './annotations.js';
-import { sidecarBootstrap, sidecarNodeId } from './bootstrap.js';
+import { sidecarBootstrap, sidecarNodeId } from './envoy-bootstrap.js';
 import {
   ANNOTATION_EXCLUDE_INBOUND_PORTS, ANNOTATION_EXCLUDE_OUTBOUND_IP_RANGES, ANNOTATION_EXCLUDE_OUTBOUND_PORTS,
   ANNOTATION_HOLD, ANNOTATION_INCLUDE_INBOUND_PORTS, ANNOTATION_INCLUDE_OUTBOUND_IP_RANGES,
@@ -16,7 +16,7 @@ import {
   ANNOTATION_PROXY_MEMORY_LIMIT, ANNOTATION_REWRITE_PROBES, DEFAULT_CONTAINER_ANNOTATION, DEFAULT_INIT_IMAGE,
   DEFAULT_PROXY_IMAGE, ENV_INSTANCE_IP, ENV_POD_NAME, ENV_POD_NAMESPACE, ENV_SERVICE_ACCOUNT,
   INIT_CONTAINER_NAME, PORT_XDS, PROXY_CONTAINER_NAME, STATUS_ANNOTATION,
-} from './names.js';
+} from './injection-names.js';
 import { rewriteAppProbes } from './probes.js';
 import { DEFAULT_REDIRECT, initContainer, type RedirectConfig } from './redirect.js';
 import { frozenWithJson } from './frozen-json.js';

@@ -7,7 +7,7 @@ import type {
   CaBundleTarget, NamespaceLabelSource, SecretStore, ServerVersion, ServerVersionSource, StoredSecret, WriteResult,
 } from './kube.js';
 import { parseServerVersion } from './kube.js';
-import type { ApiPermission } from '../permissions.js';
+import type { ApiPermission } from '../kube/api-permission.js';
 
 /**
  * Every API call the classes below make, for RBAC (src/permissions.ts collects it; the Helm chart is

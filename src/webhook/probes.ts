@@ -10,8 +10,8 @@
 // tcpSocket, grpc and exec probes are untouched: exec runs inside the container, and TCP/gRPC
 // probes pass through the inbound capture like any other connection.
 import type { V1Container, V1Probe } from '@kubernetes/client-node';
-import type { AppProbeRoute } from './bootstrap.js';
-import { APP_HEALTH_PREFIX, PORT_READINESS } from './names.js';
+import type { AppProbeRoute } from './envoy-bootstrap.js';
+import { APP_HEALTH_PREFIX, PORT_READINESS } from './injection-names.js';
 import type { ProbeKind } from './status.js';
 import { PROBE_KINDS } from './status.js';
 

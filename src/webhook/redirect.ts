@@ -4,7 +4,7 @@
 import type { CidrSelection, PortSelection } from './annotations.js';
 import {
   INIT_CONTAINER_NAME, PORT_INBOUND, PORT_OUTBOUND, PROXY_GID, PROXY_PORTS, PROXY_UID,
-} from './names.js';
+} from './injection-names.js';
 import type { V1Container } from '@kubernetes/client-node';
 
 export interface RedirectConfig {

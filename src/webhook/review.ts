@@ -7,7 +7,7 @@ import { loggerAdmissionLog, type AdmissionLog } from './admission-log.js';
 import { decideInjection, type DecisionPolicy } from './decision.js';
 import { injectPod, type InjectorConfig } from './inject.js';
 import type { NamespaceLabelSource } from './kube.js';
-import type { InjectionMetrics } from './metrics.js';
+import type { InjectionMetrics } from './injection-counters.js';
 import { podPatchJson } from './patch.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';

@@ -2,11 +2,11 @@
 // identity as Kubernetes `$(VAR)` references to downward-API env vars, so every replica of a
 // template gets the same container spec and no per-pod ConfigMap exists.
 import type { V1Container, V1EnvVar, V1Probe, V1ResourceRequirements } from '@kubernetes/client-node';
-import type { JsonObject } from './bootstrap.js';
+import type { JsonObject } from './envoy-bootstrap.js';
 import {
   ENV_INSTANCE_IP, ENV_POD_NAME, ENV_POD_NAMESPACE, ENV_SERVICE_ACCOUNT, PORT_METRICS, PORT_READINESS,
   PROXY_CONTAINER_NAME, PROXY_GID, PROXY_UID, READINESS_PATH,
-} from './names.js';
+} from './injection-names.js';
 
 export interface ProxyContainerOptions {
   readonly image: string;

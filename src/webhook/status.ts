@@ -2,7 +2,7 @@
 // server re-invoking the webhook after another mutation, or `pilotfish inject` run on its own
 // output) strips exactly that and injects afresh instead of adding a second proxy.
 import type { V1Container, V1Pod, V1Probe } from '@kubernetes/client-node';
-import { STATUS_ANNOTATION } from './names.js';
+import { STATUS_ANNOTATION } from './injection-names.js';
 
 export type ProbeKind = 'livenessProbe' | 'readinessProbe' | 'startupProbe';
 export const PROBE_KINDS: readonly ProbeKind[] = ['livenessProbe', 'readinessProbe', 'startupProbe'];

@@ -5,7 +5,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { parseAllDocuments, type Document } from 'yaml';
 import { decideInjection, type DecisionPolicy } from './decision.js';
 import { injectPod, type InjectorConfig } from './inject.js';
-import { NAMESPACE_INJECT_ENABLED, NAMESPACE_INJECT_LABEL } from './names.js';
+import { NAMESPACE_INJECT_ENABLED, NAMESPACE_INJECT_LABEL } from './injection-names.js';
 
 /** Where each kind keeps its pod template ([] for a Pod itself). */
 export const POD_TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {

@@ -6,19 +6,19 @@ import { createAdminServer } from '../../src/admin/http-server.js';
 import { PilotfishMetrics } from '../../src/admin/metrics.js';
 import { attachObservability, type Observability } from '../../src/admin/observability.js';
 import { decodeAny } from '../../src/admin/sent-config.js';
-import { EMPTY_OBJECTS } from '../../src/controller/objects.js';
-import { SnapshotStore } from '../../src/controller/store.js';
+import { EMPTY_OBJECTS } from '../../src/sources/objects.js';
+import { SnapshotStore } from '../../src/store/snapshot-store.js';
 import { silentLogger } from '../../src/logging.js';
-import type { NodeInfo } from '../../src/model/proxy.js';
-import { ResourceEncoder } from '../../src/xds/encoder.js';
-import { MeshConfigSource, type PushSummary } from '../../src/xds/mesh-source.js';
+import type { NodeInfo } from '../../src/xds/node-info.js';
+import { ResourceEncoder } from '../../src/xds/cache/encoder.js';
+import { MeshProxyViews, type PushSummary } from '../../src/xds/cache/mesh-views.js';
 import { lookupType } from '../../src/xds/protos.js';
-import type { XdsEvents } from '../../src/xds/server/config-source.js';
+import type { XdsEvents } from '../../src/xds/server/events.js';
 import { startXdsServer, type XdsServer } from '../../src/xds/server/index.js';
-import type { AnyMessage } from '../../src/xds/server/client-codec.js';
+import type { AnyMessage } from '../support/xds-client-codec.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../src/xds/types.js';
 import { AdsClient, DeltaAdsClient, type DeltaResponse, type SotwResponse } from '../support/ads-client.js';
-import { StaticSource } from '../controller/static-source.js';
+import { StaticSource } from '../support/static-source.js';
 import { RecordedEvents } from '../xds/server/harness.js';
 
 export function service(name: string, ports: number[] = [50051]): V1Service {
@@ -65,7 +65,7 @@ export function routeNames(anys: readonly AnyMessage[]): string[] {
 export interface Stack {
   readonly source: StaticSource;
   readonly store: SnapshotStore;
-  readonly mesh: MeshConfigSource;
+  readonly mesh: MeshProxyViews;
   readonly xds: XdsServer;
   readonly obs: Observability;
   readonly events: RecordedEvents;
@@ -99,7 +99,7 @@ export async function startStack(opts: { debug?: boolean; services?: V1Service[]
     endpointSlices: opts.slices ?? [slice('web', ['10.0.0.1'])],
   });
   const store = new SnapshotStore({ logger, quietMs: 1 });
-  const mesh = new MeshConfigSource(new ResourceEncoder(), logger);
+  const mesh = new MeshProxyViews(new ResourceEncoder(), logger);
   const app = createAdminServer({ logger, ready: () => true });
   const obs = attachObservability({
     app, store, mesh, logger, debug: opts.debug ?? true, metrics: new PilotfishMetrics({ processMetrics: true }),

@@ -5,8 +5,9 @@ import { PilotfishMetrics } from '../../src/admin/metrics.js';
 import { buildSyncz, typeState } from '../../src/admin/syncz.js';
 import { XdsObserver } from '../../src/admin/xds-observer.js';
 import { silentLogger } from '../../src/logging.js';
-import type { NodeInfo } from '../../src/model/proxy.js';
-import type { ChangeCause, StreamStatus, TypeStatus } from '../../src/xds/server/index.js';
+import type { NodeInfo } from '../../src/xds/node-info.js';
+import type { ChangeCause } from '../../src/xds/proxy-view.js';
+import type { StreamStatus, TypeStatus } from '../../src/xds/server/stream-status.js';
 import { CLUSTER, ENDPOINT, LISTENER } from '../../src/xds/types.js';
 import { parsePrometheusText, sampleValue } from '../support/prom-text.js';
 

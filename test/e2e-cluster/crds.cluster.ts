@@ -1,7 +1,7 @@
 // pilotfish's CRDs (crds/*.yaml) against the real API server: it accepts them (structural schema,
 // CEL rules within the cost budget), serves the kinds, stores every valid fixture, and refuses
 // every invalid one that the fixtures say the schema or CEL refuses, at the same field and, for CEL
-// rules, with the same message. The fixtures are the ones test/model checks parsing against, so
+// rules, with the same message. The fixtures are the ones test/api/routing checks parsing against, so
 // this closes the loop: parsing, the YAML and the real server agree.
 import assert from 'node:assert/strict';
 import type { CustomObject } from '../../src/model/k8s-object.js';
@@ -9,7 +9,7 @@ import type { Cluster } from '../cluster/cluster.js';
 import { KubeApiError, type KubeObject } from '../cluster/kube-rest.js';
 import {
   INVALID_POLICIES, INVALID_ROUTES, trafficPolicy, trafficRoute, validPolicySpec, validRouteSpec, type InvalidCase,
-} from '../model/routing-fixtures.js';
+} from '../support/routing-fixtures.js';
 import { crdManifests, createNamespace, installCrds, sharedCluster, uniqueName } from './fixture.js';
 
 const GROUP_VERSION = 'routing.pilotfish.io/v1alpha1';

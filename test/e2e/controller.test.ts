@@ -11,7 +11,7 @@ import { AdsClient } from '../support/ads-client.js';
 import { callMany, EchoClient, startEchoBackend, type EchoBackend } from '../support/echo-service.js';
 import { startFakeKubeApi, type FakeKubeApi, type KubeObject } from '../support/fake-kube-api.js';
 import { PilotfishProcess, runPilotfish, type LogLine } from '../support/pilotfish-process.js';
-import { endpointSlice, namespace, pod, service } from '../controller/kube/helpers.js';
+import { endpointSlice, namespace, pod, service } from '../support/kube-helpers.js';
 
 grpcXds.register();
 

@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { META_KIND, META_LABELS, type NodeInfo } from '../../src/model/proxy.js';
+import { META_KIND, META_LABELS, type NodeInfo } from '../../src/xds/node-info.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../src/xds/types.js';
 import { DeltaAdsClient, type DeltaResponse } from '../support/ads-client.js';
 import { PilotfishProcess } from '../support/pilotfish-process.js';

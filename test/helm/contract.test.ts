@@ -14,14 +14,14 @@ import { parseControllerFlags } from '../../src/cli/controller.js';
 import {
   injectorConfigFromFlags, serviceHosts, webhookFlagOptions, type WebhookSettings,
 } from '../../src/cli/webhook-command.js';
-import { TRAFFIC_POLICIES, TRAFFIC_ROUTES } from '../../src/controller/kube/kinds.js';
+import { TRAFFIC_POLICIES, TRAFFIC_ROUTES } from '../../src/sources/kube/kinds.js';
 import { silentLogger } from '../../src/logging.js';
 import { decideInjection, SYSTEM_NAMESPACES } from '../../src/webhook/decision.js';
 import { DEFAULT_INJECTOR_CONFIG } from '../../src/webhook/inject.js';
 import {
   DEFAULT_CONTROL_PLANE_NAMESPACE, DEFAULT_INIT_IMAGE, DEFAULT_PROXY_IMAGE, DEFAULT_XDS_ADDRESS,
   NAMESPACE_INJECT_ENABLED, NAMESPACE_INJECT_LABEL, POD_INJECT_LABEL, PORT_WEBHOOK, PORT_XDS, PROXY_CONTAINER_NAME,
-} from '../../src/webhook/names.js';
+} from '../../src/webhook/injection-names.js';
 import { ADMISSION_API_VERSION } from '../../src/webhook/review.js';
 import { INJECT_PATH } from '../../src/webhook/server.js';
 import { DEFAULT_RELEASE, one, parseControllerArgs, render, renderNotes, type K8sObject } from './chart.js';

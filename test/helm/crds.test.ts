@@ -1,10 +1,10 @@
 // The chart ships the routing CRDs in its crds/ directory (Helm installs those before the
 // templates and never deletes them). They must be byte-identical copies of the repository's
-// crds/*.yaml, which test/model/crds.test.ts keeps equal to src/model/routing-crd-schema.ts.
+// crds/*.yaml, which test/api/routing/crds.test.ts keeps equal to src/api/routing/v1alpha1/schema.ts.
 import assert from 'node:assert/strict';
 import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { crdFileName, crdName, TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND } from '../../src/model/routing-crd.js';
+import { crdFileName, crdName, TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND } from '../../src/api/routing/v1alpha1/crd.js';
 import { REPO_ROOT } from '../support/pilotfish-process.js';
 import { CHART_DIR, render } from './chart.js';
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PORT_WEBHOOK, PORT_XDS } from '../../src/webhook/names.js';
+import { PORT_WEBHOOK, PORT_XDS } from '../../src/webhook/injection-names.js';
 import { DEFAULT_REDIRECT, initContainer } from '../../src/webhook/redirect.js';
 import { NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { REPO_ROOT } from '../support/pilotfish-process.js';

@@ -2,9 +2,8 @@
 // (src/permissions.ts, collected from the modules that make the calls and checked against their
 // real requests in test/permissions/): every (group, resource, verb, name) needed, nothing more.
 import assert from 'node:assert/strict';
-import {
-  grants, PILOTFISH_PERMISSIONS, rbacRules, ruleGrants, type ObjectNames, type RbacRule,
-} from '../../src/permissions.js';
+import { grants, rbacRules, ruleGrants, type ObjectNames, type RbacRule } from '../../src/kube/api-permission.js';
+import { PILOTFISH_PERMISSIONS } from '../../src/cli/permissions.js';
 import { DEFAULT_RELEASE, HA_VALUES, one, parseControllerArgs, render, type K8sObject } from './chart.js';
 
 type Role = K8sObject & { rules: RbacRule[] };

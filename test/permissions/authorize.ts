@@ -1,7 +1,7 @@
 // A small RBAC authorizer over the fake API server's request log: which requests a permission
 // list (src/permissions.ts) would allow, and which of its grants the requests actually used.
 // Shared by the per-module permission tests.
-import { grantKey, grants, type ApiPermission, type ObjectNames } from '../../src/permissions.js';
+import { grantKey, grants, type ApiPermission, type ObjectNames } from '../../src/kube/api-permission.js';
 import type { RequestRecord } from '../support/fake-kube-api.js';
 
 /**

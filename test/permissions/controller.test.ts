@@ -3,15 +3,16 @@
 // (LEASE_PERMISSIONS) and the status writer (ROUTING_STATUS_PERMISSIONS). Each module must use
 // every grant it declares and nothing else.
 import assert from 'node:assert/strict';
-import { KubeSource } from '../../src/controller/kube/kube-source.js';
-import { INFORMER_PERMISSIONS } from '../../src/controller/kube/kinds.js';
-import { LeaderElector } from '../../src/controller/kube/leader-election.js';
-import { KubeLeaseStore, LEASE_PERMISSIONS } from '../../src/controller/kube/lease-store.js';
-import { KubeRest } from '../../src/controller/kube/rest.js';
-import { KubeStatusClient } from '../../src/controller/kube/status-writer.js';
+import { KubeSource } from '../../src/sources/kube/kube-source.js';
+import { INFORMER_PERMISSIONS } from '../../src/sources/kube/kinds.js';
+import { LeaderElector } from '../../src/leader/leader-election.js';
+import { KubeLeaseStore, LEASE_PERMISSIONS } from '../../src/leader/lease-store.js';
+import { KubeRest } from '../../src/kube/rest.js';
+import { KubeStatusClient } from '../../src/leader/status-writer.js';
 import { silentLogger } from '../../src/logging.js';
-import { TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND, ROUTING_API_VERSION } from '../../src/model/routing-crd.js';
-import { ROUTING_STATUS_PERMISSIONS, type ApiPermission, type ObjectNames } from '../../src/permissions.js';
+import { TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND, ROUTING_API_VERSION } from '../../src/api/routing/v1alpha1/crd.js';
+import { ROUTING_STATUS_PERMISSIONS } from '../../src/cli/permissions.js';
+import type { ApiPermission, ObjectNames } from '../../src/kube/api-permission.js';
 import { startFakeKubeApi, type FakeKubeApi, type RequestRecord } from '../support/fake-kube-api.js';
 import { authorize, declared } from './authorize.js';
 

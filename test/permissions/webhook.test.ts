@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import https from 'node:https';
 import { startWebhook, parseWebhookFlags, webhookFlagOptions } from '../../src/cli/webhook-command.js';
 import { silentLogger } from '../../src/logging.js';
-import type { ObjectNames } from '../../src/permissions.js';
+import type { ObjectNames } from '../../src/kube/api-permission.js';
 import { WEBHOOK_PERMISSIONS } from '../../src/webhook/kube-client.js';
 import { startFakeKubeApi, type FakeKubeApi, type KubeObject } from '../support/fake-kube-api.js';
-import { review } from '../webhook/https-client.js';
+import { review } from '../support/https-client.js';
 import { authorize, declared } from './authorize.js';
 
 const NS = 'mesh-control';

@@ -2,12 +2,12 @@
 // the requests a test asks for and hands back every response, decoded with the Envoy protos.
 // Used by the server's protocol tests, by e2e tests against the built binary, and by benchmarks.
 import * as grpc from '@grpc/grpc-js';
-import type { NodeInfo } from '../../src/model/proxy.js';
+import type { NodeInfo } from '../../src/xds/node-info.js';
 import { lookupType } from '../../src/xds/protos.js';
 import {
   decodeDeltaResponse, decodeSotwResponse, encodeDeltaRequest, encodeSotwRequest,
   type AnyMessage, type DeltaRequestInit, type SotwRequestInit,
-} from '../../src/xds/server/client-codec.js';
+} from './xds-client-codec.js';
 import type { ErrorDetail } from '../../src/xds/server/codec.js';
 import { ADS_SERVICE, DISCOVERY_SERVICES, methodPath } from '../../src/xds/server/services.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, messageName, shortTypeName } from '../../src/xds/types.js';

@@ -10,7 +10,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { applyPodPatch, type Operation } from '../../src/webhook/patch.js';
 import { certInfo, createCa, issueServingCert, type KeyPairPem } from '../../src/webhook/tls/certs.js';
 import { startFakeKubeApi, type FakeKubeApi, type KubeObject } from '../support/fake-kube-api.js';
-import { request, review } from './https-client.js';
+import { request, review } from '../support/https-client.js';
 import { webhookConfiguration } from './fixtures.js';
 import { podProblems } from './pod-schema.js';
 import { PilotfishProcess, type LogLine } from '../support/pilotfish-process.js';

@@ -8,7 +8,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { decideInjection } from '../../src/webhook/decision.js';
 import { DEFAULT_INJECTOR_CONFIG, injectPod, type InjectorConfig } from '../../src/webhook/inject.js';
-import { PROXY_CONTAINER_NAME } from '../../src/webhook/names.js';
+import { PROXY_CONTAINER_NAME } from '../../src/webhook/injection-names.js';
 import { applyPodPatch, podPatch } from '../../src/webhook/patch.js';
 import { compareGolden, GOLDEN_DIR } from './golden.js';
 import { podProblems } from './pod-schema.js';

@@ -12,7 +12,7 @@ import {
 } from '../../bench/load-generator.js';
 import { DEFAULT_INJECTOR_CONFIG } from '../../src/webhook/inject.js';
 import { TrustWebhookSelectors } from '../../src/webhook/kube.js';
-import { InjectionMetrics } from '../../src/webhook/metrics.js';
+import { InjectionMetrics } from '../../src/webhook/injection-counters.js';
 import { INJECT_PATH, startWebhookServer, type WebhookServer } from '../../src/webhook/server.js';
 import { createCa, issueServingCert, type KeyPairPem } from '../../src/webhook/tls/certs.js';
 import { FileCertificateSource } from '../../src/webhook/tls/source.js';

@@ -11,7 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
 import type { V1Pod } from '@kubernetes/client-node';
 import { DEFAULT_INJECTOR_CONFIG, injectPod } from '../../src/webhook/inject.js';
-import { INIT_CONTAINER_NAME } from '../../src/webhook/names.js';
+import { INIT_CONTAINER_NAME } from '../../src/webhook/injection-names.js';
 import { rulesOfInitContainer } from '../../src/webhook/redirect.js';
 
 const POD_NS = `pf-pod-${process.pid}`;

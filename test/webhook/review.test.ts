@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { silentLogger } from '../../src/logging.js';
 import { DEFAULT_INJECTOR_CONFIG } from '../../src/webhook/inject.js';
 import { TrustWebhookSelectors } from '../../src/webhook/kube.js';
-import { InjectionMetrics } from '../../src/webhook/metrics.js';
+import { InjectionMetrics } from '../../src/webhook/injection-counters.js';
 import { admissionReviewJson, reviewAdmission, type ReviewDeps } from '../../src/webhook/review.js';
 
 function deps(): ReviewDeps {

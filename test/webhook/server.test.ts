@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { DEFAULT_INJECTOR_CONFIG, injectPod } from '../../src/webhook/inject.js';
 import type { NamespaceLabelSource } from '../../src/webhook/kube.js';
-import { InjectionMetrics } from '../../src/webhook/metrics.js';
+import { InjectionMetrics } from '../../src/webhook/injection-counters.js';
 import { applyPodPatch, type Operation } from '../../src/webhook/patch.js';
 import type { OnError } from '../../src/webhook/review.js';
 import { startWebhookServer, type WebhookServer } from '../../src/webhook/server.js';
@@ -15,8 +15,8 @@ import { certInfo, createCa, issueServingCert, type KeyPairPem } from '../../src
 import { ManagedCertificates } from '../../src/webhook/tls/managed.js';
 import { FileCertificateSource, ManagedCertificateSource } from '../../src/webhook/tls/source.js';
 import { MemoryCaBundleTarget, MemorySecretStore } from './memory-kube.js';
-import { request, review } from './https-client.js';
-import { LogTap } from './log-tap.js';
+import { request, review } from '../support/https-client.js';
+import { LogTap } from '../support/log-tap.js';
 
 class MapNamespaces implements NamespaceLabelSource {
   fail: Error | undefined;

@@ -9,7 +9,7 @@ import type { ProxyKind } from '../../model/proxy.js';
 import type { ConnectionPool, HealthCheck, LoadBalancer, OutlierDetection, PolicyFields } from '../../model/routing.js';
 import {
   BLACKHOLE_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, inboundClusterName, outboundClusterName, PASSTHROUGH_CLUSTER,
-} from './names.js';
+} from './resource-names.js';
 import { ADS_CONFIG_SOURCE, duration, socketAddress, typed, u32 } from './proto-helpers.js';
 
 export type ClusterObject = Record<string, unknown> & { name: string };

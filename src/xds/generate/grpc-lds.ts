@@ -1,7 +1,7 @@
 // LDS for proxyless gRPC: an api_listener per name a client may dial, pointing at RDS over ADS.
 import type { Service, ServicePort } from '../../model/mesh.js';
 import { rdsConnectionManager } from './http-filters.js';
-import { grpcListenerNames, grpcRouteName } from './names.js';
+import { grpcListenerNames, grpcRouteName } from './resource-names.js';
 
 export type ListenerObject = Record<string, unknown> & { name: string };
 

@@ -3,7 +3,7 @@
 import type { Service, ServicePort } from '../../model/mesh.js';
 import type { MeshSnapshot } from '../../model/snapshot.js';
 import { serviceRoutes } from './http-routes.js';
-import { grpcListenerNames, grpcRouteName } from './names.js';
+import { grpcListenerNames, grpcRouteName } from './resource-names.js';
 
 export type RouteConfigurationObject = Record<string, unknown> & { name: string };
 

@@ -2,22 +2,19 @@
 // Shared by sidecars (RDS per port) and proxyless gRPC clients (RDS per service port).
 //
 // For proxyless clients ("grpc" flavor) everything gRPC cannot express is left out, as
-// model/routing-proxyless.ts tells users in the object's status: query and method matches (a
+// routing/proxyless.ts tells users in the object's status: query and method matches (a
 // match block that can never match an RPC is dropped, one that always does loses the
 // condition), matchers on -bin headers, redirects (matching RPCs fail with UNAVAILABLE, which is
 // what gRPC does with a redirect), mirrors, rewrites, header changes, per-try timeouts, HTTP-only
 // retry conditions and hash keys other than headers. The route timeout becomes
 // max_stream_duration, which is what gRPC reads (gRPC A31).
 import { serviceFqdn, serviceKey, type Service, type ServicePort } from '../../model/mesh.js';
-import {
-  effectivePolicy, routeDestinations, type Destination, type HashKey, type HeaderMatch, type HeaderOperations, type HttpRule,
-  type Redirect, type RequestMatch, type RetryPolicy, type StringMatch,
-} from '../../model/routing.js';
-import { GRPC_RETRY_ON } from '../../model/routing-proxyless.js';
+import { effectivePolicy, routeDestinations, type Destination, type HashKey, type HeaderMatch, type HeaderOperations, type HttpRule, type Redirect, type RequestMatch, type RetryPolicy, type StringMatch } from '../../model/routing.js';
+import { GRPC_RETRY_ON } from '../../model/proxyless.js';
 import type { AppliedRouting } from '../../model/routing-status.js';
 import type { MeshSnapshot } from '../../model/snapshot.js';
 import { FAULT_FILTER, FAULT_TYPE } from './http-filters.js';
-import { clusterName } from './names.js';
+import { clusterName } from './resource-names.js';
 import { duration, fractionalPercent, typed, u32 } from './proto-helpers.js';
 
 export type RouteFlavor = 'sidecar' | 'grpc';

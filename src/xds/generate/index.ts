@@ -21,7 +21,7 @@ import {
 import { clusterLoadAssignment } from './eds.js';
 import { grpcListeners } from './grpc-lds.js';
 import { grpcRouteConfiguration } from './grpc-rds.js';
-import { outboundClusterName, registryEdsName } from './names.js';
+import { outboundClusterName, registryEdsName } from './resource-names.js';
 import { sidecarInboundListener, sidecarListeners, sidecarOutboundListeners } from './sidecar-lds.js';
 import { sidecarRouteConfigurations } from './sidecar-rds.js';
 import { sidecarWorkload } from './workload.js';

@@ -19,7 +19,7 @@ import {
 import {
   BLACKHOLE_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, inboundClusterName, outboundClusterName, outboundListenerName,
   PASSTHROUGH_CLUSTER, SIDECAR_OWN_PORTS, sidecarRouteName, VIRTUAL_INBOUND, VIRTUAL_INBOUND_PORT, VIRTUAL_OUTBOUND, VIRTUAL_OUTBOUND_PORT,
-} from './names.js';
+} from './resource-names.js';
 import { bool, duration, socketAddress, typed, u32 } from './proto-helpers.js';
 import { sidecarWorkload, type WorkloadPort } from './workload.js';
 

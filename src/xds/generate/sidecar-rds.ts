@@ -11,7 +11,7 @@ import type { ProxyIdentity } from '../../model/proxy.js';
 import type { MeshSnapshot } from '../../model/snapshot.js';
 import { isHttp } from './cds.js';
 import { serviceRoutes, type RouteObject } from './http-routes.js';
-import { SIDECAR_OWN_PORTS, sidecarDomains, sidecarRouteName } from './names.js';
+import { SIDECAR_OWN_PORTS, sidecarDomains, sidecarRouteName } from './resource-names.js';
 import { duration } from './proto-helpers.js';
 import { fallthroughCluster, outboundPolicyFor, portsInMesh, type SidecarOptions } from './sidecar-lds.js';
 import type { RouteConfigurationObject } from './grpc-rds.js';

@@ -7,7 +7,7 @@ import { serviceKey } from '../../model/mesh.js';
 import type { ProxyIdentity } from '../../model/proxy.js';
 import { effectivePolicy, subsetMatches, type LocalRateLimit } from '../../model/routing.js';
 import type { MeshSnapshot } from '../../model/snapshot.js';
-import { SIDECAR_OWN_PORTS } from './names.js';
+import { SIDECAR_OWN_PORTS } from './resource-names.js';
 
 export interface WorkloadPort {
   /** The container port traffic arrives on (the Service's targetPort, resolved). */

@@ -2,7 +2,7 @@
 // class, all connecting or all being pushed to at once). Bounded by bytes, least recently used
 // first out: a mesh with a thousand workload classes would otherwise keep a megabyte-sized
 // body per class alive for as long as the class exists, long after the burst that needed it.
-import type { ResourceMap } from './config-source.js';
+import type { ResourceMap } from '../proxy-view.js';
 import { IdleTimer } from './idle-timer.js';
 
 export class BodyCache {

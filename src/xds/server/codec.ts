@@ -2,11 +2,11 @@
 // responses are written by hand so each resource's pre-encoded Any is spliced in as bytes,
 // never decoded or re-encoded per stream.
 import protobuf from 'protobufjs';
-import type { NodeInfo } from '../../model/proxy.js';
+import type { NodeInfo } from '../node-info.js';
 import { lookupType } from '../protos.js';
 import { knownList, listSpan, matchKnownList, MIN_LIST_BYTES, rememberList } from './name-lists.js';
 import { nodeInfoFromProto, type ProtoNode } from './node.js';
-import type { XdsResource } from './config-source.js';
+import type { XdsResource } from '../proxy-view.js';
 
 export interface ErrorDetail {
   readonly code: number;

@@ -2,13 +2,13 @@
 // removals, and reconnects that tell us what the client already has.
 import { createHash } from 'node:crypto';
 import { shortTypeName } from '../types.js';
-import type { ResourceMap, XdsResource } from './config-source.js';
+import type { ResourceMap, XdsResource } from '../proxy-view.js';
 import { deltaBodyParts, encodeDeltaBody, encodeDeltaResources, partsWithNonce, decodeDeltaRequest, type DeltaRequest } from './codec.js';
-import { MergedResourceMap } from './merged-map.js';
+import { MergedResourceMap } from '../merged-map.js';
 import { sharedBodies } from './body-cache.js';
 import { IdleTimer } from './idle-timer.js';
 import { diffMaps } from './map-diff.js';
-import type { GrpcCall } from './grpc-call.js';
+import type { GrpcCall } from './grpc/call.js';
 import { XdsStream, type ResponseParts, type StreamContext } from './stream-base.js';
 import { TypeCounters } from './stream-status.js';
 import { Subscription, WILDCARD } from './subscription.js';

@@ -1,24 +1,23 @@
 // The embedded xDS gRPC server: ADS (SotW + Delta) and the per-type discovery services,
-// all fed by one ConfigSource.
+// all fed by one ProxyViews.
 import { silentLogger, type Logger } from '../../logging.js';
-import type { ConfigSource, XdsEvents, XdsResource } from './config-source.js';
+import type { ProxyViews, XdsResource } from '../proxy-view.js';
+import type { XdsEvents } from './events.js';
 import { discoveryTypes } from './codec.js';
 import { DeltaStream } from './delta-stream.js';
-import type { GrpcCall } from './grpc-call.js';
-import { DEFAULT_GRPC_SERVER_OPTIONS, GrpcServer, type GrpcServerOptions } from './grpc-server.js';
-import { GrpcStatus } from './grpc-wire.js';
+import type { GrpcCall } from './grpc/call.js';
+import { DEFAULT_GRPC_SERVER_OPTIONS, GrpcServer, type GrpcServerOptions } from './grpc/server.js';
+import { GrpcStatus } from './grpc/wire.js';
 import { DISCOVERY_SERVICES, methodPath } from './services.js';
 import { SotwStream } from './sotw-stream.js';
 import type { StreamContext } from './stream-base.js';
 import { StreamRegistry, type StreamStatus } from './stream-status.js';
 
-export type { StreamStatus, TypeStatus, NackStatus } from './stream-status.js';
-export type { ChangeCause, ConfigSource, ProxyView, XdsEvents, XdsResource, ResourceMap } from './config-source.js';
 
 export interface XdsServerOptions {
   /** host:port; port 0 binds a free port (see `port` on the result). */
   readonly address: string;
-  readonly source: ConfigSource;
+  readonly source: ProxyViews;
   readonly logger?: Logger;
   readonly events?: XdsEvents;
   /** How long close() lets streams drain before cutting connections. Default 5000 ms. */

@@ -1,8 +1,8 @@
 // What differs between two resource maps a source handed out one after the other. Every stream
 // moving from the same old map to the same new one needs the same answer, so it is computed once
 // per pair; a stream then looks only at the few names that changed, not at thousands that did not.
-import type { ResourceMap } from './config-source.js';
-import { MergedResourceMap } from './merged-map.js';
+import type { ResourceMap } from '../proxy-view.js';
+import { MergedResourceMap } from '../merged-map.js';
 
 export interface MapDiff {
   /** Names that are new or whose version changed. */

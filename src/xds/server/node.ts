@@ -1,6 +1,6 @@
 // Converts the xDS Node (as decoded by protobufjs) into the plain NodeInfo the rest of
 // pilotfish reads; metadata is a google.protobuf.Struct on the wire and a JSON object here.
-import type { NodeInfo } from '../../model/proxy.js';
+import type { NodeInfo } from '../node-info.js';
 import { lookupType } from '../protos.js';
 
 /**

@@ -1,14 +1,14 @@
 // State-of-the-world streams (StreamAggregatedResources and the per-type Stream* methods).
 import { isFullState, shortTypeName } from '../types.js';
-import type { ResourceMap, XdsResource } from './config-source.js';
+import type { ResourceMap, XdsResource } from '../proxy-view.js';
 import { encodeSotwBody, encodeSotwResources, partsWithNonce, sotwBodyParts, decodeSotwRequest, type SotwRequest } from './codec.js';
-import type { GrpcCall } from './grpc-call.js';
+import type { GrpcCall } from './grpc/call.js';
 import { XdsStream, type ResponseParts, type StreamContext } from './stream-base.js';
 import { TypeCounters } from './stream-status.js';
 import { Subscription } from './subscription.js';
 import { sharedBodies } from './body-cache.js';
 import { diffMaps } from './map-diff.js';
-import { MergedResourceMap } from './merged-map.js';
+import { MergedResourceMap } from '../merged-map.js';
 import { mapVersion, nextNonce, setVersion } from './version.js';
 
 interface SotwTypeState {

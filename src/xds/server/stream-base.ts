@@ -1,11 +1,12 @@
 // What SotW and Delta streams share: learning the node from the first request, owning the
 // proxy's view, pushing in make-before-break order, backpressure, and clean teardown.
-import type { NodeInfo } from '../../model/proxy.js';
+import type { NodeInfo } from '../node-info.js';
 import type { Logger } from '../../logging.js';
 import { PUSH_ORDER, shortTypeName } from '../types.js';
-import type { ChangeCause, ConfigSource, ProxyView, XdsEvents, XdsResource } from './config-source.js';
-import type { GrpcCall } from './grpc-call.js';
-import { GrpcStatus, statusName, type GrpcStatusCode } from './grpc-wire.js';
+import type { ChangeCause, ProxyViews, ProxyView, XdsResource } from '../proxy-view.js';
+import type { XdsEvents } from './events.js';
+import type { GrpcCall } from './grpc/call.js';
+import { GrpcStatus, statusName, type GrpcStatusCode } from './grpc/wire.js';
 import type { LiveStream, StreamRegistry, StreamStatus, TypeCounters, TypeStatus } from './stream-status.js';
 import type { Subscription } from './subscription.js';
 
@@ -16,7 +17,7 @@ export interface ResponseParts {
 }
 
 export interface StreamContext {
-  readonly source: ConfigSource;
+  readonly source: ProxyViews;
   readonly logger: Logger;
   readonly events: XdsEvents;
   readonly registry: StreamRegistry;

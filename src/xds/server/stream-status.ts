@@ -1,6 +1,6 @@
 // Per-stream protocol state as plain data, for /debug/syncz and tests.
-import type { NodeInfo } from '../../model/proxy.js';
-import type { XdsResource } from './config-source.js';
+import type { NodeInfo } from '../node-info.js';
+import type { XdsResource } from '../proxy-view.js';
 
 export interface NackStatus {
   readonly message: string;

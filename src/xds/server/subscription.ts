@@ -2,7 +2,7 @@
 // "*" subscribes to everything, and (legacy) so does never having named anything at all;
 // once any name was given, an empty list means "nothing", not "everything".
 import { isFullState } from '../types.js';
-import type { ResourceMap, XdsResource } from './config-source.js';
+import type { ResourceMap, XdsResource } from '../proxy-view.js';
 import { internName } from './intern.js';
 
 export const WILDCARD = '*';

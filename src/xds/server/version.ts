@@ -1,7 +1,7 @@
 // Content-derived response versions and per-response nonces.
 import { createHash, randomBytes } from 'node:crypto';
-import type { ResourceMap, XdsResource } from './config-source.js';
-import { MergedResourceMap } from './merged-map.js';
+import type { ResourceMap, XdsResource } from '../proxy-view.js';
+import { MergedResourceMap } from '../merged-map.js';
 
 function hashOf(resources: Iterable<XdsResource>): string {
   // Sorted by name so the same set gives the same version whatever order it was built in.

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { TRAFFIC_POLICY_SPEC, TRAFFIC_ROUTE_SPEC } from '../../../src/model/routing-crd-schema.js';
-import type { Schema } from '../../../src/model/routing-openapi.js';
+import { TRAFFIC_POLICY_SPEC, TRAFFIC_ROUTE_SPEC } from '../../../src/api/routing/v1alpha1/schema.js';
+import type { Schema } from '../../../src/api/routing/v1alpha1/openapi.js';
 import { REPO_ROOT } from '../../webhook/golden.js';
 import { snapshotFromDir } from './support.js';
 

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import * as grpcXds from '@grpc/grpc-js-xds';
-import { META_KIND, META_LABELS, META_NAMESPACE, proxyIdentityFromNode } from '../../../src/model/proxy.js';
+import { META_KIND, META_LABELS, META_NAMESPACE } from '../../../src/xds/node-info.js';
+import { proxyIdentityFromNode } from '../../../src/xds/cache/proxy-identity.js';
 import { generateAll } from '../../../src/xds/generate/index.js';
 import { messageName, shortTypeName } from '../../../src/xds/types.js';
 import { checkObject, formatViolations } from '../../support/validate-rules.js';

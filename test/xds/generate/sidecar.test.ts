@@ -1,6 +1,7 @@
 // Sidecar topology details the goldens do not show on their own.
 import assert from 'node:assert/strict';
-import { META_KIND, META_LABELS, META_NAMESPACE, META_POD_NAME, proxyIdentityFromNode } from '../../../src/model/proxy.js';
+import { META_KIND, META_LABELS, META_NAMESPACE, META_POD_NAME } from '../../../src/xds/node-info.js';
+import { proxyIdentityFromNode } from '../../../src/xds/cache/proxy-identity.js';
 import { generateClusters, generateListeners, generateRoutes } from '../../../src/xds/generate/index.js';
 import { snapshotFromYaml } from './support.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { BodyCache } from '../../../src/xds/server/body-cache.js';
-import type { ResourceMap } from '../../../src/xds/server/config-source.js';
+import type { ResourceMap } from '../../../src/xds/proxy-view.js';
 
 const map = (): ResourceMap => new Map();
 const body = (n: number): Buffer => Buffer.alloc(n);

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { lookupType } from '../../../src/xds/protos.js';
-import { encodeDeltaRequest, encodeSotwRequest } from '../../../src/xds/server/client-codec.js';
+import { encodeDeltaRequest, encodeSotwRequest } from '../../support/xds-client-codec.js';
 import {
   decodeDeltaRequest, decodeSotwRequest, encodeDeltaResponse, encodeSotwResponse,
 } from '../../../src/xds/server/codec.js';
 import { CLUSTER, ROUTE } from '../../../src/xds/types.js';
 import { decodeResource } from '../../support/ads-client.js';
-import { cluster, routeConfig } from '../../support/fake-config-source.js';
+import { cluster, routeConfig } from '../../support/fake-proxy-views.js';
 
 describe('xDS codec', () => {
   it('splices pre-encoded resources into a DiscoveryResponse the real protos decode', () => {

@@ -2,14 +2,14 @@
 // that get a whole map share one encoding of it; the protocol they see is unchanged.
 import assert from 'node:assert/strict';
 import { CLUSTER, ENDPOINT } from '../../../src/xds/types.js';
-import { FakeConfigSource, cluster, endpoints } from '../../support/fake-config-source.js';
+import { FakeProxyViews, cluster, endpoints } from '../../support/fake-proxy-views.js';
 import { startHarness, type Harness } from './harness.js';
 
 describe('xDS server: Delta pushes after the first response', () => {
   let h: Harness;
 
   beforeEach(async () => {
-    h = await startHarness(new FakeConfigSource(cluster('a'), cluster('b'), endpoints('a'), endpoints('b'), endpoints('c')));
+    h = await startHarness(new FakeProxyViews(cluster('a'), cluster('b'), endpoints('a'), endpoints('b'), endpoints('c')));
   });
   afterEach(async () => {
     await h.stop();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../../src/xds/types.js';
 import type { DeltaAdsClient } from '../../support/ads-client.js';
-import { FakeConfigSource, cluster, listener, routeConfig } from '../../support/fake-config-source.js';
+import { FakeProxyViews, cluster, listener, routeConfig } from '../../support/fake-proxy-views.js';
 import { NODE, startHarness, type Harness } from './harness.js';
 
 let sentinels = 0;
@@ -22,7 +22,7 @@ describe('xDS server: Delta ADS', () => {
   let h: Harness;
 
   beforeEach(async () => {
-    h = await startHarness(new FakeConfigSource(
+    h = await startHarness(new FakeProxyViews(
       cluster('a'), cluster('b'), listener('l1'), routeConfig('r1'), routeConfig('r2'),
     ));
   });

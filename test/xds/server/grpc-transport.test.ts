@@ -5,13 +5,13 @@ import net from 'node:net';
 import { gzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { createLogger, silentLogger } from '../../../src/logging.js';
-import { encodeSotwRequest } from '../../../src/xds/server/client-codec.js';
+import { encodeSotwRequest } from '../../support/xds-client-codec.js';
 import { startXdsServer, type XdsServer } from '../../../src/xds/server/index.js';
-import { encodeGrpcMessage, GrpcStatus, GrpcWireError, MessageReader, messagePrefix } from '../../../src/xds/server/grpc-wire.js';
+import { encodeGrpcMessage, GrpcStatus, GrpcWireError, MessageReader, messagePrefix } from '../../../src/xds/server/grpc/wire.js';
 import { ADS_SERVICE, methodPath } from '../../../src/xds/server/services.js';
 import { CLUSTER } from '../../../src/xds/types.js';
 import { AdsClient } from '../../support/ads-client.js';
-import { FakeConfigSource, cluster } from '../../support/fake-config-source.js';
+import { FakeProxyViews, cluster } from '../../support/fake-proxy-views.js';
 import { NODE } from './harness.js';
 
 const SOTW_PATH = methodPath(ADS_SERVICE, 'StreamAggregatedResources');
@@ -71,7 +71,7 @@ describe('xDS server: gRPC wire format', () => {
 describe('xDS server: gRPC transport against real clients', () => {
   let server: XdsServer;
   let address: string;
-  const source = new FakeConfigSource(cluster('a'), cluster('b'));
+  const source = new FakeProxyViews(cluster('a'), cluster('b'));
 
   before(async () => {
     server = await startXdsServer({ address: '127.0.0.1:0', source, logger: silentLogger(), shutdownGraceMs: 1000 });
@@ -154,7 +154,7 @@ describe('xDS server: gRPC transport against real clients', () => {
   });
 
   it('delivers a response of many megabytes intact', async () => {
-    const big = new FakeConfigSource(...Array.from({ length: 20_000 }, (_, i) => cluster(`c-${i}-${'x'.repeat(100)}`)));
+    const big = new FakeProxyViews(...Array.from({ length: 20_000 }, (_, i) => cluster(`c-${i}-${'x'.repeat(100)}`)));
     const s = await startXdsServer({ address: '127.0.0.1:0', source: big, logger: silentLogger() });
     const c = await AdsClient.connect(`127.0.0.1:${s.port}`, NODE, { channelOptions: { 'grpc.max_receive_message_length': 64 << 20 } });
     try {
@@ -179,7 +179,7 @@ describe('xDS server: keepalive', () => {
       },
     }));
     const s = await startXdsServer({
-      address: '127.0.0.1:0', source: new FakeConfigSource(), logger, grpcOptions: { keepaliveTimeMs: 30, keepaliveTimeoutMs: 30 },
+      address: '127.0.0.1:0', source: new FakeProxyViews(), logger, grpcOptions: { keepaliveTimeMs: 30, keepaliveTimeoutMs: 30 },
     });
     try {
       // A live client: node's HTTP/2 answers pings by itself; it sees several and stays connected.

@@ -1,13 +1,13 @@
-// Starts a real xDS server on 127.0.0.1 over a FakeConfigSource, records its events and logs,
+// Starts a real xDS server on 127.0.0.1 over a FakeProxyViews, records its events and logs,
 // and opens clients against it.
 import { EventEmitter, once } from 'node:events';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../../src/logging.js';
-import type { NodeInfo } from '../../../src/model/proxy.js';
-import type { XdsEvents } from '../../../src/xds/server/config-source.js';
+import type { NodeInfo } from '../../../src/xds/node-info.js';
+import type { XdsEvents } from '../../../src/xds/server/events.js';
 import { startXdsServer, type XdsServer } from '../../../src/xds/server/index.js';
 import { AdsClient, DeltaAdsClient, type ConnectOptions } from '../../support/ads-client.js';
-import { FakeConfigSource } from '../../support/fake-config-source.js';
+import { FakeProxyViews } from '../../support/fake-proxy-views.js';
 
 type EventName = keyof XdsEvents;
 type EventInfo<K extends EventName> = Parameters<NonNullable<XdsEvents[K]>>[0];
@@ -44,7 +44,7 @@ export class RecordedEvents extends EventEmitter implements XdsEvents {
 
 export interface Harness {
   readonly server: XdsServer;
-  readonly source: FakeConfigSource;
+  readonly source: FakeProxyViews;
   readonly events: RecordedEvents;
   /** Every log entry the server wrote, parsed. */
   readonly logs: Record<string, unknown>[];
@@ -60,7 +60,7 @@ export const NODE: NodeInfo = {
   metadata: { NAMESPACE: 'shop', LABELS: { app: 'web' }, PILOTFISH_KIND: 'sidecar' },
 };
 
-export async function startHarness(source = new FakeConfigSource()): Promise<Harness> {
+export async function startHarness(source = new FakeProxyViews()): Promise<Harness> {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {

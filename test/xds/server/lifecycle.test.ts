@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { CLUSTER, LISTENER, ROUTE } from '../../../src/xds/types.js';
 import { AdsClient } from '../../support/ads-client.js';
-import { FakeConfigSource, cluster, listener, routeConfig } from '../../support/fake-config-source.js';
+import { FakeProxyViews, cluster, listener, routeConfig } from '../../support/fake-proxy-views.js';
 import { NODE, startHarness, type Harness } from './harness.js';
 
 describe('xDS server: stream lifecycle, status and events', () => {
   let h: Harness;
 
   beforeEach(async () => {
-    h = await startHarness(new FakeConfigSource(cluster('a'), listener('l1'), routeConfig('l1')));
+    h = await startHarness(new FakeProxyViews(cluster('a'), listener('l1'), routeConfig('l1')));
   });
   afterEach(async () => {
     await h.stop();
@@ -123,7 +123,7 @@ describe('xDS server: stream lifecycle, status and events', () => {
 
 describe('xDS server: a throwing event listener', () => {
   it('does not disturb the protocol', async () => {
-    const h = await startHarness(new FakeConfigSource(cluster('a')));
+    const h = await startHarness(new FakeProxyViews(cluster('a')));
     h.events.sent = () => {
       throw new Error('metrics exploded');
     };

@@ -1,11 +1,11 @@
 // A class's clusters as the kind's shared map plus its own, without copying: the map behaves
 // like the copied one, and versions, diffs and response bodies are built from the parts.
 import assert from 'node:assert/strict';
-import { decodeSotwResponse } from '../../../src/xds/server/client-codec.js';
+import { decodeSotwResponse } from '../../support/xds-client-codec.js';
 import { encodeAny, encodeSotwBody, encodeSotwBodyOf, encodeSotwResources } from '../../../src/xds/server/codec.js';
-import type { ResourceMap, XdsResource } from '../../../src/xds/server/config-source.js';
+import type { ResourceMap, XdsResource } from '../../../src/xds/proxy-view.js';
 import { diffMaps } from '../../../src/xds/server/map-diff.js';
-import { MergedResourceMap, mergeResourceMaps } from '../../../src/xds/server/merged-map.js';
+import { MergedResourceMap, mergeResourceMaps } from '../../../src/xds/merged-map.js';
 import { mapVersion } from '../../../src/xds/server/version.js';
 import { CLUSTER } from '../../../src/xds/types.js';
 

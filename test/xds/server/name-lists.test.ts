@@ -2,7 +2,7 @@
 // distinct list; the request a stream sees is the same as a plain protobuf decode gives.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { encodeSotwRequest } from '../../../src/xds/server/client-codec.js';
+import { encodeSotwRequest } from '../../support/xds-client-codec.js';
 import { decodeSotwRequest, discoveryTypes } from '../../../src/xds/server/codec.js';
 import { listSpan } from '../../../src/xds/server/name-lists.js';
 import { setVersion } from '../../../src/xds/server/version.js';

@@ -4,14 +4,14 @@
 import assert from 'node:assert/strict';
 import { CLUSTER, ENDPOINT, ROUTE } from '../../../src/xds/types.js';
 import { Subscription } from '../../../src/xds/server/subscription.js';
-import { FakeConfigSource, cluster, endpoints, routeConfig } from '../../support/fake-config-source.js';
+import { FakeProxyViews, cluster, endpoints, routeConfig } from '../../support/fake-proxy-views.js';
 import { startHarness, type Harness } from './harness.js';
 
 describe('xDS server: SotW RDS/EDS pushes carry only what changed', () => {
   let h: Harness;
 
   beforeEach(async () => {
-    h = await startHarness(new FakeConfigSource(
+    h = await startHarness(new FakeProxyViews(
       cluster('a'), cluster('b'), endpoints('a'), endpoints('b'), endpoints('c'), routeConfig('r1'), routeConfig('r2'),
     ));
   });

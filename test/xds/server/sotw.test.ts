@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../../src/xds/types.js';
 import type { AdsClient, SotwResponse } from '../../support/ads-client.js';
-import { FakeConfigSource, cluster, endpoints, listener, routeConfig } from '../../support/fake-config-source.js';
+import { FakeProxyViews, cluster, endpoints, listener, routeConfig } from '../../support/fake-proxy-views.js';
 import { NODE, startHarness, type Harness } from './harness.js';
 
 let sentinels = 0;
@@ -26,7 +26,7 @@ describe('xDS server: state of the world (ADS)', () => {
   let h: Harness;
 
   beforeEach(async () => {
-    h = await startHarness(new FakeConfigSource(
+    h = await startHarness(new FakeProxyViews(
       cluster('a'), cluster('b'), endpoints('a'), endpoints('b'), listener('l1', 'r1'), routeConfig('r1'), routeConfig('r2'),
     ));
   });
@@ -286,7 +286,7 @@ describe('xDS server: state of the world (ADS)', () => {
 
 describe('xDS server: SotW with nothing to serve', () => {
   it('answers wildcard LDS and CDS with empty responses of the right type', async () => {
-    const h = await startHarness(new FakeConfigSource());
+    const h = await startHarness(new FakeProxyViews());
     try {
       const c = await h.sotw();
       const lds = await c.fetch(LISTENER);
@@ -305,7 +305,7 @@ describe('xDS server: SotW with nothing to serve', () => {
 describe('xDS server: per-type SotW services', () => {
   let h: Harness;
   beforeEach(async () => {
-    h = await startHarness(new FakeConfigSource(cluster('a'), endpoints('a'), listener('l1'), routeConfig('l1')));
+    h = await startHarness(new FakeProxyViews(cluster('a'), endpoints('a'), listener('l1'), routeConfig('l1')));
   });
   afterEach(async () => {
     await h.stop();

@@ -1,0 +1,27 @@
+// What pilotfish may do in the Kubernetes API: the union of what each module that calls the API
+// declares next to its calls (kube/api-permission.ts). The Helm chart's ClusterRole and Role must
+// grant exactly this (test/helm/rbac.test.ts).
+import { INFORMER_PERMISSIONS } from '../sources/kube/kinds.js';
+import { LEASE_PERMISSIONS } from '../leader/lease-store.js';
+import { STATUS_CLIENT_VERBS } from '../leader/status-writer.js';
+import { ROUTING_GROUP, TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND } from '../api/routing/v1alpha1/crd.js';
+import { WEBHOOK_PERMISSIONS } from '../webhook/kube-client.js';
+
+import type { ApiPermission } from '../kube/api-permission.js';
+
+/** The leader writes the conditions of the routing objects through KubeStatusClient. */
+export const ROUTING_STATUS_PERMISSIONS: readonly ApiPermission[] = [TRAFFIC_ROUTE_KIND, TRAFFIC_POLICY_KIND].map((k) => ({
+  group: ROUTING_GROUP,
+  resource: `${k.plural}/status`,
+  verbs: STATUS_CLIENT_VERBS,
+  scope: 'cluster',
+  why: `status writer: conditions of ${k.kind}`,
+}));
+
+/** Everything `pilotfish controller` (controller, leader election, status, injector) may do. */
+export const PILOTFISH_PERMISSIONS: readonly ApiPermission[] = [
+  ...INFORMER_PERMISSIONS,
+  ...ROUTING_STATUS_PERMISSIONS,
+  ...LEASE_PERMISSIONS,
+  ...WEBHOOK_PERMISSIONS,
+];

@@ -1,0 +1,95 @@
+// The kinds the controller watches, cluster-wide, and how each is trimmed before it is cached.
+import { ROUTING_API_VERSION } from '../../api/routing/v1alpha1/crd.js';
+import { type ObjectSet } from '../objects.js';
+import type { ApiPermission } from '../../kube/api-permission.js';
+
+/** A Kubernetes object as it arrives over the wire (raw JSON). */
+export interface RawObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+export type ObjectSetKey = keyof ObjectSet;
+
+export interface WatchedKind {
+  /** The ObjectSet field its objects go to. */
+  readonly key: ObjectSetKey;
+  readonly apiVersion: string;
+  readonly kind: string;
+  /** The all-namespaces collection path. */
+  readonly path: string;
+  /**
+   * A custom resource whose CRD may not be installed: a 404 then counts as "none yet" (the source
+   * still becomes ready) and the list is retried with backoff until the CRD appears.
+   */
+  readonly optional: boolean;
+}
+
+export const NAMESPACES: WatchedKind = { key: 'namespaces', apiVersion: 'v1', kind: 'Namespace', path: '/api/v1/namespaces', optional: false };
+export const SERVICES: WatchedKind = { key: 'services', apiVersion: 'v1', kind: 'Service', path: '/api/v1/services', optional: false };
+export const ENDPOINT_SLICES: WatchedKind = {
+  key: 'endpointSlices', apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', path: '/apis/discovery.k8s.io/v1/endpointslices', optional: false,
+};
+export const PODS: WatchedKind = { key: 'pods', apiVersion: 'v1', kind: 'Pod', path: '/api/v1/pods', optional: false };
+export const TRAFFIC_ROUTES: WatchedKind = {
+  key: 'trafficRoutes', apiVersion: ROUTING_API_VERSION, kind: 'TrafficRoute', path: `/apis/${ROUTING_API_VERSION}/trafficroutes`, optional: true,
+};
+export const TRAFFIC_POLICIES: WatchedKind = {
+  key: 'trafficPolicies', apiVersion: ROUTING_API_VERSION, kind: 'TrafficPolicy', path: `/apis/${ROUTING_API_VERSION}/trafficpolicies`, optional: true,
+};
+
+export const WATCHED_KINDS: readonly WatchedKind[] = [NAMESPACES, SERVICES, ENDPOINT_SLICES, PODS, TRAFFIC_ROUTES, TRAFFIC_POLICIES];
+
+/** RBAC for the informers (collected in src/permissions.ts): list and watch, cluster-wide, of every watched kind. */
+export const INFORMER_PERMISSIONS: readonly ApiPermission[] = WATCHED_KINDS.map((k) => ({
+  group: k.apiVersion.includes('/') ? k.apiVersion.slice(0, k.apiVersion.indexOf('/')) : '',
+  resource: k.path.slice(k.path.lastIndexOf('/') + 1),
+  verbs: ['list', 'watch'],
+  scope: 'cluster',
+  why: `informer of ${k.kind}`,
+}));
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * What the cache keeps of an object. Every object loses managedFields and kubectl's
+ * last-applied copy (often larger than the rest of the object). Pods, by far the most numerous,
+ * keep only what translation and proxy identity read: a cluster's Pods in full would dominate
+ * the controller's memory. List items come without apiVersion/kind; they get them here.
+ */
+export function pruneObject(kind: WatchedKind, obj: RawObject): RawObject {
+  const meta = { ...obj.metadata };
+  delete meta.managedFields;
+  if (meta.annotations && LAST_APPLIED in meta.annotations) {
+    const { [LAST_APPLIED]: _dropped, ...rest } = meta.annotations;
+    meta.annotations = rest;
+  }
+  if (kind === PODS) {
+    const spec = (obj.spec ?? {}) as { serviceAccountName?: string; nodeName?: string };
+    const status = (obj.status ?? {}) as { phase?: string; podIP?: string; podIPs?: unknown };
+    const podMeta: RawObject['metadata'] = {
+      name: meta.name, namespace: meta.namespace, uid: meta.uid, resourceVersion: meta.resourceVersion,
+    };
+    if (meta.labels) podMeta.labels = meta.labels;
+    if (meta.deletionTimestamp !== undefined) podMeta.deletionTimestamp = meta.deletionTimestamp;
+    return {
+      apiVersion: kind.apiVersion,
+      kind: kind.kind,
+      metadata: podMeta,
+      spec: { serviceAccountName: spec.serviceAccountName, nodeName: spec.nodeName },
+      status: { phase: status.phase, podIP: status.podIP, podIPs: status.podIPs },
+    };
+  }
+  return { ...obj, apiVersion: kind.apiVersion, kind: kind.kind, metadata: meta };
+}

@@ -1,0 +1,37 @@
+// The Kubernetes objects every source produces. Files, the REST registry and the API server all
+// speak in these, so one translation (translate.ts) turns any mix of them into the model.
+import type {
+  V1Namespace, V1Service, V1EndpointSlice, V1Pod,
+} from '@kubernetes/client-node';
+import type { CustomObject } from '../model/k8s-object.js';
+
+export type { V1Namespace, V1Service, V1EndpointSlice, V1Pod };
+export type { CustomObject };
+
+export interface ObjectSet {
+  readonly namespaces: readonly V1Namespace[];
+  readonly services: readonly V1Service[];
+  readonly endpointSlices: readonly V1EndpointSlice[];
+  readonly pods: readonly V1Pod[];
+  readonly trafficRoutes: readonly CustomObject[];
+  readonly trafficPolicies: readonly CustomObject[];
+}
+
+export const EMPTY_OBJECTS: ObjectSet = Object.freeze({
+  namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [],
+});
+
+/** Label that ties an EndpointSlice to its Service (set by the EndpointSlice controller). */
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+/** Annotation on Services the REST registry invents: a real Service of the same name wins. */
+export const SYNTHETIC_ANNOTATION = 'pilotfish.io/synthetic';
+
+/**
+ * Annotation on the REST registry's EndpointSlices: which port of the Service its endpoints
+ * serve (a number or a port name; empty means the Service's first port). Needed because the
+ * registry cannot know the port names of a real Service another source defines.
+ */
+export const SERVICE_PORT_ANNOTATION = 'pilotfish.io/service-port';
+
+// Defined once, next to the CRDs they name.

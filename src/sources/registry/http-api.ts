@@ -1,0 +1,98 @@
+// HTTP API of the REST registry, mounted on the control plane's HTTP server (port 15014):
+//   POST   /registry/endpoints   {address, port, service, namespace?, servicePort?, zone?, labels?}
+//   DELETE /registry/endpoints   same body, or ?address=&port=&service=&namespace=
+//   GET    /registry/endpoints   [?service=&namespace=]
+//   GET    /edsservice/register?endpoint=IP:PORT[&service=S][&namespace=N]    -> "IP:PORT ok"
+//   GET    /edsservice/deregister?endpoint=IP:PORT[&service=S][&namespace=N]  -> "IP:PORT ok"
+// The classic /edsservice paths answer plain text and default to service `myservice`.
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { EndpointRegistry, RegistryError, hostPort, parseHostPort } from './registry-source.js';
+
+export const CLASSIC_DEFAULT_SERVICE = 'myservice';
+
+type Query = Record<string, string | string[] | undefined>;
+
+export function registerRegistryRoutes(app: FastifyInstance, registry: EndpointRegistry): void {
+  app.post('/registry/endpoints', async (req, reply) => {
+    return answerJson(reply, () => {
+      const { created, endpoint } = registry.register(req.body);
+      reply.code(created ? 201 : 200);
+      return { created, endpoint };
+    });
+  });
+
+  app.delete('/registry/endpoints', async (req, reply) => {
+    return answerJson(reply, () => {
+      const input = req.body !== undefined && req.body !== null ? req.body : singleValues(req.query as Query);
+      return { endpoint: registry.deregister(input) };
+    });
+  });
+
+  app.get('/registry/endpoints', async (req, reply) => {
+    return answerJson(reply, () => {
+      const q = singleValues(req.query as Query);
+      const filter: { service?: string; namespace?: string } = {};
+      if (typeof q.service === 'string') filter.service = q.service;
+      if (typeof q.namespace === 'string') filter.namespace = q.namespace;
+      return { endpoints: registry.list(filter) };
+    });
+  });
+
+  app.get('/edsservice/register', async (req, reply) => {
+    return answerText(reply, () => {
+      const r = registry.register(classicInput(req.query as Query)).endpoint;
+      return `${hostPort(r.address, r.port)} ok`;
+    });
+  });
+
+  app.get('/edsservice/deregister', async (req, reply) => {
+    return answerText(reply, () => {
+      const r = registry.deregister(classicInput(req.query as Query));
+      return `${hostPort(r.address, r.port)} ok`;
+    });
+  });
+}
+
+function classicInput(query: Query): Record<string, unknown> {
+  const q = singleValues(query);
+  const unknown = Object.keys(q).filter((k) => k !== 'endpoint' && k !== 'service' && k !== 'namespace');
+  if (unknown.length > 0) throw new RegistryError(400, `unknown parameter ${unknown.map((k) => `"${k}"`).join(', ')}; expected endpoint, service, namespace`);
+  if (q.endpoint === undefined || q.endpoint === '') throw new RegistryError(400, 'missing endpoint parameter (endpoint=IP:PORT)');
+  const { address, port } = parseHostPort(q.endpoint);
+  return {
+    address, port,
+    service: q.service ?? CLASSIC_DEFAULT_SERVICE,
+    ...(q.namespace !== undefined ? { namespace: q.namespace } : {}),
+  };
+}
+
+/** Query parameters given once; a repeated parameter is ambiguous and rejected. */
+function singleValues(query: Query | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(query ?? {})) {
+    if (Array.isArray(v)) throw new RegistryError(400, `parameter "${k}" is given more than once`);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+function answerJson(reply: FastifyReply, fn: () => unknown): unknown {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof RegistryError)) throw err;
+    reply.code(err.status);
+    return { error: err.message };
+  }
+}
+
+function answerText(reply: FastifyReply, fn: () => string): string {
+  reply.type('text/plain; charset=utf-8');
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof RegistryError)) throw err;
+    reply.code(err.status);
+    return err.message;
+  }
+}

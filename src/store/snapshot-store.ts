@@ -1,0 +1,284 @@
+// Merges what every source reports and publishes immutable MeshSnapshots, debounced
+// (100 ms quiet, at most 10 s late). Unchanged parts keep their identity across snapshots so
+// consumers can memoise on references: an unchanged service's endpoint array is the same array,
+// configGeneration moves only when something other than endpoints changed.
+import type { Logger } from '../logging.js';
+import type { Endpoint, Service } from '../model/mesh.js';
+import { EMPTY_SNAPSHOT, type MeshSnapshot, type NamespaceInfo, type PodInfo, type RoutingObjects } from '../model/snapshot.js';
+import { Debouncer, type Timers } from './debounce.js';
+import { deepEqual } from '../deep-equal.js';
+import { ObjectSetMerger } from './merge.js';
+import { EMPTY_OBJECTS, type ObjectSet } from '../sources/objects.js';
+import type { Source, SourceSink } from '../sources/source.js';
+import { Translator, type TranslatedMesh, type TranslatorHooks } from './translate/translate.js';
+import { nextRoutingState, rejectionLines } from '../routing/state.js';
+import type { RoutingState } from '../model/routing-status.js';
+
+export interface SnapshotStoreOptions {
+  readonly logger: Logger;
+  /** Publish after this long without further changes (default 100 ms). */
+  readonly quietMs?: number;
+  /** ...but no later than this after the first unpublished change (default 10 s). */
+  readonly maxDelayMs?: number;
+  readonly timers?: Timers;
+  /** Observes translation work (tests count per-service translations with it). */
+  readonly translatorHooks?: TranslatorHooks;
+}
+
+export type SnapshotListener = (snapshot: MeshSnapshot) => void;
+
+export class SnapshotStore implements SourceSink {
+  /** Resolves with the first snapshot, published once every source's start() has resolved. */
+  readonly ready: Promise<MeshSnapshot>;
+  private resolveReady!: (s: MeshSnapshot) => void;
+  private rejectReady!: (err: Error) => void;
+  private readonly log: Logger;
+  private readonly debouncer: Debouncer;
+  private readonly sets = new Map<string, ObjectSet>();
+  /** Source names in precedence order: the order given to start(), then first report. */
+  private order: string[] = [];
+  private sources: readonly Source[] = [];
+  private startCalled = false;
+  private live = false;
+  private stopped = false;
+  private snapshot: MeshSnapshot = EMPTY_SNAPSHOT;
+  private mergedCache: ObjectSet | undefined;
+  private readonly merger = new ObjectSetMerger();
+  private readonly translator: Translator;
+  /** The translation the current snapshot was built from: maps the translator reused need no comparing. */
+  private translated: TranslatedMesh | undefined;
+  private readonly listeners = new Set<SnapshotListener>();
+  private loggedConflicts = new Set<string>();
+  private loggedWarnings = new Set<string>();
+  /** Rejected routing objects as last logged, by object key, so each problem is logged once. */
+  private loggedRouting = new Map<string, string>();
+  /** Wall-clock time of the first change not yet covered by a published snapshot. */
+  private pendingSince: number | undefined;
+
+  constructor(options: SnapshotStoreOptions) {
+    this.log = options.logger.child({ component: 'store' });
+    this.translator = new Translator(options.translatorHooks);
+    this.debouncer = new Debouncer(() => this.publish(false), {
+      quietMs: options.quietMs ?? 100,
+      maxDelayMs: options.maxDelayMs ?? 10_000,
+      ...(options.timers !== undefined ? { timers: options.timers } : {}),
+    });
+    this.ready = new Promise<MeshSnapshot>((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    // start() hands the same rejection to its caller; this only stops it counting as unhandled.
+    this.ready.catch(() => undefined);
+  }
+
+  /**
+   * Starts the sources (in precedence order: an earlier source wins a duplicate object) and
+   * publishes the first snapshot when all have reported their initial content. Rejects with the
+   * first source's start error.
+   */
+  start(sources: readonly Source[]): Promise<MeshSnapshot> {
+    if (this.startCalled) return Promise.reject(new Error('SnapshotStore.start() called twice'));
+    this.startCalled = true;
+    const names = sources.map((s) => s.name);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup !== undefined) {
+      const err = new Error(`two sources are named "${dup}"`);
+      this.rejectReady(err);
+      return this.ready;
+    }
+    this.sources = sources;
+    this.order = [...names, ...this.order.filter((n) => !names.includes(n))];
+    Promise.all(sources.map(async (s) => {
+      await s.start(this);
+      this.log.info('source started', { source: s.name });
+    })).then(() => {
+      if (this.stopped) return;
+      this.live = true;
+      this.debouncer.cancel();
+      this.publish(true);
+      this.resolveReady(this.snapshot);
+    }, (err: Error) => {
+      this.log.error('a source failed to start', { reason: err.message });
+      this.rejectReady(err);
+    });
+    return this.ready;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.debouncer.cancel();
+    await Promise.allSettled(this.sources.map((s) => s.stop()));
+  }
+
+  replace(source: string, objects: ObjectSet): void {
+    if (this.stopped) return;
+    if (!this.order.includes(source)) this.order.push(source);
+    this.sets.set(source, objects);
+    this.mergedCache = undefined;
+    this.pendingSince ??= Date.now();
+    if (this.live) this.debouncer.trigger();
+  }
+
+  /** The latest published snapshot (EMPTY_SNAPSHOT before the first). */
+  current(): MeshSnapshot {
+    return this.snapshot;
+  }
+
+  /** Calls the listener with every snapshot published from now on; returns the unsubscribe function. */
+  subscribe(listener: SnapshotListener): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
+
+  /** The next published snapshot that satisfies the predicate (for waiting on a change). */
+  next(predicate: (s: MeshSnapshot) => boolean = () => true): Promise<MeshSnapshot> {
+    return new Promise((resolve) => {
+      const off = this.subscribe((s) => {
+        if (!predicate(s)) return;
+        off();
+        resolve(s);
+      });
+    });
+  }
+
+  /** The merged objects of all sources, as last reported (for debug endpoints and config dumps). */
+  merged(): ObjectSet {
+    this.mergedCache ??= this.order.length === 0
+      ? EMPTY_OBJECTS
+      : this.merger.merge(this.order.filter((n) => this.sets.has(n))
+        .map((source) => ({ source, objects: this.sets.get(source) ?? EMPTY_OBJECTS }))).objects;
+    return this.mergedCache;
+  }
+
+  /** Publishes pending changes now instead of waiting for the debounce. */
+  flush(): void {
+    if (this.live) this.debouncer.flush();
+  }
+
+  private publish(first: boolean): void {
+    try {
+      this.publishUnsafe(first);
+    } catch (err) {
+      // A bug in translation must not take the control plane down: keep serving the last snapshot.
+      this.log.error('building a snapshot failed; keeping the previous one', { reason: (err as Error).stack ?? String(err) });
+    }
+  }
+
+  /** Logs routing objects that became rejected (with the reason) or accepted again. */
+  private logRouting(routing: RoutingState): void {
+    const now = new Map<string, string>();
+    for (const [key, line] of rejectionLines(routing.statuses)) {
+      now.set(key, line.message);
+      if (this.loggedRouting.get(key) === line.message) continue;
+      this.log.warn('routing object not applied', {
+        object: line.object, reason: line.reason, detail: line.message,
+        serving: line.applied === 'previous' ? 'the last accepted version' : 'nothing of it',
+      });
+    }
+    for (const key of this.loggedRouting.keys()) {
+      const s = routing.statuses.find((x) => `${x.kind}/${x.namespace}/${x.name}` === key);
+      if (!now.has(key) && s) this.log.info('routing object accepted', { object: `${s.kind} ${s.namespace}/${s.name}` });
+    }
+    this.loggedRouting = now;
+  }
+
+  private publishUnsafe(first: boolean): void {
+    // Taken even if nothing turns out to change, so a later change is not dated by this one.
+    const changedAt = this.pendingSince ?? Date.now();
+    this.pendingSince = undefined;
+    const inputs = this.order.filter((n) => this.sets.has(n)).map((source) => ({ source, objects: this.sets.get(source) ?? EMPTY_OBJECTS }));
+    const { objects, conflicts } = this.merger.merge(inputs);
+    this.mergedCache = objects;
+    this.loggedConflicts = logNew(conflicts, this.loggedConflicts, (c) => this.log.warn('duplicate object across sources', { reason: c }));
+    const t = this.translator.translate(objects);
+    const last = this.translated;
+    this.loggedWarnings = logNew(t.warnings, this.loggedWarnings, (w) => this.log.warn('object not fully usable', { reason: w }));
+
+    const prev = this.snapshot;
+    const services = shareEntries<Service>(prev.services, t.services, last?.services);
+    const namespaces = shareEntries<NamespaceInfo>(prev.namespaces, t.namespaces, last?.namespaces);
+    const pods = shareEntries<PodInfo>(prev.pods, t.pods, last?.pods);
+    const endpoints = shareEntries<readonly Endpoint[]>(prev.endpoints, t.endpoints, last?.endpoints);
+    const changedEndpoints = new Set<string>([...endpoints.changed]);
+    const routingObjects: RoutingObjects = deepEqual(prev.routingObjects, t.routingObjects) ? prev.routingObjects : t.routingObjects;
+
+    // Pods coming and going arrive with their endpoints; only relabelling changes config.
+    const podLabelsChanged = [...pods.changed].some((k) => {
+      const before = prev.pods.get(k);
+      const after = pods.map.get(k);
+      return before !== undefined && after !== undefined
+        && (!deepEqual(before.labels, after.labels) || before.serviceAccount !== after.serviceAccount);
+    });
+    const routing = nextRoutingState({
+      previous: prev.routing, previousObjects: prev.routingObjects, objects: routingObjects,
+      services: services.map, endpoints: endpoints.map, servicesChanged: services.changed.size > 0, changedEndpoints,
+    });
+    this.logRouting(routing);
+    const configChanged = first || services.changed.size > 0 || namespaces.changed.size > 0 || podLabelsChanged
+      || routingObjects !== prev.routingObjects || routing.applied !== prev.routing.applied;
+    const endpointsChanged = first || changedEndpoints.size > 0;
+    if (!configChanged && !endpointsChanged && pods.changed.size === 0) {
+      this.translated = t;
+      return;
+    }
+
+    this.snapshot = Object.freeze({
+      version: prev.version + 1,
+      configGeneration: prev.configGeneration + (configChanged ? 1 : 0),
+      endpointsGeneration: prev.endpointsGeneration + (endpointsChanged ? 1 : 0),
+      changedAt,
+      services: services.map,
+      endpoints: endpoints.map,
+      namespaces: namespaces.map,
+      pods: pods.map,
+      changedEndpoints,
+      routingObjects,
+      routing,
+    });
+    this.translated = t;
+    this.log.debug('snapshot published', {
+      version: this.snapshot.version, configGeneration: this.snapshot.configGeneration,
+      endpointsGeneration: this.snapshot.endpointsGeneration, services: services.map.size,
+      changedEndpoints: changedEndpoints.size,
+    });
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(this.snapshot);
+      } catch (err) {
+        this.log.error('snapshot listener failed', { reason: (err as Error).stack ?? String(err) });
+      }
+    }
+  }
+}
+
+/**
+ * The new map, reusing the previous value object wherever it is structurally equal, plus the
+ * keys that were added, removed or changed. `nextWas` is the translation `prev` was built from:
+ * when the translator handed back that very map, nothing in it changed.
+ */
+function shareEntries<V>(prev: ReadonlyMap<string, V>, next: ReadonlyMap<string, V>,
+  nextWas: ReadonlyMap<string, V> | undefined): { map: ReadonlyMap<string, V>; changed: Set<string> } {
+  if (next === nextWas) return { map: prev, changed: new Set() };
+  const map = new Map<string, V>();
+  const changed = new Set<string>();
+  for (const [k, v] of next) {
+    const old = prev.get(k);
+    if (old !== undefined && deepEqual(old, v)) {
+      map.set(k, old);
+    } else {
+      map.set(k, v);
+      changed.add(k);
+    }
+  }
+  for (const k of prev.keys()) if (!next.has(k)) changed.add(k);
+  // Same content: keep the previous map itself, so consumers can skip work on identity.
+  if (changed.size === 0 && map.size === prev.size) return { map: prev, changed };
+  return { map, changed };
+}
+
+/** Logs lines not logged last time; returns the new set (a line that disappears may log again later). */
+function logNew(lines: readonly string[], before: ReadonlySet<string>, log: (line: string) => void): Set<string> {
+  const now = new Set(lines);
+  for (const line of now) if (!before.has(line)) log(line);
+  return now;
+}

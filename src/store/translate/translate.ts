@@ -1,0 +1,524 @@
+// A merged ObjectSet -> the model's services, endpoints, namespaces, pods and routing objects.
+// Output is deterministic (sorted maps and arrays) so the store can compare it structurally.
+// translate() is pure; the store uses a Translator, which gives the same output but reuses the
+// work of every service whose objects did not change, so an endpoint change costs O(its service).
+import {
+  NO_LOCALITY, serviceKey, type Endpoint, type Locality, type Protocol, type Service, type ServicePort,
+} from '../../model/mesh.js';
+import type { NamespaceInfo, PodInfo, RoutingObjects } from '../../model/snapshot.js';
+import { isOutboundTrafficPolicy, OUTBOUND_POLICY_ANNOTATION, OUTBOUND_TRAFFIC_POLICIES } from '../../model/outbound-policy.js';
+import { SERVICE_NAME_LABEL, SERVICE_PORT_ANNOTATION, SYNTHETIC_ANNOTATION, type CustomObject, type ObjectSet, type V1EndpointSlice, type V1Namespace, type V1Pod, type V1Service } from '../../sources/objects.js';
+import { deepEqual } from '../../deep-equal.js';
+
+export const ZONE_LABEL = 'topology.kubernetes.io/zone';
+export const REGION_LABEL = 'topology.kubernetes.io/region';
+/** Sub-zone has no Kubernetes standard label; the Istio one is what users already set. */
+export const SUBZONE_LABEL = 'topology.istio.io/subzone';
+
+const DEFAULT_NAMESPACE = 'default';
+
+export interface TranslatedMesh {
+  /** By service key (`name.namespace`), in key order. */
+  readonly services: ReadonlyMap<string, Service>;
+  /** By service key; every service has an entry (possibly empty), sorted by address then ports. */
+  readonly endpoints: ReadonlyMap<string, readonly Endpoint[]>;
+  readonly namespaces: ReadonlyMap<string, NamespaceInfo>;
+  /** By `namespace/name`. */
+  readonly pods: ReadonlyMap<string, PodInfo>;
+  readonly routingObjects: RoutingObjects;
+  /** Objects that could not be (fully) used, with the reason: `<Kind> <ns>/<name>: <reason>`. */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Protocol of a Service port: a recognised appProtocol, else the port-name prefix (the part
+ * before the first '-'), else TCP. `grpc-web` is HTTP: browsers speak it over HTTP/1.1 and it
+ * needs HTTP filters, not an HTTP/2-only gRPC listener.
+ */
+export function portProtocol(port: { name?: string; appProtocol?: string }): Protocol {
+  const fromApp = port.appProtocol === undefined ? undefined : protocolOfWord(port.appProtocol.toLowerCase());
+  if (fromApp !== undefined) return fromApp;
+  const name = (port.name ?? '').toLowerCase();
+  if (name.startsWith('grpc-web')) return 'http';
+  const prefix = name.split('-')[0] ?? '';
+  return protocolOfWord(prefix) ?? 'tcp';
+}
+
+function protocolOfWord(word: string): Protocol | undefined {
+  switch (word) {
+    case 'http':
+    case 'http1':
+    case 'grpc-web':
+    case 'kubernetes.io/ws':
+      return 'http';
+    case 'http2':
+    case 'h2c':
+    case 'kubernetes.io/h2c':
+      return 'http2';
+    case 'grpc':
+      return 'grpc';
+    // TLS is opaque to a plain-text proxy: pass it through as TCP.
+    case 'tcp':
+    case 'tls':
+    case 'https':
+    case 'kubernetes.io/wss':
+      return 'tcp';
+    default:
+      return undefined;
+  }
+}
+
+/** Stateless translation (no memory between calls). */
+export function translate(objects: ObjectSet): TranslatedMesh {
+  return new Translator().translate(objects);
+}
+
+export interface TranslatorHooks {
+  /** Called whenever a service's endpoints are translated anew (not reused); for tests and metrics. */
+  readonly onServiceEndpoints?: (serviceKey: string) => void;
+}
+
+/** What one service's endpoints were built from, and the result. */
+interface ServiceEntry {
+  readonly service: Service;
+  readonly slices: readonly V1EndpointSlice[];
+  /** Every `namespace/name` of a Pod the endpoints looked up, found or not. */
+  readonly podKeys: readonly string[];
+  readonly endpoints: readonly Endpoint[];
+}
+
+interface SlicePorts {
+  readonly service: Service;
+  readonly portNames: ReadonlyMap<string, number>;
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Translation with memory: sources keep unchanged objects identical between reports (and the
+ * merger keeps unchanged lists identical), so work is reused by object identity. A service whose
+ * Service, EndpointSlices and referenced Pods are the same objects as last time keeps its model
+ * objects and its endpoint array; only changed services are translated again. The output equals
+ * that of the stateless translate() for the same input.
+ */
+export class Translator {
+  private readonly hooks: TranslatorHooks;
+  private readonly serviceMemo = new WeakMap<V1Service, Service | null>();
+  private readonly slicePorts = new WeakMap<V1EndpointSlice, SlicePorts>();
+  private readonly sliceKeys = new WeakMap<V1EndpointSlice, string>();
+  private readonly podInfoMemo = new WeakMap<V1Pod, PodInfo>();
+  private readonly namespaceMemo = new WeakMap<V1Namespace, { info: NamespaceInfo; warning?: string }>();
+  private entries = new Map<string, ServiceEntry>();
+  private podList: readonly V1Pod[] | undefined;
+  private pods = new Map<string, V1Pod>();
+  private podInfos = new Map<string, PodInfo>();
+  private serviceList: readonly V1Service[] | undefined;
+  private services = new Map<string, Service>();
+  private namespaceList: readonly V1Namespace[] | undefined;
+  private namespaces = { map: new Map<string, NamespaceInfo>(), warnings: [] as readonly string[] };
+  private sortedSlices: { list: readonly V1EndpointSlice[]; sorted: readonly V1EndpointSlice[] } | undefined;
+  private routing: { routes: readonly CustomObject[]; policies: readonly CustomObject[]; objects: RoutingObjects } | undefined;
+
+  constructor(hooks: TranslatorHooks = {}) {
+    this.hooks = hooks;
+  }
+
+  translate(objects: ObjectSet): TranslatedMesh {
+    try {
+      return this.translateUnsafe(objects);
+    } catch (err) {
+      // Half-updated memory could hide a change next time: forget everything, translate afresh.
+      this.reset();
+      throw err;
+    }
+  }
+
+  private reset(): void {
+    this.entries = new Map();
+    this.podList = undefined;
+    this.pods = new Map();
+    this.serviceList = undefined;
+    this.services = new Map();
+    this.namespaceList = undefined;
+    this.sortedSlices = undefined;
+    this.routing = undefined;
+  }
+
+  private translateUnsafe(objects: ObjectSet): TranslatedMesh {
+    const warnings: string[] = [];
+    const changedPods = this.updatePods(objects.pods);
+    const services = this.updateServices(objects.services);
+
+    // Slices grouped by service, in slice order; warnings in slice order as well.
+    const slicesOf = new Map<string, V1EndpointSlice[]>();
+    for (const slice of this.sortSlices(objects.endpointSlices)) {
+      const key = this.sliceService(slice, services, warnings);
+      if (key === undefined) continue;
+      const list = slicesOf.get(key);
+      if (list === undefined) slicesOf.set(key, [slice]);
+      else list.push(slice);
+    }
+
+    const entries = new Map<string, ServiceEntry>();
+    const endpoints = new Map<string, readonly Endpoint[]>();
+    for (const [key, service] of services) {
+      const slices = slicesOf.get(key) ?? [];
+      const before = this.entries.get(key);
+      let entry: ServiceEntry;
+      if (before !== undefined && before.service === service && sameElements(before.slices, slices)
+        && (changedPods.size === 0 || !before.podKeys.some((k) => changedPods.has(k)))) {
+        entry = before;
+      } else {
+        entry = this.translateEndpoints(key, service, slices, before);
+      }
+      entries.set(key, entry);
+      endpoints.set(key, entry.endpoints);
+    }
+    this.entries = entries;
+
+    const namespaces = this.updateNamespaces(objects.namespaces);
+    warnings.push(...namespaces.warnings);
+
+    return {
+      services,
+      endpoints,
+      namespaces: namespaces.map,
+      pods: this.podInfos,
+      routingObjects: this.routingObjects(objects.trafficRoutes, objects.trafficPolicies),
+      warnings,
+    };
+  }
+
+  /** Indexes the Pods; returns the keys of Pods added, removed or replaced since last time. */
+  private updatePods(list: readonly V1Pod[]): ReadonlySet<string> {
+    const changed = new Set<string>();
+    if (this.podList !== undefined && sameElements(this.podList, list)) return changed;
+    const pods = new Map<string, V1Pod>();
+    for (const p of list) {
+      const name = p.metadata?.name;
+      if (name !== undefined) pods.set(`${p.metadata?.namespace ?? DEFAULT_NAMESPACE}/${name}`, p);
+    }
+    for (const [k, p] of pods) if (this.pods.get(k) !== p) changed.add(k);
+    for (const k of this.pods.keys()) if (!pods.has(k)) changed.add(k);
+    if (changed.size > 0 || this.podList === undefined) {
+      const infos = new Map<string, PodInfo>();
+      for (const key of [...pods.keys()].sort()) {
+        const p = pods.get(key);
+        if (p !== undefined) infos.set(key, this.podInfo(p));
+      }
+      this.podInfos = infos;
+    }
+    this.pods = pods;
+    this.podList = list;
+    return changed;
+  }
+
+  private podInfo(p: V1Pod): PodInfo {
+    const known = this.podInfoMemo.get(p);
+    if (known !== undefined) return known;
+    const info: { -readonly [K in keyof PodInfo]: PodInfo[K] } = {
+      name: p.metadata?.name ?? '',
+      namespace: p.metadata?.namespace ?? DEFAULT_NAMESPACE,
+      labels: { ...(p.metadata?.labels ?? {}) },
+    };
+    if (p.status?.podIP) info.ip = p.status.podIP;
+    if (p.spec?.serviceAccountName) info.serviceAccount = p.spec.serviceAccountName;
+    this.podInfoMemo.set(p, info);
+    return info;
+  }
+
+  private updateServices(list: readonly V1Service[]): Map<string, Service> {
+    if (this.serviceList !== undefined && sameElements(this.serviceList, list)) return this.services;
+    const services = new Map<string, Service>();
+    for (const { object } of sortByKey(list, serviceKeyOf)) {
+      let svc = this.serviceMemo.get(object);
+      if (svc === undefined) {
+        svc = translateService(object) ?? null;
+        // An equal translation of a new object keeps the old model object (and what hangs off it).
+        const old = svc === null ? undefined : this.services.get(serviceKey(svc.namespace, svc.name));
+        if (svc !== null && old !== undefined && deepEqual(old, svc)) svc = old;
+        this.serviceMemo.set(object, svc);
+      }
+      if (svc !== null) services.set(serviceKey(svc.namespace, svc.name), svc);
+    }
+    this.services = services;
+    this.serviceList = list;
+    return services;
+  }
+
+  private sortSlices(list: readonly V1EndpointSlice[]): readonly V1EndpointSlice[] {
+    if (this.sortedSlices !== undefined && sameElements(this.sortedSlices.list, list)) return this.sortedSlices.sorted;
+    const sorted = sortByKey(list, nsName).map((x) => x.object);
+    this.sortedSlices = { list, sorted };
+    return sorted;
+  }
+
+  /** The key of the service whose endpoints the slice carries, or undefined (with a warning why not). */
+  private sliceService(slice: V1EndpointSlice, services: ReadonlyMap<string, Service>, warnings: string[]): string | undefined {
+    const namespace = slice.metadata?.namespace ?? DEFAULT_NAMESPACE;
+    const who = (): string => `EndpointSlice ${namespace}/${slice.metadata?.name ?? ''}`;
+    const serviceName = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+    if (serviceName === undefined) {
+      warnings.push(`${who()}: no ${SERVICE_NAME_LABEL} label; ignored`);
+      return undefined;
+    }
+    const key = this.sliceServiceKey(slice, namespace, serviceName);
+    const service = services.get(key);
+    if (service === undefined) {
+      warnings.push(`${who()}: Service ${namespace}/${serviceName} does not exist; endpoints ignored`);
+      return undefined;
+    }
+    if (slice.addressType === 'FQDN') {
+      warnings.push(`${who()}: addressType FQDN is not supported; endpoints ignored`);
+      return undefined;
+    }
+    warnings.push(...this.portsOf(slice, service, who).warnings);
+    return key;
+  }
+
+  private sliceServiceKey(slice: V1EndpointSlice, namespace: string, serviceName: string): string {
+    let key = this.sliceKeys.get(slice);
+    if (key === undefined) {
+      key = serviceKey(namespace, serviceName);
+      this.sliceKeys.set(slice, key);
+    }
+    return key;
+  }
+
+  private portsOf(slice: V1EndpointSlice, service: Service, who: () => string): SlicePorts {
+    const known = this.slicePorts.get(slice);
+    if (known !== undefined && known.service === service) return known;
+    const warnings: string[] = [];
+    const ports: SlicePorts = { service, portNames: slicePortNames(slice, service, who(), warnings), warnings };
+    this.slicePorts.set(slice, ports);
+    return ports;
+  }
+
+  private translateEndpoints(key: string, service: Service, slices: readonly V1EndpointSlice[], before: ServiceEntry | undefined): ServiceEntry {
+    this.hooks.onServiceEndpoints?.(key);
+    const list: Endpoint[] = [];
+    const podKeys: string[] = [];
+    for (const slice of slices) {
+      const ports = this.portsOf(slice, service, () => `EndpointSlice ${nsName(slice)}`);
+      if (ports.portNames.size > 0) translateSlice(slice, ports.portNames, this.pods, list, podKeys);
+    }
+    let endpoints: readonly Endpoint[] = dedupe(list.sort(compareEndpoints));
+    if (before !== undefined && deepEqual(before.endpoints, endpoints)) endpoints = before.endpoints;
+    return { service, slices, podKeys, endpoints };
+  }
+
+  private updateNamespaces(list: readonly V1Namespace[]): { map: Map<string, NamespaceInfo>; warnings: readonly string[] } {
+    if (this.namespaceList !== undefined && sameElements(this.namespaceList, list)) return this.namespaces;
+    const map = new Map<string, NamespaceInfo>();
+    const warnings: string[] = [];
+    for (const { object } of sortByKey(list, nameOf)) {
+      const name = object.metadata?.name;
+      if (name === undefined) continue;
+      let known = this.namespaceMemo.get(object);
+      if (known === undefined) {
+        known = translateNamespace(name, object);
+        this.namespaceMemo.set(object, known);
+      }
+      if (known.warning !== undefined) warnings.push(known.warning);
+      map.set(name, known.info);
+    }
+    this.namespaces = { map, warnings };
+    this.namespaceList = list;
+    return this.namespaces;
+  }
+
+  private routingObjects(routes: readonly CustomObject[], policies: readonly CustomObject[]): RoutingObjects {
+    if (this.routing !== undefined && sameElements(this.routing.routes, routes) && sameElements(this.routing.policies, policies)) return this.routing.objects;
+    const objects: RoutingObjects = {
+      trafficRoutes: sortByKey(routes, nsName).map((x) => x.object),
+      trafficPolicies: sortByKey(policies, nsName).map((x) => x.object),
+    };
+    this.routing = { routes, policies, objects };
+    return objects;
+  }
+}
+
+function translateNamespace(name: string, n: V1Namespace): { info: NamespaceInfo; warning?: string } {
+  const info: { -readonly [K in keyof NamespaceInfo]: NamespaceInfo[K] } = { name, labels: { ...(n.metadata?.labels ?? {}) } };
+  const policy = n.metadata?.annotations?.[OUTBOUND_POLICY_ANNOTATION];
+  if (isOutboundTrafficPolicy(policy)) info.outboundTrafficPolicy = policy;
+  else if (policy !== undefined) {
+    return {
+      info,
+      warning: `Namespace ${name}: annotation ${OUTBOUND_POLICY_ANNOTATION} must be one of ${OUTBOUND_TRAFFIC_POLICIES.join(', ')} (got ${JSON.stringify(policy)}); the mesh default applies`,
+    };
+  }
+  return { info };
+}
+
+function translateService(s: V1Service): Service | undefined {
+  const name = s.metadata?.name;
+  if (name === undefined) return undefined;
+  const namespace = s.metadata?.namespace ?? DEFAULT_NAMESPACE;
+  const ports: ServicePort[] = [];
+  for (const p of s.spec?.ports ?? []) {
+    // The mesh proxies TCP only; UDP/SCTP ports (DNS, ...) are left to the network.
+    if ((p.protocol ?? 'TCP') !== 'TCP') continue;
+    ports.push({
+      name: p.name ?? '',
+      port: p.port,
+      targetPort: targetPortOf(p.targetPort, p.port),
+      protocol: portProtocol({ name: p.name ?? '', ...(p.appProtocol !== undefined ? { appProtocol: p.appProtocol } : {}) }),
+    });
+  }
+  const svc: { -readonly [K in keyof Service]: Service[K] } = { name, namespace, ports };
+  const clusterIP = s.spec?.clusterIP;
+  if (clusterIP !== undefined && clusterIP !== '' && clusterIP !== 'None') svc.clusterIP = clusterIP;
+  const selector = s.spec?.selector;
+  if (selector !== undefined && Object.keys(selector).length > 0) svc.selector = { ...selector };
+  if (s.metadata?.annotations?.[SYNTHETIC_ANNOTATION] === 'true') svc.synthetic = true;
+  return svc;
+}
+
+function targetPortOf(target: number | string | undefined, port: number): number | string {
+  if (target === undefined || target === '') return port;
+  if (typeof target === 'string' && /^\d+$/.test(target)) return Number(target);
+  return target;
+}
+
+/** Appends the slice's endpoints; records the key of every Pod looked up. */
+function translateSlice(
+  slice: V1EndpointSlice, portNames: ReadonlyMap<string, number>, pods: ReadonlyMap<string, V1Pod>,
+  out: Endpoint[], podKeys: string[],
+): void {
+  const namespace = slice.metadata?.namespace ?? DEFAULT_NAMESPACE;
+  for (const ep of slice.endpoints ?? []) {
+    // Addresses of one endpoint are fungible; consumers may use the first only.
+    const address = ep.addresses?.[0];
+    if (address === undefined) continue;
+    const ports: Record<string, number> = {};
+    for (const [servicePortName, number] of portNames) ports[servicePortName] = number;
+    const ref = ep.targetRef;
+    const podName = ref?.kind === 'Pod' && ref.name ? ref.name : undefined;
+    let pod: V1Pod | undefined;
+    if (podName !== undefined) {
+      const podKey = `${ref?.namespace ?? namespace}/${podName}`;
+      podKeys.push(podKey);
+      pod = pods.get(podKey);
+    }
+    const podLabels = pod?.metadata?.labels ?? {};
+    const ready = ep.conditions?.ready ?? true;
+    const endpoint: { -readonly [K in keyof Endpoint]: Endpoint[K] } = {
+      address,
+      ports,
+      ready,
+      serving: ep.conditions?.serving ?? ready,
+      terminating: ep.conditions?.terminating ?? false,
+      locality: localityOf(ep.zone, ep.deprecatedTopology ?? {}, podLabels),
+      labels: { ...podLabels },
+    };
+    if (podName !== undefined) endpoint.podName = podName;
+    const hints = (ep.hints?.forZones ?? []).map((z) => z.name).filter((z) => z !== '');
+    if (hints.length > 0) endpoint.zoneHints = hints;
+    out.push(endpoint);
+  }
+}
+
+/**
+ * Maps the slice's port numbers onto the Service's port names. Normally by name (EndpointSlice
+ * semantics). The registry's slices for a real Service instead say which port they serve in an
+ * annotation: a number, a name, or empty for the Service's first port.
+ */
+function slicePortNames(slice: V1EndpointSlice, service: Service, who: string, warnings: string[]): Map<string, number> {
+  const result = new Map<string, number>();
+  const slicePorts = (slice.ports ?? []).filter((p) => p.port !== undefined && (p.protocol ?? 'TCP') === 'TCP');
+  const selector = slice.metadata?.annotations?.[SERVICE_PORT_ANNOTATION];
+  if (selector !== undefined && !service.synthetic) {
+    const target = selector === ''
+      ? service.ports[0]
+      : /^\d+$/.test(selector)
+        ? service.ports.find((p) => p.port === Number(selector))
+        : service.ports.find((p) => p.name === selector);
+    const number = slicePorts[0]?.port;
+    if (target === undefined) {
+      warnings.push(`${who}: Service ${service.namespace}/${service.name} has no port ${selector === '' ? '(it has none)' : `"${selector}"`}; endpoints ignored`);
+    } else if (number !== undefined) {
+      result.set(target.name, number);
+    }
+    return result;
+  }
+  for (const p of slicePorts) {
+    const name = p.name ?? '';
+    if (p.port === undefined) continue;
+    if (service.ports.some((sp) => sp.name === name)) result.set(name, p.port);
+    else warnings.push(`${who}: port "${name}" matches no port of Service ${service.namespace}/${service.name}; ignored`);
+  }
+  return result;
+}
+
+function localityOf(zone: string | undefined, topology: Readonly<Record<string, string>>, podLabels: Readonly<Record<string, string>>): Locality {
+  const region = topology[REGION_LABEL] ?? podLabels[REGION_LABEL] ?? '';
+  const z = zone ?? topology[ZONE_LABEL] ?? podLabels[ZONE_LABEL] ?? '';
+  const subZone = topology[SUBZONE_LABEL] ?? podLabels[SUBZONE_LABEL] ?? '';
+  return region === '' && z === '' && subZone === '' ? NO_LOCALITY : { region, zone: z, subZone };
+}
+
+function portsText(e: Endpoint): string {
+  return Object.keys(e.ports).sort().map((k) => `${k}=${e.ports[k]}`).join(',');
+}
+
+function compareEndpoints(a: Endpoint, b: Endpoint): number {
+  return compareText(a.address, b.address) || compareText(portsText(a), portsText(b))
+    || rank(b) - rank(a) || compareText(a.podName ?? '', b.podName ?? '');
+}
+
+/** Healthier first, so the duplicate kept is the one that can take traffic. */
+function rank(e: Endpoint): number {
+  return (e.ready ? 2 : 0) + (e.serving ? 1 : 0);
+}
+
+/** The same address and ports listed twice (slices overlap briefly during updates): keep the first. */
+function dedupe(sorted: Endpoint[]): Endpoint[] {
+  return sorted.filter((e, i) => {
+    const prev = sorted[i - 1];
+    return prev === undefined || prev.address !== e.address || portsText(prev) !== portsText(e);
+  });
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function serviceKeyOf(s: V1Service): string {
+  return serviceKey(s.metadata?.namespace ?? DEFAULT_NAMESPACE, s.metadata?.name ?? '');
+}
+
+function nameOf(o: V1Namespace): string {
+  return o.metadata?.name ?? '';
+}
+
+function nsName(o: V1EndpointSlice | CustomObject): string {
+  return `${o.metadata?.namespace ?? DEFAULT_NAMESPACE}/${o.metadata?.name ?? ''}`;
+}
+
+/** Sort keys by object and key function: unchanged objects are not keyed again. */
+const sortKeys = new WeakMap<(o: never) => string, WeakMap<object, string>>();
+
+/** Sorted by a text key, each key computed once per object. */
+function sortByKey<T extends object>(list: readonly T[], key: (o: T) => string): { key: string; object: T }[] {
+  let memo = sortKeys.get(key);
+  if (memo === undefined) {
+    memo = new WeakMap();
+    sortKeys.set(key, memo);
+  }
+  const keys = memo;
+  return list.map((object) => {
+    let k = keys.get(object);
+    if (k === undefined) {
+      k = key(object);
+      keys.set(object, k);
+    }
+    return { key: k, object };
+  }).sort((a, b) => compareText(a.key, b.key));
+}
+
+function sameElements<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

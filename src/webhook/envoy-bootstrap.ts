@@ -1,0 +1,153 @@
+// The Envoy bootstrap of a sidecar, as a proto3-JSON object (what Envoy's --config-yaml parses).
+// Pure: the injector passes Kubernetes `$(VAR)` placeholders for the pod's identity so one
+// bootstrap serves every replica; `pilotfish bootstrap --kind sidecar` passes literal values.
+import { META_INSTANCE_IP, META_KIND, META_LABELS, META_NAMESPACE, META_POD_NAME, META_SERVICE_ACCOUNT } from '../xds/node-info.js';
+import { PORT_ADMIN, PORT_METRICS, PORT_READINESS, READINESS_PATH } from './injection-names.js';
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export const XDS_CLUSTER = 'xds-grpc';
+export const ADMIN_CLUSTER = 'pilotfish-admin';
+
+/** An HTTP route on the readiness listener that forwards a kubelet probe to the app. */
+export interface AppProbeRoute {
+  /** Path the kubelet now probes on the readiness port, e.g. `/app-health/web/livez`. */
+  readonly path: string;
+  /** Where the app answers: the original probe's port and path. */
+  readonly port: number;
+  readonly appPath: string;
+}
+
+export interface SidecarBootstrapOptions {
+  readonly nodeId: string;
+  readonly cluster: string;
+  readonly namespace: string;
+  readonly podName: string;
+  readonly instanceIp: string;
+  readonly serviceAccount: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly xds: { readonly host: string; readonly port: number };
+  /** Address the app listens on for probes forwarded by the proxy (the pod IP, or a placeholder). */
+  readonly appAddress?: string;
+  readonly appProbes?: readonly AppProbeRoute[];
+  readonly adminPort?: number;
+  readonly readinessPort?: number;
+  readonly metricsPort?: number;
+}
+
+/** Istio-style node id, `sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local`. */
+export function sidecarNodeId(ip: string, podName: string, namespace: string): string {
+  return `sidecar~${ip}~${podName}.${namespace}~${namespace}.svc.cluster.local`;
+}
+
+function socketAddress(address: string, port: number): JsonObject {
+  return { socket_address: { address, port_value: port } };
+}
+
+function staticCluster(name: string, host: string, port: number, http2: boolean): JsonObject {
+  const cluster: JsonObject = {
+    name,
+    // An address that is a name must be resolved; an IP (or a $(INSTANCE_IP) placeholder) is static.
+    type: /^[0-9.]+$/.test(host) || host.startsWith('$(') ? 'STATIC' : 'STRICT_DNS',
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(host, port) } }] }],
+    },
+  };
+  if (http2) {
+    cluster.typed_extension_protocol_options = {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+        explicit_http_config: { http2_protocol_options: {} },
+      },
+    };
+  }
+  return cluster;
+}
+
+function httpListener(name: string, port: number, routes: JsonObject[]): JsonObject {
+  return {
+    name,
+    address: socketAddress('0.0.0.0', port),
+    filter_chains: [{
+      filters: [{
+        name: 'envoy.filters.network.http_connection_manager',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+          stat_prefix: name,
+          route_config: {
+            name,
+            virtual_hosts: [{ name, domains: ['*'], routes }],
+          },
+          http_filters: [{
+            name: 'envoy.filters.http.router',
+            typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
+          }],
+        },
+      }],
+    }],
+  };
+}
+
+function forward(path: string, cluster: string, rewrite: string): JsonObject {
+  return { match: { path }, route: { cluster, prefix_rewrite: rewrite } };
+}
+
+export function appProbeCluster(port: number): string {
+  return `pilotfish-app-probe-${port}`;
+}
+
+export function sidecarBootstrap(o: SidecarBootstrapOptions): JsonObject {
+  const adminPort = o.adminPort ?? PORT_ADMIN;
+  const metadata: JsonObject = {
+    [META_KIND]: 'sidecar',
+    [META_NAMESPACE]: o.namespace,
+    [META_POD_NAME]: o.podName,
+    [META_INSTANCE_IP]: o.instanceIp,
+    [META_SERVICE_ACCOUNT]: o.serviceAccount,
+  };
+  if (o.labels && Object.keys(o.labels).length > 0) {
+    const labels: JsonObject = {};
+    for (const k of Object.keys(o.labels).sort()) labels[k] = o.labels[k];
+    metadata[META_LABELS] = labels;
+  }
+
+  const probes = o.appProbes ?? [];
+  const probePorts = [...new Set(probes.map((p) => p.port))].sort((a, b) => a - b);
+  const clusters: JsonObject[] = [
+    staticCluster(XDS_CLUSTER, o.xds.host, o.xds.port, true),
+    staticCluster(ADMIN_CLUSTER, '127.0.0.1', adminPort, false),
+    ...probePorts.map((port) => staticCluster(appProbeCluster(port), o.appAddress ?? '127.0.0.1', port, false)),
+  ];
+
+  // Readiness is Envoy's own /ready, which turns 200 only after the first configuration from the
+  // control plane is applied, so "ready" means "can route", not merely "process started".
+  const readinessRoutes: JsonObject[] = [
+    forward(READINESS_PATH, ADMIN_CLUSTER, '/ready'),
+    ...probes.map((p) => forward(p.path, appProbeCluster(p.port), p.appPath)),
+  ];
+
+  return {
+    node: { id: o.nodeId, cluster: o.cluster, metadata },
+    admin: { address: socketAddress('127.0.0.1', adminPort) },
+    dynamic_resources: {
+      ads_config: {
+        api_type: 'DELTA_GRPC',
+        transport_api_version: 'V3',
+        grpc_services: [{ envoy_grpc: { cluster_name: XDS_CLUSTER } }],
+        set_node_on_first_message_only: true,
+      },
+      cds_config: { ads: {}, resource_api_version: 'V3' },
+      lds_config: { ads: {}, resource_api_version: 'V3' },
+    },
+    static_resources: {
+      listeners: [
+        httpListener('pilotfish-readiness', o.readinessPort ?? PORT_READINESS, readinessRoutes),
+        httpListener('pilotfish-prometheus', o.metricsPort ?? PORT_METRICS,
+          [forward('/stats/prometheus', ADMIN_CLUSTER, '/stats/prometheus')]),
+      ],
+      clusters,
+    },
+  };
+}

@@ -1,0 +1,150 @@
+// Encodes each distinct resource content once; every proxy that gets the same content shares
+// the same bytes. The content hash doubles as the resource version.
+import { createHash } from 'node:crypto';
+import protobuf from 'protobufjs';
+import type { XdsResource } from '../proxy-view.js';
+import { lookupType } from '../protos.js';
+import { messageName } from '../types.js';
+
+function varintLength(n: number): number {
+  let len = 1;
+  while (n >= 0x80) {
+    n >>>= 7;
+    len++;
+  }
+  return len;
+}
+
+function writeVarint(buf: Uint8Array, at: number, n: number): number {
+  while (n >= 0x80) {
+    buf[at++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  buf[at++] = n;
+  return at;
+}
+
+/** A `google.protobuf.Any`: type_url (field 1) and value (field 2). */
+function anyOf(typeUrl: string, value: Uint8Array): Uint8Array {
+  return protobuf.Writer.create().uint32(10).string(typeUrl).uint32(18).bytes(value).finish();
+}
+
+export interface EncoderStats {
+  /** Resources actually encoded (cache misses). */
+  encoded: number;
+  /** Lookups answered from the cache. */
+  reused: number;
+}
+
+/** An encoded message that is part of a resource (a RouteConfiguration's virtual host), not one itself. */
+export interface EncodedPart {
+  /** Content hash of the part, as a resource version is of a resource. */
+  readonly version: string;
+  readonly bytes: Uint8Array;
+}
+
+function contentHash(text: string): string {
+  return createHash('sha1').update(text).digest('base64url').slice(0, 16);
+}
+
+export class ResourceEncoder {
+  private readonly cache = new Map<string, Map<string, XdsResource>>();
+  private readonly types = new Map<string, protobuf.Type>();
+  readonly stats: EncoderStats = { encoded: 0, reused: 0 };
+
+  encode(typeUrl: string, name: string, obj: object): XdsResource {
+    let byKey = this.cache.get(typeUrl);
+    if (!byKey) this.cache.set(typeUrl, (byKey = new Map()));
+    const version = contentHash(JSON.stringify(obj));
+    const hit = byKey.get(version);
+    if (hit && hit.name === name) {
+      this.stats.reused++;
+      return hit;
+    }
+    const type = this.typeFor(typeUrl);
+    // fromObject drops unknown fields silently: the golden round-trip tests are what catch them.
+    return this.store(byKey, { name, version, any: anyOf(typeUrl, type.encode(type.fromObject(obj)).finish()) });
+  }
+
+  /**
+   * Encodes a message of `messageType` (a full protobuf name) that callers put into resources with
+   * `compose`. Not cached and not counted: callers keep parts as long as their inputs hold.
+   */
+  encodePart(messageType: string, obj: object): EncodedPart {
+    const type = this.typeFor(`type.googleapis.com/${messageType}`);
+    return { version: contentHash(JSON.stringify(obj)), bytes: type.encode(type.fromObject(obj)).finish() };
+  }
+
+  /**
+   * A resource whose message is `head` (fields numbered below `field`) followed by `parts` as the
+   * repeated message field `field`: a RouteConfiguration is its name (field 1) and its virtual
+   * hosts (field 2). protobufjs writes fields in number order and a repeated message field is
+   * its elements one after another, each tagged and length-prefixed, so the bytes are exactly
+   * what encoding the whole object would give, without hashing or encoding the parts again.
+   * The version is a hash of the head and the parts' versions: equal content, equal version.
+   * Cached and counted like `encode`.
+   */
+  compose(typeUrl: string, name: string, head: object, field: number, parts: readonly EncodedPart[]): XdsResource {
+    let byKey = this.cache.get(typeUrl);
+    if (!byKey) this.cache.set(typeUrl, (byKey = new Map()));
+    const headJson = JSON.stringify(head);
+    let text = `${headJson}\n${field}`;
+    for (const p of parts) text += `\n${p.version}`;
+    const version = contentHash(text);
+    const hit = byKey.get(version);
+    if (hit && hit.name === name) {
+      this.stats.reused++;
+      return hit;
+    }
+    const type = this.typeFor(typeUrl);
+    const headBytes = type.encode(type.fromObject(head)).finish();
+    // Tag of a length-delimited field: number << 3 | wire type 2.
+    const tag = (field << 3) | 2;
+    let valueLength = headBytes.length;
+    for (const p of parts) valueLength += varintLength(tag) + varintLength(p.bytes.length) + p.bytes.length;
+    const url = Buffer.from(typeUrl);
+    const any = Buffer.allocUnsafe(1 + varintLength(url.length) + url.length + 1 + varintLength(valueLength) + valueLength);
+    let at = 0;
+    any[at++] = 10;
+    at = writeVarint(any, at, url.length);
+    at += url.copy(any, at);
+    any[at++] = 18;
+    at = writeVarint(any, at, valueLength);
+    any.set(headBytes, at);
+    at += headBytes.length;
+    for (const p of parts) {
+      at = writeVarint(any, at, tag);
+      at = writeVarint(any, at, p.bytes.length);
+      any.set(p.bytes, at);
+      at += p.bytes.length;
+    }
+    return this.store(byKey, { name, version, any });
+  }
+
+  /** Forget every resource of a type that is not among `live`, so memory tracks the mesh. */
+  sweep(typeUrl: string, live: Iterable<XdsResource>): void {
+    const byKey = this.cache.get(typeUrl);
+    if (!byKey) return;
+    const keep = new Map<string, XdsResource>();
+    for (const r of live) keep.set(r.version, r);
+    this.cache.set(typeUrl, keep);
+  }
+
+  size(): number {
+    let n = 0;
+    for (const m of this.cache.values()) n += m.size;
+    return n;
+  }
+
+  private store(byKey: Map<string, XdsResource>, res: XdsResource): XdsResource {
+    byKey.set(res.version, res);
+    this.stats.encoded++;
+    return res;
+  }
+
+  private typeFor(typeUrl: string): protobuf.Type {
+    let t = this.types.get(typeUrl);
+    if (!t) this.types.set(typeUrl, (t = lookupType(messageName(typeUrl))));
+    return t;
+  }
+}

@@ -1,0 +1,179 @@
+// A small gRPC server on node:http2 for the discovery services: bidirectional streams of
+// protobuf messages, without the per-message machinery of a general gRPC server. Why not
+// grpc-js: it copies every outgoing message into a newly framed buffer, and an xDS push sends the
+// same few hundred kilobytes to thousands of streams; here the shared bytes are written as they
+// are (see grpc-call.ts). grpc-js stays what the tests connect with, so the protocol is checked
+// against a real gRPC implementation.
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { splitHostPort } from '../../../host-port.js';
+import type { Logger } from '../../../logging.js';
+import { GrpcCall } from './call.js';
+import { encodeGrpcMessage, GrpcStatus, isAcceptedEncoding, MessageReader, ACCEPTED_ENCODINGS, type GrpcStatusCode } from './wire.js';
+
+export interface GrpcServerOptions {
+  /** Ping every connection this often; one that does not answer is closed (proxies that vanished). */
+  readonly keepaliveTimeMs: number;
+  readonly keepaliveTimeoutMs: number;
+  /** Largest request message accepted (a SotW EDS request restates every name it wants). */
+  readonly maxReceiveMessageBytes: number;
+}
+
+export const DEFAULT_GRPC_SERVER_OPTIONS: GrpcServerOptions = {
+  keepaliveTimeMs: 30_000,
+  // gRPC's default: a proxy busy applying a large push may answer a ping late.
+  keepaliveTimeoutMs: 20_000,
+  maxReceiveMessageBytes: 64 << 20,
+};
+
+export type CallHandler = (call: GrpcCall) => void;
+
+function peerOf(session: http2.Http2Session | undefined): string {
+  const s = session?.socket;
+  if (!s?.remoteAddress) return 'unknown';
+  return s.remoteFamily === 'IPv6' ? `[${s.remoteAddress}]:${s.remotePort}` : `${s.remoteAddress}:${s.remotePort}`;
+}
+
+function bytesRead(session: http2.Http2Session): number {
+  return session.socket?.bytesRead ?? 0;
+}
+
+function refuse(stream: http2.ServerHttp2Stream, code: GrpcStatusCode, message: string, extra: http2.OutgoingHttpHeaders = {}): void {
+  stream.respond({
+    ':status': 200, 'content-type': 'application/grpc', ...extra,
+    'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message),
+  }, { endStream: true });
+}
+
+export class GrpcServer {
+  private readonly server: http2.Http2Server;
+  private readonly handlers = new Map<string, CallHandler>();
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+
+  constructor(private readonly logger: Logger, private readonly opts: GrpcServerOptions = DEFAULT_GRPC_SERVER_OPTIONS) {
+    this.server = http2.createServer({
+      // A SotW ACK restates every subscribed name (tens of kilobytes): let it arrive in one go.
+      settings: { initialWindowSize: 1 << 20 },
+    });
+    this.server.on('session', (session) => this.track(session));
+    this.server.on('stream', (stream, headers) => this.route(stream, headers));
+    this.server.on('sessionError', (err) => this.logger.debug('xDS connection error', { error: err.message }));
+  }
+
+  handle(path: string, handler: CallHandler): void {
+    this.handlers.set(path, handler);
+  }
+
+  listen(address: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      let host: string;
+      let port: number;
+      try {
+        ({ host, port } = splitHostPort(address));
+      } catch (err) {
+        reject(new Error(`xDS server cannot listen on ${address}: ${(err as Error).message}`));
+        return;
+      }
+      const failed = (err: Error): void => reject(new Error(`xDS server cannot listen on ${address}: ${err.message}`));
+      this.server.once('error', failed);
+      // After a control-plane restart every proxy reconnects at once: a short accept queue
+      // overflows while the first ones are being served, and the kernel drops or resets the rest.
+      this.server.listen({ port, host, backlog: 4096 }, () => {
+        this.server.off('error', failed);
+        this.server.on('error', (err) => this.logger.error('xDS server socket error', { error: err.message }));
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  /**
+   * Stops accepting connections and tells every client to go away (GOAWAY) once its calls have
+   * ended; resolves when every connection is closed, or after `graceMs` by cutting the rest.
+   */
+  close(graceMs: number, onTimeout: () => void): Promise<void> {
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        onTimeout();
+        for (const s of this.sessions) s.destroy();
+        finish();
+      }, graceMs);
+      this.server.close(() => finish());
+      for (const s of this.sessions) s.close();
+    });
+  }
+
+  get connections(): number {
+    return this.sessions.size;
+  }
+
+  private track(session: http2.ServerHttp2Session): void {
+    this.sessions.add(session);
+    // Only a quiet connection is pinged, and only silence condemns it: a proxy busy reading a
+    // large push (its ACKs still coming) may answer a ping late, and must not be cut off for it.
+    let seen = bytesRead(session);
+    let timeout: NodeJS.Timeout | undefined;
+    const check = setInterval(() => {
+      if (timeout || session.destroyed) return;
+      const now = bytesRead(session);
+      if (now !== seen) {
+        seen = now;
+        return;
+      }
+      timeout = setTimeout(() => {
+        timeout = undefined;
+        if (bytesRead(session) !== seen) return;
+        this.logger.info('closing an xDS connection that stopped answering pings', { peer: peerOf(session) });
+        session.destroy();
+      }, this.opts.keepaliveTimeoutMs);
+      try {
+        session.ping((err) => {
+          clearTimeout(timeout);
+          timeout = undefined;
+          seen = bytesRead(session);
+          if (err && !session.destroyed) session.destroy();
+        });
+      } catch {
+        session.destroy();
+      }
+    }, this.opts.keepaliveTimeMs);
+    check.unref();
+    session.on('error', (err: Error) => this.logger.debug('xDS connection error', { peer: peerOf(session), error: err.message }));
+    session.on('close', () => {
+      clearInterval(check);
+      clearTimeout(timeout);
+      this.sessions.delete(session);
+    });
+  }
+
+  private route(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    stream.on('error', () => { /* reported by the call, or nothing to report for a refused one */ });
+    const path = headers[':path'] ?? '';
+    if (headers[':method'] !== 'POST') {
+      stream.respond({ ':status': 405, allow: 'POST' }, { endStream: true });
+      return;
+    }
+    const contentType = String(headers['content-type'] ?? '');
+    if (!contentType.startsWith('application/grpc')) {
+      stream.respond({ ':status': 415 }, { endStream: true });
+      return;
+    }
+    const encoding = String(headers['grpc-encoding'] ?? 'identity');
+    if (!isAcceptedEncoding(encoding)) {
+      refuse(stream, GrpcStatus.UNIMPLEMENTED, `request encoding ${encoding} is not supported (${ACCEPTED_ENCODINGS.join(', ')})`);
+      return;
+    }
+    const handler = this.handlers.get(path);
+    if (!handler) {
+      refuse(stream, GrpcStatus.UNIMPLEMENTED, `unknown method ${path}`);
+      return;
+    }
+    handler(new GrpcCall(stream, path, peerOf(stream.session), new MessageReader(this.opts.maxReceiveMessageBytes, encoding)));
+  }
+}
