@@ -1,6 +1,7 @@
 // Small builders for the protobuf well-known types, in the object form protobufjs encodes.
 // Values are always written out (`{ value: false }` rather than `{}`) so goldens read plainly;
 // the round-trip test knows that proto3 does not put default scalars on the wire.
+import type { Any, envoy_config_core_v3_Address, envoy_type_v3_FractionalPercent, EnvoyMessages } from '../envoy-types.js';
 
 export interface DurationObject { seconds: number; nanos?: number }
 
@@ -20,7 +21,8 @@ export function bool(value: boolean): { value: boolean } {
 
 export const ADS_CONFIG_SOURCE = Object.freeze({ ads: {}, resource_api_version: 'V3' });
 
-export function typed(typeName: string, body: Record<string, unknown> = {}): Record<string, unknown> {
+/** An Any of `typeName`, its body checked against that message's generated type. */
+export function typed<N extends keyof EnvoyMessages>(typeName: N, body?: EnvoyMessages[N]): Any {
   return { '@type': `type.googleapis.com/${typeName}`, ...body };
 }
 
@@ -28,11 +30,11 @@ export function typed(typeName: string, body: Record<string, unknown> = {}): Rec
  * A percentage (0..100, fractions allowed) as a FractionalPercent: per hundred when whole,
  * per million otherwise (four decimals survive, more than the CRD needs).
  */
-export function fractionalPercent(percent: number): Record<string, unknown> {
+export function fractionalPercent(percent: number): envoy_type_v3_FractionalPercent {
   if (Number.isInteger(percent)) return { numerator: percent };
   return { numerator: Math.round(percent * 10_000), denominator: 'MILLION' };
 }
 
-export function socketAddress(address: string, port: number): Record<string, unknown> {
+export function socketAddress(address: string, port: number): envoy_config_core_v3_Address {
   return { socket_address: { address, port_value: port } };
 }
