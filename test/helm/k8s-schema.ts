@@ -10,6 +10,7 @@ import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitorin
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
 import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
@@ -27,6 +28,7 @@ const MODELS: ReadonlyMap<string, { model: Model; clientNode?: string }> = new M
   ['v1/Service', { model: Service as unknown as Model, clientNode: 'V1Service' }],
   ['v1/ServiceAccount', { model: ServiceAccount as unknown as Model, clientNode: 'V1ServiceAccount' }],
   ['apps/v1/Deployment', { model: Deployment as unknown as Model, clientNode: 'V1Deployment' }],
+  ['networking.k8s.io/v1/NetworkPolicy', { model: NetworkPolicy as unknown as Model, clientNode: 'V1NetworkPolicy' }],
   ['policy/v1/PodDisruptionBudget', { model: PodDisruptionBudget as unknown as Model, clientNode: 'V1PodDisruptionBudget' }],
   ['rbac.authorization.k8s.io/v1/ClusterRole', { model: ClusterRole as unknown as Model, clientNode: 'V1ClusterRole' }],
   ['rbac.authorization.k8s.io/v1/ClusterRoleBinding', { model: ClusterRoleBinding as unknown as Model, clientNode: 'V1ClusterRoleBinding' }],

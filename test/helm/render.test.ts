@@ -13,7 +13,7 @@ type DeploymentLike = K8sObject & { spec: { replicas: number; template: { spec: 
 
 const EXPECTED_KINDS = [
   'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment',
-  'MutatingWebhookConfiguration', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
+  'MutatingWebhookConfiguration', 'NetworkPolicy', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
 ];
 
 function assertValid(objects: readonly K8sObject[]): void {
@@ -72,6 +72,24 @@ describe('helm chart: lint and render (real helm)', () => {
     assertValid(objects);
     const given = one<DeploymentLike>(objects, 'Deployment').spec.template.spec.affinity as Record<string, unknown>;
     assert.deepEqual(Object.keys(given), ['nodeAffinity']);
+  });
+
+  it('renders a NetworkPolicy by default that admits only the xDS, webhook and monitoring ports', async () => {
+    type Rule = { from?: Array<{ namespaceSelector?: Record<string, unknown> }>; ports: Array<{ port: string; protocol: string }> };
+    const objects = await render({ set: ['networkPolicy.metricsNamespaceSelector.matchLabels.team=observability'] });
+    assertValid(objects);
+    const policy = one<K8sObject & { spec: { policyTypes: string[]; podSelector: { matchLabels: Record<string, string> }; ingress: Rule[] } }>(objects, 'NetworkPolicy');
+    assert.deepEqual(policy.spec.policyTypes, ['Ingress']);
+    const deployment = one<K8sObject & { spec: { template: { metadata: { labels: Record<string, string> } } } }>(objects, 'Deployment');
+    for (const [k, v] of Object.entries(policy.spec.podSelector.matchLabels)) assert.equal(deployment.spec.template.metadata.labels[k], v, 'selects pilotfish\'s Pods');
+    assert.deepEqual(policy.spec.ingress.map((r) => r.ports.map((p) => p.port)), [['grpc-xds'], ['https-webhook'], ['http-monitoring']]);
+    assert.deepEqual(policy.spec.ingress[0].from, [{ namespaceSelector: {} }], 'xDS from Pods in any namespace');
+    assert.equal(policy.spec.ingress[1].from, undefined, 'the webhook from anywhere: the API server is not a Pod');
+    assert.deepEqual(policy.spec.ingress[2].from, [{ namespaceSelector: { matchLabels: { team: 'observability' } } }]);
+    const named = new Set(JSON.stringify(deployment).match(/"name":"(grpc-xds|https-webhook|http-monitoring)"/g));
+    assert.equal(named.size, 3, 'every port the policy names is a named container port');
+    const off = await render({ set: ['networkPolicy.enabled=false'] });
+    assert.equal(off.filter((o) => o.kind === 'NetworkPolicy').length, 0);
   });
 
   it('the schema check itself catches a misplaced field and a wrong type', () => {
