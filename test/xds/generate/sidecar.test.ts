@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { META_KIND, META_LABELS, META_NAMESPACE, META_POD_NAME, proxyIdentityFromNode } from '../../../src/model/proxy.js';
 import { generateClusters, generateListeners, generateRoutes } from '../../../src/xds/generate/index.js';
-import { snapshotFromYaml } from './support.js';
+import { snapshotFromYaml } from '../../support/mesh-snapshot.js';
 
 const MESH = `
 apiVersion: v1
