@@ -11,7 +11,7 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const INJECT_GOLDEN_DIR = path.join(REPO_ROOT, 'test/golden/inject');
 /** Generated xDS, one directory per case (test/xds/generate; layout in its README.md). */
 export const XDS_GOLDEN_DIR = path.join(REPO_ROOT, 'test/golden/xds');
-export const UPDATE = process.env.UPDATE_GOLDEN === '1';
+const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
 export function compareGolden(file: string, actual: string): void {
   if (UPDATE) {

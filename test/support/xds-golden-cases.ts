@@ -9,9 +9,9 @@ import YAML from 'yaml';
 import { isOutboundTrafficPolicy } from '../../src/model/outbound-policy.js';
 import type { NodeInfo } from '../../src/model/proxy.js';
 import type { GenerateOptions } from '../../src/xds/generate/index.js';
-import { XDS_GOLDEN_DIR } from './golden.js';
+import { REPO_ROOT, XDS_GOLDEN_DIR } from './golden.js';
 
-export interface XdsGoldenProxy {
+interface XdsGoldenProxy {
   /** Names its golden file, `<name>.golden.yaml`. */
   readonly name: string;
   readonly node: NodeInfo;
@@ -29,11 +29,11 @@ export interface XdsGoldenCase {
   readonly proxies: readonly XdsGoldenProxy[];
 }
 
-export const PROXIES_FILE = 'proxies.yaml';
-export const INPUT_DIR = 'input';
-export const FEATURES_DIR = 'features';
+const PROXIES_FILE = 'proxies.yaml';
+const INPUT_DIR = 'input';
+const FEATURES_DIR = 'features';
 /** Golden files every case has besides one per proxy. */
-export const CASE_GOLDENS = ['routing-status', 'endpoints'] as const;
+const CASE_GOLDENS = ['routing-status', 'endpoints'] as const;
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -99,12 +99,17 @@ function subdirs(dir: string): string[] {
   return readdirSync(dir).filter((f) => statSync(path.join(dir, f)).isDirectory()).sort();
 }
 
+/** A directory as messages name it: from the repository root. */
+function shown(dir: string): string {
+  return path.relative(REPO_ROOT, dir).split(path.sep).join('/');
+}
+
 function collect(root: string, dir: string, out: XdsGoldenCase[]): void {
   const rel = path.relative(root, dir).split(path.sep).join('/');
   const hasInput = existsSync(path.join(dir, INPUT_DIR));
   const hasProxies = existsSync(path.join(dir, PROXIES_FILE));
   if (hasInput !== hasProxies) {
-    throw new Error(`test/golden/xds/${rel}: a case needs both ${INPUT_DIR}/ and ${PROXIES_FILE}; it has only ${hasInput ? INPUT_DIR : PROXIES_FILE}`);
+    throw new Error(`${shown(dir)}: a case needs both ${INPUT_DIR}/ and ${PROXIES_FILE}; it has only ${hasInput ? INPUT_DIR : PROXIES_FILE}`);
   }
   if (hasInput) {
     const file = path.join(dir, PROXIES_FILE);
@@ -113,13 +118,13 @@ function collect(root: string, dir: string, out: XdsGoldenCase[]): void {
       dir,
       input: path.join(dir, INPUT_DIR),
       feature: rel.startsWith(`${FEATURES_DIR}/`),
-      proxies: parseProxies(readFileSync(file, 'utf8'), `test/golden/xds/${rel}/${PROXIES_FILE}`),
+      proxies: parseProxies(readFileSync(file, 'utf8'), shown(file)),
     });
     return;
   }
   const stray = readdirSync(dir).filter((f) => !statSync(path.join(dir, f)).isDirectory() && !f.endsWith('.md'));
   if (stray.length > 0) {
-    throw new Error(`test/golden/xds/${rel}: ${stray.join(', ')} is not part of a case (a case directory has ${INPUT_DIR}/ and ${PROXIES_FILE})`);
+    throw new Error(`${shown(dir)}: ${stray.join(', ')} is not part of a case (a case directory has ${INPUT_DIR}/ and ${PROXIES_FILE})`);
   }
   for (const d of subdirs(dir)) collect(root, path.join(dir, d), out);
 }
@@ -132,7 +137,7 @@ export function xdsGoldenCases(root: string = XDS_GOLDEN_DIR): XdsGoldenCase[] {
 }
 
 /** The golden files a case must have, by base name (without `.golden.yaml`). */
-export function expectedGoldens(c: XdsGoldenCase): string[] {
+function expectedGoldens(c: XdsGoldenCase): string[] {
   return [...CASE_GOLDENS, ...c.proxies.map((p) => p.name)];
 }
 
