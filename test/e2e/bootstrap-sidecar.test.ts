@@ -2,9 +2,9 @@
 // Envoy's own protos accept, pointing at the control plane over Delta ADS.
 import assert from 'node:assert/strict';
 import YAML from 'yaml';
-import { checkObject, formatViolations } from '../support/validate-rules.js';
+import { roundTripProblems } from '../support/envoy-round-trip.js';
 import { runPilotfish } from '../support/pilotfish-process.js';
-import { roundTripProblems } from '../xds/generate/support.js';
+import { checkObject, formatViolations } from '../support/validate-rules.js';
 
 const BOOTSTRAP = 'envoy.config.bootstrap.v3.Bootstrap';
 

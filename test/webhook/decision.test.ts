@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { decideInjection, type Decision } from '../../src/webhook/decision.js';
-import { compareGolden, GOLDEN_DIR } from './golden.js';
+import { compareGolden, INJECT_GOLDEN_DIR } from '../support/golden.js';
 
 const POLICY = { controlPlaneNamespace: 'pilotfish-system' };
 
@@ -19,13 +19,13 @@ const decide = (p: V1Pod, namespace = 'shop', labels: Record<string, string> | u
 
 describe('webhook/decision', () => {
   it('golden: one case per rule', () => {
-    const cases = parse(readFileSync(path.join(GOLDEN_DIR, 'decisions.in.yaml'), 'utf8')) as Case[];
+    const cases = parse(readFileSync(path.join(INJECT_GOLDEN_DIR, 'decisions.in.yaml'), 'utf8')) as Case[];
     const out: Record<string, Decision> = {};
     for (const c of cases) {
       out[c.name] = decideInjection({ pod: c.pod, namespace: c.namespace, namespaceLabels: c.namespaceLabels }, POLICY);
     }
     assert.equal(Object.keys(out).length, cases.length, 'case names must be unique');
-    compareGolden(path.join(GOLDEN_DIR, 'decisions.golden.yaml'), stringify(out, { lineWidth: 0 }));
+    compareGolden(path.join(INJECT_GOLDEN_DIR, 'decisions.golden.yaml'), stringify(out, { lineWidth: 0 }));
   });
 
   it('namespace label pilotfish.io/inject=enabled injects; any other value or none does not', () => {

@@ -13,7 +13,7 @@ import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { parseAllDocuments } from 'yaml';
 import { runInject } from '../../src/cli/inject.js';
 import { UsageError } from '../../src/cli/flags.js';
-import { compareGolden, GOLDEN_DIR, REPO_ROOT } from './golden.js';
+import { compareGolden, INJECT_GOLDEN_DIR, REPO_ROOT } from '../support/golden.js';
 import { podProblems } from './pod-schema.js';
 
 const EXAMPLES = path.join(REPO_ROOT, 'examples/inject');
@@ -122,7 +122,7 @@ describe('pilotfish inject (offline)', () => {
     for (const f of files) {
       const r = await inject(['-f', path.join(EXAMPLES, f)]);
       assert.equal(r.code, 0, r.stderr);
-      compareGolden(path.join(GOLDEN_DIR, 'examples', f.replace(/\.yaml$/, '.golden.yaml')), r.stdout);
+      compareGolden(path.join(INJECT_GOLDEN_DIR, 'examples', f.replace(/\.yaml$/, '.golden.yaml')), r.stdout);
     }
   });
 

@@ -10,7 +10,7 @@ import { decideInjection } from '../../src/webhook/decision.js';
 import { DEFAULT_INJECTOR_CONFIG, injectPod, type InjectorConfig } from '../../src/webhook/inject.js';
 import { PROXY_CONTAINER_NAME } from '../../src/webhook/injection-names.js';
 import { applyPodPatch, podPatch } from '../../src/webhook/patch.js';
-import { compareGolden, GOLDEN_DIR } from './golden.js';
+import { compareGolden, INJECT_GOLDEN_DIR } from '../support/golden.js';
 import { podProblems } from './pod-schema.js';
 
 interface Case {
@@ -21,7 +21,7 @@ interface Case {
   pod: V1Pod;
 }
 
-const DIR = path.join(GOLDEN_DIR, 'pods');
+const DIR = path.join(INJECT_GOLDEN_DIR, 'pods');
 const POLICY = { controlPlaneNamespace: 'pilotfish-system' };
 
 function proxyCount(pod: V1Pod): number {

@@ -11,7 +11,7 @@ import { DEFAULT_INJECTOR_CONFIG, injectPod, type InjectorConfig } from '../../s
 import { frozenWithJson, jsonText } from '../../src/webhook/frozen-json.js';
 import { BoundedMemo } from '../../src/webhook/memo.js';
 import { applyPodPatch, podPatch, podPatchJson } from '../../src/webhook/patch.js';
-import { GOLDEN_DIR } from './golden.js';
+import { INJECT_GOLDEN_DIR } from '../support/golden.js';
 
 function sameAsLibrary(a: unknown, b: unknown): void {
   const expected = JSON.stringify(jsonpatch.compare(a as object, b as object));
@@ -22,7 +22,7 @@ function sameAsLibrary(a: unknown, b: unknown): void {
 }
 
 describe('webhook/patch', () => {
-  const dir = path.join(GOLDEN_DIR, 'pods');
+  const dir = path.join(INJECT_GOLDEN_DIR, 'pods');
   const files = readdirSync(dir).filter((f) => f.endsWith('.in.yaml')).sort();
 
   it('has golden Pods to compare on', () => {

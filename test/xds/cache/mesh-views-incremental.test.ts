@@ -20,7 +20,7 @@ import type { ProxyView, XdsResource } from '../../../src/xds/proxy-view.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, shortTypeName, type XdsTypeUrl } from '../../../src/xds/types.js';
 import { ManualTimers } from '../../support/manual-timers.js';
 import { StaticSource } from '../../support/static-source.js';
-import { REPO_ROOT } from '../../webhook/golden.js';
+import { REPO_ROOT } from '../../support/golden.js';
 
 const INPUT = path.join(REPO_ROOT, 'test/golden/xds/full/input/mesh.yaml');
 const TYPES: readonly XdsTypeUrl[] = [CLUSTER, ENDPOINT, LISTENER, ROUTE];

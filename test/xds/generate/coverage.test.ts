@@ -1,15 +1,17 @@
-// The golden input must use every field of both CRDs in objects that are actually applied, so the
+// The golden inputs must use every field of both CRDs in objects that are actually applied, so the
 // goldens show what each field turns into (and a new schema field fails here until it is covered).
+// The feature cases alone must cover the API too: each field then has a small golden of its own,
+// not only a line in the whole-mesh cases.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import YAML from 'yaml';
 import { TRAFFIC_POLICY_SPEC, TRAFFIC_ROUTE_SPEC } from '../../../src/api/routing/v1alpha1/schema.js';
 import type { Schema } from '../../../src/api/routing/v1alpha1/openapi.js';
-import { REPO_ROOT } from '../../webhook/golden.js';
-import { snapshotFromDir } from './support.js';
+import { snapshotFromDir } from '../../support/mesh-snapshot.js';
+import { inputFiles, xdsGoldenCases, type XdsGoldenCase } from '../../support/xds-golden-cases.js';
 
-const INPUT = path.join(REPO_ROOT, 'test/golden/xds/full/input');
+const KINDS = [['TrafficRoute', TRAFFIC_ROUTE_SPEC], ['TrafficPolicy', TRAFFIC_POLICY_SPEC]] as const;
+type Kind = typeof KINDS[number][0];
 
 /** Every field path of a schema: `a.b`, `a[].b` for list items, `a{}.b` for map values. */
 function schemaPaths(s: Schema, prefix = '', out = new Set<string>()): Set<string> {
@@ -49,21 +51,64 @@ function anyLevel(p: string): string {
   return p.replace(/^subsets\[\]\.trafficPolicy/, 'trafficPolicy').replace(/\.portLevelSettings\[\]/, '');
 }
 
-describe('xDS goldens cover every CRD field', () => {
-  it('every TrafficRoute and TrafficPolicy field appears in an applied object of the golden input', async () => {
-    const snapshot = await snapshotFromDir(INPUT);
-    const applied = new Set(snapshot.routing.statuses.filter((s) => s.applied === 'current').map((s) => `${s.kind}/${s.name}`));
-    const docs = YAML.parseAllDocuments(readFileSync(path.join(INPUT, 'mesh.yaml'), 'utf8')).map((d) => d.toJS() as {
-      kind: string; metadata: { name: string }; spec: unknown;
-    });
-    for (const [kind, schema] of [['TrafficRoute', TRAFFIC_ROUTE_SPEC], ['TrafficPolicy', TRAFFIC_POLICY_SPEC]] as const) {
-      const used = new Set<string>();
-      const objects = docs.filter((d) => d.kind === kind && applied.has(`${kind}/${d.metadata.name}`));
-      assert.ok(objects.length > 0, `an applied ${kind} exists`);
-      for (const d of objects) usedPaths(d.spec, schema, '', used);
-      const usedAnyLevel = new Set([...used].map(anyLevel));
-      const missing = [...new Set([...schemaPaths(schema)].map(anyLevel))].filter((p) => !usedAnyLevel.has(p));
-      assert.deepEqual(missing, [], `${kind} fields not used by an applied object in ${path.relative(REPO_ROOT, INPUT)}`);
+interface CaseUse {
+  readonly id: string;
+  readonly feature: boolean;
+  /** Field paths (anyLevel) used by applied objects, by kind. */
+  readonly used: ReadonlyMap<Kind, ReadonlySet<string>>;
+  /** Routing objects of the input that serve no traffic, with the reason their status gives. */
+  readonly notApplied: readonly string[];
+}
+
+interface Doc { readonly kind?: unknown; readonly metadata?: { readonly name?: unknown; readonly namespace?: unknown }; readonly spec?: unknown }
+
+async function caseUse(c: XdsGoldenCase): Promise<CaseUse> {
+  const snapshot = await snapshotFromDir(c.input);
+  const applied = new Set(snapshot.routing.statuses.filter((s) => s.applied === 'current').map((s) => `${s.kind}/${s.namespace}/${s.name}`));
+  const docs = inputFiles(c).flatMap((f) => YAML.parseAllDocuments(readFileSync(f, 'utf8')).map((d) => d.toJS() as Doc | null));
+  const used = new Map<Kind, Set<string>>();
+  for (const [kind, schema] of KINDS) {
+    const paths = new Set<string>();
+    for (const d of docs) {
+      if (d?.kind !== kind) continue;
+      const key = `${kind}/${String(d.metadata?.namespace ?? 'default')}/${String(d.metadata?.name)}`;
+      if (applied.has(key)) usedPaths(d.spec, schema, '', paths);
     }
+    used.set(kind, new Set([...paths].map(anyLevel)));
+  }
+  const notApplied = snapshot.routing.statuses.filter((s) => s.applied !== 'current')
+    .map((s) => `${s.kind} ${s.namespace}/${s.name}: ${s.conditions.map((k) => k.reason).join(', ')}`);
+  return { id: c.id, feature: c.feature, used, notApplied };
+}
+
+/** Fields of `kind` no case of `uses` covers. */
+function missing(kind: Kind, schema: Schema, uses: readonly CaseUse[]): string[] {
+  const covered = new Set(uses.flatMap((u) => [...(u.used.get(kind) ?? [])]));
+  return [...new Set([...schemaPaths(schema)].map(anyLevel))].filter((p) => !covered.has(p));
+}
+
+describe('xDS goldens cover every CRD field', () => {
+  let uses: CaseUse[];
+  before(async () => { uses = await Promise.all(xdsGoldenCases().map(caseUse)); });
+
+  it('every TrafficRoute and TrafficPolicy field appears in an applied object of some golden case', () => {
+    for (const [kind, schema] of KINDS) {
+      assert.ok(uses.some((u) => (u.used.get(kind)?.size ?? 0) > 0), `an applied ${kind} exists`);
+      assert.deepEqual(missing(kind, schema, uses), [], `${kind} fields not used by an applied object of any case under test/golden/xds`);
+    }
+  });
+
+  it('every TrafficRoute and TrafficPolicy field appears in an applied object of some feature case', () => {
+    const features = uses.filter((u) => u.feature);
+    assert.ok(features.length > 0, 'feature cases exist under test/golden/xds/features');
+    for (const [kind, schema] of KINDS) {
+      assert.deepEqual(missing(kind, schema, features), [], `${kind} fields not used by an applied object of any case under test/golden/xds/features`);
+    }
+  });
+
+  it('every feature case applies each routing object it contains', () => {
+    // A feature case whose object is rejected would show nothing of its feature.
+    const notApplied = uses.filter((u) => u.feature).flatMap((u) => u.notApplied.map((k) => `${u.id}: ${k}`));
+    assert.deepEqual(notApplied, []);
   });
 });

@@ -2,16 +2,12 @@
 // what they generate must be valid for Envoy and for gRPC.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import * as grpcXds from '@grpc/grpc-js-xds';
 import { META_KIND, META_LABELS, META_NAMESPACE } from '../../../src/xds/node-info.js';
 import { proxyIdentityFromNode } from '../../../src/xds/cache/proxy-identity.js';
 import { generateAll } from '../../../src/xds/generate/index.js';
-import { messageName, shortTypeName } from '../../../src/xds/types.js';
-import { checkObject, formatViolations } from '../../support/validate-rules.js';
-import { REPO_ROOT } from '../../webhook/golden.js';
-import { grpcRejection, roundTripProblems, snapshotFromDir } from './support.js';
-
-grpcXds.register();
+import { REPO_ROOT } from '../../support/golden.js';
+import { snapshotFromDir } from '../../support/mesh-snapshot.js';
+import { proxyProblems } from '../../support/xds-resource-checks.js';
 
 const EXAMPLES = [
   { dir: 'examples/demo', namespace: 'demo', sidecarLabels: { app: 'greeter', version: 'v1' }, routing: 2 },
@@ -32,18 +28,7 @@ describe('examples', () => {
         proxyIdentityFromNode({ id: 'client', metadata: { [META_KIND]: 'grpc', [META_NAMESPACE]: ex.namespace } }),
       ];
       for (const proxy of proxies) {
-        for (const [t, set] of generateAll(snapshot, proxy)) {
-          for (const [name, r] of set) {
-            const where = `${proxy.kind} ${shortTypeName(t)} ${name}`;
-            for (const p of roundTripProblems(messageName(t), r)) problems.push(`${where}: ${p}`);
-            const v = checkObject(messageName(t), r);
-            if (v.length) problems.push(`${where}: ${formatViolations(v)}`);
-            if (proxy.kind === 'grpc') {
-              const err = grpcRejection(messageName(t), r);
-              if (err) problems.push(`${where}: gRPC rejects it: ${err}`);
-            }
-          }
-        }
+        for (const p of proxyProblems(proxy.kind, generateAll(snapshot, proxy))) problems.push(`${proxy.kind} ${p}`);
       }
       assert.deepEqual(problems, []);
     });

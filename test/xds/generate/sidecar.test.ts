@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { META_KIND, META_LABELS, META_NAMESPACE, META_POD_NAME } from '../../../src/xds/node-info.js';
 import { proxyIdentityFromNode } from '../../../src/xds/cache/proxy-identity.js';
 import { generateClusters, generateListeners, generateRoutes } from '../../../src/xds/generate/index.js';
-import { snapshotFromYaml } from './support.js';
+import { snapshotFromYaml } from '../../support/mesh-snapshot.js';
 
 const MESH = `
 apiVersion: v1

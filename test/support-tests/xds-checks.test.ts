@@ -1,9 +1,10 @@
 // The checks the golden tests rely on must themselves catch what they are for.
 import assert from 'node:assert/strict';
-import * as grpcXds from '@grpc/grpc-js-xds';
-import { grpcRejection, roundTripProblems } from './support.js';
-
-grpcXds.register();
+import type { GeneratedConfig } from '../../src/xds/generate/index.js';
+import { CLUSTER as CDS, ROUTE as RDS } from '../../src/xds/types.js';
+import { roundTripProblems } from '../support/envoy-round-trip.js';
+import { grpcRejection } from '../support/grpc-xds-decode.js';
+import { envoyProblems, grpcProblems, proxyProblems } from '../support/xds-resource-checks.js';
 
 const CLUSTER = 'envoy.config.cluster.v3.Cluster';
 const ROUTE_CONFIG = 'envoy.config.route.v3.RouteConfiguration';
@@ -15,7 +16,7 @@ function cluster(extra: Record<string, unknown> = {}): Record<string, unknown> {
   };
 }
 
-describe('generation test support', () => {
+describe('xDS resource checks used by the generation tests', () => {
   describe('roundTripProblems', () => {
     it('accepts a well-formed object, default scalars included', () => {
       assert.deepEqual(roundTripProblems(CLUSTER, cluster({ connect_timeout: { seconds: 0 }, circuit_breakers: { thresholds: [{ max_requests: { value: 0 } }] } })), []);
@@ -65,6 +66,28 @@ describe('generation test support', () => {
       assert.match(grpcRejection(ROUTE_CONFIG, {
         name: 'r', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, redirect: { path_redirect: '/x' } }] }],
       }) ?? '', /unsupported action: redirect/);
+    });
+  });
+
+  describe('envoyProblems / grpcProblems / proxyProblems', () => {
+    const config: GeneratedConfig = new Map([
+      [CDS, new Map([['good', cluster({ name: 'good' })], ['typo', cluster({ name: 'typo', lb_polcy: 'RANDOM' })], ['lr', cluster({ name: 'lr', lb_policy: 'LEAST_REQUEST' })]])],
+      [RDS, new Map([['no-domains', { name: 'no-domains', virtual_hosts: [{ name: 'v', domains: [] }] }]])],
+    ]);
+
+    it('name each bad resource with its type, and pass the good ones', () => {
+      const envoy = envoyProblems(config);
+      assert.equal(envoy.length, 2, envoy.join('\n'));
+      assert.match(envoy[0], /^CDS typo: lb_polcy: .*has no field "lb_polcy"/);
+      assert.match(envoy[1], /^RDS no-domains: validate\.rules:\n[\s\S]*domains/);
+      const good: GeneratedConfig = new Map([[CDS, new Map([['good', cluster()]])]]);
+      assert.deepEqual(grpcProblems(good), []);
+    });
+
+    it('add what gRPC refuses only for a proxyless client', () => {
+      assert.ok(grpcProblems(config).some((p) => /^CDS lr: gRPC rejects it: .*LEAST_REQUEST/.test(p)), grpcProblems(config).join('\n'));
+      assert.deepEqual(proxyProblems('sidecar', config), envoyProblems(config));
+      assert.deepEqual(proxyProblems('grpc', config), [...envoyProblems(config), ...grpcProblems(config)]);
     });
   });
 });

@@ -5,10 +5,13 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** dist/test/webhook/golden.js -> the repository root. */
+/** dist/test/support/golden.js -> the repository root. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const GOLDEN_DIR = path.join(REPO_ROOT, 'test/golden/inject');
-export const UPDATE = process.env.UPDATE_GOLDEN === '1';
+/** Injected Pods (test/webhook). */
+export const INJECT_GOLDEN_DIR = path.join(REPO_ROOT, 'test/golden/inject');
+/** Generated xDS, one directory per case (test/xds/generate; layout in its README.md). */
+export const XDS_GOLDEN_DIR = path.join(REPO_ROOT, 'test/golden/xds');
+const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
 export function compareGolden(file: string, actual: string): void {
   if (UPDATE) {

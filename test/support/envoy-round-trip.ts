@@ -1,37 +1,7 @@
-// Helpers for generation tests: a snapshot from a directory of YAML (through the real config-dir
-// source and store, so routing is validated as in production), a schema-aware round trip through
-// the Envoy protos, and gRPC's own resource validation.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+// Proves a generated Envoy resource survives the wire: a schema-aware round trip through the Envoy
+// protos, because protobufjs's fromObject silently drops fields a proto does not have.
 import protobuf from 'protobufjs';
-import { ConfigDirSource } from '../../../src/sources/config-dir/directory-source.js';
-import { SnapshotStore } from '../../../src/store/snapshot-store.js';
-import { silentLogger } from '../../../src/logging.js';
-import type { MeshSnapshot } from '../../../src/model/snapshot.js';
-import { envoyRoot, lookupType } from '../../../src/xds/protos.js';
-
-/** A snapshot of one YAML text (through a temporary config directory). */
-export async function snapshotFromYaml(text: string): Promise<MeshSnapshot> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'pilotfish-gen-'));
-  try {
-    await writeFile(path.join(dir, 'mesh.yaml'), text);
-    return await snapshotFromDir(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-export async function snapshotFromDir(dir: string): Promise<MeshSnapshot> {
-  const source = new ConfigDirSource(dir, silentLogger(), { watch: false });
-  const store = new SnapshotStore({ logger: silentLogger(), quietMs: 0 });
-  const snapshot = await store.start([source]);
-  await store.stop();
-  const errors = source.errors();
-  if (errors.length > 0) throw new Error(`${dir} has errors: ${JSON.stringify(errors)}`);
-  return snapshot;
-}
+import { envoyRoot, lookupType } from '../../src/xds/protos.js';
 
 type Obj = { [k: string]: unknown };
 
@@ -146,36 +116,4 @@ export function roundTripProblems(typeName: string, generated: Obj): string[] {
   const again = type.encode(message).finish();
   if (Buffer.compare(Buffer.from(again), Buffer.from(bytes)) !== 0) out.push('re-encoding the decoded message gives different bytes');
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// gRPC's own validation (what a proxyless client would NACK)
-
-interface GrpcResourceType { decode(context: unknown, resource: { type_url: string; value: Uint8Array }): { error?: string } }
-
-const require = createRequire(import.meta.url);
-const grpcXdsSrc = path.dirname(require.resolve('@grpc/grpc-js-xds'));
-
-function grpcType(file: string, exported: string): GrpcResourceType {
-  const mod = require(path.join(grpcXdsSrc, 'xds-resource-type', file)) as Record<string, { get(): GrpcResourceType }>;
-  return mod[exported].get();
-}
-
-const GRPC_TYPES: Record<string, () => GrpcResourceType> = {
-  'envoy.config.listener.v3.Listener': () => grpcType('listener-resource-type.js', 'ListenerResourceType'),
-  'envoy.config.route.v3.RouteConfiguration': () => grpcType('route-config-resource-type.js', 'RouteConfigurationResourceType'),
-  'envoy.config.cluster.v3.Cluster': () => grpcType('cluster-resource-type.js', 'ClusterResourceType'),
-  'envoy.config.endpoint.v3.ClusterLoadAssignment': () => grpcType('endpoint-resource-type.js', 'EndpointResourceType'),
-};
-
-/**
- * What @grpc/grpc-js-xds says when it decodes the resource: undefined when it accepts it, else its
- * NACK message. Call grpcXds.register() first (it registers the HTTP filters).
- */
-export function grpcRejection(typeName: string, generated: Obj): string | undefined {
-  const type = lookupType(typeName);
-  const value = type.encode(type.fromObject(generated)).finish();
-  const context = { bootstrap: { certificateProviders: {} }, server: {} };
-  const result = GRPC_TYPES[typeName]().decode(context, { type_url: `type.googleapis.com/${typeName}`, value });
-  return result.error;
 }

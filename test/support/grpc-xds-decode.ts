@@ -1,0 +1,39 @@
+// What a proxyless gRPC client would NACK: @grpc/grpc-js-xds's own resource decoders, reached
+// through its package files because it exports no validation API.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as grpcXds from '@grpc/grpc-js-xds';
+import { lookupType } from '../../src/xds/protos.js';
+
+type Obj = { [k: string]: unknown };
+
+interface GrpcResourceType { decode(context: unknown, resource: { type_url: string; value: Uint8Array }): { error?: string } }
+
+const require = createRequire(import.meta.url);
+const grpcXdsSrc = path.dirname(require.resolve('@grpc/grpc-js-xds'));
+
+function grpcType(file: string, exported: string): GrpcResourceType {
+  const mod = require(path.join(grpcXdsSrc, 'xds-resource-type', file)) as Record<string, { get(): GrpcResourceType }>;
+  return mod[exported].get();
+}
+
+const GRPC_TYPES: Record<string, () => GrpcResourceType> = {
+  'envoy.config.listener.v3.Listener': () => grpcType('listener-resource-type.js', 'ListenerResourceType'),
+  'envoy.config.route.v3.RouteConfiguration': () => grpcType('route-config-resource-type.js', 'RouteConfigurationResourceType'),
+  'envoy.config.cluster.v3.Cluster': () => grpcType('cluster-resource-type.js', 'ClusterResourceType'),
+  'envoy.config.endpoint.v3.ClusterLoadAssignment': () => grpcType('endpoint-resource-type.js', 'EndpointResourceType'),
+};
+
+/**
+ * What @grpc/grpc-js-xds says when it decodes the resource: undefined when it accepts it, else its
+ * NACK message.
+ */
+export function grpcRejection(typeName: string, generated: Obj): string | undefined {
+  // The decoders know the HTTP filters only once registered; register() runs once however often called.
+  grpcXds.register();
+  const type = lookupType(typeName);
+  const value = type.encode(type.fromObject(generated)).finish();
+  const context = { bootstrap: { certificateProviders: {} }, server: {} };
+  const result = GRPC_TYPES[typeName]().decode(context, { type_url: `type.googleapis.com/${typeName}`, value });
+  return result.error;
+}
