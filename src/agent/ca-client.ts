@@ -3,6 +3,7 @@
 // kept-open session would pin one control plane replica.
 import { connect, constants } from 'node:http2';
 
+/** The CA's path (src/security/csr/http2-handler.ts serves it; a test keeps the two equal). */
 export const CSR_PATH = '/v1/certificate';
 /** Bound on the CA's answer (a chain and a bundle of a few certificates are a few KiB). */
 export const MAX_RESPONSE_BYTES = 256 * 1024;

@@ -141,7 +141,9 @@ describe('security/ca material', () => {
 
     it('old and new roots both verify while the bundle holds both', async () => {
       const oldFiles = await generateRootCaFiles();
-      const newFiles = await generateRootCaFiles({ subject: 'O=pilotfish, CN=pilotfish mesh root 2' });
+      // Same subject as the old root, as when an operator makes a new default root: verifiers tell
+      // the two apart by key identifiers and signatures.
+      const newFiles = await generateRootCaFiles();
       const oldRoot = oldFiles[ROOT_CERT_FILE] ?? '';
       const newRoot = newFiles[ROOT_CERT_FILE] ?? '';
       // Step 1: the new root joins the bundle; signing stays with the old one.

@@ -82,6 +82,9 @@ describe('security/ca signing', () => {
 
     // 128 random bits: 16 bytes, or 17 with the sign byte.
     assert.ok(leaf.serialNumber.length >= 30 && leaf.serialNumber.length <= 34, leaf.serialNumber);
+    assert.equal(issued.serialNumber, leaf.serialNumber);
+    assert.equal(issued.notAfter.getTime(), new Date(leaf.validTo).getTime());
+    assert.equal(issued.notBefore.getTime(), new Date(leaf.validFrom).getTime());
     const second = new X509Certificate((await ca.sign((await makeCsr(CALLER_ID)).csrPem, CALLER)).certChain[0]);
     assert.notEqual(second.serialNumber, leaf.serialNumber);
   });

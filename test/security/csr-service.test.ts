@@ -13,7 +13,7 @@ import { PassThrough } from 'node:stream';
 import { X509Certificate } from 'node:crypto';
 import { AuthenticationV1Api } from '@kubernetes/client-node';
 import { CertificateAgent, type AgentError } from '../../src/agent/certificate-agent.js';
-import { postCsr } from '../../src/agent/ca-client.js';
+import { CSR_PATH as AGENT_CSR_PATH, postCsr } from '../../src/agent/ca-client.js';
 import { newWorkloadKey } from '../../src/agent/workload-key.js';
 import { createLogger, silentLogger } from '../../src/logging.js';
 import { validateCaFiles } from '../../src/security/ca/ca-material.js';
@@ -145,6 +145,11 @@ describe('security/csr service over HTTP/2 TLS, with the agent as client', funct
     } finally {
       agent.stop();
     }
+  });
+
+  it('agent and server agree on the path', () => {
+    assert.equal(AGENT_CSR_PATH, CSR_PATH);
+    assert.equal(CSR_PATH, '/v1/certificate');
   });
 
   it('answers with the leaf, the chain and the bundle per the wire contract', async () => {

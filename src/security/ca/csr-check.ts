@@ -66,7 +66,12 @@ export async function inspectCsr(pem: string): Promise<InspectedCsr> {
   } catch {
     return malformed('the CSR is not a valid PKCS#10 certificate request');
   }
-  const spki = Buffer.from(csr.publicKey.rawData);
+  let spki: Buffer;
+  try {
+    spki = Buffer.from(csr.publicKey.rawData);
+  } catch {
+    return malformed('the CSR\'s public key cannot be read');
+  }
   checkKeyType(spki);
   let signed: boolean;
   try {

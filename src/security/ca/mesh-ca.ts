@@ -1,7 +1,7 @@
 // The signer: turns an authenticated caller's CSR into an X.509-SVID (SPIFFE X.509-SVID standard)
 // and issues the control plane's own serving certificate. An instance holds one validated CA
 // material; a rotation builds a new instance and swaps it in (see README "Root rotation").
-import { X509Certificate, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
+import { randomBytes, webcrypto, type KeyObject } from 'node:crypto';
 import { toPem } from '../pem.js';
 import { workloadSpiffeId, type WorkloadIdentity } from '../spiffe.js';
 import { x509 } from '../x509.js';
@@ -48,6 +48,10 @@ export interface ServingCertificateRequest {
   readonly ttlMs?: number;
 }
 
+function wholeSeconds(ms: number): number {
+  return Math.floor(ms / 1000) * 1000;
+}
+
 type SigningAlgorithm = webcrypto.EcdsaParams | webcrypto.Algorithm;
 
 function signingAlgorithm(key: KeyObject): {
@@ -72,6 +76,7 @@ export class MeshCa {
     private readonly signingKey: webcrypto.CryptoKey,
     private readonly signAlg: SigningAlgorithm,
     private readonly authorityKeyId: string,
+    private readonly issuerName: InstanceType<typeof x509.Name>,
     options: MeshCaOptions,
   ) {
     this.maxTtlMs = options.maxTtlMs ?? DEFAULT_MAX_WORKLOAD_TTL_MS;
@@ -86,7 +91,7 @@ export class MeshCa {
     const ski = signing.getExtension(x509.SubjectKeyIdentifierExtension);
     const authorityKeyId = ski?.keyId
       ?? Buffer.from(await signing.publicKey.getKeyIdentifier()).toString('hex');
-    return new MeshCa(material, key, signAlg, authorityKeyId, options);
+    return new MeshCa(material, key, signAlg, authorityKeyId, signing.subjectName, options);
   }
 
   get trustBundle(): readonly string[] {
@@ -126,38 +131,40 @@ export class MeshCa {
   private async issue(spki: Buffer, names: { type: 'url' | 'dns' | 'ip'; value: string }[], ttlMs: number): Promise<IssuedCertificate> {
     if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new Error(`a certificate TTL must be a positive number of milliseconds, not ${ttlMs}`);
     const now = this.now().getTime();
-    const notBefore = new Date(now - CLOCK_SKEW_MS);
+    // Whole seconds: what the certificate encodes, so expiresAt equals the leaf's notAfter exactly.
+    const notBefore = new Date(wholeSeconds(now - CLOCK_SKEW_MS));
     // Never beyond the CA path: a peer would reject the chain from the first expiry on.
-    const notAfter = new Date(Math.min(now + Math.min(ttlMs, this.maxTtlMs), this.material.pathNotAfter.getTime()));
+    const notAfter = new Date(wholeSeconds(Math.min(now + Math.min(ttlMs, this.maxTtlMs), this.material.pathNotAfter.getTime())));
     if (notAfter.getTime() <= now) throw new Error(`the signing CA from ${this.material.source} has expired`);
-    const publicKey = new x509.PublicKey(new Uint8Array(spki));
+    const serial = randomBytes(16);
     const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: randomBytes(16).toString('hex'),
+      serialNumber: serial.toString('hex'),
       subject: LEAF_SUBJECT,
-      issuer: new x509.X509Certificate(new Uint8Array(this.material.signingCert.raw)).subjectName,
+      // The signing certificate's subject as encoded, so issuer and subject match byte for byte.
+      issuer: this.issuerName,
       notBefore,
       notAfter,
-      publicKey,
+      publicKey: new x509.PublicKey(new Uint8Array(spki)),
       signingKey: this.signingKey,
       signingAlgorithm: this.signAlg,
+      // No subject key identifier: end-entity certificates are never issuers, and it costs a hash per
+      // certificate. The authority key identifier lets verifiers pick the right root when two roots
+      // share a name during a rotation.
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth], false),
         new x509.SubjectAlternativeNameExtension(names, false),
-        await x509.SubjectKeyIdentifierExtension.create(publicKey),
         new x509.AuthorityKeyIdentifierExtension(this.authorityKeyId, false),
       ],
     });
-    const leafPem = toPem('CERTIFICATE', new Uint8Array(cert.rawData));
-    // Read back with Node: what peers' TLS stacks will see.
-    const leaf = new X509Certificate(leafPem);
     return {
-      certChain: [leafPem, ...this.material.chainPems],
+      certChain: [toPem('CERTIFICATE', new Uint8Array(cert.rawData)), ...this.material.chainPems],
       trustBundle: this.material.trustBundle,
-      notBefore: new Date(leaf.validFrom),
-      notAfter: new Date(leaf.validTo),
-      serialNumber: leaf.serialNumber,
+      notBefore,
+      notAfter,
+      // As Node and OpenSSL print it: upper-case hex of the value, without leading zero bytes.
+      serialNumber: serial.toString('hex').toUpperCase().replace(/^(00)+(?=.)/, ''),
     };
   }
 }

@@ -4,8 +4,7 @@
 // identity is always the one the token review returns, and the CSR must name exactly it.
 import type { Logger } from '../../logging.js';
 import { CsrRejectedError } from '../ca/csr-check.js';
-import type { MeshCa } from '../ca/mesh-ca.js';
-import { DEFAULT_WORKLOAD_TTL_MS } from '../ca/mesh-ca.js';
+import { DEFAULT_WORKLOAD_TTL_MS, type MeshCa } from '../ca/mesh-ca.js';
 import { DEFAULT_TRUST_DOMAIN, trustDomainProblem, workloadSpiffeId, type WorkloadIdentity } from '../spiffe.js';
 import { REFUSAL_STATUS, newCsrCounters, type CsrCounters, type CsrRefusalReason } from './refusals.js';
 import type { TokenAuthenticator } from './token-authenticator.js';

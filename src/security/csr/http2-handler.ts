@@ -11,6 +11,8 @@ import { MAX_CSR_BODY_BYTES, type CsrResponse, type CsrService } from './csr-ser
 export const CSR_PATH = '/v1/certificate';
 /** A request must be complete within this long, or its stream is cancelled. */
 export const DEFAULT_CSR_REQUEST_TIMEOUT_MS = 10_000;
+/** Sessions of the stand-alone server with no activity for this long are closed. */
+export const DEFAULT_CSR_IDLE_TIMEOUT_MS = 30_000;
 /** After a refusal, this much more of an unread body is drained (so the client can read the answer) before the stream is cancelled. */
 const MAX_DRAIN_BYTES = 1024 * 1024;
 
@@ -60,6 +62,8 @@ function readBody(stream: ServerHttp2Stream, limit: number): Promise<{ body: Buf
     stream.on('data', onData);
     stream.once('end', onEnd);
     stream.once('error', reject);
+    // Reset by the client or cancelled by the deadline: nothing to answer.
+    stream.once('close', () => reject(new Error('the stream closed before the request was complete')));
   });
 }
 
@@ -112,6 +116,7 @@ export interface CsrServerOptions extends CsrHandlerOptions {
   readonly cert: string | readonly string[];
   /** Further node:http2 options (limits such as peerMaxConcurrentStreams, maxSessionMemory). */
   readonly http2?: SecureServerOptions;
+  readonly idleTimeoutMs?: number;
 }
 
 /** A TLS HTTP/2 server answering CSR_PATH and 404 elsewhere (not listening yet). */
@@ -119,7 +124,6 @@ export function createCsrServer(service: CsrService, options: CsrServerOptions):
   const handler = csrStreamHandler(service, options);
   const cert = typeof options.cert === 'string' ? options.cert : options.cert.join('');
   const server = createSecureServer({
-    maxSessionMemory: 10,
     settings: { maxConcurrentStreams: 100 },
     ...options.http2,
     key: options.key,
@@ -131,6 +135,8 @@ export function createCsrServer(service: CsrService, options: CsrServerOptions):
     drain(stream);
     respond(stream, { status: 404, body: { error: 'not found', reason: 'not_found' } });
   });
+  // Without a listener, node:http2 destroys a session that stays idle this long.
+  server.setTimeout(options.idleTimeoutMs ?? DEFAULT_CSR_IDLE_TIMEOUT_MS);
   // A bad handshake or a reset session is the peer's problem; never the process's.
   server.on('sessionError', (err) => options.logger?.debug('certificate server session error', { error: err.message }));
   server.on('tlsClientError', (err) => options.logger?.debug('certificate server TLS error', { error: err.message }));
