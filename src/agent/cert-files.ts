@@ -11,9 +11,9 @@
 //      renamed first, a reader is torn only if its two opens fall strictly inside the
 //      microseconds between the two renames, or span both; renaming the key first would tear every
 //      reader whose certificate open came before and whose key open came after either rename.
-// A torn read makes that refresh fail to load (key and certificate do not match), the provider
-// keeps the previous pair, and the next refresh reads a consistent one. Envoy gets its secrets
-// over SDS in one message and never reads these files.
+// A torn read makes that refresh fail to load (key and certificate do not match): grpc-go keeps its
+// previous pair, grpc-js fails handshakes until its next refresh, which reads a consistent pair.
+// Envoy gets its secrets over SDS in one message and never reads these files.
 import { randomBytes } from 'node:crypto';
 import { renameSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
