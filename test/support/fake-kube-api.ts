@@ -18,6 +18,7 @@ import { parseLabelSelector } from './fake-kube-api/selectors.js';
 import { ApiError } from './fake-kube-api/status.js';
 import { ObjectStore } from './fake-kube-api/store.js';
 import { selfSignedCertificate, type TlsMaterial } from './fake-kube-api/tls.js';
+import { type FakeToken, TokenRegistry } from './fake-kube-api/token-review.js';
 import type { KubeObject, ResourceType, StoredObject } from './fake-kube-api/types.js';
 import { type WatchConnection, WatchHub, type WatchInfo, type WatchMatcher } from './fake-kube-api/watch.js';
 import { loadKubeConfig, writeKubeconfig } from './kubeconfig.js';
@@ -26,6 +27,8 @@ export type { Fault, FaultSpec, RequestMatcher, RequestRecord } from './fake-kub
 export type { KubeObject, ResourceType, StoredObject, StatusObject } from './fake-kube-api/types.js';
 export type { WatchInfo, WatchMatcher } from './fake-kube-api/watch.js';
 export type { ResourceTypeInit } from './fake-kube-api/resources.js';
+export type { FakeToken } from './fake-kube-api/token-review.js';
+export { DEFAULT_API_AUDIENCES } from './fake-kube-api/token-review.js';
 export { ApiError } from './fake-kube-api/status.js';
 
 export interface FakeKubeApiOptions {
@@ -49,6 +52,8 @@ export interface FakeKubeApiOptions {
   token?: string;
   /** First resourceVersion is this + 1; default 1000. */
   startResourceVersion?: number;
+  /** Audiences a TokenReview without spec.audiences checks against; default DEFAULT_API_AUDIENCES. */
+  apiAudiences?: readonly string[];
 }
 
 /** Identifies one object for the in-process helpers. */
@@ -90,6 +95,7 @@ export class FakeKubeApi {
   private readonly faults = new FaultTable();
   private readonly log = new RequestLog();
   private readonly hub: WatchHub;
+  private readonly tokens: TokenRegistry;
   private readonly server: Server;
   private bookmarkTimer: NodeJS.Timeout | undefined;
   private address = '';
@@ -106,13 +112,14 @@ export class FakeKubeApi {
       enforceNamespaces: options.enforceNamespaces ?? true,
     });
     this.hub = new WatchHub(this.store);
+    this.tokens = new TokenRegistry(options.apiAudiences);
     for (const name of options.namespaces ?? DEFAULT_NAMESPACES) {
       this.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     }
     const ctx: HandlerContext = {
       registry: this.registry, store: this.store, faults: this.faults, log: this.log, hub: this.hub,
       versionInfo: versionInfo(options.gitVersion ?? 'v1.33.0'), serverAddress: () => this.address,
-      token: options.token, watchTimeoutSeconds: options.watchTimeoutSeconds,
+      token: options.token, watchTimeoutSeconds: options.watchTimeoutSeconds, tokens: this.tokens,
     };
     const handler = (req: IncomingMessage, res: ServerResponse): void => { void handleRequest(ctx, req, res); };
     this.server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, handler) : createHttpServer(handler);
@@ -222,6 +229,20 @@ export class FakeKubeApi {
   /** The current (latest) resourceVersion. */
   resourceVersion(): string {
     return String(this.store.currentResourceVersion());
+  }
+
+  // ---- authentication (TokenReview) ----
+
+  /**
+   * A TokenReview of `token` authenticates it as `identity` (a service account, or any username),
+   * for its audiences, unless expired; unknown tokens are refused as invalid. Replaces an earlier registration.
+   */
+  registerToken(token: string, identity: FakeToken): void {
+    this.tokens.register(token, identity);
+  }
+
+  revokeToken(token: string): void {
+    this.tokens.revoke(token);
   }
 
   // ---- faults ----

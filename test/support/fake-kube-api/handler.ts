@@ -12,6 +12,7 @@ import {
   ApiError, badRequest, expired, injectedError, successStatus,
 } from './status.js';
 import type { DeletePreconditions, ObjectStore } from './store.js';
+import type { TokenRegistry } from './token-review.js';
 import type { KubeObject, StatusObject, StoredObject } from './types.js';
 import type { WatchHub } from './watch.js';
 
@@ -27,7 +28,11 @@ export interface HandlerContext {
   readonly token: string | undefined;
   /** Server-side cap on watches that ask for no timeout (the real server picks 30-60 min). */
   readonly watchTimeoutSeconds: number | undefined;
+  /** Tokens a TokenReview recognises. */
+  readonly tokens: TokenRegistry;
 }
+
+const TOKEN_REVIEW_PATH = '/apis/authentication.k8s.io/v1/tokenreviews';
 
 type Query = Record<string, string>;
 
@@ -327,6 +332,9 @@ export async function handleRequest(ctx: HandlerContext, req: IncomingMessage, r
     if (HEALTH_PATHS.has(path)) return sendText(ctx, record, res, 200, 'ok');
     if (split && isDiscovery(split)) {
       return sendJson(ctx, record, res, 200, discoveryDocument(split, ctx.registry, ctx.serverAddress()));
+    }
+    if (path === TOKEN_REVIEW_PATH && method === 'POST') {
+      return sendJson(ctx, record, res, 201, ctx.tokens.review(parseBody(text, contentType)));
     }
     if (!parts || route === undefined) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${path})`);
     if (route instanceof ApiError) throw route;

@@ -1,0 +1,63 @@
+// The files gRPC's file_watcher certificate provider reads (gRFC A29): the chain, the key and the
+// roots. Each is written to a temporary file in the same directory, flushed, then renamed over
+// the old one, so no reader ever sees a partly written file.
+//
+// Two files cannot be replaced at one instant, so the order of the renames decides which torn
+// state a reader can observe, and how often:
+//   1. root-cert.pem first: trust in a new root exists before anything signed under it is
+//      presented, and during a rotation the bundle only ever grows before the identity changes.
+//   2. cert-chain.pem, then key.pem, back to back with no await between them: file_watcher
+//      readers (grpc-js, grpc-go) open the certificate before the key. With the certificate
+//      renamed first, a reader is torn only if its two opens fall strictly inside the
+//      microseconds between the two renames, or span both; renaming the key first would tear every
+//      reader whose certificate open came before and whose key open came after either rename.
+// A torn read makes that refresh fail to load (key and certificate do not match): grpc-go keeps its
+// previous pair, grpc-js fails handshakes until its next refresh, which reads a consistent pair.
+// Envoy gets its secrets over SDS in one message and never reads these files.
+import { randomBytes } from 'node:crypto';
+import { renameSync } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const CERT_CHAIN_FILE = 'cert-chain.pem';
+export const KEY_FILE = 'key.pem';
+export const ROOT_CERT_FILE = 'root-cert.pem';
+
+export interface CertificateFiles {
+  readonly certChainPem: string;
+  readonly privateKeyPem: string;
+  readonly trustBundlePem: string;
+}
+
+async function writeTemp(dir: string, name: string, content: string, mode: number): Promise<string> {
+  const path = join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(path, 'wx', mode);
+  try {
+    await handle.writeFile(content, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return path;
+}
+
+/** Writes the three files into `dir` (created 0700 when absent); key.pem is 0600. */
+export async function writeCertificateFiles(dir: string, files: CertificateFiles): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const temps: string[] = [];
+  try {
+    const root = await writeTemp(dir, ROOT_CERT_FILE, files.trustBundlePem, 0o644);
+    temps.push(root);
+    const chain = await writeTemp(dir, CERT_CHAIN_FILE, files.certChainPem, 0o644);
+    temps.push(chain);
+    const key = await writeTemp(dir, KEY_FILE, files.privateKeyPem, 0o600);
+    temps.push(key);
+    // Synchronous on purpose: nothing else of this process may run between the renames.
+    renameSync(root, join(dir, ROOT_CERT_FILE));
+    renameSync(chain, join(dir, CERT_CHAIN_FILE));
+    renameSync(key, join(dir, KEY_FILE));
+    temps.length = 0;
+  } finally {
+    for (const t of temps) await rm(t, { force: true });
+  }
+}
