@@ -3,7 +3,7 @@
 // operator plugs a CA in by creating the Secret before installing (Istio's cacerts keys), or
 // from a cert-manager Certificate (tls.crt / tls.key / ca.crt, mapped below).
 import { ApiException, type V1Secret } from '@kubernetes/client-node';
-import type { ApiPermission } from '../../permissions.js';
+import type { ApiPermission } from '../../kube/api-permission.js';
 import { certificatePems, joinPems } from '../pem.js';
 import {
   CA_CERT_FILE, CA_FILE_NAMES, CA_KEY_FILE, CERT_CHAIN_FILE, MAX_CA_FILE_BYTES, ROOT_CERT_FILE, isEmptyCaFiles,

@@ -3,7 +3,7 @@
 // is refused, and the answer must echo that audience back: an authenticator that ignores
 // audiences (older webhook authenticators do) does not get to vouch for a mesh identity.
 import { ApiException, type V1TokenReview } from '@kubernetes/client-node';
-import type { ApiPermission } from '../../permissions.js';
+import type { ApiPermission } from '../../kube/api-permission.js';
 import { isKubernetesNamespace, isKubernetesServiceAccount } from '../spiffe.js';
 import type { AuthenticationResult, TokenAuthenticator } from './token-authenticator.js';
 
