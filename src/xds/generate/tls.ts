@@ -317,7 +317,10 @@ export interface GrpcServerListenerOptions extends GrpcTlsOptions {
 export function grpcServerListener(o: GrpcServerListenerOptions): Listener {
   const secure = o.mode === 'STRICT';
   const hcm = typed(HCM_TYPE, {
-    stat_prefix: `inbound_${o.port}`,
+    // Differs by security on purpose: grpc-js-xds 1.14 decides whether a new Listener changes
+    // anything by comparing filter bytes, and its check misses a transport socket that appears or
+    // goes away — with one stat prefix, a switch between STRICT and PERMISSIVE would be ignored.
+    stat_prefix: `inbound_${o.port}_${secure ? 'mtls' : 'plaintext'}`,
     route_config: {
       name: 'inbound',
       virtual_hosts: [{ name: 'inbound', domains: ['*'], routes: [{ match: { prefix: '/' }, non_forwarding_action: {} }] }],
