@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import {
   clientSendsMtls, DEFAULT_MTLS_MODE, DEFAULT_ROOT_NAMESPACE, effectiveMtlsMode, mtlsAcceptance, resolveMtls,
-  type EffectiveMtlsMode, type MtlsAcceptance, type MtlsLevel, type MtlsMode, type MtlsWorkload, type PeerAuthentication,
+  type EffectiveMtlsMode, type MtlsAcceptance, type MtlsLevel, type MtlsMode, type MtlsWorkload, type PeerAuthentication, type ResolvedMtls,
   type ServerKind,
 } from '../../src/model/peer-authentication.js';
 import { DEFAULT_TRUST_DOMAIN, spiffeId, trustDomainPrefix } from '../../src/model/spiffe.js';
@@ -166,7 +166,7 @@ describe('model: PeerAuthentication resolution', () => {
   for (const c of CASES) {
     it(c.name, () => {
       const policies = c.policies.map(policy);
-      const got = resolveMtls(policies, c.workload ?? reviews, c.port ?? 8080, c.root ?? ROOT);
+      const got: ResolvedMtls = resolveMtls(policies, c.workload ?? reviews, c.port ?? 8080, c.root ?? ROOT);
       assert.deepEqual(got, { mode: c.want, level: c.level, ...(c.by !== undefined ? { policy: c.by } : {}) });
       assert.equal(effectiveMtlsMode(policies, c.workload ?? reviews, c.port ?? 8080, c.root ?? ROOT), c.want);
       // Order of the input never matters.

@@ -9,7 +9,7 @@ import path from 'node:path';
 import * as grpcXds from '@grpc/grpc-js-xds';
 import {
   CERT_CHAIN_FILE, DEFAULT_CERT_REFRESH_MS, grpcBootstrap, KEY_FILE, ROOT_CERT_FILE, type FileWatcherProvider,
-  type GrpcCertificateOptions,
+  type GrpcBootstrap, type GrpcBootstrapOptions, type GrpcCertificateOptions,
 } from '../../../src/xds/bootstrap/grpc-bootstrap.js';
 import { outboundCluster } from '../../../src/xds/generate/cds.js';
 import {
@@ -238,7 +238,8 @@ describe('tls: proxyless gRPC', () => {
   const opts: GrpcTlsOptions = { trustDomain: TD };
 
   it('the bootstrap passes grpc-js-xds\'s validator, with a file watcher on the agent\'s files and the A36 template', () => {
-    const raw = grpcBootstrap({ nodeId: 'n', xdsAddress: '127.0.0.1:15010', certificates: { directory: '/certs', refreshIntervalMs: 1500 }, xdsServer: true });
+    const options: GrpcBootstrapOptions = { nodeId: 'n', xdsAddress: '127.0.0.1:15010', certificates: { directory: '/certs', refreshIntervalMs: 1500 }, xdsServer: true };
+    const raw: GrpcBootstrap = grpcBootstrap(options);
     const provider: FileWatcherProvider | undefined = raw.certificate_providers?.[GRPC_CERTIFICATE_PROVIDER];
     assert.deepEqual(provider?.config, {
       certificate_file: `/certs/${CERT_CHAIN_FILE}`, private_key_file: `/certs/${KEY_FILE}`, ca_certificate_file: `/certs/${ROOT_CERT_FILE}`,

@@ -8,7 +8,7 @@ import { ROUTING_STATUS } from '../../routing/v1alpha1/schema.js';
 import { PEER_AUTHENTICATION_SPEC } from './schema.js';
 
 export const SECURITY_GROUP = 'security.pilotfish.io';
-export const SECURITY_VERSION = 'v1alpha1';
+const SECURITY_VERSION = 'v1alpha1';
 export const SECURITY_API_VERSION = `${SECURITY_GROUP}/${SECURITY_VERSION}`;
 
 export const PEER_AUTHENTICATION_KIND = 'PeerAuthentication';
@@ -21,7 +21,7 @@ export const PEER_AUTHENTICATION_CRD_NAME = `${PLURAL}.${SECURITY_GROUP}`;
 export const PEER_AUTHENTICATION_CRD_FILE = `${PEER_AUTHENTICATION_CRD_NAME}.yaml`;
 
 /** The full OpenAPI schema of a PeerAuthentication, as the API server sees it. */
-export function peerAuthenticationSchema(): Schema {
+function peerAuthenticationSchema(): Schema {
   return {
     type: 'object',
     description: 'Which traffic workloads accept: mutual TLS, plaintext or both (like an Istio PeerAuthentication). '
