@@ -6,7 +6,7 @@ import {
   PEER_AUTHENTICATION_CRD_NAME, PEER_AUTHENTICATION_KIND, peerAuthenticationCrd,
   renderPeerAuthenticationCrdYaml, SECURITY_GROUP,
 } from '../../../src/api/security/v1alpha1/crd.js';
-import { MAX_PORT_LEVEL_ENTRIES, MAX_SELECTOR_LABELS } from '../../../src/api/security/v1alpha1/schema.js';
+import { MAX_LABEL_NAME_LENGTH, MAX_PORT_LEVEL_ENTRIES, MAX_SELECTOR_LABELS } from '../../../src/api/security/v1alpha1/schema.js';
 import { crdSchemaJson, schemaAt, structuralProblems, type Json } from '../routing/crd-support.js';
 import { PEER_AUTHENTICATION_CRD_PATH, readPeerAuthenticationCrd } from './crd-file.js';
 
@@ -52,7 +52,8 @@ describe('PeerAuthentication CRD (crds/peerauthentications.security.pilotfish.io
     const messages = (at: string) => ((schemaAt(s, at)['x-kubernetes-validations'] ?? []) as { message: string }[]).map((r) => r.message);
     assert.deepEqual(messages('spec'), ['portLevelMtls requires a selector with matchLabels']);
     assert.deepEqual(messages('spec.portLevelMtls'), ['port must be between 1 and 65535']);
-    assert.deepEqual(messages('spec.selector.matchLabels'), ['label names must not be empty']);
+    assert.deepEqual(messages('spec.selector.matchLabels'), [`label names must be 1 to ${MAX_LABEL_NAME_LENGTH} characters long`]);
+    assert.equal(MAX_LABEL_NAME_LENGTH, 253 + 1 + 63);
     assert.deepEqual(schemaAt(s, 'spec.mtls.mode').enum, ['PERMISSIVE', 'STRICT', 'DISABLE', 'UNSET']);
     assert.deepEqual(schemaAt(s, 'spec.portLevelMtls.{}.mode').enum, ['PERMISSIVE', 'STRICT', 'DISABLE', 'UNSET']);
     assert.equal(schemaAt(s, 'spec.portLevelMtls').maxProperties, MAX_PORT_LEVEL_ENTRIES);

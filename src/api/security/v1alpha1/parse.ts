@@ -17,6 +17,14 @@ interface RawSpec {
   portLevelMtls?: Record<string, { mode?: MtlsMode }>;
 }
 
+/** Peer-supplied values quoted in messages are cut to this many characters. */
+const MAX_QUOTED = 100;
+
+function quoted(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}…` : text;
+}
+
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 function timestampOf(md: Record<string, unknown>): string | undefined {
@@ -32,10 +40,10 @@ function envelope(obj: CustomObject, errors: FieldError[]): PeerAuthenticationMe
     return undefined;
   }
   if (obj.apiVersion !== SECURITY_API_VERSION) {
-    errors.push({ path: 'apiVersion', message: `must be ${SECURITY_API_VERSION} (got ${JSON.stringify(obj.apiVersion)})` });
+    errors.push({ path: 'apiVersion', message: `must be ${SECURITY_API_VERSION} (got ${quoted(obj.apiVersion)})` });
   }
   if (obj.kind !== PEER_AUTHENTICATION_KIND) {
-    errors.push({ path: 'kind', message: `must be ${PEER_AUTHENTICATION_KIND} (got ${JSON.stringify(obj.kind)})` });
+    errors.push({ path: 'kind', message: `must be ${PEER_AUTHENTICATION_KIND} (got ${quoted(obj.kind)})` });
   }
   const md: unknown = obj.metadata;
   if (!isPlainObject(md)) {
@@ -48,7 +56,7 @@ function envelope(obj: CustomObject, errors: FieldError[]): PeerAuthenticationMe
     return undefined;
   }
   if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
-    errors.push({ path: 'metadata.name', message: `must be a DNS subdomain (lower-case letters, digits, "-" and ".") (got ${JSON.stringify(name.slice(0, 300))})` });
+    errors.push({ path: 'metadata.name', message: `must be a DNS subdomain (lower-case letters, digits, "-" and ".") (got ${quoted(name)})` });
   }
   const creationTimestamp = timestampOf(md);
   return {
@@ -79,7 +87,7 @@ export function parsePeerAuthentication(obj: CustomObject, evaluate: RuleEvaluat
   for (const [key, v] of Object.entries(spec.portLevelMtls ?? {})) {
     const port = Number(key);
     // The API server admits "80" and "080" side by side; they are the same port.
-    if (portLevelMtls.some((p) => p.port === port)) errors.push({ path: `spec.portLevelMtls[${key}]`, message: `port ${port} is given more than once` });
+    if (portLevelMtls.some((p) => p.port === port)) errors.push({ path: `spec.portLevelMtls[${key.slice(0, MAX_QUOTED)}]`, message: `port ${port} is given more than once` });
     else portLevelMtls.push({ port, mode: v.mode ?? 'UNSET' });
   }
   if (errors.length) return { errors };

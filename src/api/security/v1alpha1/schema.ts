@@ -42,10 +42,13 @@ const PORT_KEYS_RULE: CelRule = {
   }),
 };
 
+/** A label name: an optional DNS-subdomain prefix (253) and "/" and a name (63). */
+export const MAX_LABEL_NAME_LENGTH = 317;
+
 const LABEL_KEYS_RULE: CelRule = {
-  rule: 'self.all(k, size(k) > 0)',
-  message: 'label names must not be empty',
-  check: (self) => isPlainObject(self) && Object.keys(self).every((k) => k.length > 0),
+  rule: `self.all(k, size(k) > 0 && size(k) <= ${MAX_LABEL_NAME_LENGTH})`,
+  message: `label names must be 1 to ${MAX_LABEL_NAME_LENGTH} characters long`,
+  check: (self) => isPlainObject(self) && Object.keys(self).every((k) => k.length > 0 && k.length <= MAX_LABEL_NAME_LENGTH),
 };
 
 const SELECTOR: Schema = {
