@@ -25,7 +25,7 @@ import type { Service, ServicePort } from '../../../src/model/mesh.js';
 import { lookupType } from '../../../src/xds/protos.js';
 import type { Listener } from '../../../src/xds/envoy-types.js';
 import { checkObject, formatViolations } from '../../support/validate-rules.js';
-import { roundTripProblems } from './support.js';
+import { roundTripProblems } from '../../support/envoy-round-trip.js';
 
 grpcXds.register();
 
