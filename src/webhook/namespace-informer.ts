@@ -12,10 +12,10 @@ export class InformerNamespaceCache implements NamespaceCache {
   private readonly informer: SupervisedInformer;
   private isSynced = false;
 
-  constructor(kc: KubeConfig, logger: Logger, tuning: InformerTuning = DEFAULT_TUNING) {
+  /** `onChange` runs after each Namespace event (lookups read the store, so nothing else needs it). */
+  constructor(kc: KubeConfig, logger: Logger, tuning: InformerTuning = DEFAULT_TUNING, onChange: () => void = () => undefined) {
     const rest = new KubeRest(kc, tuning.requestTimeoutMs);
-    // Lookups read the informer's store directly: nothing to do per change.
-    this.informer = new SupervisedInformer(kc, rest, NAMESPACES, logger, tuning, () => undefined);
+    this.informer = new SupervisedInformer(kc, rest, NAMESPACES, logger, tuning, onChange);
     void this.informer.synced.then(() => { this.isSynced = true; });
   }
 
