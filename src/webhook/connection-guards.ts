@@ -42,7 +42,7 @@ export class ConnectionGuards {
 
   constructor(private readonly limits: WebhookLimits, readonly counters: WebhookLimitCounters, private readonly logger: Logger) {}
 
-  /** Body bytes reserved by requests now being received or handled. */
+  /** Body bytes received by requests not yet answered. */
   get inflightBytes(): number {
     return this.inflightBodyBytes;
   }

@@ -29,6 +29,8 @@ export interface WebhookServer {
   readonly port: number;
   /** How often each limit was hit (also on /metrics). */
   readonly limitHits: WebhookLimitCounters;
+  /** Body bytes received and not yet answered (see WebhookLimits.maxInflightBodyBytes). */
+  inflightBodyBytes(): number;
   close(): Promise<void>;
 }
 
@@ -93,6 +95,7 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
   return {
     port,
     limitHits: guards.counters,
+    inflightBodyBytes: () => guards.inflightBytes,
     async close() {
       o.certificates.stop();
       await server.close();

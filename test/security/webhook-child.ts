@@ -1,7 +1,7 @@
 // The webhook in a process of its own, so a test can attack it and read its RSS. Started by
 // webhook-slow-clients.test.ts with fork(); argv[2] is JSON { certFile, keyFile, limits }.
 // Messages: it sends { type: 'ready', port } once listening; it answers { type: 'stats' } with
-// { type: 'stats', rss, peakRss, hits } (peakRss since the last { type: 'stats', resetPeak: true }).
+// { type: 'stats', rss, peakRss, hits, inflightBodyBytes } (peakRss since the last { type: 'stats', resetPeak: true }).
 import { silentLogger } from '../../src/logging.js';
 import { DEFAULT_INJECTOR_CONFIG } from '../../src/webhook/inject.js';
 import { InjectionMetrics } from '../../src/webhook/injection-counters.js';
@@ -18,6 +18,7 @@ export interface ChildStats {
   rss: number;
   peakRss: number;
   hits: Record<string, number>;
+  inflightBodyBytes: number;
 }
 
 async function main(): Promise<void> {
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
     if (m.type === 'stats') {
       const rss = process.memoryUsage.rss();
       const hits = Object.fromEntries(LIMIT_HITS.map((l) => [l, server.limitHits.get(l)]));
-      const stats: ChildStats = { type: 'stats', rss, peakRss: Math.max(peak, rss), hits };
+      const stats: ChildStats = { type: 'stats', rss, peakRss: Math.max(peak, rss), hits, inflightBodyBytes: server.inflightBodyBytes() };
       if (m.resetPeak) peak = rss;
       process.send?.(stats);
     } else if (m.type === 'stop') {

@@ -217,6 +217,7 @@ describe('security: webhook slow and idle clients', function () {
     process.stdout.write(`      webhook RSS: idle ${(idleRss / MiB).toFixed(0)} MiB, peak ${(stats.peakRss / MiB).toFixed(0)} MiB `
       + `(+${(grew / MiB).toFixed(0)} MiB); limit hits ${JSON.stringify(hits)}\n`);
     assert.ok(hits.inflight_body - before.inflight_body > 0, 'the in-flight body budget refused some');
+    assert.equal(stats.inflightBodyBytes, 0, 'every body byte counted in was counted out once its connection closed');
     assert.ok(grew < RSS_BOUND, `RSS grew by ${(grew / MiB).toFixed(0)} MiB (bound ${RSS_BOUND / MiB} MiB)`);
     await admit(port, ca.certPem);
   });
