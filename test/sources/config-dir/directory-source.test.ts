@@ -27,6 +27,13 @@ endpoints: [{addresses: [${address}]}]
 `;
 }
 
+/** Nine levels of nine aliases each: 9^9 nodes if expanded. */
+function aliasBomb(): string {
+  const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x]'];
+  for (let i = 1; i < 10; i++) lines.push(`a${i}: &a${i} [${Array.from({ length: 9 }, () => `*a${i - 1}`).join(', ')}]`);
+  return `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
+}
+
 class RecordingSink {
   calls: ObjectSet[] = [];
   replace(_source: string, objects: ObjectSet): void {
@@ -71,7 +78,7 @@ describe('ConfigDirSource', () => {
     return file;
   }
   async function started(logger: Logger = silentLogger()): Promise<{ source: ConfigDirSource; sink: RecordingSink }> {
-    const source = new ConfigDirSource(dir, logger, { watch: false });
+    const source = new ConfigDirSource(dir, logger, { watch: false, maxFileBytes: 1024 });
     sources.push(source);
     const sink = new RecordingSink();
     await source.start(sink);
@@ -98,13 +105,16 @@ describe('ConfigDirSource', () => {
   });
 
   const breakages: Array<[string, string, number | null, RegExp]> = [
-    ['a YAML syntax error', `${service('a', 10)}---\nmetadata: {name: [x\n`, 1, /YAML syntax error/],
-    ['a document that is not an object', `${service('a', 10)}---\n42\n`, 1, /document is not an object/],
-    ['a missing kind', 'apiVersion: v1\nmetadata: {name: a}\n', 0, /kind is missing/],
-    ['an unknown kind', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n', 0, /unknown kind "ConfigMap"/],
-    ['a Service port without a number', 'apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: demo}\nspec: {ports: [{name: http}]}\n', 0, /Service demo\/a: spec.ports\[0\].port is missing/],
-    ['an EndpointSlice without its service label', `${service('a', 10)}---\n${slice('a-1', 'a', '10.0.0.1').replace('labels: {kubernetes.io/service-name: a}', 'labels: {}')}`, 1, /kubernetes.io\/service-name"\] is missing/],
-    ['a duplicate of an object of another file', `${service('b', 10)}`, 0, /duplicate Service demo\/b: already defined in .*b.yaml \(document 0\)/],
+    ['a YAML syntax error', `${service('a', 10)}---\nmetadata: {name: [x\n`, 2, /YAML syntax error/],
+    ['a document that is not an object', `${service('a', 10)}---\n42\n`, 2, /document is not an object/],
+    ['a missing kind', 'apiVersion: v1\nmetadata: {name: a}\n', 1, /kind is missing/],
+    ['an unknown kind of pilotfish\'s API group', 'apiVersion: routing.pilotfish.io/v1alpha1\nkind: TrafficRoot\nmetadata: {name: a}\n', 1, /unknown kind "TrafficRoot"/],
+    ['a Service port without a number', 'apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: demo}\nspec: {ports: [{name: http}]}\n', 1, /Service demo\/a: spec.ports\[0\].port is missing/],
+    ['an EndpointSlice without its service label', `${service('a', 10)}---\n${slice('a-1', 'a', '10.0.0.1').replace('labels: {kubernetes.io/service-name: a}', 'labels: {}')}`, 2, /kubernetes.io\/service-name"\] is missing/],
+    ['a duplicate of an object of another file', `${service('b', 10)}`, 1, /duplicate Service demo\/b: already defined in .*b.yaml \(document 1\)/],
+    ['an alias bomb', aliasBomb(), 1, /cannot read the document: .*[Ee]xcessive alias count/],
+    ['a circular alias', 'apiVersion: v1\nkind: Service\nmetadata: &m {name: a, namespace: demo, labels: {self: *m}}\nspec: {}\n', 1, /circular alias at metadata.labels.self/],
+    ['a file over the size limit', `# ${'x'.repeat(2048)}\n${service('a', 10)}`, null, /file is \d+ bytes, over the limit of 1024 bytes \(--max-config-file-bytes\); not read/],
   ];
   for (const [what, text, document, reason] of breakages) {
     it(`keeps a file's last good content on ${what}, while other files still update`, async () => {
@@ -163,7 +173,7 @@ describe('ConfigDirSource', () => {
     const c = await write('c.yaml', `${service('shared', 2)}---\n${service('only-c', 3)}`);
     await source.reload();
     assert.deepEqual(servicePorts(sink.last), { shared: 1 }, 'c.yaml is rejected as a whole');
-    assert.deepEqual(source.errors().map((e) => [e.file, e.document]), [[c, 0]]);
+    assert.deepEqual(source.errors().map((e) => [e.file, e.document]), [[c, 1]]);
     await fsp.rm(a);
     await source.reload();
     assert.deepEqual(servicePorts(sink.last), { shared: 2, 'only-c': 3 });
@@ -200,7 +210,7 @@ describe('ConfigDirSource', () => {
     afterEach(async () => { await store?.stop(); });
 
     async function watched(): Promise<ConfigDirSource> {
-      const source = new ConfigDirSource(dir, silentLogger(), { coalesceMs: 20 });
+      const source = new ConfigDirSource(dir, silentLogger(), { settleMs: 20 });
       store = new SnapshotStore({ logger: silentLogger(), quietMs: 10 });
       await store.start([source]);
       return source;
