@@ -9,7 +9,9 @@ import path from 'node:path';
 import type { Logger } from '../../logging.js';
 import type { ObjectSet } from '../objects.js';
 import type { Source, SourceSink } from '../source.js';
-import { describeKey, objectSetOf, parseConfigText, type ConfigError, type ParsedFile, type ParsedObject } from './parse-file.js';
+import {
+  describeKey, objectSetOf, parseConfigText, type ConfigError, type DocumentReuse, type ParsedObject, type ParsedText,
+} from './parse-file.js';
 import { DEFAULT_MAX_CONFIG_FILE_BYTES, readConfigFile } from './read-config-file.js';
 import { SettlingWatcher, type SettledChanges } from './settling-watcher.js';
 
@@ -23,7 +25,7 @@ export interface ConfigDirOptions {
   /** Files larger than this are refused unread (default 4 MiB, `--max-config-file-bytes`). */
   readonly maxFileBytes?: number;
   /** The parser (tests count calls through it). */
-  readonly parse?: (file: string, text: string) => ParsedFile;
+  readonly parse?: (file: string, text: string, previous?: DocumentReuse) => ParsedText;
 }
 
 export interface ReloadResult {
@@ -39,6 +41,8 @@ interface FileState {
   /** Parsed current text that is valid on its own but waits on a name conflict with another file. */
   pending?: readonly ParsedObject[];
   errors: readonly ConfigError[];
+  /** Results of the last parse's documents, so an edit parses only the documents it changed. */
+  reuse?: DocumentReuse;
 }
 
 /** What the next pass has to look at. */
@@ -59,7 +63,7 @@ export class ConfigDirSource implements Source {
   private readonly log: Logger;
   private readonly files = new Map<string, FileState>();
   private readonly maxFileBytes: number;
-  private readonly parse: (file: string, text: string) => ParsedFile;
+  private readonly parse: (file: string, text: string, previous?: DocumentReuse) => ParsedText;
   private current: ObjectSet | undefined;
   /** `namespace/name` of the Services in `current`, built when first asked. */
   private serviceNames: Set<string> | undefined;
@@ -226,7 +230,8 @@ export class ConfigDirSource implements Source {
       this.setErrors(file, next, [{ file, document: null, reason: 'file is empty (being rewritten?); keeping its last good content; delete the file to remove its objects' }]);
       return;
     }
-    const parsed = this.parse(file, text);
+    const parsed = this.parse(file, text, next.reuse);
+    next.reuse = parsed.reuse;
     for (const s of parsed.skipped) {
       this.log.debug('skipping a kind pilotfish does not use', { file, document: s.document, kind: s.kind, apiVersion: s.apiVersion });
     }

@@ -102,8 +102,10 @@ metadata: {name: p, namespace: shop}
   });
 
   it('treats an empty file as valid and empty', () => {
-    assert.deepEqual(parseConfigText('f.yaml', ''), { objects: [], errors: [], skipped: [] });
-    assert.deepEqual(parseConfigText('f.yaml', '# nothing yet\n---\n'), { objects: [], errors: [], skipped: [] });
+    for (const text of ['', '# nothing yet\n---\n']) {
+      const { objects, errors, skipped } = parseConfigText('f.yaml', text);
+      assert.deepEqual({ objects, errors, skipped }, { objects: [], errors: [], skipped: [] });
+    }
   });
 
   it('passes over kinds pilotfish does not use, and the same kind names of other API groups', () => {
@@ -136,6 +138,43 @@ metadata: {name: web}
     assert.equal(parsed.errors.length, 21);
     assert.deepEqual(parsed.errors.slice(0, 20).map((e) => e.document), Array.from({ length: 20 }, (_, i) => i + 1));
     assert.deepEqual(parsed.errors[20], { file: 'f.yaml', document: null, reason: '30 more documents with errors' });
+  });
+
+  it('parses again only the documents whose text changed, keeping the others\' objects', () => {
+    const doc = (name: string, port: number): string => SERVICE.replace('name: web', `name: ${name}`).replace('port: 80', `port: ${port}`);
+    const first = parseConfigText('f.yaml', `${doc('a', 1)}---\n${doc('b', 2)}---\n${doc('c', 3)}`);
+    const second = parseConfigText('f.yaml', `${doc('a', 1)}---\n${doc('b', 20)}---\n${doc('c', 3)}`, first.reuse);
+    assert.deepEqual(second.errors, []);
+    assert.equal(second.objects[0]?.object, first.objects[0]?.object, 'unchanged document: the same object');
+    assert.notEqual(second.objects[1]?.object, first.objects[1]?.object);
+    assert.equal(second.objects[2]?.object, first.objects[2]?.object);
+    assert.deepEqual(second.objects.map((o) => [o.key, o.document]), [['Service/shop/a', 1], ['Service/shop/b', 2], ['Service/shop/c', 3]]);
+    // A document moved down keeps its object but gets its new number; errors carry file line numbers.
+    const third = parseConfigText('f.yaml', `${doc('x', 9)}---\n${doc('a', 1)}---\nkind: [\n`, second.reuse);
+    assert.equal(third.objects.length, 0);
+    assert.deepEqual(third.errors.map((e) => e.document), [3]);
+    assert.match(third.errors[0]?.reason ?? '', /at line 14, column 1$/);
+    const fourth = parseConfigText('f.yaml', `${doc('x', 9)}---\n${doc('a', 1)}`, third.reuse);
+    assert.deepEqual(fourth.objects.map((o) => [o.key, o.document]), [['Service/shop/x', 1], ['Service/shop/a', 2]]);
+    const fifth = parseConfigText('f.yaml', `${doc('x', 9)}---\n${doc('a', 1)}`, fourth.reuse);
+    assert.deepEqual(fifth.objects.map((o) => o.object), fourth.objects.map((o) => o.object));
+    assert.ok(fifth.objects.every((o, i) => o.object === fourth.objects[i]?.object), 'nothing parsed again');
+  });
+
+  it('reads a document written as JSON the same as YAML', () => {
+    const json = '{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"}, "spec": {"ports": [{"name": "http", "port": 80}]}}\n';
+    const fromJson = parseConfigText('f.yaml', `${json}---\n${json.replace('"web"', '"api"')}`);
+    const fromYaml = parseConfigText('f.yaml', `${SERVICE}---\n${SERVICE.replace('name: web', 'name: api')}`);
+    assert.deepEqual(fromJson.errors, []);
+    assert.deepEqual(fromJson.objects, fromYaml.objects);
+    // JSON with a comment is YAML, not JSON: still read.
+    assert.deepEqual(parseConfigText('f.yaml', `# generated\n${json}`).objects.map((o) => o.key), ['Service/shop/web']);
+  });
+
+  it('does not split a file with YAML directives (they apply across documents)', () => {
+    const parsed = parseConfigText('f.yaml', `%YAML 1.2\n---\n${SERVICE}---\n${SERVICE.replace('name: web', 'name: api')}`);
+    assert.deepEqual(parsed.errors, []);
+    assert.deepEqual(parsed.objects.map((o) => [o.key, o.document]), [['Service/shop/web', 1], ['Service/shop/api', 2]]);
   });
 
   it('refuses a file of more documents than the bound, naming the bound', () => {
