@@ -7,7 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../logging.js';
-import type { ObjectSet } from '../objects.js';
+import type { ObjectSet, V1Service } from '../objects.js';
 import type { Source, SourceSink } from '../source.js';
 import {
   describeKey, objectSetOf, parseConfigText, type ConfigError, type DocumentReuse, type ParsedObject, type ParsedText,
@@ -66,7 +66,7 @@ export class ConfigDirSource implements Source {
   private readonly parse: (file: string, text: string, previous?: DocumentReuse) => ParsedText;
   private current: ObjectSet | undefined;
   /** `namespace/name` of the Services in `current`, built when first asked. */
-  private serviceNames: Set<string> | undefined;
+  private serviceNames: Map<string, V1Service> | undefined;
   private sink: SourceSink | undefined;
   private watcher: SettlingWatcher | undefined;
   private work: Work = { relist: false, readAll: false, files: new Set() };
@@ -119,10 +119,10 @@ export class ConfigDirSource implements Source {
     return [...this.files.keys()].sort().flatMap((f) => this.files.get(f)?.errors ?? []);
   }
 
-  /** Whether a file currently serves a Service of this name (the registry leaves those alone). */
-  definesService(namespace: string, name: string): boolean {
-    this.serviceNames ??= new Set(this.objects().services.map((s) => `${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`));
-    return this.serviceNames.has(`${namespace}/${name}`);
+  /** The Service a file currently serves under this name (the registry leaves those alone). */
+  definedService(namespace: string, name: string): V1Service | undefined {
+    this.serviceNames ??= new Map(this.objects().services.map((s) => [`${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`, s]));
+    return this.serviceNames.get(`${namespace}/${name}`);
   }
 
   /** Called after every pass, changed or not (for debug endpoints and tests). */
