@@ -2,7 +2,7 @@
 // config directory holding an alias bomb, a circular alias and a 50 MiB file next to good files, and
 // a registry with a state file killed with SIGKILL and started again.
 import assert from 'node:assert/strict';
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PilotfishProcess, type LogLine } from '../support/pilotfish-process.js';
@@ -129,5 +129,44 @@ describe('e2e: the registry after kill -9', function () {
     const services = await modelWhen(second, again, () => true, 'a snapshot');
     assert.deepEqual(services.map((s) => [s.key, s.endpoints]).sort(), [['greeter.default', 2], ['shop.store', 1]]);
     assert.ok(second.logs.some((l) => l.message === 'registry state loaded' && l.endpoints === 3));
+  });
+
+  it('takes 10,000 registrations into one service while /healthz stays responsive (figures reported)', async () => {
+    const pf = start(path.join(dir, 'scale.json'));
+    const base = `http://${(await pf.serving()).httpAddress}`;
+    const cpu = async (): Promise<number> => {
+      // utime + stime of the server, in clock ticks (100 per second on Linux).
+      const fields = (await readFile(`/proc/${pf.child.pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    };
+    let done = false;
+    let maxHealthz = 0;
+    const healthz = (async () => {
+      while (!done) {
+        const t = performance.now();
+        assert.equal((await fetch(`${base}/healthz`)).status, 200);
+        maxHealthz = Math.max(maxHealthz, performance.now() - t);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })();
+    const cpuBefore = await cpu();
+    const started = performance.now();
+    await Promise.all(Array.from({ length: 8 }, async (_, w) => {
+      for (let i = w; i < 10_000; i += 8) {
+        const res = await fetch(`${base}/registry/endpoints`, {
+          method: 'POST', headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ address: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, port: 8080, service: 'big' }),
+        });
+        assert.equal(res.status, 201, await res.text());
+      }
+    }));
+    const total = performance.now() - started;
+    const serverCpu = await cpu() - cpuBefore;
+    await modelWhen(pf, base, (s) => s.some((x) => x.key === 'big.default' && x.endpoints === 10_000), 'all 10,000 endpoints');
+    done = true;
+    await healthz;
+    const load = (await readFile('/proc/loadavg', 'utf8')).split(' ')[0];
+    console.log(`      10,000 registrations into one service over HTTP (8 clients, state file on): ${(total / 1000).toFixed(1)} s, `
+      + `server CPU ${serverCpu.toFixed(1)} s; max /healthz latency ${maxHealthz.toFixed(0)} ms; load average ${load}`);
   });
 });

@@ -1,8 +1,9 @@
 // Pure: the Kubernetes objects the REST registry reports for a service's registrations.
 //
 // EndpointSlice ports apply to every endpoint of a slice, so registrations are grouped into one
-// slice per (address family, endpoint port, chosen service port): 10.0.0.1:8081 and 10.0.0.2:8082
-// become two slices whose single port carries the same name, i.e. two endpoints of one service port.
+// slice group per (address family, endpoint port, chosen service port): 10.0.0.1:8081 and
+// 10.0.0.2:8082 become two slices whose single port carries the same name, i.e. two endpoints of one
+// service port. A group holds at most 100 endpoints per slice, so a change rebuilds one small slice.
 // The synthetic Service (used only when no other source defines the Service) gets one port per
 // distinct requested service port number; the lowest is named `grpc`, others `grpc-<number>`.
 import type { V1ServicePort } from '@kubernetes/client-node';
@@ -62,13 +63,16 @@ export interface SliceGroup {
   readonly selector: string;
 }
 
-/** Name of the slice of a group; also its identity in the registry. */
-export function sliceName(service: string, g: SliceGroup): string {
-  return `${service}-registry-${g.selector === '' ? 'default' : g.selector}-${g.port}${g.family === 'IPv6' ? '-v6' : ''}`;
+/** Endpoints per slice, as Kubernetes' EndpointSlice controller does by default. */
+export const MAX_ENDPOINTS_PER_SLICE = 100;
+
+/** Name of a group's `chunk`th slice. */
+export function sliceName(service: string, g: SliceGroup, chunk: number): string {
+  return `${service}-registry-${g.selector === '' ? 'default' : g.selector}-${g.port}${g.family === 'IPv6' ? '-v6' : ''}${chunk === 0 ? '' : `-${chunk}`}`;
 }
 
 /** One group's slice and the Pods standing for its labelled registrations (sorted by address). */
-export function buildSlice(namespace: string, service: string, g: SliceGroup, portName: string,
+export function buildSlice(namespace: string, service: string, g: SliceGroup, chunk: number, portName: string,
   regs: Iterable<Registration>): { slice: V1EndpointSlice; pods: V1Pod[] } {
   const pods: V1Pod[] = [];
   const endpoints = [...regs].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)).map((r) => {
@@ -92,7 +96,7 @@ export function buildSlice(namespace: string, service: string, g: SliceGroup, po
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
     metadata: {
-      name: sliceName(service, g),
+      name: sliceName(service, g, chunk),
       namespace,
       labels: { [SERVICE_NAME_LABEL]: service, 'endpointslice.kubernetes.io/managed-by': REGISTRY_MANAGER },
       annotations: { [SERVICE_PORT_ANNOTATION]: g.selector },

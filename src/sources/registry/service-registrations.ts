@@ -4,7 +4,7 @@
 import { isIPv6 } from 'node:net';
 import type { V1EndpointSlice, V1Pod, V1Service } from '../objects.js';
 import {
-  DEFAULT_SERVICE_PORT, buildSlice, buildSyntheticService, syntheticPortName, syntheticTarget,
+  DEFAULT_SERVICE_PORT, MAX_ENDPOINTS_PER_SLICE, buildSlice, buildSyntheticService, syntheticPortName, syntheticTarget,
   type Registration, type SliceGroup,
 } from './registry-objects.js';
 
@@ -14,10 +14,23 @@ export interface ServiceObjects {
   readonly pods: readonly V1Pod[];
 }
 
-interface Group extends SliceGroup {
-  readonly id: string;
+interface Chunk {
   readonly regs: Map<string, Registration>;
   built?: { slice: V1EndpointSlice; pods: V1Pod[] };
+}
+
+/**
+ * One slice group: registrations placed in chunks of at most MAX_ENDPOINTS_PER_SLICE, each a slice.
+ * A registration stays in its chunk until removed, so a change rebuilds one chunk's slice.
+ */
+interface Group extends SliceGroup {
+  readonly id: string;
+  size: number;
+  readonly chunks: Array<Chunk | undefined>;
+  /** Registration key -> chunk index. */
+  readonly where: Map<string, number>;
+  /** Chunks with room. */
+  readonly open: Set<number>;
 }
 
 export class ServiceRegistrations {
@@ -58,9 +71,7 @@ export class ServiceRegistrations {
     const previous = this.regs.get(key);
     if (previous !== undefined) this.remove(key, previous);
     this.regs.set(key, reg);
-    const g = this.groupOf(reg);
-    g.regs.set(key, reg);
-    g.built = undefined;
+    place(this.groupOf(reg), key, reg);
     this.count(reg, 1);
     this.cached = undefined;
     return previous;
@@ -87,9 +98,13 @@ export class ServiceRegistrations {
     const ordered = [...this.groups.values()].sort((a, b) =>
       cmp(a.family, b.family) || cmp(a.selector, b.selector) || a.port - b.port);
     for (const g of ordered) {
-      g.built ??= buildSlice(this.namespace, this.name, g, syntheticPortName(syntheticTarget(servicePortOf(g), this.lowest), this.lowest), g.regs.values());
-      slices.push(g.built.slice);
-      pods.push(...g.built.pods);
+      const portName = syntheticPortName(syntheticTarget(servicePortOf(g), this.lowest), this.lowest);
+      g.chunks.forEach((c, i) => {
+        if (c === undefined) return;
+        c.built ??= buildSlice(this.namespace, this.name, g, i, portName, c.regs.values());
+        slices.push(c.built.slice);
+        pods.push(...c.built.pods);
+      });
     }
     pods.sort((a, b) => cmp(a.metadata?.name ?? '', b.metadata?.name ?? ''));
     this.cached = { service: this.service, endpointSlices: slices, pods };
@@ -99,9 +114,8 @@ export class ServiceRegistrations {
   private remove(key: string, reg: Registration): void {
     this.regs.delete(key);
     const g = this.groupOf(reg);
-    g.regs.delete(key);
-    g.built = undefined;
-    if (g.regs.size === 0) {
+    unplace(g, key);
+    if (g.size === 0) {
       this.groups.delete(g.id);
       this.service = undefined;
     }
@@ -114,7 +128,7 @@ export class ServiceRegistrations {
     const id = `${family}|${selector}|${reg.port}`;
     let g = this.groups.get(id);
     if (g === undefined) {
-      g = { id, family, port: reg.port, selector, regs: new Map() };
+      g = { id, family, port: reg.port, selector, size: 0, chunks: [], where: new Map(), open: new Set() };
       this.groups.set(id, g);
       this.service = undefined;
     }
@@ -150,7 +164,7 @@ export class ServiceRegistrations {
       byPort.set(r.port, (byPort.get(r.port) ?? 0) + 1);
       this.endpointPorts.set(target, byPort);
     }
-    for (const g of this.groups.values()) g.built = undefined;
+    for (const g of this.groups.values()) for (const c of g.chunks) if (c !== undefined) c.built = undefined;
   }
 
   private buildService(): V1Service {
@@ -160,6 +174,38 @@ export class ServiceRegistrations {
       return m === undefined ? undefined : new Set(m.keys());
     });
   }
+}
+
+function place(g: Group, key: string, reg: Registration): void {
+  // The lowest chunk with room, so slices stay full and few.
+  let index = g.open.size === 0 ? undefined : Math.min(...g.open);
+  if (index === undefined) {
+    index = g.chunks.indexOf(undefined);
+    if (index < 0) index = g.chunks.length;
+    g.chunks[index] = { regs: new Map() };
+    g.open.add(index);
+  }
+  const chunk = g.chunks[index] as Chunk;
+  chunk.regs.set(key, reg);
+  chunk.built = undefined;
+  g.where.set(key, index);
+  g.size++;
+  if (chunk.regs.size >= MAX_ENDPOINTS_PER_SLICE) g.open.delete(index);
+}
+
+function unplace(g: Group, key: string): void {
+  const index = g.where.get(key);
+  if (index === undefined) return;
+  g.where.delete(key);
+  const chunk = g.chunks[index];
+  if (chunk === undefined) return;
+  chunk.regs.delete(key);
+  chunk.built = undefined;
+  g.size--;
+  if (chunk.regs.size > 0) { g.open.add(index); return; }
+  g.chunks[index] = undefined;
+  g.open.delete(index);
+  while (g.chunks.length > 0 && g.chunks[g.chunks.length - 1] === undefined) g.chunks.pop();
 }
 
 function servicePortOf(g: SliceGroup): number | string | undefined {
