@@ -422,5 +422,20 @@ data: {a: b}
       await next;
       assert.deepEqual(source.errors().map((e) => path.basename(e.file)), ['bomb.yaml']);
     });
+
+    it('follows a ConfigMap volume update (the ..data symlink swapped to a new folder)', async () => {
+      await write('..2026_1/a.yaml', service('a', 1));
+      await fsp.symlink('..2026_1', path.join(dir, '..data'));
+      await fsp.symlink('..data/a.yaml', path.join(dir, 'a.yaml'));
+      await watched();
+      assert.equal(store.current().services.get('a.demo')?.ports[0]?.port, 1);
+      const next = store.next((s) => s.services.get('a.demo')?.ports[0]?.port === 2);
+      // What the kubelet does: a new timestamped folder, a new symlink renamed over ..data.
+      await write('..2026_2/a.yaml', service('a', 2));
+      await fsp.symlink('..2026_2', path.join(dir, '..data_tmp'));
+      await fsp.rename(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
+      await fsp.rm(path.join(dir, '..2026_1'), { recursive: true });
+      await next;
+    });
   });
 });
