@@ -279,9 +279,9 @@ export class EndpointRegistry implements Source {
 
 /** An ObjectSet whose arrays are built on first read. */
 class LazyObjects implements ObjectSet {
-  readonly namespaces = [];
-  readonly trafficRoutes = [];
-  readonly trafficPolicies = [];
+  readonly namespaces: ObjectSet['namespaces'] = [];
+  readonly trafficRoutes: ObjectSet['trafficRoutes'] = [];
+  readonly trafficPolicies: ObjectSet['trafficPolicies'] = [];
   private parts: { services: V1Service[]; endpointSlices: V1EndpointSlice[]; pods: V1Pod[] } | undefined;
 
   constructor(private readonly build: () => { services: V1Service[]; endpointSlices: V1EndpointSlice[]; pods: V1Pod[] }) {}
