@@ -15,6 +15,11 @@ export class StaticSource implements Source {
     this.sink = undefined;
   }
 
+  /** What it reports now. */
+  current(): ObjectSet {
+    return this.objects;
+  }
+
   set(parts: Partial<ObjectSet>): void {
     this.objects = { ...EMPTY_OBJECTS, ...parts };
     this.sink?.replace(this.name, this.objects);

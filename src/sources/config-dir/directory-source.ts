@@ -1,20 +1,31 @@
 // A Source that serves the Kubernetes YAML files of a directory (recursively), watching it for changes.
-// Every reload rescans the whole directory and compares file contents, so editors' write-and-rename,
-// deletions and new subdirectories are all handled the same way, whatever events fs.watch reports.
-// A file that fails to parse or validate is rejected as a whole: its last good content stays in use.
-import { promises as fsp, watch, type FSWatcher } from 'node:fs';
+// Watch events name the file that changed, so an edit reads and parses that one file only, once it
+// has settled (see settling-watcher.ts); a full rescan (start, reload(), a new folder) reads every
+// file but parses only those whose text changed. A file that fails to read, parse or validate is
+// rejected as a whole and its last good content stays in use; one file's failure never reaches
+// another file or startup.
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../logging.js';
-import type { ObjectSet } from '../objects.js';
+import type { ObjectSet, V1Service } from '../objects.js';
 import type { Source, SourceSink } from '../source.js';
-import { describeKey, objectSetOf, parseConfigText, type ConfigError, type ParsedObject } from './parse-file.js';
-
+import {
+  describeKey, objectSetOf, parseConfigText, type ConfigError, type DocumentReuse, type ParsedObject, type ParsedText,
+} from './parse-file.js';
+import { DEFAULT_MAX_CONFIG_FILE_BYTES, readConfigFile } from './read-config-file.js';
+import { SettlingWatcher, type SettledChanges } from './settling-watcher.js';
 
 export interface ConfigDirOptions {
   /** Watch for changes after the initial load (default true). */
   readonly watch?: boolean;
-  /** Quiet time after the last file event before rescanning (default 50 ms). */
-  readonly coalesceMs?: number;
+  /** A changed file is read once unchanged for this long (default 50 ms). */
+  readonly settleMs?: number;
+  /** ... and at the latest this long after its first change (default 1 s). */
+  readonly maxSettleMs?: number;
+  /** Files larger than this are refused unread (default 4 MiB, `--max-config-file-bytes`). */
+  readonly maxFileBytes?: number;
+  /** The parser (tests count calls through it). */
+  readonly parse?: (file: string, text: string, previous?: DocumentReuse) => ParsedText;
 }
 
 export interface ReloadResult {
@@ -30,6 +41,17 @@ interface FileState {
   /** Parsed current text that is valid on its own but waits on a name conflict with another file. */
   pending?: readonly ParsedObject[];
   errors: readonly ConfigError[];
+  /** Results of the last parse's documents, so an edit parses only the documents it changed. */
+  reuse?: DocumentReuse;
+}
+
+/** What the next pass has to look at. */
+interface Work {
+  /** List the tree again (new or removed files and folders). */
+  relist: boolean;
+  /** Read every listed file (and parse those whose text changed). */
+  readAll: boolean;
+  readonly files: Set<string>;
 }
 
 const YAML_FILE = /\.ya?ml$/i;
@@ -40,20 +62,23 @@ export class ConfigDirSource implements Source {
   readonly name: string;
   private readonly log: Logger;
   private readonly files = new Map<string, FileState>();
+  private readonly maxFileBytes: number;
+  private readonly parse: (file: string, text: string, previous?: DocumentReuse) => ParsedText;
   private current: ObjectSet | undefined;
+  /** `namespace/name` of the Services in `current`, built when first asked. */
+  private serviceNames: Map<string, V1Service> | undefined;
   private sink: SourceSink | undefined;
-  /** One non-recursive watcher per directory: Node 20's recursive mode on Linux misses files renamed into place (how editors save). */
-  private readonly watchers = new Map<string, FSWatcher>();
-  private watching = false;
-  private timer: NodeJS.Timeout | undefined;
+  private watcher: SettlingWatcher | undefined;
+  private work: Work = { relist: false, readAll: false, files: new Set() };
   private running: Promise<ReloadResult> | undefined;
-  private again = false;
   private stopped = false;
   private readonly listeners = new Set<(result: ReloadResult) => void>();
 
   constructor(private readonly dir: string, logger: Logger, private readonly options: ConfigDirOptions = {}) {
     this.name = `config-dir:${dir}`;
     this.log = logger.child({ component: 'config-dir', dir });
+    this.maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_CONFIG_FILE_BYTES;
+    this.parse = options.parse ?? parseConfigText;
   }
 
   async start(sink: SourceSink): Promise<void> {
@@ -61,8 +86,17 @@ export class ConfigDirSource implements Source {
       throw new Error(`config directory ${this.dir}: ${err.code === 'ENOENT' ? 'does not exist' : err.message}`);
     });
     if (!stat.isDirectory()) throw new Error(`config directory ${this.dir}: not a directory`);
-    // Watch before the first scan, so a change during the scan triggers another one.
-    if (this.options.watch !== false) this.startWatching();
+    // Watch before the first scan, so a change during the scan triggers another pass.
+    if (this.options.watch !== false) {
+      this.watcher = new SettlingWatcher(this.dir, {
+        settleMs: this.options.settleMs ?? 50,
+        maxSettleMs: this.options.maxSettleMs ?? 1000,
+        log: this.log,
+        isConfigFile: (name) => YAML_FILE.test(name),
+        onSettled: (changes) => this.onSettled(changes),
+      });
+      this.watcher.watchDirs([this.dir]);
+    }
     await this.reload();
     this.sink = sink;
     sink.replace(this.name, this.objects());
@@ -70,11 +104,8 @@ export class ConfigDirSource implements Source {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.watching = false;
-    for (const w of this.watchers.values()) w.close();
-    this.watchers.clear();
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.watcher?.close();
+    this.watcher = undefined;
     await this.running?.catch(() => undefined);
   }
 
@@ -88,131 +119,129 @@ export class ConfigDirSource implements Source {
     return [...this.files.keys()].sort().flatMap((f) => this.files.get(f)?.errors ?? []);
   }
 
-  /** Called after every rescan, changed or not (for debug endpoints and tests). */
+  /** The Service a file currently serves under this name (the registry leaves those alone). */
+  definedService(namespace: string, name: string): V1Service | undefined {
+    this.serviceNames ??= new Map(this.objects().services.map((s) => [`${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`, s]));
+    return this.serviceNames.get(`${namespace}/${name}`);
+  }
+
+  /** Called after every pass, changed or not (for debug endpoints and tests). */
   onReload(listener: (result: ReloadResult) => void): () => void {
     this.listeners.add(listener);
     return () => { this.listeners.delete(listener); };
   }
 
-  /** Rescans the directory now. Concurrent calls are serialised into at most one more scan. */
+  /** Rescans the whole directory now. Concurrent calls are serialised into at most one more pass. */
   reload(): Promise<ReloadResult> {
-    if (this.running !== undefined) {
-      this.again = true;
-      return this.running;
-    }
+    this.work.relist = true;
+    this.work.readAll = true;
+    return this.drain();
+  }
+
+  private onSettled(changes: SettledChanges): void {
+    if (this.stopped) return;
+    for (const f of changes.files) this.work.files.add(f);
+    this.work.relist ||= changes.relist;
+    this.work.readAll ||= changes.rereadAll;
+    this.drain().catch((err: Error) => this.log.error('config reload failed', { reason: err.message }));
+  }
+
+  /** Runs passes until no work is left; one pass at a time. */
+  private drain(): Promise<ReloadResult> {
+    // The running loop takes work added while it runs; anything it missed at its very end runs next.
+    if (this.running !== undefined) return this.running.then((r) => (this.hasWork() ? this.drain() : r));
     const run = async (): Promise<ReloadResult> => {
-      let result: ReloadResult;
       let changedAny = false;
-      do {
-        this.again = false;
-        result = await this.scanOnce();
+      let result: ReloadResult = { changed: false, errors: this.errors() };
+      while (!this.stopped && this.hasWork()) {
+        const work = this.work;
+        this.work = { relist: false, readAll: false, files: new Set() };
+        result = await this.pass(work);
         changedAny ||= result.changed;
-      } while (this.again && !this.stopped);
+      }
       return { changed: changedAny, errors: result.errors };
     };
     this.running = run().finally(() => { this.running = undefined; });
     return this.running;
   }
 
-  private startWatching(): void {
-    this.watching = true;
-    this.syncWatchers([this.dir]);
+  private hasWork(): boolean {
+    return this.work.relist || this.work.readAll || this.work.files.size > 0;
   }
 
-  /** Watches exactly the given directories (the root and every subdirectory the last scan saw). */
-  private syncWatchers(dirs: readonly string[]): void {
-    if (!this.watching || this.stopped) return;
-    const wanted = new Set(dirs);
-    wanted.add(this.dir);
-    for (const [d, w] of this.watchers) {
-      if (!wanted.has(d)) {
-        w.close();
-        this.watchers.delete(d);
-      }
-    }
-    for (const d of wanted) {
-      if (this.watchers.has(d)) continue;
-      try {
-        const w = watch(d, () => this.scheduleReload());
-        w.on('error', (err) => {
-          // A removed subdirectory ends its watcher; the next scan drops it for good.
-          if (d === this.dir) this.log.error('watching the config directory failed; serving the last loaded content', { reason: err.message });
-          w.close();
-          this.watchers.delete(d);
-          this.scheduleReload();
-        });
-        this.watchers.set(d, w);
-      } catch (err) {
-        const level = d === this.dir ? 'error' : 'warn';
-        this.log[level]('cannot watch a config directory; its changes will not be picked up', { watched: d, reason: (err as Error).message });
-      }
-    }
-  }
-
-  private scheduleReload(): void {
-    if (this.stopped) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.reload().catch((err: Error) => this.log.error('config reload failed', { reason: err.message }));
-    }, this.options.coalesceMs ?? 50);
-  }
-
-  private async scanOnce(): Promise<ReloadResult> {
-    const { files: found, dirs } = await listYamlFiles(this.dir, this.log);
-    this.syncWatchers(dirs);
-    const texts = new Map<string, string | ConfigError>();
-    await Promise.all(found.map(async (file) => {
-      try {
-        texts.set(file, await fsp.readFile(file, 'utf8'));
-      } catch (err) {
-        // Deleted between listing and reading: treat as gone.
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-        texts.set(file, { file, document: null, reason: `cannot read file: ${(err as Error).message}` });
-      }
-    }));
-
+  private async pass(work: Work): Promise<ReloadResult> {
+    const toRead = new Set(work.files);
     let changed = false;
-    for (const file of [...this.files.keys()]) {
-      if (!texts.has(file)) {
-        const gone = this.files.get(file);
-        this.files.delete(file);
-        if (gone !== undefined && gone.good.length > 0) changed = true;
-        this.log.info('config file removed; its objects are gone', { file, objects: gone?.good.length ?? 0 });
-      }
+    if (work.relist) {
+      const { files: found, dirs } = await listYamlFiles(this.dir, this.log);
+      // A folder watched only now may have gained files before its watcher existed: list once more.
+      if (this.watcher?.watchDirs(dirs) === true && this.files.size > 0) this.work.relist = true;
+      const listed = new Set(found);
+      for (const file of this.files.keys()) if (!listed.has(file)) changed = this.removeFile(file) || changed;
+      for (const file of found) if (work.readAll || !this.files.has(file)) toRead.add(file);
     }
-    for (const file of [...texts.keys()].sort()) {
-      const text = texts.get(file);
-      if (text === undefined) continue;
-      const state = this.files.get(file);
-      if (typeof text !== 'string') {
-        // Unreadable: keep whatever we had, and parse again once it can be read.
-        const next = state ?? { text: '', good: [], errors: [] };
-        next.text = UNREAD;
-        next.pending = undefined;
-        this.setErrors(file, next, [text]);
-        continue;
-      }
-      if (state !== undefined && state.text === text) continue;
-      const parsed = parseConfigText(file, text);
-      const next: FileState = state ?? { text, good: [], errors: [] };
-      next.text = text;
-      next.pending = undefined;
-      if (parsed.errors.length > 0) {
-        this.setErrors(file, next, parsed.errors);
-      } else {
-        next.pending = parsed.objects;
-        this.files.set(file, next);
+    const outcomes = await Promise.all([...toRead].sort().map(async (file) => [file, await readConfigFile(file, this.maxFileBytes)] as const));
+    for (const [file, outcome] of outcomes) {
+      try {
+        if (outcome.kind === 'gone') changed = this.removeFile(file) || changed;
+        else if (outcome.kind === 'error') this.unreadable(file, outcome.reason);
+        else this.applyText(file, outcome.text);
+      } catch (err) {
+        // A bug in one file's handling must not stop the others.
+        this.unreadable(file, `cannot load the file: ${(err as Error).message}`);
       }
     }
     changed = this.acceptPending() || changed;
-    if (changed || this.current === undefined) this.current = objectSetOf(this.effectiveObjects());
+    if (changed || this.current === undefined) {
+      this.current = objectSetOf(this.effectiveObjects());
+      this.serviceNames = undefined;
+    }
     const result: ReloadResult = { changed, errors: this.errors() };
     if (changed && this.sink !== undefined && !this.stopped) this.sink.replace(this.name, this.current);
     for (const listener of this.listeners) listener(result);
     return result;
   }
 
+  private removeFile(file: string): boolean {
+    const gone = this.files.get(file);
+    if (gone === undefined) return false;
+    this.files.delete(file);
+    this.log.info('config file removed; its objects are gone', { file, objects: gone.good.length });
+    return gone.good.length > 0;
+  }
+
+  /** Unreadable (or too large): keep whatever we had, and parse again once it can be read. */
+  private unreadable(file: string, reason: string): void {
+    const next = this.files.get(file) ?? { text: '', good: [], errors: [] };
+    next.text = UNREAD;
+    next.pending = undefined;
+    this.setErrors(file, next, [{ file, document: null, reason }]);
+  }
+
+  private applyText(file: string, text: string): void {
+    const state = this.files.get(file);
+    if (state !== undefined && state.text === text) return;
+    const next: FileState = state ?? { text, good: [], errors: [] };
+    next.text = text;
+    next.pending = undefined;
+    if (text.length === 0 && next.good.length > 0) {
+      // Truncated for an in-place rewrite, most likely: withdrawing its objects for the length of
+      // the write would push "no such service" to proxies. Deleting the file removes them.
+      this.setErrors(file, next, [{ file, document: null, reason: 'file is empty (being rewritten?); keeping its last good content; delete the file to remove its objects' }]);
+      return;
+    }
+    const parsed = this.parse(file, text, next.reuse);
+    next.reuse = parsed.reuse;
+    for (const s of parsed.skipped) {
+      this.log.debug('skipping a kind pilotfish does not use', { file, document: s.document, kind: s.kind, apiVersion: s.apiVersion });
+    }
+    if (parsed.errors.length > 0) {
+      this.setErrors(file, next, parsed.errors);
+    } else {
+      next.pending = parsed.objects;
+      this.files.set(file, next);
+    }
+  }
   /**
    * Accepts pending file contents whose objects clash with no other file's objects in use.
    * An object already served from one file keeps being served from it; retried until nothing

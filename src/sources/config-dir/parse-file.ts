@@ -3,7 +3,8 @@
 // mistake is reported with its file, document and field instead of becoming a broken proxy config.
 // Routing CRD specs are left alone here: model/routing validates them.
 import { isIP, isIPv4, isIPv6 } from 'node:net';
-import { parseAllDocuments } from 'yaml';
+import { Composer, LineCounter, Parser, type YAMLError } from 'yaml';
+import { splitDocuments } from './split-documents.js';
 import { ROUTING_API_VERSION } from '../../api/routing/v1alpha1/crd.js';
 import { SERVICE_NAME_LABEL, EMPTY_OBJECTS, type CustomObject, type ObjectSet, type V1EndpointSlice, type V1Namespace, type V1Pod, type V1Service } from '../objects.js';
 import {
@@ -13,7 +14,7 @@ import {
 
 export type ConfigKind = 'Namespace' | 'Service' | 'EndpointSlice' | 'Pod' | 'TrafficRoute' | 'TrafficPolicy';
 
-/** A valid object of a config file, with its document index (0-based) and identity key. */
+/** A valid object of a config file, with its document number (1-based) and identity key. */
 export type ParsedObject = { readonly document: number; readonly key: string } & (
   | { readonly kind: 'Namespace'; readonly object: V1Namespace }
   | { readonly kind: 'Service'; readonly object: V1Service }
@@ -23,16 +24,33 @@ export type ParsedObject = { readonly document: number; readonly key: string } &
 
 export interface ConfigError {
   readonly file: string;
-  /** 0-based index of the YAML document in the file; null when the whole file is affected. */
+  /** 1-based number of the YAML document in the file (as `inject` counts); null when the whole file is affected. */
   readonly document: number | null;
   readonly reason: string;
+}
+
+/** A document of a kind pilotfish has no use for (a Deployment, a ConfigMap, ...): passed over. */
+export interface SkippedDocument {
+  readonly document: number;
+  readonly apiVersion: string;
+  readonly kind: string;
 }
 
 export interface ParsedFile {
   readonly objects: readonly ParsedObject[];
   /** Non-empty means the file as a whole is rejected (its last good content stays in use). */
   readonly errors: readonly ConfigError[];
+  readonly skipped: readonly SkippedDocument[];
 }
+
+/**
+ * Bounds on one file's YAML, so a hostile or broken file costs bounded time and memory: aliases
+ * resolved per document (an alias bomb expands exponentially without this) and documents per file.
+ */
+export const MAX_ALIASES_PER_DOCUMENT = 100;
+export const MAX_DOCUMENTS_PER_FILE = 10_000;
+/** Errors reported per file (each is logged); the rest are counted. */
+export const MAX_ERRORS_PER_FILE = 20;
 
 export const DEFAULT_NAMESPACE = 'default';
 
@@ -67,33 +85,142 @@ export function objectKey(kind: string, namespace: string | undefined, name: str
   return namespace === undefined ? `${kind}/${name}` : `${kind}/${namespace}/${name}`;
 }
 
-export function parseConfigText(file: string, text: string): ParsedFile {
+/** What one document turned out to be; kept per unchanged chunk of text between parses. */
+export type DocumentOutcome =
+  | { readonly type: 'object'; readonly parsed: Omit<ParsedObject, 'document'> }
+  | { readonly type: 'skip'; readonly apiVersion: string; readonly kind: string }
+  | { readonly type: 'empty' }
+  | { readonly type: 'error'; readonly reason: string };
+
+/** Outcomes of the error-free chunks of the last parse, by chunk text. */
+export type DocumentReuse = ReadonlyMap<string, readonly DocumentOutcome[]>;
+
+export interface ParsedText extends ParsedFile {
+  /** Pass to the next parse of the same file: unchanged documents are not parsed again. */
+  readonly reuse: DocumentReuse;
+}
+
+/**
+ * Parses and validates one file. Never throws: whatever goes wrong in one document (syntax, a
+ * resource-exhaustion alias, a cycle, a bug in a check) becomes that document's error. Documents
+ * whose text is unchanged since `previous` keep their result (the same objects).
+ */
+export function parseConfigText(file: string, text: string, previous?: DocumentReuse): ParsedText {
   const objects: ParsedObject[] = [];
   const errors: ConfigError[] = [];
+  const skipped: SkippedDocument[] = [];
+  const reuse = new Map<string, readonly DocumentOutcome[]>();
   const seen = new Map<string, number>();
-  const docs = parseAllDocuments(text);
-  docs.forEach((doc, index) => {
+  let number = 0;
+  try {
+    chunks: for (const chunk of splitDocuments(text)) {
+      let outcomes = previous?.get(chunk.text);
+      if (outcomes === undefined) {
+        outcomes = parseChunk(chunk.text, chunk.lineOffset);
+        if (outcomes.every((o) => o.type !== 'error')) reuse.set(chunk.text, outcomes);
+      } else {
+        reuse.set(chunk.text, outcomes);
+      }
+      for (const outcome of outcomes) {
+        number++;
+        if (number > MAX_DOCUMENTS_PER_FILE) {
+          errors.push({ file, document: null, reason: `more than ${MAX_DOCUMENTS_PER_FILE} YAML documents in one file; split it` });
+          break chunks;
+        }
+        if (outcome.type === 'empty') continue;
+        if (outcome.type === 'error') { errors.push({ file, document: number, reason: outcome.reason }); continue; }
+        if (outcome.type === 'skip') { skipped.push({ document: number, apiVersion: outcome.apiVersion, kind: outcome.kind }); continue; }
+        const { key } = outcome.parsed;
+        const earlier = seen.get(key);
+        if (earlier !== undefined) {
+          errors.push({ file, document: number, reason: `duplicate ${describeKey(key)}: already defined in document ${earlier} of this file` });
+          continue;
+        }
+        seen.set(key, number);
+        objects.push({ ...outcome.parsed, document: number } as ParsedObject);
+      }
+    }
+  } catch (err) {
+    // The YAML parser itself failed (it should not): the file as a whole is the error.
+    errors.push({ file, document: null, reason: `cannot parse the file: ${firstLine(err instanceof Error ? err.message : String(err))}` });
+  }
+  if (errors.length > MAX_ERRORS_PER_FILE) {
+    const more = errors.length - MAX_ERRORS_PER_FILE;
+    errors.length = MAX_ERRORS_PER_FILE;
+    errors.push({ file, document: null, reason: `${more} more documents with errors` });
+  }
+  return { objects: errors.length > 0 ? [] : objects, errors, skipped, reuse };
+}
+
+/** The documents of one chunk of a file (usually one); line numbers in messages are the file's. */
+function parseChunk(text: string, lineOffset: number): DocumentOutcome[] {
+  const json = parseJsonDocument(text);
+  if (json !== undefined) return [parseValue(json)];
+  const out: DocumentOutcome[] = [];
+  const lines = new LineCounter();
+  for (const doc of new Composer().compose(new Parser(lines.addNewLine).parse(text))) {
     if (doc.errors.length > 0) {
-      errors.push({ file, document: index, reason: `YAML syntax error: ${doc.errors.map(firstLine).join('; ')}` });
-      return;
+      out.push({ type: 'error', reason: `YAML syntax error: ${doc.errors.map((e) => describeYamlError(e, lines, lineOffset)).join('; ')}` });
+      continue;
     }
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
-    // An empty document (a trailing `---`, a file of comments) is not a mistake.
-    if (value === null || value === undefined) return;
-    const result = parseDocument(value);
-    if (typeof result === 'string') {
-      errors.push({ file, document: index, reason: result });
-      return;
+    try {
+      out.push(parseValue(doc.toJS({ maxAliasCount: MAX_ALIASES_PER_DOCUMENT })));
+    } catch (err) {
+      out.push({ type: 'error', reason: `cannot read the document: ${firstLine(err instanceof Error ? err.message : String(err))}` });
     }
-    const earlier = seen.get(result.key);
-    if (earlier !== undefined) {
-      errors.push({ file, document: index, reason: `duplicate ${describeKey(result.key)}: already defined in document ${earlier} of this file` });
-      return;
+    // A file of only `---` lines yields documents fast; the caller stops at its bound.
+    if (out.length > MAX_DOCUMENTS_PER_FILE) break;
+  }
+  return out;
+}
+
+/**
+ * A document written as one JSON object (generated manifests often are) through JSON.parse, some
+ * 50 times faster than the YAML parser for the same value; anything else (comments, YAML) is undefined.
+ */
+function parseJsonDocument(text: string): unknown {
+  const body = text.replace(/^---[ \t]*\r?\n/, '');
+  if (!/^\s*\{/.test(body)) return undefined;
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseValue(value: unknown): DocumentOutcome {
+  // An empty document (a trailing `---`, a file of comments) is not a mistake.
+  if (value === null || value === undefined) return { type: 'empty' };
+  const cycle = cyclePath(value);
+  if (cycle !== undefined) return { type: 'error', reason: `circular alias at ${cycle}: the document refers to itself` };
+  const result = parseDocument(value);
+  if (typeof result === 'string') return { type: 'error', reason: result };
+  if ('key' in result) return { type: 'object', parsed: result };
+  return { type: 'skip', apiVersion: result.apiVersion, kind: result.kind };
+}
+
+/**
+ * Where the value contains itself (a YAML alias to an enclosing node), as a field path; such a
+ * value cannot be copied or serialised, so it is refused before anything walks it.
+ */
+function cyclePath(root: unknown): string | undefined {
+  const open = new Set<object>();
+  const visit = (v: unknown, at: string): string | undefined => {
+    if (typeof v !== 'object' || v === null) return undefined;
+    if (open.has(v)) return at === '' ? '(root)' : at;
+    open.add(v);
+    const entries: Array<[string, unknown]> = Array.isArray(v)
+      ? v.map((x, i) => [`${at}[${i}]`, x])
+      : v instanceof Map ? [...v.entries()].map(([k, x]) => [`${at}.${String(k)}`, x])
+        : Object.entries(v).map(([k, x]) => [at === '' ? k : `${at}.${k}`, x]);
+    for (const [p, x] of entries) {
+      const found = visit(x, p);
+      if (found !== undefined) return found;
     }
-    seen.set(result.key, index);
-    objects.push({ ...result, document: index } as ParsedObject);
-  });
-  return { objects: errors.length > 0 ? [] : objects, errors };
+    open.delete(v);
+    return undefined;
+  };
+  return visit(root, '');
 }
 
 /** `Service/demo/greeter` -> `Service demo/greeter`, for messages. */
@@ -124,20 +251,42 @@ export function objectSetOf(objects: Iterable<ParsedObject>): ObjectSet {
 }
 
 /** The message with its position ("... at line 4, column 1"), without the quoted source excerpt. */
-function firstLine(e: Error): string {
-  return (e.message.split('\n')[0] ?? e.message).replace(/:$/, '');
+function describeYamlError(e: YAMLError, lines: LineCounter, lineOffset: number): string {
+  const { line, col } = lines.linePos(e.pos[0]);
+  return `${firstLine(e.message)} at line ${line + lineOffset}, column ${col}`;
 }
 
-function parseDocument(value: unknown): Omit<ParsedObject, 'document'> | string {
+/** First line of a message, bounded: messages may quote file content. */
+function firstLine(message: string): string {
+  const line = (message.split('\n')[0] ?? message).replace(/:$/, '');
+  return line.length > 200 ? `${line.slice(0, 197)}...` : line;
+}
+
+/** `discovery.k8s.io/v1` -> `discovery.k8s.io`; the core group (`v1`) is ''. */
+function groupOf(apiVersion: string): string {
+  const slash = apiVersion.lastIndexOf('/');
+  return slash < 0 ? '' : apiVersion.slice(0, slash);
+}
+
+/** Kinds of pilotfish's own API group must be known ones: there an unknown kind is a typo. */
+const OWN_GROUP = `${ROUTING_API_VERSION.split('/')[0] ?? ''}/`;
+
+function parseDocument(value: unknown): Omit<ParsedObject, 'document'> | Omit<SkippedDocument, 'document'> | string {
   if (!isMapping(value)) return `document is not an object (got ${typeName(value)})`;
   const { apiVersion, kind } = value;
   if (apiVersion === undefined) return 'apiVersion is missing';
   if (typeof apiVersion !== 'string' || apiVersion === '') return `apiVersion must be a non-empty string, got ${show(apiVersion)}`;
   if (kind === undefined) return 'kind is missing';
   if (typeof kind !== 'string' || kind === '') return `kind must be a non-empty string, got ${show(kind)}`;
-  if (!isConfigKind(kind)) return `unknown kind "${kind}" (apiVersion ${apiVersion}); supported: ${SUPPORTED}`;
+  const skip = { apiVersion: apiVersion.slice(0, 100), kind: kind.slice(0, 100) };
+  if (!isConfigKind(kind)) {
+    if (apiVersion.startsWith(OWN_GROUP)) return `unknown kind ${show(kind)} (apiVersion ${show(apiVersion)}); supported: ${SUPPORTED}`;
+    return skip;
+  }
   const spec = KINDS[kind];
-  if (apiVersion !== spec.apiVersion) return `kind ${kind} needs apiVersion ${spec.apiVersion}, got "${apiVersion}"`;
+  // The same kind name in another API group (a Knative Service, say) is another kind.
+  if (groupOf(apiVersion) !== groupOf(spec.apiVersion)) return skip;
+  if (apiVersion !== spec.apiVersion) return `kind ${kind} needs apiVersion ${spec.apiVersion}, got ${show(apiVersion)}`;
 
   const problems: string[] = [];
   const meta = value.metadata;
@@ -366,7 +515,12 @@ function typeName(v: unknown): string {
 }
 
 function show(v: unknown): string {
-  const s = JSON.stringify(v);
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(v);
+  } catch {
+    return Array.isArray(v) ? 'a list' : 'a value that cannot be shown';
+  }
   if (s === undefined) return String(v);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }

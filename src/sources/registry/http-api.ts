@@ -2,18 +2,36 @@
 //   POST   /registry/endpoints   {address, port, service, namespace?, servicePort?, zone?, labels?}
 //   DELETE /registry/endpoints   same body, or ?address=&port=&service=&namespace=
 //   GET    /registry/endpoints   [?service=&namespace=]
+//   DELETE /registry/services/{namespace}/{name}   the service and all its endpoints
 //   GET    /edsservice/register?endpoint=IP:PORT[&service=S][&namespace=N]    -> "IP:PORT ok"
 //   GET    /edsservice/deregister?endpoint=IP:PORT[&service=S][&namespace=N]  -> "IP:PORT ok"
-// The classic /edsservice paths answer plain text and default to service `myservice`.
-import type { FastifyInstance, FastifyReply } from 'fastify';
+// The classic /edsservice paths answer plain text and default to service `myservice`. Every path
+// passes the access check first (registry-access.ts); bodies are JSON (Content-Type:
+// application/json), at most the admin server's body limit (1 MiB).
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RegistryAccess } from './registry-access.js';
 import { EndpointRegistry, RegistryError, hostPort, parseHostPort } from './registry-source.js';
 
 export const CLASSIC_DEFAULT_SERVICE = 'myservice';
+const JSON_TYPE = 'application/json';
 
 type Query = Record<string, string | string[] | undefined>;
 
-export function registerRegistryRoutes(app: FastifyInstance, registry: EndpointRegistry): void {
-  app.post('/registry/endpoints', async (req, reply) => {
+export function registerRegistryRoutes(app: FastifyInstance, registry: EndpointRegistry, access: RegistryAccess = new RegistryAccess()): void {
+  const guard = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const refused = access.check(req.socket.remoteAddress, req.headers.authorization);
+    if (refused !== undefined) {
+      await reply.code(refused.status).header('www-authenticate', 'Bearer realm="pilotfish-registry"').send({ error: refused.reason });
+      return;
+    }
+    if (hasBody(req) && !isJson(req.headers['content-type'])) {
+      await reply.code(415).send({ error: `send the body as JSON with Content-Type: ${JSON_TYPE}` });
+    }
+  };
+  const json = { onRequest: guard, errorHandler: jsonErrors };
+  const text = { onRequest: guard };
+
+  app.post('/registry/endpoints', json, async (req, reply) => {
     return answerJson(reply, () => {
       const { created, endpoint } = registry.register(req.body);
       reply.code(created ? 201 : 200);
@@ -21,14 +39,14 @@ export function registerRegistryRoutes(app: FastifyInstance, registry: EndpointR
     });
   });
 
-  app.delete('/registry/endpoints', async (req, reply) => {
+  app.delete('/registry/endpoints', json, async (req, reply) => {
     return answerJson(reply, () => {
       const input = req.body !== undefined && req.body !== null ? req.body : singleValues(req.query as Query);
       return { endpoint: registry.deregister(input) };
     });
   });
 
-  app.get('/registry/endpoints', async (req, reply) => {
+  app.get('/registry/endpoints', json, async (req, reply) => {
     return answerJson(reply, () => {
       const q = singleValues(req.query as Query);
       const filter: { service?: string; namespace?: string } = {};
@@ -38,19 +56,43 @@ export function registerRegistryRoutes(app: FastifyInstance, registry: EndpointR
     });
   });
 
-  app.get('/edsservice/register', async (req, reply) => {
+  app.delete('/registry/services/:namespace/:name', json, async (req, reply) => {
+    return answerJson(reply, () => {
+      const { namespace, name } = req.params as { namespace: string; name: string };
+      return { deleted: registry.deleteService(namespace, name) };
+    });
+  });
+
+  app.get('/edsservice/register', text, async (req, reply) => {
     return answerText(reply, () => {
       const r = registry.register(classicInput(req.query as Query)).endpoint;
       return `${hostPort(r.address, r.port)} ok`;
     });
   });
 
-  app.get('/edsservice/deregister', async (req, reply) => {
+  app.get('/edsservice/deregister', text, async (req, reply) => {
     return answerText(reply, () => {
       const r = registry.deregister(classicInput(req.query as Query));
       return `${hostPort(r.address, r.port)} ok`;
     });
   });
+}
+
+function hasBody(req: FastifyRequest): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+function isJson(contentType: string | undefined): boolean {
+  return contentType !== undefined && contentType.split(';')[0]?.trim().toLowerCase() === JSON_TYPE;
+}
+
+/** Framework errors (malformed JSON, a body over the limit) answered in the registry's JSON shape. */
+function jsonErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const status = err.statusCode;
+  // Anything else is ours: the admin server's handler logs it.
+  if (status === undefined || status < 400 || status >= 500) throw err;
+  void reply.code(status).send({ error: err.message });
 }
 
 function classicInput(query: Query): Record<string, unknown> {

@@ -1,6 +1,8 @@
-// The REST registry: an in-memory Source where processes register and deregister their own
-// endpoints (IP:port) for a service. It reports EndpointSlices (and a synthetic Service, which a real
-// Service of another source overrides) exactly like any other source; see registry-objects.ts.
+// The REST registry: a Source where processes register and deregister their own endpoints
+// (IP:port) for a service. It reports EndpointSlices (and a synthetic Service, which a real Service
+// of another source overrides) exactly like any other source; see registry-objects.ts. Services that
+// other sources define are left alone unless allowed; a synthetic service goes a grace period after
+// its last endpoint; with a state file, every change is on disk before it is acknowledged.
 import { isIP, isIPv6 } from 'node:net';
 import type { Logger } from '../../logging.js';
 import { EMPTY_OBJECTS, type ObjectSet, type V1EndpointSlice, type V1Pod, type V1Service } from '../objects.js';
@@ -8,8 +10,11 @@ import type { Source, SourceSink } from '../source.js';
 import {
   dns1035LabelError, dns1123LabelError, isPortNumber, labelKeyError, labelValueError, portNameError,
 } from '../k8s-names.js';
-import { buildServiceObjects, type Registration, type ServiceObjects } from './registry-objects.js';
+import type { Registration } from './registry-objects.js';
+import { RegistryStateFile, type StateChange } from './registry-state-file.js';
+import { ServiceRegistrations } from './service-registrations.js';
 
+export type { Registration };
 
 /** Identifies one registered endpoint. */
 export interface EndpointId {
@@ -21,17 +26,26 @@ export interface EndpointId {
 
 /** A rejected request: `status` is the HTTP status to answer with, the message the reason. */
 export class RegistryError extends Error {
-  constructor(readonly status: 400 | 404 | 503, message: string) {
+  constructor(readonly status: 400 | 401 | 403 | 404 | 415 | 503, message: string) {
     super(message);
     this.name = 'RegistryError';
   }
 }
 
 export const DEFAULT_REGISTRY_NAMESPACE = 'default';
+export const DEFAULT_EMPTY_SERVICE_GRACE_MS = 30_000;
 
 export interface RegistryOptions {
   /** Upper bound on registrations, so a runaway client cannot exhaust memory (default 100000). */
   readonly maxEndpoints?: number;
+  /** The Service another source (the files, the cluster) defines under this name, if any. */
+  readonly definedService?: (namespace: string, name: string) => V1Service | undefined;
+  /** Let registrations add endpoints to Services other sources define (default false). */
+  readonly allowDefinedServices?: boolean;
+  /** How long a service outlives its last endpoint (default 30 s). */
+  readonly emptyServiceGraceMs?: number;
+  /** Where registrations are kept across restarts (none: in memory only). */
+  readonly stateFile?: string;
 }
 
 const REGISTRATION_FIELDS = new Set(['address', 'port', 'service', 'namespace', 'servicePort', 'zone', 'labels']);
@@ -41,111 +55,251 @@ export class EndpointRegistry implements Source {
   readonly name = 'registry';
   private readonly log: Logger;
   private readonly maxEndpoints: number;
-  /** By service key (`namespace/service`), then endpoint key (`address|port`). */
-  private readonly byService = new Map<string, Map<string, Registration>>();
-  private readonly built = new Map<string, ServiceObjects>();
+  private readonly graceMs: number;
+  /** By service key (`namespace/service`). */
+  private readonly services = new Map<string, ServiceRegistrations>();
+  /** Services without endpoints, waiting out their grace period. */
+  private readonly emptySince = new Map<string, NodeJS.Timeout>();
+  private readonly state: RegistryStateFile | undefined;
   private count = 0;
   private cached: ObjectSet | undefined;
   private sink: SourceSink | undefined;
 
-  constructor(logger: Logger, options: RegistryOptions = {}) {
+  constructor(logger: Logger, private readonly options: RegistryOptions = {}) {
     this.log = logger.child({ component: 'registry' });
     this.maxEndpoints = options.maxEndpoints ?? 100_000;
+    this.graceMs = options.emptyServiceGraceMs ?? DEFAULT_EMPTY_SERVICE_GRACE_MS;
+    this.state = options.stateFile === undefined ? undefined : new RegistryStateFile(options.stateFile, this.log);
   }
 
   async start(sink: SourceSink): Promise<void> {
+    if (this.state !== undefined) await this.restore(this.state);
     this.sink = sink;
     sink.replace(this.name, this.objects());
   }
 
   async stop(): Promise<void> {
     this.sink = undefined;
+    for (const t of this.emptySince.values()) clearTimeout(t);
+    this.emptySince.clear();
+    this.state?.close();
   }
 
-  /** Registers (or updates) an endpoint. Throws RegistryError(400) with the reason for bad input. */
+  /** Registers (or updates) an endpoint. Throws RegistryError with the status and reason for refused input. */
   register(input: unknown): { created: boolean; endpoint: Registration } {
     const reg = parseRegistration(input);
     const skey = serviceKeyOf(reg);
     const ekey = endpointKeyOf(reg);
-    const entries = this.byService.get(skey) ?? new Map<string, Registration>();
-    const previous = entries.get(ekey);
+    const svc = this.services.get(skey);
+    this.checkService(reg, svc);
+    const previous = svc?.get(ekey);
     if (previous === undefined && this.count >= this.maxEndpoints) {
       throw new RegistryError(503, `registry is full (${this.maxEndpoints} endpoints)`);
     }
-    entries.set(ekey, reg);
-    this.byService.set(skey, entries);
-    if (previous === undefined) this.count++;
+    this.save({ put: reg });
+    this.put(reg);
     this.log.info(previous === undefined ? 'endpoint registered' : 'endpoint registration updated', { ...reg });
-    this.changed(skey);
+    this.changed();
     return { created: previous === undefined, endpoint: reg };
   }
 
   /** Removes an endpoint. Throws RegistryError(400) for bad input, (404) when it is not registered. */
   deregister(input: unknown): Registration {
     const id = parseEndpointId(input);
-    const skey = serviceKeyOf(id);
-    const entries = this.byService.get(skey);
-    const reg = entries?.get(endpointKeyOf(id));
-    if (entries === undefined || reg === undefined) {
+    const reg = this.services.get(serviceKeyOf(id))?.get(endpointKeyOf(id));
+    if (reg === undefined) {
       throw new RegistryError(404, `endpoint ${hostPort(id.address, id.port)} is not registered for service ${id.namespace}/${id.service}`);
     }
-    entries.delete(endpointKeyOf(id));
-    if (entries.size === 0) this.byService.delete(skey);
-    this.count--;
+    this.save({ del: { address: id.address, port: id.port, service: id.service, namespace: id.namespace } });
+    this.remove(id);
     this.log.info('endpoint deregistered', { ...reg });
-    this.changed(skey);
+    this.changed();
     return reg;
+  }
+
+  /** Removes a service the registry made, with all its endpoints, now. 404 when there is none. */
+  deleteService(namespace: unknown, service: unknown): { namespace: string; service: string; endpoints: number } {
+    const ns = parseName(namespace, 'namespace', dns1123LabelError);
+    const name = parseName(service, 'service', dns1035LabelError);
+    const skey = serviceKeyOf({ namespace: ns, service: name });
+    const svc = this.services.get(skey);
+    if (svc === undefined) throw new RegistryError(404, `service ${ns}/${name} is not in the registry`);
+    this.save({ drop: { namespace: ns, service: name } });
+    const endpoints = svc.size;
+    this.drop(skey);
+    this.log.info('service deleted from the registry', { namespace: ns, service: name, endpoints });
+    this.changed();
+    return { namespace: ns, service: name, endpoints };
   }
 
   /** Registrations, sorted by namespace, service, address, port; optionally of one service/namespace. */
   list(filter: { service?: string; namespace?: string } = {}): Registration[] {
     const out: Registration[] = [];
-    for (const entries of this.byService.values()) {
-      for (const r of entries.values()) {
-        if (filter.service !== undefined && r.service !== filter.service) continue;
-        if (filter.namespace !== undefined && r.namespace !== filter.namespace) continue;
-        out.push(r);
-      }
+    for (const svc of this.services.values()) {
+      if (filter.service !== undefined && svc.name !== filter.service) continue;
+      if (filter.namespace !== undefined && svc.namespace !== filter.namespace) continue;
+      out.push(...svc.values());
     }
-    return out.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.service.localeCompare(b.service)
-      || a.address.localeCompare(b.address) || a.port - b.port);
+    return out.sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.service, b.service)
+      || cmp(a.address, b.address) || a.port - b.port);
   }
 
   get size(): number {
     return this.count;
   }
 
+  /** Services the registry currently reports (`namespace/name`), sorted. */
+  serviceKeys(): string[] {
+    return [...this.services.keys()].sort();
+  }
+
+  /**
+   * The registry's objects. Built when first read: a burst of changes between two published
+   * snapshots costs one build, of the services that changed.
+   */
   objects(): ObjectSet {
     if (this.cached !== undefined) return this.cached;
-    if (this.built.size === 0) return (this.cached = EMPTY_OBJECTS);
-    const services: V1Service[] = [];
-    const endpointSlices: V1EndpointSlice[] = [];
-    const pods: V1Pod[] = [];
-    for (const key of [...this.built.keys()].sort()) {
-      const b = this.built.get(key);
-      if (b === undefined) continue;
-      services.push(b.service);
-      endpointSlices.push(...b.endpointSlices);
-      pods.push(...b.pods);
-    }
-    this.cached = { namespaces: [], services, endpointSlices, pods, trafficRoutes: [], trafficPolicies: [] };
+    if (this.services.size === 0) return (this.cached = EMPTY_OBJECTS);
+    const services = [...this.services.keys()].sort().map((k) => this.services.get(k)).filter((s) => s !== undefined);
+    this.cached = new LazyObjects(() => {
+      const out = { services: [] as V1Service[], endpointSlices: [] as V1EndpointSlice[], pods: [] as V1Pod[] };
+      for (const svc of services) {
+        const o = svc.objects();
+        out.services.push(o.service);
+        out.endpointSlices.push(...o.endpointSlices);
+        out.pods.push(...o.pods);
+      }
+      return out;
+    });
     return this.cached;
   }
 
-  private changed(skey: string): void {
-    const entries = this.byService.get(skey);
-    if (entries === undefined) {
-      // The service outlives its last endpoint: proxies watching it must be told "no endpoints"
-      // (an empty assignment), not left with the stale ones that silence would keep.
-      const prev = this.built.get(skey);
-      if (prev !== undefined) this.built.set(skey, { ...prev, endpointSlices: [], pods: [] });
-    } else {
-      const first = entries.values().next().value as Registration;
-      this.built.set(skey, buildServiceObjects(first.namespace, first.service, [...entries.values()]));
+  private checkService(reg: Registration, svc: ServiceRegistrations | undefined): void {
+    const defined = this.options.definedService?.(reg.namespace, reg.service);
+    const who = `Service ${reg.namespace}/${reg.service}`;
+    if (defined !== undefined) {
+      if (this.options.allowDefinedServices !== true) {
+        throw new RegistryError(403, `${who} is defined by the config files or the cluster; the registry does not change its endpoints (pilotfish serve --registry-allow-defined-services allows it)`);
+      }
+      const ports = (defined.spec?.ports ?? []).map((p) => ({ name: p.name ?? '', port: p.port }));
+      if (ports.length === 0) throw new RegistryError(400, `${who} has no ports to register endpoints for`);
+      checkPort(who, reg.servicePort, ports);
+      return;
     }
+    // A synthetic service gains a port for any number; a name must be one of its ports.
+    if (typeof reg.servicePort === 'string') checkPort(who, reg.servicePort, svc?.syntheticPorts() ?? new ServiceRegistrations(reg.namespace, reg.service).syntheticPorts());
+  }
+
+  private save(change: StateChange): void {
+    if (this.state === undefined) return;
+    try {
+      this.state.append(change);
+      if (this.state.wantsCompaction(this.count)) this.state.compact(this.list());
+    } catch (err) {
+      this.log.error('cannot save the registry state', { file: this.state.path, reason: (err as Error).message });
+      throw new RegistryError(503, 'cannot save the registry state; the change was not made');
+    }
+  }
+
+  private put(reg: Registration): void {
+    const skey = serviceKeyOf(reg);
+    let svc = this.services.get(skey);
+    if (svc === undefined) {
+      svc = new ServiceRegistrations(reg.namespace, reg.service);
+      this.services.set(skey, svc);
+    }
+    if (svc.set(endpointKeyOf(reg), reg) === undefined) this.count++;
+    const timer = this.emptySince.get(skey);
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      this.emptySince.delete(skey);
+    }
+  }
+
+  private remove(id: EndpointId): void {
+    const skey = serviceKeyOf(id);
+    const svc = this.services.get(skey);
+    if (svc?.delete(endpointKeyOf(id)) === undefined) return;
+    this.count--;
+    if (svc.size > 0 || this.emptySince.has(skey)) return;
+    // The service outlives its last endpoint for a while: proxies watching it are told "no
+    // endpoints" (silence would keep the stale ones), and an endpoint coming back finds it.
+    const timer = setTimeout(() => {
+      this.emptySince.delete(skey);
+      if (this.services.get(skey)?.size !== 0) return;
+      this.services.delete(skey);
+      this.log.info('service removed: no endpoints for the grace period', { service: skey, graceMs: this.graceMs });
+      this.changed();
+    }, this.graceMs);
+    timer.unref();
+    this.emptySince.set(skey, timer);
+  }
+
+  private drop(skey: string): void {
+    const svc = this.services.get(skey);
+    if (svc === undefined) return;
+    this.count -= svc.size;
+    this.services.delete(skey);
+    const timer = this.emptySince.get(skey);
+    if (timer !== undefined) clearTimeout(timer);
+    this.emptySince.delete(skey);
+  }
+
+  /** Loads the saved state: entries that no longer validate are skipped with a warning. */
+  private async restore(state: RegistryStateFile): Promise<void> {
+    const { registrations, changes } = await state.load();
+    const apply = (change: StateChange): void => {
+      try {
+        if ('put' in change) this.put(parseRegistration(change.put));
+        else if ('del' in change) this.remove(parseEndpointId(change.del));
+        else this.drop(serviceKeyOf(change.drop));
+      } catch (err) {
+        this.log.warn('saved registry entry ignored', { file: state.path, reason: (err as Error).message });
+      }
+    };
+    for (const r of registrations) apply({ put: r });
+    for (const c of changes) apply(c);
+    // Nothing to wait for after a restart: services left empty by the journal go now.
+    for (const [skey, t] of this.emptySince) {
+      clearTimeout(t);
+      if (this.services.get(skey)?.size === 0) this.services.delete(skey);
+    }
+    this.emptySince.clear();
+    state.open();
+    state.compact(this.list());
+    this.cached = undefined;
+    this.log.info('registry state loaded', { file: state.path, endpoints: this.count, services: this.services.size });
+  }
+
+  private changed(): void {
     this.cached = undefined;
     this.sink?.replace(this.name, this.objects());
   }
+}
+
+/** An ObjectSet whose arrays are built on first read. */
+class LazyObjects implements ObjectSet {
+  readonly namespaces: ObjectSet['namespaces'] = [];
+  readonly trafficRoutes: ObjectSet['trafficRoutes'] = [];
+  readonly trafficPolicies: ObjectSet['trafficPolicies'] = [];
+  private parts: { services: V1Service[]; endpointSlices: V1EndpointSlice[]; pods: V1Pod[] } | undefined;
+
+  constructor(private readonly build: () => { services: V1Service[]; endpointSlices: V1EndpointSlice[]; pods: V1Pod[] }) {}
+
+  get services(): readonly V1Service[] { return (this.parts ??= this.build()).services; }
+  get endpointSlices(): readonly V1EndpointSlice[] { return (this.parts ??= this.build()).endpointSlices; }
+  get pods(): readonly V1Pod[] { return (this.parts ??= this.build()).pods; }
+}
+
+function checkPort(who: string, servicePort: number | string | undefined, ports: ReadonlyArray<{ name: string; port: number }>): void {
+  if (servicePort === undefined) return;
+  if (ports.some((p) => (typeof servicePort === 'number' ? p.port === servicePort : p.name === servicePort))) return;
+  const list = ports.map((p) => (p.name === '' ? String(p.port) : `${p.name} (${p.port})`)).join(', ');
+  throw new RegistryError(400, `${who} has no port ${typeof servicePort === 'number' ? servicePort : `"${servicePort}"`}; its ports: ${list}`);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function serviceKeyOf(r: { namespace: string; service: string }): string {

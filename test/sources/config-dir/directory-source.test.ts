@@ -3,8 +3,9 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { ConfigDirSource, loadConfigDir } from '../../../src/sources/config-dir/directory-source.js';
+import { ConfigDirSource, loadConfigDir, type ConfigDirOptions } from '../../../src/sources/config-dir/directory-source.js';
 import type { ObjectSet } from '../../../src/sources/objects.js';
+import { parseConfigText, type DocumentReuse, type ParsedText } from '../../../src/sources/config-dir/parse-file.js';
 import { SnapshotStore } from '../../../src/store/snapshot-store.js';
 import { createLogger, silentLogger, type Logger } from '../../../src/logging.js';
 
@@ -25,6 +26,13 @@ addressType: IPv4
 ports: [{name: http, port: 8080}]
 endpoints: [{addresses: [${address}]}]
 `;
+}
+
+/** Nine levels of nine aliases each: 9^9 nodes if expanded. */
+function aliasBomb(): string {
+  const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x]'];
+  for (let i = 1; i < 10; i++) lines.push(`a${i}: &a${i} [${Array.from({ length: 9 }, () => `*a${i - 1}`).join(', ')}]`);
+  return `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 }
 
 class RecordingSink {
@@ -71,7 +79,7 @@ describe('ConfigDirSource', () => {
     return file;
   }
   async function started(logger: Logger = silentLogger()): Promise<{ source: ConfigDirSource; sink: RecordingSink }> {
-    const source = new ConfigDirSource(dir, logger, { watch: false });
+    const source = new ConfigDirSource(dir, logger, { watch: false, maxFileBytes: 1024 });
     sources.push(source);
     const sink = new RecordingSink();
     await source.start(sink);
@@ -98,13 +106,16 @@ describe('ConfigDirSource', () => {
   });
 
   const breakages: Array<[string, string, number | null, RegExp]> = [
-    ['a YAML syntax error', `${service('a', 10)}---\nmetadata: {name: [x\n`, 1, /YAML syntax error/],
-    ['a document that is not an object', `${service('a', 10)}---\n42\n`, 1, /document is not an object/],
-    ['a missing kind', 'apiVersion: v1\nmetadata: {name: a}\n', 0, /kind is missing/],
-    ['an unknown kind', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n', 0, /unknown kind "ConfigMap"/],
-    ['a Service port without a number', 'apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: demo}\nspec: {ports: [{name: http}]}\n', 0, /Service demo\/a: spec.ports\[0\].port is missing/],
-    ['an EndpointSlice without its service label', `${service('a', 10)}---\n${slice('a-1', 'a', '10.0.0.1').replace('labels: {kubernetes.io/service-name: a}', 'labels: {}')}`, 1, /kubernetes.io\/service-name"\] is missing/],
-    ['a duplicate of an object of another file', `${service('b', 10)}`, 0, /duplicate Service demo\/b: already defined in .*b.yaml \(document 0\)/],
+    ['a YAML syntax error', `${service('a', 10)}---\nmetadata: {name: [x\n`, 2, /YAML syntax error/],
+    ['a document that is not an object', `${service('a', 10)}---\n42\n`, 2, /document is not an object/],
+    ['a missing kind', 'apiVersion: v1\nmetadata: {name: a}\n', 1, /kind is missing/],
+    ['an unknown kind of pilotfish\'s API group', 'apiVersion: routing.pilotfish.io/v1alpha1\nkind: TrafficRoot\nmetadata: {name: a}\n', 1, /unknown kind "TrafficRoot"/],
+    ['a Service port without a number', 'apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: demo}\nspec: {ports: [{name: http}]}\n', 1, /Service demo\/a: spec.ports\[0\].port is missing/],
+    ['an EndpointSlice without its service label', `${service('a', 10)}---\n${slice('a-1', 'a', '10.0.0.1').replace('labels: {kubernetes.io/service-name: a}', 'labels: {}')}`, 2, /kubernetes.io\/service-name"\] is missing/],
+    ['a duplicate of an object of another file', `${service('b', 10)}`, 1, /duplicate Service demo\/b: already defined in .*b.yaml \(document 1\)/],
+    ['an alias bomb', aliasBomb(), 1, /cannot read the document: .*[Ee]xcessive alias count/],
+    ['a circular alias', 'apiVersion: v1\nkind: Service\nmetadata: &m {name: a, namespace: demo, labels: {self: *m}}\nspec: {}\n', 1, /circular alias at metadata.labels.self/],
+    ['a file over the size limit', `# ${'x'.repeat(2048)}\n${service('a', 10)}`, null, /file is \d+ bytes, over the limit of 1024 bytes \(--max-config-file-bytes\); not read/],
   ];
   for (const [what, text, document, reason] of breakages) {
     it(`keeps a file's last good content on ${what}, while other files still update`, async () => {
@@ -163,7 +174,7 @@ describe('ConfigDirSource', () => {
     const c = await write('c.yaml', `${service('shared', 2)}---\n${service('only-c', 3)}`);
     await source.reload();
     assert.deepEqual(servicePorts(sink.last), { shared: 1 }, 'c.yaml is rejected as a whole');
-    assert.deepEqual(source.errors().map((e) => [e.file, e.document]), [[c, 0]]);
+    assert.deepEqual(source.errors().map((e) => [e.file, e.document]), [[c, 1]]);
     await fsp.rm(a);
     await source.reload();
     assert.deepEqual(servicePorts(sink.last), { shared: 2, 'only-c': 3 });
@@ -195,12 +206,83 @@ describe('ConfigDirSource', () => {
     assert.match(errors[0]?.reason ?? '', /document is not an object/);
   });
 
+  it('refuses a 50 MiB file from its size, naming it, and serves the other files', async () => {
+    await write('a.yaml', service('a', 1));
+    const big = path.join(dir, 'big.yaml');
+    // Sparse: 50 MiB of size without writing 50 MiB.
+    const handle = await fsp.open(big, 'w');
+    await handle.truncate(50 * 1024 * 1024);
+    await handle.close();
+    const source = new ConfigDirSource(dir, silentLogger(), { watch: false });
+    sources.push(source);
+    const sink = new RecordingSink();
+    await source.start(sink);
+    assert.deepEqual(servicePorts(sink.last), { a: 1 });
+    assert.deepEqual(source.errors(), [{
+      file: big, document: null, reason: 'file is 52428800 bytes, over the limit of 4194304 bytes (--max-config-file-bytes); not read',
+    }]);
+  });
+
+  it('starts with an alias bomb, a circular alias and an oversized file present, reporting each by path', async () => {
+    const bomb = await write('bomb.yaml', aliasBomb());
+    const circular = await write('circular.yaml', 'apiVersion: v1\nkind: Service\nmetadata: &m {name: c, namespace: demo}\nspec: {ports: *m, selector: {x: *m}}\n');
+    const big = await write('big.yaml', `# ${'x'.repeat(4096)}\n`);
+    await write('good.yaml', service('good', 1));
+    const { logger, lines } = capturingLogger();
+    const { source, sink } = await started(logger);
+    assert.deepEqual(servicePorts(sink.last), { good: 1 });
+    assert.deepEqual(source.errors().map((e) => [path.basename(e.file), e.document]), [['big.yaml', null], ['bomb.yaml', 1], ['circular.yaml', 1]]);
+    const warned = new Set(lines().filter((l) => l.level === 'warn').map((l) => l.file));
+    assert.deepEqual(warned, new Set([bomb, circular, big]));
+  });
+
+  it('skips kinds pilotfish does not use with one debug line each, serving the rest of the manifest', async () => {
+    const file = await write('app.yaml', `apiVersion: v1
+kind: Namespace
+metadata: {name: demo}
+---
+${service('web', 80)}---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: demo}
+spec: {replicas: 2}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: web, namespace: demo}
+data: {a: b}
+`);
+    const { logger, lines } = capturingLogger();
+    const { source, sink } = await started(logger);
+    assert.deepEqual(source.errors(), []);
+    assert.deepEqual(servicePorts(sink.last), { web: 80 });
+    assert.equal(sink.last.namespaces.length, 1);
+    const skipped = lines().filter((l) => l.message === 'skipping a kind pilotfish does not use');
+    assert.deepEqual(skipped.map((l) => [l.level, l.file, l.document, l.kind]), [['debug', file, 3, 'Deployment'], ['debug', file, 4, 'ConfigMap']]);
+  });
+
+  it('keeps the last good content of a file emptied for a rewrite; deleting the file removes it', async () => {
+    const a = await write('a.yaml', service('a', 1));
+    const { source, sink } = await started();
+    await write('a.yaml', '');
+    await source.reload();
+    assert.deepEqual(servicePorts(sink.last), { a: 1 });
+    assert.match(source.errors()[0]?.reason ?? '', /file is empty \(being rewritten\?\); keeping its last good content/);
+    await write('a.yaml', service('a', 2));
+    await source.reload();
+    assert.deepEqual(servicePorts(sink.last), { a: 2 });
+    assert.deepEqual(source.errors(), []);
+    await fsp.rm(a);
+    await source.reload();
+    assert.deepEqual(servicePorts(sink.last), {});
+  });
+
   describe('watching', () => {
     let store: SnapshotStore;
     afterEach(async () => { await store?.stop(); });
 
-    async function watched(): Promise<ConfigDirSource> {
-      const source = new ConfigDirSource(dir, silentLogger(), { coalesceMs: 20 });
+    async function watched(options: ConfigDirOptions = {}): Promise<ConfigDirSource> {
+      const source = new ConfigDirSource(dir, silentLogger(), { settleMs: 20, ...options });
       store = new SnapshotStore({ logger: silentLogger(), quietMs: 10 });
       await store.start([source]);
       return source;
@@ -273,6 +355,87 @@ describe('ConfigDirSource', () => {
       await write('b.yaml', service('b', 2));
       const s = await next;
       assert.equal(s.services.get('a.demo')?.ports[0]?.port, 1);
+    });
+
+    it('an edit reads and parses only the changed file, once', async () => {
+      for (let i = 0; i < 20; i++) await write(`ns-${i}/mesh.yaml`, service(`s${i}`, 1, `ns-${i}`));
+      const parsed: string[] = [];
+      const parse = (file: string, text: string, previous?: DocumentReuse): ParsedText => {
+        parsed.push(path.relative(dir, file));
+        return parseConfigText(file, text, previous);
+      };
+      await watched({ parse });
+      assert.equal(parsed.length, 20, 'the initial scan parses every file once');
+      parsed.length = 0;
+      for (let port = 2; port <= 4; port++) {
+        const next = store.next((s) => s.services.get('s7.ns-7')?.ports[0]?.port === port);
+        await write('ns-7/mesh.yaml', service('s7', port, 'ns-7'));
+        await next;
+      }
+      assert.deepEqual(parsed, ['ns-7/mesh.yaml', 'ns-7/mesh.yaml', 'ns-7/mesh.yaml']);
+    });
+
+    it('a file rewritten in place (truncate, then write in parts) never withdraws its objects', async () => {
+      await write('a.yaml', `${service('a', 1)}---\n${slice('a-1', 'a', '10.0.0.1')}`);
+      await write('b.yaml', service('b', 1));
+      // Pauses in the write longer than the store's quiet time (10 ms), shorter than the settle window.
+      const source = await watched({ settleMs: 100 });
+      const missing: number[] = [];
+      const off = store.subscribe((s) => {
+        if (!s.services.has('a.demo') || (s.endpoints.get('a.demo')?.length ?? 0) === 0) missing.push(s.version);
+      });
+      try {
+        for (let port = 2; port <= 11; port++) {
+          const next = store.next((s) => s.services.get('a.demo')?.ports[0]?.port === port);
+          const text = `${service('a', port)}---\n${slice('a-1', 'a', '10.0.0.1')}`;
+          const cut = text.indexOf('---');
+          const handle = await fsp.open(path.join(dir, 'a.yaml'), 'w');
+          // A slow writer: empty, then the Service alone (valid YAML!), then the rest.
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          await handle.write(text.slice(0, cut));
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          await handle.write(text.slice(cut));
+          await handle.close();
+          await next;
+        }
+        // And an edit to the other file still applies.
+        const next = store.next((s) => s.services.get('b.demo')?.ports[0]?.port === 2);
+        await write('b.yaml', service('b', 2));
+        await next;
+      } finally {
+        off();
+      }
+      assert.deepEqual(missing, [], 'snapshots without a.yaml\'s objects');
+      assert.deepEqual(source.errors(), []);
+    });
+
+    it('a new bad file (alias bomb) does not stop edits to the others', async () => {
+      await write('a.yaml', service('a', 1));
+      const source = await watched();
+      const reported = new Promise<void>((resolve) => {
+        const off = source.onReload((r) => { if (r.errors.length > 0) { off(); resolve(); } });
+      });
+      await write('bomb.yaml', aliasBomb());
+      await reported;
+      const next = store.next((s) => s.services.get('a.demo')?.ports[0]?.port === 2);
+      await write('a.yaml', service('a', 2));
+      await next;
+      assert.deepEqual(source.errors().map((e) => path.basename(e.file)), ['bomb.yaml']);
+    });
+
+    it('follows a ConfigMap volume update (the ..data symlink swapped to a new folder)', async () => {
+      await write('..2026_1/a.yaml', service('a', 1));
+      await fsp.symlink('..2026_1', path.join(dir, '..data'));
+      await fsp.symlink('..data/a.yaml', path.join(dir, 'a.yaml'));
+      await watched();
+      assert.equal(store.current().services.get('a.demo')?.ports[0]?.port, 1);
+      const next = store.next((s) => s.services.get('a.demo')?.ports[0]?.port === 2);
+      // What the kubelet does: a new timestamped folder, a new symlink renamed over ..data.
+      await write('..2026_2/a.yaml', service('a', 2));
+      await fsp.symlink('..2026_2', path.join(dir, '..data_tmp'));
+      await fsp.rename(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
+      await fsp.rm(path.join(dir, '..2026_1'), { recursive: true });
+      await next;
     });
   });
 });

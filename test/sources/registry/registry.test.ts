@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { EndpointRegistry } from '../../../src/sources/registry/registry-source.js';
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { EndpointRegistry, type RegistryOptions } from '../../../src/sources/registry/registry-source.js';
 import { registerRegistryRoutes } from '../../../src/sources/registry/http-api.js';
+import { RegistryAccess } from '../../../src/sources/registry/registry-access.js';
+import type { ObjectSet } from '../../../src/sources/objects.js';
 import { SnapshotStore } from '../../../src/store/snapshot-store.js';
-import { EMPTY_OBJECTS } from '../../../src/sources/objects.js';
+import { EMPTY_OBJECTS, type V1Service } from '../../../src/sources/objects.js';
 import { silentLogger } from '../../../src/logging.js';
 import { StaticSource } from '../../support/static-source.js';
 
@@ -14,12 +19,16 @@ describe('REST registry', () => {
   let base: string;
 
   async function startWith(...others: StaticSource[]): Promise<void> {
-    registry = new EndpointRegistry(silentLogger());
+    return startWithOptions({}, undefined, ...others);
+  }
+
+  async function startWithOptions(options: RegistryOptions, access?: RegistryAccess, ...others: StaticSource[]): Promise<void> {
+    registry = new EndpointRegistry(silentLogger(), options);
     // Only flush() publishes, so every assertion sees exactly the changes made so far.
     store = new SnapshotStore({ logger: silentLogger(), quietMs: 3_600_000, maxDelayMs: 3_600_000 });
     await store.start([...others, registry]);
     app = Fastify();
-    registerRegistryRoutes(app, registry);
+    registerRegistryRoutes(app, registry, access);
     base = await app.listen({ host: '127.0.0.1', port: 0 });
   }
 
@@ -28,10 +37,10 @@ describe('REST registry', () => {
     await store?.stop();
   });
 
-  async function call(method: string, path: string, body?: unknown): Promise<{ status: number; type: string; text: string; json: () => unknown }> {
+  async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; type: string; text: string; json: () => unknown }> {
     const res = await fetch(`${base}${path}`, {
       method,
-      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } } : { headers }),
     });
     const text = await res.text();
     return { status: res.status, type: res.headers.get('content-type') ?? '', text, json: () => JSON.parse(text) as unknown };
@@ -113,8 +122,11 @@ describe('REST registry', () => {
       await published(async () => {
         await call('POST', '/registry/endpoints', { address: '10.0.0.1', port: 8081, service: 'greeter', servicePort: 9090 });
         await call('POST', '/registry/endpoints', { address: '10.0.0.2', port: 8082, service: 'greeter' });
-        await call('POST', '/registry/endpoints', { address: '10.0.0.3', port: 8083, service: 'greeter', servicePort: 'named' });
+        await call('POST', '/registry/endpoints', { address: '10.0.0.3', port: 8083, service: 'greeter', servicePort: 'grpc' });
       });
+      const unknown = await call('POST', '/registry/endpoints', { address: '10.0.0.4', port: 8084, service: 'greeter', servicePort: 'named' });
+      assert.equal(unknown.status, 400, unknown.text);
+      assert.deepEqual(unknown.json(), { error: 'Service default/greeter has no port "named"; its ports: grpc (80), grpc-9090 (9090)' });
       const s = store.current();
       assert.deepEqual(s.services.get('greeter.default')?.ports.map((p) => [p.name, p.port]), [['grpc', 80], ['grpc-9090', 9090]]);
       assert.deepEqual(s.endpoints.get('greeter.default')?.map((e) => [e.address, e.ports]), [
@@ -224,7 +236,7 @@ describe('REST registry', () => {
           spec: { clusterIP: '10.96.0.5', ports: [{ name: 'http', port: 8080 }, { name: 'grpc-api', port: 9090 }] },
         }],
       });
-      return startWith(k8s);
+      return startWithOptions({ allowDefinedServices: true, definedService: definedIn(k8s) }, undefined, k8s);
     });
 
     it('the real Service wins and registrations become endpoints of the port they choose', async () => {
@@ -232,8 +244,14 @@ describe('REST registry', () => {
         await call('POST', '/registry/endpoints', { address: '10.0.0.1', port: 1001, service: 'greeter' });
         await call('POST', '/registry/endpoints', { address: '10.0.0.2', port: 1002, service: 'greeter', servicePort: 9090 });
         await call('POST', '/registry/endpoints', { address: '10.0.0.3', port: 1003, service: 'greeter', servicePort: 'grpc-api' });
-        await call('POST', '/registry/endpoints', { address: '10.0.0.4', port: 1004, service: 'greeter', servicePort: 1234 });
       });
+      for (const servicePort of [1234, 'grpc']) {
+        const refused = await call('POST', '/registry/endpoints', { address: '10.0.0.4', port: 1004, service: 'greeter', servicePort });
+        assert.equal(refused.status, 400, refused.text);
+        assert.deepEqual(refused.json(), {
+          error: `Service default/greeter has no port ${typeof servicePort === 'number' ? servicePort : `"${servicePort}"`}; its ports: http (8080), grpc-api (9090)`,
+        });
+      }
       const s = store.current();
       const svc = s.services.get('greeter.default');
       assert.equal(svc?.synthetic, undefined);
@@ -242,13 +260,260 @@ describe('REST registry', () => {
         ['10.0.0.1', { http: 1001 }],
         ['10.0.0.2', { 'grpc-api': 1002 }],
         ['10.0.0.3', { 'grpc-api': 1003 }],
-      ], 'a service port the real Service lacks matches nothing');
+      ]);
 
       // The real Service disappears: the synthetic one takes over, with the same endpoints.
       await published(async () => k8s.set({}));
       const after = store.current();
       assert.equal(after.services.get('greeter.default')?.synthetic, true);
-      assert.equal(after.endpoints.get('greeter.default')?.length, 4);
+      assert.equal(after.endpoints.get('greeter.default')?.length, 3);
     });
+  });
+
+  describe('Services other sources define', () => {
+    let files: StaticSource;
+    beforeEach(() => {
+      files = new StaticSource('config-dir', {
+        ...EMPTY_OBJECTS,
+        services: [{ metadata: { name: 'checkout', namespace: 'shop' }, spec: { ports: [{ name: 'http', port: 8080 }] } }],
+      });
+      return startWithOptions({ definedService: definedIn(files) }, undefined, files);
+    });
+
+    it('refuses to change their endpoints with 403 naming the Service, unless allowed', async () => {
+      const before = store.current().version;
+      const res = await call('POST', '/registry/endpoints', { address: '10.9.9.9', port: 8080, service: 'checkout', namespace: 'shop', labels: { version: 'v1' } });
+      assert.equal(res.status, 403, res.text);
+      assert.deepEqual(res.json(), {
+        error: 'Service shop/checkout is defined by the config files or the cluster; the registry does not change its endpoints (pilotfish serve --registry-allow-defined-services allows it)',
+      });
+      const classic = await call('GET', '/edsservice/register?endpoint=10.9.9.9:8080&service=checkout&namespace=shop');
+      assert.equal(classic.status, 403);
+      assert.deepEqual(registry.list(), []);
+      store.flush();
+      assert.equal(store.current().version, before, 'nothing published');
+      // Another name in the same namespace is the registry's to make.
+      assert.equal((await call('POST', '/registry/endpoints', { address: '10.9.9.9', port: 8080, service: 'other', namespace: 'shop' })).status, 201);
+    });
+  });
+
+  describe('access', () => {
+    it('with a token, answers 401 to requests without it or with a wrong one, on every path', async () => {
+      await startWithOptions({}, new RegistryAccess('s3cret-token'));
+      const body = { address: '10.0.0.1', port: 80, service: 'greeter' };
+      const attempts: Array<Record<string, string>> = [{}, { authorization: 'Bearer wrong' }, { authorization: 'Basic czNjcmV0LXRva2Vu' }, { authorization: 'Bearer s3cret-token2' }];
+      for (const headers of attempts) {
+        for (const [method, p, b] of [['POST', '/registry/endpoints', body], ['GET', '/registry/endpoints', undefined],
+          ['DELETE', '/registry/services/default/greeter', undefined], ['GET', '/edsservice/register?endpoint=10.0.0.1:80', undefined]] as const) {
+          const res = await call(method, p, b, headers);
+          assert.equal(res.status, 401, `${method} ${p} with ${JSON.stringify(headers)}: ${res.text}`);
+          assert.match(res.text, /bearer token/);
+        }
+      }
+      assert.deepEqual(registry.list(), []);
+      const ok = await call('POST', '/registry/endpoints', body, { authorization: 'Bearer s3cret-token' });
+      assert.equal(ok.status, 201, ok.text);
+    });
+
+    it('without a token, serves loopback clients only', async () => {
+      await startWithOptions({});
+      const inject = (remoteAddress: string) => app.inject({
+        method: 'POST', url: '/registry/endpoints', remoteAddress,
+        headers: { 'content-type': 'application/json' }, payload: { address: '10.0.0.1', port: 80, service: 'greeter' },
+      });
+      const remote = await inject('10.1.2.3');
+      assert.equal(remote.statusCode, 401);
+      assert.match(remote.body, /beyond loopback only with a bearer token \(start pilotfish with --registry-token-file\)/);
+      assert.equal((await inject('::ffff:10.1.2.3')).statusCode, 401);
+      assert.deepEqual(registry.list(), []);
+      assert.equal((await inject('127.0.0.1')).statusCode, 201);
+      assert.equal((await inject('::1')).statusCode, 200);
+    });
+  });
+
+  describe('content type', () => {
+    beforeEach(() => startWith());
+
+    it('answers 415 naming application/json to a body without the JSON content type', async () => {
+      const body = JSON.stringify({ address: '10.0.0.1', port: 80, service: 'greeter' });
+      const types: Array<Record<string, string>> = [{ 'content-type': 'text/plain' }, { 'content-type': 'application/x-www-form-urlencoded' }, {}];
+      for (const headers of types) {
+        const res = await fetch(`${base}/registry/endpoints`, { method: 'POST', body, headers });
+        const text = await res.text();
+        assert.equal(res.status, 415, `${JSON.stringify(headers)}: ${text}`);
+        assert.deepEqual(JSON.parse(text), { error: 'send the body as JSON with Content-Type: application/json' });
+      }
+      assert.deepEqual(registry.list(), []);
+      const ok = await call('POST', '/registry/endpoints', body, { 'content-type': 'application/json; charset=utf-8' });
+      assert.equal(ok.status, 201, ok.text);
+    });
+  });
+
+  describe('synthetic services', () => {
+    it('are removed once their last endpoint has been gone for the grace period, and come back with a new one', async () => {
+      await startWithOptions({ emptyServiceGraceMs: 30 });
+      // Resolves once the registry reports (to the store) objects that satisfy pred.
+      const reported = (pred: (set: ObjectSet) => boolean): Promise<void> => new Promise((resolve) => {
+        const original = store.replace.bind(store);
+        store.replace = (name, objects) => {
+          original(name, objects);
+          if (name === registry.name && pred(objects)) { store.replace = original; resolve(); }
+        };
+      });
+      // A typo'd service name: registered and deregistered.
+      const gone = reported((set) => set.services.length === 0);
+      await call('POST', '/registry/endpoints', { address: '10.0.0.1', port: 80, service: 'greeterr' });
+      await call('DELETE', '/registry/endpoints', { address: '10.0.0.1', port: 80, service: 'greeterr' });
+      assert.deepEqual(registry.serviceKeys(), ['default/greeterr'], 'kept during the grace period');
+      assert.equal(registry.objects().endpointSlices.length, 0);
+      await gone;
+      assert.deepEqual(registry.serviceKeys(), []);
+      store.flush();
+      assert.equal(store.current().services.has('greeterr.default'), false);
+
+      // Back within the grace period: the timer is cancelled.
+      await call('POST', '/registry/endpoints', { address: '10.0.0.1', port: 80, service: 'web' });
+      await call('DELETE', '/registry/endpoints', { address: '10.0.0.1', port: 80, service: 'web' });
+      const back = reported((set) => set.endpointSlices.length === 1);
+      await call('POST', '/registry/endpoints', { address: '10.0.0.2', port: 80, service: 'web' });
+      await back;
+      // Proving that a timer did not fire needs its period to pass: no event marks an absence.
+      await new Promise((resolve) => setTimeout(resolve, 90));
+      assert.deepEqual(registry.serviceKeys(), ['default/web'], 'the timer was cancelled');
+    });
+
+    it('can be deleted with all their endpoints; 404 for a service the registry does not have', async () => {
+      await startWith();
+      await call('POST', '/registry/endpoints', { address: '10.0.0.1', port: 80, service: 'web', namespace: 'shop' });
+      await call('POST', '/registry/endpoints', { address: '10.0.0.2', port: 80, service: 'web', namespace: 'shop' });
+      await call('POST', '/registry/endpoints', { address: '10.0.0.3', port: 80, service: 'api', namespace: 'shop' });
+      const res = await published(() => call('DELETE', '/registry/services/shop/web'));
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(res.json(), { deleted: { namespace: 'shop', service: 'web', endpoints: 2 } });
+      assert.deepEqual(registry.list().map((r) => r.service), ['api']);
+      assert.equal(store.current().services.has('web.shop'), false);
+      assert.equal(registry.size, 1);
+      const again = await call('DELETE', '/registry/services/shop/web');
+      assert.equal(again.status, 404);
+      assert.deepEqual(again.json(), { error: 'service shop/web is not in the registry' });
+      const bad = await call('DELETE', '/registry/services/shop/Web_1');
+      assert.equal(bad.status, 400);
+    });
+  });
+
+  describe('state file', () => {
+    let dir: string;
+    beforeEach(async () => { dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'pilotfish-registry-')); });
+    afterEach(async () => { await fsp.rm(dir, { recursive: true, force: true }); });
+
+    async function restarted(stateFile: string): Promise<EndpointRegistry> {
+      await app.close();
+      await store.stop();
+      await startWithOptions({ stateFile });
+      return registry;
+    }
+
+    it('brings back every registration after a restart, without a clean stop', async () => {
+      const stateFile = path.join(dir, 'registry.json');
+      await startWithOptions({ stateFile });
+      await call('POST', '/registry/endpoints', { address: '10.0.0.1', port: 80, service: 'web', zone: 'a', labels: { v: '1' } });
+      await call('POST', '/registry/endpoints', { address: '10.0.0.2', port: 81, service: 'web', servicePort: 9090 });
+      await call('POST', '/registry/endpoints', { address: '10.0.0.3', port: 80, service: 'api', namespace: 'shop' });
+      await call('POST', '/registry/endpoints', { address: '10.0.0.4', port: 80, service: 'gone' });
+      await call('DELETE', '/registry/endpoints', { address: '10.0.0.2', port: 81, service: 'web' });
+      await call('DELETE', '/registry/services/default/gone');
+      await call('POST', '/registry/endpoints', { address: '10.0.0.1', port: 80, service: 'web', zone: 'b' });
+      const before = registry.list();
+      // Not stopped: what is on disk is what a kill -9 leaves.
+      const journal = await fsp.readFile(`${stateFile}.journal`, 'utf8');
+      assert.equal(journal.trim().split('\n').length, 7, 'one journal line per change');
+      const again = await restarted(stateFile);
+      assert.deepEqual(again.list(), before);
+      assert.deepEqual(again.serviceKeys(), ['default/web', 'shop/api'], 'a service emptied before the restart is not brought back');
+      store.flush();
+      assert.deepEqual(store.current().endpoints.get('web.default')?.map((e) => [e.address, e.locality.zone]), [['10.0.0.1', 'b']]);
+      assert.equal(await fsp.readFile(`${stateFile}.journal`, 'utf8'), '', 'the journal is folded into the state file at start');
+      assert.equal((JSON.parse(await fsp.readFile(stateFile, 'utf8')) as { registrations: unknown[] }).registrations.length, 2);
+    });
+
+    it('folds a long journal into the state file as it goes, and ignores a cut-off last line', async () => {
+      const stateFile = path.join(dir, 'registry.json');
+      await startWithOptions({ stateFile });
+      for (let i = 0; i < 100; i++) registry.register({ address: `10.0.0.${i}`, port: 80, service: 'web' });
+      for (let i = 0; i < 1500; i++) registry.register({ address: '10.0.1.1', port: 80, service: 'web', zone: `z${i}` });
+      const journalLines = (await fsp.readFile(`${stateFile}.journal`, 'utf8')).split('\n').filter((l) => l !== '').length;
+      assert.ok(journalLines < 1600, `compacted along the way (${journalLines} lines left)`);
+      await fsp.appendFile(`${stateFile}.journal`, '{"put": {"address": "10.9');
+      const again = await restarted(stateFile);
+      assert.equal(again.size, 101);
+      assert.equal(again.list().find((r) => r.address === '10.0.1.1')?.zone, 'z1499');
+    });
+
+    it('refuses to start on a state file that is not a registry state, rather than overwrite it', async () => {
+      const stateFile = path.join(dir, 'registry.json');
+      await fsp.writeFile(stateFile, 'not json');
+      registry = new EndpointRegistry(silentLogger(), { stateFile });
+      await assert.rejects(registry.start({ replace: () => undefined }), /registry state file .*registry.json is not valid JSON .*move it away to start empty/);
+      assert.equal(await fsp.readFile(stateFile, 'utf8'), 'not json');
+    });
+  });
+});
+
+function definedIn(source: StaticSource): (namespace: string, name: string) => V1Service | undefined {
+  return (namespace, name) => source.current().services.find((s) => s.metadata?.namespace === namespace && s.metadata?.name === name);
+}
+
+describe('REST registry slices', () => {
+  it('puts at most 100 endpoints in a slice, and a change rebuilds only the slice it touches', () => {
+    const registry = new EndpointRegistry(silentLogger());
+    const address = (i: number): string => `10.0.${i >> 8}.${i & 255}`;
+    for (let i = 0; i < 250; i++) registry.register({ address: address(i), port: 8080, service: 'big' });
+    const before = registry.objects().endpointSlices;
+    assert.deepEqual(before.map((s) => [s.metadata?.name, s.endpoints.length]), [
+      ['big-registry-default-8080', 100], ['big-registry-default-8080-1', 100], ['big-registry-default-8080-2', 50],
+    ]);
+    registry.deregister({ address: address(150), port: 8080, service: 'big' });
+    const after = registry.objects().endpointSlices;
+    assert.deepEqual(after.map((s) => s.endpoints.length), [100, 99, 50]);
+    assert.equal(after[0], before[0], 'untouched slice: the same object');
+    assert.notEqual(after[1], before[1]);
+    assert.equal(after[2], before[2]);
+    // The freed place is taken by the next registration; the other slices stay as they are.
+    registry.register({ address: '10.9.9.9', port: 8080, service: 'big' });
+    const refilled = registry.objects().endpointSlices;
+    assert.deepEqual(refilled.map((s) => s.endpoints.length), [100, 100, 50]);
+    assert.equal(refilled[0], before[0]);
+    assert.equal(refilled[2], before[2]);
+  });
+});
+
+describe('REST registry at scale', () => {
+  it('10,000 registrations into one service: each change costs its own size (figures reported)', async () => {
+    const registry = new EndpointRegistry(silentLogger());
+    const store = new SnapshotStore({ logger: silentLogger(), quietMs: 3_600_000, maxDelayMs: 3_600_000 });
+    await store.start([registry]);
+    try {
+      const started = performance.now();
+      let slowest = 0;
+      for (let i = 0; i < 10_000; i++) {
+        const t = performance.now();
+        registry.register({ address: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, port: 8080, service: 'big' });
+        slowest = Math.max(slowest, performance.now() - t);
+      }
+      const total = performance.now() - started;
+      // One change into a service of 10,000, then the objects it makes (read once per snapshot).
+      const t = performance.now();
+      registry.register({ address: '10.9.9.9', port: 8080, service: 'big' });
+      const built = registry.objects().endpointSlices.length;
+      const oneChange = performance.now() - t;
+      const published = store.next((s) => s.endpoints.get('big.default')?.length === 10_001);
+      store.flush();
+      await published;
+      console.log(`      10,000 registrations into one service in process: ${total.toFixed(0)} ms (slowest ${slowest.toFixed(1)} ms); `
+        + `one more plus rebuilding its objects (${built} slices): ${oneChange.toFixed(1)} ms`);
+      assert.equal(built, 101);
+    } finally {
+      await store.stop();
+    }
   });
 });

@@ -1,0 +1,164 @@
+// Watches the config directory's folders and reports which files changed, each once it has
+// settled: no event and an unchanged size, mtime and inode for `settleMs`. An in-place rewrite
+// (truncate, then write) is therefore read after the write, not in between; a file that never stops
+// changing is read anyway after `maxSettleMs`. Events name the file, so only changed files are read.
+import { promises as fsp, watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../../logging.js';
+
+export interface SettledChanges {
+  /** Config files (created, changed or removed) to read again. */
+  readonly files: ReadonlySet<string>;
+  /** Something other than a config file changed (a folder, an unknown name): list the tree again. */
+  readonly relist: boolean;
+  /** A `..`-name changed (a ConfigMap volume swaps `..data`): every file may have new content. */
+  readonly rereadAll: boolean;
+}
+
+export interface SettlingWatcherOptions {
+  readonly settleMs: number;
+  readonly maxSettleMs: number;
+  readonly log: Logger;
+  readonly isConfigFile: (name: string) => boolean;
+  readonly onSettled: (changes: SettledChanges) => void;
+}
+
+interface Pending {
+  firstAt: number;
+  lastAt: number;
+  /** Fingerprint taken at the last event; compared with a fresh one once quiet. */
+  seen: string | undefined;
+  seq: number;
+}
+
+export class SettlingWatcher {
+  private readonly watchers = new Map<string, FSWatcher>();
+  private readonly pending = new Map<string, Pending>();
+  private relistAt: number | undefined;
+  private rereadAll = false;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly root: string, private readonly opts: SettlingWatcherOptions) {}
+
+  /** Watches exactly these folders (and the root). True when a folder was newly watched. */
+  watchDirs(dirs: readonly string[]): boolean {
+    if (this.closed) return false;
+    const wanted = new Set(dirs);
+    wanted.add(this.root);
+    for (const [d, w] of this.watchers) {
+      if (!wanted.has(d)) {
+        w.close();
+        this.watchers.delete(d);
+      }
+    }
+    let added = false;
+    for (const d of wanted) {
+      if (this.watchers.has(d)) continue;
+      try {
+        // One non-recursive watcher per folder: Node 20's recursive mode on Linux misses files
+        // renamed into place (how editors save).
+        const w = watch(d, (_event, name) => this.onEvent(d, name));
+        w.on('error', (err) => {
+          // A removed subfolder ends its watcher; the next listing drops it for good.
+          if (d === this.root) this.opts.log.error('watching the config directory failed; serving the last loaded content', { reason: err.message });
+          w.close();
+          this.watchers.delete(d);
+          this.markRelist();
+        });
+        this.watchers.set(d, w);
+        added = true;
+      } catch (err) {
+        const level = d === this.root ? 'error' : 'warn';
+        this.opts.log[level]('cannot watch a config directory; its changes will not be picked up', { watched: d, reason: (err as Error).message });
+      }
+    }
+    return added;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending.clear();
+  }
+
+  private onEvent(dir: string, name: string | Buffer | null): void {
+    if (this.closed) return;
+    const base = name === null ? null : name.toString();
+    if (base === null) { this.markRelist(); return; }
+    if (base.startsWith('..')) {
+      this.rereadAll = true;
+      this.markRelist();
+      return;
+    }
+    // Editors' swap and temp files (.a.yaml.swp, .#a.yaml): never config.
+    if (base.startsWith('.')) return;
+    if (!this.opts.isConfigFile(base)) { this.markRelist(); return; }
+    const file = path.join(dir, base);
+    const now = Date.now();
+    const p = this.pending.get(file) ?? { firstAt: now, lastAt: now, seen: undefined, seq: 0 };
+    p.lastAt = now;
+    const seq = ++p.seq;
+    this.pending.set(file, p);
+    void fingerprint(file).then((fp) => { if (p.seq === seq) p.seen = fp; });
+    this.arm();
+  }
+
+  private markRelist(): void {
+    this.relistAt = Date.now();
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.closed) return;
+    let due = Infinity;
+    for (const p of this.pending.values()) due = Math.min(due, Math.min(p.lastAt + this.opts.settleMs, p.firstAt + this.opts.maxSettleMs));
+    if (this.relistAt !== undefined) due = Math.min(due, this.relistAt + this.opts.settleMs);
+    if (due === Infinity) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(() => { this.timer = undefined; void this.fire(); }, Math.max(0, due - Date.now()));
+  }
+
+  private async fire(): Promise<void> {
+    const now = Date.now();
+    const files = new Set<string>();
+    const checks: Array<Promise<void>> = [];
+    for (const [file, p] of this.pending) {
+      const overdue = now >= p.firstAt + this.opts.maxSettleMs;
+      if (!overdue && now < p.lastAt + this.opts.settleMs) continue;
+      const seq = p.seq;
+      checks.push(fingerprint(file).then((fp) => {
+        if (this.closed || p.seq !== seq) return;
+        if (fp === p.seen || overdue) {
+          this.pending.delete(file);
+          files.add(file);
+        } else {
+          // Changed without an event we saw (or while we looked): wait once more.
+          p.seen = fp;
+          p.lastAt = Date.now();
+        }
+      }));
+    }
+    await Promise.all(checks);
+    if (this.closed) return;
+    const relist = this.relistAt !== undefined && now >= this.relistAt + this.opts.settleMs;
+    if (relist) this.relistAt = undefined;
+    const rereadAll = relist && this.rereadAll;
+    if (rereadAll) this.rereadAll = false;
+    if (files.size > 0 || relist) this.opts.onSettled({ files, relist, rereadAll });
+    this.arm();
+  }
+}
+
+/** Size, mtime and inode; `gone` when the file does not exist. */
+async function fingerprint(file: string): Promise<string> {
+  try {
+    const s = await fsp.stat(file, { bigint: true });
+    return `${s.size}:${s.mtimeNs}:${s.ino}`;
+  } catch {
+    return 'gone';
+  }
+}
