@@ -15,7 +15,7 @@ import {
 
 export type ConfigKind = 'Namespace' | 'Service' | 'EndpointSlice' | 'Pod' | 'TrafficRoute' | 'TrafficPolicy';
 
-/** A valid object of a config file, with its document index (0-based) and identity key. */
+/** A valid object of a config file, with its document number (1-based) and identity key. */
 export type ParsedObject = { readonly document: number; readonly key: string } & (
   | { readonly kind: 'Namespace'; readonly object: V1Namespace }
   | { readonly kind: 'Service'; readonly object: V1Service }
@@ -25,7 +25,10 @@ export type ParsedObject = { readonly document: number; readonly key: string } &
 
 export interface ConfigError {
   readonly file: string;
-  /** 0-based index of the YAML document in the file; null when the whole file is affected. */
+  /**
+   * Number of the YAML document in the file, 1-based (the first document is 1, as `inject` and
+   * `analyze` count too); null when the whole file is affected.
+   */
   readonly document: number | null;
   readonly reason: string;
 }
@@ -74,9 +77,10 @@ export function parseConfigText(file: string, text: string): ParsedFile {
   const errors: ConfigError[] = [];
   const seen = new Map<string, number>();
   const docs = parseAllDocuments(text);
-  docs.forEach((doc, index) => {
+  docs.forEach((doc, i) => {
+    const document = i + 1;
     if (doc.errors.length > 0) {
-      errors.push({ file, document: index, reason: `YAML syntax error: ${doc.errors.map(firstLine).join('; ')}` });
+      errors.push({ file, document, reason: `YAML syntax error: ${doc.errors.map(firstLine).join('; ')}` });
       return;
     }
     const value: unknown = doc.toJS({ maxAliasCount: 100 });
@@ -84,16 +88,16 @@ export function parseConfigText(file: string, text: string): ParsedFile {
     if (value === null || value === undefined) return;
     const result = parseDocument(value);
     if (typeof result === 'string') {
-      errors.push({ file, document: index, reason: result });
+      errors.push({ file, document, reason: result });
       return;
     }
     const earlier = seen.get(result.key);
     if (earlier !== undefined) {
-      errors.push({ file, document: index, reason: `duplicate ${describeKey(result.key)}: already defined in document ${earlier} of this file` });
+      errors.push({ file, document, reason: `duplicate ${describeKey(result.key)}: already defined in document ${earlier} of this file` });
       return;
     }
-    seen.set(result.key, index);
-    objects.push({ ...result, document: index } as ParsedObject);
+    seen.set(result.key, document);
+    objects.push({ ...result, document } as ParsedObject);
   });
   return { objects: errors.length > 0 ? [] : objects, errors };
 }

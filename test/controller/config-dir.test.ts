@@ -98,13 +98,13 @@ describe('ConfigDirSource', () => {
   });
 
   const breakages: Array<[string, string, number | null, RegExp]> = [
-    ['a YAML syntax error', `${service('a', 10)}---\nmetadata: {name: [x\n`, 1, /YAML syntax error/],
-    ['a document that is not an object', `${service('a', 10)}---\n42\n`, 1, /document is not an object/],
-    ['a missing kind', 'apiVersion: v1\nmetadata: {name: a}\n', 0, /kind is missing/],
-    ['an unknown kind', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n', 0, /unknown kind "ConfigMap"/],
-    ['a Service port without a number', 'apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: demo}\nspec: {ports: [{name: http}]}\n', 0, /Service demo\/a: spec.ports\[0\].port is missing/],
-    ['an EndpointSlice without its service label', `${service('a', 10)}---\n${slice('a-1', 'a', '10.0.0.1').replace('labels: {kubernetes.io/service-name: a}', 'labels: {}')}`, 1, /kubernetes.io\/service-name"\] is missing/],
-    ['a duplicate of an object of another file', `${service('b', 10)}`, 0, /duplicate Service demo\/b: already defined in .*b.yaml \(document 0\)/],
+    ['a YAML syntax error', `${service('a', 10)}---\nmetadata: {name: [x\n`, 2, /YAML syntax error/],
+    ['a document that is not an object', `${service('a', 10)}---\n42\n`, 2, /document is not an object/],
+    ['a missing kind', 'apiVersion: v1\nmetadata: {name: a}\n', 1, /kind is missing/],
+    ['an unknown kind', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n', 1, /unknown kind "ConfigMap"/],
+    ['a Service port without a number', 'apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: demo}\nspec: {ports: [{name: http}]}\n', 1, /Service demo\/a: spec.ports\[0\].port is missing/],
+    ['an EndpointSlice without its service label', `${service('a', 10)}---\n${slice('a-1', 'a', '10.0.0.1').replace('labels: {kubernetes.io/service-name: a}', 'labels: {}')}`, 2, /kubernetes.io\/service-name"\] is missing/],
+    ['a duplicate of an object of another file', `${service('b', 10)}`, 1, /duplicate Service demo\/b: already defined in .*b.yaml \(document 1\)/],
   ];
   for (const [what, text, document, reason] of breakages) {
     it(`keeps a file's last good content on ${what}, while other files still update`, async () => {
@@ -163,7 +163,7 @@ describe('ConfigDirSource', () => {
     const c = await write('c.yaml', `${service('shared', 2)}---\n${service('only-c', 3)}`);
     await source.reload();
     assert.deepEqual(servicePorts(sink.last), { shared: 1 }, 'c.yaml is rejected as a whole');
-    assert.deepEqual(source.errors().map((e) => [e.file, e.document]), [[c, 0]]);
+    assert.deepEqual(source.errors().map((e) => [e.file, e.document]), [[c, 1]]);
     await fsp.rm(a);
     await source.reload();
     assert.deepEqual(servicePorts(sink.last), { shared: 2, 'only-c': 3 });
