@@ -14,6 +14,7 @@ import type { MeshSnapshot } from '../model/snapshot.js';
 import { ResourceEncoder } from '../xds/encoder.js';
 import { MeshConfigSource } from '../xds/mesh-source.js';
 import { startXdsServer, type XdsEvents, type XdsServer } from '../xds/server/index.js';
+import { listenFailure } from './failure.js';
 
 export interface ControlPlaneOptions {
   /** In precedence order: an earlier source wins a duplicate object. */
@@ -82,7 +83,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const observability = attachObservability({
     app: admin, store, mesh, logger, debug: opts.debugEndpoints, ...(opts.metrics ? { metrics: opts.metrics } : {}),
   });
-  await admin.listen({ host: httpAddr.host, port: httpAddr.port });
+  try {
+    await admin.listen({ host: httpAddr.host, port: httpAddr.port });
+  } catch (err) {
+    observability.close();
+    throw listenFailure('http-address', opts.httpAddress, err);
+  }
   const boundHttp = admin.server.address();
   const httpAddress = `${httpAddr.host}:${typeof boundHttp === 'object' && boundHttp ? boundHttp.port : httpAddr.port}`;
   logger.info('admin listening', { httpAddress });
@@ -98,9 +104,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     await store.stop();
     throw err;
   }
-  const xds = await startXdsServer({
-    address: opts.xdsAddress, source: mesh, logger, events: combineXdsEvents(observability.events, opts.xdsEvents),
-  });
+  let xds: XdsServer;
+  try {
+    xds = await startXdsServer({
+      address: opts.xdsAddress, source: mesh, logger, events: combineXdsEvents(observability.events, opts.xdsEvents),
+    });
+  } catch (err) {
+    observability.close();
+    await admin.close();
+    await store.stop();
+    throw listenFailure('xds-address', opts.xdsAddress, err);
+  }
   observability.bindXdsServer(xds);
   ready = true;
   const xdsAddress = `${xdsHost}:${xds.port}`;

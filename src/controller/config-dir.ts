@@ -89,6 +89,15 @@ export class ConfigDirSource implements Source {
     return [...this.files.keys()].sort().flatMap((f) => this.files.get(f)?.errors ?? []);
   }
 
+  /** Where each object served comes from, by object key (`Kind/namespace/name`): for messages. */
+  origins(): Map<string, { readonly file: string; readonly document: number }> {
+    const out = new Map<string, { file: string; document: number }>();
+    for (const [file, state] of this.files) {
+      for (const o of state.good) out.set(o.key, { file, document: o.document });
+    }
+    return out;
+  }
+
   /** Called after every rescan, changed or not (for debug endpoints and tests). */
   onReload(listener: (result: ReloadResult) => void): () => void {
     this.listeners.add(listener);

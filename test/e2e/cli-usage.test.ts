@@ -12,7 +12,7 @@ describe('e2e: command-line usage errors', function () {
     { args: ['serve', '--frobnicate'], message: /pilotfish serve: .*frobnicate/ },
     { args: ['controller', '--webhook-address', 'x'], message: /pilotfish controller: --webhook-address/ },
     { args: ['bootstrap'], message: /--node-id is required/ },
-    { args: ['no-such-command'], message: /unknown command "no-such-command"/ },
+    { args: ['no-such-command'], message: /unknown command 'no-such-command'/ },
   ];
 
   for (const c of cases) {

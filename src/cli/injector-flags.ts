@@ -1,0 +1,66 @@
+// The flags of the sidecar injector, declared once for the three commands that run it:
+// `pilotfish webhook`, `pilotfish inject` (offline) and `pilotfish controller` (in-process).
+// Light on purpose: help for any command loads this module, never the injector's server.
+import { DEFAULT_INJECTOR_CONFIG } from '../webhook/inject.js';
+import {
+  DEFAULT_CONTROL_PLANE_NAMESPACE, DEFAULT_INIT_IMAGE, DEFAULT_PROXY_IMAGE, DEFAULT_XDS_ADDRESS, PORT_WEBHOOK,
+} from '../webhook/names.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../log-options.js';
+import type { FlagSpecs } from './command-line.js';
+
+const TRUE_FALSE = ['true', 'false'] as const;
+
+/** Flags that shape the injected Pod. */
+export const injectorFlagOptions = {
+  'xds-address': { type: 'string', arg: 'HOST:PORT', default: DEFAULT_XDS_ADDRESS, help: 'the xDS server injected proxies dial' },
+  'proxy-image': { type: 'string', arg: 'IMAGE', default: DEFAULT_PROXY_IMAGE, help: 'the Envoy image of the sidecar' },
+  'init-image': { type: 'string', arg: 'IMAGE', default: DEFAULT_INIT_IMAGE, help: 'the image of the init step that installs the iptables redirect' },
+  'image-pull-policy': {
+    type: 'string', arg: 'POLICY', choices: ['Always', 'IfNotPresent', 'Never'], help: 'imagePullPolicy of both injected containers (default: the cluster\'s)',
+  },
+  'native-sidecars': { type: 'string', arg: 'BOOL', choices: TRUE_FALSE, help: 'inject the proxy as a native sidecar (an init container with restartPolicy Always)' },
+  'hold-application-until-proxy-starts': {
+    type: 'string', arg: 'BOOL', choices: TRUE_FALSE, default: 'true', help: 'start the app\'s containers only once the proxy is ready',
+  },
+  'rewrite-app-probes': {
+    type: 'string', arg: 'BOOL', choices: TRUE_FALSE, default: 'true', help: 'send the app\'s HTTP probes through the sidecar\'s port 15021',
+  },
+  'proxy-cpu': { type: 'string', arg: 'QUANTITY', default: DEFAULT_INJECTOR_CONFIG.resources.cpu, help: 'CPU request of the proxy' },
+  'proxy-memory': { type: 'string', arg: 'QUANTITY', default: DEFAULT_INJECTOR_CONFIG.resources.memory, help: 'memory request of the proxy' },
+  'proxy-cpu-limit': { type: 'string', arg: 'QUANTITY', default: DEFAULT_INJECTOR_CONFIG.resources.cpuLimit, help: 'CPU limit of the proxy ("" for none)' },
+  'proxy-memory-limit': { type: 'string', arg: 'QUANTITY', default: DEFAULT_INJECTOR_CONFIG.resources.memoryLimit, help: 'memory limit of the proxy ("" for none)' },
+  'proxy-log-level': { type: 'string', arg: 'LEVEL', default: DEFAULT_INJECTOR_CONFIG.proxyLogLevel, help: 'Envoy\'s log level' },
+  'proxy-concurrency': { type: 'string', arg: 'N', default: String(DEFAULT_INJECTOR_CONFIG.proxyConcurrency), help: 'Envoy worker threads' },
+} as const satisfies FlagSpecs;
+
+/** --log-level and --log-format, for every command that serves. */
+export const logFlags = {
+  'log-level': { type: 'string', arg: 'LEVEL', choices: LOG_LEVELS, default: 'info', help: 'least severe entry logged; debug also prints the stack of a failure' },
+  'log-format': { type: 'string', arg: 'FORMAT', choices: LOG_FORMATS, default: 'json', help: 'json: one object per line, for collectors; text: one readable line, for a terminal' },
+} as const satisfies FlagSpecs;
+
+/** The injector's server: its address, certificate and the Kubernetes objects it manages. */
+export const webhookFlagOptions = {
+  ...injectorFlagOptions,
+  'webhook-address': { type: 'string', arg: 'HOST:PORT', default: `0.0.0.0:${PORT_WEBHOOK}`, help: 'where the HTTPS AdmissionReview server listens (POST /inject)' },
+  'tls-cert-file': { type: 'string', arg: 'FILE', help: 'serving certificate (PEM; reloaded when it changes); without it pilotfish manages its own in a Secret' },
+  'tls-key-file': { type: 'string', arg: 'FILE', help: 'its private key (PEM); goes with --tls-cert-file' },
+  namespace: { type: 'string', arg: 'NS', default: DEFAULT_CONTROL_PLANE_NAMESPACE, help: 'the control plane\'s namespace (never injected; holds the certificate Secret)' },
+  'native-sidecars': {
+    type: 'string', arg: 'MODE', choices: ['auto', 'true', 'false'], default: 'auto',
+    help: 'native sidecars; auto: when the API server is Kubernetes 1.29 or newer',
+  },
+  'on-error': { type: 'string', arg: 'ACTION', choices: ['allow', 'deny'], default: 'allow', help: 'what an internal error of the injector does to the Pod' },
+  ...logFlags,
+  kubernetes: { type: 'string', arg: 'ON|OFF', choices: ['on', 'off'], default: 'on', help: 'use the Kubernetes API (namespace labels, version, certificate Secret)' },
+  kubeconfig: { type: 'string', arg: 'FILE', help: 'kubeconfig (default: in-cluster, else $KUBECONFIG, else ~/.kube/config)' },
+  'webhook-config-name': { type: 'string', arg: 'NAME', default: 'pilotfish-sidecar-injector', help: 'the MutatingWebhookConfiguration whose caBundle pilotfish keeps current' },
+  'tls-secret-name': { type: 'string', arg: 'NAME', default: 'pilotfish-webhook-tls', help: 'the Secret holding the self-managed CA and certificate' },
+  'service-name': { type: 'string', arg: 'NAME', default: 'pilotfish', help: 'the Service the API server calls (names in the certificate)' },
+  'cert-check-interval-seconds': { type: 'string', arg: 'SECONDS', default: '3600', help: 'how often the self-managed certificate is checked for renewal' },
+} as const satisfies FlagSpecs;
+
+/** Extra names or IPs for the self-managed certificate (e.g. 127.0.0.1 when the API server calls a URL). */
+export const webhookCertHostsFlag = {
+  'webhook-cert-hosts': { type: 'string', arg: 'HOSTS', help: 'more comma-separated names or IPs for the self-managed certificate' },
+} as const satisfies FlagSpecs;
