@@ -106,7 +106,8 @@ export function parsedLineOf<F extends FlagSpecs>(spec: CommandSpec<F>, cmd: Com
     }
     if (typeof v !== 'string') continue;
     if (f.choices && !f.choices.includes(v)) {
-      throw new UsageError(`${parentName} ${spec.name}: --${name} must be one of ${f.choices.join(', ')} (got "${v}")`);
+      const flag = `${f.short ? `-${f.short}/` : ''}--${name}`;
+      throw new UsageError(`${parentName} ${spec.name}: ${flag} must be one of ${f.choices.join(', ')} (got "${v}")`);
     }
     values[name] = v;
   }

@@ -55,8 +55,8 @@ const controllerWebhookFlags = (() => {
 export const controllerCommand = defineCommand({
   name: 'controller',
   summary: 'watch the Kubernetes API and serve xDS from it (and run the sidecar injector)',
-  description: 'In-cluster, or with --kubeconfig / $KUBECONFIG / ~/.kube/config. The replica holding the Lease writes\n'
-    + 'TrafficRoute/TrafficPolicy status.',
+  description: 'In-cluster, or with --kubeconfig / $KUBECONFIG / ~/.kube/config. Every replica serves xDS; the one holding '
+    + 'the Lease writes TrafficRoute/TrafficPolicy status.',
   flags: {
     kubeconfig: { type: 'string', arg: 'FILE', help: 'kubeconfig (default: in-cluster in a Pod, else $KUBECONFIG, else ~/.kube/config)' },
     ...servingFlags,
@@ -82,9 +82,9 @@ export const webhookCommand = defineCommand({
 export const injectCommand = defineCommand({
   name: 'inject',
   summary: 'inject the sidecar offline into Pods and workloads\' pod templates (YAML in, YAML out)',
-  description: 'Pods and the pod templates of Deployments, StatefulSets, DaemonSets, ReplicaSets,\n'
-    + 'ReplicationControllers, Jobs and CronJobs; other documents pass through unchanged.\n'
-    + 'Each object\'s result goes to stderr, with its document number (1-based).',
+  description: 'Pods and the pod templates of Deployments, StatefulSets, DaemonSets, ReplicaSets, '
+    + 'ReplicationControllers, Jobs and CronJobs; other documents pass through unchanged. What was done to each '
+    + 'object goes to stderr; a document that cannot be read is named by its number (1-based).',
   flags: {
     filename: { type: 'string', short: 'f', arg: 'FILE|-', help: 'multi-document YAML to inject (- for stdin)' },
     ...injectorFlagOptions,
@@ -124,8 +124,9 @@ const configOutputFormats = ['json', 'yaml'] as const;
 export const configDumpCommand = defineCommand({
   name: 'config-dump',
   summary: 'print the resources a proxy would receive from a config directory, and every problem in it',
-  description: 'The dump holds the files\' errors and the status of every routing object; stderr has one line per\n'
-    + 'error or warning. Exits 3 when a file has errors or a routing object is not applied (so it can gate CI).',
+  description: 'The dump also holds the files\' errors and the status of every routing object; stderr has one line per '
+    + 'error or warning (as `pilotfish analyze` prints them). Exits 3 when a file has errors or a routing object is not '
+    + 'applied, so it can gate CI.',
   flags: {
     'config-dir': { type: 'string', arg: 'DIR', help: 'the config directory, as `serve` reads it (required)' },
     'node-id': { type: 'string', arg: 'ID', help: 'the proxy\'s node id (required)' },
@@ -143,7 +144,7 @@ export const configDumpCommand = defineCommand({
 export const analyzeCommand = defineCommand({
   name: 'analyze',
   summary: 'check config files as `serve` would load them: one line per error, rejected routing object and warning',
-  description: 'Each line: severity, file and document (1-based), object, field when known, and the reason.\n'
+  description: 'Each line: severity and code, object, file and document (1-based), field when known, and the reason. '
     + 'Exit code: 0 nothing wrong (info lines allowed), 3 errors or warnings found, 1 the files could not be read.',
   flags: {
     filename: { type: 'string', short: 'f', arg: 'FILE|DIR', help: 'a YAML file, or a directory read as `serve --config-dir` reads it (required)' },

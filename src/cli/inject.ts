@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { injectYaml } from '../webhook/workloads.js';
 import { parseCommandLine, type ParsedLine } from './command-line.js';
 import { injectCommand } from './commands.js';
-import { boolFlag, injectorConfigFromFlags } from './webhook-command.js';
+import { boolFlag, injectorConfigFromFlags } from './injector-flags.js';
 import { UsageError } from './flags.js';
 
 export interface InjectIO {

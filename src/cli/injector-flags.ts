@@ -1,12 +1,15 @@
-// The flags of the sidecar injector, declared once for the three commands that run it:
-// `pilotfish webhook`, `pilotfish inject` (offline) and `pilotfish controller` (in-process).
-// Light on purpose: help for any command loads this module, never the injector's server.
-import { DEFAULT_INJECTOR_CONFIG } from '../webhook/inject.js';
+// The flags of the sidecar injector, declared once for the three commands that run it —
+// `pilotfish webhook`, `pilotfish inject` (offline) and `pilotfish controller` (in-process) — and
+// the injector configuration they make. Light on purpose: help for any command, and `inject`,
+// load this module, never the injector's server or the Kubernetes client.
+import { LOG_FORMATS, LOG_LEVELS } from '../log-options.js';
+import { parseHostPort, parseQuantity } from '../webhook/annotations.js';
+import { DEFAULT_INJECTOR_CONFIG, type InjectorConfig } from '../webhook/inject.js';
 import {
   DEFAULT_CONTROL_PLANE_NAMESPACE, DEFAULT_INIT_IMAGE, DEFAULT_PROXY_IMAGE, DEFAULT_XDS_ADDRESS, PORT_WEBHOOK,
 } from '../webhook/names.js';
-import { LOG_FORMATS, LOG_LEVELS } from '../log-options.js';
 import type { FlagSpecs } from './command-line.js';
+import { UsageError } from './flags.js';
 
 const TRUE_FALSE = ['true', 'false'] as const;
 
@@ -32,6 +35,53 @@ export const injectorFlagOptions = {
   'proxy-log-level': { type: 'string', arg: 'LEVEL', default: DEFAULT_INJECTOR_CONFIG.proxyLogLevel, help: 'Envoy\'s log level' },
   'proxy-concurrency': { type: 'string', arg: 'N', default: String(DEFAULT_INJECTOR_CONFIG.proxyConcurrency), help: 'Envoy worker threads' },
 } as const satisfies FlagSpecs;
+
+export type InjectorFlagValues = { -readonly [K in keyof typeof injectorFlagOptions]?: string };
+
+export function boolFlag(value: string | undefined, name: string, command: string): boolean {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new UsageError(`pilotfish ${command}: --${name} must be true or false (got "${value}")`);
+}
+
+/** The injector configuration from flags; `native` is resolved by the caller (it may need the API server). */
+export function injectorConfigFromFlags(v: InjectorFlagValues, native: boolean, command: string): InjectorConfig {
+  const xds = parseHostPort(v['xds-address'] ?? DEFAULT_XDS_ADDRESS);
+  if (!xds.ok) throw new UsageError(`pilotfish ${command}: --xds-address: ${xds.error}`);
+  const quantity = (name: keyof InjectorFlagValues, allowEmpty: boolean): string => {
+    const text = v[name] ?? '';
+    if (allowEmpty && text === '') return '';
+    const q = parseQuantity(text);
+    if (!q.ok) throw new UsageError(`pilotfish ${command}: --${name}: ${q.error}`);
+    return q.value;
+  };
+  const concurrency = Number(v['proxy-concurrency']);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new UsageError(`pilotfish ${command}: --proxy-concurrency must be a positive integer`);
+  }
+  const pull = v['image-pull-policy'];
+  if (pull !== undefined && !['Always', 'IfNotPresent', 'Never'].includes(pull)) {
+    throw new UsageError(`pilotfish ${command}: --image-pull-policy must be Always, IfNotPresent or Never`);
+  }
+  return {
+    ...DEFAULT_INJECTOR_CONFIG,
+    proxyImage: v['proxy-image'] ?? DEFAULT_PROXY_IMAGE,
+    initImage: v['init-image'] ?? DEFAULT_INIT_IMAGE,
+    imagePullPolicy: pull,
+    xds: xds.value,
+    nativeSidecars: native,
+    holdApplicationUntilProxyStarts: boolFlag(v['hold-application-until-proxy-starts'], 'hold-application-until-proxy-starts', command),
+    rewriteAppProbes: boolFlag(v['rewrite-app-probes'], 'rewrite-app-probes', command),
+    resources: {
+      cpu: quantity('proxy-cpu', false),
+      memory: quantity('proxy-memory', false),
+      cpuLimit: quantity('proxy-cpu-limit', true),
+      memoryLimit: quantity('proxy-memory-limit', true),
+    },
+    proxyConcurrency: concurrency,
+    proxyLogLevel: v['proxy-log-level'] ?? DEFAULT_INJECTOR_CONFIG.proxyLogLevel,
+  };
+}
 
 /** --log-level and --log-format, for every command that serves. */
 export const logFlags = {

@@ -2,16 +2,14 @@
 // start function that `pilotfish controller` reuses to run the injector in the same process.
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger, type Logger } from '../logging.js';
-import { parseHostPort, parseQuantity } from '../webhook/annotations.js';
 import type { DecisionPolicy } from '../webhook/decision.js';
-import { DEFAULT_INJECTOR_CONFIG, type InjectorConfig } from '../webhook/inject.js';
+import type { InjectorConfig } from '../webhook/inject.js';
 import {
   supportsNativeSidecars, TrustWebhookSelectors, type NamespaceLabelSource, type ServerVersionSource,
 } from '../webhook/kube.js';
 import { KubeCaBundleTarget, KubeNamespaceLabels, KubeSecretStore, KubeServerVersion } from '../webhook/kube-client.js';
 import { JsonLinesAdmissionLog, type AdmissionLog } from '../webhook/admission-log.js';
 import { InjectionMetrics } from '../webhook/metrics.js';
-import { DEFAULT_INIT_IMAGE, DEFAULT_PROXY_IMAGE, DEFAULT_XDS_ADDRESS } from '../webhook/names.js';
 import type { OnError } from '../webhook/review.js';
 import { startWebhookServer, type WebhookServer } from '../webhook/server.js';
 import { ManagedCertificates } from '../webhook/tls/managed.js';
@@ -21,57 +19,10 @@ import { parseCommandLine, type ParsedLine } from './command-line.js';
 import { webhookCommand } from './commands.js';
 import { isListenError, listenFailure } from './failure.js';
 import { logFormatFlag, logLevelFlag, UsageError } from './flags.js';
-import { injectorFlagOptions, webhookFlagOptions } from './injector-flags.js';
+import { injectorConfigFromFlags, injectorFlagOptions, webhookFlagOptions, type InjectorFlagValues } from './injector-flags.js';
 import { loadKubeConfig } from './kubeconfig.js';
 
-export { injectorFlagOptions, webhookFlagOptions } from './injector-flags.js';
-
-type InjectorFlagValues = { -readonly [K in keyof typeof injectorFlagOptions]?: string };
-
-export function boolFlag(value: string | undefined, name: string, command: string): boolean {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  throw new UsageError(`pilotfish ${command}: --${name} must be true or false (got "${value}")`);
-}
-
-/** The injector configuration from flags; `native` is resolved by the caller (it may need the API server). */
-export function injectorConfigFromFlags(v: InjectorFlagValues, native: boolean, command: string): InjectorConfig {
-  const xds = parseHostPort(v['xds-address'] ?? DEFAULT_XDS_ADDRESS);
-  if (!xds.ok) throw new UsageError(`pilotfish ${command}: --xds-address: ${xds.error}`);
-  const quantity = (name: keyof InjectorFlagValues, allowEmpty: boolean): string => {
-    const text = v[name] ?? '';
-    if (allowEmpty && text === '') return '';
-    const q = parseQuantity(text);
-    if (!q.ok) throw new UsageError(`pilotfish ${command}: --${name}: ${q.error}`);
-    return q.value;
-  };
-  const concurrency = Number(v['proxy-concurrency']);
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new UsageError(`pilotfish ${command}: --proxy-concurrency must be a positive integer`);
-  }
-  const pull = v['image-pull-policy'];
-  if (pull !== undefined && !['Always', 'IfNotPresent', 'Never'].includes(pull)) {
-    throw new UsageError(`pilotfish ${command}: --image-pull-policy must be Always, IfNotPresent or Never`);
-  }
-  return {
-    ...DEFAULT_INJECTOR_CONFIG,
-    proxyImage: v['proxy-image'] ?? DEFAULT_PROXY_IMAGE,
-    initImage: v['init-image'] ?? DEFAULT_INIT_IMAGE,
-    imagePullPolicy: pull,
-    xds: xds.value,
-    nativeSidecars: native,
-    holdApplicationUntilProxyStarts: boolFlag(v['hold-application-until-proxy-starts'], 'hold-application-until-proxy-starts', command),
-    rewriteAppProbes: boolFlag(v['rewrite-app-probes'], 'rewrite-app-probes', command),
-    resources: {
-      cpu: quantity('proxy-cpu', false),
-      memory: quantity('proxy-memory', false),
-      cpuLimit: quantity('proxy-cpu-limit', true),
-      memoryLimit: quantity('proxy-memory-limit', true),
-    },
-    proxyConcurrency: concurrency,
-    proxyLogLevel: v['proxy-log-level'] ?? DEFAULT_INJECTOR_CONFIG.proxyLogLevel,
-  };
-}
+export { boolFlag, injectorConfigFromFlags, injectorFlagOptions, webhookFlagOptions } from './injector-flags.js';
 
 export interface WebhookSettings {
   readonly host: string;
