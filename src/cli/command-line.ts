@@ -68,9 +68,9 @@ export function usageMessage(command: string, commanderMessage: string): string 
 
 /**
  * A commander Command parsing exactly what the spec declares: an unknown flag is an error (with a
- * suggestion when it is mistyped; surplus arguments are refused by parsedLineOf), help lists every flag.
+ * suggestion when it is mistyped), help lists every flag. Read its result with parsedLineOf.
  */
-export function buildCommand<F extends FlagSpecs>(spec: CommandSpec<F>, parentName = 'pilotfish'): Command {
+export function buildCommand<F extends FlagSpecs>(spec: CommandSpec<F>): Command {
   const cmd = new Command(spec.name)
     .summary(spec.summary)
     .description(spec.description ? `${spec.summary}\n\n${spec.description}` : spec.summary)
@@ -80,7 +80,7 @@ export function buildCommand<F extends FlagSpecs>(spec: CommandSpec<F>, parentNa
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
-      outputError: (str, write) => write(`${usageMessage(`${parentName} ${spec.name}`, str)}\n`),
+      outputError: (str, write) => write(`${usageMessage(`pilotfish ${spec.name}`, str)}\n`),
     });
   for (const a of spec.args ?? []) cmd.argument(a.required ? `<${a.name}>` : `[${a.name}]`, a.help);
   for (const [name, f] of Object.entries(spec.flags)) cmd.addOption(optionOf(name, f));
@@ -90,14 +90,17 @@ export function buildCommand<F extends FlagSpecs>(spec: CommandSpec<F>, parentNa
   return cmd;
 }
 
-/** The values of a parsed command, by flag name, with every flag's choices checked. */
-export function parsedLineOf<F extends FlagSpecs>(spec: CommandSpec<F>, cmd: Command, parentName = 'pilotfish'): ParsedLine<F> {
+/**
+ * The values of a parsed command, by flag name, with every flag's choices checked, and no more
+ * arguments than the spec declares (commander's own message would not name the stray one).
+ */
+export function parsedLineOf<F extends FlagSpecs>(spec: CommandSpec<F>, cmd: Command): ParsedLine<F> {
   const opts = cmd.opts<Record<string, unknown>>();
   const values: Record<string, string | boolean | undefined> = {};
   for (const option of cmd.options) {
     const name = option.long?.replace(/^--/, '');
-    if (name === undefined || !Object.prototype.hasOwnProperty.call(spec.flags, name)) continue;
-    const f = spec.flags[name]!;
+    const f = name === undefined || !Object.prototype.hasOwnProperty.call(spec.flags, name) ? undefined : spec.flags[name];
+    if (name === undefined || f === undefined) continue;
     const v = opts[option.attributeName()];
     if (f.type === 'boolean') {
       // commander stores `--no-webhook` as webhook=false; the flag's own name is what code reads.
@@ -107,7 +110,7 @@ export function parsedLineOf<F extends FlagSpecs>(spec: CommandSpec<F>, cmd: Com
     if (typeof v !== 'string') continue;
     if (f.choices && !f.choices.includes(v)) {
       const flag = `${f.short ? `-${f.short}/` : ''}--${name}`;
-      throw new UsageError(`${parentName} ${spec.name}: ${flag} must be one of ${f.choices.join(', ')} (got "${v}")`);
+      throw new UsageError(`pilotfish ${spec.name}: ${flag} must be one of ${f.choices.join(', ')} (got "${v}")`);
     }
     values[name] = v;
   }
@@ -115,7 +118,7 @@ export function parsedLineOf<F extends FlagSpecs>(spec: CommandSpec<F>, cmd: Com
   const extra = cmd.args[declared];
   if (extra !== undefined) {
     const takes = declared === 0 ? 'takes no arguments, only flags' : `takes at most ${declared} argument${declared === 1 ? '' : 's'}`;
-    throw new UsageError(`${parentName} ${spec.name}: unexpected argument "${extra}" (${spec.name} ${takes})`);
+    throw new UsageError(`pilotfish ${spec.name}: unexpected argument "${extra}" (${spec.name} ${takes})`);
   }
   return { values: values as FlagValues<F>, positionals: [...cmd.args] };
 }

@@ -4,23 +4,30 @@
 /** A failure the user can act on; its message is the whole story. Exit code 1. */
 export class CommandFailure extends Error {}
 
-const LISTEN_ERRORS = ['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL'];
+/** The bind errors an operator meets, in their words. */
+const LISTEN_ERRORS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the address is already in use (another pilotfish, or pick another port)',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'no interface of this machine has that address',
+};
+
+/** The code of a failed bind, also when another error wrapped it in its message. */
+function listenCode(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (e?.syscall === 'listen' && e.code !== undefined && e.code in LISTEN_ERRORS) return e.code;
+  const m = err instanceof Error ? /\blisten (E[A-Z]+)\b/.exec(err.message) : null;
+  return m?.[1] !== undefined && m[1] in LISTEN_ERRORS ? m[1] : undefined;
+}
 
 /** The error of a server that could not bind its address. */
 export function isListenError(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code !== undefined && LISTEN_ERRORS.includes(code) && (err as NodeJS.ErrnoException).syscall === 'listen';
+  return listenCode(err) !== undefined;
 }
 
 /** Why binding `address` (given as `--flag`) failed, in one line. */
 export function listenFailure(flag: string, address: string, err: unknown): CommandFailure {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const text = err instanceof Error ? err.message : String(err);
-  let why: string;
-  if (code === 'EADDRINUSE' || /EADDRINUSE/.test(text)) why = 'the address is already in use (another pilotfish, or pick another port)';
-  else if (code === 'EACCES' || /EACCES/.test(text)) why = 'permission denied (ports below 1024 need privileges)';
-  else if (code === 'EADDRNOTAVAIL' || /EADDRNOTAVAIL/.test(text)) why = 'no interface of this machine has that address';
-  else why = firstLine(text);
+  const code = listenCode(err);
+  const why = code === undefined ? firstLine(err instanceof Error ? err.message : String(err)) : LISTEN_ERRORS[code];
   return new CommandFailure(`cannot listen on ${address} (--${flag}): ${why}`, { cause: err });
 }
 

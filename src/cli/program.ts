@@ -9,8 +9,6 @@ import { failureReport } from './failure.js';
 import { UsageError } from './flags.js';
 import { pilotfishVersion } from './version.js';
 
-export { EXIT } from './exit-codes.js';
-
 export interface ProgramIO {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;

@@ -14,7 +14,7 @@ import type { MeshSnapshot } from '../model/snapshot.js';
 import { ResourceEncoder } from '../xds/encoder.js';
 import { MeshConfigSource } from '../xds/mesh-source.js';
 import { startXdsServer, type XdsEvents, type XdsServer } from '../xds/server/index.js';
-import { listenFailure } from './failure.js';
+import { isListenError, listenFailure } from './failure.js';
 
 export interface ControlPlaneOptions {
   /** In precedence order: an earlier source wins a duplicate object. */
@@ -87,7 +87,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     await admin.listen({ host: httpAddr.host, port: httpAddr.port });
   } catch (err) {
     observability.close();
-    throw listenFailure('http-address', opts.httpAddress, err);
+    throw isListenError(err) ? listenFailure('http-address', opts.httpAddress, err) : err;
   }
   const boundHttp = admin.server.address();
   const httpAddress = `${httpAddr.host}:${typeof boundHttp === 'object' && boundHttp ? boundHttp.port : httpAddr.port}`;
@@ -113,7 +113,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     observability.close();
     await admin.close();
     await store.stop();
-    throw listenFailure('xds-address', opts.xdsAddress, err);
+    throw isListenError(err) ? listenFailure('xds-address', opts.xdsAddress, err) : err;
   }
   observability.bindXdsServer(xds);
   ready = true;
