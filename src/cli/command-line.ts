@@ -110,7 +110,8 @@ export function parsedLineOf<F extends FlagSpecs>(spec: CommandSpec<F>, cmd: Com
     if (typeof v !== 'string') continue;
     if (f.choices && !f.choices.includes(v)) {
       const flag = `${f.short ? `-${f.short}/` : ''}--${name}`;
-      throw new UsageError(`pilotfish ${spec.name}: ${flag} must be one of ${f.choices.join(', ')} (got "${v}")`);
+      const allowed = f.choices.length === 2 ? `${f.choices[0]} or ${f.choices[1]}` : `one of ${f.choices.join(', ')}`;
+      throw new UsageError(`pilotfish ${spec.name}: ${flag} must be ${allowed} (got "${v}")`);
     }
     values[name] = v;
   }
