@@ -57,8 +57,10 @@ async function runSpec(spec: CommandSpec, cmd: Command, io: ProgramIO): Promise<
 export async function runProgram(argv: readonly string[], io: ProgramIO): Promise<number> {
   let code: number = EXIT.ok;
   const program = buildProgram(io, (c) => { code = c; });
+  // `pilotfish help serv`: commander would print the general help; say what is wrong instead.
+  const unknownHelp = argv[0] === 'help' && argv[1] !== undefined && !COMMANDS.some((c) => c.name === argv[1]);
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync(unknownHelp ? argv.slice(1, 2) : [...argv], { from: 'user' });
   } catch (err) {
     if (!(err instanceof CommanderError)) throw err;
     // Help and --version exit 0; `pilotfish` alone prints help and is a usage error, as is every parse error.

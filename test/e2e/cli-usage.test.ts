@@ -17,6 +17,7 @@ describe('e2e: command-line usage errors', function () {
     { args: ['controller', '--kubeconfg', 'x'], message: /unknown option '--kubeconfg' \(did you mean --kubeconfig\?\)/ },
     { args: ['serv'], message: /pilotfish: unknown command 'serv' \(did you mean serve\?\)/ },
     { args: ['no-such-command'], message: /unknown command 'no-such-command'/ },
+    { args: ['help', 'analyse'], message: /pilotfish: unknown command 'analyse' \(did you mean analyze\?\)/ },
     // Stray positionals are refused, naming the argument.
     { args: ['serve', 'examples/demo'], message: /pilotfish serve: unexpected argument "examples\/demo" \(serve takes no arguments, only flags\)/ },
     { args: ['proxy-status', 'a', 'b'], message: /pilotfish proxy-status: unexpected argument "b"/ },
