@@ -6,7 +6,8 @@ import { DEFAULT_SERVER } from '../admin/debug-client.js';
 import { OUTBOUND_TRAFFIC_POLICIES } from '../model/outbound-policy.js';
 import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '../webhook/names.js';
 import { defineCommand, type CommandSpec, type FlagSpecs } from './command-line.js';
-import { injectorFlagOptions, logFlags, webhookCertHostsFlag, webhookFlagOptions } from './injector-flags.js';
+import { logFlags } from './flags.js';
+import { injectorFlagOptions, webhookCertHostsFlag, webhookFlagOptions } from './injector-flags.js';
 import { pilotfishVersion } from './version.js';
 
 const PROXY_KINDS = ['grpc', 'sidecar'] as const;

@@ -1,15 +1,22 @@
-// Checks of flag values shared by the commands: a bad value is a user error with a clear message
-// and exit code 2, never a stack trace.
+// Flags and checks of flag values shared by the commands: a bad value is a user error with a clear
+// message and exit code 2, never a stack trace.
 import { splitHostPort } from '../host-port.js';
-import { isLogLevel, LOG_FORMATS, type LogFormat, type LogLevel } from '../log-options.js';
+import { isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log-options.js';
 import { isOutboundTrafficPolicy, OUTBOUND_TRAFFIC_POLICIES, type OutboundTrafficPolicy } from '../model/outbound-policy.js';
+import type { FlagSpecs } from './command-line.js';
 
 /** The command line is wrong: exit code 2. */
 export class UsageError extends Error {}
 
+/** --log-level and --log-format, for every command that serves. */
+export const logFlags = {
+  'log-level': { type: 'string', arg: 'LEVEL', choices: LOG_LEVELS, default: 'info', help: 'least severe entry logged; debug also prints the stack of a failure' },
+  'log-format': { type: 'string', arg: 'FORMAT', choices: LOG_FORMATS, default: 'json', help: 'json: one object per line, for collectors; text: one readable line, for a terminal' },
+} as const satisfies FlagSpecs;
+
 export function logLevelFlag(value: string | undefined): LogLevel {
   const v = value ?? 'info';
-  if (!isLogLevel(v)) throw new UsageError(`--log-level must be one of error, warn, info, debug (got "${v}")`);
+  if (!isLogLevel(v)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')} (got "${v}")`);
   return v;
 }
 

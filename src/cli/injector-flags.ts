@@ -2,14 +2,13 @@
 // `pilotfish webhook`, `pilotfish inject` (offline) and `pilotfish controller` (in-process) — and
 // the injector configuration they make. Light on purpose: help for any command, and `inject`,
 // load this module, never the injector's server or the Kubernetes client.
-import { LOG_FORMATS, LOG_LEVELS } from '../log-options.js';
 import { parseHostPort, parseQuantity } from '../webhook/annotations.js';
 import { DEFAULT_INJECTOR_CONFIG, type InjectorConfig } from '../webhook/inject.js';
 import {
   DEFAULT_CONTROL_PLANE_NAMESPACE, DEFAULT_INIT_IMAGE, DEFAULT_PROXY_IMAGE, DEFAULT_XDS_ADDRESS, PORT_WEBHOOK,
 } from '../webhook/names.js';
 import type { FlagSpecs } from './command-line.js';
-import { UsageError } from './flags.js';
+import { logFlags, UsageError } from './flags.js';
 
 const TRUE_FALSE = ['true', 'false'] as const;
 
@@ -82,12 +81,6 @@ export function injectorConfigFromFlags(v: InjectorFlagValues, native: boolean, 
     proxyLogLevel: v['proxy-log-level'] ?? DEFAULT_INJECTOR_CONFIG.proxyLogLevel,
   };
 }
-
-/** --log-level and --log-format, for every command that serves. */
-export const logFlags = {
-  'log-level': { type: 'string', arg: 'LEVEL', choices: LOG_LEVELS, default: 'info', help: 'least severe entry logged; debug also prints the stack of a failure' },
-  'log-format': { type: 'string', arg: 'FORMAT', choices: LOG_FORMATS, default: 'json', help: 'json: one object per line, for collectors; text: one readable line, for a terminal' },
-} as const satisfies FlagSpecs;
 
 /** The injector's server: its address, certificate and the Kubernetes objects it manages. */
 export const webhookFlagOptions = {
