@@ -2,7 +2,7 @@
 // and its help. Nothing else defines a flag: `pilotfish <cmd> --help`, the parser and the tests
 // that check the help all read the same CommandSpec.
 import { Command, CommanderError, Option } from 'commander';
-import { UsageError } from './flags.js';
+import { UsageError } from './failure.js';
 
 export interface FlagSpec {
   readonly type: 'string' | 'boolean';

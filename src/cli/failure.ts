@@ -1,6 +1,9 @@
 // How a command that fails says so: one line on stderr (the stack too only at --log-level debug),
 // with the everyday causes (a port in use, no kubeconfig) put in the operator's words.
 
+/** The command line is wrong: exit code 2. */
+export class UsageError extends Error {}
+
 /** A failure the user can act on; its message is the whole story. Exit code 1. */
 export class CommandFailure extends Error {}
 

@@ -4,9 +4,9 @@ import { splitHostPort } from '../host-port.js';
 import { isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log-options.js';
 import { isOutboundTrafficPolicy, OUTBOUND_TRAFFIC_POLICIES, type OutboundTrafficPolicy } from '../model/outbound-policy.js';
 import type { FlagSpecs } from './command-line.js';
+import { UsageError } from './failure.js';
 
-/** The command line is wrong: exit code 2. */
-export class UsageError extends Error {}
+export { UsageError } from './failure.js';
 
 /** --log-level and --log-format, for every command that serves. */
 export const logFlags = {

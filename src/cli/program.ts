@@ -5,8 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { buildCommand, parsedLineOf, type CommandSpec } from './command-line.js';
 import { COMMANDS } from './commands.js';
 import { EXIT } from './exit-codes.js';
-import { failureReport } from './failure.js';
-import { UsageError } from './flags.js';
+import { failureReport, UsageError } from './failure.js';
 import { pilotfishVersion } from './version.js';
 
 export interface ProgramIO {
