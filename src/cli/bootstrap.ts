@@ -5,29 +5,18 @@ import { splitHostPort } from '../host-port.js';
 import { proxyIdentityFromNode } from '../xds/cache/proxy-identity.js';
 import { sidecarBootstrap } from '../webhook/envoy-bootstrap.js';
 import { grpcBootstrap } from '../xds/bootstrap/grpc-bootstrap.js';
-import { parseLabels } from './config-dump.js';
-import { parseFlags, requireFlag, UsageError } from './flags.js';
+import type { ParsedLine } from './command-line.js';
+import type { bootstrapCommand } from './commands.js';
+import { parseLabels, requireFlag, UsageError } from './flags.js';
 
-export function runBootstrap(argv: string[], out: NodeJS.WritableStream): void {
-  const { values } = parseFlags(argv, {
-    'node-id': { type: 'string' },
-    'xds-address': { type: 'string', default: '127.0.0.1:15010' },
-    namespace: { type: 'string' },
-    zone: { type: 'string' },
-    kind: { type: 'string', default: 'grpc' },
-    'pod-name': { type: 'string' },
-    ip: { type: 'string' },
-    labels: { type: 'string' },
-    'service-account': { type: 'string' },
-    cluster: { type: 'string' },
-  }, 'bootstrap');
+export async function bootstrap({ values }: ParsedLine<typeof bootstrapCommand.flags>, out: NodeJS.WritableStream): Promise<number> {
   const nodeId = requireFlag(values['node-id'], 'node-id', 'bootstrap');
   if (values.kind === 'grpc') {
     const b = grpcBootstrap({
       nodeId, xdsAddress: values['xds-address']!, namespace: values.namespace ?? 'default', zone: values.zone,
     });
     out.write(`${JSON.stringify(b, null, 2)}\n`);
-    return;
+    return 0;
   }
   if (values.kind !== 'sidecar') {
     throw new UsageError(`pilotfish bootstrap: --kind must be grpc or sidecar (got "${values.kind}")`);
@@ -53,4 +42,5 @@ export function runBootstrap(argv: string[], out: NodeJS.WritableStream): void {
     xds,
   });
   out.write(YAML.stringify(b, { lineWidth: 0, aliasDuplicateObjects: false }));
+  return 0;
 }

@@ -2,7 +2,6 @@
 // watches the API and serves xDS; the replica holding the Lease also writes routing objects'
 // status (validation results, and NACKs from proxies, on the object that caused them).
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import { splitHostPort } from '../host-port.js';
 import { PilotfishMetrics } from '../admin/metrics.js';
 import { KubeSource } from '../sources/kube/kube-source.js';
@@ -16,11 +15,15 @@ import { createLogger, type Logger } from '../logging.js';
 import { parseDuration } from '../api/routing/v1alpha1/duration.js';
 import type { RoutingObjectStatus } from '../model/routing-status.js';
 import { EMPTY_SNAPSHOT } from '../model/snapshot.js';
-import type { XdsEvents } from '../xds/server/events.js';
 import type { XdsServer } from '../xds/server/index.js';
-import { addressFlag, logLevelFlag, outboundPolicyFlag, parseFlags, UsageError } from './flags.js';
+import type { XdsEvents } from '../xds/server/events.js';
+import { parseCommandLine, type ParsedLine } from './command-line.js';
+import { controllerCommand } from './commands.js';
+import { addressFlag, logFormatFlag, logLevelFlag, outboundPolicyFlag, UsageError } from './flags.js';
+import { loadKubeConfig } from './kubeconfig.js';
 import { routingResourceOwners } from '../leader/routing-owners.js';
-import { startWebhook, webhookFlagOptions, webhookSettingsFromValues, type WebhookSettings } from './webhook-command.js';
+import { startWebhook, webhookSettingsFromValues, type WebhookSettings } from './webhook-command.js';
+import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '../webhook/injection-names.js';
 import { PORT_XDS } from '../model/ports.js';
 import { startControlPlane, waitForShutdown, type ControlPlane } from './runtime.js';
 
@@ -37,19 +40,10 @@ export interface ControllerSettings {
   readonly debugEndpoints: boolean;
   readonly outboundTrafficPolicy: ReturnType<typeof outboundPolicyFlag>;
   readonly logLevel: ReturnType<typeof logLevelFlag>;
+  readonly logFormat: ReturnType<typeof logFormatFlag>;
   /** The sidecar injector served in this process; undefined with --no-webhook. */
   readonly webhook?: WebhookSettings;
 }
-
-/**
- * Injector flags `controller` accepts on top of its own. Its `--xds-address` is where xDS listens,
- * so the address injected proxies dial is `--proxy-xds-address` here (default: the Service's DNS
- * name in --namespace).
- */
-const CONTROLLER_WEBHOOK_FLAGS = (() => {
-  const { 'xds-address': _proxyXds, namespace: _ns, 'log-level': _level, kubeconfig: _kc, kubernetes: _k8s, ...rest } = webhookFlagOptions;
-  return { ...rest, 'proxy-xds-address': { type: 'string' }, 'webhook-cert-hosts': { type: 'string' } } as const;
-})();
 
 function durationFlag(text: string, name: string): number {
   const ms = /^\d+$/.test(text) ? Number(text) * 1000 : parseDuration(text);
@@ -60,27 +54,16 @@ function durationFlag(text: string, name: string): number {
 }
 
 /** Flags, with defaults from the Pod's environment (downward API) where that is where they live. */
-export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv): ControllerSettings {
-  const { values: v, positionals } = parseFlags(argv, {
-    kubeconfig: { type: 'string' },
-    'xds-address': { type: 'string', default: '0.0.0.0:15010' },
-    'http-address': { type: 'string', default: '0.0.0.0:15014' },
-    namespace: { type: 'string' },
-    identity: { type: 'string' },
-    'lease-name': { type: 'string', default: 'pilotfish-leader' },
-    'lease-duration': { type: 'string', default: '15s' },
-    'log-level': { type: 'string' },
-    'no-debug-endpoints': { type: 'boolean', default: false },
-    'outbound-traffic-policy': { type: 'string', default: 'ALLOW_ANY' },
-    'no-webhook': { type: 'boolean', default: false },
-    ...CONTROLLER_WEBHOOK_FLAGS,
-  }, 'controller');
-  if (positionals.length > 0) throw new UsageError(`pilotfish controller: unexpected argument "${positionals[0]}"`);
+export function parseControllerFlags(argv: readonly string[], env: NodeJS.ProcessEnv): ControllerSettings {
+  return controllerSettings(parseCommandLine(controllerCommand, argv), env);
+}
+
+export function controllerSettings({ values: v }: ParsedLine<typeof controllerCommand.flags>, env: NodeJS.ProcessEnv): ControllerSettings {
   const leaseName = v['lease-name']!;
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(leaseName)) {
     throw new UsageError(`pilotfish controller: --lease-name must be a DNS subdomain name (got "${leaseName}")`);
   }
-  const namespace = v.namespace || env.POD_NAMESPACE || 'pilotfish-system';
+  const namespace = v.namespace || env.POD_NAMESPACE || DEFAULT_CONTROL_PLANE_NAMESPACE;
   const xdsPort = splitHostPort(addressFlag(v['xds-address']!, 'xds-address', 'controller')).port;
   const webhook = v['no-webhook'] ? undefined : webhookSettingsFromValues({
     ...v,
@@ -101,21 +84,8 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv): Co
     debugEndpoints: !v['no-debug-endpoints'],
     outboundTrafficPolicy: outboundPolicyFlag(v['outbound-traffic-policy']),
     logLevel: logLevelFlag(v['log-level']),
+    logFormat: logFormatFlag(v['log-format']),
   };
-}
-
-/** --kubeconfig, else in-cluster when running in a Pod, else KUBECONFIG / ~/.kube/config. */
-export function loadKubeConfig(file: string | undefined, env: NodeJS.ProcessEnv): KubeConfig {
-  const kc = new KubeConfig();
-  try {
-    if (file) kc.loadFromFile(file);
-    else if (env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
-    else kc.loadFromDefault();
-  } catch (err) {
-    throw new UsageError(`pilotfish controller: cannot load the kubeconfig${file ? ` ${file}` : ''}: ${(err as Error).message}`);
-  }
-  if (!kc.getCurrentCluster()) throw new UsageError('pilotfish controller: the kubeconfig names no current cluster');
-  return kc;
 }
 
 /** Keeps routing objects' status in line with validation and with what proxies reject. */
@@ -157,9 +127,9 @@ class RoutingStatusLoop {
   };
 }
 
-export async function runController(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const s = parseControllerFlags(argv, env);
-  const logger = createLogger(s.logLevel);
+export async function controller(line: ParsedLine<typeof controllerCommand.flags>, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const s = controllerSettings(line, env);
+  const logger = createLogger(s.logLevel, process.stderr, s.logFormat);
   const kc = loadKubeConfig(s.kubeconfig, env);
   const rest = new KubeRest(kc);
   const metrics = new PilotfishMetrics();
@@ -206,4 +176,5 @@ export async function runController(argv: string[], env: NodeJS.ProcessEnv = pro
     await elector.stop();
     await plane?.close();
   });
+  return 0;
 }

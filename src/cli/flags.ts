@@ -1,27 +1,30 @@
-// Flag parsing shared by every subcommand: unknown flags and bad values are user errors with a
-// clear message and exit code 2, never a stack trace.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+// Flags and checks of flag values shared by the commands: a bad value is a user error with a clear
+// message and exit code 2, never a stack trace.
 import { splitHostPort } from '../host-port.js';
-import { isLogLevel, type LogLevel } from '../logging.js';
+import { isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log-options.js';
 import { isOutboundTrafficPolicy, OUTBOUND_TRAFFIC_POLICIES, type OutboundTrafficPolicy } from '../model/outbound-policy.js';
+import type { FlagSpecs } from './command-line.js';
+import { UsageError } from './failure.js';
 
-export class UsageError extends Error {}
+export { UsageError } from './failure.js';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
-
-export function parseFlags<O extends Options>(argv: string[], options: O, command: string):
-  ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>> {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError(`pilotfish ${command}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
+/** --log-level and --log-format, for every command that serves. */
+export const logFlags = {
+  'log-level': { type: 'string', arg: 'LEVEL', choices: LOG_LEVELS, default: 'info', help: 'least severe entry logged; debug also prints the stack of a failure' },
+  'log-format': { type: 'string', arg: 'FORMAT', choices: LOG_FORMATS, default: 'json', help: 'json: one object per line, for collectors; text: one readable line, for a terminal' },
+} as const satisfies FlagSpecs;
 
 export function logLevelFlag(value: string | undefined): LogLevel {
   const v = value ?? 'info';
-  if (!isLogLevel(v)) throw new UsageError(`--log-level must be one of error, warn, info, debug (got "${v}")`);
+  if (!isLogLevel(v)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')} (got "${v}")`);
   return v;
+}
+
+export function logFormatFlag(value: string | undefined): LogFormat {
+  const v = value ?? 'json';
+  const format = LOG_FORMATS.find((f) => f === v);
+  if (format === undefined) throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')} (got "${v}")`);
+  return format;
 }
 
 export function requireFlag(value: string | undefined, name: string, command: string): string {
@@ -46,4 +49,16 @@ export function addressFlag(text: string, name: string, command: string): string
     throw new UsageError(`pilotfish ${command}: --${name}: ${(err as Error).message}`);
   }
   return text;
+}
+
+/** `--labels app=web,version=v1` -> labels. */
+export function parseLabels(text: string | undefined, command: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!text) return out;
+  for (const part of text.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new UsageError(`pilotfish ${command}: --labels must look like "app=web,version=v1" (got "${part}")`);
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return out;
 }

@@ -1,10 +1,11 @@
 // `pilotfish inject -f FILE|-`: offline injection of Pods and workload pod templates, YAML in,
 // YAML out, with the webhook's exact decision and mutation.
 import { readFile } from 'node:fs/promises';
-import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '../webhook/injection-names.js';
 import { injectYaml } from '../webhook/workloads.js';
-import { boolFlag, injectorConfigFromFlags, injectorFlagOptions } from './webhook-command.js';
-import { parseFlags, UsageError } from './flags.js';
+import { parseCommandLine, type ParsedLine } from './command-line.js';
+import { injectCommand } from './commands.js';
+import { boolFlag, injectorConfigFromFlags } from './injector-flags.js';
+import { UsageError } from './flags.js';
 
 export interface InjectIO {
   readonly stdin: NodeJS.ReadableStream;
@@ -18,23 +19,13 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export const INJECT_USAGE = `Usage: pilotfish inject -f FILE|- [--native-sidecars=true|false] [--xds-address HOST:PORT]
-       [--proxy-image IMAGE] [--init-image IMAGE] [--namespace CONTROL_PLANE_NS] [...]
-Injects the sidecar into Pods and the pod templates of Deployments, StatefulSets, DaemonSets,
-ReplicaSets, ReplicationControllers, Jobs and CronJobs; other documents pass through unchanged.
-`;
+/** `pilotfish inject` from its arguments; the exit code: 0 done, 1 the input could not be read or parsed. */
+export async function runInject(args: readonly string[], io: InjectIO): Promise<number> {
+  return inject(parseCommandLine(injectCommand, args), io);
+}
 
-/** Returns the exit code: 0 done, 1 the input could not be read or parsed. */
-export async function runInject(args: string[], io: InjectIO): Promise<number> {
-  const { values: v, positionals } = parseFlags(args, {
-    ...injectorFlagOptions,
-    filename: { type: 'string', short: 'f' },
-    // Offline there is no API server to ask, and native sidecars are the default since 1.29.
-    'native-sidecars': { type: 'string', default: 'true' },
-    namespace: { type: 'string', default: DEFAULT_CONTROL_PLANE_NAMESPACE },
-  }, 'inject');
-  if (positionals.length > 0) throw new UsageError(`pilotfish inject: unexpected argument "${positionals[0]}"\n${INJECT_USAGE}`);
-  if (v.filename === undefined) throw new UsageError(`pilotfish inject: -f FILE (or -f - for stdin) is required\n${INJECT_USAGE}`);
+export async function inject({ values: v }: ParsedLine<typeof injectCommand.flags>, io: InjectIO): Promise<number> {
+  if (v.filename === undefined) throw new UsageError('pilotfish inject: -f FILE (or -f - for stdin) is required');
   const native = boolFlag(v['native-sidecars'], 'native-sidecars', 'inject');
   const config = injectorConfigFromFlags(v, native, 'inject');
 
@@ -47,7 +38,7 @@ export async function runInject(args: string[], io: InjectIO): Promise<number> {
   }
   let result;
   try {
-    result = injectYaml(text, config, { controlPlaneNamespace: v.namespace });
+    result = injectYaml(text, config, { controlPlaneNamespace: v.namespace! });
   } catch (err) {
     io.stderr.write(`pilotfish inject: ${v.filename === '-' ? 'stdin' : v.filename}: ${(err as Error).message}\n`);
     return 1;

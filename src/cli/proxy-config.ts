@@ -1,9 +1,11 @@
 // `pilotfish proxy-config <cluster|listener|route|endpoint> --proxy ID`: the resources of one
 // type that a connected proxy was sent, as a running control plane reports them.
 import { stringify as toYaml } from 'yaml';
-import { DebugClientError, DEFAULT_SERVER, formatTable, getDebugJson } from '../admin/debug-client.js';
+import { DebugClientError, formatTable, getDebugJson } from '../admin/debug-client.js';
 import type { ProxyConfigDump, SentResource } from '../admin/sent-config.js';
-import { parseFlags, UsageError } from './flags.js';
+import { parseCommandLine, type ParsedLine } from './command-line.js';
+import { proxyConfigCommand } from './commands.js';
+import { UsageError } from './flags.js';
 
 type Obj = Record<string, unknown>;
 
@@ -87,19 +89,20 @@ export function proxyConfigTable(word: string, resources: readonly SentResource[
   return formatTable(['NAME', ...kind.headers], resources.map((r) => [r.name, ...kind.summary(r.resource)]));
 }
 
-export async function runProxyConfig(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream = process.stderr): Promise<number> {
-  const { values, positionals } = parseFlags(argv, {
-    proxy: { type: 'string' },
-    server: { type: 'string', default: DEFAULT_SERVER },
-    output: { type: 'string', short: 'o', default: 'table' },
-  }, 'proxy-config');
+/** `pilotfish proxy-config` from its arguments. */
+export async function runProxyConfig(argv: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  return proxyConfig(parseCommandLine(proxyConfigCommand, argv), out, err);
+}
+
+export async function proxyConfig({ values, positionals }: ParsedLine<typeof proxyConfigCommand.flags>, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const kind = kindOf(positionals[0]);
   // `proxy-config cluster ID` works too, as istioctl users type it.
   const proxy = values.proxy ?? positionals[1];
   if (!proxy) throw new UsageError('pilotfish proxy-config: --proxy ID is required (see pilotfish proxy-status)');
-  if (positionals.length > (values.proxy ? 1 : 2)) throw new UsageError(`pilotfish proxy-config: unexpected argument "${positionals.at(-1)}"`);
+  if (values.proxy !== undefined && positionals[1] !== undefined) {
+    throw new UsageError(`pilotfish proxy-config: unexpected argument "${positionals[1]}" (the proxy is given by --proxy)`);
+  }
   const format = values.output!;
-  if (!['table', 'json', 'yaml'].includes(format)) throw new UsageError(`pilotfish proxy-config: -o must be table, json or yaml (got "${format}")`);
 
   let dump: ProxyConfigDump;
   try {

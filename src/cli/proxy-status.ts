@@ -1,8 +1,9 @@
 // `pilotfish proxy-status`: which proxies are connected to a running control plane and, per
 // xDS type, whether each has ACKed the newest configuration it was sent.
-import { DebugClientError, DEFAULT_SERVER, formatTable, getDebugJson } from '../admin/debug-client.js';
+import { DebugClientError, formatTable, getDebugJson } from '../admin/debug-client.js';
 import type { ProxySync } from '../admin/syncz.js';
-import { parseFlags, UsageError } from './flags.js';
+import { parseCommandLine, type ParsedLine } from './command-line.js';
+import { proxyStatusCommand } from './commands.js';
 
 const COLUMNS = ['CDS', 'LDS', 'RDS', 'EDS'] as const;
 
@@ -16,14 +17,13 @@ export function proxyStatusTable(proxies: readonly ProxySync[]): string {
   return formatTable(['NAME', 'KIND', ...COLUMNS, 'LAST NACK'], rows);
 }
 
-export async function runProxyStatus(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream = process.stderr): Promise<number> {
-  const { values, positionals } = parseFlags(argv, {
-    server: { type: 'string', default: DEFAULT_SERVER },
-    output: { type: 'string', short: 'o', default: 'table' },
-  }, 'proxy-status');
+/** `pilotfish proxy-status` from its arguments. */
+export async function runProxyStatus(argv: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  return proxyStatus(parseCommandLine(proxyStatusCommand, argv), out, err);
+}
+
+export async function proxyStatus({ values, positionals }: ParsedLine<typeof proxyStatusCommand.flags>, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const format = values.output!;
-  if (format !== 'table' && format !== 'json') throw new UsageError(`pilotfish proxy-status: -o must be table or json (got "${format}")`);
-  if (positionals.length > 1) throw new UsageError('pilotfish proxy-status: at most one proxy id');
   const query: Record<string, string> = positionals[0] ? { proxy: positionals[0] } : {};
   let proxies: ProxySync[];
   try {

@@ -14,7 +14,8 @@ import type { MeshSnapshot } from '../model/snapshot.js';
 import { ResourceEncoder } from '../xds/cache/encoder.js';
 import { MeshProxyViews } from '../xds/cache/mesh-views.js';
 import { startXdsServer, type XdsServer } from '../xds/server/index.js';
-import { type XdsEvents } from '../xds/server/events.js';
+import type { XdsEvents } from '../xds/server/events.js';
+import { isListenError, listenFailure } from './failure.js';
 
 export interface ControlPlaneOptions {
   /** In precedence order: an earlier source wins a duplicate object. */
@@ -83,7 +84,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const observability = attachObservability({
     app: admin, store, mesh, logger, debug: opts.debugEndpoints, ...(opts.metrics ? { metrics: opts.metrics } : {}),
   });
-  await admin.listen({ host: httpAddr.host, port: httpAddr.port });
+  try {
+    await admin.listen({ host: httpAddr.host, port: httpAddr.port });
+  } catch (err) {
+    observability.close();
+    throw isListenError(err) ? listenFailure('http-address', opts.httpAddress, err) : err;
+  }
   const boundHttp = admin.server.address();
   const httpAddress = `${httpAddr.host}:${typeof boundHttp === 'object' && boundHttp ? boundHttp.port : httpAddr.port}`;
   logger.info('admin listening', { httpAddress });
@@ -99,9 +105,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     await store.stop();
     throw err;
   }
-  const xds = await startXdsServer({
-    address: opts.xdsAddress, source: mesh, logger, events: combineXdsEvents(observability.events, opts.xdsEvents),
-  });
+  let xds: XdsServer;
+  try {
+    xds = await startXdsServer({
+      address: opts.xdsAddress, source: mesh, logger, events: combineXdsEvents(observability.events, opts.xdsEvents),
+    });
+  } catch (err) {
+    observability.close();
+    await admin.close();
+    await store.stop();
+    throw isListenError(err) ? listenFailure('xds-address', opts.xdsAddress, err) : err;
+  }
   observability.bindXdsServer(xds);
   ready = true;
   const xdsAddress = `${xdsHost}:${xds.port}`;

@@ -1,33 +1,34 @@
 // `pilotfish serve`: xDS from a config directory and the REST registry, no cluster needed.
+import { stat } from 'node:fs/promises';
 import { ConfigDirSource } from '../sources/config-dir/directory-source.js';
 import { registerRegistryRoutes } from '../sources/registry/http-api.js';
 import { RegistryAccess, readTokenFile } from '../sources/registry/registry-access.js';
 import { EndpointRegistry } from '../sources/registry/registry-source.js';
 import type { Source } from '../sources/source.js';
 import { createLogger } from '../logging.js';
-import { UsageError, addressFlag, logLevelFlag, outboundPolicyFlag, parseFlags } from './flags.js';
+import type { ParsedLine } from './command-line.js';
+import type { serveCommand } from './commands.js';
+import { CommandFailure } from './failure.js';
+import { UsageError, addressFlag, logFormatFlag, logLevelFlag, outboundPolicyFlag } from './flags.js';
 import { startControlPlane, waitForShutdown } from './runtime.js';
 
-export async function runServe(argv: string[]): Promise<void> {
-  const { values } = parseFlags(argv, {
-    'config-dir': { type: 'string' },
-    'xds-address': { type: 'string', default: '0.0.0.0:15010' },
-    'http-address': { type: 'string', default: '127.0.0.1:15014' },
-    'log-level': { type: 'string' },
-    'no-debug-endpoints': { type: 'boolean', default: false },
-    'outbound-traffic-policy': { type: 'string', default: 'ALLOW_ANY' },
-    'max-config-file-bytes': { type: 'string', default: '4194304' },
-    'registry-token-file': { type: 'string' },
-    'registry-allow-defined-services': { type: 'boolean', default: false },
-    'registry-service-grace-seconds': { type: 'string', default: '30' },
-    'registry-state-file': { type: 'string' },
-  }, 'serve');
+async function requireDirectory(dir: string, flag: string): Promise<void> {
+  const info = await stat(dir).catch((err: NodeJS.ErrnoException) => {
+    throw new CommandFailure(`--${flag} ${dir}: ${err.code === 'ENOENT' ? 'no such directory' : err.message}`);
+  });
+  if (!info.isDirectory()) throw new CommandFailure(`--${flag} ${dir}: not a directory`);
+}
+
+export async function serve({ values }: ParsedLine<typeof serveCommand.flags>): Promise<number> {
+  const outboundTrafficPolicy = outboundPolicyFlag(values['outbound-traffic-policy']);
+  const logger = createLogger(logLevelFlag(values['log-level']), process.stderr, logFormatFlag(values['log-format']));
+  const httpAddress = addressFlag(values['http-address']!, 'http-address', 'serve');
+  const xdsAddress = addressFlag(values['xds-address']!, 'xds-address', 'serve');
   const maxFileBytes = countFlag(values['max-config-file-bytes']!, 'max-config-file-bytes', 1);
   const graceSeconds = countFlag(values['registry-service-grace-seconds']!, 'registry-service-grace-seconds', 0);
-  const outboundTrafficPolicy = outboundPolicyFlag(values['outbound-traffic-policy']);
-  const logger = createLogger(logLevelFlag(values['log-level']));
-  addressFlag(values['http-address']!, 'http-address', 'serve');
-  addressFlag(values['xds-address']!, 'xds-address', 'serve');
+
+  // Checked before anything binds or logs, so this everyday mistake is one line.
+  if (values['config-dir']) await requireDirectory(values['config-dir'], 'config-dir');
 
   const configDir = values['config-dir'] ? new ConfigDirSource(values['config-dir'], logger, { maxFileBytes }) : undefined;
   const registry = new EndpointRegistry(logger, {
@@ -42,12 +43,13 @@ export async function runServe(argv: string[]): Promise<void> {
   sources.push(registry);
 
   const plane = await startControlPlane({
-    sources, logger, xdsAddress: values['xds-address']!, httpAddress: values['http-address']!,
+    sources, logger, xdsAddress, httpAddress,
     debugEndpoints: !values['no-debug-endpoints'], outboundTrafficPolicy,
     configureAdmin: (admin) => registerRegistryRoutes(admin, registry, new RegistryAccess(token)),
     servingInfo: () => ({ configDir: values['config-dir'] ?? null }),
   });
   await waitForShutdown(logger, () => plane.close());
+  return 0;
 }
 
 function countFlag(text: string, name: string, min: number): number {

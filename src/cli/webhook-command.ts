@@ -1,10 +1,9 @@
-// `pilotfish webhook`: the sidecar injector's HTTPS server. Also exports the flag set and the
+// `pilotfish webhook`: the sidecar injector's HTTPS server. Also exports the flag checks and the
 // start function that `pilotfish controller` reuses to run the injector in the same process.
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger, type Logger } from '../logging.js';
-import { parseHostPort, parseQuantity } from '../webhook/annotations.js';
 import type { DecisionPolicy } from '../webhook/decision.js';
-import { DEFAULT_INJECTOR_CONFIG, type InjectorConfig } from '../webhook/inject.js';
+import type { InjectorConfig } from '../webhook/inject.js';
 import {
   supportsNativeSidecars, TrustWebhookSelectors, type NamespaceLabelSource, type ServerVersionSource,
 } from '../webhook/kube.js';
@@ -12,95 +11,19 @@ import { KubeCaBundleTarget, KubeSecretStore, KubeServerVersion } from '../webho
 import { watchedNamespaceLabels } from '../webhook/namespace-informer.js';
 import { JsonLinesAdmissionLog, type AdmissionLog } from '../webhook/admission-log.js';
 import { InjectionMetrics } from '../webhook/injection-counters.js';
-import {
-  DEFAULT_CONTROL_PLANE_NAMESPACE, DEFAULT_INIT_IMAGE, DEFAULT_PROXY_IMAGE, DEFAULT_XDS_ADDRESS, PORT_WEBHOOK,
-} from '../webhook/injection-names.js';
 import type { OnError } from '../webhook/review.js';
 import { startWebhookServer, type WebhookServer } from '../webhook/server.js';
 import { ManagedCertificates } from '../webhook/tls/managed.js';
 import { FileCertificateSource, ManagedCertificateSource, type ServingCertificateSource } from '../webhook/tls/source.js';
-import { logLevelFlag, parseFlags, UsageError } from './flags.js';
+import type { LogFormat, LogLevel } from '../log-options.js';
+import { parseCommandLine, type ParsedLine } from './command-line.js';
+import { webhookCommand } from './commands.js';
+import { isListenError, listenFailure } from './failure.js';
+import { logFormatFlag, logLevelFlag, UsageError } from './flags.js';
+import { injectorConfigFromFlags, injectorFlagOptions, webhookFlagOptions, type InjectorFlagValues } from './injector-flags.js';
+import { loadKubeConfig } from './kubeconfig.js';
 
-/** Flags that shape the injected Pod; shared by `pilotfish webhook` and `pilotfish inject`. */
-export const injectorFlagOptions = {
-  'xds-address': { type: 'string', default: DEFAULT_XDS_ADDRESS },
-  'proxy-image': { type: 'string', default: DEFAULT_PROXY_IMAGE },
-  'init-image': { type: 'string', default: DEFAULT_INIT_IMAGE },
-  'image-pull-policy': { type: 'string' },
-  'native-sidecars': { type: 'string' },
-  'hold-application-until-proxy-starts': { type: 'string', default: 'true' },
-  'rewrite-app-probes': { type: 'string', default: 'true' },
-  'proxy-cpu': { type: 'string', default: DEFAULT_INJECTOR_CONFIG.resources.cpu },
-  'proxy-memory': { type: 'string', default: DEFAULT_INJECTOR_CONFIG.resources.memory },
-  'proxy-cpu-limit': { type: 'string', default: DEFAULT_INJECTOR_CONFIG.resources.cpuLimit },
-  'proxy-memory-limit': { type: 'string', default: DEFAULT_INJECTOR_CONFIG.resources.memoryLimit },
-  'proxy-log-level': { type: 'string', default: DEFAULT_INJECTOR_CONFIG.proxyLogLevel },
-  'proxy-concurrency': { type: 'string', default: String(DEFAULT_INJECTOR_CONFIG.proxyConcurrency) },
-} as const;
-
-type InjectorFlagValues = { -readonly [K in keyof typeof injectorFlagOptions]?: string };
-
-export function boolFlag(value: string | undefined, name: string, command: string): boolean {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  throw new UsageError(`pilotfish ${command}: --${name} must be true or false (got "${value}")`);
-}
-
-/** The injector configuration from flags; `native` is resolved by the caller (it may need the API server). */
-export function injectorConfigFromFlags(v: InjectorFlagValues, native: boolean, command: string): InjectorConfig {
-  const xds = parseHostPort(v['xds-address'] ?? DEFAULT_XDS_ADDRESS);
-  if (!xds.ok) throw new UsageError(`pilotfish ${command}: --xds-address: ${xds.error}`);
-  const quantity = (name: keyof InjectorFlagValues, allowEmpty: boolean): string => {
-    const text = v[name] ?? '';
-    if (allowEmpty && text === '') return '';
-    const q = parseQuantity(text);
-    if (!q.ok) throw new UsageError(`pilotfish ${command}: --${name}: ${q.error}`);
-    return q.value;
-  };
-  const concurrency = Number(v['proxy-concurrency']);
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new UsageError(`pilotfish ${command}: --proxy-concurrency must be a positive integer`);
-  }
-  const pull = v['image-pull-policy'];
-  if (pull !== undefined && !['Always', 'IfNotPresent', 'Never'].includes(pull)) {
-    throw new UsageError(`pilotfish ${command}: --image-pull-policy must be Always, IfNotPresent or Never`);
-  }
-  return {
-    ...DEFAULT_INJECTOR_CONFIG,
-    proxyImage: v['proxy-image'] ?? DEFAULT_PROXY_IMAGE,
-    initImage: v['init-image'] ?? DEFAULT_INIT_IMAGE,
-    imagePullPolicy: pull,
-    xds: xds.value,
-    nativeSidecars: native,
-    holdApplicationUntilProxyStarts: boolFlag(v['hold-application-until-proxy-starts'], 'hold-application-until-proxy-starts', command),
-    rewriteAppProbes: boolFlag(v['rewrite-app-probes'], 'rewrite-app-probes', command),
-    resources: {
-      cpu: quantity('proxy-cpu', false),
-      memory: quantity('proxy-memory', false),
-      cpuLimit: quantity('proxy-cpu-limit', true),
-      memoryLimit: quantity('proxy-memory-limit', true),
-    },
-    proxyConcurrency: concurrency,
-    proxyLogLevel: v['proxy-log-level'] ?? DEFAULT_INJECTOR_CONFIG.proxyLogLevel,
-  };
-}
-
-export const webhookFlagOptions = {
-  ...injectorFlagOptions,
-  'webhook-address': { type: 'string', default: `0.0.0.0:${PORT_WEBHOOK}` },
-  'tls-cert-file': { type: 'string' },
-  'tls-key-file': { type: 'string' },
-  namespace: { type: 'string', default: DEFAULT_CONTROL_PLANE_NAMESPACE },
-  'native-sidecars': { type: 'string', default: 'auto' },
-  'on-error': { type: 'string', default: 'allow' },
-  'log-level': { type: 'string' },
-  kubernetes: { type: 'string', default: 'on' },
-  kubeconfig: { type: 'string' },
-  'webhook-config-name': { type: 'string', default: 'pilotfish-sidecar-injector' },
-  'tls-secret-name': { type: 'string', default: 'pilotfish-webhook-tls' },
-  'service-name': { type: 'string', default: 'pilotfish' },
-  'cert-check-interval-seconds': { type: 'string', default: '3600' },
-} as const;
+export { boolFlag, injectorConfigFromFlags, injectorFlagOptions, webhookFlagOptions } from './injector-flags.js';
 
 export interface WebhookSettings {
   readonly host: string;
@@ -122,13 +45,15 @@ export interface WebhookSettings {
   readonly injectorFlags: InjectorFlagValues;
 }
 
-/** Flag values as parseArgs hands them over; defaults make most of them present. */
+/** Flag values as the parser hands them over; defaults make most of them present. */
 export type WebhookFlagValues = { [K in keyof typeof webhookFlagOptions]?: string } & { 'webhook-cert-hosts'?: string };
 
-export function parseWebhookFlags(argv: string[], command = 'webhook'): WebhookSettings & { logLevel: ReturnType<typeof logLevelFlag> } {
-  const { values, positionals } = parseFlags(argv, { ...webhookFlagOptions, 'webhook-cert-hosts': { type: 'string' } }, command);
-  if (positionals.length > 0) throw new UsageError(`pilotfish ${command}: unexpected argument "${positionals[0]}"`);
-  return { ...webhookSettingsFromValues(values, command), logLevel: logLevelFlag(values['log-level']) };
+export function parseWebhookFlags(argv: readonly string[]): WebhookSettings & { logLevel: LogLevel; logFormat: LogFormat } {
+  return webhookCommandSettings(parseCommandLine(webhookCommand, argv));
+}
+
+function webhookCommandSettings({ values }: ParsedLine<typeof webhookCommand.flags>): WebhookSettings & { logLevel: LogLevel; logFormat: LogFormat } {
+  return { ...webhookSettingsFromValues(values, 'webhook'), logLevel: logLevelFlag(values['log-level']), logFormat: logFormatFlag(values['log-format']) };
 }
 
 /** Validates webhook flags parsed by any command that runs the injector (`webhook`, `controller`). */
@@ -220,9 +145,7 @@ export interface RunningWebhook {
 export async function startWebhook(s: WebhookSettings, logger: Logger, kubeConfig?: KubeConfig, admissionLog?: AdmissionLog): Promise<RunningWebhook> {
   let kc: KubeConfig | undefined = kubeConfig;
   if (!kc && s.kubernetes) {
-    kc = new KubeConfig();
-    if (s.kubeconfig) kc.loadFromFile(s.kubeconfig);
-    else kc.loadFromDefault();
+    kc = loadKubeConfig(s.kubeconfig, process.env, '; or run with --kubernetes=off and --tls-cert-file/--tls-key-file');
   }
   logger.info('kubernetes API', kc
     ? { server: kc.getCurrentCluster()?.server ?? null }
@@ -250,22 +173,34 @@ export async function startWebhook(s: WebhookSettings, logger: Logger, kubeConfi
   }
   const policy: DecisionPolicy = { controlPlaneNamespace: s.namespace };
   const metrics = new InjectionMetrics();
-  const server = await startWebhookServer({
-    host: s.host,
-    port: s.port,
-    certificates,
-    review: { injector, policy, namespaces, onError: s.onError, logger, admissionLog, metrics },
-    logger,
-  });
+  let server: WebhookServer;
+  try {
+    server = await startWebhookServer({
+      host: s.host,
+      port: s.port,
+      certificates,
+      review: { injector, policy, namespaces, onError: s.onError, logger, admissionLog, metrics },
+      logger,
+    });
+  } catch (err) {
+    if (!isListenError(err)) throw err;
+    throw listenFailure('webhook-address', `${s.host}:${s.port}`, err);
+  }
   return { server, metrics, injector };
 }
 
+/** `pilotfish webhook [flags]` from its arguments (the benchmark runs it this way). */
+export async function runWebhookCommand(argv: readonly string[]): Promise<void> {
+  await webhook(parseCommandLine(webhookCommand, argv));
+}
+
 /** `pilotfish webhook [flags]`: runs until SIGTERM/SIGINT. */
-export async function runWebhookCommand(argv: string[]): Promise<void> {
-  const settings = parseWebhookFlags(argv);
-  const logger = createLogger(settings.logLevel).child({ component: 'webhook' });
-  // The line per admission is the webhook's hot path: written as the logger would, without winston.
-  const running = await startWebhook(settings, logger, undefined, new JsonLinesAdmissionLog(process.stderr, 'webhook', settings.logLevel));
+export async function webhook(line: ParsedLine<typeof webhookCommand.flags>): Promise<number> {
+  const settings = webhookCommandSettings(line);
+  const logger = createLogger(settings.logLevel, process.stderr, settings.logFormat).child({ component: 'webhook' });
+  // The line per admission is the webhook's hot path: as JSON it is written as the logger would, without winston.
+  const admissionLog = settings.logFormat === 'json' ? new JsonLinesAdmissionLog(process.stderr, 'webhook', settings.logLevel) : undefined;
+  const running = await startWebhook(settings, logger, undefined, admissionLog);
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       logger.info('shutting down', { signal });
@@ -277,4 +212,5 @@ export async function runWebhookCommand(argv: string[]): Promise<void> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  return 0;
 }

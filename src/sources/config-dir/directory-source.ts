@@ -119,6 +119,15 @@ export class ConfigDirSource implements Source {
     return [...this.files.keys()].sort().flatMap((f) => this.files.get(f)?.errors ?? []);
   }
 
+  /** Where each object served comes from, by object key (`Kind/namespace/name`): for messages. */
+  origins(): Map<string, { readonly file: string; readonly document: number }> {
+    const out = new Map<string, { file: string; document: number }>();
+    for (const [file, state] of this.files) {
+      for (const o of state.good) out.set(o.key, { file, document: o.document });
+    }
+    return out;
+  }
+
   /** The Service a file currently serves under this name (the registry leaves those alone). */
   definedService(namespace: string, name: string): V1Service | undefined {
     this.serviceNames ??= new Map(this.objects().services.map((s) => [`${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`, s]));

@@ -4,7 +4,8 @@
 // proxy's own uid (1337) and excluded ports go straight through, inbound traffic to an app port
 // arrives at 15006 and the proxy's readiness port is not captured.
 //
-// Needs root, `ip` (iproute2) and `iptables` (Debian: apt-get install -y iproute2 iptables).
+// The system suite (`npm run test:system`, not part of `npm test`): needs root, `ip` (iproute2),
+// `iptables`, `python3` and `setpriv` (Debian: apt-get install -y iproute2 iptables python3 util-linux).
 // When the machine cannot do this, the test FAILS with the command and its error.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -22,11 +23,14 @@ const SERVICE_IP = '10.96.0.10';
 
 interface Landing { listener: string; tag: string; original_dst: string | null; local: string; peer: string }
 
+/** Where each tool comes from, for the message when one is missing. */
+const DEBIAN_PACKAGE: Record<string, string> = { ip: 'iproute2', iptables: 'iptables', python3: 'python3', setpriv: 'util-linux' };
+
 function run(cmd: string, args: string[], input?: string): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8', input, timeout: 30_000 });
   if (r.error) {
     const how = (r.error as NodeJS.ErrnoException).code === 'ENOENT'
-      ? ` (${cmd} is not installed; on Debian: apt-get install -y iproute2 iptables)` : '';
+      ? ` (${cmd} is not installed; on Debian: apt-get install -y ${DEBIAN_PACKAGE[cmd] ?? cmd})` : '';
     throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}${how}`);
   }
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
@@ -85,7 +89,7 @@ function connect(ns: string, host: string, port: number, tag: string, uid?: numb
   return JSON.parse(r.stdout) as Landing;
 }
 
-describe('webhook/redirect in a real network namespace', function () {
+describe('system: the injected redirect in a real network namespace', function () {
   let server: ChildProcess | undefined;
   let initCommand: string[] = [];
   let rules = '';
@@ -94,6 +98,8 @@ describe('webhook/redirect in a real network namespace', function () {
     if (process.getuid?.() !== 0) throw new Error('the redirect test needs root (network namespaces and iptables)');
     must('iptables', ['--version']);
     must('ip', ['-V']);
+    must('python3', ['--version']);
+    must('setpriv', ['--version']);
 
     const pod: V1Pod = {
       metadata: {

@@ -1,0 +1,210 @@
+// Every pilotfish command: its arguments, flags, help text, and the module that runs it. The
+// parser, `--help` and the e2e test of the help are all built from this table. A command's module
+// is imported only when that command runs, so `pilotfish bootstrap` never loads the gRPC server,
+// the Envoy protos or the Kubernetes client.
+import { DEFAULT_SERVER } from '../admin/debug-client.js';
+import { OUTBOUND_TRAFFIC_POLICIES } from '../model/outbound-policy.js';
+import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '../webhook/injection-names.js';
+import { defineCommand, type CommandSpec, type FlagSpecs } from './command-line.js';
+import { logFlags } from './flags.js';
+import { injectorFlagOptions, webhookCertHostsFlag, webhookFlagOptions } from './injector-flags.js';
+import { pilotfishVersion } from './version.js';
+
+const PROXY_KINDS = ['grpc', 'sidecar'] as const;
+
+/** What every command serving xDS takes. */
+const servingFlags = {
+  'xds-address': { type: 'string', arg: 'HOST:PORT', default: '0.0.0.0:15010', help: 'the ADS gRPC server (port 0 picks a free port; the bound address is logged)' },
+  'http-address': { type: 'string', arg: 'HOST:PORT', default: '0.0.0.0:15014', help: 'health, readiness, metrics and debug endpoints' },
+  ...logFlags,
+  'no-debug-endpoints': { type: 'boolean', help: 'turn off /debug/* on the HTTP address' },
+  'outbound-traffic-policy': {
+    type: 'string', arg: 'POLICY', choices: OUTBOUND_TRAFFIC_POLICIES, default: 'ALLOW_ANY',
+    help: 'what sidecars do with traffic to hosts the mesh does not know (a Namespace annotation overrides it)',
+  },
+} as const satisfies FlagSpecs;
+
+const debugWhen = (v: { 'log-level'?: string }): boolean => v['log-level'] === 'debug';
+
+export const serveCommand = defineCommand({
+  name: 'serve',
+  summary: 'serve xDS from Kubernetes YAML files in a directory (watched) and the REST registry',
+  description: 'No cluster needed. Logs go to stderr; the line "serving" says xDS is ready.',
+  flags: {
+    'config-dir': { type: 'string', arg: 'DIR', help: 'Kubernetes YAML files (*.yaml, *.yml, recursive, multi-document), watched for changes' },
+    ...servingFlags,
+    // Loopback by default: the REST registry on this port changes what proxies get.
+    'http-address': { type: 'string', arg: 'HOST:PORT', default: '127.0.0.1:15014', help: 'health, readiness, the REST registry, metrics and debug endpoints' },
+    'max-config-file-bytes': { type: 'string', arg: 'BYTES', default: '4194304', help: 'a config file larger than this is refused (not read)' },
+    'registry-token-file': { type: 'string', arg: 'FILE', help: 'bearer token the REST registry requires (without it, only loopback clients may use the registry)' },
+    'registry-allow-defined-services': { type: 'boolean', help: 'let the registry add endpoints to Services the config files define' },
+    'registry-service-grace-seconds': { type: 'string', arg: 'SECONDS', default: '30', help: 'how long a registered Service outlives its last endpoint' },
+    'registry-state-file': { type: 'string', arg: 'FILE', help: 'keep registrations across restarts in this file (written atomically)' },
+  },
+  examples: ['pilotfish serve --config-dir examples/demo --xds-address 127.0.0.1:15010 --http-address 127.0.0.1:15014 --log-format text'],
+  debug: debugWhen,
+  run: async (line): Promise<number> => (await import('./serve.js')).serve(line),
+});
+
+/**
+ * Injector flags `controller` accepts on top of its own. Its `--xds-address` is where xDS listens,
+ * so the address injected proxies dial is `--proxy-xds-address` here (default: the Service's DNS
+ * name in --namespace).
+ */
+const controllerWebhookFlags = (() => {
+  const { 'xds-address': _proxyXds, namespace: _ns, 'log-level': _level, 'log-format': _format, kubeconfig: _kc, kubernetes: _k8s, ...rest } = webhookFlagOptions;
+  return {
+    ...rest,
+    'proxy-xds-address': { type: 'string', arg: 'HOST:PORT', help: 'the xDS address injected proxies dial (default: the Service in --namespace)' },
+    ...webhookCertHostsFlag,
+  } as const satisfies FlagSpecs;
+})();
+
+export const controllerCommand = defineCommand({
+  name: 'controller',
+  summary: 'watch the Kubernetes API and serve xDS from it (and run the sidecar injector)',
+  description: 'In-cluster, or with --kubeconfig / $KUBECONFIG / ~/.kube/config. Every replica serves xDS; the one holding '
+    + 'the Lease writes TrafficRoute/TrafficPolicy status.',
+  flags: {
+    kubeconfig: { type: 'string', arg: 'FILE', help: 'kubeconfig (default: in-cluster in a Pod, else $KUBECONFIG, else ~/.kube/config)' },
+    ...servingFlags,
+    namespace: { type: 'string', arg: 'NS', help: `the control plane's namespace (default: $POD_NAMESPACE, else ${DEFAULT_CONTROL_PLANE_NAMESPACE})` },
+    identity: { type: 'string', arg: 'NAME', help: 'this replica\'s name in the Lease (default: $POD_NAME, else the host name)' },
+    'lease-name': { type: 'string', arg: 'NAME', default: 'pilotfish-leader', help: 'the Lease replicas elect a status writer with' },
+    'lease-duration': { type: 'string', arg: 'DURATION', default: '15s', help: 'how long a Lease lasts unrenewed (at least 1s)' },
+    'no-webhook': { type: 'boolean', help: 'do not run the sidecar injector in this process' },
+    ...controllerWebhookFlags,
+  },
+  debug: debugWhen,
+  run: async (line): Promise<number> => (await import('./controller.js')).controller(line),
+});
+
+export const webhookCommand = defineCommand({
+  name: 'webhook',
+  summary: 'run only the sidecar injector (HTTPS AdmissionReview v1 on POST /inject)',
+  flags: { ...webhookFlagOptions, ...webhookCertHostsFlag },
+  debug: debugWhen,
+  run: async (line): Promise<number> => (await import('./webhook-command.js')).webhook(line),
+});
+
+export const injectCommand = defineCommand({
+  name: 'inject',
+  summary: 'inject the sidecar offline into Pods and workloads\' pod templates (YAML in, YAML out)',
+  description: 'Pods and the pod templates of Deployments, StatefulSets, DaemonSets, ReplicaSets, '
+    + 'ReplicationControllers, Jobs and CronJobs; other documents pass through unchanged. What was done to each '
+    + 'object goes to stderr; a document that cannot be read is named by its number (1-based).',
+  flags: {
+    filename: { type: 'string', short: 'f', arg: 'FILE|-', help: 'multi-document YAML to inject (- for stdin)' },
+    ...injectorFlagOptions,
+    // Offline there is no API server to ask, and native sidecars are the default since 1.29.
+    'native-sidecars': { ...injectorFlagOptions['native-sidecars'], default: 'true' },
+    namespace: { type: 'string', arg: 'NS', default: DEFAULT_CONTROL_PLANE_NAMESPACE, help: 'the control plane\'s namespace (its Pods are never injected)' },
+  },
+  examples: ['pilotfish inject -f examples/inject/workloads.yaml', 'kubectl get deploy web -o yaml | pilotfish inject -f - | kubectl apply -f -'],
+  run: async (line): Promise<number> => (await import('./inject.js')).inject(line, process),
+});
+
+export const bootstrapCommand = defineCommand({
+  name: 'bootstrap',
+  summary: 'print the xDS bootstrap of a proxy: JSON for proxyless gRPC, Envoy YAML (Delta ADS) for a sidecar',
+  flags: {
+    'node-id': { type: 'string', arg: 'ID', help: 'the node id the proxy presents (required; a sidecar id like sidecar~IP~POD.NS~NS.svc.cluster.local fills the rest)' },
+    'xds-address': { type: 'string', arg: 'HOST:PORT', default: '127.0.0.1:15010', help: 'the xDS server' },
+    namespace: { type: 'string', arg: 'NS', help: 'the proxy\'s namespace (default: from the node id, else default)' },
+    zone: { type: 'string', arg: 'ZONE', help: 'locality zone (proxyless gRPC)' },
+    kind: { type: 'string', arg: 'KIND', choices: PROXY_KINDS, default: 'grpc', help: 'the kind of proxy' },
+    'pod-name': { type: 'string', arg: 'POD', help: 'the sidecar\'s Pod' },
+    ip: { type: 'string', arg: 'IP', help: 'the sidecar\'s Pod IP' },
+    labels: { type: 'string', arg: 'k=v,...', help: 'the sidecar\'s Pod labels' },
+    'service-account': { type: 'string', arg: 'SA', help: 'the sidecar\'s service account (default: default)' },
+    cluster: { type: 'string', arg: 'NAME', help: 'the sidecar\'s service cluster (default: app.namespace)' },
+  },
+  examples: [
+    'pilotfish bootstrap --node-id my-client --xds-address 127.0.0.1:15010 --namespace demo > bootstrap.json',
+    'pilotfish bootstrap --kind sidecar --node-id \'sidecar~10.0.0.5~web-1.shop~shop.svc.cluster.local\' > envoy.yaml',
+  ],
+  run: async (line): Promise<number> => (await import('./bootstrap.js')).bootstrap(line, process.stdout),
+});
+
+/** What `config-dump` and `analyze` read: files, and how they would be served. */
+const configOutputFormats = ['json', 'yaml'] as const;
+
+export const configDumpCommand = defineCommand({
+  name: 'config-dump',
+  summary: 'print the resources a proxy would receive from a config directory, and every problem in it',
+  description: 'The dump also holds the files\' errors and the status of every routing object; stderr has one line per '
+    + 'error or warning (as `pilotfish analyze` prints them). Exits 3 when a file has errors or a routing object is not '
+    + 'applied, so it can gate CI.',
+  flags: {
+    'config-dir': { type: 'string', arg: 'DIR', help: 'the config directory, as `serve` reads it (required)' },
+    'node-id': { type: 'string', arg: 'ID', help: 'the proxy\'s node id (required)' },
+    namespace: { type: 'string', arg: 'NS', help: 'the proxy\'s namespace' },
+    kind: { type: 'string', arg: 'KIND', choices: PROXY_KINDS, help: 'the kind of proxy (default: from the node id)' },
+    labels: { type: 'string', arg: 'k=v,...', help: 'the proxy\'s Pod labels' },
+    'pod-name': { type: 'string', arg: 'POD', help: 'the proxy\'s Pod' },
+    'outbound-traffic-policy': servingFlags['outbound-traffic-policy'],
+    output: { type: 'string', short: 'o', arg: 'FORMAT', choices: configOutputFormats, default: 'json', help: 'output format' },
+  },
+  examples: ['pilotfish config-dump --config-dir examples/shop --node-id x --namespace shop --kind sidecar --labels app=frontend -o yaml'],
+  run: async (line): Promise<number> => (await import('./config-dump.js')).configDump(line, process.stdout, process.stderr),
+});
+
+export const analyzeCommand = defineCommand({
+  name: 'analyze',
+  summary: 'check config files as `serve` would load them: one line per error, rejected routing object and warning',
+  description: 'Each line: severity and code, object, file and document (1-based), field when known, and the reason. '
+    + 'Exit code: 0 nothing wrong (info lines allowed), 3 errors or warnings found, 1 the files could not be read.',
+  flags: {
+    filename: { type: 'string', short: 'f', arg: 'FILE|DIR', help: 'a YAML file, or a directory read as `serve --config-dir` reads it (required)' },
+    kind: {
+      type: 'string', arg: 'KIND', choices: PROXY_KINDS,
+      help: 'the clients: grpc makes fields proxyless gRPC ignores warnings, sidecar leaves them out (default: info lines)',
+    },
+  },
+  examples: ['pilotfish analyze -f examples/shop', 'pilotfish analyze -f routing.yaml --kind grpc'],
+  run: async (line): Promise<number> => (await import('./analyze.js')).analyze(line, process.stdout),
+});
+
+export const proxyStatusCommand = defineCommand({
+  name: 'proxy-status',
+  summary: 'per connected proxy, whether CDS/LDS/RDS/EDS are SYNCED, STALE, NOT SENT or NACKED',
+  description: 'Asks a running control plane\'s HTTP address.',
+  args: [{ name: 'PROXY_ID', help: 'only this proxy' }],
+  flags: {
+    server: { type: 'string', arg: 'URL', default: DEFAULT_SERVER, help: 'the control plane\'s HTTP address' },
+    output: { type: 'string', short: 'o', arg: 'FORMAT', choices: ['table', 'json'], default: 'table', help: 'output format' },
+  },
+  run: async (line): Promise<number> => (await import('./proxy-status.js')).proxyStatus(line, process.stdout, process.stderr),
+});
+
+export const proxyConfigCommand = defineCommand({
+  name: 'proxy-config',
+  summary: 'what a connected proxy was sent, as the running control plane\'s streams last sent it',
+  args: [
+    { name: 'TYPE', required: true, help: 'cluster, listener, route or endpoint' },
+    { name: 'PROXY_ID', help: 'the proxy (or --proxy)' },
+  ],
+  flags: {
+    proxy: { type: 'string', arg: 'ID', help: 'the proxy\'s node id (see proxy-status)' },
+    server: { type: 'string', arg: 'URL', default: DEFAULT_SERVER, help: 'the control plane\'s HTTP address' },
+    output: { type: 'string', short: 'o', arg: 'FORMAT', choices: ['table', 'json', 'yaml'], default: 'table', help: 'output format' },
+  },
+  examples: ['pilotfish proxy-config cluster --proxy my-client', 'pilotfish proxy-config route my-client -o yaml'],
+  run: async (line): Promise<number> => (await import('./proxy-config.js')).proxyConfig(line, process.stdout, process.stderr),
+});
+
+export const versionCommand = defineCommand({
+  name: 'version',
+  summary: 'print pilotfish\'s version',
+  flags: {},
+  run: async () => {
+    process.stdout.write(`${pilotfishVersion()}\n`);
+    return 0;
+  },
+});
+
+/** In the order `pilotfish --help` lists them. */
+export const COMMANDS: readonly CommandSpec[] = [
+  serveCommand, controllerCommand, webhookCommand, injectCommand, bootstrapCommand, configDumpCommand, analyzeCommand,
+  proxyStatusCommand, proxyConfigCommand, versionCommand,
+];
