@@ -15,7 +15,7 @@ import { META_KIND, META_LABELS, META_NAMESPACE, type NodeInfo } from '../../../
 import { proxyIdentityFromNode } from '../../../src/xds/cache/proxy-identity.js';
 import { ResourceEncoder } from '../../../src/xds/cache/encoder.js';
 import { generateAll } from '../../../src/xds/generate/index.js';
-import { MeshProxyViews } from '../../../src/xds/cache/mesh-views.js';
+import { MeshProxyViews } from '../../../src/xds/cache/proxy-views.js';
 import type { ProxyView, XdsResource } from '../../../src/xds/proxy-view.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, shortTypeName, type XdsTypeUrl } from '../../../src/xds/types.js';
 import { ManualTimers } from '../../support/manual-timers.js';
