@@ -63,9 +63,6 @@ export interface SnapshotChange {
   readonly endpointsChanged: boolean;
 }
 
-const EMPTY: ResourceMap = new Map();
-const NO_DEPENDENCIES: ReadonlySet<string> = new Set();
-
 function sameResources(a: ResourceMap, b: ResourceMap): boolean {
   if (a.size !== b.size) return false;
   for (const [name, r] of a) {
@@ -75,6 +72,9 @@ function sameResources(a: ResourceMap, b: ResourceMap): boolean {
 }
 
 export class ProxyClasses<V extends ClassMember> {
+  /** What a class holds before it is generated, and what a type with no resources returns. */
+  private readonly empty: ResourceMap = new Map();
+  private readonly noDependencies: ReadonlySet<string> = new Set();
   private mesh = new MeshIndex(EMPTY_SNAPSHOT);
   private readonly classes = new Map<string, ClassState<V>>();
   private readonly kindClusters = new Map<ProxyKind, Shared>();
@@ -82,7 +82,7 @@ export class ProxyClasses<V extends ClassMember> {
   private readonly scopedRoutes = new Map<string, Shared>();
   /** Listeners of one (kind, namespace), shared like the routes (see listenersFor). */
   private readonly scopedListeners = new Map<string, Shared>();
-  private endpoints: ResourceMap = EMPTY;
+  private endpoints: ResourceMap = this.empty;
   private endpointsKey = '';
   private readonly parts: ServiceParts;
   private readonly workloads = new WorkloadMemo();
@@ -116,9 +116,9 @@ export class ProxyClasses<V extends ClassMember> {
     let state = this.classes.get(key);
     if (!state) {
       state = {
-        key, identity, listeners: EMPTY, routes: EMPTY, workloadListeners: EMPTY, workloadClusters: EMPTY, workloadSignature: undefined,
-        scopedListeners: EMPTY, kindClusters: EMPTY, clusters: EMPTY, configGeneration: -1,
-        endpointDependencies: NO_DEPENDENCIES, views: new Set(),
+        key, identity, listeners: this.empty, routes: this.empty, workloadListeners: this.empty, workloadClusters: this.empty,
+        workloadSignature: undefined, scopedListeners: this.empty, kindClusters: this.empty, clusters: this.empty, configGeneration: -1,
+        endpointDependencies: this.noDependencies, views: new Set(),
       };
       this.regenerateClass(state);
       this.classes.set(key, state);
@@ -142,7 +142,7 @@ export class ProxyClasses<V extends ClassMember> {
       case ROUTE: return state.routes;
       case CLUSTER: return state.clusters;
       case ENDPOINT: return this.endpoints;
-      default: return EMPTY;
+      default: return this.empty;
     }
   }
 

@@ -34,17 +34,18 @@ const plainParts: Parts<ResourceObject, RouteObject> = {
   nameOf: (r) => r.name ?? (r.cluster_name as string),
 };
 
-function ownClusters(mesh: MeshIndex, proxy: ProxyIdentity): ResourceSet {
-  return proxy.kind === 'sidecar' ? workloadClusters(plainParts, sidecarWorkload(mesh, proxy)) : new Map();
+function clustersOf(mesh: MeshIndex, proxy: ProxyIdentity): ResourceSet {
+  const own = proxy.kind === 'sidecar' ? workloadClusters(plainParts, sidecarWorkload(mesh, proxy)) : new Map();
+  return new Map([...kindClusters(plainParts, mesh, proxy.kind), ...own]);
 }
 
-function ownListeners(mesh: MeshIndex, proxy: ProxyIdentity): ResourceSet {
-  return proxy.kind === 'sidecar' ? workloadListeners(plainParts, sidecarWorkload(mesh, proxy)) : new Map();
+function listenersOf(mesh: MeshIndex, proxy: ProxyIdentity, options: GenerateOptions): ResourceSet {
+  const own = proxy.kind === 'sidecar' ? workloadListeners(plainParts, sidecarWorkload(mesh, proxy)) : new Map();
+  return new Map([...scopedListeners(plainParts, mesh, proxy, options), ...own]);
 }
 
 export function generateClusters(snapshot: MeshSnapshot, proxy: ProxyIdentity): ResourceSet {
-  const mesh = new MeshIndex(snapshot);
-  return new Map([...kindClusters(plainParts, mesh, proxy.kind), ...ownClusters(mesh, proxy)]);
+  return clustersOf(new MeshIndex(snapshot), proxy);
 }
 
 export function generateEndpoints(snapshot: MeshSnapshot): ResourceSet {
@@ -52,8 +53,7 @@ export function generateEndpoints(snapshot: MeshSnapshot): ResourceSet {
 }
 
 export function generateListeners(snapshot: MeshSnapshot, proxy: ProxyIdentity, options: GenerateOptions = {}): ResourceSet {
-  const mesh = new MeshIndex(snapshot);
-  return new Map([...scopedListeners(plainParts, mesh, proxy, options), ...ownListeners(mesh, proxy)]);
+  return listenersOf(new MeshIndex(snapshot), proxy, options);
 }
 
 export function generateRoutes(snapshot: MeshSnapshot, proxy: ProxyIdentity, options: GenerateOptions = {}): ResourceSet {
@@ -62,10 +62,11 @@ export function generateRoutes(snapshot: MeshSnapshot, proxy: ProxyIdentity, opt
 
 /** Everything one proxy would get: used by `config-dump` and golden tests. */
 export function generateAll(snapshot: MeshSnapshot, proxy: ProxyIdentity, options: GenerateOptions = {}): GeneratedConfig {
+  const mesh = new MeshIndex(snapshot);
   return new Map<XdsTypeUrl, ResourceSet>([
-    [CLUSTER, generateClusters(snapshot, proxy)],
-    [ENDPOINT, generateEndpoints(snapshot)],
-    [LISTENER, generateListeners(snapshot, proxy, options)],
-    [ROUTE, generateRoutes(snapshot, proxy, options)],
+    [CLUSTER, clustersOf(mesh, proxy)],
+    [ENDPOINT, endpoints(plainParts, snapshot)],
+    [LISTENER, listenersOf(mesh, proxy, options)],
+    [ROUTE, routes(plainParts, mesh, proxy, options)],
   ]);
 }
