@@ -106,6 +106,13 @@ describe('MeshProxyViews: incremental generation', () => {
     assert.ok(routes.size >= 3, 'the sidecar has route configurations to compare');
   });
 
+  it('a full push encodes every distinct resource once: each encoding is one a proxy holds', () => {
+    // Both kinds in two namespaces: shared clusters, endpoints, scoped listeners and routes, and
+    // every sidecar class's own. Anything encoded twice, or encoded and then not served, shows here.
+    assert.equal(encoder.stats.encoded, held().size);
+    assert.ok(encoder.stats.encoded > 50, `the mesh is not trivial (${encoder.stats.encoded} resources)`);
+  });
+
   it('stays byte-identical to a fresh generation through service, routing and workload changes', async () => {
     const policies = base.trafficPolicies;
     const cart = httpService('cart', 'shop', 80, '10.96.0.40');
