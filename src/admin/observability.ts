@@ -8,7 +8,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from '../logging.js';
 import type { MeshSnapshot } from '../model/snapshot.js';
-import type { PushSummary } from '../xds/cache/mesh-views.js';
+import type { PushSummary } from '../xds/cache/push-summary.js';
 import type { XdsEvents } from '../xds/server/events.js';
 import type { XdsServer } from '../xds/server/index.js';
 import type { EncoderStats } from '../xds/cache/encoder.js';

@@ -12,7 +12,7 @@ import type { Logger } from '../logging.js';
 import type { OutboundTrafficPolicy } from '../model/outbound-policy.js';
 import type { MeshSnapshot } from '../model/snapshot.js';
 import { ResourceEncoder } from '../xds/cache/encoder.js';
-import { MeshProxyViews } from '../xds/cache/mesh-views.js';
+import { MeshProxyViews } from '../xds/cache/proxy-views.js';
 import { startXdsServer, type XdsServer } from '../xds/server/index.js';
 import type { XdsEvents } from '../xds/server/events.js';
 import { isListenError, listenFailure } from './failure.js';

@@ -15,21 +15,27 @@ export interface ResolvedIdentity {
   readonly provisional: boolean;
 }
 
-const ipIndexes = new WeakMap<ReadonlyMap<string, PodInfo>, Map<string, PodInfo[]>>();
+/**
+ * Pods by IP, for the pods map of the latest snapshot: every connect and every change of Pods
+ * resolves proxies against it. Owned by whoever resolves (the proxy views); built on first use.
+ */
+export class PodsByIp {
+  private pods: ReadonlyMap<string, PodInfo> | undefined;
+  private index = new Map<string, PodInfo[]>();
 
-function podsByIp(pods: ReadonlyMap<string, PodInfo>): Map<string, PodInfo[]> {
-  let index = ipIndexes.get(pods);
-  if (!index) {
-    index = new Map();
-    for (const p of pods.values()) {
-      if (p.ip === undefined) continue;
-      const list = index.get(p.ip);
-      if (list) list.push(p);
-      else index.set(p.ip, [p]);
+  of(pods: ReadonlyMap<string, PodInfo>): ReadonlyMap<string, readonly PodInfo[]> {
+    if (pods !== this.pods) {
+      this.pods = pods;
+      this.index = new Map();
+      for (const p of pods.values()) {
+        if (p.ip === undefined) continue;
+        const list = this.index.get(p.ip);
+        if (list) list.push(p);
+        else this.index.set(p.ip, [p]);
+      }
     }
-    ipIndexes.set(pods, index);
+    return this.index;
   }
-  return index;
 }
 
 /** True when the node itself says which namespace it is in (metadata, or an Istio-style id). */
@@ -40,16 +46,16 @@ function namespaceGiven(node: NodeInfo): boolean {
   return parts.length === 4 && parts[2].lastIndexOf('.') > 0;
 }
 
-/** `base` is proxyIdentityFromNode(node), when the caller already has it. */
+/** `base` is proxyIdentityFromNode(node), when the caller already has it; `byIp` the caller's index, if it keeps one. */
 export function resolveProxyIdentity(node: NodeInfo, pods: ReadonlyMap<string, PodInfo>,
-  base: ProxyIdentity = proxyIdentityFromNode(node)): ResolvedIdentity {
+  base: ProxyIdentity = proxyIdentityFromNode(node), byIp: PodsByIp = new PodsByIp()): ResolvedIdentity {
   let pod: PodInfo | undefined;
   if (base.podName !== undefined) {
     pod = pods.get(`${base.namespace}/${base.podName}`);
   } else if (base.ip !== undefined) {
     // By IP only when exactly one Pod has it: host-network Pods share their node's IP.
     const given = namespaceGiven(node);
-    const candidates = (podsByIp(pods).get(base.ip) ?? []).filter((p) => !given || p.namespace === base.namespace);
+    const candidates = (byIp.of(pods).get(base.ip) ?? []).filter((p) => !given || p.namespace === base.namespace);
     if (candidates.length === 1) pod = candidates[0];
   }
   if (!pod) {

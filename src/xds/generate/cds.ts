@@ -5,10 +5,11 @@
 // ROUND_ROBIN or RING_HASH policy (they NACK any other lb_policy) and max_requests circuit
 // breaking. Everything else of a TrafficPolicy is left out for them.
 import type { Service, ServicePort } from '../../model/mesh.js';
+import { policyFields, type EffectivePolicy } from '../../model/effective-policy.js';
 import type { ProxyKind } from '../../model/proxy.js';
 import type { ConnectionPool, HealthCheck, LoadBalancer, OutlierDetection, PolicyFields } from '../../model/routing.js';
 import {
-  BLACKHOLE_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, inboundClusterName, outboundClusterName, PASSTHROUGH_CLUSTER,
+  BLACKHOLE_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, inboundClusterName, outboundClusterName, PASSTHROUGH_CLUSTER, registryEdsName,
 } from './resource-names.js';
 import { ADS_CONFIG_SOURCE, duration, socketAddress, typed, u32 } from './proto-helpers.js';
 
@@ -184,4 +185,22 @@ export function inboundCluster(targetPort: number, http2: boolean): ClusterObjec
 /** The cluster a registry service is also known by, for static Envoy configs that name it. */
 export function registryCluster(name: string): ClusterObject {
   return { ...edsCluster(name), lb_policy: 'ROUND_ROBIN' };
+}
+
+/** The outbound clusters of one service for a proxy kind: one per port and subset, plus the registry alias. */
+export function serviceClusters(svc: Service, kind: ProxyKind, policy: EffectivePolicy | undefined): ClusterObject[] {
+  const out: ClusterObject[] = [];
+  for (const port of svc.ports) {
+    out.push(outboundCluster(svc, port, kind, policy ? policyFields(policy, port.port) : {}));
+    for (const subset of policy?.policy.subsets ?? []) {
+      out.push(outboundCluster(svc, port, kind, policyFields(policy!, port.port, subset.name), subset.name));
+    }
+  }
+  if (svc.synthetic) out.push(registryCluster(registryEdsName(svc)));
+  return out;
+}
+
+/** The clusters a kind gets besides the services': a sidecar's passthrough and black hole. */
+export function staticClusters(kind: ProxyKind): ClusterObject[] {
+  return kind === 'sidecar' ? [passthroughCluster(), blackHoleCluster(), inboundPassthroughCluster()] : [];
 }

@@ -1,8 +1,9 @@
 // EDS: one ClusterLoadAssignment per service port (and per subset of its TrafficPolicy), ready
 // endpoints grouped by locality.
-import type { Endpoint, ServicePort } from '../../model/mesh.js';
-import { subsetMatches, type Subset } from '../../model/routing.js';
+import type { Endpoint, Service, ServicePort } from '../../model/mesh.js';
+import { subsetMatches, type Subset, type TrafficPolicy } from '../../model/routing.js';
 import { u32 } from './proto-helpers.js';
+import { outboundClusterName, registryEdsName } from './resource-names.js';
 
 export interface ClusterLoadAssignmentObject extends Record<string, unknown> {
   cluster_name: string;
@@ -74,4 +75,22 @@ export function clusterLoadAssignment(
       };
     }),
   };
+}
+
+/**
+ * The ClusterLoadAssignments of one service: one per port and per subset of its TrafficPolicy
+ * (endpoints whose pod has the subset's labels), plus the registry alias.
+ */
+export function serviceLoadAssignments(svc: Service, endpoints: readonly Endpoint[], policy?: TrafficPolicy): ClusterLoadAssignmentObject[] {
+  const out: ClusterLoadAssignmentObject[] = [];
+  for (const port of svc.ports) {
+    out.push(clusterLoadAssignment(outboundClusterName(svc, port.port), port, endpoints));
+    for (const subset of policy?.subsets ?? []) {
+      out.push(clusterLoadAssignment(outboundClusterName(svc, port.port, subset.name), port, endpoints, subset));
+    }
+  }
+  if (svc.synthetic && svc.ports.length > 0) {
+    out.push(clusterLoadAssignment(registryEdsName(svc), svc.ports[0], endpoints));
+  }
+  return out;
 }

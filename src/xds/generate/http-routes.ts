@@ -9,9 +9,10 @@
 // retry conditions and hash keys other than headers. The route timeout becomes
 // max_stream_duration, which is what gRPC reads (gRPC A31).
 import { serviceFqdn, serviceKey, type Service, type ServicePort } from '../../model/mesh.js';
-import { effectivePolicy, routeDestinations, type Destination, type HashKey, type HeaderMatch, type HeaderOperations, type HttpRule, type Redirect, type RequestMatch, type RetryPolicy, type StringMatch } from '../../model/routing.js';
+import { policyFields } from '../../model/effective-policy.js';
+import type { MeshIndex } from '../../model/mesh-index.js';
+import { routeDestinations, type Destination, type HashKey, type HeaderMatch, type HeaderOperations, type HttpRule, type Redirect, type RequestMatch, type RetryPolicy, type StringMatch } from '../../model/routing.js';
 import { GRPC_RETRY_ON } from '../../model/proxyless.js';
-import type { AppliedRouting } from '../../model/routing-status.js';
 import type { MeshSnapshot } from '../../model/snapshot.js';
 import { FAULT_FILTER, FAULT_TYPE } from './http-filters.js';
 import { clusterName } from './resource-names.js';
@@ -56,11 +57,11 @@ function hashPolicy(key: HashKey, flavor: RouteFlavor): RouteObject | undefined 
 }
 
 /** Consistent hashing is a cluster setting in the CRD but a route setting in Envoy: the first destination that hashes decides. */
-function hashPolicies(applied: AppliedRouting, targets: readonly Target[], flavor: RouteFlavor): RouteObject[] | undefined {
+function hashPolicies(mesh: MeshIndex, targets: readonly Target[], flavor: RouteFlavor): RouteObject[] | undefined {
   for (const t of targets) {
-    const policy = applied.policyByHost.get(t.destination.service.key);
+    const policy = mesh.policyOf(t.destination.service.key);
     if (!policy) continue;
-    const lb = effectivePolicy(policy, t.port, t.destination.subset).loadBalancer;
+    const lb = policyFields(policy, t.port, t.destination.subset).loadBalancer;
     if (lb?.type !== 'consistentHash') continue;
     const h = hashPolicy(lb.hashKey, flavor);
     return h ? [h] : undefined;
@@ -178,24 +179,24 @@ function defaultTarget(svc: Service, port: ServicePort): Target {
 }
 
 /** A RouteAction to these targets (one cluster, or weighted clusters). */
-function forward(applied: AppliedRouting, targets: readonly { target: Target; weight: number }[], flavor: RouteFlavor): RouteObject {
+function forward(mesh: MeshIndex, targets: readonly { target: Target; weight: number }[], flavor: RouteFlavor): RouteObject {
   const merged = new Map<string, number>();
   for (const { target, weight } of targets) merged.set(target.cluster, (merged.get(target.cluster) ?? 0) + weight);
   const action: RouteObject = merged.size === 1
     ? { cluster: [...merged.keys()][0] }
     : { weighted_clusters: { clusters: [...merged].map(([name, weight]) => ({ name, weight: u32(weight) })) } };
-  const hash = hashPolicies(applied, targets.map((t) => t.target), flavor);
+  const hash = hashPolicies(mesh, targets.map((t) => t.target), flavor);
   if (hash) action.hash_policy = hash;
   return action;
 }
 
-function ruleRoutes(snapshot: MeshSnapshot, svc: Service, port: ServicePort, rule: HttpRule, flavor: RouteFlavor): RouteObject[] {
-  const applied = snapshot.routing.applied;
+function ruleRoutes(mesh: MeshIndex, svc: Service, port: ServicePort, rule: HttpRule, flavor: RouteFlavor): RouteObject[] {
+  const snapshot = mesh.snapshot;
   const base: RouteObject = {};
   const fault = faultConfig(rule);
   if (rule.action.type === 'redirect') {
     if (flavor === 'grpc') {
-      base.route = forward(applied, [{ target: defaultTarget(svc, port), weight: 1 }], flavor);
+      base.route = forward(mesh, [{ target: defaultTarget(svc, port), weight: 1 }], flavor);
       base.typed_per_filter_config = unavailableFault();
     } else {
       base.redirect = redirectAction(rule.action.redirect);
@@ -208,13 +209,13 @@ function ruleRoutes(snapshot: MeshSnapshot, svc: Service, port: ServicePort, rul
     if (targets.length === 0) {
       // Only a route kept from an earlier generation can get here (its Service has since gone).
       if (flavor === 'grpc') {
-        base.route = forward(applied, [{ target: defaultTarget(svc, port), weight: 1 }], flavor);
+        base.route = forward(mesh, [{ target: defaultTarget(svc, port), weight: 1 }], flavor);
         base.typed_per_filter_config = unavailableFault();
       } else {
         base.direct_response = { status: 503 };
       }
     } else {
-      const action = forward(applied, targets, flavor);
+      const action = forward(mesh, targets, flavor);
       if (flavor === 'sidecar') {
         // Envoy's default of 15 s would cut long gRPC streams; no timeout unless the rule sets one.
         action.timeout = duration(rule.timeoutMs ?? 0);
@@ -256,20 +257,21 @@ function ruleRoutes(snapshot: MeshSnapshot, svc: Service, port: ServicePort, rul
  * in order (a request no rule matches gets 404 / UNIMPLEMENTED, as with Istio), or one route to the
  * port's cluster when no TrafficRoute applies.
  */
-export function serviceRoutes(snapshot: MeshSnapshot, svc: Service, port: ServicePort, flavor: RouteFlavor): RouteObject[] {
-  const route = snapshot.routing.applied.routeByHost.get(serviceKey(svc.namespace, svc.name));
-  if (route) return route.http.flatMap((rule) => ruleRoutes(snapshot, svc, port, rule, flavor));
-  const action = forward(snapshot.routing.applied, [{ target: defaultTarget(svc, port), weight: 1 }], flavor);
+export function serviceRoutes(mesh: MeshIndex, svc: Service, port: ServicePort, flavor: RouteFlavor): RouteObject[] {
+  const route = mesh.snapshot.routing.applied.routeByHost.get(serviceKey(svc.namespace, svc.name));
+  if (route) return route.http.flatMap((rule) => ruleRoutes(mesh, svc, port, rule, flavor));
+  const action = forward(mesh, [{ target: defaultTarget(svc, port), weight: 1 }], flavor);
   if (flavor === 'sidecar') action.timeout = duration(0);
   return [{ name: 'default', match: { prefix: '/' }, route: action }];
 }
 
 /**
- * Everything of the snapshot that serviceRoutes(snapshot, svc, ...) reads besides `svc` itself, as
+ * Everything of the snapshot that serviceRoutes(mesh, svc, ...) reads besides `svc` itself, as
  * references: the service's TrafficRoute and TrafficPolicy, and the Service and TrafficPolicy of
- * every destination the route names (a destination's port and hashing come from them). Two
+ * every destination the route names (a destination's port and hashing come from them; the index
+ * resolves a TrafficPolicy object to one resolution, so the object stands for it). Two
  * snapshots with element-wise identical lists give the same routes, which is what lets
- * mesh-source.ts keep a service's encoded routes across config changes elsewhere in the mesh
+ * the cache (xds/cache/service-parts.ts) keep a service's encoded routes across config changes elsewhere in the mesh
  * (the store keeps unchanged Services, and applied routing while unchanged, identical).
  */
 export function serviceRoutesInputs(snapshot: MeshSnapshot, svc: Service): unknown[] {

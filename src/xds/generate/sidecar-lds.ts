@@ -8,6 +8,7 @@
 //   tcp_proxy chain per TCP Service, matched on its cluster IP; anything else falls through.
 // - virtualInbound (0.0.0.0:15006) with a chain per port of the workload, to inbound|<port>||.
 import type { Service, ServicePort } from '../../model/mesh.js';
+import type { MeshIndex } from '../../model/mesh-index.js';
 import { DEFAULT_OUTBOUND_TRAFFIC_POLICY, type OutboundTrafficPolicy } from '../../model/outbound-policy.js';
 import type { ProxyIdentity } from '../../model/proxy.js';
 import type { MeshSnapshot } from '../../model/snapshot.js';
@@ -21,7 +22,7 @@ import {
   PASSTHROUGH_CLUSTER, SIDECAR_OWN_PORTS, sidecarRouteName, VIRTUAL_INBOUND, VIRTUAL_INBOUND_PORT, VIRTUAL_OUTBOUND, VIRTUAL_OUTBOUND_PORT,
 } from './resource-names.js';
 import { bool, duration, socketAddress, typed, u32 } from './proto-helpers.js';
-import { sidecarWorkload, type WorkloadPort } from './workload.js';
+import type { Workload, WorkloadPort } from './workload.js';
 
 export type ListenerObject = Record<string, unknown> & { name: string };
 
@@ -59,27 +60,6 @@ interface PortServices {
   http: boolean;
   /** TCP services on this port that have a cluster IP to match on. */
   readonly tcp: { svc: Service; port: ServicePort; ip: string }[];
-}
-
-const portsMemo = new WeakMap<MeshSnapshot, ReadonlyMap<number, readonly { svc: Service; port: ServicePort }[]>>();
-
-/** Service ports by number, in ascending order (once per snapshot: every sidecar class asks). */
-export function portsInMesh(snapshot: MeshSnapshot): ReadonlyMap<number, readonly { svc: Service; port: ServicePort }[]> {
-  let ports = portsMemo.get(snapshot);
-  if (!ports) portsMemo.set(snapshot, (ports = computePortsInMesh(snapshot)));
-  return ports;
-}
-
-function computePortsInMesh(snapshot: MeshSnapshot): Map<number, { svc: Service; port: ServicePort }[]> {
-  const byPort = new Map<number, { svc: Service; port: ServicePort }[]>();
-  for (const svc of snapshot.services.values()) {
-    for (const port of svc.ports) {
-      let list = byPort.get(port.port);
-      if (!list) byPort.set(port.port, (list = []));
-      list.push({ svc, port });
-    }
-  }
-  return new Map([...byPort].sort((a, b) => a[0] - b[0]));
 }
 
 function cidr(ip: string): Record<string, unknown> {
@@ -141,18 +121,14 @@ function virtualInbound(ports: readonly WorkloadPort[]): ListenerObject {
   };
 }
 
-export function sidecarListeners(snapshot: MeshSnapshot, proxy: ProxyIdentity, options: SidecarOptions = {}): ListenerObject[] {
-  return [...sidecarOutboundListeners(snapshot, proxy, options), sidecarInboundListener(snapshot, proxy)];
-}
-
 /**
  * virtualOutbound and the per-port outbound listeners: they depend on the proxy only through
  * its namespace's outbound traffic policy, so every sidecar class of a namespace shares them.
  */
-export function sidecarOutboundListeners(snapshot: MeshSnapshot, proxy: ProxyIdentity, options: SidecarOptions = {}): ListenerObject[] {
-  const fallthrough = fallthroughCluster(outboundPolicyFor(snapshot, proxy, options));
+export function sidecarOutboundListeners(mesh: MeshIndex, proxy: ProxyIdentity, options: SidecarOptions = {}): ListenerObject[] {
+  const fallthrough = fallthroughCluster(outboundPolicyFor(mesh.snapshot, proxy, options));
   const out: ListenerObject[] = [virtualOutbound(fallthrough)];
-  for (const [portNumber, list] of portsInMesh(snapshot)) {
+  for (const [portNumber, list] of mesh.portsInMesh()) {
     if (SIDECAR_OWN_PORTS.includes(portNumber)) continue;
     const services: PortServices = { http: false, tcp: [] };
     for (const { svc, port } of list) {
@@ -166,6 +142,6 @@ export function sidecarOutboundListeners(snapshot: MeshSnapshot, proxy: ProxyIde
 }
 
 /** virtualInbound: the only listener that depends on the sidecar's workload. */
-export function sidecarInboundListener(snapshot: MeshSnapshot, proxy: ProxyIdentity): ListenerObject {
-  return virtualInbound(sidecarWorkload(snapshot, proxy).ports);
+export function sidecarInboundListener(workload: Workload): ListenerObject {
+  return virtualInbound(workload.ports);
 }

@@ -5,7 +5,9 @@
 import type { Protocol, Service, ServicePort } from '../../model/mesh.js';
 import { serviceKey } from '../../model/mesh.js';
 import type { ProxyIdentity } from '../../model/proxy.js';
-import { effectivePolicy, subsetMatches, type LocalRateLimit } from '../../model/routing.js';
+import { policyFields } from '../../model/effective-policy.js';
+import type { MeshIndex } from '../../model/mesh-index.js';
+import { subsetMatches, type LocalRateLimit } from '../../model/routing.js';
 import type { MeshSnapshot } from '../../model/snapshot.js';
 import { SIDECAR_OWN_PORTS } from './resource-names.js';
 
@@ -42,7 +44,7 @@ function selects(svc: Service, labels: Readonly<Record<string, string>>): boolea
   return entries.length > 0 && entries.every(([k, v]) => labels[k] === v);
 }
 
-function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+export function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
   const ka = Object.keys(a);
   return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }
@@ -60,63 +62,31 @@ function resolveTargetPort(snapshot: MeshSnapshot, svc: Service, port: ServicePo
   return undefined;
 }
 
-function localRateLimitFor(snapshot: MeshSnapshot, svc: Service, port: ServicePort, labels: Readonly<Record<string, string>>): LocalRateLimit | undefined {
-  const policy = snapshot.routing.applied.policyByHost.get(serviceKey(svc.namespace, svc.name));
+function localRateLimitFor(mesh: MeshIndex, svc: Service, port: ServicePort, labels: Readonly<Record<string, string>>): LocalRateLimit | undefined {
+  const policy = mesh.policyOf(serviceKey(svc.namespace, svc.name));
   if (!policy) return undefined;
-  const subset = policy.subsets.find((s) => subsetMatches(s, labels));
-  return effectivePolicy(policy, port.port, subset?.name).localRateLimit;
-}
-
-const byNamespaceMemo = new WeakMap<MeshSnapshot, Map<string, readonly Service[]>>();
-/** The lists of the last snapshot asked: a namespace whose services did not change keeps its list. */
-let lastLists = new Map<string, readonly Service[]>();
-
-function sameServices(a: readonly Service[], b: readonly Service[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  const subset = policy.policy.subsets.find((s) => subsetMatches(s, labels));
+  return policyFields(policy, port.port, subset?.name).localRateLimit;
 }
 
 /**
- * The snapshot's services by namespace, in snapshot order (once per snapshot, not per class).
- * A namespace's list keeps its identity across snapshots while its Service objects are the same
- * (the store keeps unchanged ones), so workloads can be reused on identity (see sidecarWorkload).
+ * The proxy's workload in the snapshot. Every class of the namespace asks on every config change:
+ * the cache (xds/cache/workload-memo.ts) keeps the answer while what it reads is the same objects.
  */
-function servicesIn(snapshot: MeshSnapshot, namespace: string): readonly Service[] {
-  let byNs = byNamespaceMemo.get(snapshot);
-  if (!byNs) {
-    const fresh = new Map<string, Service[]>();
-    for (const svc of snapshot.services.values()) {
-      let list = fresh.get(svc.namespace);
-      if (!list) fresh.set(svc.namespace, (list = []));
-      list.push(svc);
-    }
-    byNs = new Map();
-    for (const [ns, list] of fresh) {
-      const before = lastLists.get(ns);
-      byNs.set(ns, before && sameServices(before, list) ? before : list);
-    }
-    lastLists = byNs;
-    byNamespaceMemo.set(snapshot, byNs);
-  }
-  return byNs.get(namespace) ?? NO_SERVICES;
-}
-
-const NO_SERVICES: readonly Service[] = [];
-
-function computeWorkload(snapshot: MeshSnapshot, proxy: ProxyIdentity): Workload {
+export function sidecarWorkload(mesh: MeshIndex, proxy: ProxyIdentity): Workload {
+  const snapshot = mesh.snapshot;
   const labels = workloadLabels(snapshot, proxy);
   const byPort = new Map<number, WorkloadPort>();
   const deps = new Set<string>();
   if (Object.keys(labels).length > 0) {
-    for (const svc of servicesIn(snapshot, proxy.namespace)) {
+    for (const svc of mesh.servicesIn(proxy.namespace)) {
       if (!selects(svc, labels)) continue;
       for (const sp of svc.ports) {
         if (typeof sp.targetPort === 'string') deps.add(serviceKey(svc.namespace, svc.name));
         const port = resolveTargetPort(snapshot, svc, sp, labels);
         // The sidecar's own ports are never captured (see the injected iptables rules).
         if (port === undefined || byPort.has(port) || SIDECAR_OWN_PORTS.includes(port)) continue;
-        const limit = localRateLimitFor(snapshot, svc, sp, labels);
+        const limit = localRateLimitFor(mesh, svc, sp, labels);
         byPort.set(port, { port, protocol: sp.protocol, service: svc, servicePort: sp, ...(limit ? { localRateLimit: limit } : {}) });
       }
     }
@@ -126,52 +96,6 @@ function computeWorkload(snapshot: MeshSnapshot, proxy: ProxyIdentity): Workload
     ports: [...byPort.values()].sort((a, b) => a.port - b.port),
     endpointDependencies: deps,
   };
-}
-
-const memo = new WeakMap<MeshSnapshot, Map<string, Workload>>();
-
-/** What a workload was computed from, to reuse it in a later snapshot with the same inputs. */
-interface WorkloadInputs {
-  readonly services: readonly Service[];
-  readonly policies: MeshSnapshot['routing']['applied']['policyByHost'];
-  readonly endpoints: MeshSnapshot['endpoints'];
-  readonly workload: Workload;
-}
-
-/** Per class key, bounded: a class that comes back later just computes again. */
-const MAX_RECENT = 20_000;
-const recent = new Map<string, WorkloadInputs>();
-
-function memoKey(p: ProxyIdentity): string {
-  return JSON.stringify([p.namespace, p.podName ?? '', Object.entries(p.labels).sort()]);
-}
-
-/**
- * The proxy's workload in this snapshot (computed once per snapshot and class, and carried over
- * from the previous snapshot when its inputs are the same objects: a config change in another
- * namespace then costs a class a few identity checks, not a pass over its namespace's services).
- */
-export function sidecarWorkload(snapshot: MeshSnapshot, proxy: ProxyIdentity): Workload {
-  let bySnapshot = memo.get(snapshot);
-  if (!bySnapshot) memo.set(snapshot, (bySnapshot = new Map()));
-  const key = memoKey(proxy);
-  let w = bySnapshot.get(key);
-  if (w) return w;
-  const services = servicesIn(snapshot, proxy.namespace);
-  const policies = snapshot.routing.applied.policyByHost;
-  const labels = workloadLabels(snapshot, proxy);
-  const prev = recent.get(key);
-  if (prev && prev.services === services && prev.policies === policies && sameLabels(prev.workload.labels, labels)
-    && (prev.workload.endpointDependencies.size === 0 || prev.endpoints === snapshot.endpoints)) {
-    w = prev.workload;
-  } else {
-    w = computeWorkload(snapshot, proxy);
-    recent.delete(key);
-    recent.set(key, { services, policies, endpoints: snapshot.endpoints, workload: w });
-    if (recent.size > MAX_RECENT) recent.delete(recent.keys().next().value as string);
-  }
-  bySnapshot.set(key, w);
-  return w;
 }
 
 /**

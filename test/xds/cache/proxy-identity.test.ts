@@ -1,4 +1,4 @@
-// Proxy identity: matching a connecting proxy to its Pod (model/proxy-resolve.ts), and
+// Proxy identity: matching a connecting proxy to its Pod (xds/cache/proxy-resolve.ts), and
 // MeshProxyViews re-classing a proxy that connected before its Pod was known.
 import assert from 'node:assert/strict';
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
@@ -9,7 +9,7 @@ import { META_INSTANCE_IP, META_KIND, META_LABELS, META_NAMESPACE, META_POD_NAME
 import { resolveProxyIdentity } from '../../../src/xds/cache/proxy-resolve.js';
 import type { PodInfo } from '../../../src/model/snapshot.js';
 import { ResourceEncoder } from '../../../src/xds/cache/encoder.js';
-import { MeshProxyViews } from '../../../src/xds/cache/mesh-views.js';
+import { MeshProxyViews } from '../../../src/xds/cache/proxy-views.js';
 import { CLUSTER, LISTENER, shortTypeName } from '../../../src/xds/types.js';
 import { ManualTimers } from '../../support/manual-timers.js';
 import { StaticSource } from '../../support/static-source.js';

@@ -9,7 +9,7 @@ import { META_KIND, META_LABELS, META_NAMESPACE, type NodeInfo } from '../../../
 import { proxyIdentityFromNode } from '../../../src/xds/cache/proxy-identity.js';
 import { ResourceEncoder } from '../../../src/xds/cache/encoder.js';
 import { generateRoutes } from '../../../src/xds/generate/index.js';
-import { MeshProxyViews } from '../../../src/xds/cache/mesh-views.js';
+import { MeshProxyViews } from '../../../src/xds/cache/proxy-views.js';
 import { ROUTE } from '../../../src/xds/types.js';
 import { ManualTimers } from '../../support/manual-timers.js';
 import { StaticSource } from '../../support/static-source.js';

@@ -6,7 +6,7 @@ import { SnapshotStore } from '../../../src/store/snapshot-store.js';
 import { silentLogger } from '../../../src/logging.js';
 import { META_KIND, META_LABELS, META_NAMESPACE, type NodeInfo } from '../../../src/xds/node-info.js';
 import { ResourceEncoder } from '../../../src/xds/cache/encoder.js';
-import { MeshProxyViews } from '../../../src/xds/cache/mesh-views.js';
+import { MeshProxyViews } from '../../../src/xds/cache/proxy-views.js';
 import type { ProxyView } from '../../../src/xds/proxy-view.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, shortTypeName } from '../../../src/xds/types.js';
 import { ManualTimers } from '../../support/manual-timers.js';
@@ -172,6 +172,23 @@ describe('MeshProxyViews', () => {
     // Outbound clusters are encoded once per kind and shared by every class of that kind.
     const name = 'outbound|9080||reviews.shop.svc.cluster.local';
     assert.equal(a.resources(CLUSTER).get(name), other.resources(CLUSTER).get(name));
+  });
+
+  it('a push observer that throws changes nothing: proxies are told, the summary is kept, later observers run', async () => {
+    const grpc = mesh.viewFor(GRPC);
+    const seen = watch(grpc);
+    const summaries: string[][] = [];
+    mesh.onPush(() => { throw new Error('observer bug'); });
+    mesh.onPush((s) => summaries.push([...s.changedTypes].map(shortTypeName).sort()));
+    await apply({ trafficRoutes: [route([0, 100])] });
+    assert.deepEqual(seen, [['RDS']]);
+    assert.deepEqual(summaries, [['RDS']]);
+    assert.equal(mesh.lastPushSummary()?.trigger, 'config');
+    assert.equal(mesh.lastPushSummary()?.snapshotVersion, store.current().version);
+    // The same snapshot again changes nothing: it is the last summary, but nobody is told.
+    await mesh.update(store.current());
+    assert.equal(mesh.lastPushSummary()?.trigger, 'none');
+    assert.equal(summaries.length, 1);
   });
 
   it('a named target port that resolves only later regenerates the sidecar when those endpoints change', async () => {

@@ -15,7 +15,7 @@ import { META_KIND, META_LABELS, META_NAMESPACE, type NodeInfo } from '../../../
 import { proxyIdentityFromNode } from '../../../src/xds/cache/proxy-identity.js';
 import { ResourceEncoder } from '../../../src/xds/cache/encoder.js';
 import { generateAll } from '../../../src/xds/generate/index.js';
-import { MeshProxyViews } from '../../../src/xds/cache/mesh-views.js';
+import { MeshProxyViews } from '../../../src/xds/cache/proxy-views.js';
 import type { ProxyView, XdsResource } from '../../../src/xds/proxy-view.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, shortTypeName, type XdsTypeUrl } from '../../../src/xds/types.js';
 import { ManualTimers } from '../../support/manual-timers.js';
@@ -104,6 +104,13 @@ describe('MeshProxyViews: incremental generation', () => {
     assertFresh('initial');
     const routes = views[0].resources(ROUTE);
     assert.ok(routes.size >= 3, 'the sidecar has route configurations to compare');
+  });
+
+  it('a full push encodes every distinct resource once: each encoding is one a proxy holds', () => {
+    // Both kinds in two namespaces: shared clusters, endpoints, scoped listeners and routes, and
+    // every sidecar class's own. Anything encoded twice, or encoded and then not served, shows here.
+    assert.equal(encoder.stats.encoded, held().size);
+    assert.ok(encoder.stats.encoded > 50, `the mesh is not trivial (${encoder.stats.encoded} resources)`);
   });
 
   it('stays byte-identical to a fresh generation through service, routing and workload changes', async () => {

@@ -1,0 +1,317 @@
+// The per-class cache: what each proxy class gets, as maps of encoded resources, regenerated only
+// as often as it can change. Generation runs once per proxy class, not per proxy, and shares
+// across classes whatever does not depend on the class: a sidecar's virtualInbound and inbound
+// clusters per class (and only when its workload changed); routes and the other listeners per
+// (kind, namespace); outbound clusters per proxy kind; endpoints once per snapshot (and then only
+// for services whose endpoints or subsets changed). Below these maps, service-parts.ts keeps
+// each service's encoded parts. Which resources each map holds is generate/assemble.ts's call.
+import { MeshIndex } from '../../model/mesh-index.js';
+import { proxyClassKey, type ProxyIdentity, type ProxyKind } from '../../model/proxy.js';
+import { EMPTY_SNAPSHOT, type MeshSnapshot } from '../../model/snapshot.js';
+import type { ChangeCause, ResourceMap, XdsResource } from '../proxy-view.js';
+import { mergeResourceMaps } from '../merged-map.js';
+import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../types.js';
+import {
+  endpoints, kindClusters, routes, scopedListeners, workloadClusters, workloadListeners,
+} from '../generate/assemble.js';
+import type { SidecarOptions } from '../generate/sidecar-lds.js';
+import { workloadSignature } from '../generate/workload.js';
+import type { ResourceEncoder } from './encoder.js';
+import { ServiceParts } from './service-parts.js';
+import { WorkloadMemo } from './workload-memo.js';
+
+/** A proxy of a class: told when the class's resources changed. */
+export interface ClassMember {
+  notify(types: ReadonlySet<string>, cause: ChangeCause): void;
+}
+
+export interface ClassState<V extends ClassMember> {
+  readonly key: string;
+  readonly identity: ProxyIdentity;
+  /** The (kind, namespace)'s listeners plus workloadListeners: what the class's proxies get. */
+  listeners: ResourceMap;
+  routes: ResourceMap;
+  /** A sidecar's virtualInbound. */
+  workloadListeners: ResourceMap;
+  /** A sidecar's inbound clusters. */
+  workloadClusters: ResourceMap;
+  /** What workloadListeners and workloadClusters were generated from (generate/workload.ts workloadSignature). */
+  workloadSignature: string | undefined;
+  /** The shared maps `listeners` and `clusters` were merged from, to tell when they need merging again. */
+  scopedListeners: ResourceMap;
+  kindClusters: ResourceMap;
+  /** The kind's clusters plus workloadClusters: what the class's proxies get. */
+  clusters: ResourceMap;
+  configGeneration: number;
+  /** Services whose endpoint changes can change this class (named target ports of its workload). */
+  endpointDependencies: ReadonlySet<string>;
+  readonly views: Set<V>;
+}
+
+/** Resources shared by the classes of a proxy kind, or of a (kind, namespace). */
+interface Shared {
+  resources: ResourceMap;
+  configGeneration: number;
+}
+
+/** What moving to a new snapshot changed before any class was looked at. */
+export interface SnapshotChange {
+  readonly prev: MeshSnapshot;
+  readonly configChanged: boolean;
+  /** Kinds whose shared clusters changed. */
+  readonly changedKinds: ReadonlySet<ProxyKind>;
+  readonly endpointsChanged: boolean;
+}
+
+function sameResources(a: ResourceMap, b: ResourceMap): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, r] of a) {
+    if (b.get(name)?.version !== r.version) return false;
+  }
+  return true;
+}
+
+export class ProxyClasses<V extends ClassMember> {
+  /** What a class holds before it is generated, and what a type with no resources returns. */
+  private readonly empty: ResourceMap = new Map();
+  private readonly noDependencies: ReadonlySet<string> = new Set();
+  private mesh = new MeshIndex(EMPTY_SNAPSHOT);
+  private readonly classes = new Map<string, ClassState<V>>();
+  private readonly kindClusters = new Map<ProxyKind, Shared>();
+  /** Routes of one (kind, namespace): every class there shares the map (see routesFor). */
+  private readonly scopedRoutes = new Map<string, Shared>();
+  /** Listeners of one (kind, namespace), shared like the routes (see listenersFor). */
+  private readonly scopedListeners = new Map<string, Shared>();
+  private endpoints: ResourceMap = this.empty;
+  private endpointsKey = '';
+  private readonly parts: ServiceParts;
+  private readonly workloads = new WorkloadMemo();
+
+  constructor(private readonly encoder: ResourceEncoder, private readonly options: SidecarOptions) {
+    this.parts = new ServiceParts(encoder);
+  }
+
+  get snapshot(): MeshSnapshot {
+    return this.mesh.snapshot;
+  }
+
+  /** The classes in creation order (a copy: a push may add and drop classes as it goes). */
+  all(): ClassState<V>[] {
+    return [...this.classes.values()];
+  }
+
+  get size(): number {
+    return this.classes.size;
+  }
+
+  proxyCount(): number {
+    let n = 0;
+    for (const s of this.classes.values()) n += s.views.size;
+    return n;
+  }
+
+  /** The class of `identity`, generated for the current snapshot when it is new. */
+  classFor(identity: ProxyIdentity): ClassState<V> {
+    const key = proxyClassKey(identity);
+    let state = this.classes.get(key);
+    if (!state) {
+      state = {
+        key, identity, listeners: this.empty, routes: this.empty, workloadListeners: this.empty, workloadClusters: this.empty,
+        workloadSignature: undefined, scopedListeners: this.empty, kindClusters: this.empty, clusters: this.empty, configGeneration: -1,
+        endpointDependencies: this.noDependencies, views: new Set(),
+      };
+      this.regenerateClass(state);
+      this.classes.set(key, state);
+    }
+    return state;
+  }
+
+  join(view: V, state: ClassState<V>): void {
+    state.views.add(view);
+  }
+
+  leave(view: V, state: ClassState<V>): void {
+    state.views.delete(view);
+    // A class nobody uses any more would only hold memory; it is rebuilt on the next connect.
+    if (state.views.size === 0) this.classes.delete(state.key);
+  }
+
+  resourcesFor(state: ClassState<V>, typeUrl: string): ResourceMap {
+    switch (typeUrl) {
+      case LISTENER: return state.listeners;
+      case ROUTE: return state.routes;
+      case CLUSTER: return state.clusters;
+      case ENDPOINT: return this.endpoints;
+      default: return this.empty;
+    }
+  }
+
+  /** Moves to `snapshot`: regenerates what every class shares (kind clusters, endpoints). */
+  advance(snapshot: MeshSnapshot): SnapshotChange {
+    const prev = this.mesh.snapshot;
+    this.mesh = this.mesh.next(snapshot);
+    const configChanged = snapshot.configGeneration !== prev.configGeneration || prev === EMPTY_SNAPSHOT;
+    const changedKinds = new Set<ProxyKind>();
+    if (configChanged) {
+      for (const kind of new Set([...this.classes.values()].map((c) => c.identity.kind))) {
+        if (this.kindClustersFor(kind).changed) changedKinds.add(kind);
+      }
+    }
+    return { prev, configChanged, changedKinds, endpointsChanged: this.regenerateEndpoints() };
+  }
+
+  /** Brings a class up to the current snapshot; returns the per-class types whose content changed. */
+  refresh(state: ClassState<V>, change: SnapshotChange): string[] {
+    if (this.classOutdated(state, change.prev)) return this.regenerateClass(state);
+    if (change.changedKinds.has(state.identity.kind) && this.mergeClusters(state)) return [CLUSTER];
+    return [];
+  }
+
+  /** The kind clusters of a proxy kind for the current snapshot, regenerated when config changed. */
+  private kindClustersFor(kind: ProxyKind): { resources: ResourceMap; changed: boolean } {
+    const cached = this.kindClusters.get(kind);
+    const generation = this.snapshot.configGeneration;
+    if (cached && cached.configGeneration === generation) return { resources: cached.resources, changed: false };
+    const next = kindClusters(this.parts, this.mesh, kind);
+    const same = cached !== undefined && sameResources(next, cached.resources);
+    const resources = same ? cached.resources : next;
+    this.kindClusters.set(kind, { resources, configGeneration: generation });
+    return { resources, changed: !same };
+  }
+
+  private regenerateEndpoints(): boolean {
+    const snapshot = this.snapshot;
+    const key = `${snapshot.configGeneration}/${snapshot.endpointsGeneration}`;
+    if (key === this.endpointsKey) return false;
+    this.endpointsKey = key;
+    const next = this.parts.assignmentsPass(() => endpoints(this.parts, snapshot));
+    this.encoder.sweep(ENDPOINT, next.values());
+    if (sameResources(next, this.endpoints)) return false;
+    this.endpoints = next;
+    return true;
+  }
+
+  /**
+   * Config changed, or something only this class depends on: endpoints that resolve its
+   * workload's named ports, or its Pod when the proxy sent no labels of its own.
+   */
+  private classOutdated(state: ClassState<V>, prev: MeshSnapshot): boolean {
+    const snapshot = this.snapshot;
+    if (state.configGeneration !== snapshot.configGeneration) return true;
+    for (const key of state.endpointDependencies) if (snapshot.changedEndpoints.has(key)) return true;
+    const id = state.identity;
+    if (id.kind === 'sidecar' && Object.keys(id.labels).length === 0 && id.podName !== undefined) {
+      const podKey = `${id.namespace}/${id.podName}`;
+      return snapshot.pods.get(podKey) !== prev.pods.get(podKey);
+    }
+    return false;
+  }
+
+  /** Recomputes the class's cluster list from its kind's and its own; true when it changed. */
+  private mergeClusters(state: ClassState<V>, workloadChanged = false): boolean {
+    const kind = this.kindClustersFor(state.identity.kind).resources;
+    if (kind === state.kindClusters && !workloadChanged) return false;
+    state.kindClusters = kind;
+    // A class's clusters: its kind's (shared, never copied per class) plus its workload's own.
+    const next = mergeResourceMaps(kind, state.workloadClusters);
+    // kindClustersFor keeps its map while the content is the same, so a new map is new content:
+    // comparing thousands of clusters per class would only confirm it.
+    const changed = workloadChanged ? !sameResources(next, state.clusters) : next.size > 0 || state.clusters.size > 0;
+    state.clusters = next;
+    return changed;
+  }
+
+  /**
+   * Returns the per-class types whose content changed. A class only merges the shared maps again
+   * when they changed, and generates its own resources only when its workload did.
+   */
+  private regenerateClass(state: ClassState<V>): string[] {
+    const changed: string[] = [];
+    const id = state.identity;
+    let ownListenersChanged = false;
+    let ownClustersChanged = false;
+    if (id.kind === 'sidecar') {
+      const workload = this.workloads.workloadOf(this.mesh, id);
+      const signature = workloadSignature(workload);
+      if (signature !== state.workloadSignature) {
+        state.workloadSignature = signature;
+        const listeners = workloadListeners(this.parts, workload);
+        const clusters = workloadClusters(this.parts, workload);
+        ownListenersChanged = !sameResources(listeners, state.workloadListeners);
+        ownClustersChanged = !sameResources(clusters, state.workloadClusters);
+        if (ownListenersChanged) state.workloadListeners = listeners;
+        if (ownClustersChanged) state.workloadClusters = clusters;
+      }
+      state.endpointDependencies = workload.endpointDependencies;
+    }
+    if (this.mergeClusters(state, ownClustersChanged)) changed.push(CLUSTER);
+    const scoped = this.listenersFor(id);
+    if (scoped !== state.scopedListeners || ownListenersChanged) {
+      state.scopedListeners = scoped;
+      const listeners = mergeResourceMaps(scoped, state.workloadListeners);
+      if (!sameResources(listeners, state.listeners)) changed.push(LISTENER);
+      state.listeners = listeners;
+    }
+    const routes = this.routesFor(id);
+    if (routes !== state.routes) {
+      if (!sameResources(routes, state.routes)) changed.push(ROUTE);
+      state.routes = routes;
+    }
+    state.configGeneration = this.snapshot.configGeneration;
+    return changed;
+  }
+
+  /**
+   * Routes depend on a proxy only through its kind and namespace (the outbound policy and the
+   * short host names; generate/sidecar-rds.ts, grpc-rds.ts), not on its workload. Sidecar classes
+   * are per workload, so without this every Deployment would regenerate and re-hash the whole
+   * mesh's routes on every config change, and hold its own copy of the map.
+   */
+  private routesFor(identity: ProxyIdentity): ResourceMap {
+    return this.scoped(this.scopedRoutes, identity, () => routes(this.parts, this.mesh, identity, this.options));
+  }
+
+  /**
+   * Listeners depend on a proxy's workload only through a sidecar's virtualInbound: the rest
+   * (outbound listeners; all of a gRPC client's) is generated and encoded once per (kind,
+   * namespace) and shared by its classes, like the routes.
+   */
+  private listenersFor(identity: ProxyIdentity): ResourceMap {
+    return this.scoped(this.scopedListeners, identity, () => scopedListeners(this.parts, this.mesh, identity, this.options));
+  }
+
+  /** The (kind, namespace)'s map, generated once per config generation, kept while its content is the same. */
+  private scoped(cache: Map<string, Shared>, identity: ProxyIdentity, generate: () => Map<string, XdsResource>): ResourceMap {
+    const key = `${identity.kind}/${identity.namespace}`;
+    const cached = cache.get(key);
+    const generation = this.snapshot.configGeneration;
+    if (cached && cached.configGeneration === generation) return cached.resources;
+    const next = generate();
+    const resources = cached !== undefined && sameResources(next, cached.resources) ? cached.resources : next;
+    cache.set(key, { resources, configGeneration: generation });
+    return resources;
+  }
+
+  /** Forgets what no class uses any more: shared maps of scopes and kinds nobody is in, and their encodings. */
+  sweep(): void {
+    const classes = [...this.classes.values()];
+    const scopes = new Set(classes.map((c) => `${c.identity.kind}/${c.identity.namespace}`));
+    for (const key of [...this.scopedRoutes.keys()]) if (!scopes.has(key)) this.scopedRoutes.delete(key);
+    for (const key of [...this.scopedListeners.keys()]) if (!scopes.has(key)) this.scopedListeners.delete(key);
+    // Kinds nobody is connected as anymore are forgotten; they are rebuilt on the next connect.
+    const kinds = new Set(classes.map((c) => c.identity.kind));
+    for (const kind of [...this.kindClusters.keys()]) if (!kinds.has(kind)) this.kindClusters.delete(kind);
+    // What classes hold is the shared maps plus their own: walking those, not every class's
+    // merged view of them, keeps this proportional to the mesh rather than mesh × classes.
+    const values = <T>(maps: Iterable<ReadonlyMap<string, T>>): T[] => [...maps].flatMap((m) => [...m.values()]);
+    this.encoder.sweep(LISTENER, [
+      ...values([...this.scopedListeners.values()].map((s) => s.resources)),
+      ...values(classes.map((c) => c.workloadListeners)),
+    ]);
+    this.encoder.sweep(ROUTE, values([...this.scopedRoutes.values()].map((s) => s.resources)));
+    this.encoder.sweep(CLUSTER, [
+      ...values([...this.kindClusters.values()].map((k) => k.resources)),
+      ...values(classes.map((c) => c.workloadClusters)),
+    ]);
+  }
+}

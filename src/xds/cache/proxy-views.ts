@@ -1,0 +1,147 @@
+// The proxy sessions: what the xDS server gets for each connected proxy (the proxy-view.ts
+// contract), turning published mesh snapshots into per-proxy views of encoded resources. A view
+// is its proxy's class's maps (proxy-classes.ts); this file matches proxies to their Pods and
+// classes as they connect, as Pods change and as they leave, and applies snapshots in order
+// (push.ts), recording what each push did (push-summary.ts).
+import { proxyClassKey, type ProxyIdentity } from '../../model/proxy.js';
+import type { OutboundTrafficPolicy } from '../../model/outbound-policy.js';
+import type { MeshSnapshot } from '../../model/snapshot.js';
+import type { Logger } from '../../logging.js';
+import type { NodeInfo } from '../node-info.js';
+import type { ChangeCause, ProxyView, ProxyViews, ResourceMap } from '../proxy-view.js';
+import type { EncoderStats, ResourceEncoder } from './encoder.js';
+import { ProxyClasses, type ClassMember, type ClassState } from './proxy-classes.js';
+import { proxyIdentityFromNode } from './proxy-identity.js';
+import { PodsByIp, resolveProxyIdentity, sameResolution, type ResolvedIdentity } from './proxy-resolve.js';
+import { push } from './push.js';
+import { PushSummaries, type PushSummary } from './push-summary.js';
+
+type Listener = (typeUrls: ReadonlySet<string>, cause?: ChangeCause) => void;
+
+export interface MeshConfigOptions {
+  /** Mesh-wide default for sidecars; a Namespace annotation overrides it. Default ALLOW_ANY. */
+  readonly outboundTrafficPolicy?: OutboundTrafficPolicy;
+}
+
+class MeshProxyView implements ProxyView, ClassMember {
+  private readonly listeners: Listener[] = [];
+  closed = false;
+
+  /**
+   * `state` changes when the proxy is matched to its Pod later, or the Pod changes (see
+   * proxy-resolve.ts); `base` is what the node says about itself, parsed once.
+   */
+  constructor(private readonly owner: MeshProxyViews, public state: ClassState<MeshProxyView>, readonly node: NodeInfo,
+    readonly base: ProxyIdentity, public resolved: ResolvedIdentity) {}
+
+  resources(typeUrl: string): ResourceMap {
+    return this.owner.resourcesFor(this.state, typeUrl);
+  }
+
+  onChange(listener: Listener): void {
+    this.listeners.push(listener);
+  }
+
+  notify(types: ReadonlySet<string>, cause: ChangeCause): void {
+    for (const l of this.listeners) l(types, cause);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.owner.release(this);
+  }
+}
+
+export class MeshProxyViews implements ProxyViews {
+  private readonly classes: ProxyClasses<MeshProxyView>;
+  private readonly podsByIp = new PodsByIp();
+  private readonly summaries: PushSummaries;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly encoder: ResourceEncoder, private readonly logger: Logger, options: MeshConfigOptions = {}) {
+    this.classes = new ProxyClasses(encoder, options.outboundTrafficPolicy ? { outboundTrafficPolicy: options.outboundTrafficPolicy } : {});
+    this.summaries = new PushSummaries(logger);
+  }
+
+  viewFor(node: NodeInfo): ProxyView {
+    const base = proxyIdentityFromNode(node);
+    const resolved = resolveProxyIdentity(node, this.classes.snapshot.pods, base, this.podsByIp);
+    if (resolved.provisional) {
+      this.logger.debug('proxy connected before its pod is known; using its own metadata until the pod appears', {
+        proxy: node.id, namespace: base.namespace, podName: base.podName, ip: base.ip,
+      });
+    }
+    const view = new MeshProxyView(this, this.classes.classFor(resolved.identity), node, base, resolved);
+    this.classes.join(view, view.state);
+    return view;
+  }
+
+  /**
+   * Matches every proxy against the new snapshot's Pods. A proxy whose class changes (its Pod
+   * appeared, or was relabelled) moves to its new class; the moved views are returned, they need
+   * their per-class resources re-sent.
+   */
+  private rematch(): MeshProxyView[] {
+    const moved: MeshProxyView[] = [];
+    const pods = this.classes.snapshot.pods;
+    for (const state of this.classes.all()) {
+      for (const view of [...state.views]) {
+        const resolved = resolveProxyIdentity(view.node, pods, view.base, this.podsByIp);
+        if (sameResolution(resolved, view.resolved)) continue;
+        if (view.resolved.provisional && !resolved.provisional) {
+          this.logger.info('proxy matched to its pod', { proxy: view.node.id, pod: resolved.pod });
+        }
+        view.resolved = resolved;
+        if (proxyClassKey(resolved.identity) === state.key) continue;
+        this.classes.leave(view, state);
+        view.state = this.classes.classFor(resolved.identity);
+        this.classes.join(view, view.state);
+        moved.push(view);
+      }
+    }
+    return moved;
+  }
+
+  resourcesFor(state: ClassState<MeshProxyView>, typeUrl: string): ResourceMap {
+    return this.classes.resourcesFor(state, typeUrl);
+  }
+
+  release(view: MeshProxyView): void {
+    this.classes.leave(view, view.state);
+  }
+
+  current(): MeshSnapshot {
+    return this.classes.snapshot;
+  }
+
+  lastPushSummary(): PushSummary | undefined {
+    return this.summaries.latest();
+  }
+
+  /** Running totals of the shared encoder (cache misses and hits), for metrics. */
+  encoderStats(): Readonly<EncoderStats> {
+    return this.encoder.stats;
+  }
+
+  /** Called after every applied snapshot that changed something, with its summary (for metrics). */
+  onPush(listener: (summary: PushSummary) => void): void {
+    this.summaries.onPush(listener);
+  }
+
+  /** Applies snapshots strictly in order; resolves when every view has been notified. */
+  update(snapshot: MeshSnapshot): Promise<void> {
+    this.chain = this.chain
+      .then(async () => this.summaries.record(await push(this.classes, snapshot, () => this.rematch())))
+      .catch((err: unknown) => {
+        this.logger.error('xds generation failed; proxies keep their last config', {
+          snapshotVersion: snapshot.version, error: err instanceof Error ? err.stack ?? err.message : String(err),
+        });
+      });
+    return this.chain;
+  }
+
+  proxyCount(): number {
+    return this.classes.proxyCount();
+  }
+}

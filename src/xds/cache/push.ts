@@ -1,0 +1,69 @@
+// One push: a new snapshot brought to every proxy class, and the proxies told which types
+// changed for them. The server then decides per stream what to send. A push keeps the event loop
+// only for a bounded time at once (YIELD_EVERY_MS), so streams and timers keep running while a
+// large mesh is regenerated class by class.
+import type { MeshSnapshot } from '../../model/snapshot.js';
+import type { ChangeCause } from '../proxy-view.js';
+import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../types.js';
+import type { ClassMember, ProxyClasses } from './proxy-classes.js';
+import type { PushSummary } from './push-summary.js';
+
+/**
+ * How long a push may keep the event loop before letting I/O and timers run. Every yield lets
+ * the ACKs of the proxies served so far be read before the rest are served, and a proxy's ACK
+ * (tens of kilobytes restating its EDS names) costs the server more than its response: so the
+ * streams are served in as few slices as the process's liveness allows. An endpoint push only
+ * hands shared maps to the streams (~50 µs each, ~100 ms for 2,000); a config push regenerates
+ * per class as well, so it yields more often.
+ */
+const YIELD_EVERY_MS = { endpoints: 250, config: 50 } as const;
+
+/**
+ * Applies `snapshot` to `classes` and notifies their proxies. `rematch` matches proxies to the
+ * snapshot's Pods again and returns those that moved to another class: they get every per-class
+ * type anew.
+ */
+export async function push<V extends ClassMember>(classes: ProxyClasses<V>, snapshot: MeshSnapshot, rematch: () => V[]): Promise<PushSummary> {
+  const started = performance.now();
+  const change = classes.advance(snapshot);
+  const shared = new Set<string>(change.endpointsChanged ? [ENDPOINT] : []);
+  // Proxies are matched to Pods: with the same Pods (an endpoint change), nothing can move.
+  const moved = snapshot.pods === change.prev.pods ? [] : rematch();
+  const changedTypes = new Set<string>(shared);
+  const cause: ChangeCause = { since: snapshot.changedAt ?? Date.now(), reason: change.configChanged ? 'config' : 'endpoints' };
+  const budget = YIELD_EVERY_MS[change.configChanged ? 'config' : 'endpoints'];
+  let proxies = 0;
+  let lastYield = performance.now();
+  for (const state of classes.all()) {
+    const types = new Set<string>(shared);
+    for (const t of classes.refresh(state, change)) types.add(t);
+    for (const t of types) changedTypes.add(t);
+    if (types.size > 0) {
+      for (const v of state.views) {
+        v.notify(types, cause);
+        proxies++;
+      }
+    }
+    // Large meshes have many classes: let streams and timers run now and then.
+    if (performance.now() - lastYield >= budget) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
+  }
+  for (const v of moved) {
+    const types = new Set<string>([...shared, LISTENER, ROUTE, CLUSTER]);
+    v.notify(types, cause);
+    for (const t of types) changedTypes.add(t);
+  }
+  if (change.configChanged || moved.length > 0) classes.sweep();
+  return {
+    snapshotVersion: snapshot.version,
+    trigger: change.configChanged ? 'config' : changedTypes.size > 0 ? 'endpoints' : 'none',
+    changedTypes: [...changedTypes],
+    classes: classes.size,
+    proxies,
+    durationMs: performance.now() - started,
+    at: new Date().toISOString(),
+    ...(snapshot.changedAt !== undefined ? { changedAt: snapshot.changedAt } : {}),
+  };
+}

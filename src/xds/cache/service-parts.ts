@@ -1,0 +1,119 @@
+// The encoded parts of the configuration that belong to one Service (its clusters and
+// ClusterLoadAssignments, its sidecar virtual hosts, a gRPC client's listeners and routes for
+// it), kept from one snapshot to the next while what they are generated from stays the same.
+// This is generate/assemble.ts's Parts for the cache: assembly decides which parts a proxy gets,
+// this decides which of them must be generated and encoded again. So a config change encodes
+// what it changed, not the mesh once per namespace and kind.
+//
+// A sidecar RouteConfiguration is put together from encoded virtual hosts (encoder.ts `compose`):
+// each host is encoded once per (service port, seen from its own namespace or another), and the
+// configurations a new service joins cost a concatenation each.
+import type { Endpoint, Service } from '../../model/mesh.js';
+import type { OutboundTrafficPolicy } from '../../model/outbound-policy.js';
+import type { TrafficPolicy } from '../../model/routing.js';
+import type { XdsResource } from '../proxy-view.js';
+import { lookupType } from '../protos.js';
+import { ENDPOINT, messageName, ROUTE, type XdsTypeUrl } from '../types.js';
+import type { NamedObject, Parts } from '../generate/assemble.js';
+import type { ClusterLoadAssignmentObject } from '../generate/eds.js';
+import type { RouteObject } from '../generate/http-routes.js';
+import type { EncodedPart, ResourceEncoder } from './encoder.js';
+import { ServiceMemo } from './service-memo.js';
+
+/**
+ * RouteConfiguration.virtual_hosts, as the loaded protos define it: its field number and message
+ * type. `compose` writes the head (the name) before the hosts, so the name must be numbered lower.
+ */
+function virtualHostsField(): { readonly number: number; readonly messageType: string } {
+  const type = lookupType(messageName(ROUTE));
+  const field = type.fields['virtual_hosts'];
+  const name = type.fields['name'];
+  const hostType = field?.resolve().resolvedType;
+  if (!field || !name || !hostType || !field.repeated || name.id >= field.id) {
+    throw new Error(`${type.fullName}: expected a name before repeated message field virtual_hosts`);
+  }
+  return { number: field.id, messageType: hostType.fullName.replace(/^\./, '') };
+}
+
+export class ServiceParts implements Parts<XdsResource, EncodedPart> {
+  /** A service's parts of each type (key: which part, e.g. the proxy kind of its clusters). */
+  private readonly memos = new Map<XdsTypeUrl, ServiceMemo<readonly XdsResource[]>>();
+  /** A sidecar virtual host per service port, from its own namespace or another. */
+  private readonly hosts = new ServiceMemo<EncodedPart>();
+  private readonly fallthroughs = new Map<OutboundTrafficPolicy, EncodedPart>();
+  /** Everything besides the endpoints that shapes a service's assignments (see assignmentsKey). */
+  private readonly edsKeys = new ServiceMemo<string>();
+  /** Per endpoints array (stable while a service's endpoints are unchanged) and assignmentsKey. */
+  private assignments = new WeakMap<readonly Endpoint[], Map<string, readonly XdsResource[]>>();
+  /** What the running endpoints pass asked for: all that is kept after it. */
+  private nextAssignments: WeakMap<readonly Endpoint[], Map<string, readonly XdsResource[]>> | undefined;
+  private readonly virtualHosts = virtualHostsField();
+
+  constructor(private readonly encoder: ResourceEncoder) {}
+
+  resource(typeUrl: XdsTypeUrl, obj: NamedObject): XdsResource {
+    return this.encoder.encode(typeUrl, obj.name, obj);
+  }
+
+  ofService(typeUrl: XdsTypeUrl, svc: Service, part: string, inputs: readonly unknown[], make: () => readonly NamedObject[]): readonly XdsResource[] {
+    let memo = this.memos.get(typeUrl);
+    if (!memo) this.memos.set(typeUrl, (memo = new ServiceMemo()));
+    return memo.get(svc, part, inputs, () => make().map((obj) => this.encoder.encode(typeUrl, obj.name, obj)));
+  }
+
+  /**
+   * Kept by endpoints array rather than by Service: a Service object that changed in nothing the
+   * assignments read (assignmentsKey) keeps them. Only inside `assignmentsPass`.
+   */
+  loadAssignments(svc: Service, endpoints: readonly Endpoint[], policy: TrafficPolicy | undefined,
+    make: () => readonly ClusterLoadAssignmentObject[]): readonly XdsResource[] {
+    const key = this.assignmentsKey(svc, policy);
+    const resources = this.assignments.get(endpoints)?.get(key)
+      ?? make().map((cla) => this.encoder.encode(ENDPOINT, cla.cluster_name, cla));
+    const next = this.nextAssignments ?? this.assignments;
+    let inner = next.get(endpoints);
+    if (!inner) next.set(endpoints, (inner = new Map()));
+    inner.set(key, resources);
+    return resources;
+  }
+
+  /** Runs an assembly of the endpoints; assignments it did not ask for are forgotten after it. */
+  assignmentsPass<T>(assemble: () => T): T {
+    this.nextAssignments = new WeakMap();
+    try {
+      const out = assemble();
+      this.assignments = this.nextAssignments;
+      return out;
+    } finally {
+      this.nextAssignments = undefined;
+    }
+  }
+
+  virtualHost(svc: Service, part: string, inputs: readonly unknown[], make: () => RouteObject): EncodedPart {
+    return this.hosts.get(svc, part, inputs, () => this.encoder.encodePart(this.virtualHosts.messageType, make()));
+  }
+
+  fallthroughHost(policy: OutboundTrafficPolicy, make: () => RouteObject): EncodedPart {
+    let part = this.fallthroughs.get(policy);
+    if (!part) this.fallthroughs.set(policy, (part = this.encoder.encodePart(this.virtualHosts.messageType, make())));
+    return part;
+  }
+
+  routeConfiguration(name: string, hosts: readonly EncodedPart[]): XdsResource {
+    return this.encoder.compose(ROUTE, name, { name }, this.virtualHosts.number, hosts);
+  }
+
+  nameOf(resource: XdsResource): string {
+    return resource.name;
+  }
+
+  /**
+   * Everything besides the endpoints that shapes a service's ClusterLoadAssignments. Kept per
+   * Service object (unchanged services keep theirs across snapshots): this runs for every service
+   * on every endpoint change.
+   */
+  private assignmentsKey(svc: Service, policy: TrafficPolicy | undefined): string {
+    return this.edsKeys.get(svc, 'eds', [policy], () =>
+      JSON.stringify([svc.name, svc.namespace, svc.synthetic === true, svc.ports, policy?.subsets.map((s) => [s.name, s.labels]) ?? []]));
+  }
+}

@@ -1,0 +1,140 @@
+// Which resources of each type a proxy gets, put together from the generated parts: the one
+// place that decides it, for both consumers. config-dump and the goldens take the generated
+// objects as they are (index.ts); the cache encodes them and keeps each service's parts while
+// their inputs hold (xds/cache/service-parts.ts). A new resource is added here, once, and both
+// get it.
+//
+// Every type is assembled in the pieces the cache keeps apart, each depending on as little as it
+// can: clusters per proxy kind plus a sidecar's workload; endpoints once for every proxy;
+// listeners per (kind, namespace) plus a sidecar's virtualInbound; routes per (kind, namespace).
+import type { Endpoint, Service } from '../../model/mesh.js';
+import type { MeshIndex } from '../../model/mesh-index.js';
+import type { OutboundTrafficPolicy } from '../../model/outbound-policy.js';
+import type { ProxyIdentity, ProxyKind } from '../../model/proxy.js';
+import type { TrafficPolicy } from '../../model/routing.js';
+import type { MeshSnapshot } from '../../model/snapshot.js';
+import { CLUSTER, LISTENER, ROUTE, type XdsTypeUrl } from '../types.js';
+import { inboundCluster, serviceClusters, staticClusters, usesHttp2 } from './cds.js';
+import { serviceLoadAssignments, type ClusterLoadAssignmentObject } from './eds.js';
+import { grpcListeners } from './grpc-lds.js';
+import { grpcRouteConfiguration } from './grpc-rds.js';
+import { serviceRoutesInputs, type RouteObject } from './http-routes.js';
+import { outboundPolicyFor, sidecarInboundListener, sidecarOutboundListeners, type SidecarOptions } from './sidecar-lds.js';
+import { fallthroughHost, sidecarRouteLayout, sidecarVirtualHost } from './sidecar-rds.js';
+import type { Workload } from './workload.js';
+
+/** A generated resource other than a ClusterLoadAssignment (which is named by cluster_name). */
+export type NamedObject = Record<string, unknown> & { name: string };
+
+/**
+ * How generated objects become the assembled resources `R` (a RouteConfiguration's virtual hosts
+ * become `H` first). `make` functions read nothing but the arguments they are given with, so an
+ * implementation may keep what they made while those are the same (`inputs`: compared
+ * element-wise by identity) instead of calling them.
+ */
+export interface Parts<R, H> {
+  /** A resource of no one service. */
+  resource(typeUrl: XdsTypeUrl, obj: NamedObject): R;
+  /** One of a service's parts (`part` tells which); `make` reads `svc` and `inputs`. */
+  ofService(typeUrl: XdsTypeUrl, svc: Service, part: string, inputs: readonly unknown[], make: () => readonly NamedObject[]): readonly R[];
+  /** A service's ClusterLoadAssignments. */
+  loadAssignments(svc: Service, endpoints: readonly Endpoint[], policy: TrafficPolicy | undefined,
+    make: () => readonly ClusterLoadAssignmentObject[]): readonly R[];
+  /** The virtual host of one of a service's ports (`part` tells which); `make` reads `svc` and `inputs`. */
+  virtualHost(svc: Service, part: string, inputs: readonly unknown[], make: () => RouteObject): H;
+  /** The catch-all virtual host of sidecars under `policy`. */
+  fallthroughHost(policy: OutboundTrafficPolicy, make: () => RouteObject): H;
+  /** A RouteConfiguration of these virtual hosts. */
+  routeConfiguration(name: string, hosts: readonly H[]): R;
+  nameOf(resource: R): string;
+}
+
+function add<R>(parts: Parts<R, unknown>, out: Map<string, R>, list: Iterable<R>): void {
+  for (const r of list) out.set(parts.nameOf(r), r);
+}
+
+/** The clusters every proxy of a kind gets: one per service port and subset, then the static ones. */
+export function kindClusters<R, H>(parts: Parts<R, H>, mesh: MeshIndex, kind: ProxyKind): Map<string, R> {
+  const out = new Map<string, R>();
+  for (const [key, svc] of mesh.snapshot.services) {
+    const policy = mesh.policyOf(key);
+    add(parts, out, parts.ofService(CLUSTER, svc, kind, [policy], () => serviceClusters(svc, kind, policy)));
+  }
+  add(parts, out, staticClusters(kind).map((c) => parts.resource(CLUSTER, c)));
+  return out;
+}
+
+/** A sidecar's own clusters: inbound|<port>|| per port of its workload. */
+export function workloadClusters<R, H>(parts: Parts<R, H>, workload: Workload): Map<string, R> {
+  const out = new Map<string, R>();
+  add(parts, out, workload.ports.map((p) => parts.resource(CLUSTER, inboundCluster(p.port, usesHttp2(p.servicePort)))));
+  return out;
+}
+
+/** The ClusterLoadAssignments, the same for every proxy. */
+export function endpoints<R, H>(parts: Parts<R, H>, snapshot: MeshSnapshot): Map<string, R> {
+  const out = new Map<string, R>();
+  const none: readonly Endpoint[] = [];
+  for (const [key, svc] of snapshot.services) {
+    const eps = snapshot.endpoints.get(key) ?? none;
+    const policy = snapshot.routing.applied.policyByHost.get(key);
+    add(parts, out, parts.loadAssignments(svc, eps, policy, () => serviceLoadAssignments(svc, eps, policy)));
+  }
+  return out;
+}
+
+/**
+ * The listeners every proxy of a (kind, namespace) gets: a sidecar's outbound ones, all of a
+ * gRPC client's (those of a service depend on nothing but it and whether the client shares its
+ * namespace).
+ */
+export function scopedListeners<R, H>(parts: Parts<R, H>, mesh: MeshIndex, proxy: ProxyIdentity, options: SidecarOptions): Map<string, R> {
+  const out = new Map<string, R>();
+  if (proxy.kind === 'sidecar') {
+    add(parts, out, sidecarOutboundListeners(mesh, proxy, options).map((l) => parts.resource(LISTENER, l)));
+    return out;
+  }
+  const namespace = proxy.namespace;
+  for (const svc of mesh.snapshot.services.values()) {
+    const own = svc.namespace === namespace;
+    add(parts, out, parts.ofService(LISTENER, svc, String(own), [], () => svc.ports.flatMap((port) => grpcListeners(svc, port, namespace))));
+  }
+  return out;
+}
+
+/** A sidecar's own listener: virtualInbound, with a chain per port of its workload. */
+export function workloadListeners<R, H>(parts: Parts<R, H>, workload: Workload): Map<string, R> {
+  const out = new Map<string, R>();
+  add(parts, out, [parts.resource(LISTENER, sidecarInboundListener(workload))]);
+  return out;
+}
+
+/**
+ * The RouteConfigurations every proxy of a (kind, namespace) gets. A sidecar's are one per HTTP
+ * port number, of a virtual host per service port (seen from its own namespace or another) and
+ * the catch-all; a gRPC client's one per service port.
+ */
+export function routes<R, H>(parts: Parts<R, H>, mesh: MeshIndex, proxy: ProxyIdentity, options: SidecarOptions): Map<string, R> {
+  const out = new Map<string, R>();
+  const snapshot = mesh.snapshot;
+  const namespace = proxy.namespace;
+  if (proxy.kind === 'sidecar') {
+    const policy = outboundPolicyFor(snapshot, proxy, options);
+    const fallthrough = parts.fallthroughHost(policy, () => fallthroughHost(policy));
+    for (const { name, hosts } of sidecarRouteLayout(mesh)) {
+      const vhosts: H[] = hosts.map(({ svc, port }) => parts.virtualHost(svc, `${svc.ports.indexOf(port)}/${svc.namespace === namespace}`,
+        serviceRoutesInputs(snapshot, svc), () => sidecarVirtualHost(mesh, svc, port, namespace)));
+      vhosts.push(fallthrough);
+      out.set(name, parts.routeConfiguration(name, vhosts));
+    }
+    return out;
+  }
+  for (const svc of snapshot.services.values()) {
+    const own = svc.namespace === namespace;
+    const inputs = serviceRoutesInputs(snapshot, svc);
+    svc.ports.forEach((port, i) => {
+      add(parts, out, parts.ofService(ROUTE, svc, `${i}/${own}`, inputs, () => [grpcRouteConfiguration(mesh, svc, port, namespace)]));
+    });
+  }
+  return out;
+}
