@@ -452,7 +452,9 @@ export class XdsProxy {
       this.current = undefined;
       if (!this.stopped) this.logger.warn('lost the control plane session', { reason });
     }
-    if (up.session.closed || up.session.destroyed) {
+    // `closed` only means no new streams (our own close() during a rotation sets it); a draining
+    // session leaves the set when it is destroyed.
+    if (up.session.destroyed) {
       this.draining.delete(up);
       clearTimeout(up.expiry);
     }
