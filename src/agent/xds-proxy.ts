@@ -46,6 +46,12 @@ export interface XdsProxyLimits {
   readonly upstreamWaitMs: number;
   /** How long one connection attempt (TCP, TLS and the server's SETTINGS) may take. */
   readonly connectTimeoutMs: number;
+  /**
+   * The upstream session is pinged this often, and dropped when a ping is not answered within
+   * the same time: a control plane that vanished without closing the connection is noticed, and
+   * the local streams end (UNAVAILABLE) instead of waiting for pushes that never come.
+   */
+  readonly keepaliveMs: number;
 }
 
 export const DEFAULT_XDS_PROXY_LIMITS: XdsProxyLimits = {
@@ -58,6 +64,7 @@ export const DEFAULT_XDS_PROXY_LIMITS: XdsProxyLimits = {
   sessionMemoryMiB: 32,
   upstreamWaitMs: 10_000,
   connectTimeoutMs: 10_000,
+  keepaliveMs: 30_000,
 };
 
 export interface ProxyBackoff {
@@ -117,6 +124,7 @@ interface Upstream {
   /** When the certificate the session presented expires (epoch ms). */
   readonly notAfter?: number;
   expiry?: NodeJS.Timeout;
+  keepalive?: NodeJS.Timeout;
 }
 
 class UpstreamUnavailableError extends Error {}
@@ -412,8 +420,31 @@ export class XdsProxy {
     };
     session.on('error', (err: Error) => this.logger.debug('control plane session error', { error: err.message }));
     session.on('goaway', () => this.lost(up, 'the control plane is going away'));
-    session.on('close', () => this.lost(up, 'the control plane session closed'));
+    session.on('close', () => {
+      clearInterval(up.keepalive);
+      this.lost(up, 'the control plane session closed');
+    });
+    up.keepalive = setInterval(() => this.ping(up), this.limits.keepaliveMs);
+    up.keepalive.unref();
     return up;
+  }
+
+  private ping(up: Upstream): void {
+    if (up.session.destroyed) return;
+    const timer = setTimeout(() => {
+      this.logger.warn('the control plane stopped answering pings; dropping the session', { upstream: this.opts.upstreamAddress });
+      up.session.destroy();
+    }, this.limits.keepaliveMs);
+    timer.unref();
+    try {
+      up.session.ping((err) => {
+        clearTimeout(timer);
+        if (err && !up.session.destroyed) up.session.destroy();
+      });
+    } catch {
+      clearTimeout(timer);
+      up.session.destroy();
+    }
   }
 
   private async tokenOrThrow(): Promise<string> {
