@@ -170,6 +170,8 @@ export class XdsProxy {
   private lastCertificateAttemptFailed = false;
   private lastError: string | undefined;
   private sessionsOpened = 0;
+  /** Bumped by every new certificate, to notice one that arrived while a connection was being made. */
+  private certificateGeneration = 0;
   private localStreams = 0;
   private stopped = false;
   private readonly sessionListeners = new Set<(info: { auth: UpstreamAuth; serialNumber?: string }) => void>();
@@ -220,6 +222,7 @@ export class XdsProxy {
    */
   setCertificate(certificate: ClientCertificate): void {
     this.certificate = certificate;
+    this.certificateGeneration++;
     this.lastCertificateAttemptFailed = false;
     const old = this.current;
     if (old) {
@@ -367,7 +370,14 @@ export class XdsProxy {
 
   private async connect(): Promise<Upstream> {
     try {
-      const up = await this.open();
+      const generation = this.certificateGeneration;
+      let up = await this.open();
+      if (generation !== this.certificateGeneration && !this.stopped) {
+        // A certificate arrived while this connection (with the previous one, or the token) was
+        // being made: present the new one rather than keep the old credential on the session.
+        this.retire(up);
+        up = await this.open();
+      }
       this.failures = 0;
       this.notBefore = 0;
       this.lastError = undefined;

@@ -305,6 +305,62 @@ describe('agent/xds-proxy: proxyless gRPC through the agent to a TLS control pla
     assert.match(end.details, /at most 1 streams/);
   });
 
+  it('a draining session is closed when the certificate it presented expires; its streams end UNAVAILABLE', async () => {
+    const current = agent.certificates.current()!;
+    const socketPath = join(dir, 'expiry.sock');
+    const proxy = new XdsProxy({
+      socketPath, upstreamAddress: relay.origin, serverName: SERVER_NAME,
+      upstreamRoots: () => readFile(rootCertFile, 'utf8'), backoff: { initialMs: 20, maxMs: 200 },
+    });
+    proxies.push(proxy);
+    await proxy.start();
+    // The real certificate, said to expire in a moment: the proxy's drain deadline is what is tested.
+    const material = { certChainPem: current.certChainPem, privateKeyPem: current.privateKeyPem, serialNumber: current.serialNumber };
+    proxy.setCertificate({ ...material, notAfter: new Date(Date.now() + 1500) });
+    const c = await rawAds(socketPath, 'draining-client');
+    await c.fetch(CLUSTER);
+    assert.equal(proxy.status().auth, 'certificate');
+    proxy.setCertificate({ ...material, notAfter: new Date(Date.now() + 3600_000) });
+    assert.equal(proxy.status().drainingSessions, 1);
+    const end = await c.closed;
+    assert.equal(end.code, grpc.status.UNAVAILABLE);
+    assert.equal(proxy.status().drainingSessions, 0);
+  });
+
+  it('drops a control plane that stops answering (keepalive) and ends its streams with UNAVAILABLE', async () => {
+    // A TCP hop between proxy and relay that can go silent without closing anything.
+    const pairs: net.Socket[][] = [];
+    let frozen = false;
+    const hop = net.createServer((down) => {
+      const up = net.connect(Number(new URL(relay.origin).port), '127.0.0.1');
+      for (const s of [down, up]) s.on('error', () => undefined);
+      down.on('data', (d) => { if (!frozen) up.write(d); });
+      up.on('data', (d) => { if (!frozen) down.write(d); });
+      pairs.push([down, up]);
+    });
+    hop.listen(0, '127.0.0.1');
+    await once(hop, 'listening');
+    const socketPath = join(dir, 'keepalive.sock');
+    const proxy = new XdsProxy({
+      socketPath, upstreamAddress: `https://127.0.0.1:${(hop.address() as AddressInfo).port}`, serverName: SERVER_NAME,
+      upstreamRoots: () => readFile(rootCertFile, 'utf8'), token: () => readFile(tokenFile, 'utf8'),
+      limits: { keepaliveMs: 200, upstreamWaitMs: 300 }, backoff: { initialMs: 20, maxMs: 100 },
+    });
+    proxies.push(proxy);
+    try {
+      await proxy.start();
+      const c = await rawAds(socketPath, 'keepalive-client');
+      await c.fetch(CLUSTER);
+      frozen = true;
+      const end = await c.closed;
+      assert.equal(end.code, grpc.status.UNAVAILABLE);
+      assert.match(end.details, /connection to the control plane was lost/);
+    } finally {
+      for (const s of pairs.flat()) s.destroy();
+      hop.close();
+    }
+  });
+
   it('before its first certificate the agent is not ready (503, with the CA\'s reason)', async () => {
     const badToken = join(dir, 'bad-token');
     await writeFile(badToken, 'not-a-registered-token');
