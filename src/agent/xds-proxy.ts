@@ -403,6 +403,7 @@ export class XdsProxy {
     const cert = this.certificate && this.certificate.notAfter.getTime() > Date.now() ? this.certificate : undefined;
     // After a refused certificate, one attempt with the token (when there is one) before trying it again.
     const useCertificate = cert !== undefined && !(this.lastCertificateAttemptFailed && this.opts.token);
+    if (!useCertificate) this.lastCertificateAttemptFailed = false;
     const token = useCertificate ? undefined : await this.tokenOrThrow();
     const session = http2.connect(this.opts.upstreamAddress, {
       ca: roots,

@@ -17,9 +17,10 @@ import { AuthenticationV1Api, type V1EndpointSlice, type V1Service } from '@kube
 import { runAgent, type RunningAgent, type RunningAgentStatus } from '../../src/agent/run-agent.js';
 import { DEFAULT_SECRET } from '../../src/agent/sds-secrets.js';
 import { XdsProxy } from '../../src/agent/xds-proxy.js';
+import { newWorkloadKey } from '../../src/agent/workload-key.js';
 import { silentLogger } from '../../src/logging.js';
 import { validateCaFiles } from '../../src/security/ca/ca-material.js';
-import { MeshCa } from '../../src/security/ca/mesh-ca.js';
+import { MeshCa, type ServingCertificate } from '../../src/security/ca/mesh-ca.js';
 import { generateRootCaFiles } from '../../src/security/ca/self-signed-root.js';
 import { CsrService } from '../../src/security/csr/csr-service.js';
 import { createCsrServer } from '../../src/security/csr/http2-handler.js';
@@ -82,6 +83,7 @@ describe('agent/xds-proxy: proxyless gRPC through the agent to a TLS control pla
   let ca: MeshCa;
   let csrServer: Http2SecureServer;
   let csrOrigin: string;
+  let serving: ServingCertificate;
   let stack: Stack;
   let relay: MtlsRelay;
   let echo: EchoBackend;
@@ -114,7 +116,7 @@ describe('agent/xds-proxy: proxyless gRPC through the agent to a TLS control pla
       ca, authenticator: new KubeTokenReviewAuthenticator(api.kubeConfig().makeApiClient(AuthenticationV1Api)),
       logger: silentLogger(), ttlMs: 3600_000,
     });
-    const serving = await ca.issueServingCertificate({ dnsNames: [SERVER_NAME] });
+    serving = await ca.issueServingCertificate({ dnsNames: [SERVER_NAME] });
     csrServer = createCsrServer(service, { key: serving.keyPem, cert: serving.certChain });
     csrServer.listen(0, '127.0.0.1');
     await once(csrServer, 'listening');
@@ -265,6 +267,35 @@ describe('agent/xds-proxy: proxyless gRPC through the agent to a TLS control pla
     await c2.fetch(CLUSTER);
     await relay.waitForStream((s) => s.bearer === 'token-2');
     await writeFile(tokenFile, 'token-1\n');
+  });
+
+  it('falls back to the token when the control plane refuses the certificate, and tries the certificate again next time', async () => {
+    const strict = await MtlsRelay.start({
+      certChainPem: serving.certChain.join(''), keyPem: serving.keyPem, clientRoots: ca.trustBundle.join(''),
+      tokens: new Set(['token-1']), upstream: `http://${stack.xdsAddress}`, refuseUntrustedCertificates: true,
+    });
+    try {
+      const other = await MeshCa.create(validateCaFiles(await generateRootCaFiles(), 'other'));
+      const key = await newWorkloadKey(ID);
+      const foreign = await other.sign(key.csrPem, { trustDomain: 'cluster.local', namespace: 'shop', serviceAccount: 'frontend' });
+      const socketPath = join(dir, 'fallback.sock');
+      const proxy = new XdsProxy({
+        socketPath, upstreamAddress: strict.origin, serverName: SERVER_NAME,
+        upstreamRoots: () => readFile(rootCertFile, 'utf8'), token: () => readFile(tokenFile, 'utf8'),
+        backoff: { initialMs: 20, maxMs: 100 }, limits: { upstreamWaitMs: 3000 },
+      });
+      proxies.push(proxy);
+      await proxy.start();
+      proxy.setCertificate({ certChainPem: foreign.certChain, privateKeyPem: key.privateKeyPem, serialNumber: foreign.serialNumber, notAfter: foreign.notAfter });
+      const c = await rawAds(socketPath, 'fallback-client');
+      await c.fetch(CLUSTER);
+      assert.equal(proxy.status().auth, 'token');
+      const seen = await strict.waitForStream((s) => s.bearer === 'token-1');
+      assert.equal(seen.session.spiffeId, undefined);
+      assert.equal(strict.sessions.some((s) => s.spiffeId !== undefined), false, 'the foreign certificate never got a session');
+    } finally {
+      await strict.stop();
+    }
   });
 
   it('refuses a control plane whose serving certificate is not from the configured roots', async () => {

@@ -35,6 +35,11 @@ export interface MtlsRelayOptions {
   readonly tokens: Set<string>;
   /** Plaintext xDS server, http://127.0.0.1:port. */
   readonly upstream: string;
+  /**
+   * Cut a connection whose client certificate does not verify, during the handshake (as a real TLS
+   * port that also takes tokens does); by default such a client is treated as having none.
+   */
+  readonly refuseUntrustedCertificates?: boolean;
 }
 
 const UNAUTHENTICATED = '16';
@@ -106,7 +111,14 @@ export class MtlsRelay extends EventEmitter {
       // Verified by hand below, so a client without a certificate can still use a token.
       requestCert: true, rejectUnauthorized: false,
     });
-    server.on('session', (session) => this.track(session));
+    if (this.opts.refuseUntrustedCertificates) {
+      server.prependListener('secureConnection', (socket: TLSSocket) => {
+        if (!socket.authorized && socket.getPeerCertificate().raw !== undefined) socket.destroy();
+      });
+    }
+    server.on('session', (session) => {
+      if (!session.destroyed && !(session.socket as TLSSocket | undefined)?.destroyed) this.track(session);
+    });
     server.on('stream', (stream, headers) => this.relay(stream, headers));
     server.listen(this.port, '127.0.0.1');
     await once(server, 'listening');
