@@ -48,7 +48,7 @@ class SecretViews implements ProxyViews {
   }
 }
 
-export interface SdsServerOptions {
+interface SdsServerOptions {
   readonly socketPath: string;
   /** Mode of the socket file; default 0600 (only the agent's UID, which Envoy shares, may connect). */
   readonly socketMode?: number;

@@ -4,7 +4,7 @@ import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** Longest path a Unix socket address holds on Linux (sun_path is 108 bytes with its NUL). */
-export const MAX_SOCKET_PATH_BYTES = 107;
+const MAX_SOCKET_PATH_BYTES = 107;
 
 /**
  * Makes `socketPath` bindable: creates a missing parent directory (mode 0700; an existing one,

@@ -54,7 +54,7 @@ export interface XdsProxyLimits {
   readonly keepaliveMs: number;
 }
 
-export const DEFAULT_XDS_PROXY_LIMITS: XdsProxyLimits = {
+const DEFAULT_XDS_PROXY_LIMITS: XdsProxyLimits = {
   maxStreams: 256,
   maxConnections: 32,
   maxStreamsPerConnection: 64,
@@ -75,7 +75,7 @@ export interface ProxyBackoff {
 }
 
 /** The workload certificate the session presents (mutual TLS). */
-export interface ClientCertificate {
+interface ClientCertificate {
   /** Leaf first. */
   readonly certChainPem: readonly string[];
   readonly privateKeyPem: string;
@@ -83,7 +83,7 @@ export interface ClientCertificate {
   readonly notAfter: Date;
 }
 
-export interface XdsProxyOptions {
+interface XdsProxyOptions {
   readonly socketPath: string;
   /** Mode of the socket file; default 0600 (only the agent's UID may connect). */
   readonly socketMode?: number;
@@ -101,7 +101,7 @@ export interface XdsProxyOptions {
   readonly random?: () => number;
 }
 
-export type UpstreamAuth = 'certificate' | 'token';
+type UpstreamAuth = 'certificate' | 'token';
 
 export interface XdsProxyStatus {
   readonly upstream: 'connected' | 'connecting' | 'idle' | 'stopped';
