@@ -8,7 +8,8 @@ import { DEFAULT_INJECTOR_CONFIG, type InjectorConfig } from '../webhook/inject.
 import {
   supportsNativeSidecars, TrustWebhookSelectors, type NamespaceLabelSource, type ServerVersionSource,
 } from '../webhook/kube.js';
-import { KubeCaBundleTarget, KubeNamespaceLabels, KubeSecretStore, KubeServerVersion } from '../webhook/kube-client.js';
+import { KubeCaBundleTarget, KubeSecretStore, KubeServerVersion } from '../webhook/kube-client.js';
+import { watchedNamespaceLabels } from '../webhook/namespace-informer.js';
 import { JsonLinesAdmissionLog, type AdmissionLog } from '../webhook/admission-log.js';
 import { InjectionMetrics } from '../webhook/injection-counters.js';
 import {
@@ -227,7 +228,7 @@ export async function startWebhook(s: WebhookSettings, logger: Logger, kubeConfi
     ? { server: kc.getCurrentCluster()?.server ?? null }
     : { server: null, note: 'off: namespaces are taken as selected by the webhook configuration' });
   const versions = kc ? new KubeServerVersion(kc) : undefined;
-  const namespaces: NamespaceLabelSource = kc ? new KubeNamespaceLabels(kc) : new TrustWebhookSelectors();
+  const namespaces: NamespaceLabelSource = kc ? watchedNamespaceLabels(kc, logger) : new TrustWebhookSelectors();
   const native = await resolveNative(s.nativeSidecars, versions, logger);
   const injector = injectorConfigFromFlags(s.injectorFlags, native, 'webhook');
 

@@ -16,6 +16,7 @@ export interface AdmissionRecord {
   /** Injected only. */
   readonly reinjected?: boolean;
   readonly operations?: number;
+  /** What the AdmissionReview answer warned about (injected, or skipped against the labels' request). */
   readonly warnings?: readonly string[];
 }
 

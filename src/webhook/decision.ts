@@ -10,6 +10,9 @@
 //  5. The pod label `sidecar.pilotfish.io/inject` = `true` or `false` decides if present.
 //  6. Otherwise the namespace label `pilotfish.io/inject=enabled` decides.
 //
+// A Pod skipped by rule 3 or 4 although its labels ask for a sidecar gets an AdmissionReview
+// warning (review.ts): the user asked and can fix it; the other skips are what was asked for.
+//
 // A Pod that carries the status annotation was injected before (the API server re-invoked the
 // webhook, or a template was injected offline): it is injected again from a stripped copy, never twice.
 import type { V1Pod } from '@kubernetes/client-node';
@@ -45,6 +48,15 @@ export type Decision =
 
 export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system'];
 
+/** Skips that contradict an explicit request for a sidecar, which the user can fix. */
+export const WARNED_SKIPS: ReadonlySet<DecisionCode> = new Set<DecisionCode>(['foreign-container', 'reserved-port']);
+
+/** Container names come from the Pod before the API server validated it: shown bounded. */
+function shownName(name: unknown): string {
+  const s = typeof name === 'string' ? name : String(name);
+  return s.length > 63 ? `${s.slice(0, 63)}…` : s;
+}
+
 function skip(code: DecisionCode, reason: string): Decision {
   return { inject: false, code, reason };
 }
@@ -74,7 +86,7 @@ export function decideInjection(input: DecisionInput, policy: DecisionPolicy): D
   for (const c of all) {
     if (ours.has(c.name) && reinject) continue;
     const port = (c.ports ?? []).find((p) => reserved.has(p.containerPort));
-    if (port) return skip('reserved-port', `container ${c.name} uses port ${port.containerPort}, which the proxy needs`);
+    if (port) return skip('reserved-port', `container ${shownName(c.name)} uses port ${port.containerPort}, which the proxy needs`);
   }
 
   const podLabel = labels[POD_INJECT_LABEL];
@@ -86,4 +98,12 @@ export function decideInjection(input: DecisionInput, policy: DecisionPolicy): D
     return { inject: true, code: 'namespace-label', reason: `namespace label ${NAMESPACE_INJECT_LABEL}=${NAMESPACE_INJECT_ENABLED}`, reinject };
   }
   return skip('namespace-not-enabled', `namespace ${namespace} not labelled ${NAMESPACE_INJECT_LABEL}=${NAMESPACE_INJECT_ENABLED}`);
+}
+
+/** Whether the labels ask for a sidecar: the pod label says true, or the namespace is enabled and the pod does not opt out. */
+export function injectionRequested(input: DecisionInput): boolean {
+  const podLabel = input.pod.metadata?.labels?.[POD_INJECT_LABEL];
+  if (podLabel === 'true') return true;
+  if (podLabel === 'false') return false;
+  return input.namespaceLabels?.[NAMESPACE_INJECT_LABEL] === NAMESPACE_INJECT_ENABLED;
 }

@@ -15,7 +15,8 @@ import type { ApiPermission } from '../kube/api-permission.js';
  * KubeServerVersion's GET /version needs no rule (see src/permissions.ts).
  */
 export const WEBHOOK_PERMISSIONS: readonly ApiPermission[] = [
-  { group: '', resource: 'namespaces', verbs: ['get'], scope: 'cluster', why: 'KubeNamespaceLabels: the labels of each Pod\'s namespace' },
+  { group: '', resource: 'namespaces', verbs: ['get'], scope: 'cluster', why: 'KubeNamespaceLabels: a Pod\'s namespace labels until the cache has it' },
+  { group: '', resource: 'namespaces', verbs: ['list', 'watch'], scope: 'cluster', why: 'InformerNamespaceCache: the namespace labels of every Pod, cached' },
   {
     group: '', resource: 'secrets', verbs: ['get', 'update'], scope: 'namespace', resourceName: 'tlsSecret',
     why: 'KubeSecretStore: read and renew the webhook TLS Secret',

@@ -4,6 +4,8 @@
 export interface NamespaceLabelSource {
   /** Labels of the namespace; undefined when the namespace does not exist. Throws when the API fails. */
   labels(namespace: string): Promise<Readonly<Record<string, string>> | undefined>;
+  /** Releases what the source holds open (a watch); called when the webhook server closes. */
+  close?(): Promise<void>;
 }
 
 export interface StoredSecret {

@@ -4,7 +4,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../logging.js';
 import { loggerAdmissionLog, type AdmissionLog } from './admission-log.js';
-import { decideInjection, type DecisionPolicy } from './decision.js';
+import { decideInjection, injectionRequested, WARNED_SKIPS, type DecisionPolicy } from './decision.js';
 import { injectPod, type InjectorConfig } from './inject.js';
 import type { NamespaceLabelSource } from './kube.js';
 import type { InjectionMetrics } from './injection-counters.js';
@@ -128,11 +128,15 @@ export async function reviewAdmission(body: unknown, deps: ReviewDeps): Promise<
 
   try {
     const namespaceLabels = await deps.namespaces.labels(ref.namespace);
-    const decision = decideInjection({ pod, namespace: ref.namespace, namespaceLabels }, deps.policy);
+    const input = { pod, namespace: ref.namespace, namespaceLabels };
+    const decision = decideInjection(input, deps.policy);
     if (!decision.inject) {
       metrics.inc('skipped', decision.code);
-      admissionLog.record({ ...ref, uid: req.uid, result: 'skipped', reason: decision.reason });
-      return answer({ uid: req.uid, allowed: true });
+      // Asked for a sidecar but set up so it cannot get one: say why where kubectl shows it.
+      const warnings = WARNED_SKIPS.has(decision.code) && injectionRequested(input)
+        ? [`pilotfish: sidecar not injected: ${decision.reason}`] : undefined;
+      admissionLog.record({ ...ref, uid: req.uid, result: 'skipped', reason: decision.reason, ...(warnings ? { warnings } : {}) });
+      return answer({ uid: req.uid, allowed: true, ...(warnings ? { warnings } : {}) });
     }
     const result = injectPod(pod, deps.injector);
     const patch = podPatchJson(pod, result.pod);

@@ -1,12 +1,16 @@
 // The HTTPS transport: fastify on the webhook port, POST /inject for AdmissionReview v1, health
 // endpoints, and hot reload of the serving certificate (new connections get the new one, open
-// ones finish with the old; the process never restarts for a rotation).
+// ones finish with the old; the process never restarts for a rotation). Slow and idle clients are
+// cut off by the limits in limits.ts (connection-guards.ts applies them).
 import type { Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../logging.js';
 import { admissionReviewJson, reviewAdmission, type ReviewDeps } from './review.js';
 import { describeCert, type ServingCertificateSource } from './tls/source.js';
 import type { KeyPairPem } from './tls/certs.js';
+import { resolveWebhookLimits, type WebhookLimits } from './limits.js';
+import { WebhookLimitCounters } from './limit-counters.js';
+import { BUSY, ConnectionGuards, fastifyLimitOptions, tlsServerOptions } from './connection-guards.js';
 
 export const INJECT_PATH = '/inject';
 
@@ -16,23 +20,27 @@ export interface WebhookServerOptions {
   readonly port: number;
   readonly certificates: ServingCertificateSource;
   readonly review: ReviewDeps;
-  /** Largest accepted request body; the API server caps objects at about 3 MiB. */
-  readonly bodyLimit?: number;
+  /** Timeouts, connection cap and body bounds; DEFAULT_WEBHOOK_LIMITS for what is not given. */
+  readonly limits?: Partial<WebhookLimits>;
   readonly logger: Logger;
 }
 
 export interface WebhookServer {
   readonly port: number;
+  /** How often each limit was hit (also on /metrics). */
+  readonly limitHits: WebhookLimitCounters;
+  /** Body bytes received and not yet answered (see WebhookLimits.maxInflightBodyBytes). */
+  inflightBodyBytes(): number;
   close(): Promise<void>;
 }
-
-export const DEFAULT_BODY_LIMIT = 6 * 1024 * 1024;
 
 /** What fastify would send for an object; the AdmissionReview answer is sent as ready text. */
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 export async function startWebhookServer(o: WebhookServerOptions): Promise<WebhookServer> {
   const { logger } = o;
+  const limits = resolveWebhookLimits(o.limits);
+  const guards = new ConnectionGuards(limits, new WebhookLimitCounters(), logger);
   let app: FastifyInstance<HttpsServer> | undefined;
   const onChange = (pair: KeyPairPem): void => {
     if (!app) return;
@@ -42,15 +50,21 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
   const first = await o.certificates.start(onChange);
 
   app = Fastify({
-    https: { cert: first.certPem, key: first.keyPem },
-    bodyLimit: o.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    https: { cert: first.certPem, key: first.keyPem, ...tlsServerOptions(limits) },
+    ...fastifyLimitOptions(limits),
     logger: false,
   }) as unknown as FastifyInstance<HttpsServer>;
+  guards.install(app);
 
   // Every failure (bad JSON, too large, wrong content type) answers with the reason as JSON.
-  app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    logger.warn('webhook request rejected', { method: request.method, url: request.url, status, reason: err.message });
+    // A limit hit is counted on /metrics; logging each at warn would let a flood write the log.
+    const limitHit = guards.noteError(err.code);
+    logger.log(limitHit ? 'debug' : 'warn', 'webhook request rejected', {
+      method: request.method, url: request.url.slice(0, 64), status, reason: err.message,
+    });
+    if (err.code === BUSY) void reply.header('connection', 'close');
     void reply.code(status).send({ error: err.message });
   });
 
@@ -64,7 +78,8 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async () => ({ status: 'ok' }));
-  app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4').send(o.review.metrics.toPrometheus()));
+  app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4')
+    .send(o.review.metrics.toPrometheus() + guards.counters.toPrometheus()));
 
   try {
     await app.listen({ host: o.host, port: o.port });
@@ -79,9 +94,12 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
   const server = app;
   return {
     port,
+    limitHits: guards.counters,
+    inflightBodyBytes: () => guards.inflightBytes,
     async close() {
       o.certificates.stop();
       await server.close();
+      await o.review.namespaces.close?.();
     },
   };
 }

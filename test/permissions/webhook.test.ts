@@ -70,6 +70,10 @@ describe('permissions: the injector calls exactly what WEBHOOK_PERMISSIONS decla
       assert.equal(answer.status, 200);
       assert.equal(answer.json.response?.allowed, true);
       assert.ok(answer.json.response?.patch, 'the Pod in the labelled namespace was injected (the namespace was read)');
+      // Namespaces come from a watched cache; one it does not know is read with a GET.
+      await api.waitForWatches({ resource: 'namespaces' }, 1);
+      const unknown = await postReview(first.server.port, ca, review(POD, { uid: 'uid-perm-2', namespace: 'not-cached' }));
+      assert.equal(unknown.json.response?.allowed, true);
     } finally {
       await first.server.close();
     }

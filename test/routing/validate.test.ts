@@ -304,6 +304,47 @@ describe('routing-validate: semantic validation against the mesh', () => {
   });
 });
 
+describe('routing-validate: RE2 regexes and header names in status', () => {
+  const withUriRegex = (regex: string, generation: number) => trafficRoute(mutate(validRouteSpec(), (s) => {
+    s.http[0].match[1].uri = { regex };
+  }), 'reviews', 'shop', { ...at('2024-01-01T00:00:00Z'), generation });
+
+  it('accepts RE2 that JavaScript would refuse', () => {
+    for (const regex of ['(?i)/api/.*', '[[:alpha:]]+']) {
+      const r = run([withUriRegex(regex, 1)], [POLICY()]);
+      assert.equal(condition(statusOf(r, 'TrafficRoute', 'reviews'), 'Accepted').status, 'True', regex);
+    }
+  });
+
+  it('refuses invalid RE2 with RE2\'s message and keeps the last accepted generation', () => {
+    const first = run([withUriRegex('(?i)/api/.*', 1)], [POLICY()]);
+    for (const [regex, says] of [
+      ['(unclosed', 'spec.http[0].match[1].uri.regex: is not a valid RE2 regular expression: missing closing ): `(unclosed`'],
+      ['a{1000}', 'spec.http[0].match[1].uri.regex: is not a valid RE2 regular expression: the compiled program is too large for Envoy'],
+    ] as const) {
+      const r = run([withUriRegex(regex, 2)], [POLICY()], { previousApplied: first.applied });
+      const s = statusOf(r, 'TrafficRoute', 'reviews');
+      const accepted = condition(s, 'Accepted');
+      assert.equal(accepted.status, 'False');
+      assert.equal(accepted.reason, 'Invalid');
+      assert.ok(accepted.message.includes(says), accepted.message);
+      assert.ok(accepted.message.endsWith('The previously accepted generation 1 stays applied.'), accepted.message);
+      assert.equal(s.applied, 'previous');
+    }
+  });
+
+  it('names a bad header name without copying a huge one into the status', () => {
+    const huge = `x${'\u0001'.repeat(200)}`;
+    const r = run([trafficRoute(mutate(validRouteSpec(), (s) => {
+      s.http[0].match[0].headers[huge] = { exact: 'a' };
+    }), 'reviews', 'shop', at('2024-01-01T00:00:00Z'))], [POLICY()]);
+    const accepted = condition(statusOf(r, 'TrafficRoute', 'reviews'), 'Accepted');
+    assert.equal(accepted.status, 'False');
+    assert.match(accepted.message, /spec\.http\[0\]\.match\[0\]\.headers\["x(\\u0001){63}…"\]: a header name may contain only/);
+    assert.ok(accepted.message.length < 1000, `${accepted.message.length} characters`);
+  });
+});
+
 describe('routing-validate: what proxyless gRPC ignores', () => {
   const route = (): TrafficRoute => parseTrafficRoute(ROUTE()).ok as TrafficRoute;
   const policy = (): TrafficPolicy => parseTrafficPolicy(POLICY()).ok as TrafficPolicy;

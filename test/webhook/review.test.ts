@@ -80,4 +80,56 @@ describe('webhook/review', () => {
     }
     assert.deepEqual([...shapes].sort(), ['uid,allowed', 'uid,allowed,patchType,patch', 'uid,allowed,status', 'uid,allowed,warnings']);
   });
+
+  describe('a Pod that asks for a sidecar but cannot take one gets a warning saying why', () => {
+    const create = (pod: unknown, namespace = 'shop') => envelope({ uid: 'u', kind: KIND, operation: 'CREATE', namespace, object: pod });
+    const withContainers = (containers: unknown[], labels: Record<string, string> = {}) =>
+      ({ metadata: { name: 'p', namespace: 'shop', labels }, spec: { containers } });
+    const warningsOf = (out: Awaited<ReturnType<typeof reviewAdmission>>) => {
+      assert.equal(out.status, 200);
+      if (out.status !== 200) return undefined;
+      assert.equal(out.body.response.allowed, true);
+      assert.equal(out.body.response.patch, undefined, 'not injected');
+      return out.body.response.warnings;
+    };
+
+    it('a container already named like the proxy', async () => {
+      const out = await reviewAdmission(create(withContainers([{ name: 'app', image: 'x' }, { name: 'pilotfish-proxy', image: 'envoy' }])), deps());
+      assert.deepEqual(warningsOf(out), [
+        'pilotfish: sidecar not injected: pod already has a container named pilotfish-proxy but no sidecar.pilotfish.io/status annotation',
+      ]);
+    });
+
+    it('a container using a port the proxy needs', async () => {
+      const out = await reviewAdmission(create(withContainers([{ name: 'app', image: 'x', ports: [{ containerPort: 15021 }] }])), deps());
+      assert.deepEqual(warningsOf(out), ['pilotfish: sidecar not injected: container app uses port 15021, which the proxy needs']);
+    });
+
+    it('a long container name is shortened in the warning', async () => {
+      const name = 'a'.repeat(10_000);
+      const out = await reviewAdmission(create(withContainers([{ name, image: 'x', ports: [{ containerPort: 15000 }] }])), deps());
+      const [w] = warningsOf(out) ?? [];
+      assert.ok(w.length < 200, w);
+      assert.match(w, /container a{63}… uses port 15000/);
+    });
+
+    it('no warning when the labels did not ask for a sidecar', async () => {
+      const optedOut = withContainers([{ name: 'app', image: 'x', ports: [{ containerPort: 15021 }] }], { 'sidecar.pilotfish.io/inject': 'false' });
+      assert.equal(warningsOf(await reviewAdmission(create(optedOut), deps())), undefined);
+      const d: ReviewDeps = { ...deps(), namespaces: { labels: async () => ({}) } };
+      const plain = withContainers([{ name: 'pilotfish-proxy', image: 'envoy' }]);
+      assert.equal(warningsOf(await reviewAdmission(create(plain, 'plain'), d)), undefined);
+      // Skipped for a reason that is what was asked for (hostNetwork): no warning either.
+      const hostNet = { metadata: { name: 'p', namespace: 'shop' }, spec: { hostNetwork: true, containers: [{ name: 'app', image: 'x' }] } };
+      assert.equal(warningsOf(await reviewAdmission(create(hostNet), deps())), undefined);
+    });
+
+    it('the answer on the wire carries the warning', async () => {
+      const out = await reviewAdmission(create(withContainers([{ name: 'app', image: 'x', ports: [{ containerPort: 15090 }] }])), deps());
+      assert.equal(out.status, 200);
+      if (out.status !== 200) return;
+      const wire = JSON.parse(admissionReviewJson(out.body)) as { response: { warnings?: string[] } };
+      assert.deepEqual(wire.response.warnings, ['pilotfish: sidecar not injected: container app uses port 15090, which the proxy needs']);
+    });
+  });
 });

@@ -53,7 +53,7 @@ describe('webhook/server over HTTPS', function () {
 
   async function start(onError: OnError): Promise<WebhookServer> {
     return startWebhookServer({
-      host: '127.0.0.1', port: 0, logger: tap.logger, bodyLimit: 256 * 1024,
+      host: '127.0.0.1', port: 0, logger: tap.logger, limits: { bodyLimit: 256 * 1024 },
       certificates: new FileCertificateSource(certFile(), keyFile(), tap.logger),
       review: {
         injector: DEFAULT_INJECTOR_CONFIG, policy: { controlPlaneNamespace: 'pilotfish-system' },

@@ -7,7 +7,7 @@ import YAML from 'yaml';
 import { parse as celParse, type ParseResult as CelProgram } from '@marcbachmann/cel-js';
 import { crdFileName, type RoutingKindInfo } from '../../../src/api/routing/v1alpha1/crd.js';
 import { isPlainObject, type CelRule, type RuleEvaluator, type Schema } from '../../../src/api/routing/v1alpha1/openapi.js';
-import { re2Problem } from '../../../src/api/routing/v1alpha1/parse.js';
+import { re2SyntaxProblem } from '../../../src/api/routing/v1alpha1/re2.js';
 
 /** Repository root (tests run from dist/test/api/routing). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -186,7 +186,7 @@ export function structuralProblems(schema: { [k: string]: Json }, where = 'openA
     }
   }
   if (typeof schema.pattern === 'string') {
-    const p = re2Problem(schema.pattern);
+    const p = re2SyntaxProblem(schema.pattern);
     if (p) problems.push(`${where}: pattern ${schema.pattern} is not RE2: ${p}`);
   }
   const listType = schema['x-kubernetes-list-type'];

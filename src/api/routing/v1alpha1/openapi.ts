@@ -6,6 +6,8 @@
 // carries a TypeScript twin (`check`); the test suite evaluates the CEL text with a CEL engine on
 // the same objects and proves that both agree.
 
+import { pathKey } from './field-path.js';
+
 export type SchemaType = 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
 
 export interface CelRule {
@@ -161,7 +163,7 @@ function walkObject(o: Record<string, unknown>, s: Schema, path: string, evaluat
       if (present.includes(key)) walk(o[key], sub, childPath(path, key), evaluate, out);
     }
   } else if (s.additionalProperties) {
-    for (const key of present) walk(o[key], s.additionalProperties, `${path}[${key}]`, evaluate, out);
+    for (const key of present) walk(o[key], s.additionalProperties, `${path}[${pathKey(key)}]`, evaluate, out);
   } else {
     // An object schema with neither properties nor a value schema accepts only `{}`.
     for (const key of present) out.push({ path: childPath(path, key), message: 'unknown field' });

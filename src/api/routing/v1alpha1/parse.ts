@@ -2,12 +2,15 @@
 //
 // Step 1 walks the spec with the CRD's own schema (routing-crd-schema.ts), so an object is
 // refused exactly where the API server would refuse it. Step 2 converts the now well-typed spec.
-// A few checks the API server cannot do come on top: regular expressions must be RE2 (Envoy and
-// gRPC reject anything else), and "host" may not be set in any letter case.
+// A few checks the API server cannot do come on top: regular expressions must be RE2 that Envoy
+// would compile (re2.ts), and header names must be names Envoy accepts (header-name.ts).
 import type { CustomObject } from '../../../model/k8s-object.js';
 import { GRPC_STATUS_CODES, TRAFFIC_POLICY_SPEC, TRAFFIC_ROUTE_SPEC } from './schema.js';
 import { ROUTING_API_VERSION } from './crd.js';
 import { parseDuration } from './duration.js';
+import { re2Problem } from './re2.js';
+import { caseInsensitiveDuplicates, headerNameProblem } from './header-name.js';
+import { pathKey } from './field-path.js';
 import { isPlainObject, validateValue, type FieldError, type RuleEvaluator, evaluateWithTwin } from './openapi.js';
 import { DEFAULT_RETRY_ON, resolveHost, type ConnectionPool, type Destination, type FaultPolicy, type HashKey, type HeaderMatch, type HeaderOperations, type HealthCheck, type HttpMethod, type HttpRule, type LoadBalancer, type LocalRateLimit, type OutlierDetection, type PolicyFields, type PolicySettings, type PortPolicy, type QueryParamMatch, type RedirectCode, type RequestMatch, type RoutingKind, type RoutingObjectMeta, type RuleAction, type ServiceRef, type SimpleLoadBalancer, type StringMatch, type Subset, type TrafficPolicy, type TrafficRoute } from '../../../model/routing.js';
 
@@ -127,32 +130,20 @@ function validateSpec(obj: CustomObject, schema: typeof TRAFFIC_ROUTE_SPEC, eval
 // ---------------------------------------------------------------------------------------------
 // Checks beyond the schema
 
-/**
- * Envoy and gRPC compile regexes with RE2, which has no lookaround and no backreferences.
- * JavaScript's parser catches the rest of the syntax errors.
- */
-export function re2Problem(pattern: string): string | undefined {
-  if (/\(\?<?[=!]/.test(pattern)) return 'lookahead and lookbehind are not supported by RE2';
-  if (/\\[1-9]|\\k</.test(pattern)) return 'backreferences are not supported by RE2';
-  try {
-    new RegExp(pattern, 'u');
-  } catch (e) {
-    return (e as Error).message.replace(/^Invalid regular expression: /, '');
-  }
-  return undefined;
-}
-
 function checkRegex(pattern: string | undefined, path: string, errors: FieldError[]): void {
   if (pattern === undefined) return;
   const problem = re2Problem(pattern);
-  if (problem) errors.push({ path, message: `is not a valid regular expression: ${problem}` });
+  if (problem) errors.push({ path, message: `is not a valid RE2 regular expression: ${problem}` });
 }
 
-function checkHostHeader(names: Iterable<string>, path: string, errors: FieldError[]): void {
-  for (const n of names) {
-    if (n.toLowerCase() === 'host') {
-      errors.push({ path: `${path}[${n}]`, message: 'the host header cannot be changed here; use rewrite.authority' });
-    }
+/** Header names as Envoy accepts them, each header once whatever its letter case. */
+function checkHeaderNames(names: readonly string[], path: string, errors: FieldError[], keyed = true): void {
+  names.forEach((n, i) => {
+    const problem = headerNameProblem(n);
+    if (problem) errors.push({ path: keyed ? `${path}[${pathKey(n)}]` : `${path}[${i}]`, message: problem });
+  });
+  for (const [a, b] of caseInsensitiveDuplicates(names)) {
+    errors.push({ path, message: `${JSON.stringify(pathKey(a))} and ${JSON.stringify(pathKey(b))} are the same header (header names are case-insensitive); keep one` });
   }
 }
 
@@ -188,13 +179,14 @@ function headerOps(raw: RawHeaderOps | undefined): HeaderOperations {
 }
 
 function requestMatch(m: RawMatch, path: string, errors: FieldError[]): RequestMatch {
+  checkHeaderNames(Object.keys(m.headers ?? {}), `${path}.headers`, errors);
   const headers: HeaderMatch[] = Object.entries(m.headers ?? {}).map(([name, h]): HeaderMatch => {
-    checkRegex(h.regex, `${path}.headers[${name}].regex`, errors);
+    checkRegex(h.regex, `${path}.headers[${pathKey(name)}].regex`, errors);
     if (h.present !== undefined) return { name, type: h.present ? 'present' : 'absent' };
     return { name, ...stringMatch(h) };
   }).sort(byName);
   const queryParams: QueryParamMatch[] = Object.entries(m.queryParams ?? {}).map(([name, q]): QueryParamMatch => {
-    checkRegex(q.regex, `${path}.queryParams[${name}].regex`, errors);
+    checkRegex(q.regex, `${path}.queryParams[${pathKey(name)}].regex`, errors);
     if (q.present !== undefined) return { name, type: 'present' };
     return q.exact !== undefined ? { name, type: 'exact', value: q.exact } : { name, type: 'regex', value: q.regex as string };
   }).sort(byName);
@@ -246,10 +238,12 @@ function httpRule(raw: RawHttpRule, index: number, namespace: string, errors: Fi
       },
     };
   }
-  checkHostHeader(Object.keys(raw.headers?.request?.add ?? {}), `${path}.headers.request.add`, errors);
-  checkHostHeader(Object.keys(raw.headers?.request?.set ?? {}), `${path}.headers.request.set`, errors);
-  checkHostHeader(Object.keys(raw.headers?.response?.add ?? {}), `${path}.headers.response.add`, errors);
-  checkHostHeader(Object.keys(raw.headers?.response?.set ?? {}), `${path}.headers.response.set`, errors);
+  for (const side of ['request', 'response'] as const) {
+    const ops = raw.headers?.[side];
+    checkHeaderNames(Object.keys(ops?.add ?? {}), `${path}.headers.${side}.add`, errors);
+    checkHeaderNames(Object.keys(ops?.set ?? {}), `${path}.headers.${side}.set`, errors);
+    checkHeaderNames(ops?.remove ?? [], `${path}.headers.${side}.remove`, errors, false);
+  }
   const retryOn = raw.retries?.retryOn === undefined
     ? DEFAULT_RETRY_ON
     : [...new Set(raw.retries.retryOn.split(',').map((t) => t.trim()))];

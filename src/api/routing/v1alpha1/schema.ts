@@ -6,6 +6,7 @@
 // each CEL rule from those bounds and refuses a CRD whose rules could cost too much.
 import { DURATION_HINT, DURATION_PATTERN, parseDuration } from './duration.js';
 import { isPlainObject, type CelRule, type Schema } from './openapi.js';
+import { MAX_HEADER_NAME_LENGTH } from './header-name.js';
 
 // ---------------------------------------------------------------------------------------------
 // CEL rules with their TypeScript twins
@@ -108,12 +109,34 @@ const PERCENT: Schema = { type: 'number', minimum: 0, maximum: 100, description:
 
 /** RFC 7230 token: what Envoy accepts as a header name in strict mode. */
 const HEADER_NAME_PATTERN = "^[0-9A-Za-z!#$%&'*+.^_|~\\x60-]+$";
-const HEADER_NAME: Schema = str(256, {
+const HEADER_NAME: Schema = str(MAX_HEADER_NAME_LENGTH, {
   pattern: HEADER_NAME_PATTERN,
   patternMessage: 'must be an HTTP header name (letters, digits and !#$%&\'*+-.^_`|~)',
 });
 /** Envoy refuses NUL, CR and LF in header values (and in anything it turns into a header). */
 const HEADER_VALUE: Schema = str(4096, { pattern: '^[^\\x00\\r\\n]*$', patternMessage: 'must not contain NUL, CR or LF' });
+
+/** Every spelling of "host": CEL has no cheap case-insensitive key lookup, and `in` costs O(1). */
+const HOST_SPELLINGS: readonly string[] = Array.from({ length: 16 }, (_, bits) =>
+  [...'host'].map((c, i) => ((bits >> i) & 1 ? c.toUpperCase() : c)).join(''));
+
+const HEADER_NAME_MAP_RULE: CelRule = {
+  rule: `self.all(k, size(k) > 0 && !k.startsWith(':')) && ![${HOST_SPELLINGS.map((h) => `'${h}'`).join(', ')}].exists(h, h in self)`,
+  message: 'header names must not be empty, start with ":" or be "host" in any letter case (use rewrite.authority to change the host)',
+  check: (self) => isPlainObject(self)
+    && Object.keys(self).every((k) => k.length > 0 && !k.startsWith(':') && k.toLowerCase() !== 'host'),
+};
+
+/**
+ * Map keys carry no maxLength in a structural schema; size() is O(1) in CEL, so this bounds them
+ * at the API server without raising the rule's estimated cost. The characters are checked by
+ * pilotfish (header-name.ts), because a per-key regex over unbounded keys could exceed the cost budget.
+ */
+const HEADER_NAME_LENGTH_RULE: CelRule = {
+  rule: `self.all(k, size(k) <= ${MAX_HEADER_NAME_LENGTH})`,
+  message: `header names must be at most ${MAX_HEADER_NAME_LENGTH} characters long`,
+  check: (self) => isPlainObject(self) && Object.keys(self).every((k) => k.length <= MAX_HEADER_NAME_LENGTH),
+};
 
 const AUTHORITY: Schema = str(260, {
   minLength: 1,
@@ -179,7 +202,9 @@ const QUERY_MATCH = obj('Matches one query parameter. Exactly one of exact, rege
 
 const MATCH_BLOCK = obj('One match block: all of its conditions must hold. An empty block matches every request.', {
   uri: URI_MATCH,
-  headers: map('Request headers by name.', HEADER_MATCH, 16, { 'x-kubernetes-validations': [NON_EMPTY_KEYS] }),
+  headers: map('Request headers by name (RFC 7230 tokens, case-insensitive, at most 256 characters).', HEADER_MATCH, 16, {
+    'x-kubernetes-validations': [NON_EMPTY_KEYS, HEADER_NAME_LENGTH_RULE],
+  }),
   method: { type: 'string', enum: HTTP_METHODS, description: 'The HTTP method.' },
   queryParams: map('Query parameters by name.', QUERY_MATCH, 16, { 'x-kubernetes-validations': [NON_EMPTY_KEYS] }),
 });
@@ -222,17 +247,9 @@ const REDIRECT = obj('Answers with an HTTP redirect instead of forwarding. At le
   responseCode: { type: 'integer', enum: REDIRECT_CODES, description: 'Redirect status; default 301.' },
 }, { 'x-kubernetes-validations': [atLeastOne(['uri', 'authority'], 'at least one of uri or authority must be set')] });
 
-const HEADER_NAME_MAP_RULE: CelRule = {
-  rule: "self.all(k, size(k) > 0 && !k.startsWith(':')) && !('host' in self) && !('Host' in self) && !('HOST' in self)",
-  message: 'header names must not be empty, start with ":" or be "host" (use rewrite.authority to change the host)',
-  check: (self) => isPlainObject(self)
-    && Object.keys(self).every((k) => k.length > 0 && !k.startsWith(':'))
-    && !['host', 'Host', 'HOST'].some((k) => k in self),
-};
-
 const HEADER_OPS = obj('Header changes.', {
-  add: map('Headers to append (keeps existing values).', HEADER_VALUE, 32, { 'x-kubernetes-validations': [HEADER_NAME_MAP_RULE] }),
-  set: map('Headers to set (replaces existing values).', HEADER_VALUE, 32, { 'x-kubernetes-validations': [HEADER_NAME_MAP_RULE] }),
+  add: map('Headers to append (keeps existing values).', HEADER_VALUE, 32, { 'x-kubernetes-validations': [HEADER_NAME_MAP_RULE, HEADER_NAME_LENGTH_RULE] }),
+  set: map('Headers to set (replaces existing values).', HEADER_VALUE, 32, { 'x-kubernetes-validations': [HEADER_NAME_MAP_RULE, HEADER_NAME_LENGTH_RULE] }),
   remove: list('Headers to remove.', HEADER_NAME, 32, {
     'x-kubernetes-list-type': 'set',
     'x-kubernetes-validations': [{

@@ -1,0 +1,81 @@
+// Renders the PeerAuthentication CRD (crds/peerauthentications.security.pilotfish.io.yaml) from
+// schema.ts, with the routing CRDs' renderer. The YAML is checked in (and copied into the Helm
+// chart); a test fails when either copy drifts from this rendering.
+import YAML from 'yaml';
+import { renderSchema } from '../../routing/v1alpha1/crd.js';
+import type { Schema } from '../../routing/v1alpha1/openapi.js';
+import { ROUTING_STATUS } from '../../routing/v1alpha1/schema.js';
+import { PEER_AUTHENTICATION_SPEC } from './schema.js';
+
+export const SECURITY_GROUP = 'security.pilotfish.io';
+const SECURITY_VERSION = 'v1alpha1';
+export const SECURITY_API_VERSION = `${SECURITY_GROUP}/${SECURITY_VERSION}`;
+
+export const PEER_AUTHENTICATION_KIND = 'PeerAuthentication';
+const PLURAL = 'peerauthentications';
+
+/** metadata.name of the CRD. */
+export const PEER_AUTHENTICATION_CRD_NAME = `${PLURAL}.${SECURITY_GROUP}`;
+
+/** File name of the CRD under crds/ (and deploy/helm/pilotfish/crds/). */
+export const PEER_AUTHENTICATION_CRD_FILE = `${PEER_AUTHENTICATION_CRD_NAME}.yaml`;
+
+/** The full OpenAPI schema of a PeerAuthentication, as the API server sees it. */
+function peerAuthenticationSchema(): Schema {
+  return {
+    type: 'object',
+    description: 'Which traffic workloads accept: mutual TLS, plaintext or both (like an Istio PeerAuthentication). '
+      + "Mesh-wide in pilotfish's own namespace without selector, namespace-wide elsewhere without selector, per workload with one.",
+    properties: {
+      apiVersion: { type: 'string', description: SECURITY_API_VERSION },
+      kind: { type: 'string', description: PEER_AUTHENTICATION_KIND },
+      metadata: { type: 'object' },
+      spec: PEER_AUTHENTICATION_SPEC,
+      // The same Accepted condition as the routing CRDs, written by the same status writer.
+      status: ROUTING_STATUS,
+    },
+  };
+}
+
+type Json = ReturnType<typeof renderSchema>;
+
+export function peerAuthenticationCrd(): Json {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: {
+      name: PEER_AUTHENTICATION_CRD_NAME,
+      labels: { 'app.kubernetes.io/name': 'pilotfish', 'app.kubernetes.io/part-of': 'pilotfish' },
+    },
+    spec: {
+      group: SECURITY_GROUP,
+      names: {
+        kind: PEER_AUTHENTICATION_KIND,
+        listKind: `${PEER_AUTHENTICATION_KIND}List`,
+        plural: PLURAL,
+        singular: 'peerauthentication',
+        shortNames: ['pa'],
+        categories: ['pilotfish'],
+      },
+      scope: 'Namespaced',
+      versions: [{
+        name: SECURITY_VERSION,
+        served: true,
+        storage: true,
+        subresources: { status: {} },
+        additionalPrinterColumns: [
+          { name: 'Mode', type: 'string', jsonPath: '.spec.mtls.mode' },
+          { name: 'Accepted', type: 'string', jsonPath: '.status.conditions[?(@.type=="Accepted")].status' },
+          { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+        ],
+        schema: { openAPIV3Schema: renderSchema(peerAuthenticationSchema()) },
+      }],
+    },
+  };
+}
+
+export function renderPeerAuthenticationCrdYaml(): string {
+  const header = '# Generated from src/api/security/v1alpha1/schema.ts; do not edit by hand.\n'
+    + '# Regenerate: npm run build && PILOTFISH_UPDATE_CRDS=1 npx mocha dist/test/api/security/crd.test.js\n';
+  return header + YAML.stringify(peerAuthenticationCrd(), { lineWidth: 0, aliasDuplicateObjects: false });
+}
