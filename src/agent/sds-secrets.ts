@@ -1,15 +1,13 @@
-// The two secrets an Envoy sidecar asks its agent for, under Istio's names so bootstraps and
-// tooling written for Istio's agent read them unchanged: `default` (the workload's certificate
+// The two secrets an Envoy sidecar asks its agent for, built by the same functions the generated
+// configuration names them with (src/xds/generate/tls.ts): `default` (the workload's certificate
 // chain and private key) and `ROOTCA` (the trust bundle peers are verified against).
 import { createHash } from 'node:crypto';
 import protobuf from 'protobufjs';
 import type { Secret } from '../xds/envoy-types.js';
+import { rootCaSecret, workloadCertificateSecret } from '../xds/generate/tls.js';
 import { lookupType } from '../xds/protos.js';
 import type { XdsResource } from '../xds/proxy-view.js';
 import { messageName, SECRET } from '../xds/types.js';
-
-export const DEFAULT_SECRET = 'default';
-export const ROOT_SECRET = 'ROOTCA';
 
 export interface SecretMaterial {
   /** Leaf first, then the intermediates (never the root). */
@@ -18,20 +16,10 @@ export interface SecretMaterial {
   readonly trustBundlePem: readonly string[];
 }
 
-/** The Secret messages, typed against the Envoy protos (inline bytes, as Envoy keeps SDS secrets in memory only). */
 export function secretMessages(m: SecretMaterial): { certificate: Secret; roots: Secret } {
   return {
-    certificate: {
-      name: DEFAULT_SECRET,
-      tls_certificate: {
-        certificate_chain: { inline_bytes: Buffer.from(m.certChainPem.join(''), 'utf8') },
-        private_key: { inline_bytes: Buffer.from(m.privateKeyPem, 'utf8') },
-      },
-    },
-    roots: {
-      name: ROOT_SECRET,
-      validation_context: { trusted_ca: { inline_bytes: Buffer.from(m.trustBundlePem.join(''), 'utf8') } },
-    },
+    certificate: workloadCertificateSecret(m.certChainPem.join(''), m.privateKeyPem),
+    roots: rootCaSecret(m.trustBundlePem.join('')),
   };
 }
 

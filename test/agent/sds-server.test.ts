@@ -9,7 +9,8 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSdsServer, type SdsServer } from '../../src/agent/sds-server.js';
-import { DEFAULT_SECRET, ROOT_SECRET, type SecretMaterial } from '../../src/agent/sds-secrets.js';
+import type { SecretMaterial } from '../../src/agent/sds-secrets.js';
+import { ROOT_CA_SECRET as ROOT_SECRET, WORKLOAD_SECRET as DEFAULT_SECRET } from '../../src/xds/generate/tls.js';
 import { prepareSocketPath } from '../../src/agent/unix-socket.js';
 import { newWorkloadKey } from '../../src/agent/workload-key.js';
 import { silentLogger } from '../../src/logging.js';
@@ -29,9 +30,9 @@ async function material(ca: MeshCa): Promise<SecretMaterial> {
   return { certChainPem: issued.certChain, privateKeyPem: key.privateKeyPem, trustBundlePem: issued.trustBundle };
 }
 
-function text(bytes: unknown): string {
-  assert.ok(bytes instanceof Uint8Array, 'inline_bytes is set');
-  return Buffer.from(bytes).toString('utf8');
+function text(value: unknown): string {
+  assert.equal(typeof value, 'string', 'inline_string is set');
+  return value as string;
 }
 
 function byName(res: SotwResponse): Map<string, Record<string, unknown>> {
@@ -78,12 +79,12 @@ describe('agent/sds-server', function () {
       assert.deepEqual(problems, [], formatViolations(problems));
     }
     const secrets = byName(res);
-    const tls = secrets.get(DEFAULT_SECRET)!.tls_certificate as { certificate_chain: { inline_bytes: unknown }; private_key: { inline_bytes: unknown } };
-    assert.equal(text(tls.certificate_chain.inline_bytes), m.certChainPem.join(''));
-    assert.equal(text(tls.private_key.inline_bytes), m.privateKeyPem);
+    const tls = secrets.get(DEFAULT_SECRET)!.tls_certificate as { certificate_chain: { inline_string: unknown }; private_key: { inline_string: unknown } };
+    assert.equal(text(tls.certificate_chain.inline_string), m.certChainPem.join(''));
+    assert.equal(text(tls.private_key.inline_string), m.privateKeyPem);
     assert.equal(new X509Certificate(m.certChainPem[0]).subjectAltName, `URI:${ID}`);
-    const roots = secrets.get(ROOT_SECRET)!.validation_context as { trusted_ca: { inline_bytes: unknown } };
-    assert.equal(text(roots.trusted_ca.inline_bytes), m.trustBundlePem.join(''));
+    const roots = secrets.get(ROOT_SECRET)!.validation_context as { trusted_ca: { inline_string: unknown } };
+    assert.equal(text(roots.trusted_ca.inline_string), m.trustBundlePem.join(''));
     assert.equal(secrets.get(ROOT_SECRET)!.tls_certificate, undefined, 'ROOTCA carries no key');
   });
 
@@ -117,8 +118,8 @@ describe('agent/sds-server', function () {
 
     const push = await c.next(SECRET);
     assert.notEqual(push.versionInfo, initial.versionInfo);
-    const tls = byName(push).get(DEFAULT_SECRET)!.tls_certificate as { certificate_chain: { inline_bytes: unknown } };
-    assert.equal(text(tls.certificate_chain.inline_bytes), renewed.certChainPem.join(''));
+    const tls = byName(push).get(DEFAULT_SECRET)!.tls_certificate as { certificate_chain: { inline_string: unknown } };
+    assert.equal(text(tls.certificate_chain.inline_string), renewed.certChainPem.join(''));
   });
 
   it('Delta SDS carries each secret with its content-hash version', async () => {

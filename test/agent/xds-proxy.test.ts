@@ -15,7 +15,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
 import { AuthenticationV1Api, type V1EndpointSlice, type V1Service } from '@kubernetes/client-node';
 import { runAgent, type RunningAgent, type RunningAgentStatus } from '../../src/agent/run-agent.js';
-import { DEFAULT_SECRET } from '../../src/agent/sds-secrets.js';
+import { WORKLOAD_SECRET as DEFAULT_SECRET } from '../../src/xds/generate/tls.js';
 import { XdsProxy } from '../../src/agent/xds-proxy.js';
 import { newWorkloadKey } from '../../src/agent/workload-key.js';
 import { silentLogger } from '../../src/logging.js';
