@@ -120,7 +120,6 @@ export async function runAgent(config: RunAgentConfig, deps: RunAgentDeps = {}):
   };
   let sds: SdsServer | undefined;
   let xdsProxy: XdsProxy | undefined;
-  let status: http.Server | undefined;
   let boundStatus: string | undefined;
   let firstWritten = false;
   try {
@@ -149,9 +148,14 @@ export async function runAgent(config: RunAgentConfig, deps: RunAgentDeps = {}):
     };
     if (statusAddress) {
       const server = await startStatusServer(statusAddress, runningStatus);
-      status = server.server;
       boundStatus = server.address;
-      started.push({ close: () => new Promise<void>((resolve) => server.server.close(() => resolve())) });
+      started.push({
+        close: () => new Promise<void>((resolve) => {
+          server.server.close(() => resolve());
+          // A prober's keep-alive connection would otherwise hold the close open.
+          server.server.closeAllConnections();
+        }),
+      });
     }
     certificates.onCertificate((c) => {
       // The files are written before listeners are told (CertificateAgent), so this is "ready".
@@ -173,7 +177,6 @@ export async function runAgent(config: RunAgentConfig, deps: RunAgentDeps = {}):
         stopping ??= (async () => {
           certificates.stop();
           await stopStarted();
-          status?.closeAllConnections();
           logger.info('pilotfish agent stopped');
         })();
         return stopping;
