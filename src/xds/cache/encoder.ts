@@ -5,28 +5,12 @@ import protobuf from 'protobufjs';
 import type { XdsResource } from '../proxy-view.js';
 import { lookupType } from '../protos.js';
 import { messageName } from '../types.js';
-
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 0x80) {
-    n >>>= 7;
-    len++;
-  }
-  return len;
-}
-
-function writeVarint(buf: Uint8Array, at: number, n: number): number {
-  while (n >= 0x80) {
-    buf[at++] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  buf[at++] = n;
-  return at;
-}
+import { lenTag } from '../wire/tag.js';
+import { varintLength, writeVarint } from '../wire/varint.js';
 
 /** A `google.protobuf.Any`: type_url (field 1) and value (field 2). */
 function anyOf(typeUrl: string, value: Uint8Array): Uint8Array {
-  return protobuf.Writer.create().uint32(10).string(typeUrl).uint32(18).bytes(value).finish();
+  return protobuf.Writer.create().uint32(lenTag(1)).string(typeUrl).uint32(lenTag(2)).bytes(value).finish();
 }
 
 export interface EncoderStats {
@@ -98,17 +82,16 @@ export class ResourceEncoder {
     }
     const type = this.typeFor(typeUrl);
     const headBytes = type.encode(type.fromObject(head)).finish();
-    // Tag of a length-delimited field: number << 3 | wire type 2.
-    const tag = (field << 3) | 2;
+    const tag = lenTag(field);
     let valueLength = headBytes.length;
     for (const p of parts) valueLength += varintLength(tag) + varintLength(p.bytes.length) + p.bytes.length;
     const url = Buffer.from(typeUrl);
     const any = Buffer.allocUnsafe(1 + varintLength(url.length) + url.length + 1 + varintLength(valueLength) + valueLength);
     let at = 0;
-    any[at++] = 10;
+    any[at++] = lenTag(1);
     at = writeVarint(any, at, url.length);
     at += url.copy(any, at);
-    any[at++] = 18;
+    any[at++] = lenTag(2);
     at = writeVarint(any, at, valueLength);
     any.set(headBytes, at);
     at += headBytes.length;
