@@ -32,18 +32,29 @@ export class RawGrpcStream {
   private headers: http2.IncomingHttpHeaders = {};
 
   constructor(readonly stream: http2.ClientHttp2Stream) {
-    stream.on('response', (h) => { this.headers = { ...this.headers, ...h }; });
-    stream.on('trailers', (h) => { this.headers = { ...this.headers, ...h }; });
     stream.on('error', () => undefined);
     this.firstData = new Promise((resolve) => stream.once('data', (d: Buffer) => resolve(d)));
-    this.ended = new Promise((resolve) => stream.on('close', () => {
-      const status = this.headers['grpc-status'];
-      resolve({
-        status: status === undefined ? undefined : Number(status),
-        message: decodeURIComponent(String(this.headers['grpc-message'] ?? '')),
-        rstCode: stream.rstCode ?? 0,
-      });
-    }));
+    // Ended at the status (a client still writing may see the server's reset late), or at close.
+    this.ended = new Promise((resolve) => {
+      const done = (): void => {
+        const status = this.headers['grpc-status'];
+        resolve({
+          status: status === undefined ? undefined : Number(status),
+          message: decodeURIComponent(String(this.headers['grpc-message'] ?? '')),
+          rstCode: stream.rstCode ?? 0,
+        });
+      };
+      const headers = (h: http2.IncomingHttpHeaders): void => {
+        this.headers = { ...this.headers, ...h };
+        if (h['grpc-status'] !== undefined) {
+          done();
+          stream.close(http2.constants.NGHTTP2_CANCEL);
+        }
+      };
+      stream.on('response', headers);
+      stream.on('trailers', headers);
+      stream.on('close', done);
+    });
   }
 
   /** Writes bytes, resolving once they are handed to the session (flow control permitting). */
@@ -51,8 +62,9 @@ export class RawGrpcStream {
     return new Promise((resolve, reject) => this.stream.write(bytes, (err) => (err ? reject(err) : resolve())));
   }
 
+  /** Closed, or the server gave its status (see ended). */
   get closed(): boolean {
-    return this.stream.closed;
+    return this.stream.closed || this.headers['grpc-status'] !== undefined;
   }
 }
 
@@ -61,7 +73,9 @@ export class RawGrpcConnection {
   private constructor(readonly session: http2.ClientHttp2Session) {}
 
   static async connect(address: string): Promise<RawGrpcConnection> {
-    const session = http2.connect(`http://${address}`);
+    // A test writes megabytes into a stream at once: the client session must be allowed to hold
+    // them (node's default of 10 MB makes it refuse frames, the server's reply among them).
+    const session = http2.connect(`http://${address}`, { maxSessionMemory: 1024 });
     session.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
       session.once('remoteSettings', () => resolve());

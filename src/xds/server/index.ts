@@ -9,6 +9,7 @@ import type { GrpcCall } from './grpc/call.js';
 import { DEFAULT_GRPC_SERVER_OPTIONS, GrpcServer, type GrpcServerOptions } from './grpc/server.js';
 import { GrpcStatus } from './grpc/wire.js';
 import { DISCOVERY_SERVICES, methodPath } from './services.js';
+import { MemoryReclaimer } from './grpc/memory-reclaimer.js';
 import { LimitCounters, type LimitName } from './limit-counters.js';
 import { DEFAULT_LOGGED_STRING_CHARS } from './log-text.js';
 import { ServerCaches, type ServerCacheLimits } from './server-caches.js';
@@ -32,8 +33,8 @@ export const DEFAULT_XDS_LIMITS: XdsServerLimits = {
   maxConnectionBufferedBytes: DEFAULT_GRPC_SERVER_OPTIONS.maxConnectionBufferedBytes,
   maxProcessBufferedBytes: DEFAULT_GRPC_SERVER_OPTIONS.maxProcessBufferedBytes,
   maxConcurrentStreams: DEFAULT_GRPC_SERVER_OPTIONS.maxConcurrentStreams,
-  // A sidecar subscribed to every EDS name of a 50,000-service mesh names ~3 MiB.
-  maxSubscribedNameBytes: 8 << 20,
+  // ~60 bytes an EDS name: room for a sidecar subscribed to 70,000 clusters.
+  maxSubscribedNameBytes: 4 << 20,
   // Long SotW lists kept for matching ACKs (counted twice: bytes and decoded names); shared by
   // the streams sending the same list, so a mesh needs one per proxy class.
   maxNameListBytes: 64 << 20,
@@ -85,11 +86,13 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
   const registry = new StreamRegistry();
   const limits: XdsServerLimits = { ...DEFAULT_XDS_LIMITS, ...opts.limits };
   const counters = new LimitCounters();
-  const caches = new ServerCaches(limits, () => counters.hit('nameListBytes'));
+  const reclaimer = new MemoryReclaimer();
+  const reclaim = (bytes: number): void => reclaimer.release(bytes);
+  const caches = new ServerCaches(limits, () => counters.hit('nameListBytes'), reclaim);
   // Proxies that vanish without closing their connection would otherwise keep a stream and a
   // view forever: keepalive pings find them.
   const server = new GrpcServer(logger, { ...DEFAULT_GRPC_SERVER_OPTIONS, ...opts.grpcOptions, ...opts.limits },
-    (limit) => counters.hit(limit));
+    (limit) => counters.hit(limit), reclaim);
   let closing = false;
   const refuseIfClosing = (call: GrpcCall): boolean => {
     if (!closing) return false;
@@ -99,7 +102,7 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
 
   for (const spec of DISCOVERY_SERVICES) {
     const ctx: StreamContext = {
-      source: opts.source, logger, events: opts.events ?? {}, registry, fixedTypeUrl: spec.typeUrl, caches, limits, counters,
+      source: opts.source, logger, events: opts.events ?? {}, registry, fixedTypeUrl: spec.typeUrl, caches, limits, counters, reclaim,
     };
     server.handle(methodPath(spec.service, spec.sotwMethod), (call) => {
       if (!refuseIfClosing(call)) new SotwStream(call, ctx);
@@ -123,6 +126,7 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
     }),
     close: () => {
       closing = true;
+      reclaimer.stop();
       closed ??= shutdown(server, registry, logger, opts.shutdownGraceMs ?? 5000);
       return closed;
     },

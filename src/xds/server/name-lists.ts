@@ -77,7 +77,7 @@ export class NameLists {
   private bytes = 0;
 
   constructor(private readonly interner: NameInterner, private readonly maxBytes: number,
-    private readonly onFull: () => void = () => undefined) {}
+    private readonly onFull: () => void = () => undefined, private readonly onDropped: (bytes: number) => void = () => undefined) {}
 
   /** Bytes the lists held by open streams take (see costOf). */
   get heldBytes(): number {
@@ -160,7 +160,10 @@ export class NameLists {
   release(list: NameList): void {
     const e = list as Entry;
     if (--e.refs > 0) return;
-    if (this.remove(this.byLength, e.bytes.length, e) && this.remove(this.byFirst, e.firstKey, e)) this.bytes -= costOf(e.bytes);
+    if (this.remove(this.byLength, e.bytes.length, e) && this.remove(this.byFirst, e.firstKey, e)) {
+      this.bytes -= costOf(e.bytes);
+      this.onDropped(costOf(e.bytes));
+    }
   }
 
   private add<K>(m: Map<K, Entry[]>, key: K, e: Entry): void {

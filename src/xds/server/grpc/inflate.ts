@@ -26,37 +26,47 @@ export function inflateLimited(body: Buffer, encoding: 'gzip' | 'deflate', maxBy
   const charge = new BudgetCharge(budget);
   return new Promise((resolve, reject) => {
     const z: Gunzip | Inflate = encoding === 'gzip' ? createGunzip() : createInflate();
-    const chunks: Buffer[] = [];
+    // The output is copied into one buffer of its own, grown by doubling up to the limit: zlib's
+    // small output chunks, once freed, would stay with the process (see MessageReader).
+    let out: Buffer | undefined;
     let total = 0;
     let failed = false;
     const fail = (err: InflateError): void => {
       if (failed) return;
       failed = true;
-      charge.release();
+      charge.abandon();
+      out = undefined;
       z.destroy();
       reject(err);
     };
     z.on('data', (chunk: Buffer) => {
       if (failed) return;
-      total += chunk.length;
-      if (total > maxBytes) {
+      const size = total + chunk.length;
+      if (size > maxBytes) {
         fail(new InflateError({ kind: 'too-large', limit: maxBytes },
           `a ${encoding} message decompresses to more than the limit of ${maxBytes} bytes`));
         return;
       }
-      const refused = charge.set(total);
-      if (refused) {
-        fail(new InflateError({ kind: 'budget', scope: refused },
-          `inflating a ${encoding} message would pass the ${refused}'s budget for buffered request bytes`));
-        return;
+      if (!out || out.length < size) {
+        const capacity = Math.min(maxBytes, Math.max(size, 2 * (out?.length ?? 0), 64 * 1024));
+        const refused = charge.set(capacity);
+        if (refused) {
+          fail(new InflateError({ kind: 'budget', scope: refused },
+            `inflating a ${encoding} message would pass the ${refused}'s budget for buffered request bytes`));
+          return;
+        }
+        const next = Buffer.allocUnsafeSlow(capacity);
+        out?.copy(next, 0, 0, total);
+        out = next;
       }
-      chunks.push(chunk);
+      chunk.copy(out, total);
+      total = size;
     });
     z.on('error', (err: Error) => fail(new InflateError({ kind: 'corrupt', reason: err.message },
       `cannot decompress a ${encoding} message: ${err.message}`)));
     z.on('end', () => {
       if (failed) return;
-      resolve({ message: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total), release: () => charge.release() });
+      resolve({ message: out ? out.subarray(0, total) : Buffer.alloc(0), release: () => charge.release() });
     });
     z.end(body);
   });

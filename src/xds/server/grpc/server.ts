@@ -11,7 +11,7 @@ import type { Logger } from '../../../logging.js';
 import { BudgetCharge, ByteBudget } from './byte-budget.js';
 import { GrpcCall } from './call.js';
 import {
-  encodeGrpcMessage, GrpcStatus, isAcceptedEncoding, MessageReader, ScratchBuffer, ACCEPTED_ENCODINGS, type GrpcStatusCode,
+  encodeGrpcMessage, GrpcStatus, isAcceptedEncoding, MessageReader, ACCEPTED_ENCODINGS, type GrpcStatusCode,
   type TransportLimit,
 } from './wire.js';
 
@@ -74,14 +74,18 @@ export class GrpcServer {
   private readonly handlers = new Map<string, CallHandler>();
   private readonly sessions = new Map<http2.ServerHttp2Session, { budget: ByteBudget; streams: number }>();
   private readonly processBudget: ByteBudget;
-  private readonly scratch = new ScratchBuffer();
 
+  /**
+   * @param onLimit told each time a limit refuses something
+   * @param onAbandoned told of bytes let go because their stream was cut off (see MemoryReclaimer)
+   */
   constructor(private readonly logger: Logger, private readonly opts: GrpcServerOptions = DEFAULT_GRPC_SERVER_OPTIONS,
-    private readonly onLimit: (limit: TransportLimit) => void = () => undefined) {
+    private readonly onLimit: (limit: TransportLimit) => void = () => undefined,
+    onAbandoned: (bytes: number) => void = () => undefined) {
     if (opts.maxConnectionBufferedBytes < opts.maxReceiveMessageBytes || opts.maxProcessBufferedBytes < opts.maxConnectionBufferedBytes) {
       throw new Error('xDS server limits: need maxReceiveMessageBytes <= maxConnectionBufferedBytes <= maxProcessBufferedBytes');
     }
-    this.processBudget = new ByteBudget(opts.maxProcessBufferedBytes, 'process');
+    this.processBudget = new ByteBudget(opts.maxProcessBufferedBytes, 'process', undefined, onAbandoned);
     this.server = http2.createServer({
       // A SotW ACK restates every subscribed name (tens of kilobytes): let it arrive in one go.
       settings: { initialWindowSize: 1 << 20, maxConcurrentStreams: opts.maxConcurrentStreams },
@@ -225,7 +229,7 @@ export class GrpcServer {
     }
     const max = this.opts.maxReceiveMessageBytes;
     handler(new GrpcCall(stream, path, peerOf(stream.session), {
-      reader: new MessageReader(max, encoding, new BudgetCharge(conn.budget), this.scratch),
+      reader: new MessageReader(max, encoding, new BudgetCharge(conn.budget)),
       budget: conn.budget, maxMessageBytes: max, encoding, onLimit: this.onLimit,
     }));
   }
