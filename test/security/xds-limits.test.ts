@@ -88,7 +88,7 @@ describe('security: xDS resource limits', function () {
     assert.deepEqual(DEFAULT_XDS_LIMITS, {
       maxReceiveMessageBytes: 16 * MiB, maxConnectionBufferedBytes: 32 * MiB, maxProcessBufferedBytes: 128 * MiB,
       maxConcurrentStreams: 100, maxSubscribedNameBytes: 4 * MiB, maxNameListBytes: 64 * MiB,
-      maxInternedNameBytes: 16 * MiB, maxLoggedStringChars: 128,
+      maxInternedNameBytes: 4 * MiB, maxLoggedStringChars: 128,
     });
   });
 

@@ -38,7 +38,8 @@ export const DEFAULT_XDS_LIMITS: XdsServerLimits = {
   // Long SotW lists kept for matching ACKs (counted twice: bytes and decoded names); shared by
   // the streams sending the same list, so a mesh needs one per proxy class.
   maxNameListBytes: 64 << 20,
-  maxInternedNameBytes: 16 << 20,
+  // Names deduplicated across streams (those of kept lists are shared through the lists anyway).
+  maxInternedNameBytes: 4 << 20,
   maxLoggedStringChars: DEFAULT_LOGGED_STRING_CHARS,
 };
 
@@ -86,7 +87,9 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
   const registry = new StreamRegistry();
   const limits: XdsServerLimits = { ...DEFAULT_XDS_LIMITS, ...opts.limits };
   const counters = new LimitCounters();
-  const reclaimer = new MemoryReclaimer();
+  // The interner only saves duplicate strings: after a large release (a client with huge lists
+  // gone) it starts over rather than keep that client's names.
+  const reclaimer = new MemoryReclaimer(() => caches.names.clear());
   const reclaim = (bytes: number): void => reclaimer.release(bytes);
   const caches = new ServerCaches(limits, () => counters.hit('nameListBytes'), reclaim);
   // Proxies that vanish without closing their connection would otherwise keep a stream and a

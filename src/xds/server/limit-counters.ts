@@ -1,7 +1,7 @@
 // How often each resource limit of the xDS server refused something: plain counters the
 // server exposes (XdsServer.limitHits) for metrics to follow, as the encoder's stats are.
 
-export const LIMITS = [
+const LIMITS = [
   /** A message larger than maxReceiveMessageBytes (after inflating, for compressed ones). */
   'messageBytes',
   /** A connection's unfinished incoming messages past maxConnectionBufferedBytes. */

@@ -1,5 +1,6 @@
 // What SotW streams of one server share so that the sidecars of a class, which subscribe to the
 // very same thousands of EDS names, cost one version hash and one body per map, not one each.
+import { createHash } from 'node:crypto';
 import type { ResourceMap, XdsResource } from '../proxy-view.js';
 import type { Subscription } from './subscription.js';
 import { setVersion } from './version.js';
@@ -47,7 +48,9 @@ export class SotwShares {
   }
 
   private nameSetId(names: ReadonlySet<string>): number {
-    const key = [...names].sort().join('\n');
+    // Keyed by a hash of the names, not the names: a set of megabytes of names would otherwise be
+    // kept as a key long after its stream closed.
+    const key = createHash('sha256').update([...names].sort().join('\n')).digest('base64');
     let id = this.nameSetIds.get(key);
     if (id === undefined) {
       if (this.nameSetIds.size >= MAX_NAME_SETS) this.nameSetIds.clear();

@@ -8,15 +8,11 @@ export const WireType = {
   I32: 5,
 } as const;
 
-export function fieldTag(field: number, wireType: number): number {
+function fieldTag(field: number, wireType: number): number {
   return field * 8 + wireType;
 }
 
 /** The tag of length-delimited field `field`. */
 export function lenTag(field: number): number {
   return fieldTag(field, WireType.LEN);
-}
-
-export function wireTypeOf(tag: number): number {
-  return tag & 7;
 }

@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createLogger, silentLogger } from '../../../src/logging.js';
 import { encodeSotwRequest } from '../../support/xds-client-codec.js';
 import { startXdsServer, type XdsServer } from '../../../src/xds/server/index.js';
+import { BlockPool } from '../../../src/xds/server/grpc/block-pool.js';
 import { BudgetCharge, ByteBudget } from '../../../src/xds/server/grpc/byte-budget.js';
 import { inflateLimited, InflateError } from '../../../src/xds/server/grpc/inflate.js';
 import { encodeGrpcMessage, GrpcStatus, GrpcWireError, MessageReader, messagePrefix } from '../../../src/xds/server/grpc/wire.js';
@@ -69,13 +70,13 @@ describe('xDS server: gRPC wire format', () => {
     const read = readerOf(1 << 20, 'gzip').raw.push(msg);
     assert.equal(read[0].compressed, true);
     const budget = new ByteBudget(1 << 20, 'connection');
-    const { message, release } = await inflateLimited(read[0].body, 'gzip', 1 << 20, budget);
+    const { message, release } = await inflateLimited(read[0].body, 'gzip', 1 << 20, budget, new BlockPool(64 * 1024));
     assert.ok(message.equals(body));
     assert.ok(budget.used >= body.length, 'the inflated message is charged until released');
     release();
     assert.equal(budget.used, 0);
     assert.throws(() => readerOf(1 << 20, 'identity').push(msg), /marked compressed but the request has no grpc-encoding/);
-    await assert.rejects(inflateLimited(read[0].body, 'gzip', 100, budget), (err: unknown) =>
+    await assert.rejects(inflateLimited(read[0].body, 'gzip', 100, budget, new BlockPool(64 * 1024)), (err: unknown) =>
       err instanceof InflateError && err.failure.kind === 'too-large');
     assert.equal(budget.used, 0, 'a refused inflation gives back what it took');
   });

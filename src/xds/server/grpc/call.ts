@@ -3,6 +3,7 @@
 // runs of encoded resources plus a small per-stream head and tail): corked into one writev, the
 // bytes go from the shared buffers to the socket without being copied into a framed message.
 import http2 from 'node:http2';
+import type { BlockPool } from './block-pool.js';
 import type { ByteBudget } from './byte-budget.js';
 import { inflateLimited, InflateError } from './inflate.js';
 import {
@@ -30,6 +31,8 @@ export interface CallReading {
   readonly reader: MessageReader;
   /** The connection's budget, charged with compressed messages' output while they are inflated. */
   readonly budget: ByteBudget;
+  /** Where compressed messages are inflated into. */
+  readonly blocks: BlockPool;
   readonly maxMessageBytes: number;
   readonly encoding: string;
   readonly onLimit: (limit: TransportLimit) => void;
@@ -169,8 +172,8 @@ export class GrpcCall {
       }
       this.inflating = true;
       this.stream.pause();
-      const { encoding, maxMessageBytes, budget } = this.reading;
-      inflateLimited(m.body, encoding === 'gzip' ? 'gzip' : 'deflate', maxMessageBytes, budget).then(({ message, release }) => {
+      const { encoding, maxMessageBytes, budget, blocks } = this.reading;
+      inflateLimited(m.body, encoding === 'gzip' ? 'gzip' : 'deflate', maxMessageBytes, budget, blocks).then(({ message, release }) => {
         try {
           if (!this.finished) this.handlers?.message(message);
         } finally {

@@ -3,6 +3,7 @@
 // stream for hundreds of milliseconds per message, and a small "bomb" could be told to expand
 // to any size before the result was looked at.
 import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
+import type { BlockPool } from './block-pool.js';
 import { BudgetCharge, type BudgetScope, type ByteBudget } from './byte-budget.js';
 
 export type InflateFailure =
@@ -21,52 +22,66 @@ export class InflateError extends Error {
  * while it is being collected; the returned release() gives it back once the caller is done
  * with the message. Rejects with InflateError as soon as a limit is passed, and stops inflating.
  */
-export function inflateLimited(body: Buffer, encoding: 'gzip' | 'deflate', maxBytes: number, budget: ByteBudget):
-  Promise<{ message: Buffer; release: () => void }> {
+export function inflateLimited(body: Buffer, encoding: 'gzip' | 'deflate', maxBytes: number, budget: ByteBudget,
+  blocks: BlockPool): Promise<{ message: Buffer; release: () => void }> {
   const charge = new BudgetCharge(budget);
   return new Promise((resolve, reject) => {
     const z: Gunzip | Inflate = encoding === 'gzip' ? createGunzip() : createInflate();
-    // The output is copied into one buffer of its own, grown by doubling up to the limit: zlib's
-    // small output chunks, once freed, would stay with the process (see MessageReader).
-    let out: Buffer | undefined;
+    // The output is copied into blocks of the server's pool, each charged as it is taken, and
+    // given back when the message is done with or refused (see BlockPool).
+    const taken: Buffer[] = [];
     let total = 0;
     let failed = false;
+    const giveBack = (): void => {
+      blocks.give(taken.splice(0));
+      charge.release();
+    };
     const fail = (err: InflateError): void => {
       if (failed) return;
       failed = true;
+      blocks.give(taken.splice(0));
       charge.abandon();
-      out = undefined;
       z.destroy();
       reject(err);
     };
     z.on('data', (chunk: Buffer) => {
       if (failed) return;
-      const size = total + chunk.length;
-      if (size > maxBytes) {
+      if (total + chunk.length > maxBytes) {
         fail(new InflateError({ kind: 'too-large', limit: maxBytes },
           `a ${encoding} message decompresses to more than the limit of ${maxBytes} bytes`));
         return;
       }
-      if (!out || out.length < size) {
-        const capacity = Math.min(maxBytes, Math.max(size, 2 * (out?.length ?? 0), 64 * 1024));
-        const refused = charge.set(capacity);
-        if (refused) {
-          fail(new InflateError({ kind: 'budget', scope: refused },
-            `inflating a ${encoding} message would pass the ${refused}'s budget for buffered request bytes`));
-          return;
+      let from = 0;
+      while (from < chunk.length) {
+        const size = blocks.blockBytes;
+        if (total === taken.length * size) {
+          const refused = charge.set((taken.length + 1) * size);
+          if (refused) {
+            fail(new InflateError({ kind: 'budget', scope: refused },
+              `inflating a ${encoding} message would pass the ${refused}'s budget for buffered request bytes`));
+            return;
+          }
+          taken.push(blocks.take());
         }
-        const next = Buffer.allocUnsafeSlow(capacity);
-        out?.copy(next, 0, 0, total);
-        out = next;
+        const at = total % size;
+        const n = Math.min(size - at, chunk.length - from);
+        chunk.copy(taken[taken.length - 1], at, from, from + n);
+        from += n;
+        total += n;
       }
-      chunk.copy(out, total);
-      total = size;
     });
     z.on('error', (err: Error) => fail(new InflateError({ kind: 'corrupt', reason: err.message },
       `cannot decompress a ${encoding} message: ${err.message}`)));
     z.on('end', () => {
       if (failed) return;
-      resolve({ message: out ? out.subarray(0, total) : Buffer.alloc(0), release: () => charge.release() });
+      if (taken.length <= 1) {
+        // Within one block (every real request): a view of it, valid until released.
+        resolve({ message: taken.length === 0 ? Buffer.alloc(0) : taken[0].subarray(0, total), release: giveBack });
+        return;
+      }
+      const message = Buffer.concat(taken, total);
+      giveBack();
+      resolve({ message, release: () => undefined });
     });
     z.end(body);
   });

@@ -28,7 +28,7 @@ export interface ReclaimerOptions {
   readonly minIntervalMs: number;
 }
 
-export const DEFAULT_RECLAIMER_OPTIONS: ReclaimerOptions = { thresholdBytes: 32 << 20, settleMs: 500, minIntervalMs: 10_000 };
+const DEFAULT_RECLAIMER_OPTIONS: ReclaimerOptions = { thresholdBytes: 32 << 20, settleMs: 500, minIntervalMs: 10_000 };
 
 export class MemoryReclaimer {
   private released = 0;
@@ -36,7 +36,9 @@ export class MemoryReclaimer {
   private timer: NodeJS.Timeout | undefined;
   private gc: (() => void) | undefined | null = null;
 
-  constructor(private readonly opts: ReclaimerOptions = DEFAULT_RECLAIMER_OPTIONS) {}
+  /** `beforeCollect` lets caches that only save work (not state) start over first. */
+  constructor(private readonly beforeCollect: () => void = () => undefined,
+    private readonly opts: ReclaimerOptions = DEFAULT_RECLAIMER_OPTIONS) {}
 
   /** `bytes` that a client made the server hold were just let go. */
   release(bytes: number): void {
@@ -59,7 +61,13 @@ export class MemoryReclaimer {
     this.timer = undefined;
     this.released = 0;
     this.lastAt = Date.now();
+    this.beforeCollect();
     if (this.gc === null) this.gc = gcFunction();
-    this.gc?.();
+    const gc = this.gc;
+    if (!gc) return;
+    gc();
+    // Buffers' memory is freed after the collection that found them dead, off the main thread;
+    // a second one, a moment later, lets V8 see it gone and shrink its heap to match.
+    setTimeout(() => gc(), this.opts.settleMs).unref();
   }
 }

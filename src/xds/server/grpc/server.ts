@@ -8,6 +8,7 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { splitHostPort } from '../../../host-port.js';
 import type { Logger } from '../../../logging.js';
+import { BlockPool } from './block-pool.js';
 import { BudgetCharge, ByteBudget } from './byte-budget.js';
 import { GrpcCall } from './call.js';
 import {
@@ -74,6 +75,8 @@ export class GrpcServer {
   private readonly handlers = new Map<string, CallHandler>();
   private readonly sessions = new Map<http2.ServerHttp2Session, { budget: ByteBudget; streams: number }>();
   private readonly processBudget: ByteBudget;
+  /** 1 MiB: a real compressed request fits in one; larger blocks only waste a bomb's budget share. */
+  private readonly blocks: BlockPool;
 
   /**
    * @param onLimit told each time a limit refuses something
@@ -86,6 +89,7 @@ export class GrpcServer {
       throw new Error('xDS server limits: need maxReceiveMessageBytes <= maxConnectionBufferedBytes <= maxProcessBufferedBytes');
     }
     this.processBudget = new ByteBudget(opts.maxProcessBufferedBytes, 'process', undefined, onAbandoned);
+    this.blocks = new BlockPool(1 << 20, 2_000, onAbandoned);
     this.server = http2.createServer({
       // A SotW ACK restates every subscribed name (tens of kilobytes): let it arrive in one go.
       settings: { initialWindowSize: 1 << 20, maxConcurrentStreams: opts.maxConcurrentStreams },
@@ -230,7 +234,7 @@ export class GrpcServer {
     const max = this.opts.maxReceiveMessageBytes;
     handler(new GrpcCall(stream, path, peerOf(stream.session), {
       reader: new MessageReader(max, encoding, new BudgetCharge(conn.budget)),
-      budget: conn.budget, maxMessageBytes: max, encoding, onLimit: this.onLimit,
+      budget: conn.budget, blocks: this.blocks, maxMessageBytes: max, encoding, onLimit: this.onLimit,
     }));
   }
 }
