@@ -11,8 +11,10 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { AdsClient } from '../support/ads-client.js';
 import { PilotfishProcess } from '../support/pilotfish-process.js';
+import { parsePrometheusText, sampleValue } from '../support/prom-text.js';
 import { grpcFrame, grpcPrefix, RawGrpcConnection, type RawGrpcStream } from '../support/raw-grpc-stream.js';
 import { encodeSotwRequest } from '../support/xds-client-codec.js';
+import { NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { ADS_SERVICE, methodPath } from '../../src/xds/server/services.js';
 import { CLUSTER, ENDPOINT } from '../../src/xds/types.js';
 
@@ -76,6 +78,7 @@ describe('security: memory probes against `pilotfish serve`', function () {
   let dir: string;
   let pf: PilotfishProcess;
   let xds: string;
+  let http: string;
   let pid: number;
   let idle: number;
   const figures: string[] = [];
@@ -83,8 +86,14 @@ describe('security: memory probes against `pilotfish serve`', function () {
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'pilotfish-probe-'));
     await writeFile(path.join(dir, 'alpha.yaml'), SERVICE);
-    pf = PilotfishProcess.start(['serve', '--config-dir', dir, '--xds-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0']);
-    ({ xdsAddress: xds } = await pf.serving());
+  });
+
+  // Each probe gets a server of its own: what one probe leaves behind does not count for the next.
+  beforeEach(async () => {
+    // With the V8 flags the image runs with (its young generation is part of what RSS keeps).
+    pf = PilotfishProcess.start(['serve', '--config-dir', dir, '--xds-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0'],
+      { NODE_OPTIONS: NODE_FLAGS.join(' ') });
+    ({ xdsAddress: xds, httpAddress: http } = await pf.serving());
     pid = pf.child.pid!;
     // Idle: served one proxy, so the protos and the first push are part of it.
     const c = await AdsClient.connect(xds, { id: 'warm-up', metadata: { NAMESPACE: 'probe' } });
@@ -93,10 +102,13 @@ describe('security: memory probes against `pilotfish serve`', function () {
     idle = rssOf(pid);
   });
 
+  afterEach(async () => {
+    await pf?.stop();
+  });
+
   after(async () => {
     // eslint-disable-next-line no-console
-    if (figures.length > 0) console.log(`      idle RSS ${mb(idle)}\n${figures.map((f) => `      ${f}`).join('\n')}`);
-    await pf?.stop();
+    if (figures.length > 0) console.log(figures.map((f) => `      ${f}`).join('\n'));
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -116,7 +128,7 @@ describe('security: memory probes against `pilotfish serve`', function () {
     good.close();
     watch.stop();
     const after = await backNearIdle(pid, idle, NEAR_IDLE);
-    figures.push(`${name}: before ${mb(before)}, peak ${mb(watch.peak)} (+${mb(watch.peak - idle)} over idle), after ${mb(after)}`);
+    figures.push(`${name}: idle ${mb(idle)}, before ${mb(before)}, peak ${mb(watch.peak)} (+${mb(watch.peak - idle)} over idle), after ${mb(after)} (+${mb(after - idle)})`);
     assert.ok(watch.peak - idle <= BOUND_ABOVE_IDLE, `${name}: peak RSS ${mb(watch.peak)} is more than ${mb(BOUND_ABOVE_IDLE)} above idle ${mb(idle)}`);
     assert.ok(after - idle <= NEAR_IDLE, `${name}: RSS ${mb(after)} did not come back within ${mb(NEAR_IDLE)} of idle ${mb(idle)}`);
     assert.equal(pf.whenExited !== undefined && pf.child.exitCode, null, 'the server is still running');
@@ -139,6 +151,11 @@ describe('security: memory probes against `pilotfish serve`', function () {
       const refused = (await Promise.all(streams.map(({ s }) => (s.closed ? s.ended : undefined)))).filter((e) => e?.status === 8).length;
       assert.ok(refused >= 64 - 128 / 15, `${refused} of 64 streams refused with RESOURCE_EXHAUSTED`);
     });
+    // Each refusal is counted where operators look.
+    const metrics = parsePrometheusText(await (await fetch(`http://${http}/metrics`)).text());
+    const hits = (limit: string): number => sampleValue(metrics, 'pilotfish_xds_limit_hits_total', 'pilotfish_xds_limit_hits_total', { limit }) ?? 0;
+    assert.ok(hits('connectionBufferedBytes') + hits('processBufferedBytes') >= 56,
+      `limit hits in /metrics: connection ${hits('connectionBufferedBytes')}, process ${hits('processBufferedBytes')}`);
   });
 
   it('huge name lists, then close: lists and names are released', async () => {
