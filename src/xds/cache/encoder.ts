@@ -6,7 +6,7 @@ import type { XdsResource } from '../proxy-view.js';
 import { lookupType } from '../protos.js';
 import { messageName } from '../types.js';
 import { lenTag } from '../wire/tag.js';
-import { varintLength, writeVarint } from '../wire/varint.js';
+import { lenFieldLength, writeLenHeader } from '../wire/writer.js';
 
 /** A `google.protobuf.Any`: type_url (field 1) and value (field 2). */
 function anyOf(typeUrl: string, value: Uint8Array): Uint8Array {
@@ -82,22 +82,18 @@ export class ResourceEncoder {
     }
     const type = this.typeFor(typeUrl);
     const headBytes = type.encode(type.fromObject(head)).finish();
-    const tag = lenTag(field);
     let valueLength = headBytes.length;
-    for (const p of parts) valueLength += varintLength(tag) + varintLength(p.bytes.length) + p.bytes.length;
+    for (const p of parts) valueLength += lenFieldLength(field, p.bytes.length);
     const url = Buffer.from(typeUrl);
-    const any = Buffer.allocUnsafe(1 + varintLength(url.length) + url.length + 1 + varintLength(valueLength) + valueLength);
-    let at = 0;
-    any[at++] = lenTag(1);
-    at = writeVarint(any, at, url.length);
+    // Any: type_url=1, value=2.
+    const any = Buffer.allocUnsafe(lenFieldLength(1, url.length) + lenFieldLength(2, valueLength));
+    let at = writeLenHeader(any, 0, 1, url.length);
     at += url.copy(any, at);
-    any[at++] = lenTag(2);
-    at = writeVarint(any, at, valueLength);
+    at = writeLenHeader(any, at, 2, valueLength);
     any.set(headBytes, at);
     at += headBytes.length;
     for (const p of parts) {
-      at = writeVarint(any, at, tag);
-      at = writeVarint(any, at, p.bytes.length);
+      at = writeLenHeader(any, at, field, p.bytes.length);
       any.set(p.bytes, at);
       at += p.bytes.length;
     }

@@ -9,7 +9,7 @@ export function lenFieldLength(field: number, byteLength: number): number {
 }
 
 /** Writes the tag and length of a length-delimited field at `at`; returns where its bytes go. */
-function writeLenHeader(buf: Uint8Array, at: number, field: number, byteLength: number): number {
+export function writeLenHeader(buf: Uint8Array, at: number, field: number, byteLength: number): number {
   return writeVarint(buf, writeVarint(buf, at, lenTag(field)), byteLength);
 }
 
