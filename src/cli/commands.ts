@@ -181,7 +181,7 @@ export const proxyConfigCommand = defineCommand({
   name: 'proxy-config',
   summary: 'what a connected proxy was sent, as the running control plane\'s streams last sent it',
   args: [
-    { name: 'TYPE', required: true, help: 'cluster, listener, route or endpoint' },
+    { name: 'TYPE', required: true, help: 'cluster, listener, route, endpoint, all (every type) or bootstrap (the node the proxy presented)' },
     { name: 'PROXY_ID', help: 'the proxy (or --proxy)' },
   ],
   flags: {
@@ -189,7 +189,7 @@ export const proxyConfigCommand = defineCommand({
     server: { type: 'string', arg: 'URL', default: DEFAULT_SERVER, help: 'the control plane\'s HTTP address' },
     output: { type: 'string', short: 'o', arg: 'FORMAT', choices: ['table', 'json', 'yaml'], default: 'table', help: 'output format' },
   },
-  examples: ['pilotfish proxy-config cluster --proxy my-client', 'pilotfish proxy-config route my-client -o yaml'],
+  examples: ['pilotfish proxy-config cluster --proxy my-client', 'pilotfish proxy-config route my-client', 'pilotfish proxy-config all my-client -o yaml'],
   run: async (line): Promise<number> => (await import('./proxy-config.js')).proxyConfig(line, process.stdout, process.stderr),
 });
 
