@@ -169,9 +169,9 @@ export const proxyStatusCommand = defineCommand({
   name: 'proxy-status',
   summary: 'per connected proxy, whether CDS/LDS/RDS/EDS are SYNCED, STALE, NOT SENT or NACKED',
   description: 'Asks a running control plane\'s HTTP address.',
-  args: [{ name: 'PROXY_ID', help: 'only this proxy' }],
+  args: [{ name: 'PROXY_ID', help: 'only this proxy: its node id or its Pod as name.namespace' }],
   flags: {
-    server: { type: 'string', arg: 'URL', default: DEFAULT_SERVER, help: 'the control plane\'s HTTP address' },
+    server: { type: 'string', arg: 'URL[,URL...]', default: DEFAULT_SERVER, help: 'the HTTP address of every control-plane replica (each is asked, the answers merged)' },
     output: { type: 'string', short: 'o', arg: 'FORMAT', choices: ['table', 'json'], default: 'table', help: 'output format' },
   },
   run: async (line): Promise<number> => (await import('./proxy-status.js')).proxyStatus(line, process.stdout, process.stderr),
@@ -182,11 +182,11 @@ export const proxyConfigCommand = defineCommand({
   summary: 'what a connected proxy was sent, as the running control plane\'s streams last sent it',
   args: [
     { name: 'TYPE', required: true, help: 'cluster, listener, route, endpoint, all (every type) or bootstrap (the node the proxy presented)' },
-    { name: 'PROXY_ID', help: 'the proxy (or --proxy)' },
+    { name: 'PROXY_ID', help: 'the proxy: its node id or its Pod as name.namespace (or --proxy)' },
   ],
   flags: {
     proxy: { type: 'string', arg: 'ID', help: 'the proxy\'s node id (see proxy-status)' },
-    server: { type: 'string', arg: 'URL', default: DEFAULT_SERVER, help: 'the control plane\'s HTTP address' },
+    server: { type: 'string', arg: 'URL[,URL...]', default: DEFAULT_SERVER, help: 'the HTTP address of every control-plane replica (each is asked, the answers merged)' },
     output: { type: 'string', short: 'o', arg: 'FORMAT', choices: ['table', 'json', 'yaml'], default: 'table', help: 'output format' },
   },
   examples: ['pilotfish proxy-config cluster --proxy my-client', 'pilotfish proxy-config route my-client', 'pilotfish proxy-config all my-client -o yaml'],

@@ -7,6 +7,7 @@ import { DebugClientError, formatTable, getDebugJson } from '../admin/debug-clie
 import type { ProxyConfigDump, SentResource } from '../admin/sent-config.js';
 import { parseCommandLine, type ParsedLine } from './command-line.js';
 import { proxyConfigCommand } from './commands.js';
+import { proxiesOfAll, resolveProxy, serversOf } from './control-planes.js';
 import { UsageError } from './flags.js';
 
 type Obj = Record<string, unknown>;
@@ -160,7 +161,15 @@ export async function proxyConfig({ values, positionals }: ParsedLine<typeof pro
 
   let dump: ProxyConfigDump;
   try {
-    dump = await getDebugJson<ProxyConfigDump>(values.server!, '/debug/config_dump', { proxy });
+    // The replica the proxy is connected to, and its node id if it was named by its Pod.
+    const servers = serversOf(values.server!, 'proxy-config');
+    const { proxies, failures } = await proxiesOfAll(servers);
+    const found = resolveProxy(proxy, proxies);
+    if (found.length > 1) throw new UsageError(`pilotfish proxy-config: "${proxy}" names ${found.length} proxies (${found.map((f) => f.proxy.id).join(', ')}); give a node id`);
+    if (found.length === 0 && failures.length > 0) throw new DebugClientError(failures.join('; '));
+    const server = found[0]?.server ?? servers[0]!;
+    const id = found[0]?.proxy.id ?? proxy;
+    dump = await getDebugJson<ProxyConfigDump>(server, '/debug/config_dump', { proxy: id });
   } catch (e) {
     if (!(e instanceof DebugClientError)) throw e;
     err.write(`pilotfish proxy-config: ${e.message}\n`);
