@@ -193,6 +193,19 @@ export const proxyConfigCommand = defineCommand({
   run: async (line): Promise<number> => (await import('./proxy-config.js')).proxyConfig(line, process.stdout, process.stderr),
 });
 
+export const checkCommand = defineCommand({
+  name: 'check',
+  summary: 'check a cluster before installing pilotfish (--pre): API version, permissions to install, CRDs',
+  description: 'Each check prints one line, ✔ or ✘ with a hint; exit 1 when any fails. Post-install checks are not built yet.',
+  flags: {
+    pre: { type: 'boolean', help: 'run the pre-install checks (required: the only checks built so far)' },
+    kubeconfig: { type: 'string', arg: 'FILE', help: 'kubeconfig (default: in-cluster in a Pod, else $KUBECONFIG, else ~/.kube/config)' },
+    namespace: { type: 'string', arg: 'NS', help: `the namespace pilotfish will be installed in (default ${DEFAULT_CONTROL_PLANE_NAMESPACE})` },
+  },
+  examples: ['pilotfish check --pre'],
+  run: async (line): Promise<number> => (await import('./check.js')).check(line, process.stdout),
+});
+
 export const versionCommand = defineCommand({
   name: 'version',
   summary: 'print pilotfish\'s version',
@@ -206,5 +219,5 @@ export const versionCommand = defineCommand({
 /** In the order `pilotfish --help` lists them. */
 export const COMMANDS: readonly CommandSpec[] = [
   serveCommand, controllerCommand, webhookCommand, injectCommand, bootstrapCommand, configDumpCommand, analyzeCommand,
-  proxyStatusCommand, proxyConfigCommand, versionCommand,
+  proxyStatusCommand, proxyConfigCommand, checkCommand, versionCommand,
 ];
