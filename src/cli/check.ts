@@ -1,15 +1,18 @@
-// `pilotfish check --pre` (like `linkerd check --pre`): before installing, whether the cluster
-// can take pilotfish — the API server answers and is recent enough, the caller may create what
-// the chart creates (asked with SelfSubjectAccessReviews, so nothing is created), and which of
-// pilotfish's CRDs are already there. One line per check, ✔ or ✘ with a hint; exit 1 on any ✘.
-// Post-install checks are not built yet.
+// `pilotfish check` (like `linkerd check`). With --pre, before installing: the API server answers
+// and is recent enough, the caller may create what the chart creates (asked with
+// SelfSubjectAccessReviews, so nothing is created), and which of pilotfish's CRDs are already
+// there. Without, after installing: CRDs established, a replica holds the leader Lease, every
+// replica serves xDS, the webhook's caBundle is a certificate and the API server can call the
+// webhook with it (a server-side dry-run Pod in an injected namespace must come back injected),
+// and which namespaces are injected. One line per check, ✔ or ✘ with a hint; exit 1 on any ✘.
+import { X509Certificate } from 'node:crypto';
 import { crdName, TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND } from '../api/routing/v1alpha1/crd.js';
 import { PEER_AUTHENTICATION_CRD_NAME } from '../api/security/v1alpha1/crd.js';
 import { errorCode, errorText, KubeRest } from '../kube/rest.js';
 import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '../webhook/injection-names.js';
 import type { ParsedLine } from './command-line.js';
 import type { checkCommand } from './commands.js';
-import { UsageError } from './flags.js';
+import { serversOf } from './control-planes.js';
 import { loadKubeConfig } from './kubeconfig.js';
 
 /** The chart's `kubeVersion` (deploy/helm/pilotfish/Chart.yaml): the oldest release it installs on. */
@@ -43,9 +46,6 @@ interface AccessReview {
 }
 
 export async function check({ values }: ParsedLine<typeof checkCommand.flags>, out: NodeJS.WritableStream): Promise<number> {
-  if (!values.pre) {
-    throw new UsageError('pilotfish check: only the pre-install checks are built (pilotfish check --pre); post-install checks are not yet');
-  }
   const kube = new KubeRest(loadKubeConfig(values.kubeconfig, process.env), 10_000);
   const namespace = values.namespace ?? DEFAULT_CONTROL_PLANE_NAMESPACE;
   let failed = false;
@@ -65,8 +65,21 @@ export async function check({ values }: ParsedLine<typeof checkCommand.flags>, o
     out.write('Status check results are ✘\n');
     return 1;
   }
-  section('pre-install permissions', await Promise.all(INSTALLS.map((i) => canCreate(kube, i, namespace))));
-  section('pilotfish CRDs', await Promise.all(CRDS.map((name) => crdPresence(kube, name))));
+  if (values.pre) {
+    section('pre-install permissions', await Promise.all(INSTALLS.map((i) => canCreate(kube, i, namespace))));
+    section('pilotfish CRDs', await Promise.all(CRDS.map((name) => crdPresence(kube, name))));
+  } else {
+    section('pilotfish CRDs', await Promise.all(CRDS.map((name) => crdEstablished(kube, name))));
+    section('control plane', [
+      await leaseHeld(kube, namespace, values['lease-name']!),
+      ...(values.server !== undefined ? await replicasServing(serversOf(values.server, 'check')) : await podsReady(kube, namespace)),
+    ]);
+    const injected = await injectedNamespaces(kube, namespace);
+    section('sidecar injector webhook', await webhookChecks(kube, values['webhook-config-name']!, injected));
+    section('injected namespaces', [injected.length > 0
+      ? { ok: true, text: `injection is on in ${injected.length} namespace(s): ${injected.join(', ')}` }
+      : { ok: true, text: 'no namespace has injection on yet (kubectl label namespace NS pilotfish.io/inject=enabled)' }]);
+  }
   out.write(`Status check results are ${failed ? '✘' : '✔'}\n`);
   return failed ? 1 : 0;
 }
@@ -122,5 +135,130 @@ async function crdPresence(kube: KubeRest, name: string): Promise<Line> {
   } catch (err) {
     if (errorCode(err) === 404) return { ok: true, text: `${name} is not installed yet (the chart installs it)` };
     return { ok: false, text: `can read CRD ${name}`, hint: errorText(err) };
+  }
+}
+
+interface Condition { type?: string; status?: string; reason?: string; message?: string }
+
+async function crdEstablished(kube: KubeRest, name: string): Promise<Line> {
+  const hint = 'install the chart (helm install), or kubectl apply -f crds/';
+  try {
+    const crd = await kube.request<{ status?: { conditions?: Condition[] } }>('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+    const established = crd.status?.conditions?.find((c) => c.type === 'Established');
+    return established?.status === 'True'
+      ? { ok: true, text: `${name} is established` }
+      : { ok: false, text: `${name} is established`, hint: `not yet: ${established?.message ?? 'no Established condition'}` };
+  } catch (err) {
+    return { ok: false, text: `${name} is established`, hint: errorCode(err) === 404 ? `it is not installed; ${hint}` : errorText(err) };
+  }
+}
+
+async function leaseHeld(kube: KubeRest, namespace: string, name: string): Promise<Line> {
+  const text = `a replica holds the leader Lease ${namespace}/${name}`;
+  try {
+    const lease = await kube.request<{ spec?: { holderIdentity?: string; renewTime?: string; leaseDurationSeconds?: number } }>(
+      'GET', `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`);
+    const holder = lease.spec?.holderIdentity ?? '';
+    const age = Date.now() - Date.parse(lease.spec?.renewTime ?? '');
+    const limit = (lease.spec?.leaseDurationSeconds ?? 15) * 1000;
+    if (holder !== '' && age <= limit) return { ok: true, text: `${text} (${holder}, renewed ${Math.max(0, Math.round(age / 1000))}s ago)` };
+    return { ok: false, text, hint: `${holder === '' ? 'nobody holds it' : `${holder} last renewed it ${Math.round(age / 1000)}s ago`}: is pilotfish running in ${namespace}?` };
+  } catch (err) {
+    return { ok: false, text, hint: errorCode(err) === 404 ? `no such Lease: pilotfish has not run in ${namespace} (check --namespace)` : errorText(err) };
+  }
+}
+
+/** Each replica's /readyz: pilotfish is ready once it serves xDS from a complete snapshot. */
+async function replicasServing(servers: readonly string[]): Promise<Line[]> {
+  return Promise.all(servers.map(async (server): Promise<Line> => {
+    const text = `replica ${server} serves xDS`;
+    try {
+      const res = await fetch(new URL('/readyz', server), { signal: AbortSignal.timeout(5_000) });
+      await res.body?.cancel();
+      return res.ok ? { ok: true, text } : { ok: false, text, hint: `/readyz answered ${res.status}: it has not synced from the API server yet` };
+    } catch (err) {
+      const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : errorText(err);
+      return { ok: false, text, hint: `cannot reach it: ${cause}` };
+    }
+  }));
+}
+
+/** Without --server: the chart's Pods, whose readiness probe is pilotfish's /readyz (serving xDS). */
+async function podsReady(kube: KubeRest, namespace: string): Promise<Line[]> {
+  const selector = 'app.kubernetes.io/name=pilotfish,app.kubernetes.io/component=control-plane';
+  let pods: { items?: Array<{ metadata?: { name?: string }; status?: { conditions?: Condition[] } }> };
+  try {
+    pods = await kube.request('GET', `/api/v1/namespaces/${namespace}/pods`, { query: { labelSelector: selector } });
+  } catch (err) {
+    return [{ ok: false, text: `can list the control plane's Pods in ${namespace}`, hint: errorText(err) }];
+  }
+  const items = pods.items ?? [];
+  if (items.length === 0) return [{ ok: false, text: `control-plane Pods run in ${namespace}`, hint: `no Pod matches ${selector}: is the chart installed in this namespace?` }];
+  return items.map((p) => {
+    const ready = p.status?.conditions?.find((c) => c.type === 'Ready');
+    const text = `replica ${p.metadata?.name ?? '?'} serves xDS (Pod Ready)`;
+    return ready?.status === 'True' ? { ok: true, text } : { ok: false, text, hint: `not ready${ready?.message ? `: ${ready.message}` : ''} (kubectl -n ${namespace} describe pod ${p.metadata?.name ?? ''})` };
+  });
+}
+
+async function injectedNamespaces(kube: KubeRest, controlPlane: string): Promise<string[]> {
+  try {
+    const list = await kube.request<{ items?: Array<{ metadata?: { name?: string } }> }>('GET', '/api/v1/namespaces', { query: { labelSelector: 'pilotfish.io/inject=enabled' } });
+    return (list.items ?? []).map((n) => n.metadata?.name ?? '').filter((n) => n !== '' && n !== controlPlane && n !== 'kube-system').sort();
+  } catch {
+    return [];
+  }
+}
+
+interface WebhookConfig { webhooks?: Array<{ name?: string; failurePolicy?: string; clientConfig?: { caBundle?: string } }> }
+
+async function webhookChecks(kube: KubeRest, name: string, injected: readonly string[]): Promise<Line[]> {
+  let config: WebhookConfig;
+  try {
+    config = await kube.request<WebhookConfig>('GET', `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${name}`);
+  } catch (err) {
+    return [{ ok: false, text: `MutatingWebhookConfiguration ${name} exists`, hint: errorCode(err) === 404 ? 'install the chart, or pass --webhook-config-name' : errorText(err) }];
+  }
+  const lines: Line[] = [{ ok: true, text: `MutatingWebhookConfiguration ${name} exists` }];
+  for (const w of config.webhooks ?? []) lines.push(caBundleLine(w.name ?? '?', w.clientConfig?.caBundle ?? ''));
+  lines.push(await dryRunInjection(kube, injected[0]));
+  return lines;
+}
+
+/** The caBundle holds at least one certificate, none expired. (Whether it is the right CA, the dry run shows.) */
+function caBundleLine(webhook: string, caBundle: string): Line {
+  const text = `webhook ${webhook} has a valid caBundle`;
+  if (caBundle === '') return { ok: false, text, hint: 'it is empty: pilotfish patches it at start; is the control plane running?' };
+  const pem = Buffer.from(caBundle, 'base64').toString('utf8');
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) return { ok: false, text, hint: 'it holds no PEM certificate' };
+  try {
+    for (const b of blocks) {
+      const cert = new X509Certificate(b);
+      if (Date.parse(cert.validTo) < Date.now()) return { ok: false, text, hint: `a certificate in it expired ${cert.validTo}` };
+    }
+  } catch (err) {
+    return { ok: false, text, hint: `it does not parse: ${errorText(err)}` };
+  }
+  return { ok: true, text };
+}
+
+/**
+ * The API server calls the webhook for a server-side dry-run Pod in an injected namespace: the
+ * call only succeeds when the webhook is reachable and its certificate chains to the caBundle,
+ * and the Pod comes back with pilotfish's containers. Nothing is created.
+ */
+async function dryRunInjection(kube: KubeRest, namespace: string | undefined): Promise<Line> {
+  const text = 'the API server can call the webhook (dry-run Pod injected)';
+  if (namespace === undefined) return { ok: true, text: 'webhook call not tried: no namespace has injection on' };
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'pilotfish-check-', namespace }, spec: { containers: [{ name: 'check', image: 'pilotfish-check' }] } };
+  try {
+    const result = await kube.request<{ spec?: { containers?: unknown[]; initContainers?: unknown[] } }>(
+      'POST', `/api/v1/namespaces/${namespace}/pods`, { query: { dryRun: 'All' }, body: pod });
+    const count = (result.spec?.containers?.length ?? 0) + (result.spec?.initContainers?.length ?? 0);
+    if (count > 1) return { ok: true, text: `${text} in ${namespace}` };
+    return { ok: false, text: `${text} in ${namespace}`, hint: 'the Pod came back uninjected: with failurePolicy Ignore a failing webhook call is silent; check the caBundle and that a replica serves the webhook' };
+  } catch (err) {
+    return { ok: false, text: `${text} in ${namespace}`, hint: `${errorText(err)} (a wrong caBundle shows as "x509: certificate signed by unknown authority")` };
   }
 }

@@ -195,14 +195,17 @@ export const proxyConfigCommand = defineCommand({
 
 export const checkCommand = defineCommand({
   name: 'check',
-  summary: 'check a cluster before installing pilotfish (--pre): API version, permissions to install, CRDs',
-  description: 'Each check prints one line, ✔ or ✘ with a hint; exit 1 when any fails. Post-install checks are not built yet.',
+  summary: 'check a cluster: before installing pilotfish (--pre: API version, permissions, CRDs) or after (control plane, webhook, CRDs, injection)',
+  description: 'Each check prints one line, ✔ or ✘ with a hint; exit 1 when any fails.',
   flags: {
-    pre: { type: 'boolean', help: 'run the pre-install checks (required: the only checks built so far)' },
+    pre: { type: 'boolean', help: 'the pre-install checks (API version, permission to create what the chart creates, CRDs present or not)' },
     kubeconfig: { type: 'string', arg: 'FILE', help: 'kubeconfig (default: in-cluster in a Pod, else $KUBECONFIG, else ~/.kube/config)' },
-    namespace: { type: 'string', arg: 'NS', help: `the namespace pilotfish will be installed in (default ${DEFAULT_CONTROL_PLANE_NAMESPACE})` },
+    namespace: { type: 'string', arg: 'NS', help: `the control plane's namespace (default ${DEFAULT_CONTROL_PLANE_NAMESPACE})` },
+    server: { type: 'string', arg: 'URL[,URL...]', help: 'the HTTP address of every replica, asked for /readyz (default: the readiness of the chart\'s Pods)' },
+    'webhook-config-name': { type: 'string', arg: 'NAME', default: 'pilotfish-sidecar-injector', help: 'the chart\'s MutatingWebhookConfiguration' },
+    'lease-name': { type: 'string', arg: 'NAME', default: 'pilotfish-leader', help: 'the Lease the replicas elect a leader with' },
   },
-  examples: ['pilotfish check --pre'],
+  examples: ['pilotfish check --pre', 'pilotfish check'],
   run: async (line): Promise<number> => (await import('./check.js')).check(line, process.stdout),
 });
 
