@@ -12,7 +12,7 @@ import { errorCode, errorText, KubeRest } from '../kube/rest.js';
 import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '../webhook/injection-names.js';
 import type { ParsedLine } from './command-line.js';
 import type { checkCommand } from './commands.js';
-import { serversOf } from './control-planes.js';
+import { CONTROL_PLANE_SELECTOR, serversOf } from './control-planes.js';
 import { loadKubeConfig } from './kubeconfig.js';
 
 /** The chart's `kubeVersion` (deploy/helm/pilotfish/Chart.yaml): the oldest release it installs on. */
@@ -185,7 +185,7 @@ async function replicasServing(servers: readonly string[]): Promise<Line[]> {
 
 /** Without --server: the chart's Pods, whose readiness probe is pilotfish's /readyz (serving xDS). */
 async function podsReady(kube: KubeRest, namespace: string): Promise<Line[]> {
-  const selector = 'app.kubernetes.io/name=pilotfish,app.kubernetes.io/component=control-plane';
+  const selector = CONTROL_PLANE_SELECTOR;
   let pods: { items?: Array<{ metadata?: { name?: string }; status?: { conditions?: Condition[] } }> };
   try {
     pods = await kube.request('GET', `/api/v1/namespaces/${namespace}/pods`, { query: { labelSelector: selector } });

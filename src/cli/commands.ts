@@ -171,7 +171,9 @@ export const proxyStatusCommand = defineCommand({
   description: 'Asks a running control plane\'s HTTP address.',
   args: [{ name: 'PROXY_ID', help: 'only this proxy: its node id or its Pod as name.namespace' }],
   flags: {
-    server: { type: 'string', arg: 'URL[,URL...]', default: DEFAULT_SERVER, help: 'the HTTP address of every control-plane replica (each is asked, the answers merged)' },
+    server: { type: 'string', arg: 'URL[,URL...]', help: `the HTTP address of every control-plane replica, each asked and the answers merged (default ${DEFAULT_SERVER})` },
+    kubeconfig: { type: 'string', arg: 'FILE', help: 'ask the chart\'s Pods in the cluster instead, through the API server\'s pod proxy (default kubeconfig: $KUBECONFIG, else ~/.kube/config)' },
+    namespace: { type: 'string', arg: 'NS', help: `the control plane's namespace in the cluster (implies asking the cluster; default ${DEFAULT_CONTROL_PLANE_NAMESPACE})` },
     output: { type: 'string', short: 'o', arg: 'FORMAT', choices: ['table', 'json'], default: 'table', help: 'output format' },
   },
   run: async (line): Promise<number> => (await import('./proxy-status.js')).proxyStatus(line, process.stdout, process.stderr),
@@ -186,7 +188,9 @@ export const proxyConfigCommand = defineCommand({
   ],
   flags: {
     proxy: { type: 'string', arg: 'ID', help: 'the proxy\'s node id (see proxy-status)' },
-    server: { type: 'string', arg: 'URL[,URL...]', default: DEFAULT_SERVER, help: 'the HTTP address of every control-plane replica (each is asked, the answers merged)' },
+    server: { type: 'string', arg: 'URL[,URL...]', help: `the HTTP address of every control-plane replica, each asked and the answers merged (default ${DEFAULT_SERVER})` },
+    kubeconfig: { type: 'string', arg: 'FILE', help: 'ask the chart\'s Pods in the cluster instead, through the API server\'s pod proxy (default kubeconfig: $KUBECONFIG, else ~/.kube/config)' },
+    namespace: { type: 'string', arg: 'NS', help: `the control plane's namespace in the cluster (implies asking the cluster; default ${DEFAULT_CONTROL_PLANE_NAMESPACE})` },
     output: { type: 'string', short: 'o', arg: 'FORMAT', choices: ['table', 'json', 'yaml'], default: 'table', help: 'output format' },
   },
   examples: ['pilotfish proxy-config cluster --proxy my-client', 'pilotfish proxy-config route my-client', 'pilotfish proxy-config all my-client -o yaml'],

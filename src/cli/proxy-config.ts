@@ -3,11 +3,11 @@
 // config_dump form (durations `2s`, wrappers as values); the route table has one row per route,
 // with its match, where it sends traffic (with weights) and the TrafficRoute it came from.
 import { stringify as toYaml } from 'yaml';
-import { DebugClientError, formatTable, getDebugJson } from '../admin/debug-client.js';
+import { DebugClientError, DEFAULT_SERVER, formatTable } from '../admin/debug-client.js';
 import type { ProxyConfigDump, SentResource } from '../admin/sent-config.js';
 import { parseCommandLine, type ParsedLine } from './command-line.js';
 import { proxyConfigCommand } from './commands.js';
-import { proxiesOfAll, resolveProxy, serversOf } from './control-planes.js';
+import { proxiesOfAll, replicasOf, resolveProxy } from './control-planes.js';
 import { UsageError } from './flags.js';
 
 type Obj = Record<string, unknown>;
@@ -162,14 +162,14 @@ export async function proxyConfig({ values, positionals }: ParsedLine<typeof pro
   let dump: ProxyConfigDump;
   try {
     // The replica the proxy is connected to, and its node id if it was named by its Pod.
-    const servers = serversOf(values.server!, 'proxy-config');
+    const servers = await replicasOf(values, DEFAULT_SERVER, 'proxy-config');
     const { proxies, failures } = await proxiesOfAll(servers);
     const found = resolveProxy(proxy, proxies);
     if (found.length > 1) throw new UsageError(`pilotfish proxy-config: "${proxy}" names ${found.length} proxies (${found.map((f) => f.proxy.id).join(', ')}); give a node id`);
     if (found.length === 0 && failures.length > 0) throw new DebugClientError(failures.join('; '));
-    const server = found[0]?.server ?? servers[0]!;
+    const replica = found[0]?.replica ?? servers[0]!;
     const id = found[0]?.proxy.id ?? proxy;
-    dump = await getDebugJson<ProxyConfigDump>(server, '/debug/config_dump', { proxy: id });
+    dump = await replica.get<ProxyConfigDump>('/debug/config_dump', { proxy: id });
   } catch (e) {
     if (!(e instanceof DebugClientError)) throw e;
     err.write(`pilotfish proxy-config: ${e.message}\n`);
