@@ -1,6 +1,7 @@
 // proxy-status and proxy-config against the real API server with two pilotfish replicas, found
 // the way istioctl finds istiod: the chart's Pods in the control plane's namespace, each asked
 // through the API server (`pods/NAME:15014/proxy`), and a proxy named by its Pod (`name.ns`).
+// The same Pods give `pilotfish check` (without --server) each replica's readiness.
 //
 // Not pods/portforward: the API server hands a port-forward to the kubelet of the Pod's node, and
 // this cluster has no kubelet. The pod proxy is the API server's own connection to the Pod's IP,
@@ -103,6 +104,17 @@ describe('cluster: proxy-status and proxy-config through the API server, two rep
     const b = await cli('proxy-config', 'bootstrap', 'web-1.shop', '-o', 'json');
     assert.equal(b.code, 0, b.stderr);
     assert.equal((JSON.parse(b.stdout) as { node: { id: string } }).node.id, 'client-1');
+  });
+
+  it('check, without --server, takes each replica Pod\'s readiness (its probe is /readyz): a Pod not Ready is a failing line', async () => {
+    const ready = (name: string, status: 'True' | 'False'): Promise<unknown> => cluster.admin.patch(`/api/v1/namespaces/${CONTROL_PLANE_NAMESPACE}/pods/${name}/status`,
+      { status: { conditions: [{ type: 'Ready', status, ...(status === 'False' ? { message: 'readiness probe failed' } : {}) }] } }, 'strategic');
+    await ready(pods[0]!, 'True');
+    await ready(pods[1]!, 'False');
+    const r = await runPilotfish(['check', '--kubeconfig', cluster.kubeconfig, '--namespace', CONTROL_PLANE_NAMESPACE]);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stdout, new RegExp(`^✔ replica ${pods[0]} serves xDS \\(Pod Ready\\)$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^✘ replica ${pods[1]} serves xDS \\(Pod Ready\\)\n {4}hint: not ready: readiness probe failed`, 'm'));
   });
 
   it('a namespace without pilotfish Pods is one clear line, exit 1', async () => {
