@@ -169,9 +169,11 @@ export const proxyStatusCommand = defineCommand({
   name: 'proxy-status',
   summary: 'per connected proxy, whether CDS/LDS/RDS/EDS are SYNCED, STALE, NOT SENT or NACKED',
   description: 'Asks a running control plane\'s HTTP address.',
-  args: [{ name: 'PROXY_ID', help: 'only this proxy' }],
+  args: [{ name: 'PROXY_ID', help: 'only this proxy: its node id or its Pod as name.namespace' }],
   flags: {
-    server: { type: 'string', arg: 'URL', default: DEFAULT_SERVER, help: 'the control plane\'s HTTP address' },
+    server: { type: 'string', arg: 'URL[,URL...]', help: `the HTTP address of every control-plane replica, each asked and the answers merged (default ${DEFAULT_SERVER})` },
+    kubeconfig: { type: 'string', arg: 'FILE', help: 'ask the chart\'s Pods in the cluster instead, through the API server\'s pod proxy (default kubeconfig: $KUBECONFIG, else ~/.kube/config)' },
+    namespace: { type: 'string', arg: 'NS', help: `the control plane's namespace in the cluster (implies asking the cluster; default ${DEFAULT_CONTROL_PLANE_NAMESPACE})` },
     output: { type: 'string', short: 'o', arg: 'FORMAT', choices: ['table', 'json'], default: 'table', help: 'output format' },
   },
   run: async (line): Promise<number> => (await import('./proxy-status.js')).proxyStatus(line, process.stdout, process.stderr),
@@ -181,16 +183,34 @@ export const proxyConfigCommand = defineCommand({
   name: 'proxy-config',
   summary: 'what a connected proxy was sent, as the running control plane\'s streams last sent it',
   args: [
-    { name: 'TYPE', required: true, help: 'cluster, listener, route or endpoint' },
-    { name: 'PROXY_ID', help: 'the proxy (or --proxy)' },
+    { name: 'TYPE', required: true, help: 'cluster, listener, route, endpoint, all (every type) or bootstrap (the node the proxy presented)' },
+    { name: 'PROXY_ID', help: 'the proxy: its node id or its Pod as name.namespace (or --proxy)' },
   ],
   flags: {
     proxy: { type: 'string', arg: 'ID', help: 'the proxy\'s node id (see proxy-status)' },
-    server: { type: 'string', arg: 'URL', default: DEFAULT_SERVER, help: 'the control plane\'s HTTP address' },
+    server: { type: 'string', arg: 'URL[,URL...]', help: `the HTTP address of every control-plane replica, each asked and the answers merged (default ${DEFAULT_SERVER})` },
+    kubeconfig: { type: 'string', arg: 'FILE', help: 'ask the chart\'s Pods in the cluster instead, through the API server\'s pod proxy (default kubeconfig: $KUBECONFIG, else ~/.kube/config)' },
+    namespace: { type: 'string', arg: 'NS', help: `the control plane's namespace in the cluster (implies asking the cluster; default ${DEFAULT_CONTROL_PLANE_NAMESPACE})` },
     output: { type: 'string', short: 'o', arg: 'FORMAT', choices: ['table', 'json', 'yaml'], default: 'table', help: 'output format' },
   },
-  examples: ['pilotfish proxy-config cluster --proxy my-client', 'pilotfish proxy-config route my-client -o yaml'],
+  examples: ['pilotfish proxy-config cluster --proxy my-client', 'pilotfish proxy-config route my-client', 'pilotfish proxy-config all my-client -o yaml'],
   run: async (line): Promise<number> => (await import('./proxy-config.js')).proxyConfig(line, process.stdout, process.stderr),
+});
+
+export const checkCommand = defineCommand({
+  name: 'check',
+  summary: 'check a cluster: before installing pilotfish (--pre: API version, permissions, CRDs) or after (control plane, webhook, CRDs, injection)',
+  description: 'Each check prints one line, ✔ or ✘ with a hint; exit 1 when any fails.',
+  flags: {
+    pre: { type: 'boolean', help: 'the pre-install checks (API version, permission to create what the chart creates, CRDs present or not)' },
+    kubeconfig: { type: 'string', arg: 'FILE', help: 'kubeconfig (default: in-cluster in a Pod, else $KUBECONFIG, else ~/.kube/config)' },
+    namespace: { type: 'string', arg: 'NS', help: `the control plane's namespace (default ${DEFAULT_CONTROL_PLANE_NAMESPACE})` },
+    server: { type: 'string', arg: 'URL[,URL...]', help: 'the HTTP address of every replica, asked for /readyz (default: the readiness of the chart\'s Pods)' },
+    'webhook-config-name': { type: 'string', arg: 'NAME', default: 'pilotfish-sidecar-injector', help: 'the chart\'s MutatingWebhookConfiguration' },
+    'lease-name': { type: 'string', arg: 'NAME', default: 'pilotfish-leader', help: 'the Lease the replicas elect a leader with' },
+  },
+  examples: ['pilotfish check --pre', 'pilotfish check'],
+  run: async (line): Promise<number> => (await import('./check.js')).check(line, process.stdout),
 });
 
 export const versionCommand = defineCommand({
@@ -206,5 +226,5 @@ export const versionCommand = defineCommand({
 /** In the order `pilotfish --help` lists them. */
 export const COMMANDS: readonly CommandSpec[] = [
   serveCommand, controllerCommand, webhookCommand, injectCommand, bootstrapCommand, configDumpCommand, analyzeCommand,
-  proxyStatusCommand, proxyConfigCommand, versionCommand,
+  proxyStatusCommand, proxyConfigCommand, checkCommand, versionCommand,
 ];

@@ -32,6 +32,8 @@ export interface ControlPlaneOptions {
   readonly xdsEvents?: XdsEvents;
   /** Extra fields for the "serving" log line. */
   readonly servingInfo?: (first: MeshSnapshot) => Record<string, unknown>;
+  /** Endpoints of a Service no EndpointSlice names come from its selector's Pods (config files, not a cluster). */
+  readonly endpointsFromPods?: boolean;
 }
 
 export interface ControlPlane {
@@ -75,7 +77,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const httpAddr = splitHostPort(opts.httpAddress);
   const xdsHost = splitHostPort(opts.xdsAddress).host;
 
-  const store = new SnapshotStore({ logger });
+  const store = new SnapshotStore({ logger, translate: { endpointsFromPods: opts.endpointsFromPods === true } });
   const mesh = new MeshProxyViews(new ResourceEncoder(), logger.child({ component: 'push' }),
     opts.outboundTrafficPolicy ? { outboundTrafficPolicy: opts.outboundTrafficPolicy } : {});
   let ready = false;

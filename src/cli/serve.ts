@@ -47,6 +47,7 @@ export async function serve({ values }: ParsedLine<typeof serveCommand.flags>): 
     debugEndpoints: !values['no-debug-endpoints'], outboundTrafficPolicy,
     configureAdmin: (admin) => registerRegistryRoutes(admin, registry, new RegistryAccess(token)),
     servingInfo: () => ({ configDir: values['config-dir'] ?? null }),
+    endpointsFromPods: true,
   });
   await waitForShutdown(logger, () => plane.close());
   return 0;
