@@ -14,7 +14,6 @@ import { deepEqual } from '../../deep-equal.js';
 import { localityOf } from './locality.js';
 import { matchesSelector, podEndpoint } from './pod-endpoints.js';
 
-export { REGION_LABEL, SUBZONE_LABEL, ZONE_LABEL } from './locality.js';
 
 const DEFAULT_NAMESPACE = 'default';
 
