@@ -1,14 +1,13 @@
-// Every pilotfish command: its arguments, flags, help text, and the module that runs it. The
-// parser, `--help` and the e2e test of the help are all built from this table. A command's module
-// is imported only when that command runs, so `pilotfish bootstrap` never loads the gRPC server,
-// the Envoy protos or the Kubernetes client.
+// Every pilotfish command as declared: its arguments, flags and help text. The parser, `--help` and
+// the e2e test of the help are all built from these; command-table.ts pairs each with the module
+// that runs it. Command modules import their declaration from here (never the table), so the
+// imports stay one-way.
 import { DEFAULT_SERVER } from '../admin/debug-client.js';
 import { OUTBOUND_TRAFFIC_POLICIES } from '../model/outbound-policy.js';
 import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '../webhook/injection-names.js';
-import { defineCommand, type CommandSpec, type FlagSpecs } from './command-line.js';
+import { defineCommand, type FlagSpecs } from './command-line.js';
 import { logFlags } from './flags.js';
 import { injectorFlagOptions, webhookCertHostsFlag, webhookFlagOptions } from './injector-flags.js';
-import { pilotfishVersion } from './version.js';
 
 const PROXY_KINDS = ['grpc', 'sidecar'] as const;
 
@@ -43,7 +42,6 @@ export const serveCommand = defineCommand({
   },
   examples: ['pilotfish serve --config-dir examples/demo --xds-address 127.0.0.1:15010 --http-address 127.0.0.1:15014 --log-format text'],
   debug: debugWhen,
-  run: async (line): Promise<number> => (await import('./serve.js')).serve(line),
 });
 
 /**
@@ -76,7 +74,6 @@ export const controllerCommand = defineCommand({
     ...controllerWebhookFlags,
   },
   debug: debugWhen,
-  run: async (line): Promise<number> => (await import('./controller.js')).controller(line),
 });
 
 export const webhookCommand = defineCommand({
@@ -84,7 +81,6 @@ export const webhookCommand = defineCommand({
   summary: 'run only the sidecar injector (HTTPS AdmissionReview v1 on POST /inject)',
   flags: { ...webhookFlagOptions, ...webhookCertHostsFlag },
   debug: debugWhen,
-  run: async (line): Promise<number> => (await import('./webhook-command.js')).webhook(line),
 });
 
 export const injectCommand = defineCommand({
@@ -101,7 +97,6 @@ export const injectCommand = defineCommand({
     namespace: { type: 'string', arg: 'NS', default: DEFAULT_CONTROL_PLANE_NAMESPACE, help: 'the control plane\'s namespace (its Pods are never injected)' },
   },
   examples: ['pilotfish inject -f examples/inject/workloads.yaml', 'kubectl get deploy web -o yaml | pilotfish inject -f - | kubectl apply -f -'],
-  run: async (line): Promise<number> => (await import('./inject.js')).inject(line, process),
 });
 
 export const bootstrapCommand = defineCommand({
@@ -123,7 +118,6 @@ export const bootstrapCommand = defineCommand({
     'pilotfish bootstrap --node-id my-client --xds-address 127.0.0.1:15010 --namespace demo > bootstrap.json',
     'pilotfish bootstrap --kind sidecar --node-id \'sidecar~10.0.0.5~web-1.shop~shop.svc.cluster.local\' > envoy.yaml',
   ],
-  run: async (line): Promise<number> => (await import('./bootstrap.js')).bootstrap(line, process.stdout),
 });
 
 /** What `config-dump` and `analyze` read: files, and how they would be served. */
@@ -146,7 +140,6 @@ export const configDumpCommand = defineCommand({
     output: { type: 'string', short: 'o', arg: 'FORMAT', choices: configOutputFormats, default: 'json', help: 'output format' },
   },
   examples: ['pilotfish config-dump --config-dir examples/shop --node-id x --namespace shop --kind sidecar --labels app=frontend -o yaml'],
-  run: async (line): Promise<number> => (await import('./config-dump.js')).configDump(line, process.stdout, process.stderr),
 });
 
 export const analyzeCommand = defineCommand({
@@ -162,7 +155,6 @@ export const analyzeCommand = defineCommand({
     },
   },
   examples: ['pilotfish analyze -f examples/shop', 'pilotfish analyze -f routing.yaml --kind grpc'],
-  run: async (line): Promise<number> => (await import('./analyze.js')).analyze(line, process.stdout),
 });
 
 export const proxyStatusCommand = defineCommand({
@@ -176,7 +168,6 @@ export const proxyStatusCommand = defineCommand({
     namespace: { type: 'string', arg: 'NS', help: `the control plane's namespace in the cluster (implies asking the cluster; default ${DEFAULT_CONTROL_PLANE_NAMESPACE})` },
     output: { type: 'string', short: 'o', arg: 'FORMAT', choices: ['table', 'json'], default: 'table', help: 'output format' },
   },
-  run: async (line): Promise<number> => (await import('./proxy-status.js')).proxyStatus(line, process.stdout, process.stderr),
 });
 
 export const proxyConfigCommand = defineCommand({
@@ -194,7 +185,6 @@ export const proxyConfigCommand = defineCommand({
     output: { type: 'string', short: 'o', arg: 'FORMAT', choices: ['table', 'json', 'yaml'], default: 'table', help: 'output format' },
   },
   examples: ['pilotfish proxy-config cluster --proxy my-client', 'pilotfish proxy-config route my-client', 'pilotfish proxy-config all my-client -o yaml'],
-  run: async (line): Promise<number> => (await import('./proxy-config.js')).proxyConfig(line, process.stdout, process.stderr),
 });
 
 export const checkCommand = defineCommand({
@@ -210,21 +200,11 @@ export const checkCommand = defineCommand({
     'lease-name': { type: 'string', arg: 'NAME', default: 'pilotfish-leader', help: 'the Lease the replicas elect a leader with' },
   },
   examples: ['pilotfish check --pre', 'pilotfish check'],
-  run: async (line): Promise<number> => (await import('./check.js')).check(line, process.stdout),
 });
 
 export const versionCommand = defineCommand({
   name: 'version',
   summary: 'print pilotfish\'s version',
   flags: {},
-  run: async () => {
-    process.stdout.write(`${pilotfishVersion()}\n`);
-    return 0;
-  },
 });
 
-/** In the order `pilotfish --help` lists them. */
-export const COMMANDS: readonly CommandSpec[] = [
-  serveCommand, controllerCommand, webhookCommand, injectCommand, bootstrapCommand, configDumpCommand, analyzeCommand,
-  proxyStatusCommand, proxyConfigCommand, checkCommand, versionCommand,
-];
