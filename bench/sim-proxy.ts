@@ -12,7 +12,7 @@ import { lookupType } from '../src/xds/protos.js';
 import { nodeInfoToProto } from '../test/support/node-proto.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, isFullState } from '../src/xds/types.js';
 import { Checker, type Expectations } from './checks.js';
-import { anyDependentNames, canonical, decodeAny, dependentNames, DeriveCache, ResourceDeriveCache, SotwEdsNames } from './derive.js';
+import { anyDependentNames, canonical, decodeAny, dependentNames, type DeriveCache, type ResourceDeriveCache, type SotwEdsNames } from './derive.js';
 import {
   deltaAckFrame, deltaRequestFrame, FrameDecoder, scanDelta, scanSotw, sotwAckFrame, sotwAnys, sotwRequestFrame,
 } from './wire.js';

@@ -113,18 +113,19 @@ export class ConnectionGuards {
       this.inflightBodyBytes -= held;
       held = 0;
     });
-    const guards = this;
     return payload.pipe(new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        if (guards.inflightBodyBytes + chunk.length > guards.limits.maxInflightBodyBytes) {
-          guards.counters.inc('inflight_body');
+      // An arrow function keeps `this` (the guards); Transform calls it with the stream as receiver,
+      // which it does not need.
+      transform: (chunk: Buffer, _encoding, callback) => {
+        if (this.inflightBodyBytes + chunk.length > this.limits.maxInflightBodyBytes) {
+          this.counters.inc('inflight_body');
           const busy = Object.assign(new Error('webhook busy: too many request bodies being received at once; retry'), {
             statusCode: 503, code: BUSY,
           });
           callback(busy);
           return;
         }
-        guards.inflightBodyBytes += chunk.length;
+        this.inflightBodyBytes += chunk.length;
         held += chunk.length;
         callback(null, chunk);
       },

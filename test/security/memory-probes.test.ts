@@ -111,7 +111,6 @@ describe('security: memory probes against `pilotfish serve`', function () {
   });
 
   after(async () => {
-    // eslint-disable-next-line no-console
     if (figures.length > 0) console.log(figures.map((f) => `      ${f}`).join('\n'));
     if (dir) await rm(dir, { recursive: true, force: true });
   });

@@ -10,7 +10,7 @@
 // application/json), at most the admin server's body limit (1 MiB).
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryAccess } from './registry-access.js';
-import { EndpointRegistry, RegistryError, hostPort, parseHostPort } from './registry-source.js';
+import { type EndpointRegistry, RegistryError, hostPort, parseHostPort } from './registry-source.js';
 
 export const CLASSIC_DEFAULT_SERVICE = 'myservice';
 const JSON_TYPE = 'application/json';
