@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import {
   DebugAccess, isLoopbackAddress, type DebugReviewer, type ReviewOutcome,
 } from '../../src/admin/debug-access.js';
+import { DebugClientError, getDebugJson } from '../../src/admin/debug-client.js';
 import { DEBUG_ACCESS_PERMISSIONS, KubeDebugReviewer, reviewClientsFor } from '../../src/admin/kube-debug-reviewer.js';
 import { PILOTFISH_PERMISSIONS } from '../../src/cli/permissions.js';
 import { startStack, type Stack } from '../admin/stack.js';
@@ -167,6 +168,22 @@ describe('security: debug endpoints answer only authorized callers', function ()
       assert.equal(m.status, 200);
       assert.match(m.text, /pilotfish_debug_requests_refused_total\{reason="forbidden"\}/);
       assert.equal((await stack.get('/healthz')).status, 200);
+    });
+
+    it('proxy-status / proxy-config (debug client): a token goes to a non-loopback server and is accepted; none goes to loopback', async () => {
+      let asked = 0;
+      const token = async (): Promise<string> => { asked++; return ALLOWED; };
+      const remoteServer = { token, isLocal: (): boolean => false };
+      const syncz = await getDebugJson<unknown[]>(stack.base, '/debug/syncz', {}, remoteServer);
+      assert.ok(Array.isArray(syncz));
+      assert.equal(asked, 1);
+      await assert.rejects(getDebugJson(stack.base, '/debug/syncz', {}, { token: async () => undefined, isLocal: () => false }),
+        (err: Error) => err instanceof DebugClientError && /HTTP 401/.test(err.message) && /port-forward/.test(err.message));
+      await assert.rejects(getDebugJson(stack.base, '/debug/syncz', {}, { token: async () => NOT_BOUND, isLocal: () => false }),
+        (err: Error) => err instanceof DebugClientError && /HTTP 403/.test(err.message) && /pilotfish-debug-reader/.test(err.message));
+      // The server is on 127.0.0.1: the default check keeps the token home (and this stack refuses it: 401).
+      await assert.rejects(getDebugJson(stack.base, '/debug/syncz', {}, { token }), /HTTP 401/);
+      assert.equal(asked, 1, 'no token was fetched for a loopback server');
     });
 
     it('no token ever reaches the log', () => {
