@@ -25,7 +25,7 @@ export const ROUTING_STATUS_PERMISSIONS: readonly ApiPermission[] = [TRAFFIC_ROU
  * on first start, update it for a root rotation. Pinned by name so pilotfish cannot read other
  * Secrets there; create cannot be pinned (the webhook's TLS Secret needs it too).
  */
-export const MESH_CA_SECRET_PERMISSIONS: readonly ApiPermission[] = [
+const MESH_CA_SECRET_PERMISSIONS: readonly ApiPermission[] = [
   { group: '', resource: 'secrets', verbs: ['get', 'update'], scope: 'namespace', resourceName: 'caSecret', why: 'mesh CA: read the CA Secret, rotate its root' },
   { group: '', resource: 'secrets', verbs: ['create'], scope: 'namespace', why: 'mesh CA: create the CA Secret on first start' },
 ];

@@ -5,7 +5,7 @@
 import type { ApiPermission } from '../kube/api-permission.js';
 
 /** The ConfigMap the control plane publishes into injected namespaces (Istio's istio-ca-root-cert). */
-export const ROOT_CERT_CONFIGMAP_NAME = 'pilotfish-ca-root-cert';
+const ROOT_CERT_CONFIGMAP_NAME = 'pilotfish-ca-root-cert';
 
 /**
  * Cluster-wide: the namespaces are the injected ones, which change at run time. ConfigMaps cannot
