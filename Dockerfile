@@ -27,8 +27,8 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
 # The chart runs the container as this uid/gid with a read-only root filesystem.
 USER 65532:65532
-# xDS (gRPC), metrics/debug/health (HTTP), webhook (HTTPS).
-EXPOSE 15010 15014 15017
+# xDS over TLS (gRPC), metrics/debug/health (HTTP), webhook (HTTPS). Plaintext 15010 is for tests only.
+EXPOSE 15012 15014 15017
 # V8 flags: src/cli/node-flags.ts says why (and a test keeps the two the same).
 ENTRYPOINT ["node", "--max-semi-space-size=8", "/app/dist/src/cli/main.js"]
 CMD ["controller"]

@@ -74,6 +74,11 @@ export class PilotfishMetrics implements WebhookMetrics, InformerMetrics {
     help: 'Times an xDS resource limit refused a client (README "Limits"), by limit.',
     labelNames: ['limit'], registers: [this.registry],
   });
+  readonly debugRefused = new Counter<'reason'>({
+    name: 'pilotfish_debug_requests_refused_total',
+    help: 'Requests to /debug/* refused, by reason (no_token, malformed, unauthenticated, forbidden, no_cluster, review_failed).',
+    labelNames: ['reason'], registers: [this.registry],
+  });
   readonly resourcesEncoded = new Counter({
     name: 'pilotfish_xds_resources_encoded_total',
     help: 'Resources serialized to protobuf (encoder cache misses).',

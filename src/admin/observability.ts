@@ -4,7 +4,9 @@
 //   GET /debug/config_dump?proxy=ID what that proxy's streams last sent, decoded
 //   GET /debug/push_status          the last push: trigger, duration, proxies, convergence so far
 //   GET /debug/model                the current snapshot, summarized
-// The debug endpoints can be turned off; /metrics is always there.
+// The debug endpoints can be turned off; /metrics is always there. Anything under /debug answers
+// only a caller DebugAccess allows (loopback, or a token RBAC allows: debug-access.ts); /metrics
+// and the health endpoints stay open for scrapers and probes.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from '../logging.js';
 import type { MeshSnapshot } from '../model/snapshot.js';
@@ -12,6 +14,7 @@ import type { PushSummary } from '../xds/cache/push-summary.js';
 import type { XdsEvents } from '../xds/server/events.js';
 import type { XdsServer } from '../xds/server/index.js';
 import type { EncoderStats } from '../xds/cache/encoder.js';
+import { DebugAccess, type DebugReviewer } from './debug-access.js';
 import { PilotfishMetrics, followTotal } from './metrics.js';
 import { summarizeSnapshot } from './model-summary.js';
 import { routeOwners } from './route-owners.js';
@@ -41,6 +44,10 @@ export interface ObservabilityOptions {
   readonly debug: boolean;
   /** Share one metrics object with the webhook and informers; created if absent. */
   readonly metrics?: PilotfishMetrics;
+  /** Checks tokens of non-loopback /debug callers; absent (`serve`), only loopback callers are answered. */
+  readonly debugReviewer?: DebugReviewer;
+  /** Replaces the loopback check (tests play a remote caller over loopback with it). */
+  readonly isLocal?: (remoteAddress: string | undefined) => boolean;
 }
 
 export interface Observability {
@@ -60,6 +67,22 @@ export function attachObservability(opts: ObservabilityOptions): Observability {
   let xds: XdsServer | undefined;
   let lastPush: PushSummary | undefined;
   const debounceMs = new Map<number, number>();
+  const access = new DebugAccess({
+    ...(opts.debugReviewer ? { reviewer: opts.debugReviewer } : {}), ...(opts.isLocal ? { isLocal: opts.isLocal } : {}),
+  });
+  // On every route, so a /debug route another module adds is gated too. The matched route's
+  // pattern is checked, not the raw URL, so no encoding of the path slips past.
+  opts.app.addHook('onRequest', async (req, reply) => {
+    const route = req.routeOptions.url;
+    if (route === undefined || !(route === '/debug' || route.startsWith('/debug/'))) return;
+    const decision = await access.decide(req.socket.remoteAddress, req.headers.authorization);
+    if (decision.allowed) return;
+    metrics.debugRefused.inc({ reason: decision.reason });
+    // Debug level: unauthenticated callers must not be able to fill the log.
+    opts.logger.debug('debug request refused', { reason: decision.reason, route, remote: req.socket.remoteAddress });
+    if (decision.status === 401) void reply.header('www-authenticate', 'Bearer');
+    return reply.code(decision.status).type('text/plain').send(`${decision.message}\n`);
+  });
 
   const stats = (): Readonly<EncoderStats> => opts.mesh.encoderStats();
   metrics.onScrape(followTotal(metrics.resourcesEncoded, () => stats().encoded));

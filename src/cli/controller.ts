@@ -3,6 +3,7 @@
 // status (validation results, and NACKs from proxies, on the object that caused them).
 import { hostname } from 'node:os';
 import { splitHostPort } from '../host-port.js';
+import { KubeDebugReviewer, reviewClientsFor } from '../admin/kube-debug-reviewer.js';
 import { PilotfishMetrics } from '../admin/metrics.js';
 import { KubeSource } from '../sources/kube/kube-source.js';
 import { LeaderElector } from '../leader/leader-election.js';
@@ -154,6 +155,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
   plane = await startControlPlane({
     sources: [source], logger, xdsAddress: s.xdsAddress, httpAddress: s.httpAddress,
     debugEndpoints: s.debugEndpoints, outboundTrafficPolicy: s.outboundTrafficPolicy, metrics,
+    debugReviewer: new KubeDebugReviewer(reviewClientsFor(kc), s.namespace),
     xdsEvents: loop.events,
     servingInfo: () => ({ identity: s.identity, namespace: s.namespace, kubernetes: rest.server }),
   });

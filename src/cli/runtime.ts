@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { createAdminServer } from '../admin/http-server.js';
 import { splitHostPort } from '../host-port.js';
 import type { PilotfishMetrics } from '../admin/metrics.js';
+import type { DebugReviewer } from '../admin/debug-access.js';
 import { attachObservability, type Observability } from '../admin/observability.js';
 import type { Source } from '../sources/source.js';
 import { SnapshotStore } from '../store/snapshot-store.js';
@@ -24,6 +25,8 @@ export interface ControlPlaneOptions {
   readonly xdsAddress: string;
   readonly httpAddress: string;
   readonly debugEndpoints: boolean;
+  /** Authorizes non-loopback /debug callers (controller: the API server); absent, loopback only. */
+  readonly debugReviewer?: DebugReviewer;
   readonly outboundTrafficPolicy?: OutboundTrafficPolicy;
   readonly metrics?: PilotfishMetrics;
   /** Adds routes to the admin server; runs before it listens. */
@@ -85,6 +88,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   opts.configureAdmin?.(admin);
   const observability = attachObservability({
     app: admin, store, mesh, logger, debug: opts.debugEndpoints, ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    ...(opts.debugReviewer ? { debugReviewer: opts.debugReviewer } : {}),
   });
   try {
     await admin.listen({ host: httpAddr.host, port: httpAddr.port });

@@ -4,7 +4,9 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { createAdminServer } from '../../src/admin/http-server.js';
 import { PilotfishMetrics } from '../../src/admin/metrics.js';
+import type { DebugReviewer } from '../../src/admin/debug-access.js';
 import { attachObservability, type Observability } from '../../src/admin/observability.js';
+import type { Logger } from '../../src/logging.js';
 import { decodeAny } from '../../src/admin/sent-config.js';
 import { EMPTY_OBJECTS } from '../../src/sources/objects.js';
 import { SnapshotStore } from '../../src/store/snapshot-store.js';
@@ -76,7 +78,7 @@ export interface Stack {
   delta(node: NodeInfo): Promise<DeltaAdsClient>;
   /** Changes the source and resolves with the push summary once every stream was notified. */
   change(services: V1Service[], slices: V1EndpointSlice[]): Promise<PushSummary>;
-  get(path: string): Promise<{ status: number; text: string; json: <T>() => T; type: string }>;
+  get(path: string, headers?: Record<string, string>): Promise<{ status: number; text: string; json: <T>() => T; type: string; headers: Headers }>;
   stop(): Promise<void>;
 }
 
@@ -92,8 +94,18 @@ function tee(a: XdsEvents, b: XdsEvents): XdsEvents {
   return out;
 }
 
-export async function startStack(opts: { debug?: boolean; services?: V1Service[]; slices?: V1EndpointSlice[] } = {}): Promise<Stack> {
-  const logger = silentLogger();
+export interface StackOptions {
+  debug?: boolean;
+  services?: V1Service[];
+  slices?: V1EndpointSlice[];
+  /** Passed to attachObservability: who may read /debug beyond loopback. */
+  debugReviewer?: DebugReviewer;
+  isLocal?: (remoteAddress: string | undefined) => boolean;
+  logger?: Logger;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const logger = opts.logger ?? silentLogger();
   const source = new StaticSource('test', {
     ...EMPTY_OBJECTS,
     services: opts.services ?? [service('web')],
@@ -104,6 +116,7 @@ export async function startStack(opts: { debug?: boolean; services?: V1Service[]
   const app = createAdminServer({ logger, ready: () => true });
   const obs = attachObservability({
     app, store, mesh, logger, debug: opts.debug ?? true, metrics: new PilotfishMetrics({ processMetrics: true }),
+    ...(opts.debugReviewer ? { debugReviewer: opts.debugReviewer } : {}), ...(opts.isLocal ? { isLocal: opts.isLocal } : {}),
   });
   const pushes: PushSummary[] = [];
   const pushWaiters: ((s: PushSummary) => void)[] = [];
@@ -140,10 +153,10 @@ export async function startStack(opts: { debug?: boolean; services?: V1Service[]
       source.set({ services, endpointSlices: slices });
       return done;
     },
-    async get(path) {
-      const res = await fetch(`${base}${path}`);
+    async get(path, headers = {}) {
+      const res = await fetch(`${base}${path}`, { headers });
       const text = await res.text();
-      return { status: res.status, text, type: res.headers.get('content-type') ?? '', json: <T>() => JSON.parse(text) as T };
+      return { status: res.status, text, type: res.headers.get('content-type') ?? '', json: <T>() => JSON.parse(text) as T, headers: res.headers };
     },
     async stop() {
       for (const c of clients) c.close();

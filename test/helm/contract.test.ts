@@ -24,7 +24,11 @@ import {
 } from '../../src/webhook/injection-names.js';
 import { ADMISSION_API_VERSION } from '../../src/webhook/review.js';
 import { INJECT_PATH } from '../../src/webhook/server.js';
+import { DEFAULT_CA_SECRET_NAME } from '../../src/security/ca/secret-store.js';
 import { DEFAULT_RELEASE, one, parseControllerArgs, render, renderNotes, type K8sObject } from './chart.js';
+
+/** The TLS xDS port (Istio's 15012): the controller's constant for it lands with the TLS port change. */
+const PORT_XDS_TLS = 15012;
 
 // ---- shapes of the rendered objects this test reads ----
 interface Port { name: string; port: number; targetPort: string | number }
@@ -90,7 +94,7 @@ async function rendered(release: { name: string; namespace: string }): Promise<R
     objects, deployment, container,
     service: one<Service>(objects, 'Service'),
     mwc: one<Mwc>(objects, 'MutatingWebhookConfiguration'),
-    role: one<Role>(objects, 'Role'),
+    role: one<Role>(objects, 'Role', one<K8sObject & { roleRef: { name: string } }>(objects, 'RoleBinding').roleRef.name),
   };
 }
 
@@ -126,23 +130,25 @@ describe('helm chart: agrees with the injector and controller code', () => {
         assert.equal(s.webhookConfigName, r.mwc.metadata.name);
         assert.equal(s.port, PORT_WEBHOOK);
         const secretNames = r.role.rules.filter((x) => x.resources.includes('secrets')).flatMap((x) => x.resourceNames ?? []);
-        assert.deepEqual(secretNames, [s.tlsSecretName], 'the Role pins the Secret the injector manages');
+        assert.deepEqual(secretNames.sort(), [DEFAULT_CA_SECRET_NAME, s.tlsSecretName].sort(), 'the Role pins the Secrets the injector and the mesh CA manage');
         const leaseNames = r.role.rules.filter((x) => x.resources.includes('leases')).flatMap((x) => x.resourceNames ?? []);
         assert.deepEqual(leaseNames, [c.leaseName], 'the Role pins the Lease leader election uses');
         const injector = injectorConfigFromFlags(s.injectorFlags, false, 'controller');
-        assert.deepEqual(injector.xds, { host: `${r.service.metadata.name}.${release.namespace}.svc`, port: PORT_XDS },
-          'injected proxies dial the Service on the xDS port');
+        assert.deepEqual(injector.xds, { host: `${r.service.metadata.name}.${release.namespace}.svc`, port: PORT_XDS_TLS },
+          'injected pods dial the Service on the TLS xDS port');
       });
 
-      it('the Service maps xDS, webhook (443) and monitoring ports to the ports the process listens on', () => {
+      it('the Service maps TLS xDS, webhook (443) and monitoring ports to the ports the process listens on', () => {
         const s = parsedArgs(r.container);
         const c = parseControllerArgs(r.container.args).controller;
         const byName = new Map(r.service.spec.ports.map((p) => [p.name, p]));
-        const xds = byName.get('grpc-xds');
+        assert.equal(byName.get('grpc-xds'), undefined, 'no plaintext xDS by default');
+        const xds = byName.get('grpc-xds-tls');
         assert.ok(xds);
-        assert.equal(xds.port, PORT_XDS);
-        assert.equal(containerPort(r.container, xds.targetPort), splitHostPort(c.xdsAddress).port);
-        assert.equal(splitHostPort(c.xdsAddress).port, PORT_XDS);
+        assert.equal(xds.port, PORT_XDS_TLS);
+        const tlsAddress = flagValue(r.container.args, 'xds-tls-address');
+        assert.ok(tlsAddress, 'the controller is told where to serve TLS xDS');
+        assert.equal(containerPort(r.container, xds.targetPort), splitHostPort(tlsAddress).port);
         const hook = r.service.spec.ports.find((p) => p.port === r.mwc.webhooks[0].clientConfig.service.port);
         assert.ok(hook, 'a Service port for the webhook clientConfig port');
         assert.equal(hook.port, 443);
@@ -232,7 +238,8 @@ describe('helm chart: agrees with the injector and controller code', () => {
     assert.equal(flagValue(args, 'service-name'), webhookFlagOptions['service-name'].default);
     assert.equal(flagValue(args, 'webhook-config-name'), webhookFlagOptions['webhook-config-name'].default);
     assert.equal(flagValue(args, 'tls-secret-name'), webhookFlagOptions['tls-secret-name'].default);
-    assert.equal(flagValue(args, 'proxy-xds-address'), DEFAULT_XDS_ADDRESS);
+    // The injector's built-in default still names the plaintext port until the agent wiring lands.
+    assert.equal(flagValue(args, 'proxy-xds-address'), DEFAULT_XDS_ADDRESS.replace(`:${PORT_XDS}`, `:${PORT_XDS_TLS}`));
     const c = parseControllerArgs(args).controller;
     const builtIn = parseControllerFlags([], {});
     assert.deepEqual([c.xdsAddress, c.httpAddress, c.webhookAddress, c.leaseName, c.outboundTrafficPolicy],
@@ -260,7 +267,7 @@ describe('helm chart: agrees with the injector and controller code', () => {
     assert.ok(notes.includes(PROXY_CONTAINER_NAME), notes);
     assert.ok(notes.includes(`mutatingwebhookconfiguration ${r.mwc.metadata.name}`), notes);
     assert.ok(notes.includes(`deployment/${r.deployment.metadata.name}`), notes);
-    assert.ok(notes.includes(`${r.service.metadata.name}.${release.namespace}.svc:${PORT_XDS}`), notes);
+    assert.ok(notes.includes(`${r.service.metadata.name}.${release.namespace}.svc:${PORT_XDS_TLS}`), notes);
   });
 
   it('the probes\' paths are served by the control plane\'s HTTP server (readiness waits for the sync)', async () => {

@@ -82,7 +82,8 @@ describe('Dockerfile', () => {
     const exposed = runtime.filter((i) => i.op === 'EXPOSE').flatMap((i) => i.args.split(' ').map(Number)).sort();
     const pod = one<PodDeployment>(await render(), 'Deployment').spec.template.spec;
     assert.deepEqual(exposed, pod.containers[0].ports.map((p) => p.containerPort).sort());
-    assert.ok(exposed.includes(PORT_XDS) && exposed.includes(PORT_WEBHOOK));
+    // TLS xDS (15012), not plaintext (PORT_XDS, tests only).
+    assert.ok(exposed.includes(15012) && !exposed.includes(PORT_XDS) && exposed.includes(PORT_WEBHOOK));
   });
 
   it('has what the injected init step runs with this image (sh, iptables-restore)', () => {

@@ -2,7 +2,7 @@
 // HA values file, and validate every rendered object against the Kubernetes schemas.
 import assert from 'node:assert/strict';
 import { helm } from '../support/k8s-tools.js';
-import { CHART_DIR, HA_VALUES, one, render, type K8sObject } from './chart.js';
+import { CHART_DIR, HA_VALUES, one, render, renderText, renderedFlag, type K8sObject } from './chart.js';
 import { schemaProblems } from './k8s-schema.js';
 
 interface PodSpecLike {
@@ -13,7 +13,7 @@ type DeploymentLike = K8sObject & { spec: { replicas: number; template: { spec: 
 
 const EXPECTED_KINDS = [
   'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment',
-  'MutatingWebhookConfiguration', 'NetworkPolicy', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
+  'MutatingWebhookConfiguration', 'NetworkPolicy', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
 ];
 
 function assertValid(objects: readonly K8sObject[]): void {
@@ -82,14 +82,53 @@ describe('helm chart: lint and render (real helm)', () => {
     assert.deepEqual(policy.spec.policyTypes, ['Ingress']);
     const deployment = one<K8sObject & { spec: { template: { metadata: { labels: Record<string, string> } } } }>(objects, 'Deployment');
     for (const [k, v] of Object.entries(policy.spec.podSelector.matchLabels)) assert.equal(deployment.spec.template.metadata.labels[k], v, 'selects pilotfish\'s Pods');
-    assert.deepEqual(policy.spec.ingress.map((r) => r.ports.map((p) => p.port)), [['grpc-xds'], ['https-webhook'], ['http-monitoring']]);
-    assert.deepEqual(policy.spec.ingress[0].from, [{ namespaceSelector: {} }], 'xDS from Pods in any namespace');
+    assert.deepEqual(policy.spec.ingress.map((r) => r.ports.map((p) => p.port)), [['grpc-xds-tls'], ['https-webhook'], ['http-monitoring']]);
+    assert.deepEqual(policy.spec.ingress[0].from, [{ namespaceSelector: {} }], 'TLS xDS from Pods in any namespace');
     assert.equal(policy.spec.ingress[1].from, undefined, 'the webhook from anywhere: the API server is not a Pod');
     assert.deepEqual(policy.spec.ingress[2].from, [{ namespaceSelector: { matchLabels: { team: 'observability' } } }]);
-    const named = new Set(JSON.stringify(deployment).match(/"name":"(grpc-xds|https-webhook|http-monitoring)"/g));
+    const named = new Set(JSON.stringify(deployment).match(/"name":"(grpc-xds-tls|https-webhook|http-monitoring)"/g));
     assert.equal(named.size, 3, 'every port the policy names is a named container port');
     const off = await render({ set: ['networkPolicy.enabled=false'] });
     assert.equal(off.filter((o) => o.kind === 'NetworkPolicy').length, 0);
+  });
+
+  describe('xDS: TLS on 15012 only by default; plaintext 15010 only when asked (tests)', () => {
+    type Ports = Array<{ name: string; port?: number; containerPort?: number; targetPort?: string }>;
+    type Svc = K8sObject & { spec: { ports: Ports } };
+    type Dep = K8sObject & { spec: { template: { spec: { containers: Array<{ args: string[]; ports: Ports }> } } } };
+    type Policy = K8sObject & { spec: { ingress: Array<{ ports: Array<{ port: string }> }> } };
+    const view = (objects: K8sObject[]): { svc: Svc; container: Dep['spec']['template']['spec']['containers'][0]; policyPorts: string[] } => ({
+      svc: one<Svc>(objects, 'Service'),
+      container: one<Dep>(objects, 'Deployment').spec.template.spec.containers[0],
+      policyPorts: one<Policy>(objects, 'NetworkPolicy').spec.ingress.flatMap((r) => r.ports.map((p) => p.port)),
+    });
+
+    it('default: no 15010 anywhere; the Service and the container expose grpc-xds-tls 15012, the controller listens there', async () => {
+      const text = await renderText({ includeCrds: false });
+      assert.doesNotMatch(text, /15010/, 'no plaintext xDS port in any rendered object');
+      assert.doesNotMatch(text, /grpc-xds"?\s*$/m, 'no plaintext port name');
+      const objects = await render();
+      assertValid(objects);
+      const { svc, container, policyPorts } = view(objects);
+      assert.deepEqual(svc.spec.ports.filter((p) => p.name.startsWith('grpc-xds')), [
+        { name: 'grpc-xds-tls', port: 15012, targetPort: 'grpc-xds-tls', protocol: 'TCP', appProtocol: 'grpc' }]);
+      assert.deepEqual(container.ports.filter((p) => p.name.startsWith('grpc-xds')), [{ name: 'grpc-xds-tls', containerPort: 15012, protocol: 'TCP' }]);
+      assert.equal(renderedFlag(container.args, 'xds-tls-address'), '0.0.0.0:15012');
+      assert.equal(renderedFlag(container.args, 'xds-address'), undefined, 'no plaintext listener asked for');
+      assert.equal(renderedFlag(container.args, 'proxy-xds-address'), 'pilotfish.pilotfish-system.svc:15012', 'injected pods dial the TLS port');
+      assert.ok(policyPorts.includes('grpc-xds-tls') && !policyPorts.includes('grpc-xds'));
+    });
+
+    it('xds.plaintext.enabled=true: 15010 on the Service, the container, the NetworkPolicy and the command line as well', async () => {
+      const objects = await render({ set: ['xds.plaintext.enabled=true'] });
+      assertValid(objects);
+      const { svc, container, policyPorts } = view(objects);
+      assert.deepEqual(svc.spec.ports.filter((p) => p.name.startsWith('grpc-xds')).map((p) => [p.name, p.port]), [['grpc-xds-tls', 15012], ['grpc-xds', 15010]]);
+      assert.deepEqual(container.ports.filter((p) => p.name.startsWith('grpc-xds')).map((p) => [p.name, p.containerPort]), [['grpc-xds-tls', 15012], ['grpc-xds', 15010]]);
+      assert.equal(renderedFlag(container.args, 'xds-address'), '0.0.0.0:15010');
+      assert.equal(renderedFlag(container.args, 'xds-tls-address'), '0.0.0.0:15012');
+      assert.deepEqual(policyPorts.filter((p) => p.startsWith('grpc-xds')), ['grpc-xds-tls', 'grpc-xds']);
+    });
   });
 
   it('the schema check itself catches a misplaced field and a wrong type', () => {

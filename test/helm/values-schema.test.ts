@@ -48,6 +48,8 @@ describe('helm chart: values.schema.json', () => {
     { set: 'webhook.timeoutSeconds=60', message: /at '\/webhook\/timeoutSeconds': maximum: got 60, want 30/ },
     { set: 'proxy.resources.requests.memory=lots', message: /at '\/proxy\/resources\/requests\/memory'/ },
     { set: 'podDisruptionBudget.enabled=yes', message: /at '\/podDisruptionBudget\/enabled': got string, want boolean/ },
+    { set: 'xds.plaintext.enabled=yes', message: /at '\/xds\/plaintext\/enabled': got string, want boolean/ },
+    { set: 'xds.plaintext.port=15010', message: /at '\/xds\/plaintext': additional properties 'port' not allowed/ },
     { set: 'replica=3', message: /additional properties 'replica' not allowed/ },
     { set: 'metrics.serviceMonitor.enable=true', message: /at '\/metrics\/serviceMonitor': additional properties 'enable' not allowed/ },
   ];

@@ -18,6 +18,7 @@ import { parseLabelSelector } from './fake-kube-api/selectors.js';
 import { ApiError } from './fake-kube-api/status.js';
 import { ObjectStore } from './fake-kube-api/store.js';
 import { selfSignedCertificate, type TlsMaterial } from './fake-kube-api/tls.js';
+import { type AccessRule, AccessRules } from './fake-kube-api/subject-access-review.js';
 import { type FakeToken, TokenRegistry } from './fake-kube-api/token-review.js';
 import type { KubeObject, ResourceType, StoredObject } from './fake-kube-api/types.js';
 import { type WatchConnection, WatchHub, type WatchInfo, type WatchMatcher } from './fake-kube-api/watch.js';
@@ -28,6 +29,7 @@ export type { KubeObject, ResourceType, StoredObject, StatusObject } from './fak
 export type { WatchInfo, WatchMatcher } from './fake-kube-api/watch.js';
 export type { ResourceTypeInit } from './fake-kube-api/resources.js';
 export type { FakeToken } from './fake-kube-api/token-review.js';
+export type { AccessRule } from './fake-kube-api/subject-access-review.js';
 export { DEFAULT_API_AUDIENCES } from './fake-kube-api/token-review.js';
 export { ApiError } from './fake-kube-api/status.js';
 
@@ -96,6 +98,7 @@ export class FakeKubeApi {
   private readonly log = new RequestLog();
   private readonly hub: WatchHub;
   private readonly tokens: TokenRegistry;
+  private readonly access = new AccessRules();
   private readonly server: Server;
   private bookmarkTimer: NodeJS.Timeout | undefined;
   private address = '';
@@ -120,6 +123,7 @@ export class FakeKubeApi {
       registry: this.registry, store: this.store, faults: this.faults, log: this.log, hub: this.hub,
       versionInfo: versionInfo(options.gitVersion ?? 'v1.33.0'), serverAddress: () => this.address,
       token: options.token, watchTimeoutSeconds: options.watchTimeoutSeconds, tokens: this.tokens,
+      access: this.access,
     };
     const handler = (req: IncomingMessage, res: ServerResponse): void => { void handleRequest(ctx, req, res); };
     this.server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, handler) : createHttpServer(handler);
@@ -243,6 +247,18 @@ export class FakeKubeApi {
 
   revokeToken(token: string): void {
     this.tokens.revoke(token);
+  }
+
+  // ---- authorization (SubjectAccessReview) ----
+
+  /** A SubjectAccessReview matching this rule is allowed; anything no rule matches is not. */
+  allowAccess(rule: AccessRule): void {
+    this.access.allow(rule);
+  }
+
+  /** Withdraws every rule given to allowAccess. */
+  clearAccess(): void {
+    this.access.clear();
   }
 
   // ---- faults ----

@@ -12,6 +12,7 @@ import {
   ApiError, badRequest, expired, injectedError, successStatus,
 } from './status.js';
 import type { DeletePreconditions, ObjectStore } from './store.js';
+import type { AccessRules } from './subject-access-review.js';
 import type { TokenRegistry } from './token-review.js';
 import type { KubeObject, StatusObject, StoredObject } from './types.js';
 import type { WatchHub } from './watch.js';
@@ -30,9 +31,12 @@ export interface HandlerContext {
   readonly watchTimeoutSeconds: number | undefined;
   /** Tokens a TokenReview recognises. */
   readonly tokens: TokenRegistry;
+  /** What a SubjectAccessReview allows. */
+  readonly access: AccessRules;
 }
 
 const TOKEN_REVIEW_PATH = '/apis/authentication.k8s.io/v1/tokenreviews';
+const SUBJECT_ACCESS_REVIEW_PATH = '/apis/authorization.k8s.io/v1/subjectaccessreviews';
 
 type Query = Record<string, string>;
 
@@ -335,6 +339,9 @@ export async function handleRequest(ctx: HandlerContext, req: IncomingMessage, r
     }
     if (path === TOKEN_REVIEW_PATH && method === 'POST') {
       return sendJson(ctx, record, res, 201, ctx.tokens.review(parseBody(text, contentType)));
+    }
+    if (path === SUBJECT_ACCESS_REVIEW_PATH && method === 'POST') {
+      return sendJson(ctx, record, res, 201, ctx.access.review(parseBody(text, contentType)));
     }
     if (!parts || route === undefined) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${path})`);
     if (route instanceof ApiError) throw route;

@@ -37,12 +37,19 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 {{- end -}}
 
-{{/* What injected proxies dial: the Service, by its cluster DNS name. */}}
+{{/*
+What injected pods dial: the Service's TLS xDS port, by its cluster DNS name (the pod agent
+forwards every proxy's xDS there over mutual TLS; proxies never dial the control plane directly).
+*/}}
 {{- define "pilotfish.xdsAddress" -}}
-{{ include "pilotfish.serviceName" . }}.{{ .Release.Namespace }}.svc:{{ include "pilotfish.port.xds" . }}
+{{ include "pilotfish.serviceName" . }}.{{ .Release.Namespace }}.svc:{{ include "pilotfish.port.xdsTls" . }}
 {{- end -}}
 
-{{/* Ports are fixed (DESIGN.md); the Service maps 443 to the webhook port. */}}
+{{- define "pilotfish.caSecretName" -}}pilotfish-ca{{- end -}}
+{{- define "pilotfish.debugReaderRoleName" -}}{{ include "pilotfish.fullname" . }}-debug-reader{{- end -}}
+
+{{/* Ports are fixed (DESIGN.md); the Service maps 443 to the webhook port. 15010 is plaintext (tests only). */}}
 {{- define "pilotfish.port.xds" -}}15010{{- end -}}
+{{- define "pilotfish.port.xdsTls" -}}15012{{- end -}}
 {{- define "pilotfish.port.http" -}}15014{{- end -}}
 {{- define "pilotfish.port.webhook" -}}15017{{- end -}}
