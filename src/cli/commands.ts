@@ -22,6 +22,11 @@ const servingFlags = {
     type: 'string', arg: 'POLICY', choices: OUTBOUND_TRAFFIC_POLICIES, default: 'ALLOW_ANY',
     help: 'what sidecars do with traffic to hosts the mesh does not know (a Namespace annotation overrides it)',
   },
+  'trust-domain': { type: 'string', arg: 'DOMAIN', default: 'cluster.local', help: 'trust domain of workload SPIFFE IDs (spiffe://DOMAIN/ns/NS/sa/SA)' },
+  'mesh-root-namespace': {
+    type: 'string', arg: 'NS',
+    help: 'where a PeerAuthentication without selector applies mesh-wide (default: pilotfish-system; controller: its --namespace)',
+  },
 } as const satisfies FlagSpecs;
 
 const debugWhen = (v: { 'log-level'?: string }): boolean => v['log-level'] === 'debug';

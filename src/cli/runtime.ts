@@ -9,6 +9,7 @@ import { attachObservability, type Observability } from '../admin/observability.
 import type { Source } from '../sources/source.js';
 import { SnapshotStore } from '../store/snapshot-store.js';
 import type { Logger } from '../logging.js';
+import type { MeshIdentityOptions } from '../model/mesh-index.js';
 import type { OutboundTrafficPolicy } from '../model/outbound-policy.js';
 import type { MeshSnapshot } from '../model/snapshot.js';
 import { ResourceEncoder } from '../xds/cache/encoder.js';
@@ -25,6 +26,8 @@ export interface ControlPlaneOptions {
   readonly httpAddress: string;
   readonly debugEndpoints: boolean;
   readonly outboundTrafficPolicy?: OutboundTrafficPolicy;
+  /** SPIFFE trust domain and mTLS root namespace; defaults as in MeshIndex. */
+  readonly identity?: MeshIdentityOptions;
   readonly metrics?: PilotfishMetrics;
   /** Adds routes to the admin server; runs before it listens. */
   readonly configureAdmin?: (app: FastifyInstance) => void;
@@ -76,8 +79,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const xdsHost = splitHostPort(opts.xdsAddress).host;
 
   const store = new SnapshotStore({ logger });
-  const mesh = new MeshProxyViews(new ResourceEncoder(), logger.child({ component: 'push' }),
-    opts.outboundTrafficPolicy ? { outboundTrafficPolicy: opts.outboundTrafficPolicy } : {});
+  const mesh = new MeshProxyViews(new ResourceEncoder(), logger.child({ component: 'push' }), {
+    ...(opts.outboundTrafficPolicy ? { outboundTrafficPolicy: opts.outboundTrafficPolicy } : {}),
+    ...(opts.identity ? { identity: opts.identity } : {}),
+  });
   let ready = false;
   const admin = createAdminServer({ logger, ready: () => ready });
   opts.configureAdmin?.(admin);

@@ -5,7 +5,7 @@
 // (kind, namespace); outbound clusters per proxy kind; endpoints once per snapshot (and then only
 // for services whose endpoints or subsets changed). Below these maps, service-parts.ts keeps
 // each service's encoded parts. Which resources each map holds is generate/assemble.ts's call.
-import { MeshIndex } from '../../model/mesh-index.js';
+import { MeshIndex, type MeshIdentityOptions } from '../../model/mesh-index.js';
 import { proxyClassKey, type ProxyIdentity, type ProxyKind } from '../../model/proxy.js';
 import { EMPTY_SNAPSHOT, type MeshSnapshot } from '../../model/snapshot.js';
 import type { ChangeCause, ResourceMap, XdsResource } from '../proxy-view.js';
@@ -75,7 +75,7 @@ export class ProxyClasses<V extends ClassMember> {
   /** What a class holds before it is generated, and what a type with no resources returns. */
   private readonly empty: ResourceMap = new Map();
   private readonly noDependencies: ReadonlySet<string> = new Set();
-  private mesh = new MeshIndex(EMPTY_SNAPSHOT);
+  private mesh: MeshIndex;
   private readonly classes = new Map<string, ClassState<V>>();
   private readonly kindClusters = new Map<ProxyKind, Shared>();
   /** Routes of one (kind, namespace): every class there shares the map (see routesFor). */
@@ -87,7 +87,8 @@ export class ProxyClasses<V extends ClassMember> {
   private readonly parts: ServiceParts;
   private readonly workloads = new WorkloadMemo();
 
-  constructor(private readonly encoder: ResourceEncoder, private readonly options: SidecarOptions) {
+  constructor(private readonly encoder: ResourceEncoder, private readonly options: SidecarOptions, identity: MeshIdentityOptions = {}) {
+    this.mesh = new MeshIndex(EMPTY_SNAPSHOT, undefined, identity);
     this.parts = new ServiceParts(encoder);
   }
 
