@@ -6,6 +6,8 @@ export const LISTENER = 'type.googleapis.com/envoy.config.listener.v3.Listener';
 export const ROUTE = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
 export const CLUSTER = 'type.googleapis.com/envoy.config.cluster.v3.Cluster';
 export const ENDPOINT = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';
+/** SDS: served by the pod-side agent to its Envoy, never by the control plane. */
+export const SECRET = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';
 
 export type XdsTypeUrl = typeof LISTENER | typeof ROUTE | typeof CLUSTER | typeof ENDPOINT;
 
@@ -34,6 +36,7 @@ export function shortTypeName(typeUrl: string): 'LDS' | 'RDS' | 'CDS' | 'EDS' | 
     case ROUTE: return 'RDS';
     case CLUSTER: return 'CDS';
     case ENDPOINT: return 'EDS';
+    case SECRET: return 'SDS';
     default: return messageName(typeUrl);
   }
 }

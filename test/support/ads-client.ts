@@ -10,13 +10,13 @@ import {
 } from './xds-client-codec.js';
 import type { ErrorDetail } from '../../src/xds/server/codec.js';
 import { ADS_SERVICE, DISCOVERY_SERVICES, methodPath } from '../../src/xds/server/services.js';
-import { CLUSTER, ENDPOINT, LISTENER, ROUTE, messageName, shortTypeName } from '../../src/xds/types.js';
+import { CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET, messageName, shortTypeName } from '../../src/xds/types.js';
 
 /** Which discovery service to call: ADS, or one of the per-type services. */
-export type DiscoveryService = 'ads' | 'lds' | 'rds' | 'cds' | 'eds';
+export type DiscoveryService = 'ads' | 'lds' | 'rds' | 'cds' | 'eds' | 'sds';
 
 const SERVICE_TYPES: Record<Exclude<DiscoveryService, 'ads'>, string> = {
-  lds: LISTENER, rds: ROUTE, cds: CLUSTER, eds: ENDPOINT,
+  lds: LISTENER, rds: ROUTE, cds: CLUSTER, eds: ENDPOINT, sds: SECRET,
 };
 
 function methodFor(service: DiscoveryService, delta: boolean): string {

@@ -15,8 +15,10 @@ import { StreamRegistry, type StreamStatus } from './stream-status.js';
 
 
 export interface XdsServerOptions {
-  /** host:port; port 0 binds a free port (see `port` on the result). */
-  readonly address: string;
+  /** host:port; port 0 binds a free port (see `port` on the result). Exactly one of address and socketPath. */
+  readonly address?: string;
+  /** A Unix socket path instead (the pod-side agent's SDS server); `port` is then 0. */
+  readonly socketPath?: string;
   readonly source: ProxyViews;
   readonly logger?: Logger;
   readonly events?: XdsEvents;
@@ -63,8 +65,11 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
     });
   }
 
-  const port = await server.listen(opts.address);
-  logger.info('xDS server listening', { address: opts.address, port });
+  if ((opts.address === undefined) === (opts.socketPath === undefined)) {
+    throw new Error('the xDS server needs exactly one of address and socketPath');
+  }
+  const port = opts.socketPath !== undefined ? (await server.listenPath(opts.socketPath), 0) : await server.listen(opts.address!);
+  logger.info('xDS server listening', { address: opts.socketPath ?? opts.address, port });
 
   let closed: Promise<void> | undefined;
   return {

@@ -1,5 +1,5 @@
 // The discovery services and their methods: ADS serves every type, the per-type services one.
-import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../types.js';
+import { CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET } from '../types.js';
 
 export interface DiscoveryServiceSpec {
   readonly service: string;
@@ -17,6 +17,9 @@ export const DISCOVERY_SERVICES: readonly DiscoveryServiceSpec[] = [
   { service: 'envoy.service.route.v3.RouteDiscoveryService', sotwMethod: 'StreamRoutes', deltaMethod: 'DeltaRoutes', typeUrl: ROUTE },
   { service: 'envoy.service.cluster.v3.ClusterDiscoveryService', sotwMethod: 'StreamClusters', deltaMethod: 'DeltaClusters', typeUrl: CLUSTER },
   { service: 'envoy.service.endpoint.v3.EndpointDiscoveryService', sotwMethod: 'StreamEndpoints', deltaMethod: 'DeltaEndpoints', typeUrl: ENDPOINT },
+  // Only the pod-side agent has secrets to serve; the control plane's views hold none, so a
+  // client asking it gets an empty answer.
+  { service: 'envoy.service.secret.v3.SecretDiscoveryService', sotwMethod: 'StreamSecrets', deltaMethod: 'DeltaSecrets', typeUrl: SECRET },
 ];
 
 export function methodPath(service: string, method: string): string {

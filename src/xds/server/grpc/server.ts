@@ -65,23 +65,31 @@ export class GrpcServer {
   }
 
   listen(address: string): Promise<number> {
+    let host: string;
+    let port: number;
+    try {
+      ({ host, port } = splitHostPort(address));
+    } catch (err) {
+      return Promise.reject(new Error(`xDS server cannot listen on ${address}: ${(err as Error).message}`));
+    }
+    // After a control-plane restart every proxy reconnects at once: a short accept queue
+    // overflows while the first ones are being served, and the kernel drops or resets the rest.
+    return this.listenOn({ port, host, backlog: 4096 }, address).then(() => (this.server.address() as AddressInfo).port);
+  }
+
+  /** Listens on a Unix socket (the pod-side agent's SDS server); the caller owns the path's permissions. */
+  listenPath(socketPath: string): Promise<void> {
+    return this.listenOn({ path: socketPath }, socketPath);
+  }
+
+  private listenOn(options: { port?: number; host?: string; backlog?: number; path?: string }, what: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      let host: string;
-      let port: number;
-      try {
-        ({ host, port } = splitHostPort(address));
-      } catch (err) {
-        reject(new Error(`xDS server cannot listen on ${address}: ${(err as Error).message}`));
-        return;
-      }
-      const failed = (err: Error): void => reject(new Error(`xDS server cannot listen on ${address}: ${err.message}`));
+      const failed = (err: Error): void => reject(new Error(`xDS server cannot listen on ${what}: ${err.message}`));
       this.server.once('error', failed);
-      // After a control-plane restart every proxy reconnects at once: a short accept queue
-      // overflows while the first ones are being served, and the kernel drops or resets the rest.
-      this.server.listen({ port, host, backlog: 4096 }, () => {
+      this.server.listen(options, () => {
         this.server.off('error', failed);
         this.server.on('error', (err) => this.logger.error('xDS server socket error', { error: err.message }));
-        resolve((this.server.address() as AddressInfo).port);
+        resolve();
       });
     });
   }
