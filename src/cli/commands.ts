@@ -123,9 +123,15 @@ export const bootstrapCommand = defineCommand({
     labels: { type: 'string', arg: 'k=v,...', help: 'the sidecar\'s Pod labels' },
     'service-account': { type: 'string', arg: 'SA', help: 'the sidecar\'s service account (default: default)' },
     cluster: { type: 'string', arg: 'NAME', help: 'the sidecar\'s service cluster (default: app.namespace)' },
+    'cert-dir': {
+      type: 'string', arg: 'DIR',
+      help: 'proxyless gRPC: the directory the pod agent writes cert-chain.pem, key.pem and root-cert.pem to (enables xDS mTLS, gRFC A29)',
+    },
+    'xds-server': { type: 'boolean', help: 'proxyless gRPC: the app runs an xDS-enabled server (XdsServer, gRFC A36)' },
   },
   examples: [
     'pilotfish bootstrap --node-id my-client --xds-address 127.0.0.1:15010 --namespace demo > bootstrap.json',
+    'pilotfish bootstrap --node-id my-server --namespace demo --cert-dir /var/run/pilotfish/certs --xds-server > bootstrap.json',
     'pilotfish bootstrap --kind sidecar --node-id \'sidecar~10.0.0.5~web-1.shop~shop.svc.cluster.local\' > envoy.yaml',
   ],
   run: async (line): Promise<number> => (await import('./bootstrap.js')).bootstrap(line, process.stdout),
