@@ -1,10 +1,9 @@
 // The checks the golden tests rely on must themselves catch what they are for.
 import assert from 'node:assert/strict';
-import type { GeneratedConfig } from '../../src/xds/generate/index.js';
 import { CLUSTER as CDS, ROUTE as RDS } from '../../src/xds/types.js';
 import { roundTripProblems } from '../support/envoy-round-trip.js';
 import { grpcRejection } from '../support/grpc-xds-decode.js';
-import { envoyProblems, grpcProblems, proxyProblems } from '../support/xds-resource-checks.js';
+import { envoyProblems, grpcProblems, proxyProblems, type CheckedConfig } from '../support/xds-resource-checks.js';
 
 const CLUSTER = 'envoy.config.cluster.v3.Cluster';
 const ROUTE_CONFIG = 'envoy.config.route.v3.RouteConfiguration';
@@ -70,7 +69,7 @@ describe('xDS resource checks used by the generation tests', () => {
   });
 
   describe('envoyProblems / grpcProblems / proxyProblems', () => {
-    const config: GeneratedConfig = new Map([
+    const config: CheckedConfig = new Map([
       [CDS, new Map([['good', cluster({ name: 'good' })], ['typo', cluster({ name: 'typo', lb_polcy: 'RANDOM' })], ['lr', cluster({ name: 'lr', lb_policy: 'LEAST_REQUEST' })]])],
       [RDS, new Map([['no-domains', { name: 'no-domains', virtual_hosts: [{ name: 'v', domains: [] }] }]])],
     ]);
@@ -80,7 +79,7 @@ describe('xDS resource checks used by the generation tests', () => {
       assert.equal(envoy.length, 2, envoy.join('\n'));
       assert.match(envoy[0], /^CDS typo: lb_polcy: .*has no field "lb_polcy"/);
       assert.match(envoy[1], /^RDS no-domains: validate\.rules:\n[\s\S]*domains/);
-      const good: GeneratedConfig = new Map([[CDS, new Map([['good', cluster()]])]]);
+      const good: CheckedConfig = new Map([[CDS, new Map([['good', cluster()]])]]);
       assert.deepEqual(grpcProblems(good), []);
     });
 

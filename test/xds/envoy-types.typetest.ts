@@ -1,11 +1,17 @@
 // Compile-time test of src/xds/envoy-types.ts, run by `npm run build` (nothing here runs): the
 // line after each expect-error directive must be a type error, or tsc fails the build for the
 // unused directive, and each positive example must compile. Exported so noUnusedLocals keeps them.
+import type { Service } from '../../src/model/mesh.js';
 import type {
   Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, Secret, UpstreamTlsContext,
 } from '../../src/xds/envoy-types.js';
+import { passthroughCluster, type outboundCluster } from '../../src/xds/generate/cds.js';
+import { clusterLoadAssignment } from '../../src/xds/generate/eds.js';
+import { grpcListeners } from '../../src/xds/generate/grpc-lds.js';
 import { HCM_TYPE, ROUTER_TYPE } from '../../src/xds/generate/http-filters.js';
+import type { serviceRoutes } from '../../src/xds/generate/http-routes.js';
 import { duration, typed, u32 } from '../../src/xds/generate/proto-helpers.js';
+import { fallthroughHost } from '../../src/xds/generate/sidecar-rds.js';
 
 export const cluster: Cluster = {
   name: 'outbound|80||web.shop.svc.cluster.local',
@@ -124,3 +130,36 @@ export const upstreamTls: UpstreamTlsContext = {
     validation_context_sds_secret_config: { name: 'ROOTCA', sds_config: { ads: {}, resource_api_version: 'V3' } },
   },
 };
+
+// What the generators return is the generated types themselves (src/xds/generate/resource.ts only
+// adds that a name is set), so a misspelt field in a generator's value fails to compile there too.
+export const generatedCluster: ReturnType<typeof outboundCluster> = {
+  name: 'outbound|80||web.shop.svc.cluster.local',
+  // @ts-expect-error -- a misspelt field in the Cluster a generator declares it returns
+  conect_timeout: duration(10_000),
+};
+
+const SVC: Service = { name: 'web', namespace: 'shop', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'http' }] };
+
+export function misspeltOnGeneratedValues(): void {
+  const c = passthroughCluster();
+  // @ts-expect-error -- a field Cluster does not have, set on a generator's result
+  c.lb_polcy = 'ROUND_ROBIN';
+  const [l] = grpcListeners(SVC, SVC.ports[0], 'shop');
+  // @ts-expect-error -- a misspelt field on a generated Listener
+  l.api_listner = {};
+  const host = fallthroughHost('ALLOW_ANY');
+  // @ts-expect-error -- a misspelt field on a generated VirtualHost
+  host.domain = ['*'];
+  const cla = clusterLoadAssignment('c', SVC.ports[0], []);
+  // @ts-expect-error -- a misspelt field on a generated ClusterLoadAssignment
+  cla.endpoint = [];
+}
+
+export const badGeneratedRoutes: ReturnType<typeof serviceRoutes> = [
+  // @ts-expect-error -- a misspelt field one message down in a generated Route
+  { name: 'default', match: { prefix: '/' }, route: { clustr: 'c' } },
+];
+
+// @ts-expect-error -- a generated resource must carry its name (resources are keyed by it)
+export const unnamed: ReturnType<typeof passthroughCluster> = { type: 'ORIGINAL_DST' };

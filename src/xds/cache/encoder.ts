@@ -2,6 +2,8 @@
 // the same bytes. The content hash doubles as the resource version.
 import { createHash } from 'node:crypto';
 import protobuf from 'protobufjs';
+import type { EnvoyMessages } from '../envoy-types.js';
+import type { EnvoyResource } from '../generate/resource.js';
 import type { XdsResource } from '../proxy-view.js';
 import { lookupType } from '../protos.js';
 import { messageName } from '../types.js';
@@ -52,7 +54,7 @@ export class ResourceEncoder {
   private readonly types = new Map<string, protobuf.Type>();
   readonly stats: EncoderStats = { encoded: 0, reused: 0 };
 
-  encode(typeUrl: string, name: string, obj: object): XdsResource {
+  encode(typeUrl: string, name: string, obj: EnvoyResource): XdsResource {
     let byKey = this.cache.get(typeUrl);
     if (!byKey) this.cache.set(typeUrl, (byKey = new Map()));
     const version = contentHash(JSON.stringify(obj));
@@ -70,7 +72,7 @@ export class ResourceEncoder {
    * Encodes a message of `messageType` (a full protobuf name) that callers put into resources with
    * `compose`. Not cached and not counted: callers keep parts as long as their inputs hold.
    */
-  encodePart(messageType: string, obj: object): EncodedPart {
+  encodePart<N extends keyof EnvoyMessages>(messageType: N, obj: EnvoyMessages[N]): EncodedPart {
     const type = this.typeFor(`type.googleapis.com/${messageType}`);
     return { version: contentHash(JSON.stringify(obj)), bytes: type.encode(type.fromObject(obj)).finish() };
   }
@@ -84,7 +86,7 @@ export class ResourceEncoder {
    * The version is a hash of the head and the parts' versions: equal content, equal version.
    * Cached and counted like `encode`.
    */
-  compose(typeUrl: string, name: string, head: object, field: number, parts: readonly EncodedPart[]): XdsResource {
+  compose(typeUrl: string, name: string, head: EnvoyResource, field: number, parts: readonly EncodedPart[]): XdsResource {
     let byKey = this.cache.get(typeUrl);
     if (!byKey) this.cache.set(typeUrl, (byKey = new Map()));
     const headJson = JSON.stringify(head);

@@ -14,25 +14,28 @@ import type { TrafficPolicy } from '../../model/routing.js';
 import type { XdsResource } from '../proxy-view.js';
 import { lookupType } from '../protos.js';
 import { ENDPOINT, messageName, ROUTE, type XdsTypeUrl } from '../types.js';
-import type { NamedObject, Parts } from '../generate/assemble.js';
-import type { ClusterLoadAssignmentObject } from '../generate/eds.js';
-import type { RouteObject } from '../generate/http-routes.js';
+import type { VirtualHost } from '../envoy-types.js';
+import type { Parts } from '../generate/assemble.js';
+import { resourceName, type EnvoyResource, type NamedLoadAssignment } from '../generate/resource.js';
 import type { EncodedPart, ResourceEncoder } from './encoder.js';
 import { ServiceMemo } from './service-memo.js';
 
+const VIRTUAL_HOST = 'envoy.config.route.v3.VirtualHost';
+
 /**
- * RouteConfiguration.virtual_hosts, as the loaded protos define it: its field number and message
- * type. `compose` writes the head (the name) before the hosts, so the name must be numbered lower.
+ * RouteConfiguration.virtual_hosts, as the loaded protos define it: its field number (its message
+ * type checked to be the VirtualHost the generated types describe). `compose` writes the head (the
+ * name) before the hosts, so the name must be numbered lower.
  */
-function virtualHostsField(): { readonly number: number; readonly messageType: string } {
+function virtualHostsField(): number {
   const type = lookupType(messageName(ROUTE));
   const field = type.fields['virtual_hosts'];
   const name = type.fields['name'];
   const hostType = field?.resolve().resolvedType;
-  if (!field || !name || !hostType || !field.repeated || name.id >= field.id) {
-    throw new Error(`${type.fullName}: expected a name before repeated message field virtual_hosts`);
+  if (!field || !name || !hostType || !field.repeated || name.id >= field.id || hostType.fullName !== `.${VIRTUAL_HOST}`) {
+    throw new Error(`${type.fullName}: expected a name before repeated ${VIRTUAL_HOST} field virtual_hosts`);
   }
-  return { number: field.id, messageType: hostType.fullName.replace(/^\./, '') };
+  return field.id;
 }
 
 export class ServiceParts implements Parts<XdsResource, EncodedPart> {
@@ -47,18 +50,18 @@ export class ServiceParts implements Parts<XdsResource, EncodedPart> {
   private assignments = new WeakMap<readonly Endpoint[], Map<string, readonly XdsResource[]>>();
   /** What the running endpoints pass asked for: all that is kept after it. */
   private nextAssignments: WeakMap<readonly Endpoint[], Map<string, readonly XdsResource[]>> | undefined;
-  private readonly virtualHosts = virtualHostsField();
+  private readonly virtualHostsNumber = virtualHostsField();
 
   constructor(private readonly encoder: ResourceEncoder) {}
 
-  resource(typeUrl: XdsTypeUrl, obj: NamedObject): XdsResource {
-    return this.encoder.encode(typeUrl, obj.name, obj);
+  resource(typeUrl: XdsTypeUrl, obj: EnvoyResource): XdsResource {
+    return this.encoder.encode(typeUrl, resourceName(obj), obj);
   }
 
-  ofService(typeUrl: XdsTypeUrl, svc: Service, part: string, inputs: readonly unknown[], make: () => readonly NamedObject[]): readonly XdsResource[] {
+  ofService(typeUrl: XdsTypeUrl, svc: Service, part: string, inputs: readonly unknown[], make: () => readonly EnvoyResource[]): readonly XdsResource[] {
     let memo = this.memos.get(typeUrl);
     if (!memo) this.memos.set(typeUrl, (memo = new ServiceMemo()));
-    return memo.get(svc, part, inputs, () => make().map((obj) => this.encoder.encode(typeUrl, obj.name, obj)));
+    return memo.get(svc, part, inputs, () => make().map((obj) => this.encoder.encode(typeUrl, resourceName(obj), obj)));
   }
 
   /**
@@ -66,7 +69,7 @@ export class ServiceParts implements Parts<XdsResource, EncodedPart> {
    * assignments read (assignmentsKey) keeps them. Only inside `assignmentsPass`.
    */
   loadAssignments(svc: Service, endpoints: readonly Endpoint[], policy: TrafficPolicy | undefined,
-    make: () => readonly ClusterLoadAssignmentObject[]): readonly XdsResource[] {
+    make: () => readonly NamedLoadAssignment[]): readonly XdsResource[] {
     const key = this.assignmentsKey(svc, policy);
     const resources = this.assignments.get(endpoints)?.get(key)
       ?? make().map((cla) => this.encoder.encode(ENDPOINT, cla.cluster_name, cla));
@@ -89,18 +92,18 @@ export class ServiceParts implements Parts<XdsResource, EncodedPart> {
     }
   }
 
-  virtualHost(svc: Service, part: string, inputs: readonly unknown[], make: () => RouteObject): EncodedPart {
-    return this.hosts.get(svc, part, inputs, () => this.encoder.encodePart(this.virtualHosts.messageType, make()));
+  virtualHost(svc: Service, part: string, inputs: readonly unknown[], make: () => VirtualHost): EncodedPart {
+    return this.hosts.get(svc, part, inputs, () => this.encoder.encodePart(VIRTUAL_HOST, make()));
   }
 
-  fallthroughHost(policy: OutboundTrafficPolicy, make: () => RouteObject): EncodedPart {
+  fallthroughHost(policy: OutboundTrafficPolicy, make: () => VirtualHost): EncodedPart {
     let part = this.fallthroughs.get(policy);
-    if (!part) this.fallthroughs.set(policy, (part = this.encoder.encodePart(this.virtualHosts.messageType, make())));
+    if (!part) this.fallthroughs.set(policy, (part = this.encoder.encodePart(VIRTUAL_HOST, make())));
     return part;
   }
 
   routeConfiguration(name: string, hosts: readonly EncodedPart[]): XdsResource {
-    return this.encoder.compose(ROUTE, name, { name }, this.virtualHosts.number, hosts);
+    return this.encoder.compose(ROUTE, name, { name }, this.virtualHostsNumber, hosts);
   }
 
   nameOf(resource: XdsResource): string {

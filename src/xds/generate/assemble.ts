@@ -13,18 +13,17 @@ import type { OutboundTrafficPolicy } from '../../model/outbound-policy.js';
 import type { ProxyIdentity, ProxyKind } from '../../model/proxy.js';
 import type { TrafficPolicy } from '../../model/routing.js';
 import type { MeshSnapshot } from '../../model/snapshot.js';
+import type { VirtualHost } from '../envoy-types.js';
 import { CLUSTER, LISTENER, ROUTE, type XdsTypeUrl } from '../types.js';
 import { inboundCluster, serviceClusters, staticClusters, usesHttp2 } from './cds.js';
-import { serviceLoadAssignments, type ClusterLoadAssignmentObject } from './eds.js';
+import { serviceLoadAssignments } from './eds.js';
 import { grpcListeners } from './grpc-lds.js';
 import { grpcRouteConfiguration } from './grpc-rds.js';
-import { serviceRoutesInputs, type RouteObject } from './http-routes.js';
+import { serviceRoutesInputs } from './http-routes.js';
 import { outboundPolicyFor, sidecarInboundListener, sidecarOutboundListeners, type SidecarOptions } from './sidecar-lds.js';
 import { fallthroughHost, sidecarRouteLayout, sidecarVirtualHost } from './sidecar-rds.js';
+import type { EnvoyResource, NamedLoadAssignment } from './resource.js';
 import type { Workload } from './workload.js';
-
-/** A generated resource other than a ClusterLoadAssignment (which is named by cluster_name). */
-export type NamedObject = Record<string, unknown> & { name: string };
 
 /**
  * How generated objects become the assembled resources `R` (a RouteConfiguration's virtual hosts
@@ -34,16 +33,16 @@ export type NamedObject = Record<string, unknown> & { name: string };
  */
 export interface Parts<R, H> {
   /** A resource of no one service. */
-  resource(typeUrl: XdsTypeUrl, obj: NamedObject): R;
+  resource(typeUrl: XdsTypeUrl, obj: EnvoyResource): R;
   /** One of a service's parts (`part` tells which); `make` reads `svc` and `inputs`. */
-  ofService(typeUrl: XdsTypeUrl, svc: Service, part: string, inputs: readonly unknown[], make: () => readonly NamedObject[]): readonly R[];
+  ofService(typeUrl: XdsTypeUrl, svc: Service, part: string, inputs: readonly unknown[], make: () => readonly EnvoyResource[]): readonly R[];
   /** A service's ClusterLoadAssignments. */
   loadAssignments(svc: Service, endpoints: readonly Endpoint[], policy: TrafficPolicy | undefined,
-    make: () => readonly ClusterLoadAssignmentObject[]): readonly R[];
+    make: () => readonly NamedLoadAssignment[]): readonly R[];
   /** The virtual host of one of a service's ports (`part` tells which); `make` reads `svc` and `inputs`. */
-  virtualHost(svc: Service, part: string, inputs: readonly unknown[], make: () => RouteObject): H;
+  virtualHost(svc: Service, part: string, inputs: readonly unknown[], make: () => VirtualHost): H;
   /** The catch-all virtual host of sidecars under `policy`. */
-  fallthroughHost(policy: OutboundTrafficPolicy, make: () => RouteObject): H;
+  fallthroughHost(policy: OutboundTrafficPolicy, make: () => VirtualHost): H;
   /** A RouteConfiguration of these virtual hosts. */
   routeConfiguration(name: string, hosts: readonly H[]): R;
   nameOf(resource: R): string;

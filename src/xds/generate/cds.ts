@@ -8,12 +8,16 @@ import type { Service, ServicePort } from '../../model/mesh.js';
 import { policyFields, type EffectivePolicy } from '../../model/effective-policy.js';
 import type { ProxyKind } from '../../model/proxy.js';
 import type { ConnectionPool, HealthCheck, LoadBalancer, OutlierDetection, PolicyFields } from '../../model/routing.js';
+import type {
+  Any, Cluster, envoy_config_cluster_v3_CircuitBreakers_Thresholds as Thresholds,
+  envoy_config_cluster_v3_Cluster_RingHashLbConfig as RingHashLbConfig, envoy_config_cluster_v3_OutlierDetection as EnvoyOutlierDetection,
+  envoy_config_core_v3_HealthCheck as EnvoyHealthCheck,
+} from '../envoy-types.js';
 import {
   BLACKHOLE_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, inboundClusterName, outboundClusterName, PASSTHROUGH_CLUSTER, registryEdsName,
 } from './resource-names.js';
 import { ADS_CONFIG_SOURCE, duration, socketAddress, typed, u32 } from './proto-helpers.js';
-
-export type ClusterObject = Record<string, unknown> & { name: string };
+import type { Named } from './resource.js';
 
 export const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -32,7 +36,7 @@ export function isHttp(port: ServicePort): boolean {
  * EDS for the cluster's own name then, and leaving it out takes ~50 bytes off each of the
  * thousands of clusters every sidecar holds.
  */
-function edsCluster(name: string, connectTimeoutMs = CONNECT_TIMEOUT_MS): ClusterObject {
+function edsCluster(name: string, connectTimeoutMs = CONNECT_TIMEOUT_MS): Named<Cluster> {
   return {
     name,
     type: 'EDS',
@@ -42,12 +46,12 @@ function edsCluster(name: string, connectTimeoutMs = CONNECT_TIMEOUT_MS): Cluste
 }
 
 /** The outbound cluster of a service port (and subset), with the policy that applies to it. */
-export function outboundCluster(svc: Service, port: ServicePort, kind: ProxyKind, policy: PolicyFields = {}, subset = ''): ClusterObject {
+export function outboundCluster(svc: Service, port: ServicePort, kind: ProxyKind, policy: PolicyFields = {}, subset = ''): Named<Cluster> {
   const name = outboundClusterName(svc, port.port, subset);
   return kind === 'grpc' ? grpcCluster(name, policy) : sidecarCluster(name, port, policy);
 }
 
-function grpcCluster(name: string, policy: PolicyFields): ClusterObject {
+function grpcCluster(name: string, policy: PolicyFields): Named<Cluster> {
   const cluster = edsCluster(name);
   if (policy.loadBalancer?.type === 'consistentHash') {
     cluster.lb_policy = 'RING_HASH';
@@ -61,7 +65,7 @@ function grpcCluster(name: string, policy: PolicyFields): ClusterObject {
   return cluster;
 }
 
-function sidecarCluster(name: string, port: ServicePort, policy: PolicyFields): ClusterObject {
+function sidecarCluster(name: string, port: ServicePort, policy: PolicyFields): Named<Cluster> {
   const pool = policy.connectionPool;
   const cluster = edsCluster(name, pool?.tcp?.connectTimeoutMs);
   Object.assign(cluster, sidecarLoadBalancer(policy.loadBalancer));
@@ -74,11 +78,11 @@ function sidecarCluster(name: string, port: ServicePort, policy: PolicyFields): 
   return cluster;
 }
 
-function ringConfig(lb: LoadBalancer & { type: 'consistentHash' }): Record<string, unknown> | undefined {
+function ringConfig(lb: LoadBalancer & { type: 'consistentHash' }): RingHashLbConfig | undefined {
   return lb.minimumRingSize === undefined ? undefined : { minimum_ring_size: { value: lb.minimumRingSize } };
 }
 
-function sidecarLoadBalancer(lb: LoadBalancer | undefined): Record<string, unknown> {
+function sidecarLoadBalancer(lb: LoadBalancer | undefined): Pick<Cluster, 'lb_policy' | 'ring_hash_lb_config'> {
   if (lb === undefined) return { lb_policy: 'ROUND_ROBIN' };
   if (lb.type === 'consistentHash') {
     const ring = ringConfig(lb);
@@ -87,8 +91,8 @@ function sidecarLoadBalancer(lb: LoadBalancer | undefined): Record<string, unkno
   return { lb_policy: lb.algorithm };
 }
 
-function circuitBreaker(pool: ConnectionPool | undefined): Record<string, unknown> | undefined {
-  const out: Record<string, unknown> = {};
+function circuitBreaker(pool: ConnectionPool | undefined): Thresholds | undefined {
+  const out: Thresholds = {};
   if (pool?.tcp?.maxConnections !== undefined) out.max_connections = u32(pool.tcp.maxConnections);
   if (pool?.http?.http1MaxPendingRequests !== undefined) out.max_pending_requests = u32(pool.http.http1MaxPendingRequests);
   if (pool?.http?.http2MaxRequests !== undefined) out.max_requests = u32(pool.http.http2MaxRequests);
@@ -100,7 +104,7 @@ function circuitBreaker(pool: ConnectionPool | undefined): Record<string, unknow
  * Envoy speaks HTTP/1.1 upstream unless told otherwise, which gRPC and h2c backends refuse. The
  * per-connection request limit lives in the same message.
  */
-function protocolOptions(port: ServicePort, pool: ConnectionPool | undefined): Record<string, unknown> | undefined {
+function protocolOptions(port: ServicePort, pool: ConnectionPool | undefined): Any | undefined {
   const perConnection = pool?.http?.maxRequestsPerConnection;
   const limit = perConnection !== undefined && perConnection > 0 && isHttp(port);
   if (!usesHttp2(port) && !limit) return undefined;
@@ -114,8 +118,8 @@ function protocolOptions(port: ServicePort, pool: ConnectionPool | undefined): R
  * Unset fields keep Envoy's defaults, except success-rate ejection: the CRD cannot configure it,
  * and ejecting on statistics the user never asked for surprises more than it helps (Istio agrees).
  */
-function outlierDetection(od: OutlierDetection): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+function outlierDetection(od: OutlierDetection): EnvoyOutlierDetection {
+  const out: EnvoyOutlierDetection = {};
   if (od.consecutive5xxErrors !== undefined) {
     // 0 disables the check; Envoy would otherwise apply its default of 5.
     if (od.consecutive5xxErrors > 0) out.consecutive_5xx = u32(od.consecutive5xxErrors);
@@ -133,8 +137,8 @@ function outlierDetection(od: OutlierDetection): Record<string, unknown> {
   return out;
 }
 
-function healthCheck(hc: HealthCheck, port: ServicePort): Record<string, unknown> {
-  const out: Record<string, unknown> = {
+function healthCheck(hc: HealthCheck, port: ServicePort): EnvoyHealthCheck {
+  const out: EnvoyHealthCheck = {
     timeout: duration(hc.timeoutMs),
     interval: duration(hc.intervalMs),
     unhealthy_threshold: u32(hc.unhealthyThreshold),
@@ -149,23 +153,23 @@ function healthCheck(hc: HealthCheck, port: ServicePort): Record<string, unknown
 }
 
 /** Original destination: the connection goes where the application sent it. */
-export function passthroughCluster(name = PASSTHROUGH_CLUSTER): ClusterObject {
+export function passthroughCluster(name = PASSTHROUGH_CLUSTER): Named<Cluster> {
   return { name, type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', connect_timeout: duration(CONNECT_TIMEOUT_MS) };
 }
 
 /** No endpoints: every connection routed here fails at once. */
-export function blackHoleCluster(): ClusterObject {
+export function blackHoleCluster(): Named<Cluster> {
   return { name: BLACKHOLE_CLUSTER, type: 'STATIC', connect_timeout: duration(CONNECT_TIMEOUT_MS) };
 }
 
-export function inboundPassthroughCluster(): ClusterObject {
+export function inboundPassthroughCluster(): Named<Cluster> {
   return passthroughCluster(INBOUND_PASSTHROUGH_CLUSTER);
 }
 
 /** The workload's own port, reached over loopback after the sidecar's inbound listener. */
-export function inboundCluster(targetPort: number, http2: boolean): ClusterObject {
+export function inboundCluster(targetPort: number, http2: boolean): Named<Cluster> {
   const name = inboundClusterName(targetPort);
-  const cluster: ClusterObject = {
+  const cluster: Named<Cluster> = {
     name,
     type: 'STATIC',
     connect_timeout: duration(CONNECT_TIMEOUT_MS),
@@ -183,13 +187,13 @@ export function inboundCluster(targetPort: number, http2: boolean): ClusterObjec
 }
 
 /** The cluster a registry service is also known by, for static Envoy configs that name it. */
-export function registryCluster(name: string): ClusterObject {
+export function registryCluster(name: string): Named<Cluster> {
   return { ...edsCluster(name), lb_policy: 'ROUND_ROBIN' };
 }
 
 /** The outbound clusters of one service for a proxy kind: one per port and subset, plus the registry alias. */
-export function serviceClusters(svc: Service, kind: ProxyKind, policy: EffectivePolicy | undefined): ClusterObject[] {
-  const out: ClusterObject[] = [];
+export function serviceClusters(svc: Service, kind: ProxyKind, policy: EffectivePolicy | undefined): Named<Cluster>[] {
+  const out: Named<Cluster>[] = [];
   for (const port of svc.ports) {
     out.push(outboundCluster(svc, port, kind, policy ? policyFields(policy, port.port) : {}));
     for (const subset of policy?.policy.subsets ?? []) {
@@ -201,6 +205,6 @@ export function serviceClusters(svc: Service, kind: ProxyKind, policy: Effective
 }
 
 /** The clusters a kind gets besides the services': a sidecar's passthrough and black hole. */
-export function staticClusters(kind: ProxyKind): ClusterObject[] {
+export function staticClusters(kind: ProxyKind): Named<Cluster>[] {
   return kind === 'sidecar' ? [passthroughCluster(), blackHoleCluster(), inboundPassthroughCluster()] : [];
 }

@@ -1,14 +1,11 @@
 // EDS: one ClusterLoadAssignment per service port (and per subset of its TrafficPolicy), ready
 // endpoints grouped by locality.
 import type { Endpoint, Service, ServicePort } from '../../model/mesh.js';
+import type { envoy_config_endpoint_v3_LocalityLbEndpoints as LocalityLbEndpoints } from '../envoy-types.js';
 import { subsetMatches, type Subset, type TrafficPolicy } from '../../model/routing.js';
 import { u32 } from './proto-helpers.js';
 import { outboundClusterName, registryEdsName } from './resource-names.js';
-
-export interface ClusterLoadAssignmentObject extends Record<string, unknown> {
-  cluster_name: string;
-  endpoints: Array<Record<string, unknown>>;
-}
+import type { NamedLoadAssignment } from './resource.js';
 
 /** The endpoint port that serves a service port, or undefined when this endpoint lacks it. */
 export function endpointPort(ep: Endpoint, port: ServicePort): number | undefined {
@@ -47,7 +44,7 @@ export function usableEndpoints(endpoints: readonly Endpoint[], port: ServicePor
  */
 export function clusterLoadAssignment(
   clusterName: string, port: ServicePort, endpoints: readonly Endpoint[], subset?: Subset,
-): ClusterLoadAssignmentObject {
+): NamedLoadAssignment {
   const groups = new Map<string, { ep: Endpoint; port: number }[]>();
   for (const member of usableEndpoints(endpoints, port, subset)) {
     const key = localityKey(member.ep);
@@ -58,7 +55,7 @@ export function clusterLoadAssignment(
   const localities = [...groups.keys()].sort();
   return {
     cluster_name: clusterName,
-    endpoints: localities.map((key) => {
+    endpoints: localities.map((key): LocalityLbEndpoints => {
       const members = groups.get(key)!;
       members.sort((a, b) => (a.ep.address < b.ep.address ? -1 : a.ep.address > b.ep.address ? 1 : a.port - b.port));
       const loc = members[0].ep.locality;
@@ -81,8 +78,8 @@ export function clusterLoadAssignment(
  * The ClusterLoadAssignments of one service: one per port and per subset of its TrafficPolicy
  * (endpoints whose pod has the subset's labels), plus the registry alias.
  */
-export function serviceLoadAssignments(svc: Service, endpoints: readonly Endpoint[], policy?: TrafficPolicy): ClusterLoadAssignmentObject[] {
-  const out: ClusterLoadAssignmentObject[] = [];
+export function serviceLoadAssignments(svc: Service, endpoints: readonly Endpoint[], policy?: TrafficPolicy): NamedLoadAssignment[] {
+  const out: NamedLoadAssignment[] = [];
   for (const port of svc.ports) {
     out.push(clusterLoadAssignment(outboundClusterName(svc, port.port), port, endpoints));
     for (const subset of policy?.subsets ?? []) {

@@ -2,12 +2,12 @@
 // domains are every name a client may dial, with the routes of the service's TrafficRoute.
 import type { Service, ServicePort } from '../../model/mesh.js';
 import type { MeshIndex } from '../../model/mesh-index.js';
+import type { RouteConfiguration } from '../envoy-types.js';
 import { serviceRoutes } from './http-routes.js';
 import { grpcListenerNames, grpcRouteName } from './resource-names.js';
+import type { Named } from './resource.js';
 
-export type RouteConfigurationObject = Record<string, unknown> & { name: string };
-
-export function grpcRouteConfiguration(mesh: MeshIndex, svc: Service, port: ServicePort, fromNamespace: string): RouteConfigurationObject {
+export function grpcRouteConfiguration(mesh: MeshIndex, svc: Service, port: ServicePort, fromNamespace: string): Named<RouteConfiguration> {
   const name = grpcRouteName(svc, port);
   return {
     name,

@@ -1,5 +1,9 @@
 // The filters every generated HTTP connection manager and TCP proxy is built from.
 import type { LocalRateLimit } from '../../model/routing.js';
+import type {
+  Any, envoy_config_listener_v3_Filter as Filter,
+  envoy_extensions_filters_network_http_connection_manager_v3_HttpFilter as HttpFilter,
+} from '../envoy-types.js';
 import { ADS_CONFIG_SOURCE, duration, fractionalPercent, typed, u32 } from './proto-helpers.js';
 
 export const HCM_TYPE = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
@@ -15,7 +19,7 @@ export const LOCAL_RATE_LIMIT_FILTER = 'envoy.filters.http.local_ratelimit';
 export const ORIGINAL_DST_TYPE = 'envoy.extensions.filters.listener.original_dst.v3.OriginalDst';
 export const ORIGINAL_DST_FILTER = 'envoy.filters.listener.original_dst';
 
-export function routerFilter(): Record<string, unknown> {
+export function routerFilter(): HttpFilter {
   return { name: ROUTER_FILTER, typed_config: typed(ROUTER_TYPE) };
 }
 
@@ -24,7 +28,7 @@ export function routerFilter(): Record<string, unknown> {
  * connection manager means adding a fault to a route changes RDS only, never the listener
  * (Envoy drains connections when a listener changes).
  */
-export function faultFilter(): Record<string, unknown> {
+export function faultFilter(): HttpFilter {
   return { name: FAULT_FILTER, typed_config: typed(FAULT_TYPE) };
 }
 
@@ -34,7 +38,7 @@ export function faultFilter(): Record<string, unknown> {
  * the route configurations list every name once rather than with and without the port. gRPC
  * clients match their dial target themselves (with the port) and ignore the field.
  */
-export function rdsConnectionManager(statPrefix: string, routeName: string, opts: { stripAnyHostPort?: boolean } = {}): Record<string, unknown> {
+export function rdsConnectionManager(statPrefix: string, routeName: string, opts: { stripAnyHostPort?: boolean } = {}): Any {
   return typed(HCM_TYPE, {
     stat_prefix: statPrefix,
     rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: routeName },
@@ -44,7 +48,7 @@ export function rdsConnectionManager(statPrefix: string, routeName: string, opts
 }
 
 /** Token bucket shared by every connection to this listener chain, always on and enforced. */
-export function localRateLimitFilter(limit: LocalRateLimit, statPrefix: string): Record<string, unknown> {
+export function localRateLimitFilter(limit: LocalRateLimit, statPrefix: string): HttpFilter {
   const always = { default_value: fractionalPercent(100), runtime_key: `${statPrefix}.enabled` };
   return {
     name: LOCAL_RATE_LIMIT_FILTER,
@@ -61,10 +65,11 @@ export function localRateLimitFilter(limit: LocalRateLimit, statPrefix: string):
   };
 }
 
-export function tcpProxyFilter(statPrefix: string, cluster: string): Record<string, unknown> {
+export function tcpProxyFilter(statPrefix: string, cluster: string): Filter {
   return { name: TCP_PROXY_FILTER, typed_config: typed(TCP_PROXY_TYPE, { stat_prefix: statPrefix, cluster }) };
 }
 
-export function hcmFilter(config: Record<string, unknown>): Record<string, unknown> {
+/** `config`: an HttpConnectionManager Any (from `typed(HCM_TYPE, ...)` or rdsConnectionManager). */
+export function hcmFilter(config: Any): Filter {
   return { name: HCM_FILTER, typed_config: config };
 }

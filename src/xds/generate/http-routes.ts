@@ -14,18 +14,23 @@ import type { MeshIndex } from '../../model/mesh-index.js';
 import { routeDestinations, type Destination, type HashKey, type HeaderMatch, type HeaderOperations, type HttpRule, type Redirect, type RequestMatch, type RetryPolicy, type StringMatch } from '../../model/routing.js';
 import { GRPC_RETRY_ON } from '../../model/proxyless.js';
 import type { MeshSnapshot } from '../../model/snapshot.js';
+import type {
+  Any, HTTPFault, envoy_config_core_v3_HeaderValueOption as HeaderValueOption, envoy_config_route_v3_HeaderMatcher as HeaderMatcher,
+  envoy_config_route_v3_RedirectAction as RedirectAction, envoy_config_route_v3_RedirectAction_RedirectResponseCode as RedirectCode, envoy_config_route_v3_RetryPolicy as EnvoyRetryPolicy,
+  envoy_config_route_v3_Route as Route, envoy_config_route_v3_RouteAction as RouteAction,
+  envoy_config_route_v3_RouteAction_HashPolicy as HashPolicy, envoy_config_route_v3_RouteMatch as RouteMatch,
+  envoy_type_matcher_v3_StringMatcher as StringMatcher,
+} from '../envoy-types.js';
 import { FAULT_FILTER, FAULT_TYPE } from './http-filters.js';
 import { clusterName } from './resource-names.js';
 import { duration, fractionalPercent, typed, u32 } from './proto-helpers.js';
 
 export type RouteFlavor = 'sidecar' | 'grpc';
 
-export type RouteObject = Record<string, unknown>;
-
 /** gRPC status UNAVAILABLE. */
 const GRPC_UNAVAILABLE = 14;
 
-const REDIRECT_CODES: Readonly<Record<number, string | undefined>> = {
+const REDIRECT_CODES: Readonly<Record<number, RedirectCode | undefined>> = {
   // MOVED_PERMANENTLY is the proto3 default and so left out.
   301: undefined, 302: 'FOUND', 303: 'SEE_OTHER', 307: 'TEMPORARY_REDIRECT', 308: 'PERMANENT_REDIRECT',
 };
@@ -44,7 +49,7 @@ function targetOf(snapshot: MeshSnapshot, d: Destination): Target | undefined {
   return { cluster: clusterName(d.service.namespace, d.service.name, port, d.subset ?? ''), destination: d, port };
 }
 
-function hashPolicy(key: HashKey, flavor: RouteFlavor): RouteObject | undefined {
+function hashPolicy(key: HashKey, flavor: RouteFlavor): HashPolicy | undefined {
   switch (key.type) {
     case 'header':
       return { header: { header_name: key.name.toLowerCase() } };
@@ -57,7 +62,7 @@ function hashPolicy(key: HashKey, flavor: RouteFlavor): RouteObject | undefined 
 }
 
 /** Consistent hashing is a cluster setting in the CRD but a route setting in Envoy: the first destination that hashes decides. */
-function hashPolicies(mesh: MeshIndex, targets: readonly Target[], flavor: RouteFlavor): RouteObject[] | undefined {
+function hashPolicies(mesh: MeshIndex, targets: readonly Target[], flavor: RouteFlavor): HashPolicy[] | undefined {
   for (const t of targets) {
     const policy = mesh.policyOf(t.destination.service.key);
     if (!policy) continue;
@@ -69,7 +74,7 @@ function hashPolicies(mesh: MeshIndex, targets: readonly Target[], flavor: Route
   return undefined;
 }
 
-function stringMatcher(m: StringMatch): RouteObject {
+function stringMatcher(m: StringMatch): StringMatcher {
   switch (m.type) {
     case 'exact': return { exact: m.value };
     case 'prefix': return { prefix: m.value };
@@ -77,7 +82,7 @@ function stringMatcher(m: StringMatch): RouteObject {
   }
 }
 
-function headerMatcher(h: HeaderMatch): RouteObject {
+function headerMatcher(h: HeaderMatch): HeaderMatcher {
   const name = h.name.toLowerCase();
   switch (h.type) {
     case 'present': return { name, present_match: true };
@@ -88,8 +93,8 @@ function headerMatcher(h: HeaderMatch): RouteObject {
 }
 
 /** The RouteMatch of one match block; undefined when the block can never match for this flavor. */
-function routeMatch(m: RequestMatch | undefined, flavor: RouteFlavor): RouteObject | undefined {
-  const out: RouteObject = {};
+function routeMatch(m: RequestMatch | undefined, flavor: RouteFlavor): RouteMatch | undefined {
+  const out: RouteMatch = {};
   const uri = m?.uri;
   if (uri === undefined) out.prefix = '/';
   else if (uri.type === 'exact') out.path = uri.value;
@@ -112,19 +117,19 @@ function routeMatch(m: RequestMatch | undefined, flavor: RouteFlavor): RouteObje
   return out;
 }
 
-function retryPolicy(r: RetryPolicy, flavor: RouteFlavor): RouteObject | undefined {
+function retryPolicy(r: RetryPolicy, flavor: RouteFlavor): EnvoyRetryPolicy | undefined {
   if (r.attempts === 0) return undefined;
   const on = flavor === 'grpc' ? r.retryOn.filter((c) => GRPC_RETRY_ON.includes(c)) : r.retryOn;
   if (on.length === 0) return undefined;
-  const out: RouteObject = { retry_on: on.join(','), num_retries: u32(r.attempts) };
+  const out: EnvoyRetryPolicy = { retry_on: on.join(','), num_retries: u32(r.attempts) };
   if (flavor === 'sidecar' && r.perTryTimeoutMs !== undefined) out.per_try_timeout = duration(r.perTryTimeoutMs);
   return out;
 }
 
-function faultConfig(rule: HttpRule): RouteObject | undefined {
+function faultConfig(rule: HttpRule): Record<string, Any> | undefined {
   const f = rule.fault;
   if (!f) return undefined;
-  const body: RouteObject = {};
+  const body: HTTPFault = {};
   if (f.delay) body.delay = { fixed_delay: duration(f.delay.fixedDelayMs), percentage: fractionalPercent(f.delay.percentage) };
   if (f.abort) {
     body.abort = {
@@ -136,12 +141,12 @@ function faultConfig(rule: HttpRule): RouteObject | undefined {
 }
 
 /** What gRPC does with a route it cannot follow: fail the RPC with UNAVAILABLE. */
-function unavailableFault(): RouteObject {
+function unavailableFault(): Record<string, Any> {
   return { [FAULT_FILTER]: typed(FAULT_TYPE, { abort: { grpc_status: GRPC_UNAVAILABLE, percentage: fractionalPercent(100) } }) };
 }
 
-function redirectAction(r: Redirect): RouteObject {
-  const out: RouteObject = {};
+function redirectAction(r: Redirect): RedirectAction {
+  const out: RedirectAction = {};
   if (r.authority !== undefined) {
     const colon = r.authority.lastIndexOf(':');
     if (colon > 0) {
@@ -157,15 +162,20 @@ function redirectAction(r: Redirect): RouteObject {
   return out;
 }
 
-function headerOperations(ops: HeaderOperations, side: 'request' | 'response'): RouteObject {
-  const add = [
+function headerOperations(ops: HeaderOperations, side: 'request' | 'response'): Route {
+  const add: HeaderValueOption[] = [
     // APPEND_IF_EXISTS_OR_ADD is the proto3 default, so `add` entries carry no append_action.
     ...ops.add.map((h) => ({ header: { key: h.name, value: h.value } })),
     ...ops.set.map((h) => ({ header: { key: h.name, value: h.value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' })),
   ];
-  const out: RouteObject = {};
-  if (add.length > 0) out[`${side}_headers_to_add`] = add;
-  if (ops.remove.length > 0) out[`${side}_headers_to_remove`] = [...ops.remove];
+  const out: Route = {};
+  if (side === 'request') {
+    if (add.length > 0) out.request_headers_to_add = add;
+    if (ops.remove.length > 0) out.request_headers_to_remove = [...ops.remove];
+  } else {
+    if (add.length > 0) out.response_headers_to_add = add;
+    if (ops.remove.length > 0) out.response_headers_to_remove = [...ops.remove];
+  }
   return out;
 }
 
@@ -179,10 +189,10 @@ function defaultTarget(svc: Service, port: ServicePort): Target {
 }
 
 /** A RouteAction to these targets (one cluster, or weighted clusters). */
-function forward(mesh: MeshIndex, targets: readonly { target: Target; weight: number }[], flavor: RouteFlavor): RouteObject {
+function forward(mesh: MeshIndex, targets: readonly { target: Target; weight: number }[], flavor: RouteFlavor): RouteAction {
   const merged = new Map<string, number>();
   for (const { target, weight } of targets) merged.set(target.cluster, (merged.get(target.cluster) ?? 0) + weight);
-  const action: RouteObject = merged.size === 1
+  const action: RouteAction = merged.size === 1
     ? { cluster: [...merged.keys()][0] }
     : { weighted_clusters: { clusters: [...merged].map(([name, weight]) => ({ name, weight: u32(weight) })) } };
   const hash = hashPolicies(mesh, targets.map((t) => t.target), flavor);
@@ -190,9 +200,9 @@ function forward(mesh: MeshIndex, targets: readonly { target: Target; weight: nu
   return action;
 }
 
-function ruleRoutes(mesh: MeshIndex, svc: Service, port: ServicePort, rule: HttpRule, flavor: RouteFlavor): RouteObject[] {
+function ruleRoutes(mesh: MeshIndex, svc: Service, port: ServicePort, rule: HttpRule, flavor: RouteFlavor): Route[] {
   const snapshot = mesh.snapshot;
-  const base: RouteObject = {};
+  const base: Route = {};
   const fault = faultConfig(rule);
   if (rule.action.type === 'redirect') {
     if (flavor === 'grpc') {
@@ -243,7 +253,7 @@ function ruleRoutes(mesh: MeshIndex, svc: Service, port: ServicePort, rule: Http
 
   const name = rule.name ?? `rule-${rule.index}`;
   const blocks: (RequestMatch | undefined)[] = rule.match.length > 0 ? [...rule.match] : [undefined];
-  const out: RouteObject[] = [];
+  const out: Route[] = [];
   blocks.forEach((m, j) => {
     const match = routeMatch(m, flavor);
     if (match === undefined) return;
@@ -257,7 +267,7 @@ function ruleRoutes(mesh: MeshIndex, svc: Service, port: ServicePort, rule: Http
  * in order (a request no rule matches gets 404 / UNIMPLEMENTED, as with Istio), or one route to the
  * port's cluster when no TrafficRoute applies.
  */
-export function serviceRoutes(mesh: MeshIndex, svc: Service, port: ServicePort, flavor: RouteFlavor): RouteObject[] {
+export function serviceRoutes(mesh: MeshIndex, svc: Service, port: ServicePort, flavor: RouteFlavor): Route[] {
   const route = mesh.snapshot.routing.applied.routeByHost.get(serviceKey(svc.namespace, svc.name));
   if (route) return route.http.flatMap((rule) => ruleRoutes(mesh, svc, port, rule, flavor));
   const action = forward(mesh, [{ target: defaultTarget(svc, port), weight: 1 }], flavor);

@@ -10,12 +10,11 @@ import { CLUSTER, ENDPOINT, LISTENER, ROUTE, type XdsTypeUrl } from '../types.js
 import {
   endpoints, kindClusters, routes, scopedListeners, workloadClusters, workloadListeners, type Parts,
 } from './assemble.js';
-import type { RouteObject } from './http-routes.js';
+import type { VirtualHost } from '../envoy-types.js';
+import { resourceName, type EnvoyResource } from './resource.js';
 import { sidecarWorkload } from './workload.js';
 
-/** A generated resource: named by `name`, a ClusterLoadAssignment by `cluster_name`. */
-export type ResourceObject = Record<string, unknown> & { name?: string; cluster_name?: string };
-export type ResourceSet = Map<string, ResourceObject>;
+export type ResourceSet = Map<string, EnvoyResource>;
 export type GeneratedConfig = Map<XdsTypeUrl, ResourceSet>;
 
 export interface GenerateOptions {
@@ -24,14 +23,14 @@ export interface GenerateOptions {
 }
 
 /** The generated objects as they are; nothing kept. */
-const plainParts: Parts<ResourceObject, RouteObject> = {
+const plainParts: Parts<EnvoyResource, VirtualHost> = {
   resource: (_typeUrl, obj) => obj,
   ofService: (_typeUrl, _svc, _part, _inputs, make) => make(),
   loadAssignments: (_svc, _endpoints, _policy, make) => make(),
   virtualHost: (_svc, _part, _inputs, make) => make(),
   fallthroughHost: (_policy, make) => make(),
   routeConfiguration: (name, hosts) => ({ name, virtual_hosts: [...hosts] }),
-  nameOf: (r) => r.name ?? (r.cluster_name as string),
+  nameOf: resourceName,
 };
 
 function clustersOf(mesh: MeshIndex, proxy: ProxyIdentity): ResourceSet {

@@ -1,25 +1,27 @@
 // Small builders for the protobuf well-known types, in the object form protobufjs encodes.
 // Values are always written out (`{ value: false }` rather than `{}`) so goldens read plainly;
 // the round-trip test knows that proto3 does not put default scalars on the wire.
-import type { Any, envoy_config_core_v3_Address, envoy_type_v3_FractionalPercent, EnvoyMessages } from '../envoy-types.js';
+import type {
+  Any, envoy_config_core_v3_Address as Address, envoy_config_core_v3_ConfigSource as ConfigSource,
+  envoy_type_v3_FractionalPercent as FractionalPercent, EnvoyMessages, google_protobuf_BoolValue as BoolValue,
+  google_protobuf_Duration as Duration, google_protobuf_UInt32Value as UInt32Value,
+} from '../envoy-types.js';
 
-export interface DurationObject { seconds: number; nanos?: number }
-
-export function duration(ms: number): DurationObject {
+export function duration(ms: number): Duration {
   const seconds = Math.floor(ms / 1000);
   const nanos = Math.round((ms - seconds * 1000) * 1e6);
   return nanos === 0 ? { seconds } : { seconds, nanos };
 }
 
-export function u32(value: number): { value: number } {
+export function u32(value: number): UInt32Value {
   return { value };
 }
 
-export function bool(value: boolean): { value: boolean } {
+export function bool(value: boolean): BoolValue {
   return { value };
 }
 
-export const ADS_CONFIG_SOURCE = Object.freeze({ ads: {}, resource_api_version: 'V3' });
+export const ADS_CONFIG_SOURCE: Readonly<ConfigSource> = Object.freeze({ ads: {}, resource_api_version: 'V3' });
 
 /** An Any of `typeName`, its body checked against that message's generated type. */
 export function typed<N extends keyof EnvoyMessages>(typeName: N, body?: EnvoyMessages[N]): Any {
@@ -30,11 +32,11 @@ export function typed<N extends keyof EnvoyMessages>(typeName: N, body?: EnvoyMe
  * A percentage (0..100, fractions allowed) as a FractionalPercent: per hundred when whole,
  * per million otherwise (four decimals survive, more than the CRD needs).
  */
-export function fractionalPercent(percent: number): envoy_type_v3_FractionalPercent {
+export function fractionalPercent(percent: number): FractionalPercent {
   if (Number.isInteger(percent)) return { numerator: percent };
   return { numerator: Math.round(percent * 10_000), denominator: 'MILLION' };
 }
 
-export function socketAddress(address: string, port: number): envoy_config_core_v3_Address {
+export function socketAddress(address: string, port: number): Address {
   return { socket_address: { address, port_value: port } };
 }

@@ -12,6 +12,9 @@ import type { MeshIndex } from '../../model/mesh-index.js';
 import { DEFAULT_OUTBOUND_TRAFFIC_POLICY, type OutboundTrafficPolicy } from '../../model/outbound-policy.js';
 import type { ProxyIdentity } from '../../model/proxy.js';
 import type { MeshSnapshot } from '../../model/snapshot.js';
+import type {
+  Listener, envoy_config_core_v3_CidrRange as CidrRange, envoy_config_listener_v3_FilterChain as FilterChain,
+} from '../envoy-types.js';
 import { isHttp } from './cds.js';
 import {
   hcmFilter, HCM_TYPE, localRateLimitFilter, ORIGINAL_DST_FILTER, ORIGINAL_DST_TYPE, rdsConnectionManager, routerFilter,
@@ -22,9 +25,8 @@ import {
   PASSTHROUGH_CLUSTER, SIDECAR_OWN_PORTS, sidecarRouteName, VIRTUAL_INBOUND, VIRTUAL_INBOUND_PORT, VIRTUAL_OUTBOUND, VIRTUAL_OUTBOUND_PORT,
 } from './resource-names.js';
 import { bool, duration, socketAddress, typed, u32 } from './proto-helpers.js';
+import type { Named } from './resource.js';
 import type { Workload, WorkloadPort } from './workload.js';
-
-export type ListenerObject = Record<string, unknown> & { name: string };
 
 export interface SidecarOptions {
   /** The mesh default; a Namespace annotation overrides it for its sidecars. */
@@ -42,11 +44,11 @@ export function fallthroughCluster(policy: OutboundTrafficPolicy): string {
   return policy === 'REGISTRY_ONLY' ? BLACKHOLE_CLUSTER : PASSTHROUGH_CLUSTER;
 }
 
-function fallthroughChain(name: string, cluster: string): Record<string, unknown> {
+function fallthroughChain(name: string, cluster: string): FilterChain {
   return { name, filters: [tcpProxyFilter(cluster, cluster)] };
 }
 
-function virtualOutbound(fallthrough: string): ListenerObject {
+function virtualOutbound(fallthrough: string): Named<Listener> {
   return {
     name: VIRTUAL_OUTBOUND,
     address: socketAddress('0.0.0.0', VIRTUAL_OUTBOUND_PORT),
@@ -62,13 +64,13 @@ interface PortServices {
   readonly tcp: { svc: Service; port: ServicePort; ip: string }[];
 }
 
-function cidr(ip: string): Record<string, unknown> {
+function cidr(ip: string): CidrRange {
   return { address_prefix: ip, prefix_len: u32(ip.includes(':') ? 128 : 32) };
 }
 
-function outboundListener(portNumber: number, services: PortServices, fallthrough: string): ListenerObject | undefined {
+function outboundListener(portNumber: number, services: PortServices, fallthrough: string): Named<Listener> | undefined {
   const name = outboundListenerName(portNumber);
-  const chains: Record<string, unknown>[] = services.tcp.map(({ svc, port, ip }) => {
+  const chains: FilterChain[] = services.tcp.map(({ svc, port, ip }) => {
     const cluster = outboundClusterName(svc, port.port);
     return { filter_chain_match: { prefix_ranges: [cidr(ip)] }, filters: [tcpProxyFilter(cluster, cluster)] };
   });
@@ -87,7 +89,7 @@ function outboundListener(portNumber: number, services: PortServices, fallthroug
   };
 }
 
-function inboundChain(p: WorkloadPort): Record<string, unknown> {
+function inboundChain(p: WorkloadPort): FilterChain {
   const cluster = inboundClusterName(p.port);
   const statPrefix = `inbound_0.0.0.0_${p.port}`;
   const match = { filter_chain_match: { destination_port: u32(p.port) } };
@@ -109,7 +111,7 @@ function inboundChain(p: WorkloadPort): Record<string, unknown> {
   return { name: cluster, ...match, filters: [hcmFilter(hcm)] };
 }
 
-function virtualInbound(ports: readonly WorkloadPort[]): ListenerObject {
+function virtualInbound(ports: readonly WorkloadPort[]): Named<Listener> {
   return {
     name: VIRTUAL_INBOUND,
     address: socketAddress('0.0.0.0', VIRTUAL_INBOUND_PORT),
@@ -125,9 +127,9 @@ function virtualInbound(ports: readonly WorkloadPort[]): ListenerObject {
  * virtualOutbound and the per-port outbound listeners: they depend on the proxy only through
  * its namespace's outbound traffic policy, so every sidecar class of a namespace shares them.
  */
-export function sidecarOutboundListeners(mesh: MeshIndex, proxy: ProxyIdentity, options: SidecarOptions = {}): ListenerObject[] {
+export function sidecarOutboundListeners(mesh: MeshIndex, proxy: ProxyIdentity, options: SidecarOptions = {}): Named<Listener>[] {
   const fallthrough = fallthroughCluster(outboundPolicyFor(mesh.snapshot, proxy, options));
-  const out: ListenerObject[] = [virtualOutbound(fallthrough)];
+  const out: Named<Listener>[] = [virtualOutbound(fallthrough)];
   for (const [portNumber, list] of mesh.portsInMesh()) {
     if (SIDECAR_OWN_PORTS.includes(portNumber)) continue;
     const services: PortServices = { http: false, tcp: [] };
@@ -142,6 +144,6 @@ export function sidecarOutboundListeners(mesh: MeshIndex, proxy: ProxyIdentity, 
 }
 
 /** virtualInbound: the only listener that depends on the sidecar's workload. */
-export function sidecarInboundListener(workload: Workload): ListenerObject {
+export function sidecarInboundListener(workload: Workload): Named<Listener> {
   return virtualInbound(workload.ports);
 }

@@ -8,14 +8,15 @@
 import { serviceFqdn, type Service, type ServicePort } from '../../model/mesh.js';
 import type { OutboundTrafficPolicy } from '../../model/outbound-policy.js';
 import type { MeshIndex, ServicePortRef } from '../../model/mesh-index.js';
+import type { VirtualHost } from '../envoy-types.js';
 import { isHttp } from './cds.js';
-import { serviceRoutes, type RouteObject } from './http-routes.js';
+import { serviceRoutes } from './http-routes.js';
 import { SIDECAR_OWN_PORTS, sidecarDomains, sidecarRouteName } from './resource-names.js';
 import { duration } from './proto-helpers.js';
 import { fallthroughCluster } from './sidecar-lds.js';
 
 /** The catch-all virtual host, last in every sidecar RouteConfiguration. */
-export function fallthroughHost(policy: OutboundTrafficPolicy): RouteObject {
+export function fallthroughHost(policy: OutboundTrafficPolicy): VirtualHost {
   if (policy === 'REGISTRY_ONLY') {
     return { name: 'block_all', domains: ['*'], routes: [{ name: 'block_all', match: { prefix: '/' }, direct_response: { status: 502 } }] };
   }
@@ -27,7 +28,7 @@ export function fallthroughHost(policy: OutboundTrafficPolicy): RouteObject {
 }
 
 /** The virtual host of one HTTP service port, as seen from sidecars in `fromNamespace`. */
-export function sidecarVirtualHost(mesh: MeshIndex, svc: Service, port: ServicePort, fromNamespace: string): RouteObject {
+export function sidecarVirtualHost(mesh: MeshIndex, svc: Service, port: ServicePort, fromNamespace: string): VirtualHost {
   return {
     name: `${serviceFqdn(svc.namespace, svc.name)}:${port.port}`,
     domains: sidecarDomains(svc, fromNamespace),

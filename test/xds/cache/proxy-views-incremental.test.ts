@@ -138,7 +138,8 @@ describe('MeshProxyViews: incremental generation', () => {
     /** What the sidecar's route configuration 9080 must now say about ratings, so that the step tests something. */
     const ratingsShows = (pattern: RegExp) => (): void => {
       const rc = generateAll(store.current(), proxyIdentityFromNode(NODES[0])).get(ROUTE)!.get('9080');
-      const host = (rc?.virtual_hosts as { name: string }[]).find((h) => h.name === 'ratings.shop.svc.cluster.local:9080');
+      assert.ok(rc && 'virtual_hosts' in rc && rc.virtual_hosts, 'route configuration 9080');
+      const host = rc.virtual_hosts.find((h) => h.name === 'ratings.shop.svc.cluster.local:9080');
       assert.match(JSON.stringify(host), pattern);
     };
     const steps: [string, ObjectSet, (() => void)?][] = [

@@ -14,7 +14,7 @@ const GONE = { ready: false, serving: false, terminating: true };
 const STARTING = { ready: false, serving: false, terminating: false };
 
 function addresses(cla: ReturnType<typeof clusterLoadAssignment>): string[] {
-  return cla.endpoints.flatMap((l) => (l.lb_endpoints as Array<{ endpoint: { address: { socket_address: { address: string } } } }>)
+  return (cla.endpoints ?? []).flatMap((l) => (l.lb_endpoints as Array<{ endpoint: { address: { socket_address: { address: string } } } }>)
     .map((e) => e.endpoint.address.socket_address.address));
 }
 
@@ -31,7 +31,7 @@ describe('xds/generate EDS endpoint selection', () => {
 
   it('groups by zone, each locality weighted by its endpoint count', () => {
     const cla = clusterLoadAssignment('c', PORT, [ep('10.0.0.1', READY, 'a'), ep('10.0.0.2', READY, 'b'), ep('10.0.0.3', READY, 'b')]);
-    assert.deepEqual(cla.endpoints.map((l) => [(l.locality as { zone?: string }).zone, (l.load_balancing_weight as { value: number }).value]),
+    assert.deepEqual((cla.endpoints ?? []).map((l) => [(l.locality as { zone?: string }).zone, (l.load_balancing_weight as { value: number }).value]),
       [['a', 1], ['b', 2]]);
   });
 });

@@ -85,7 +85,7 @@ for (const c of xdsGoldenCases()) {
             assert.deepEqual(grpcProblems(config), []);
             const keys = keysIn([...(config.get(CLUSTER)?.values() ?? []), ...(config.get(ROUTE)?.values() ?? [])]);
             assert.deepEqual(NOT_FOR_GRPC.filter((k) => keys.has(k)), []);
-            const policies = new Set([...(config.get(CLUSTER)?.values() ?? [])].map((cl) => cl.lb_policy));
+            const policies = new Set([...(config.get(CLUSTER)?.values() ?? [])].map((cl) => ('lb_policy' in cl ? cl.lb_policy : undefined)));
             assert.deepEqual([...policies].filter((x) => x !== 'ROUND_ROBIN' && x !== 'RING_HASH'), []);
           });
         }

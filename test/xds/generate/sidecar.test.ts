@@ -41,11 +41,12 @@ const sidecar = (metadata: Record<string, unknown>) => proxyIdentityFromNode({ i
 describe('sidecar generation', () => {
   it('answers to every name of a service, IPv6 cluster IPs in brackets, short names only in its namespace', async () => {
     const snapshot = await snapshotFromYaml(MESH);
-    const rc = generateRoutes(snapshot, sidecar({ [META_NAMESPACE]: 'a' })).get('8080') as { virtual_hosts: { name: string; domains: string[] }[] };
+    const rc = generateRoutes(snapshot, sidecar({ [META_NAMESPACE]: 'a' })).get('8080');
+    assert.ok(rc && 'virtual_hosts' in rc && rc.virtual_hosts, 'route configuration 8080');
     assert.deepEqual(rc.virtual_hosts.map((v) => v.name), ['web.a.svc.cluster.local:8080', 'web.b.svc.cluster.local:8080', 'allow_any']);
     // No host:port forms: the listener strips the port before matching (next test).
     assert.deepEqual(rc.virtual_hosts[0].domains, ['web.a.svc.cluster.local', 'web.a.svc', 'web.a', 'web', '[fd00::10]']);
-    assert.ok(!rc.virtual_hosts[1].domains.includes('web'), 'the short name belongs to the own namespace');
+    assert.ok(rc.virtual_hosts[1].domains && !rc.virtual_hosts[1].domains.includes('web'), 'the short name belongs to the own namespace');
   });
 
   it('strips the port from the Host before matching on outbound HTTP listeners only', async () => {
