@@ -14,7 +14,7 @@
 // checks for a Service once per endpoint list.
 import { serviceKey, type Endpoint, type Service, type ServicePort } from './mesh.js';
 import {
-  DEFAULT_ROOT_NAMESPACE, mtlsAcceptance, resolveMtls, DEFAULT_MTLS_MODE,
+  clientSendsMtls, DEFAULT_ROOT_NAMESPACE, mtlsAcceptance, resolveMtls, DEFAULT_MTLS_MODE,
   type EffectiveMtlsMode, type MtlsAcceptance, type MtlsWorkload, type PeerAuthentication,
 } from './peer-authentication.js';
 import { serverKindOf } from './server-kind.js';
@@ -30,6 +30,15 @@ export interface ServicePortRef {
 
 const NO_SERVICES: readonly Service[] = [];
 const NO_IDS: readonly string[] = [];
+const NO_PORTS: readonly number[] = [];
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
 
 /** Control-plane settings identity depends on (flags `--trust-domain`, `--mesh-root-namespace`). */
 export interface MeshIdentityOptions {
@@ -62,6 +71,11 @@ export class MeshIndex {
   private readonly policies: readonly PeerAuthentication[];
   /** SPIFFE IDs by endpoint list, shared along the chain (an unchanged Service keeps its array). */
   private readonly ids: WeakMap<readonly Endpoint[], readonly string[]>;
+  /** The last IDs per service key, so equal content keeps one array across endpoint changes. */
+  private readonly lastIds: Map<string, readonly string[]>;
+  /** Ports a proxyless client sends mTLS to, by endpoint list; shared while the policies are the same. */
+  private readonly mtlsPorts: WeakMap<readonly Endpoint[], readonly number[]>;
+  private readonly lastMtlsPorts: Map<string, readonly number[]>;
 
   constructor(readonly snapshot: MeshSnapshot, previous?: MeshIndex, options: MeshIdentityOptions = {}) {
     this.earlierLists = previous?.byNamespace ?? previous?.earlierLists;
@@ -71,6 +85,10 @@ export class MeshIndex {
     this.policies = snapshot.security.peerAuthentications;
     this.modes = previous !== undefined && previous.policies === this.policies ? previous.modes : new WeakMap();
     this.ids = previous?.ids ?? new WeakMap();
+    this.lastIds = previous?.lastIds ?? new Map();
+    const samePolicies = previous !== undefined && previous.policies === this.policies;
+    this.mtlsPorts = samePolicies ? previous.mtlsPorts : new WeakMap();
+    this.lastMtlsPorts = samePolicies ? previous.lastMtlsPorts : new Map();
   }
 
   /** The index of `snapshot`, keeping what is unchanged from this one (and its identity options). */
@@ -114,9 +132,42 @@ export class MeshIndex {
         if (account !== undefined) set.add(spiffeId(this.trustDomain, svc.namespace, account));
       }
       ids = set.size === 0 ? NO_IDS : [...set].sort();
+      const key = serviceKey(svc.namespace, svc.name);
+      const last = this.lastIds.get(key);
+      if (last !== undefined && sameStrings(last, ids)) ids = last;
+      else this.lastIds.set(key, ids);
       this.ids.set(endpoints, ids);
     }
     return ids;
+  }
+
+  /**
+   * The service ports (by number) a proxyless client sends mTLS to: gRPC has one transport socket
+   * per cluster (gRFC A29), so clientSendsMtls decides from what every endpoint accepts on the
+   * port. `portOf` resolves an endpoint's port for a service port (generate/eds.ts endpointPort).
+   * The same array while the answer is the same, so it can key memos by identity.
+   */
+  clientMtlsPorts(svc: Service, portOf: (ep: Endpoint, port: ServicePort) => number | undefined): readonly number[] {
+    const endpoints = this.snapshot.endpoints.get(serviceKey(svc.namespace, svc.name));
+    if (!endpoints || endpoints.length === 0) return NO_PORTS;
+    let ports = this.mtlsPorts.get(endpoints);
+    if (!ports) {
+      const list: number[] = [];
+      for (const port of svc.ports) {
+        const acceptances: MtlsAcceptance[] = [];
+        for (const ep of endpoints) {
+          const p = portOf(ep, port);
+          if (p !== undefined) acceptances.push(this.endpointAcceptance(svc.namespace, ep, p));
+        }
+        if (clientSendsMtls(acceptances)) list.push(port.port);
+      }
+      const key = serviceKey(svc.namespace, svc.name);
+      const last = this.lastMtlsPorts.get(key);
+      ports = last !== undefined && sameNumbers(last, list) ? last : list;
+      this.lastMtlsPorts.set(key, ports);
+      this.mtlsPorts.set(endpoints, ports);
+    }
+    return ports;
   }
 
   /** The snapshot's services in `namespace`, in snapshot order. */
