@@ -72,7 +72,7 @@ export function kindClusters<R, H>(parts: Parts<R, H>, mesh: MeshIndex, kind: Pr
 const NO_PORTS: readonly number[] = [];
 
 /** What a client of `kind` checks behind `svc`; a sidecar's own decision is per endpoint (EDS). */
-export function destinationIdentity(mesh: MeshIndex, svc: Service, kind: ProxyKind): DestinationIdentity {
+function destinationIdentity(mesh: MeshIndex, svc: Service, kind: ProxyKind): DestinationIdentity {
   return {
     trustDomain: mesh.trustDomain,
     spiffeIds: mesh.spiffeIdsOf(svc),

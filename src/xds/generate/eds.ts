@@ -9,7 +9,7 @@ import type { NamedLoadAssignment } from './resource.js';
 import { meshEndpointMetadata } from './tls.js';
 
 /** Whether the server behind an endpoint takes mTLS on `port` (MeshIndex.endpointAcceptance). */
-export type MtlsMarker = (ep: Endpoint, port: number) => boolean;
+type MtlsMarker = (ep: Endpoint, port: number) => boolean;
 
 const NO_MTLS: MtlsMarker = () => false;
 
