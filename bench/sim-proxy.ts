@@ -9,7 +9,7 @@
 import http2 from 'node:http2';
 import { META_INSTANCE_IP, META_KIND, META_LABELS, META_NAMESPACE, META_POD_NAME, type NodeInfo } from '../src/xds/node-info.js';
 import { lookupType } from '../src/xds/protos.js';
-import { nodeInfoToProto } from '../src/xds/server/node.js';
+import { nodeInfoToProto } from '../test/support/node-proto.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, isFullState } from '../src/xds/types.js';
 import { Checker, type Expectations } from './checks.js';
 import { anyDependentNames, canonical, decodeAny, dependentNames, DeriveCache, ResourceDeriveCache, SotwEdsNames } from './derive.js';

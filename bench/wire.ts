@@ -4,110 +4,12 @@
 // sampled proxies cross-check every envelope against the real protobufjs decode (see checks.ts),
 // so a mistake here fails the benchmark instead of skewing it.
 
+import { WireReader } from '../src/xds/wire/reader.js';
+import { lenField, lenFieldLength, stringField, writeStringField } from '../src/xds/wire/writer.js';
+
 // ---- reading ----
 
-class Reader {
-  pos = 0;
-  readonly buf: Buffer;
-  end: number;
-
-  constructor(bytes: Uint8Array, end = bytes.length) {
-    // One Buffer view per message, so strings decode straight from it (no view per string).
-    this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-    this.end = end;
-  }
-
-  varint(): number {
-    // Tags and lengths are one or two bytes nearly always: those skip the loop.
-    if (this.pos + 1 < this.end) {
-      const first = this.buf[this.pos];
-      if (first < 0x80) {
-        this.pos++;
-        return first;
-      }
-      const second = this.buf[this.pos + 1];
-      if (second < 0x80) {
-        this.pos += 2;
-        return (first & 0x7f) | (second << 7);
-      }
-    }
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      if (this.pos >= this.end) throw new Error('truncated varint');
-      const b = this.buf[this.pos++];
-      // Lengths and tags fit in 2^53; multiplication keeps them exact past 32 bits.
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return result;
-      shift += 7;
-      if (shift > 63) throw new Error('varint too long');
-    }
-  }
-
-  /** Start of the last field skipped with skipSpan. */
-  spanStart = 0;
-
-  /** Skips a length-delimited field, leaving its bytes at [spanStart, pos): no array made. */
-  skipSpan(): void {
-    const len = this.varint();
-    this.spanStart = this.pos;
-    this.pos += len;
-    if (this.pos > this.end) throw new Error('truncated length-delimited field');
-  }
-
-  /**
-   * Reads the fields from pos to `end` (then stays there) and leaves the bytes of the last
-   * length-delimited field tagged `tag` at [spanStart, spanEnd); false if there was none.
-   */
-  findLast(tag: number, end: number): boolean {
-    const outer = this.end;
-    this.end = end;
-    let found = false, start = 0, stop = 0;
-    while (this.pos < end) {
-      const t = this.varint();
-      if (t === tag) {
-        this.skipSpan();
-        found = true;
-        start = this.spanStart;
-        stop = this.pos;
-      } else this.skip(t & 7);
-    }
-    this.end = outer;
-    this.spanStart = start;
-    this.spanEnd = stop;
-    return found;
-  }
-
-  /** End of the field found by findLast. */
-  spanEnd = 0;
-
-  /** Start and end of a length-delimited field's bytes. */
-  span(): [number, number] {
-    const len = this.varint();
-    const start = this.pos;
-    this.pos += len;
-    if (this.pos > this.end) throw new Error('truncated length-delimited field');
-    return [start, this.pos];
-  }
-
-  string(): string {
-    const len = this.varint();
-    const start = this.pos;
-    this.pos += len;
-    if (this.pos > this.end) throw new Error('truncated string');
-    return this.buf.toString('utf8', start, this.pos);
-  }
-
-  skip(wireType: number): void {
-    switch (wireType) {
-      case 0: this.varint(); return;
-      case 1: this.pos += 8; return;
-      case 2: this.span(); return;
-      case 5: this.pos += 4; return;
-      default: throw new Error(`unsupported wire type ${wireType}`);
-    }
-  }
-}
+// The varint, tag and skip code is src/xds/wire's, shared with the server and the encoder.
 
 export interface SotwEnvelope {
   readonly versionInfo: string;
@@ -118,7 +20,7 @@ export interface SotwEnvelope {
 
 /** DiscoveryResponse: version_info=1, resources=2, type_url=4, nonce=5; everything else skipped. */
 export function scanSotw(buf: Uint8Array): SotwEnvelope {
-  const r = new Reader(buf);
+  const r = new WireReader(buf);
   let versionInfo = '', typeUrl = '', nonce = '', resourceCount = 0;
   while (r.pos < r.end) {
     const tag = r.varint();
@@ -136,7 +38,7 @@ export function scanSotw(buf: Uint8Array): SotwEnvelope {
 
 /** The resources (encoded Any messages) of a DiscoveryResponse, only when a proxy needs them. */
 export function sotwAnys(buf: Uint8Array): Uint8Array[] {
-  const r = new Reader(buf);
+  const r = new WireReader(buf);
   const out: Uint8Array[] = [];
   while (r.pos < r.end) {
     const tag = r.varint();
@@ -169,7 +71,7 @@ export interface DeltaEnvelope {
  * must track; resource bodies stay undecoded views into the message.
  */
 export function scanDelta(buf: Uint8Array): DeltaEnvelope {
-  const r = new Reader(buf);
+  const r = new WireReader(buf);
   let systemVersionInfo = '', typeUrl = '', nonce = '';
   const resources: DeltaEntry[] = [];
   const removed: string[] = [];
@@ -209,7 +111,7 @@ export function scanDelta(buf: Uint8Array): DeltaEnvelope {
 
 /** An Any's type_url=1 and value=2. */
 export function splitAny(any: Uint8Array): { typeUrl: string; value: Uint8Array } {
-  const r = new Reader(any);
+  const r = new WireReader(any);
   let typeUrl = '';
   let value: Uint8Array = new Uint8Array(0);
   while (r.pos < r.end) {
@@ -237,7 +139,7 @@ export function clusterEdsName(any: Uint8Array): string | undefined {
 
 /** clusterEdsName of the Cluster message itself. */
 export function clusterValueEdsName(value: Uint8Array): string | undefined {
-  const r = new Reader(value);
+  const r = new WireReader(value);
   const span: [number, number] = [0, 0];
   return edsNameSpan(r, 0, r.end, span) ? r.buf.toString('utf8', span[0], span[1]) : undefined;
 }
@@ -247,7 +149,7 @@ export function clusterValueEdsName(value: Uint8Array): string | undefined {
  * cluster's name when that is empty), written to `out`; false for a cluster of another type.
  * Allocates nothing: it runs for every cluster every SotW sidecar receives.
  */
-function edsNameSpan(r: Reader, start: number, end: number, out: [number, number]): boolean {
+function edsNameSpan(r: WireReader, start: number, end: number, out: [number, number]): boolean {
   const outer = r.end;
   r.pos = start;
   r.end = end;
@@ -288,7 +190,7 @@ function edsNameSpan(r: Reader, start: number, end: number, out: [number, number
  * string (or anything else) per cluster.
  */
 export function sotwEdsNameSpans(msg: Buffer, spans: number[]): void {
-  const r = new Reader(msg);
+  const r = new WireReader(msg);
   const span: [number, number] = [0, 0];
   while (r.pos < r.end) {
     const tag = r.varint();
@@ -307,45 +209,11 @@ export function sotwEdsNameSpans(msg: Buffer, spans: number[]): void {
 
 // ---- writing ----
 
-function varintBytes(n: number): number[] {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n % 128) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
-}
-
-/** One length-delimited field: tag, length, bytes. */
-export function lengthDelimited(field: number, bytes: Uint8Array): Buffer {
-  return Buffer.concat([Buffer.from(varintBytes(field * 8 + 2)), Buffer.from(varintBytes(bytes.length)), bytes]);
-}
-
-/** Bytes of one string field: tag, length, UTF-8 bytes. */
-function stringFieldLength(field: number, byteLength: number): number {
-  return varintBytes(field * 8 + 2).length + varintBytes(byteLength).length + byteLength;
-}
-
-/** Writes one string field at `at`; returns where it ends. */
-function writeStringField(out: Buffer, at: number, field: number, value: string, byteLength: number): number {
-  for (const b of varintBytes(field * 8 + 2)) out[at++] = b;
-  for (const b of varintBytes(byteLength)) out[at++] = b;
-  return at + out.write(value, at, 'utf8');
-}
-
-export function stringField(field: number, s: string): Buffer {
-  const len = Buffer.byteLength(s);
-  const out = Buffer.allocUnsafe(stringFieldLength(field, len));
-  writeStringField(out, 0, field, s, len);
-  return out;
-}
-
 /** Repeated string field, written into one buffer (subscriptions name thousands of resources). */
 export function repeatedStrings(field: number, names: readonly string[]): Buffer {
   const lengths = names.map((n) => Buffer.byteLength(n));
   let total = 0;
-  for (const len of lengths) total += stringFieldLength(field, len);
+  for (const len of lengths) total += lenFieldLength(field, len);
   const out = Buffer.allocUnsafe(total);
   let at = 0;
   names.forEach((n, i) => { at = writeStringField(out, at, field, n, lengths[i]); });
@@ -446,7 +314,7 @@ export interface SotwRequestParts {
 /** DiscoveryRequest: version_info=1, node=2, resource_names=3, type_url=4, response_nonce=5; framed. */
 export function sotwRequestFrame(r: SotwRequestParts): Uint8Array[] {
   const parts: Uint8Array[] = [];
-  if (r.node) parts.push(lengthDelimited(2, r.node));
+  if (r.node) parts.push(lenField(2, r.node));
   if (r.versionInfo) parts.push(stringField(1, r.versionInfo));
   parts.push(cachedNames(3, r.names));
   parts.push(stringField(4, r.typeUrl));
@@ -475,7 +343,7 @@ type StringFieldSpec = readonly [field: number, value: string];
 /** Empty strings are left out, as proto3 does for singular fields. */
 function fieldsLength(fields: readonly StringFieldSpec[]): number {
   let n = 0;
-  for (const [field, v] of fields) if (v !== '') n += stringFieldLength(field, Buffer.byteLength(v));
+  for (const [field, v] of fields) if (v !== '') n += lenFieldLength(field, Buffer.byteLength(v));
   return n;
 }
 
@@ -514,7 +382,7 @@ export interface DeltaRequestParts {
  */
 export function deltaRequestFrame(r: DeltaRequestParts): Uint8Array[] {
   const parts: Uint8Array[] = [];
-  if (r.node) parts.push(lengthDelimited(1, r.node));
+  if (r.node) parts.push(lenField(1, r.node));
   parts.push(stringField(2, r.typeUrl));
   if (r.subscribe && r.subscribe.length > 0) parts.push(repeatedStrings(3, r.subscribe));
   if (r.unsubscribe && r.unsubscribe.length > 0) parts.push(repeatedStrings(4, r.unsubscribe));

@@ -69,6 +69,11 @@ export class PilotfishMetrics implements WebhookMetrics, InformerMetrics {
     help: 'Bytes of xDS responses written to streams, by type.',
     labelNames: ['type'], registers: [this.registry],
   });
+  readonly xdsLimitHits = new Counter<'limit'>({
+    name: 'pilotfish_xds_limit_hits_total',
+    help: 'Times an xDS resource limit refused a client (README "Limits"), by limit.',
+    labelNames: ['limit'], registers: [this.registry],
+  });
   readonly resourcesEncoded = new Counter({
     name: 'pilotfish_xds_resources_encoded_total',
     help: 'Resources serialized to protobuf (encoder cache misses).',

@@ -62,6 +62,14 @@ export function attachObservability(opts: ObservabilityOptions): Observability {
 
   const stats = (): Readonly<EncoderStats> => opts.mesh.encoderStats();
   metrics.onScrape(followTotal(metrics.resourcesEncoded, () => stats().encoded));
+  const limitsSeen = new Map<string, number>();
+  metrics.onScrape(() => {
+    for (const [limit, hits] of Object.entries(xds?.limitHits() ?? {})) {
+      const seen = limitsSeen.get(limit) ?? 0;
+      if (hits > seen) metrics.xdsLimitHits.inc({ limit }, hits - seen);
+      limitsSeen.set(limit, Math.max(seen, hits));
+    }
+  });
   metrics.onScrape(followTotal(metrics.resourcesReused, () => stats().reused));
 
   const unsubscribe = opts.store.subscribe((snapshot) => {

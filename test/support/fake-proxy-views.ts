@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import type { NodeInfo } from '../../src/xds/node-info.js';
 import { lookupType } from '../../src/xds/protos.js';
-import { encodeAny } from '../../src/xds/server/codec.js';
+import { encodeAny } from './xds-response-codec.js';
 import type { ProxyViews, ProxyView, ResourceMap, XdsResource } from '../../src/xds/proxy-view.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, TYPE_PREFIX, messageName } from '../../src/xds/types.js';
 

@@ -2,7 +2,7 @@
 // test, e2e and benchmark clients (and the request serializer of the service definitions).
 import type { NodeInfo } from '../../src/xds/node-info.js';
 import { discoveryTypes, type ErrorDetail } from '../../src/xds/server/codec.js';
-import { nodeInfoToProto } from '../../src/xds/server/node.js';
+import { nodeInfoToProto } from './node-proto.js';
 
 export interface SotwRequestInit {
   versionInfo?: string;

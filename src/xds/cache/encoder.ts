@@ -7,28 +7,12 @@ import type { EnvoyResource } from '../generate/resource.js';
 import type { XdsResource } from '../proxy-view.js';
 import { lookupType } from '../protos.js';
 import { messageName } from '../types.js';
-
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 0x80) {
-    n >>>= 7;
-    len++;
-  }
-  return len;
-}
-
-function writeVarint(buf: Uint8Array, at: number, n: number): number {
-  while (n >= 0x80) {
-    buf[at++] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  buf[at++] = n;
-  return at;
-}
+import { lenTag } from '../wire/tag.js';
+import { lenFieldLength, writeLenHeader } from '../wire/writer.js';
 
 /** A `google.protobuf.Any`: type_url (field 1) and value (field 2). */
 function anyOf(typeUrl: string, value: Uint8Array): Uint8Array {
-  return protobuf.Writer.create().uint32(10).string(typeUrl).uint32(18).bytes(value).finish();
+  return protobuf.Writer.create().uint32(lenTag(1)).string(typeUrl).uint32(lenTag(2)).bytes(value).finish();
 }
 
 export interface EncoderStats {
@@ -100,23 +84,18 @@ export class ResourceEncoder {
     }
     const type = this.typeFor(typeUrl);
     const headBytes = type.encode(type.fromObject(head)).finish();
-    // Tag of a length-delimited field: number << 3 | wire type 2.
-    const tag = (field << 3) | 2;
     let valueLength = headBytes.length;
-    for (const p of parts) valueLength += varintLength(tag) + varintLength(p.bytes.length) + p.bytes.length;
+    for (const p of parts) valueLength += lenFieldLength(field, p.bytes.length);
     const url = Buffer.from(typeUrl);
-    const any = Buffer.allocUnsafe(1 + varintLength(url.length) + url.length + 1 + varintLength(valueLength) + valueLength);
-    let at = 0;
-    any[at++] = 10;
-    at = writeVarint(any, at, url.length);
+    // Any: type_url=1, value=2.
+    const any = Buffer.allocUnsafe(lenFieldLength(1, url.length) + lenFieldLength(2, valueLength));
+    let at = writeLenHeader(any, 0, 1, url.length);
     at += url.copy(any, at);
-    any[at++] = 18;
-    at = writeVarint(any, at, valueLength);
+    at = writeLenHeader(any, at, 2, valueLength);
     any.set(headBytes, at);
     at += headBytes.length;
     for (const p of parts) {
-      at = writeVarint(any, at, tag);
-      at = writeVarint(any, at, p.bytes.length);
+      at = writeLenHeader(any, at, field, p.bytes.length);
       any.set(p.bytes, at);
       at += p.bytes.length;
     }

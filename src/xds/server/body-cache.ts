@@ -70,10 +70,3 @@ export class BodyCache {
     return this.bytes;
   }
 }
-
-/**
- * One cache for every stream of the process. 16 MiB holds what one push to a large mesh shares
- * (per kind and namespace: cluster runs, route configurations, the endpoint set); a bigger cache
- * only kept bodies of superseded maps alive (and the maps with them) until evicted.
- */
-export const sharedBodies = new BodyCache(16 * 1024 * 1024);

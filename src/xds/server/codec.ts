@@ -4,9 +4,10 @@
 import protobuf from 'protobufjs';
 import type { NodeInfo } from '../node-info.js';
 import { lookupType } from '../protos.js';
-import { knownList, listSpan, matchKnownList, MIN_LIST_BYTES, rememberList } from './name-lists.js';
+import { listSpan, MIN_LIST_BYTES, type NameList, type NameListHolder } from './name-lists.js';
 import { nodeInfoFromProto, type ProtoNode } from './node.js';
 import type { XdsResource } from '../proxy-view.js';
+import { lenTag } from '../wire/tag.js';
 
 export interface ErrorDetail {
   readonly code: number;
@@ -78,24 +79,36 @@ function errorDetailOf(s: RawStatus | null | undefined): ErrorDetail | undefined
   return { code: s.code ?? 0, message: s.message ?? '' };
 }
 
-export function decodeSotwRequest(buf: Uint8Array): SotwRequest {
+/**
+ * Decodes a DiscoveryRequest. With `lists`, a long resource_names list (an ACK restating
+ * thousands of EDS names) is looked up by its bytes in the server's lists, and held for the
+ * stream; the rest of the request is decoded as usual.
+ */
+export function decodeSotwRequest(buf: Uint8Array, lists?: NameListHolder): SotwRequest {
   const T = discoveryTypes().sotwRequest;
-  // A long resource_names list (an ACK restating thousands of EDS names) is looked up by its
-  // bytes; the rest of the request is decoded as usual.
-  const known = buf.length >= MIN_LIST_BYTES ? matchKnownList(buf, 3) : undefined;
-  const span = known?.span ?? (buf.length >= MIN_LIST_BYTES ? listSpan(buf, 3) : undefined);
+  const long = lists !== undefined && buf.length >= MIN_LIST_BYTES;
+  const known = long ? lists.cache.match(buf, 3) : undefined;
+  const span = known?.span ?? (long ? listSpan(buf, 3) : undefined);
   let m: RawSotwRequest;
-  let names: readonly string[] | undefined = known?.names;
-  if (span) {
+  let list: NameList | undefined = known?.list;
+  let names: readonly string[] | undefined = list?.names;
+  if (span && lists) {
     const listBytes = buf.subarray(span[0], span[1]);
-    names ??= knownList(listBytes);
+    list ??= lists.cache.known(listBytes);
+    names = list?.names;
     m = T.decode(Buffer.concat([buf.subarray(0, span[0]), buf.subarray(span[1])])) as unknown as RawSotwRequest;
     if ((m.resource_names ?? []).length > 0) {
       // More names after the run (no client writes that, but it is valid protobuf): decode it all.
       m = T.decode(buf) as unknown as RawSotwRequest;
       names = m.resource_names ?? [];
+      list = undefined;
     }
-    names ??= rememberList(listBytes, (T.decode(listBytes) as unknown as RawSotwRequest).resource_names ?? []);
+    if (names === undefined) {
+      const decoded = (T.decode(listBytes) as unknown as RawSotwRequest).resource_names ?? [];
+      list = lists.cache.remember(listBytes, decoded);
+      names = list?.names ?? decoded;
+    }
+    if (list) lists.hold(m.type_url ?? '', list);
   } else {
     m = T.decode(buf) as unknown as RawSotwRequest;
   }
@@ -122,8 +135,8 @@ export function decodeDeltaRequest(buf: Uint8Array): DeltaRequest {
   };
 }
 
-// Field tags: (field number << 3) | wire type 2 (length-delimited).
-const TAG_1 = 10, TAG_2 = 18, TAG_3 = 26, TAG_4 = 34, TAG_5 = 42, TAG_6 = 50;
+// Tags of the length-delimited fields 1 to 6.
+const TAG_1 = lenTag(1), TAG_2 = lenTag(2), TAG_3 = lenTag(3), TAG_4 = lenTag(4), TAG_5 = lenTag(5), TAG_6 = lenTag(6);
 
 export interface SotwResponseParts {
   readonly versionInfo: string;
@@ -152,19 +165,6 @@ export function encodeSotwResources(resources: Iterable<XdsResource>): Buffer {
   return w.finish() as Buffer;
 }
 
-/** encodeSotwBody with the resources given as already encoded runs of resources=2 fields. */
-export function encodeSotwBodyOf(versionInfo: string, typeUrl: string, resourceRuns: readonly Uint8Array[]): Buffer {
-  const head = versionInfo ? protobuf.Writer.create().uint32(TAG_1).string(versionInfo).finish() : new Uint8Array(0);
-  const tail = protobuf.Writer.create().uint32(TAG_4).string(typeUrl).finish();
-  return Buffer.concat([head, ...resourceRuns, tail]);
-}
-
-/** Appends nonce=5 to an encoded response body. */
-export function withNonce(body: Uint8Array, nonce: string): Buffer {
-  const tail = protobuf.Writer.create().uint32(TAG_5).string(nonce).finish();
-  return Buffer.concat([body, tail]);
-}
-
 /**
  * A response body given as parts (shared runs of resources between a per-response head and
  * tail) completed with nonce=5. Nothing is copied: the transport writes the parts as they are,
@@ -184,24 +184,12 @@ export function sotwBodyParts(versionInfo: string, typeUrl: string, resourceRuns
   return [head, ...resourceRuns, tail];
 }
 
-export function encodeSotwResponse(r: SotwResponseParts): Buffer {
-  return withNonce(encodeSotwBody(r), r.nonce);
-}
-
 export interface DeltaResponseParts {
   readonly systemVersionInfo: string;
   readonly typeUrl: string;
   readonly nonce: string;
   readonly resources: readonly XdsResource[];
   readonly removed: readonly string[];
-}
-
-/**
- * DeltaDiscoveryResponse: system_version_info=1, resources=2 (Resource), type_url=4, nonce=5,
- * removed_resources=6; Resource: version=1, resource=2 (Any), name=3.
- */
-export function encodeDeltaResponse(r: DeltaResponseParts): Buffer {
-  return withNonce(encodeDeltaBody(r), r.nonce);
 }
 
 /** A DeltaDiscoveryResponse without its nonce, to be shared and completed with `withNonce`. */
@@ -238,12 +226,4 @@ export function deltaBodyParts(systemVersionInfo: string, typeUrl: string, resou
   const head = systemVersionInfo ? protobuf.Writer.create().uint32(TAG_1).string(systemVersionInfo).finish() : new Uint8Array(0);
   const tail = protobuf.Writer.create().uint32(TAG_4).string(typeUrl).finish();
   return [head, ...resourceRuns, tail];
-}
-
-/** Wraps an encoded message in a google.protobuf.Any, the form XdsResource.any holds. */
-export function encodeAny(typeUrl: string, value: Uint8Array): Uint8Array {
-  const w = protobuf.Writer.create();
-  w.uint32(TAG_1).string(typeUrl);
-  w.uint32(TAG_2).bytes(value);
-  return w.finish();
 }

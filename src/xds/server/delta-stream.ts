@@ -1,76 +1,35 @@
 // Incremental (Delta) streams: per-resource versions, explicit subscribe/unsubscribe,
 // removals, and reconnects that tell us what the client already has.
 import { createHash } from 'node:crypto';
-import { shortTypeName } from '../types.js';
 import type { ResourceMap, XdsResource } from '../proxy-view.js';
 import { deltaBodyParts, encodeDeltaBody, encodeDeltaResources, partsWithNonce, decodeDeltaRequest, type DeltaRequest } from './codec.js';
 import { MergedResourceMap } from '../merged-map.js';
-import { sharedBodies } from './body-cache.js';
-import { IdleTimer } from './idle-timer.js';
-import { diffMaps } from './map-diff.js';
+import { SHARED_CHANGE_MAX } from './delta-changes.js';
+import type { ServerCaches } from './server-caches.js';
 import type { GrpcCall } from './grpc/call.js';
 import { XdsStream, type ResponseParts, type StreamContext } from './stream-base.js';
 import { TypeCounters } from './stream-status.js';
 import { Subscription, WILDCARD } from './subscription.js';
-import { deltaVersion, mapVersion, nextNonce } from './version.js';
+import { deltaVersion } from './version.js';
 
 /** Unanswered nonces kept per type; a client that never ACKs must not grow this forever. */
 const MAX_OUTSTANDING = 64;
 
 // A connecting proxy usually gets a whole map (every cluster, every assignment it names): its
 // version and encoding are the same for every proxy of the class, so they are made once per map.
-function wholeMapResponse(all: ResourceMap, typeUrl: string, send: readonly XdsResource[]): { version: string; body: readonly Uint8Array[] } {
-  // The whole map's version (see mapVersion), without sorting and hashing the send again.
-  const version = createHash('sha256').update(mapVersion(all)).digest('hex').slice(0, 16);
+function wholeMapResponse(caches: ServerCaches, all: ResourceMap, typeUrl: string, send: readonly XdsResource[]): { version: string; body: readonly Uint8Array[] } {
+  // The whole map's version (see MapVersions), without sorting and hashing the send again.
+  const version = createHash('sha256').update(caches.versions.of(all)).digest('hex').slice(0, 16);
+  const bodies = caches.bodies;
   if (all instanceof MergedResourceMap && all.overlap === 0) {
     // A class's map: only the runs it shares (and its own few) are cached, as for SotW.
-    const shared = sharedBodies.getOrSet(all.base, 'delta|resources', () => encodeDeltaResources(all.base.values()));
-    const own = sharedBodies.getOrSet(all.extra, 'delta|resources', () => encodeDeltaResources(all.extra.values()));
+    const shared = bodies.getOrSet(all.base, 'delta|resources', () => encodeDeltaResources(all.base.values()));
+    const own = bodies.getOrSet(all.extra, 'delta|resources', () => encodeDeltaResources(all.extra.values()));
     return { version, body: deltaBodyParts(version, typeUrl, [shared, own]) };
   }
-  const body = sharedBodies.getOrSet(all, `delta|${typeUrl}|*`, () =>
+  const body = bodies.getOrSet(all, `delta|${typeUrl}|*`, () =>
     encodeDeltaBody({ systemVersionInfo: version, typeUrl, resources: send, removed: [] }));
   return { version, body: [body] };
-}
-
-/** Responses carrying at most this many resources are shared by content (see changeResponse). */
-const SHARED_CHANGE_MAX = 16;
-/** Bounded by bytes, least recently used out: enough for the responses of one push. */
-const CHANGE_CACHE_BYTES = 8 << 20;
-const changeResponses = new Map<string, { version: string; body: Buffer }>();
-let changeBytes = 0;
-/** Emptied when a push is over, like the shared bodies (see BodyCache). */
-const changesIdle = new IdleTimer(2_000, () => {
-  changeResponses.clear();
-  changeBytes = 0;
-});
-
-/**
- * A push sends every Delta proxy the same few changed resources (a new service's cluster, its
- * assignment, the route configuration of its port: ~130 kB): the version and encoding are made
- * once per content, not per stream. Keyed by what the response says (names, versions, removals).
- */
-function changeResponse(typeUrl: string, send: readonly XdsResource[], removed: readonly string[]): { version: string; body: Buffer } {
-  changesIdle.touch();
-  let key = typeUrl;
-  for (const r of send) key += `\n${r.name}\t${r.version}`;
-  for (const name of removed) key += `\n-${name}`;
-  let hit = changeResponses.get(key);
-  if (hit) {
-    changeResponses.delete(key);
-    changeResponses.set(key, hit);
-    return hit;
-  }
-  const version = deltaVersion(send, removed);
-  hit = { version, body: encodeDeltaBody({ systemVersionInfo: version, typeUrl, resources: send, removed }) };
-  changeResponses.set(key, hit);
-  changeBytes += hit.body.length + key.length;
-  while (changeBytes > CHANGE_CACHE_BYTES && changeResponses.size > 1) {
-    const [oldKey, old] = changeResponses.entries().next().value as [string, { body: Buffer }];
-    changeResponses.delete(oldKey);
-    changeBytes -= old.body.length + oldKey.length;
-  }
-  return hit;
 }
 
 /** The version of `name` the client holds, as far as we know. */
@@ -126,7 +85,7 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
   protected readonly types = new Map<string, DeltaTypeState>();
 
   constructor(call: GrpcCall, ctx: StreamContext) {
-    super(call, ctx, true, decodeDeltaRequest);
+    super(call, ctx, true, (body) => decodeDeltaRequest(body));
   }
 
   protected handle(typeUrl: string, req: DeltaRequest): void {
@@ -134,7 +93,7 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
     const first = st === undefined;
     if (!st) {
       st = {
-        sub: new Subscription(typeUrl), counters: new TypeCounters(), mustSend: new Set(),
+        sub: new Subscription(typeUrl, this.ctx.caches.subscriptions), counters: new TypeCounters(), mustSend: new Set(),
         answerEvenIfEmpty: false, outstanding: new Map(), fullScan: true,
       };
       this.types.set(typeUrl, st);
@@ -199,7 +158,7 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
       }
       for (const [name] of knownEntries(st)) if (!all.has(name)) removed.push(name);
     } else {
-      const diff = diffMaps(st.basis, all);
+      const diff = this.ctx.caches.diffs.diff(st.basis, all);
       for (const name of diff.changed) if (st.sub.covers(name)) consider(all.get(name)!);
       if (st.mustSend.size > 0) {
         // Owed whatever its version; the changed names above may have picked some up already.
@@ -221,10 +180,11 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
     if (send.length === 0 && removed.length === 0 && !st.answerEvenIfEmpty) return undefined;
     st.answerEvenIfEmpty = false;
 
-    const whole = removed.length === 0 && send.length > 0 && send.length === all.size ? wholeMapResponse(all, typeUrl, send) : undefined;
-    const change = !whole && send.length + removed.length <= SHARED_CHANGE_MAX ? changeResponse(typeUrl, send, removed) : undefined;
+    const caches = this.ctx.caches;
+    const whole = removed.length === 0 && send.length > 0 && send.length === all.size ? wholeMapResponse(caches, all, typeUrl, send) : undefined;
+    const change = !whole && send.length + removed.length <= SHARED_CHANGE_MAX ? caches.deltaChanges.response(typeUrl, send, removed) : undefined;
     const version = whole?.version ?? change?.version ?? deltaVersion(send, removed);
-    const nonce = nextNonce();
+    const nonce = caches.nonces.next();
     const out = partsWithNonce(whole?.body ?? (change ? [change.body] : [encodeDeltaBody({ systemVersionInfo: version, typeUrl, resources: send, removed })]), nonce);
     st.outstanding.set(nonce, version);
     if (st.outstanding.size > MAX_OUTSTANDING) st.outstanding.delete(st.outstanding.keys().next().value as string);
@@ -253,7 +213,7 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
   private settle(typeUrl: string, st: DeltaTypeState, req: DeltaRequest): void {
     const version = st.outstanding.get(req.responseNonce);
     if (version === undefined) {
-      if (this.debug) this.log.debug('delta request carries an unknown or stale nonce', { typeUrl, nonce: req.responseNonce });
+      if (this.debug) this.log.debug('delta request carries an unknown or stale nonce', { typeUrl: this.clip(typeUrl), nonce: this.clip(req.responseNonce) });
       return;
     }
     // Responses are processed in order, so the ones before this nonce are settled as well.
@@ -270,9 +230,7 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
     const { code, message } = req.errorDetail;
     st.counters.recordNack({ message, code, version: '', rejectedVersion: version, nonce: req.responseNonce });
     // Nothing is resent: the proxy keeps what it had until the content changes.
-    this.log.warn('proxy rejected configuration (NACK); it keeps its last accepted version', {
-      proxy: this.node.id, type: shortTypeName(typeUrl), typeUrl, version, nonce: req.responseNonce, code, error: message,
-    });
+    this.logNack(typeUrl, version, { nonce: this.clip(req.responseNonce), code, error: this.clip(message, 1024) });
     this.emit('nacked', {
       streamId: this.id, node: this.node, typeUrl, version: '', nonce: req.responseNonce, message, code,
       rejectedVersion: version,

@@ -9,9 +9,39 @@ import type { GrpcCall } from './grpc/call.js';
 import { DEFAULT_GRPC_SERVER_OPTIONS, GrpcServer, type GrpcServerOptions } from './grpc/server.js';
 import { GrpcStatus } from './grpc/wire.js';
 import { DISCOVERY_SERVICES, methodPath } from './services.js';
+import { MemoryReclaimer } from './grpc/memory-reclaimer.js';
+import { LimitCounters, type LimitName } from './limit-counters.js';
+import { DEFAULT_LOGGED_STRING_CHARS } from './log-text.js';
+import { ServerCaches, type ServerCacheLimits } from './server-caches.js';
 import { SotwStream } from './sotw-stream.js';
-import type { StreamContext } from './stream-base.js';
+import type { StreamContext, StreamLimits } from './stream-base.js';
 import { StreamRegistry, type StreamStatus } from './stream-status.js';
+
+/**
+ * What one server lets its clients make it hold, before anyone is authenticated: every byte a
+ * peer can make the server keep is bounded here. Hitting a limit is counted (limitHits) and
+ * ends only the offending stream, with RESOURCE_EXHAUSTED; other streams go on. The transport
+ * limits (message size, buffered bytes, concurrent streams) are GrpcServerOptions, documented
+ * there; the defaults are DEFAULT_XDS_LIMITS. README "Limits" has the figures measured with them.
+ */
+export type XdsServerLimits = Pick<GrpcServerOptions,
+  'maxReceiveMessageBytes' | 'maxConnectionBufferedBytes' | 'maxProcessBufferedBytes' | 'maxConcurrentStreams'>
+  & StreamLimits & ServerCacheLimits;
+
+export const DEFAULT_XDS_LIMITS: XdsServerLimits = {
+  maxReceiveMessageBytes: DEFAULT_GRPC_SERVER_OPTIONS.maxReceiveMessageBytes,
+  maxConnectionBufferedBytes: DEFAULT_GRPC_SERVER_OPTIONS.maxConnectionBufferedBytes,
+  maxProcessBufferedBytes: DEFAULT_GRPC_SERVER_OPTIONS.maxProcessBufferedBytes,
+  maxConcurrentStreams: DEFAULT_GRPC_SERVER_OPTIONS.maxConcurrentStreams,
+  // ~60 bytes an EDS name: room for a sidecar subscribed to 70,000 clusters.
+  maxSubscribedNameBytes: 4 << 20,
+  // Long SotW lists kept for matching ACKs (counted twice: bytes and decoded names); shared by
+  // the streams sending the same list, so a mesh needs one per proxy class.
+  maxNameListBytes: 64 << 20,
+  // Names deduplicated across streams (those of kept lists are shared through the lists anyway).
+  maxInternedNameBytes: 4 << 20,
+  maxLoggedStringChars: DEFAULT_LOGGED_STRING_CHARS,
+};
 
 
 export interface XdsServerOptions {
@@ -24,8 +54,18 @@ export interface XdsServerOptions {
   readonly events?: XdsEvents;
   /** How long close() lets streams drain before cutting connections. Default 5000 ms. */
   readonly shutdownGraceMs?: number;
-  /** Keepalive and message limits (defaults: DEFAULT_GRPC_SERVER_OPTIONS). */
+  /** Keepalive (defaults: DEFAULT_GRPC_SERVER_OPTIONS); the limits are in `limits`, which wins. */
   readonly grpcOptions?: Partial<GrpcServerOptions>;
+  /** Resource limits (defaults: DEFAULT_XDS_LIMITS). */
+  readonly limits?: Partial<XdsServerLimits>;
+}
+
+export interface HeldBytes {
+  /** Unfinished incoming messages (and compressed ones being inflated), over every connection. */
+  readonly bufferedBytes: number;
+  /** Long SotW name lists held for open streams (see NameLists). */
+  readonly nameListBytes: number;
+  readonly internedNameBytes: number;
 }
 
 export interface XdsServer {
@@ -34,6 +74,10 @@ export interface XdsServer {
   streams(): StreamStatus[];
   /** Per type, the resources a stream last sent its client (for /debug/config_dump); undefined once it closed. */
   sentResources(streamId: number): ReadonlyMap<string, readonly XdsResource[]> | undefined;
+  /** How often each resource limit refused something since start (monotonic, for metrics). */
+  limitHits(): Readonly<Record<LimitName, number>>;
+  /** What clients make the server hold now, in bytes (gauges for metrics; each bounded by a limit). */
+  held(): HeldBytes;
   /** Ends every stream (UNAVAILABLE, so proxies reconnect elsewhere) and stops the server. */
   close(): Promise<void>;
 }
@@ -43,9 +87,17 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
   discoveryTypes();
   const logger = (opts.logger ?? silentLogger()).child({ component: 'xds-server' });
   const registry = new StreamRegistry();
+  const limits: XdsServerLimits = { ...DEFAULT_XDS_LIMITS, ...opts.limits };
+  const counters = new LimitCounters();
+  // The interner only saves duplicate strings: after a large release (a client with huge lists
+  // gone) it starts over rather than keep that client's names.
+  const reclaimer = new MemoryReclaimer(() => caches.names.clear());
+  const reclaim = (bytes: number): void => reclaimer.release(bytes);
+  const caches = new ServerCaches(limits, () => counters.hit('nameListBytes'), reclaim);
   // Proxies that vanish without closing their connection would otherwise keep a stream and a
   // view forever: keepalive pings find them.
-  const server = new GrpcServer(logger, { ...DEFAULT_GRPC_SERVER_OPTIONS, ...opts.grpcOptions });
+  const server = new GrpcServer(logger, { ...DEFAULT_GRPC_SERVER_OPTIONS, ...opts.grpcOptions, ...opts.limits },
+    (limit) => counters.hit(limit), reclaim);
   let closing = false;
   const refuseIfClosing = (call: GrpcCall): boolean => {
     if (!closing) return false;
@@ -55,7 +107,7 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
 
   for (const spec of DISCOVERY_SERVICES) {
     const ctx: StreamContext = {
-      source: opts.source, logger, events: opts.events ?? {}, registry, fixedTypeUrl: spec.typeUrl,
+      source: opts.source, logger, events: opts.events ?? {}, registry, fixedTypeUrl: spec.typeUrl, caches, limits, counters, reclaim,
     };
     server.handle(methodPath(spec.service, spec.sotwMethod), (call) => {
       if (!refuseIfClosing(call)) new SotwStream(call, ctx);
@@ -76,8 +128,13 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
     port,
     streams: () => registry.snapshot(),
     sentResources: (streamId) => registry.get(streamId)?.sentResources(),
+    limitHits: () => counters.snapshot(),
+    held: () => ({
+      bufferedBytes: server.bufferedBytes, nameListBytes: caches.lists.heldBytes, internedNameBytes: caches.names.heldBytes,
+    }),
     close: () => {
       closing = true;
+      reclaimer.stop();
       closed ??= shutdown(server, registry, logger, opts.shutdownGraceMs ?? 5000);
       return closed;
     },

@@ -13,28 +13,31 @@ export interface MapDiff {
 
 export const NO_DIFF: MapDiff = Object.freeze({ changed: [], removed: [] });
 
-const diffs = new WeakMap<ResourceMap, WeakMap<ResourceMap, MapDiff>>();
+/** Diffs between maps, computed once per pair; held weakly, so they go with the maps. */
+export class MapDiffs {
+  private readonly diffs = new WeakMap<ResourceMap, WeakMap<ResourceMap, MapDiff>>();
 
-export function diffMaps(from: ResourceMap, to: ResourceMap): MapDiff {
-  if (from === to) return NO_DIFF;
-  let byTo = diffs.get(from);
-  if (!byTo) diffs.set(from, (byTo = new WeakMap()));
-  let d = byTo.get(to);
-  if (!d && from instanceof MergedResourceMap && to instanceof MergedResourceMap && from.overlap === 0 && to.overlap === 0) {
-    // Part by part: the shared part's diff is computed once for every class moving along with it.
-    const a = diffMaps(from.base, to.base), b = diffMaps(from.extra, to.extra);
-    // A name moving between the parts shows up as removed from one and changed in the other.
-    const changed = new Set([...a.changed, ...b.changed]);
-    d = { changed: [...changed], removed: [...a.removed, ...b.removed].filter((n) => !to.has(n)) };
-    byTo.set(to, d);
+  diff(from: ResourceMap, to: ResourceMap): MapDiff {
+    if (from === to) return NO_DIFF;
+    let byTo = this.diffs.get(from);
+    if (!byTo) this.diffs.set(from, (byTo = new WeakMap()));
+    let d = byTo.get(to);
+    if (!d && from instanceof MergedResourceMap && to instanceof MergedResourceMap && from.overlap === 0 && to.overlap === 0) {
+      // Part by part: the shared part's diff is computed once for every class moving along with it.
+      const a = this.diff(from.base, to.base), b = this.diff(from.extra, to.extra);
+      // A name moving between the parts shows up as removed from one and changed in the other.
+      const changed = new Set([...a.changed, ...b.changed]);
+      d = { changed: [...changed], removed: [...a.removed, ...b.removed].filter((n) => !to.has(n)) };
+      byTo.set(to, d);
+    }
+    if (!d) {
+      const changed: string[] = [];
+      const removed: string[] = [];
+      for (const [name, r] of to) if (from.get(name)?.version !== r.version) changed.push(name);
+      for (const name of from.keys()) if (!to.has(name)) removed.push(name);
+      d = { changed, removed };
+      byTo.set(to, d);
+    }
+    return d;
   }
-  if (!d) {
-    const changed: string[] = [];
-    const removed: string[] = [];
-    for (const [name, r] of to) if (from.get(name)?.version !== r.version) changed.push(name);
-    for (const name of from.keys()) if (!to.has(name)) removed.push(name);
-    d = { changed, removed };
-    byTo.set(to, d);
-  }
-  return d;
 }

@@ -2,29 +2,29 @@
 // thousands of cluster names, the same bytes each time. Decoding them is most of the cost of
 // an ACK, so long lists are recognised by their bytes (one memcmp) and the names decoded once
 // are handed out again, already interned.
-import { internName } from './intern.js';
+//
+// The lists belong to the streams that sent them: a stream holds at most one list per type (its
+// latest), a list is kept while some stream holds it and dropped when the last one lets go (a
+// new list, or the stream closed), and all lists together are bounded by bytes. A client sending
+// huge lists therefore costs memory only while its streams are open, and never more than the
+// budget; past it, lists are decoded as they come, not kept.
+import { readVarint } from '../wire/varint.js';
+import { fieldAt } from '../wire/reader.js';
+import { lenTag } from '../wire/tag.js';
+import type { NameInterner } from './intern.js';
 
 /** Shorter lists are cheaper to decode than to look up. */
 export const MIN_LIST_BYTES = 2048;
-const MAX_LISTS = 256;
 
-interface Entry { readonly bytes: Buffer; readonly names: readonly string[] }
-const byLength = new Map<number, Entry[]>();
-/** The same entries by the raw bytes of their first name field (see matchKnownList). */
-const byFirst = new Map<string, Entry[]>();
-let count = 0;
+export interface NameList {
+  readonly bytes: Buffer;
+  readonly names: readonly string[];
+}
 
-function varint(buf: Uint8Array, pos: number): [number, number] {
-  let result = 0;
-  let shift = 0;
-  for (;;) {
-    if (pos >= buf.length) throw new Error('truncated varint');
-    const b = buf[pos++];
-    result += (b & 0x7f) * 2 ** shift;
-    if ((b & 0x80) === 0) return [result, pos];
-    shift += 7;
-    if (shift > 63) throw new Error('varint too long');
-  }
+interface Entry extends NameList {
+  readonly firstKey: string;
+  /** Streams holding the list. */
+  refs: number;
 }
 
 /**
@@ -40,33 +40,16 @@ export function listSpan(buf: Uint8Array, field: number): [number, number] | und
   }
 }
 
-/**
- * Reads the field starting at `pos` of an encoded message: its tag and where it ends, or
- * undefined when the bytes are not a well-formed field (or use a group wire type).
- */
-function nextField(buf: Uint8Array, pos: number): { tag: number; end: number } | undefined {
-  const [tag, p] = varint(buf, pos);
-  const wt = tag & 7;
-  let end: number;
-  if (wt === 0) end = varint(buf, p)[1];
-  else if (wt === 1) end = p + 8;
-  else if (wt === 5) end = p + 4;
-  else if (wt === 2) {
-    const [len, q] = varint(buf, p);
-    end = q + len;
-  } else return undefined;
-  return end > buf.length ? undefined : { tag, end };
-}
-
 function scan(buf: Uint8Array, field: number): [number, number] | undefined {
+  const tag = lenTag(field);
   let pos = 0;
   let start = -1, end = -1;
   while (pos < buf.length) {
     const fieldStart = pos;
-    const f = nextField(buf, pos);
+    const f = fieldAt(buf, pos);
     if (!f) return undefined;
     pos = f.end;
-    if (f.tag === field * 8 + 2) {
+    if (f.tag === tag) {
       if (start < 0) start = fieldStart;
       else if (end !== fieldStart) return undefined;
       end = pos;
@@ -75,65 +58,152 @@ function scan(buf: Uint8Array, field: number): [number, number] | undefined {
   return start >= 0 && end - start >= MIN_LIST_BYTES ? [start, end] : undefined;
 }
 
-/**
- * The span and names of a known list that field `field` (a one-byte tag) of the message starts
- * with and that ends where the field's run ends; undefined otherwise. Only the fields before the
- * list and its first entry are parsed: the rest is one memcmp, instead of walking the thousands
- * of entries of an ACK that restates them (the walk was most of the cost of a sidecar's EDS ACK).
- */
-export function matchKnownList(buf: Uint8Array, field: number): { span: [number, number]; names: readonly string[] } | undefined {
-  if (byFirst.size === 0) return undefined;
-  try {
-    const tagByte = field * 8 + 2;
-    let pos = 0;
-    while (pos < buf.length) {
-      const fieldStart = pos;
-      const f = nextField(buf, pos);
-      if (!f) return undefined;
-      pos = f.end;
-      if (f.tag !== tagByte) continue;
-      const whole = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
-      for (const e of byFirst.get(whole.toString('latin1', fieldStart, pos)) ?? []) {
-        const end = fieldStart + e.bytes.length;
-        if (end > buf.length || (end < buf.length && buf[end] === tagByte)) continue;
-        if (whole.compare(e.bytes, 0, e.bytes.length, fieldStart, end) === 0) return { span: [fieldStart, end], names: e.names };
-      }
-      return undefined;
-    }
-  } catch {
-    // Malformed: let the real decoder report it.
-  }
-  return undefined;
-}
-
 /** The bytes of the first length-delimited field of an encoded list, as a map key. */
 function firstFieldKey(bytes: Buffer): string {
-  const [, p] = varint(bytes, 0);
-  const [len, q] = varint(bytes, p);
+  const [, p] = readVarint(bytes, 0);
+  const [len, q] = readVarint(bytes, p);
   return bytes.toString('latin1', 0, q + len);
 }
 
-/** The names of a list span seen before, or undefined. */
-export function knownList(bytes: Uint8Array): readonly string[] | undefined {
-  for (const e of byLength.get(bytes.length) ?? []) if (e.bytes.equals(bytes)) return e.names;
-  return undefined;
+/** What an entry costs: the copy of its bytes kept for matching, and its decoded names. */
+function costOf(bytes: Uint8Array): number {
+  return 2 * bytes.length;
 }
 
-/** Remembers a decoded list; returns the interned names to use from now on. */
-export function rememberList(bytes: Uint8Array, names: readonly string[]): readonly string[] {
-  if (count >= MAX_LISTS) {
-    byLength.clear();
-    byFirst.clear();
-    count = 0;
+export class NameLists {
+  private readonly byLength = new Map<number, Entry[]>();
+  /** The same entries by the raw bytes of their first name field (see match). */
+  private readonly byFirst = new Map<string, Entry[]>();
+  private bytes = 0;
+
+  constructor(private readonly interner: NameInterner, private readonly maxBytes: number,
+    private readonly onFull: () => void = () => undefined, private readonly onDropped: (bytes: number) => void = () => undefined) {}
+
+  /** Bytes the lists held by open streams take (see costOf). */
+  get heldBytes(): number {
+    return this.bytes;
   }
-  const entry: Entry = { bytes: Buffer.from(bytes), names: Object.freeze(names.map(internName)) };
-  const list = byLength.get(bytes.length) ?? [];
-  list.push(entry);
-  byLength.set(bytes.length, list);
-  const key = firstFieldKey(entry.bytes);
-  const same = byFirst.get(key) ?? [];
-  same.push(entry);
-  byFirst.set(key, same);
-  count++;
-  return entry.names;
+
+  get count(): number {
+    let n = 0;
+    for (const l of this.byLength.values()) n += l.length;
+    return n;
+  }
+
+  /**
+   * The span and list of a known list that field `field` (a one-byte tag) of the message starts
+   * with and that ends where the field's run ends; undefined otherwise. Only the fields before the
+   * list and its first entry are parsed: the rest is one memcmp, instead of walking the thousands
+   * of entries of an ACK that restates them (the walk was most of the cost of a sidecar's EDS ACK).
+   */
+  match(buf: Uint8Array, field: number): { span: [number, number]; list: NameList } | undefined {
+    if (this.byFirst.size === 0) return undefined;
+    try {
+      const tagByte = lenTag(field);
+      let pos = 0;
+      while (pos < buf.length) {
+        const fieldStart = pos;
+        const f = fieldAt(buf, pos);
+        if (!f) return undefined;
+        pos = f.end;
+        if (f.tag !== tagByte) continue;
+        const whole = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
+        for (const e of this.byFirst.get(whole.toString('latin1', fieldStart, pos)) ?? []) {
+          const end = fieldStart + e.bytes.length;
+          if (end > buf.length || (end < buf.length && buf[end] === tagByte)) continue;
+          if (whole.compare(e.bytes, 0, e.bytes.length, fieldStart, end) === 0) return { span: [fieldStart, end], list: e };
+        }
+        return undefined;
+      }
+    } catch {
+      // Malformed: let the real decoder report it.
+    }
+    return undefined;
+  }
+
+  /** The list of a span seen before, or undefined. */
+  known(bytes: Uint8Array): NameList | undefined {
+    for (const e of this.byLength.get(bytes.length) ?? []) if (e.bytes.equals(bytes)) return e;
+    return undefined;
+  }
+
+  /**
+   * Keeps a decoded list for whoever holds it next (see NameListHolder); undefined when the
+   * budget is used up, and the caller uses the names as decoded.
+   */
+  remember(bytes: Uint8Array, names: readonly string[]): NameList | undefined {
+    if (this.bytes + costOf(bytes) > this.maxBytes) {
+      this.onFull();
+      return undefined;
+    }
+    const copy = Buffer.from(bytes);
+    const entry: Entry = {
+      bytes: copy, names: Object.freeze(names.map((n) => this.interner.intern(n))), firstKey: firstFieldKey(copy), refs: 0,
+    };
+    this.add(this.byLength, bytes.length, entry);
+    this.add(this.byFirst, entry.firstKey, entry);
+    this.bytes += costOf(bytes);
+    return entry;
+  }
+
+  /** A holder for one stream's lists. */
+  holder(): NameListHolder {
+    return new NameListHolder(this);
+  }
+
+  /** @internal for NameListHolder */
+  retain(list: NameList): void {
+    (list as Entry).refs++;
+  }
+
+  /** @internal for NameListHolder: the last holder gone, the list is dropped. */
+  release(list: NameList): void {
+    const e = list as Entry;
+    if (--e.refs > 0) return;
+    if (this.remove(this.byLength, e.bytes.length, e) && this.remove(this.byFirst, e.firstKey, e)) {
+      this.bytes -= costOf(e.bytes);
+      this.onDropped(costOf(e.bytes));
+    }
+  }
+
+  private add<K>(m: Map<K, Entry[]>, key: K, e: Entry): void {
+    const list = m.get(key);
+    if (list) list.push(e);
+    else m.set(key, [e]);
+  }
+
+  private remove<K>(m: Map<K, Entry[]>, key: K, e: Entry): boolean {
+    const list = m.get(key);
+    const i = list?.indexOf(e) ?? -1;
+    if (!list || i < 0) return false;
+    list.splice(i, 1);
+    if (list.length === 0) m.delete(key);
+    return true;
+  }
+}
+
+/** The lists one stream holds: its latest per type, all let go when the stream closes. */
+export class NameListHolder {
+  private readonly held = new Map<string, NameList>();
+
+  constructor(private readonly lists: NameLists) {}
+
+  /** The lists' cache, for decoding. */
+  get cache(): NameLists {
+    return this.lists;
+  }
+
+  /** `list` is now the stream's list for `typeUrl`; the one before is let go. */
+  hold(typeUrl: string, list: NameList): void {
+    const before = this.held.get(typeUrl);
+    if (before === list) return;
+    this.lists.retain(list);
+    this.held.set(typeUrl, list);
+    if (before) this.lists.release(before);
+  }
+
+  releaseAll(): void {
+    for (const l of this.held.values()) this.lists.release(l);
+    this.held.clear();
+  }
 }

@@ -1,7 +1,6 @@
 // Converts the xDS Node (as decoded by protobufjs) into the plain NodeInfo the rest of
 // pilotfish reads; metadata is a google.protobuf.Struct on the wire and a JSON object here.
 import type { NodeInfo } from '../node-info.js';
-import { lookupType } from '../protos.js';
 
 /**
  * google.protobuf.Value as protobufjs holds it. protobufjs ships its own struct.proto with
@@ -23,7 +22,7 @@ export interface ProtoNode {
   metadata?: ProtoStruct | null;
 }
 
-export function valueToJson(v: ProtoValue): unknown {
+function valueToJson(v: ProtoValue): unknown {
   const kind = v.kind;
   if (!kind) return null;
   const member = v[kind];
@@ -36,7 +35,7 @@ export function valueToJson(v: ProtoValue): unknown {
   }
 }
 
-export function structToJson(s: ProtoStruct): Record<string, unknown> {
+function structToJson(s: ProtoStruct): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(s.fields ?? {})) out[k] = valueToJson(v);
   return out;
@@ -49,36 +48,4 @@ export function nodeInfoFromProto(node: ProtoNode | null | undefined): NodeInfo 
   if (node.cluster) info.cluster = node.cluster;
   if (node.metadata) info.metadata = structToJson(node.metadata);
   return info;
-}
-
-let camelCase: boolean | undefined;
-
-/** The Value member name in the spelling the loaded google.protobuf.Value uses. */
-function member(snake: 'null_value' | 'number_value' | 'string_value' | 'bool_value' | 'struct_value' | 'list_value'): string {
-  camelCase ??= 'stringValue' in lookupType('google.protobuf.Value').fields;
-  return camelCase ? snake.replace(/_(\w)/g, (_m, c: string) => c.toUpperCase()) : snake;
-}
-
-export function jsonToValue(v: unknown): ProtoValue {
-  if (v === null || v === undefined) return { [member('null_value')]: 0 };
-  if (typeof v === 'string') return { [member('string_value')]: v };
-  if (typeof v === 'number') return { [member('number_value')]: v };
-  if (typeof v === 'boolean') return { [member('bool_value')]: v };
-  if (Array.isArray(v)) return { [member('list_value')]: { values: v.map(jsonToValue) } };
-  if (typeof v === 'object') return { [member('struct_value')]: jsonToStruct(v as Record<string, unknown>) };
-  return { [member('string_value')]: String(v) };
-}
-
-export function jsonToStruct(o: Readonly<Record<string, unknown>>): ProtoStruct {
-  const fields: Record<string, ProtoValue> = {};
-  for (const [k, v] of Object.entries(o)) fields[k] = jsonToValue(v);
-  return { fields };
-}
-
-/** The wire shape of a NodeInfo, for clients (tests, benchmarks) that send requests. */
-export function nodeInfoToProto(node: NodeInfo): ProtoNode {
-  const out: ProtoNode = { id: node.id };
-  if (node.cluster) out.cluster = node.cluster;
-  if (node.metadata) out.metadata = jsonToStruct(node.metadata);
-  return out;
 }

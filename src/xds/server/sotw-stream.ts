@@ -6,10 +6,7 @@ import type { GrpcCall } from './grpc/call.js';
 import { XdsStream, type ResponseParts, type StreamContext } from './stream-base.js';
 import { TypeCounters } from './stream-status.js';
 import { Subscription } from './subscription.js';
-import { sharedBodies } from './body-cache.js';
-import { diffMaps } from './map-diff.js';
 import { MergedResourceMap } from '../merged-map.js';
-import { mapVersion, nextNonce, setVersion } from './version.js';
 
 interface SotwTypeState {
   readonly sub: Subscription;
@@ -30,62 +27,11 @@ interface SotwTypeState {
   namesId?: number;
 }
 
-// Wildcard subscribers of one proxy class all send the same map: encode its body once (bodies
-// live in the shared, bounded sharedBodies cache).
-
-// Sidecars of a class subscribe to the very same thousands of EDS names. Equal name sets get one
-// id, so the version of "these names in this map" is hashed once per map, not once per stream.
-const MAX_NAME_SETS = 4096;
-const nameSetIds = new Map<string, number>();
-let lastNameSetId = 0;
-const namedVersions = new WeakMap<ResourceMap, Map<number, string>>();
-
-// Sidecars of a class restate the very same list object (the codec shares long lists).
-const listIds = new WeakMap<readonly string[], number>();
-
-function nameSetIdOf(sub: Subscription): number {
-  let id = listIds.get(sub.list);
-  if (id === undefined) {
-    id = nameSetId(sub.names);
-    // Only a list that made the names exactly its elements stands for them (SotW replace).
-    if (sub.list.length === sub.names.size) listIds.set(sub.list, id);
-  }
-  return id;
-}
-
-function nameSetId(names: ReadonlySet<string>): number {
-  const key = [...names].sort().join('\n');
-  let id = nameSetIds.get(key);
-  if (id === undefined) {
-    // Ids are never reused, so forgetting them all only costs cache hits.
-    if (nameSetIds.size >= MAX_NAME_SETS) nameSetIds.clear();
-    id = ++lastNameSetId;
-    nameSetIds.set(key, id);
-  }
-  return id;
-}
-
-// ...and the same names from the same map (and, for a push, the same earlier map) make the same
-// response body: the sidecars of a class share one encoding instead of building one each.
-const mapIds = new WeakMap<ResourceMap, number>();
-let lastMapId = 0;
-
-function mapId(m: ResourceMap): number {
-  let id = mapIds.get(m);
-  if (id === undefined) mapIds.set(m, (id = ++lastMapId));
-  return id;
-}
-
-function namedVersion(all: ResourceMap, namesId: number, named: () => readonly XdsResource[]): string {
-  let byNames = namedVersions.get(all);
-  if (!byNames) namedVersions.set(all, (byNames = new Map()));
-  let v = byNames.get(namesId);
-  if (v === undefined) byNames.set(namesId, (v = setVersion(named())));
-  return v;
-}
-
 export class SotwStream extends XdsStream<SotwRequest> {
   protected readonly types = new Map<string, SotwTypeState>();
+
+  // Wildcard subscribers of one proxy class all send the same map: its body is encoded once
+  // (bodies live in the server's shared, bounded body cache).
 
   constructor(call: GrpcCall, ctx: StreamContext) {
     super(call, ctx, false, decodeSotwRequest);
@@ -95,7 +41,7 @@ export class SotwStream extends XdsStream<SotwRequest> {
     let st = this.types.get(typeUrl);
     const first = st === undefined;
     if (!st) {
-      st = { sub: new Subscription(typeUrl), counters: new TypeCounters(), force: false, added: new Set(), full: true };
+      st = { sub: new Subscription(typeUrl, this.ctx.caches.subscriptions), counters: new TypeCounters(), force: false, added: new Set(), full: true };
       this.types.set(typeUrl, st);
     }
     // A nonce for a type we have not answered on this stream is a leftover from an earlier
@@ -104,7 +50,7 @@ export class SotwStream extends XdsStream<SotwRequest> {
       if (req.responseNonce !== st.sentNonce) {
         // The client has not seen our latest response yet; its next request will supersede this.
         if (this.debug) this.log.debug('ignoring discovery request with a stale nonce', {
-          typeUrl, nonce: req.responseNonce, latest: st.sentNonce,
+          typeUrl: this.clip(typeUrl), nonce: this.clip(req.responseNonce), latest: st.sentNonce,
         });
         return;
       }
@@ -130,8 +76,9 @@ export class SotwStream extends XdsStream<SotwRequest> {
     // A wildcard sends the whole map, whose version and body are computed once for all streams.
     let named: XdsResource[] | undefined;
     const selectNamed = (): XdsResource[] => (named ??= sub.select(all));
-    if (!sub.wildcard && st.namesId === undefined) st.namesId = nameSetIdOf(sub);
-    const version = sub.wildcard ? mapVersion(all) : namedVersion(all, st.namesId!, selectNamed);
+    const caches = this.ctx.caches;
+    if (!sub.wildcard && st.namesId === undefined) st.namesId = caches.sotw.nameSetIdOf(sub);
+    const version = sub.wildcard ? caches.versions.of(all) : caches.sotw.namedVersion(all, st.namesId!, selectNamed);
     if (!st.force && version === st.sentVersion) return undefined;
 
     let carry: readonly XdsResource[] | ResourceMap;
@@ -143,14 +90,14 @@ export class SotwStream extends XdsStream<SotwRequest> {
       // one a sidecar subscribes to). Only the names that changed are looked at.
       const basis = st.basis;
       const part: XdsResource[] = [];
-      for (const name of diffMaps(basis, all).changed) if (sub.names.has(name)) part.push(all.get(name)!);
+      for (const name of caches.diffs.diff(basis, all).changed) if (sub.names.has(name)) part.push(all.get(name)!);
       for (const name of st.added) {
         const r = all.get(name);
         if (r && basis.get(name)?.version === r.version) part.push(r);
       }
       if (part.length > 0) {
         carry = part;
-        if (st.added.size === 0) bodyKey = `${typeUrl}|${st.namesId}|${mapId(basis)}`;
+        if (st.added.size === 0) bodyKey = `${typeUrl}|${st.namesId}|${caches.sotw.mapId(basis)}`;
       } else if (!st.force) {
         // Only removals: SotW cannot remove an RDS/EDS resource, and the client's view stays right.
         return undefined;
@@ -166,7 +113,7 @@ export class SotwStream extends XdsStream<SotwRequest> {
     st.force = false;
     st.full = false;
     st.added.clear();
-    const nonce = nextNonce();
+    const nonce = caches.nonces.next();
     const out = partsWithNonce(this.body(typeUrl, version, carry, all, bodyKey), nonce);
     const count = Array.isArray(carry) ? carry.length : (carry as ResourceMap).size;
     st.sentNonce = nonce;
@@ -192,27 +139,28 @@ export class SotwStream extends XdsStream<SotwRequest> {
 
   private body(typeUrl: string, versionInfo: string, resources: readonly XdsResource[] | ResourceMap,
     from: ResourceMap, key: string | undefined): readonly Uint8Array[] {
+    const bodies = this.ctx.caches.bodies;
     if (Array.isArray(resources)) {
       if (key === undefined) return [encodeSotwBody({ versionInfo, typeUrl, resources })];
-      return [sharedBodies.getOrSet(from, `sotw|${key}`, () => encodeSotwBody({ versionInfo, typeUrl, resources }))];
+      return [bodies.getOrSet(from, `sotw|${key}`, () => encodeSotwBody({ versionInfo, typeUrl, resources }))];
     }
     const whole = resources as ResourceMap;
     if (whole instanceof MergedResourceMap && whole.overlap === 0) {
       // A class's clusters or listeners: the kind's (or namespace's) many, encoded once for every
       // class, plus its own few. Only the parts are cached: the response is put together from
       // them (one copy, which adding the nonce costs anyway), so no class-sized body is kept.
-      const shared = sharedBodies.getOrSet(whole.base, 'sotw|resources', () => encodeSotwResources(whole.base.values()));
-      const own = sharedBodies.getOrSet(whole.extra, 'sotw|resources', () => encodeSotwResources(whole.extra.values()));
+      const shared = bodies.getOrSet(whole.base, 'sotw|resources', () => encodeSotwResources(whole.base.values()));
+      const own = bodies.getOrSet(whole.extra, 'sotw|resources', () => encodeSotwResources(whole.extra.values()));
       return sotwBodyParts(versionInfo, typeUrl, [shared, own]);
     }
     // Keyed by type too: a source may well hand out one shared empty map for every type.
-    return [sharedBodies.getOrSet(whole, `sotw|${typeUrl}|*`, () => encodeSotwBody({ versionInfo, typeUrl, resources: [...whole.values()] }))];
+    return [bodies.getOrSet(whole, `sotw|${typeUrl}|*`, () => encodeSotwBody({ versionInfo, typeUrl, resources: [...whole.values()] }))];
   }
 
   private acked(typeUrl: string, st: SotwTypeState, req: SotwRequest): void {
     const version = st.sentVersion ?? req.versionInfo;
     st.counters.recordAck(version, req.responseNonce);
-    if (this.debug) this.log.debug('proxy accepted configuration (ACK)', { type: shortTypeName(typeUrl), version, nonce: req.responseNonce });
+    if (this.debug) this.log.debug('proxy accepted configuration (ACK)', { type: this.clip(shortTypeName(typeUrl)), version: this.clip(version), nonce: this.clip(req.responseNonce) });
     if (this.node) this.emit('acked', { streamId: this.id, node: this.node, typeUrl, version, nonce: req.responseNonce });
   }
 
@@ -223,9 +171,8 @@ export class SotwStream extends XdsStream<SotwRequest> {
       message: detail.message, code: detail.code, version: req.versionInfo, rejectedVersion, nonce: req.responseNonce,
     });
     // Nothing is resent: the proxy keeps its last accepted config until the content changes.
-    this.log.warn('proxy rejected configuration (NACK); it keeps its last accepted version', {
-      proxy: this.node?.id, type: shortTypeName(typeUrl), typeUrl, version: rejectedVersion,
-      acceptedVersion: req.versionInfo, nonce: req.responseNonce, code: detail.code, error: detail.message,
+    this.logNack(typeUrl, rejectedVersion, {
+      acceptedVersion: this.clip(req.versionInfo), nonce: this.clip(req.responseNonce), code: detail.code, error: this.clip(detail.message, 1024),
     });
     if (this.node) {
       this.emit('nacked', {

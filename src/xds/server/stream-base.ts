@@ -9,6 +9,12 @@ import type { GrpcCall } from './grpc/call.js';
 import { GrpcStatus, statusName, type GrpcStatusCode } from './grpc/wire.js';
 import type { LiveStream, StreamRegistry, StreamStatus, TypeCounters, TypeStatus } from './stream-status.js';
 import type { Subscription } from './subscription.js';
+import type { LimitCounters } from './limit-counters.js';
+import { clip } from './log-text.js';
+import type { NameListHolder } from './name-lists.js';
+import type { ServerCaches } from './server-caches.js';
+import { lenFieldBytes } from '../wire/reader.js';
+import { lenTag } from '../wire/tag.js';
 
 /** An encoded response as the parts it is kept in, and its length in bytes. */
 export interface ResponseParts {
@@ -23,6 +29,18 @@ export interface StreamContext {
   readonly registry: StreamRegistry;
   /** Set for the per-type services (LDS, RDS, ...), whose requests may leave type_url empty. */
   readonly fixedTypeUrl?: string;
+  readonly caches: ServerCaches;
+  readonly limits: StreamLimits;
+  readonly counters: LimitCounters;
+  /** Told of the bytes a closed stream's subscriptions held (see MemoryReclaimer). */
+  readonly reclaim: (bytes: number) => void;
+}
+
+export interface StreamLimits {
+  /** Total length of the names one stream subscribes to, over all types (see XdsServerOptions). */
+  readonly maxSubscribedNameBytes: number;
+  /** Peer-supplied strings are clipped to this many characters in logs. */
+  readonly maxLoggedStringChars: number;
 }
 
 interface BaseRequest {
@@ -47,24 +65,30 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
   private readonly connectedAt = new Date().toISOString();
   private readonly peer: string;
   private readonly method: string;
+  /** The long name lists this stream sent, held for it in the server's NameLists until it closes. */
+  private readonly lists: NameListHolder;
+  /** Per type, the version whose NACK was last logged: a client repeating a NACK is logged once. */
+  private readonly nackLogged = new Map<string, string>();
 
   constructor(
     protected readonly call: GrpcCall,
     protected readonly ctx: StreamContext,
     readonly delta: boolean,
-    decode: (body: Buffer) => Req,
+    decode: (body: Buffer, lists: NameListHolder) => Req,
   ) {
     this.id = ctx.registry.nextId();
     this.peer = call.peer;
     this.method = call.path;
     this.log = ctx.logger.child({ streamId: this.id });
     this.debug = this.log.isDebugEnabled();
+    this.lists = ctx.caches.lists.holder();
     ctx.registry.add(this);
     call.start({
       message: (body) => {
+        if (!this.namesFit(body)) return;
         let req: Req;
         try {
-          req = decode(body);
+          req = decode(body, this.lists);
         } catch (err) {
           this.terminate(GrpcStatus.INVALID_ARGUMENT, `cannot decode the discovery request: ${err instanceof Error ? err.message : String(err)}`);
           return;
@@ -106,10 +130,30 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
     // UNAVAILABLE is our own shutdown, already logged once for the whole server.
     if (code === GrpcStatus.UNAVAILABLE) this.log.debug('closing xDS stream', { reason: details });
     else if (code !== GrpcStatus.OK) {
-      this.log.warn('closing xDS stream', { proxy: this.node?.id, code: statusName(code), reason: details });
+      this.log.warn('closing xDS stream', { code: statusName(code), reason: this.clip(details) });
     }
     this.cleanup(details);
-    this.call.finish(code, details);
+    this.call.finish(code, this.clip(details, 1024));
+  }
+
+  /** A peer-supplied string as logs may carry it (see log-text.ts). */
+  protected clip(text: string, max = this.ctx.limits.maxLoggedStringChars): string {
+    return clip(text, max);
+  }
+
+  /**
+   * Logs a NACK at warn once per type and rejected version: a client repeating the same NACK
+   * (as a broken or hostile one may, thousands of times) is counted, not logged each time.
+   */
+  protected logNack(typeUrl: string, rejectedVersion: string, fields: Record<string, unknown>): void {
+    const repeated = this.nackLogged.get(typeUrl) === rejectedVersion;
+    if (repeated && !this.debug) return;
+    if (!repeated && this.wants(typeUrl)) this.nackLogged.set(typeUrl, rejectedVersion);
+    const line = {
+      type: this.clip(shortTypeName(typeUrl)), typeUrl: this.clip(typeUrl), version: this.clip(rejectedVersion), ...fields,
+    };
+    if (repeated) this.log.debug('proxy repeated a NACK already logged', line);
+    else this.log.warn('proxy rejected configuration (NACK); it keeps its last accepted version', line);
   }
 
   protected markDirty(typeUrl: string): void {
@@ -128,7 +172,7 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
     // this runs once per response (thousands per push).
     if (this.debug) {
       this.log.debug(this.delta ? 'sent delta discovery response' : 'sent discovery response', {
-        type: shortTypeName(typeUrl), version, nonce, resources, ...extra, bytes,
+        type: this.clip(shortTypeName(typeUrl)), version, nonce, resources, ...extra, bytes,
       });
     }
     this.emit('sent', {
@@ -154,10 +198,11 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
       const typeUrl = this.typeOf(req);
       if (typeUrl === undefined) return;
       this.handle(typeUrl, req);
+      if (!this.withinNameBudget()) return;
       this.flush();
     } catch (err) {
       this.log.error('failed to handle a discovery request', {
-        proxy: this.node?.id, typeUrl: req.typeUrl, error: err instanceof Error ? err.stack : String(err),
+        typeUrl: this.clip(req.typeUrl), error: err instanceof Error ? err.stack : String(err),
       });
       this.terminate(GrpcStatus.INTERNAL, `pilotfish failed to handle the request: ${String(err)}`);
     }
@@ -172,7 +217,7 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
     const view = this.ctx.source.viewFor(req.node);
     this.node = req.node;
     this.view = view;
-    this.log = this.log.child({ proxy: req.node.id });
+    this.log = this.log.child({ proxy: this.clip(req.node.id) });
     view.onChange((types, cause) => this.changed(types, cause));
     this.log.info('xDS stream opened', { delta: this.delta, method: this.method, peer: this.peer });
     this.emit('streamOpened', { streamId: this.id, node: req.node, delta: this.delta });
@@ -184,7 +229,7 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
     if (fixed) {
       if (req.typeUrl && req.typeUrl !== fixed) {
         this.terminate(GrpcStatus.INVALID_ARGUMENT,
-          `${this.method} serves only ${fixed}; the request asked for ${req.typeUrl}`);
+          `${this.method} serves only ${fixed}; the request asked for ${this.clip(req.typeUrl)}`);
         return undefined;
       }
       return fixed;
@@ -194,6 +239,37 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
       return undefined;
     }
     return req.typeUrl;
+  }
+
+  /**
+   * A request naming more bytes of resources than a stream may subscribe to is refused before
+   * it is decoded: decoding is where such a request would cost (a string and more per name).
+   * resource_names (SotW) and resource_names_subscribe (Delta) are both field 3.
+   */
+  private namesFit(body: Buffer): boolean {
+    const max = this.ctx.limits.maxSubscribedNameBytes;
+    if (body.length <= max) return true;
+    const bytes = lenFieldBytes(body, lenTag(3));
+    if (bytes === undefined || bytes <= max) return true;
+    this.ctx.counters.hit('subscribedNameBytes');
+    this.terminate(GrpcStatus.RESOURCE_EXHAUSTED,
+      `the request names ${bytes} bytes of resources, more than the limit of ${max} a stream may subscribe to`);
+    return false;
+  }
+
+  /**
+   * Subscribed names cost memory for as long as the stream lives (sets, interned strings): a
+   * stream subscribing to more than its budget is refused rather than kept.
+   */
+  private withinNameBudget(): boolean {
+    let bytes = 0;
+    for (const st of this.types.values()) bytes += st.sub.nameBytes;
+    const max = this.ctx.limits.maxSubscribedNameBytes;
+    if (bytes <= max) return true;
+    this.ctx.counters.hit('subscribedNameBytes');
+    this.terminate(GrpcStatus.RESOURCE_EXHAUSTED,
+      `the stream subscribes to ${bytes} bytes of resource names, more than the limit of ${max}`);
+    return false;
   }
 
   private changed(typeUrls: ReadonlySet<string>, cause?: ChangeCause): void {
@@ -244,6 +320,11 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
     if (this.done) return;
     this.done = true;
     this.ctx.registry.delete(this.id);
+    this.lists.releaseAll();
+    let names = 0;
+    for (const st of this.types.values()) names += st.sub.nameBytes;
+    // Strings, and the set entries holding them: about twice their length.
+    if (names > 0) this.ctx.reclaim(2 * names);
     if (!this.view || !this.node) return;
     try {
       this.view.close();

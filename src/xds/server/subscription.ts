@@ -3,7 +3,7 @@
 // once any name was given, an empty list means "nothing", not "everything".
 import { isFullState } from '../types.js';
 import type { ResourceMap, XdsResource } from '../proxy-view.js';
-import { internName } from './intern.js';
+import type { NameInterner } from './intern.js';
 
 export const WILDCARD = '*';
 
@@ -13,14 +13,6 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
-
-/**
- * The sets made from long, shared lists (the codec hands every sidecar of a class the same frozen
- * list of thousands of EDS names): one Set per list, shared by the streams restating it, instead
- * of a Set of thousands of entries per stream. Keyed by wildcard capability, which decides "*".
- */
-const sharedSets = [new WeakMap<readonly string[], { wildcard: boolean; names: Set<string> }>(),
-  new WeakMap<readonly string[], { wildcard: boolean; names: Set<string> }>()];
 
 const KEY_MOD = 2 ** 52;
 
@@ -38,18 +30,6 @@ function weightOf(name: string): number {
 
 /** Below this size a Delta subscription keeps its own Set: sharing would save little. */
 const SHARE_MIN = 64;
-
-/**
- * Delta subscriptions with the same content share one Set. Delta clients build their lists
- * name by name, so there is no shared list to key on as with SotW; instead each subscription
- * keeps a sum of random per-name weights (a multiset hash, updated per name) and finds an equal
- * Set by it. A sidecar subscribed to every EDS cluster otherwise holds a Set of thousands of
- * names of its own (about 50 kB each, most of the heap a thousand Delta sidecars need).
- */
-const deltaSets = new Map<string, WeakRef<Set<string>>>();
-const forgetDeltaSet = new FinalizationRegistry<string>((key) => {
-  if (deltaSets.get(key)?.deref() === undefined) deltaSets.delete(key);
-});
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   if (a.size !== b.size) return false;
@@ -100,23 +80,63 @@ class LayeredSet implements ReadonlySet<string> {
   }
 }
 
-/**
- * What a new shared list adds to an old one is the same for every stream moving between them
- * (every SotW sidecar, when a new service adds a cluster): worked out once per pair.
- */
-const addedBetween = new WeakMap<ReadonlySet<string>, WeakMap<ReadonlySet<string>, readonly string[]>>();
+/** Shared list sets: made from one frozen list, keyed by wildcard capability (which decides "*"). */
+type ListSets = WeakMap<readonly string[], { wildcard: boolean; names: Set<string> }>;
 
-function addedNames(before: ReadonlySet<string>, next: ReadonlySet<string>, shared: boolean): string[] {
-  let byNext = shared ? addedBetween.get(before) : undefined;
-  const known = byNext?.get(next);
-  if (known) return [...known];
-  const added: string[] = [];
-  for (const n of next) if (!before.has(n)) added.push(n);
-  if (shared) {
-    if (!byNext) addedBetween.set(before, (byNext = new WeakMap()));
-    byNext.set(next, added);
+/**
+ * What the subscriptions of one server share, so that equal subscriptions cost memory once.
+ *
+ * - The sets made from long, shared lists (the codec hands every sidecar of a class the same
+ *   frozen list of thousands of EDS names): one Set per list, shared by the streams restating
+ *   it, instead of a Set of thousands of entries per stream.
+ * - Delta subscriptions with the same content share one Set. Delta clients build their lists
+ *   name by name, so there is no shared list to key on as with SotW; instead each subscription
+ *   keeps a sum of random per-name weights (a multiset hash, updated per name) and finds an equal
+ *   Set by it. A sidecar subscribed to every EDS cluster otherwise holds a Set of thousands of
+ *   names of its own (about 50 kB each, most of the heap a thousand Delta sidecars need).
+ * - What a new shared list adds to an old one is the same for every stream moving between them
+ *   (every SotW sidecar, when a new service adds a cluster): worked out once per pair.
+ *
+ * Everything is held weakly (by the lists and sets the streams hold), so it goes with them.
+ */
+export class SubscriptionSets {
+  readonly listSets: readonly [ListSets, ListSets] = [new WeakMap(), new WeakMap()];
+  private readonly deltaSets = new Map<string, WeakRef<Set<string>>>();
+  private readonly forgetDeltaSet = new FinalizationRegistry<string>((key) => {
+    if (this.deltaSets.get(key)?.deref() === undefined) this.deltaSets.delete(key);
+  });
+  private readonly addedBetween = new WeakMap<ReadonlySet<string>, WeakMap<ReadonlySet<string>, readonly string[]>>();
+
+  constructor(readonly names: NameInterner) {}
+
+  /** A shared Delta set with this content key, if one is alive. */
+  deltaSet(key: string): Set<string> | undefined {
+    return this.deltaSets.get(key)?.deref();
   }
-  return [...added];
+
+  offerDeltaSet(key: string, set: Set<string>): void {
+    this.deltaSets.set(key, new WeakRef(set));
+    this.forgetDeltaSet.register(set, key);
+  }
+
+  addedNames(before: ReadonlySet<string>, next: ReadonlySet<string>, shared: boolean): string[] {
+    let byNext = shared ? this.addedBetween.get(before) : undefined;
+    const known = byNext?.get(next);
+    if (known) return [...known];
+    const added: string[] = [];
+    for (const n of next) if (!before.has(n)) added.push(n);
+    if (shared) {
+      if (!byNext) this.addedBetween.set(before, (byNext = new WeakMap()));
+      byNext.set(next, added);
+    }
+    return [...added];
+  }
+}
+
+function totalLength(names: Iterable<string>): number {
+  let n = 0;
+  for (const s of names) n += s.length;
+  return n;
 }
 
 export class Subscription {
@@ -127,17 +147,23 @@ export class Subscription {
   private removed: Set<string> | undefined;
   private layered: LayeredSet | undefined;
   private everNamed = false;
-  /** `current` is shared with other streams (see sharedSets): copy it before changing it. */
+  /** `current` is shared with other streams (see SubscriptionSets): copy it before changing it. */
   private sharedCurrent = false;
   /** The list of the last SotW request that changed anything (its strings are the ones in `names`). */
   private lastList: readonly string[] = [];
   /** Only LDS and CDS have wildcard subscriptions; for RDS/EDS "*" is just a name. */
   readonly wildcardCapable: boolean;
-  /** Delta: the sum of the weights of `current`'s names (see deltaSets). */
+  /** Delta: the sum of the weights of `current`'s names (see SubscriptionSets). */
   private key = 0;
+  private chars = 0;
 
-  constructor(typeUrl: string) {
+  constructor(typeUrl: string, private readonly sets: SubscriptionSets) {
     this.wildcardCapable = isFullState(typeUrl);
+  }
+
+  /** Total length of the subscribed names: what a stream is charged for them (see the server's maxSubscribedNameBytes). */
+  get nameBytes(): number {
+    return this.chars;
   }
 
   /** The subscribed names (besides the wildcard). */
@@ -157,7 +183,8 @@ export class Subscription {
     // applied, element for element, nothing changes and nothing is rebuilt.
     if (this.everNamed && sameList(list, this.lastList)) return { added: [], wildcardAdded: false };
     // Long lists come from the codec's cache, interned and frozen already.
-    this.lastList = Object.isFrozen(list) ? list : list.map(internName);
+    this.lastList = Object.isFrozen(list) ? list : list.map((n) => this.sets.names.intern(n));
+    this.chars = totalLength(this.lastList);
     const wasWildcard = this.wildcard;
     const before = this.names;
     this.clearLayers();
@@ -168,7 +195,7 @@ export class Subscription {
       this.sharedCurrent = false;
     } else {
       this.everNamed = true;
-      const cache = Object.isFrozen(list) ? sharedSets[this.wildcardCapable ? 1 : 0] : undefined;
+      const cache = Object.isFrozen(list) ? this.sets.listSets[this.wildcardCapable ? 1 : 0] : undefined;
       let made = cache?.get(list);
       if (!made) {
         made = { wildcard: false, names: new Set<string>() };
@@ -184,7 +211,7 @@ export class Subscription {
     }
     // The new set replaces the old one (no copy of the old, no clear-and-refill).
     this.current = next;
-    return { added: addedNames(before, next, this.sharedCurrent), wildcardAdded: this.wildcard && !wasWildcard };
+    return { added: this.sets.addedNames(before, next, this.sharedCurrent), wildcardAdded: this.wildcard && !wasWildcard };
   }
 
   /** Delta: subscribe/unsubscribe lists are changes to the current set. */
@@ -199,12 +226,13 @@ export class Subscription {
     const removed: string[] = [];
     let changed = false;
     for (const raw of subscribe) {
-      const n = internName(raw);
+      const n = this.sets.names.intern(raw);
       this.everNamed = true;
       if (n === WILDCARD && this.wildcardCapable) this.wildcard = true;
       else {
         if (this.add(n)) {
           this.key = (this.key + weightOf(n)) % KEY_MOD;
+          this.chars += n.length;
           changed = true;
         }
         // Even a name already subscribed counts as added: the client may have forgotten it,
@@ -216,6 +244,7 @@ export class Subscription {
       if (n === WILDCARD && this.wildcardCapable) this.wildcard = false;
       else if (this.remove(n)) {
         this.key = (this.key - weightOf(n) + KEY_MOD) % KEY_MOD;
+        this.chars -= n.length;
         removed.push(n);
         changed = true;
       }
@@ -272,12 +301,11 @@ export class Subscription {
   private share(): void {
     if (this.current.size < SHARE_MIN) return;
     const key = `${this.current.size}:${this.key}`;
-    const found = deltaSets.get(key)?.deref();
+    const found = this.sets.deltaSet(key);
     if (found && found !== this.current && sameSet(found, this.current)) {
       this.current = found;
     } else if (!found) {
-      deltaSets.set(key, new WeakRef(this.current));
-      forgetDeltaSet.register(this.current, key);
+      this.sets.offerDeltaSet(key, this.current);
     } else if (found !== this.current) {
       return;
     }

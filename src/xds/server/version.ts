@@ -12,29 +12,31 @@ function hashOf(resources: Iterable<XdsResource>): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
-// Every wildcard stream of a proxy class carries the very same map; hash it once per map.
-const wholeMapVersions = new WeakMap<ResourceMap, string>();
-
 /** The version_info of a SotW response: a hash over the (name, version) pairs it carries. */
 export function setVersion(resources: Iterable<XdsResource>): string {
   return hashOf(resources);
 }
 
 /**
- * setVersion of a whole map, computed once per map. A merged map (a kind's shared resources plus
- * a class's own) is versioned by its parts' versions, so the shared part is hashed once for all
- * classes; its version is still a function of the content, just not the same string as for the
- * same resources in a plain map.
+ * setVersion of a whole map, computed once per map: every wildcard stream of a proxy class
+ * carries the very same map. A merged map (a kind's shared resources plus a class's own) is
+ * versioned by its parts' versions, so the shared part is hashed once for all classes; its
+ * version is still a function of the content, just not the same string as for the same
+ * resources in a plain map.
  */
-export function mapVersion(whole: ResourceMap): string {
-  let v = wholeMapVersions.get(whole);
-  if (v === undefined) {
-    v = whole instanceof MergedResourceMap && whole.overlap === 0
-      ? createHash('sha256').update(`merged\0${mapVersion(whole.base)}\0${mapVersion(whole.extra)}`).digest('hex').slice(0, 16)
-      : hashOf(whole.values());
-    wholeMapVersions.set(whole, v);
+export class MapVersions {
+  private readonly versions = new WeakMap<ResourceMap, string>();
+
+  of(whole: ResourceMap): string {
+    let v = this.versions.get(whole);
+    if (v === undefined) {
+      v = whole instanceof MergedResourceMap && whole.overlap === 0
+        ? createHash('sha256').update(`merged\0${this.of(whole.base)}\0${this.of(whole.extra)}`).digest('hex').slice(0, 16)
+        : hashOf(whole.values());
+      this.versions.set(whole, v);
+    }
+    return v;
   }
-  return v;
 }
 
 /** A version for a delta response: what it sends and what it removes. */
@@ -45,11 +47,13 @@ export function deltaVersion(resources: readonly XdsResource[], removed: readonl
   return h.digest('hex').slice(0, 16);
 }
 
-// A per-process prefix keeps nonces from a restarted server distinct from the old one's.
-const noncePrefix = randomBytes(4).toString('hex');
-let nonceCounter = 0;
+/** Response nonces: a random prefix per server keeps a restarted server's distinct from the old one's. */
+export class Nonces {
+  private readonly prefix = randomBytes(4).toString('hex');
+  private counter = 0;
 
-export function nextNonce(): string {
-  nonceCounter += 1;
-  return `${noncePrefix}-${nonceCounter.toString(36)}`;
+  next(): string {
+    this.counter += 1;
+    return `${this.prefix}-${this.counter.toString(36)}`;
+  }
 }

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { lookupType } from '../../../src/xds/protos.js';
 import { encodeDeltaRequest, encodeSotwRequest } from '../../support/xds-client-codec.js';
-import {
-  decodeDeltaRequest, decodeSotwRequest, encodeDeltaResponse, encodeSotwResponse,
-} from '../../../src/xds/server/codec.js';
+import { decodeDeltaRequest, decodeSotwRequest } from '../../../src/xds/server/codec.js';
+import { encodeDeltaResponse, encodeSotwResponse } from '../../support/xds-response-codec.js';
 import { CLUSTER, ROUTE } from '../../../src/xds/types.js';
 import { decodeResource } from '../../support/ads-client.js';
 import { cluster, routeConfig } from '../../support/fake-proxy-views.js';

@@ -7,6 +7,9 @@ import * as grpc from '@grpc/grpc-js';
 import { createLogger, silentLogger } from '../../../src/logging.js';
 import { encodeSotwRequest } from '../../support/xds-client-codec.js';
 import { startXdsServer, type XdsServer } from '../../../src/xds/server/index.js';
+import { BlockPool } from '../../../src/xds/server/grpc/block-pool.js';
+import { BudgetCharge, ByteBudget } from '../../../src/xds/server/grpc/byte-budget.js';
+import { inflateLimited, InflateError } from '../../../src/xds/server/grpc/inflate.js';
 import { encodeGrpcMessage, GrpcStatus, GrpcWireError, MessageReader, messagePrefix } from '../../../src/xds/server/grpc/wire.js';
 import { ADS_SERVICE, methodPath } from '../../../src/xds/server/services.js';
 import { CLUSTER } from '../../../src/xds/types.js';
@@ -15,6 +18,16 @@ import { FakeProxyViews, cluster } from '../../support/fake-proxy-views.js';
 import { NODE } from './harness.js';
 
 const SOTW_PATH = methodPath(ADS_SERVICE, 'StreamAggregatedResources');
+
+/** A reader with budgets that never refuse (the budgets have tests of their own). */
+function readerOf(maxMessageBytes: number, encoding: string): { push(chunk: Buffer): Buffer[]; raw: MessageReader; readonly buffered: number } {
+  const raw = new MessageReader(maxMessageBytes, encoding, new BudgetCharge(new ByteBudget(2 ** 40, 'connection')));
+  return {
+    raw,
+    push: (chunk) => raw.push(chunk).map((m) => Buffer.from(m.body)),
+    get buffered() { return raw.buffered; },
+  };
+}
 
 function framed(body: Uint8Array): Buffer {
   return Buffer.concat([messagePrefix(body.length), body]);
@@ -27,13 +40,13 @@ describe('xDS server: gRPC wire format', () => {
     const c = Buffer.from('');
     const wire = Buffer.concat([framed(a), framed(b), framed(c)]);
     for (const cut of [1, 3, 5, 6, 100, 16_384, 70_004, wire.length - 1]) {
-      const reader = new MessageReader(1 << 20, 'identity');
+      const reader = readerOf(1 << 20, 'identity');
       const got = [...reader.push(wire.subarray(0, cut)), ...reader.push(wire.subarray(cut))];
       assert.deepEqual(got.map((m) => m.toString('hex')), [a, b, c].map((m) => m.toString('hex')), `cut at ${cut}`);
       assert.equal(reader.buffered, 0);
     }
     // Byte by byte too, and the reader reports a message still in flight.
-    const reader = new MessageReader(1 << 20, 'identity');
+    const reader = readerOf(1 << 20, 'identity');
     const got: Buffer[] = [];
     for (let i = 0; i < wire.length; i++) {
       got.push(...reader.push(wire.subarray(i, i + 1)));
@@ -44,20 +57,28 @@ describe('xDS server: gRPC wire format', () => {
   });
 
   it('refuses a message over the limit before buffering it', () => {
-    const reader = new MessageReader(100, 'identity');
+    const reader = readerOf(100, 'identity');
     assert.throws(() => reader.push(messagePrefix(101)), (err: unknown) =>
       err instanceof GrpcWireError && err.code === GrpcStatus.RESOURCE_EXHAUSTED && /101 bytes.*limit of 100/.test(err.message));
   });
 
-  it('reads gzip-compressed messages, and refuses a compressed flag without an encoding', () => {
+  it('reads gzip-compressed messages, and refuses a compressed flag without an encoding', async () => {
     const body = Buffer.from('hello '.repeat(100));
     const z = gzipSync(body);
     const msg = Buffer.concat([Buffer.from([1, 0, 0, 0, 0]), z]);
     msg.writeUInt32BE(z.length, 1);
-    assert.ok(new MessageReader(1 << 20, 'gzip').push(msg)[0].equals(body));
-    assert.throws(() => new MessageReader(1 << 20, 'identity').push(msg), /marked compressed but the request has no grpc-encoding/);
-    assert.throws(() => new MessageReader(100, 'gzip').push(msg), (err: unknown) =>
-      err instanceof GrpcWireError && err.code === GrpcStatus.RESOURCE_EXHAUSTED);
+    const read = readerOf(1 << 20, 'gzip').raw.push(msg);
+    assert.equal(read[0].compressed, true);
+    const budget = new ByteBudget(1 << 20, 'connection');
+    const { message, release } = await inflateLimited(read[0].body, 'gzip', 1 << 20, budget, new BlockPool(64 * 1024));
+    assert.ok(message.equals(body));
+    assert.ok(budget.used >= body.length, 'the inflated message is charged until released');
+    release();
+    assert.equal(budget.used, 0);
+    assert.throws(() => readerOf(1 << 20, 'identity').push(msg), /marked compressed but the request has no grpc-encoding/);
+    await assert.rejects(inflateLimited(read[0].body, 'gzip', 100, budget, new BlockPool(64 * 1024)), (err: unknown) =>
+      err instanceof InflateError && err.failure.kind === 'too-large');
+    assert.equal(budget.used, 0, 'a refused inflation gives back what it took');
   });
 
   it('percent-encodes grpc-message so any text survives as a header', () => {
@@ -138,7 +159,7 @@ describe('xDS server: gRPC transport against real clients', () => {
     const req = encodeSotwRequest({ node: NODE, typeUrl: CLUSTER, resourceNames: [], versionInfo: '', responseNonce: '' });
     const res = await rawCall({}, framed(req));
     assert.equal(res.headers['content-type'], 'application/grpc');
-    const messages = new MessageReader(1 << 24, 'identity').push(res.data);
+    const messages = readerOf(1 << 24, 'identity').push(res.data);
     assert.equal(messages.length, 1);
     assert.ok(messages[0].includes(Buffer.from(CLUSTER)));
     assert.equal(res.trailers['grpc-status'], '0');

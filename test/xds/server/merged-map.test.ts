@@ -2,11 +2,12 @@
 // like the copied one, and versions, diffs and response bodies are built from the parts.
 import assert from 'node:assert/strict';
 import { decodeSotwResponse } from '../../support/xds-client-codec.js';
-import { encodeAny, encodeSotwBody, encodeSotwBodyOf, encodeSotwResources } from '../../../src/xds/server/codec.js';
+import { encodeSotwBody, encodeSotwResources } from '../../../src/xds/server/codec.js';
+import { encodeAny, encodeSotwBodyOf } from '../../support/xds-response-codec.js';
 import type { ResourceMap, XdsResource } from '../../../src/xds/proxy-view.js';
-import { diffMaps } from '../../../src/xds/server/map-diff.js';
+import { MapDiffs } from '../../../src/xds/server/map-diff.js';
 import { MergedResourceMap, mergeResourceMaps } from '../../../src/xds/merged-map.js';
-import { mapVersion } from '../../../src/xds/server/version.js';
+import { MapVersions } from '../../../src/xds/server/version.js';
 import { CLUSTER } from '../../../src/xds/types.js';
 
 const res = (name: string, version = '1'): XdsResource => ({ name, version, any: encodeAny(CLUSTER, Buffer.from(`${name}@${version}`)) });
@@ -34,17 +35,17 @@ describe('xDS server: merged resource maps', () => {
 
   it('is versioned by its content: equal parts, equal version; any change, a new one', () => {
     const base = mapOf(res('a'), res('b'));
-    const v1 = mapVersion(new MergedResourceMap(base, mapOf(res('x'))));
-    assert.equal(mapVersion(new MergedResourceMap(mapOf(res('a'), res('b')), mapOf(res('x')))), v1);
-    assert.notEqual(mapVersion(new MergedResourceMap(base, mapOf(res('x', '2')))), v1);
-    assert.notEqual(mapVersion(new MergedResourceMap(mapOf(res('a'), res('b', '2')), mapOf(res('x')))), v1);
+    const v1 = new MapVersions().of(new MergedResourceMap(base, mapOf(res('x'))));
+    assert.equal(new MapVersions().of(new MergedResourceMap(mapOf(res('a'), res('b')), mapOf(res('x')))), v1);
+    assert.notEqual(new MapVersions().of(new MergedResourceMap(base, mapOf(res('x', '2')))), v1);
+    assert.notEqual(new MapVersions().of(new MergedResourceMap(mapOf(res('a'), res('b', '2')), mapOf(res('x')))), v1);
   });
 
   it('diffs part by part, with the same answer as the copied maps', () => {
     const from = new MergedResourceMap(mapOf(res('a'), res('b'), res('c')), mapOf(res('x'), res('y')));
     const to = new MergedResourceMap(mapOf(res('a', '2'), res('b'), res('d')), mapOf(res('x'), res('z')));
-    const d = diffMaps(from, to);
-    const plain = diffMaps(new Map(from), new Map(to));
+    const d = new MapDiffs().diff(from, to);
+    const plain = new MapDiffs().diff(new Map(from), new Map(to));
     assert.deepEqual([...d.changed].sort(), [...plain.changed].sort());
     assert.deepEqual([...d.removed].sort(), [...plain.removed].sort());
     assert.deepEqual([...d.changed].sort(), ['a', 'd', 'z']);

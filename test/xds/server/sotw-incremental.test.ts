@@ -3,9 +3,14 @@
 // set, and version_info always describes the whole set.
 import assert from 'node:assert/strict';
 import { CLUSTER, ENDPOINT, ROUTE } from '../../../src/xds/types.js';
-import { Subscription } from '../../../src/xds/server/subscription.js';
+import { NameInterner } from '../../../src/xds/server/intern.js';
+import { Subscription, SubscriptionSets } from '../../../src/xds/server/subscription.js';
 import { FakeProxyViews, cluster, endpoints, routeConfig } from '../../support/fake-proxy-views.js';
 import { startHarness, type Harness } from './harness.js';
+
+
+/** What the subscriptions of one server share (see SubscriptionSets). */
+const sets = new SubscriptionSets(new NameInterner(1 << 20));
 
 describe('xDS server: SotW RDS/EDS pushes carry only what changed', () => {
   let h: Harness;
@@ -89,7 +94,7 @@ describe('xDS server: SotW RDS/EDS pushes carry only what changed', () => {
 
 describe('xDS subscriptions: restated SotW lists', () => {
   it('an identical list changes nothing and reports nothing added', () => {
-    const s = new Subscription(ENDPOINT);
+    const s = new Subscription(ENDPOINT, sets);
     assert.deepEqual(s.replace(['a', 'b']).added, ['a', 'b']);
     assert.deepEqual(s.replace(['a', 'b']), { added: [], wildcardAdded: false });
     assert.deepEqual([...s.names], ['a', 'b']);

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
-import { Subscription } from '../../../src/xds/server/subscription.js';
+import { NameInterner } from '../../../src/xds/server/intern.js';
+import { Subscription, SubscriptionSets } from '../../../src/xds/server/subscription.js';
 import { CLUSTER, ENDPOINT, LISTENER } from '../../../src/xds/types.js';
+
+
+/** What the subscriptions of one server share (see SubscriptionSets). */
+const sets = new SubscriptionSets(new NameInterner(1 << 20));
 
 describe('xDS subscriptions (wildcard rules)', () => {
   it('SotW: follows the protocol example, from legacy wildcard to unsubscribe-all', () => {
-    const s = new Subscription(LISTENER);
+    const s = new Subscription(LISTENER, sets);
     assert.deepEqual(s.replace([]), { added: [], wildcardAdded: true });
     assert.equal(s.wildcard, true);
     assert.deepEqual(s.replace(['*', 'A']), { added: ['A'], wildcardAdded: false });
@@ -18,7 +23,7 @@ describe('xDS subscriptions (wildcard rules)', () => {
   });
 
   it('SotW: "*" is an ordinary name for EDS', () => {
-    const s = new Subscription(ENDPOINT);
+    const s = new Subscription(ENDPOINT, sets);
     s.replace([]);
     assert.equal(s.wildcard, false);
     s.replace(['*']);
@@ -27,7 +32,7 @@ describe('xDS subscriptions (wildcard rules)', () => {
   });
 
   it('Delta: follows the protocol example', () => {
-    const s = new Subscription(CLUSTER);
+    const s = new Subscription(CLUSTER, sets);
     s.update([], [], true);
     assert.equal(s.wildcard, true);
     s.update(['A'], [], false);
@@ -42,14 +47,14 @@ describe('xDS subscriptions (wildcard rules)', () => {
   });
 
   it('Delta: a first request that only unsubscribes is not a wildcard', () => {
-    const s = new Subscription(CLUSTER);
+    const s = new Subscription(CLUSTER, sets);
     s.update([], ['X'], true);
     assert.equal(s.wildcard, false);
   });
 
   it('SotW: streams restating one shared list share its set, and a change to one leaves the others alone', () => {
     const list = Object.freeze(['a', 'b', '*']);
-    const x = new Subscription(CLUSTER), y = new Subscription(CLUSTER), e = new Subscription(ENDPOINT);
+    const x = new Subscription(CLUSTER, sets), y = new Subscription(CLUSTER, sets), e = new Subscription(ENDPOINT, sets);
     x.replace(list);
     y.replace(list);
     e.replace(list);
@@ -66,10 +71,10 @@ describe('xDS subscriptions (wildcard rules)', () => {
   it('Delta: equal large sets are shared; small changes are layered beside them, never copying the shared set', () => {
     const names = Array.from({ length: 300 }, (_, i) => `outbound|80||svc-${i}.ns.svc.cluster.local`);
     const sorted = (set: ReadonlySet<string>): string[] => [...set].sort();
-    const x = new Subscription(ENDPOINT);
+    const x = new Subscription(ENDPOINT, sets);
     x.update(names, [], true);
     // Another stream reaching the same content (in another order) takes the same Set.
-    const y = new Subscription(ENDPOINT);
+    const y = new Subscription(ENDPOINT, sets);
     y.update([...names].reverse(), [], true);
     assert.equal(y.names, x.names, 'one Set for the same content');
 
@@ -92,17 +97,17 @@ describe('xDS subscriptions (wildcard rules)', () => {
     assert.equal(x.names.size, 340);
     assert.ok(x.names instanceof Set, 'materialised after more than a few changes');
     assert.equal(y.names.size, 300, 'the shared set was not changed');
-    const z = new Subscription(ENDPOINT);
+    const z = new Subscription(ENDPOINT, sets);
     z.update([...more, ...names], [], true);
     assert.equal(z.names, x.names, 'a later stream with that content shares the new set');
 
     // Small sets are not shared (nothing to save), and a different large set is never taken.
-    const a = new Subscription(ENDPOINT);
-    const b = new Subscription(ENDPOINT);
+    const a = new Subscription(ENDPOINT, sets);
+    const b = new Subscription(ENDPOINT, sets);
     a.update(['p', 'q'], [], true);
     b.update(['p', 'q'], [], true);
     assert.notEqual(a.names, b.names);
-    const w = new Subscription(ENDPOINT);
+    const w = new Subscription(ENDPOINT, sets);
     w.update([...names.slice(1), 'other'], [], true);
     assert.notEqual(w.names, y.names);
     assert.equal(w.names.size, 300);

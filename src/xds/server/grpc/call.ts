@@ -3,7 +3,13 @@
 // runs of encoded resources plus a small per-stream head and tail): corked into one writev, the
 // bytes go from the shared buffers to the socket without being copied into a framed message.
 import http2 from 'node:http2';
-import { encodeGrpcMessage, GrpcStatus, GrpcWireError, messagePrefix, type GrpcStatusCode, type MessageReader } from './wire.js';
+import type { BlockPool } from './block-pool.js';
+import type { ByteBudget } from './byte-budget.js';
+import { inflateLimited, InflateError } from './inflate.js';
+import {
+  budgetLimit, encodeGrpcMessage, GrpcStatus, GrpcWireError, messagePrefix, type GrpcStatusCode, type MessageReader,
+  type ReadMessage, type TransportLimit,
+} from './wire.js';
 
 export interface CallHandlers {
   /** `body` is only valid during the call (see MessageReader): decode it, do not keep it. */
@@ -20,15 +26,32 @@ const RESPONSE_HEADERS = {
   'grpc-accept-encoding': 'identity,gzip,deflate',
 };
 
+/** What a call needs besides its stream: how to read it, and where its limits are counted. */
+export interface CallReading {
+  readonly reader: MessageReader;
+  /** The connection's budget, charged with compressed messages' output while they are inflated. */
+  readonly budget: ByteBudget;
+  /** Where compressed messages are inflated into. */
+  readonly blocks: BlockPool;
+  readonly maxMessageBytes: number;
+  readonly encoding: string;
+  readonly onLimit: (limit: TransportLimit) => void;
+}
+
 export class GrpcCall {
   private handlers: CallHandlers | undefined;
+  /** A compressed message is being inflated: the stream is paused, and what follows waits. */
+  private inflating = false;
+  private endedWhileInflating = false;
+  private readonly reader: MessageReader;
   private responded = false;
   private finished = false;
   private closedReason: string | undefined;
   private status: { code: GrpcStatusCode; details: string } | undefined;
 
   constructor(private readonly stream: http2.ServerHttp2Stream, readonly path: string, readonly peer: string,
-    private readonly reader: MessageReader) {
+    private readonly reading: CallReading) {
+    this.reader = reading.reader;
     // Attached at once: an unhandled 'error' on a stream would take the process down.
     stream.on('error', (err: Error) => this.close(`stream error: ${err.message}`));
     stream.on('close', () => this.close(this.finished ? 'finished' : this.resetReason()));
@@ -38,14 +61,21 @@ export class GrpcCall {
   start(handlers: CallHandlers): void {
     this.handlers = handlers;
     this.stream.on('data', (chunk: Buffer) => this.data(chunk));
-    this.stream.on('end', () => {
-      if (this.finished) return;
-      if (this.reader.buffered > 0) {
-        this.finish(GrpcStatus.INTERNAL, `the request stream ended inside a message (${this.reader.buffered} bytes of it received)`);
-        return;
-      }
-      this.handlers?.end();
-    });
+    this.stream.on('end', () => this.ended());
+  }
+
+  /** The client half-closed its side. */
+  private ended(): void {
+    if (this.finished) return;
+    if (this.inflating) {
+      this.endedWhileInflating = true;
+      return;
+    }
+    if (this.reader.buffered > 0) {
+      this.finish(GrpcStatus.INTERNAL, `the request stream ended inside a message (${this.reader.buffered} bytes of it received)`);
+      return;
+    }
+    this.handlers?.end();
   }
 
   /**
@@ -71,6 +101,7 @@ export class GrpcCall {
   finish(code: GrpcStatusCode, details: string): void {
     if (this.finished) return;
     this.finished = true;
+    this.reader.dispose();
     const s = this.stream;
     if (s.destroyed || s.closed) return;
     try {
@@ -78,6 +109,7 @@ export class GrpcCall {
         // Trailers-only: nothing was sent yet, so the status goes in the only HEADERS frame.
         this.responded = true;
         s.respond({ ...RESPONSE_HEADERS, 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(details) }, { endStream: true });
+        this.hangUp();
         return;
       }
       this.status = { code, details };
@@ -86,6 +118,17 @@ export class GrpcCall {
       // The stream went away between the check and the write: its 'close' reports it.
       s.destroy();
     }
+  }
+
+  /**
+   * After a trailers-only status, a client that has not half-closed would keep the stream open
+   * (and keep sending into it, for nothing): reset it with NO_ERROR, as gRPC servers do. Only
+   * there: the reset follows the HEADERS frame already written, where after sendTrailers it can
+   * overtake the trailers (grpc-js then sees no status). After trailers the stream is left to
+   * the client, which ends it on reading the status; what it sends until then is dropped unread.
+   */
+  private hangUp(): void {
+    if (!this.stream.readableEnded && !this.stream.closed) this.stream.close(http2.constants.NGHTTP2_NO_ERROR);
   }
 
   get isFinished(): boolean {
@@ -108,17 +151,62 @@ export class GrpcCall {
 
   private data(chunk: Buffer): void {
     if (this.finished) return;
-    let messages: Buffer[];
+    let messages: ReadMessage[];
     try {
       messages = this.reader.push(chunk);
     } catch (err) {
-      if (err instanceof GrpcWireError) this.finish(err.code, err.message);
-      else this.finish(GrpcStatus.INTERNAL, `cannot read the request: ${String(err)}`);
+      this.refuse(err);
       return;
     }
-    for (const m of messages) {
+    this.deliver(messages, 0);
+  }
+
+  /** Hands messages from `from` on to the handlers in order, inflating compressed ones first. */
+  private deliver(messages: readonly ReadMessage[], from: number): void {
+    for (let i = from; i < messages.length; i++) {
       if (this.finished) return;
-      this.handlers?.message(m);
+      const m = messages[i];
+      if (!m.compressed) {
+        this.handlers?.message(m.body);
+        continue;
+      }
+      this.inflating = true;
+      this.stream.pause();
+      const { encoding, maxMessageBytes, budget, blocks } = this.reading;
+      inflateLimited(m.body, encoding === 'gzip' ? 'gzip' : 'deflate', maxMessageBytes, budget, blocks).then(({ message, release }) => {
+        try {
+          if (!this.finished) this.handlers?.message(message);
+        } finally {
+          release();
+        }
+        this.inflating = false;
+        this.deliver(messages, i + 1);
+      }, (err: unknown) => {
+        this.inflating = false;
+        this.refuse(err);
+      });
+      return;
+    }
+    if (this.finished) return;
+    this.stream.resume();
+    if (this.endedWhileInflating) {
+      this.endedWhileInflating = false;
+      this.ended();
+    }
+  }
+
+  /** Ends the call for a message it cannot take, counting a limit that refused it. */
+  private refuse(err: unknown): void {
+    if (err instanceof GrpcWireError) {
+      if (err.limit) this.reading.onLimit(err.limit);
+      this.finish(err.code, err.message);
+    } else if (err instanceof InflateError) {
+      const f = err.failure;
+      if (f.kind === 'too-large') this.reading.onLimit('messageBytes');
+      if (f.kind === 'budget') this.reading.onLimit(budgetLimit(f.scope));
+      this.finish(f.kind === 'corrupt' ? GrpcStatus.INTERNAL : GrpcStatus.RESOURCE_EXHAUSTED, err.message);
+    } else {
+      this.finish(GrpcStatus.INTERNAL, `cannot read the request: ${String(err)}`);
     }
   }
 
@@ -133,6 +221,7 @@ export class GrpcCall {
     if (this.closedReason !== undefined) return;
     this.closedReason = reason;
     this.finished = true;
+    this.reader.dispose();
     this.handlers?.closed(reason);
   }
 }

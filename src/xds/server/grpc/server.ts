@@ -8,22 +8,47 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { splitHostPort } from '../../../host-port.js';
 import type { Logger } from '../../../logging.js';
+import { BlockPool } from './block-pool.js';
+import { BudgetCharge, ByteBudget } from './byte-budget.js';
 import { GrpcCall } from './call.js';
-import { encodeGrpcMessage, GrpcStatus, isAcceptedEncoding, MessageReader, ACCEPTED_ENCODINGS, type GrpcStatusCode } from './wire.js';
+import {
+  encodeGrpcMessage, GrpcStatus, isAcceptedEncoding, MessageReader, ACCEPTED_ENCODINGS, type GrpcStatusCode,
+  type TransportLimit,
+} from './wire.js';
 
 export interface GrpcServerOptions {
   /** Ping every connection this often; one that does not answer is closed (proxies that vanished). */
   readonly keepaliveTimeMs: number;
   readonly keepaliveTimeoutMs: number;
-  /** Largest request message accepted (a SotW EDS request restates every name it wants). */
+  /**
+   * Largest request message accepted, after inflating for compressed ones (a SotW EDS request
+   * restates every name it wants: ~60 bytes per service, 3 MiB for 50,000 services).
+   */
   readonly maxReceiveMessageBytes: number;
+  /**
+   * Bytes of unfinished incoming messages one connection may hold, over all its streams (and
+   * compressed messages' output while being inflated). At least maxReceiveMessageBytes, so one
+   * largest message always fits. The stream whose bytes pass it is ended with RESOURCE_EXHAUSTED.
+   */
+  readonly maxConnectionBufferedBytes: number;
+  /** The same over every connection of the server; the stream whose bytes pass it is ended the same way. */
+  readonly maxProcessBufferedBytes: number;
+  /**
+   * HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: streams one connection may have open at once (a
+   * proxy needs one ADS stream; clients queue further streams until one ends). A stream past it
+   * from a client that ignores the setting is refused (RST_STREAM REFUSED_STREAM).
+   */
+  readonly maxConcurrentStreams: number;
 }
 
 export const DEFAULT_GRPC_SERVER_OPTIONS: GrpcServerOptions = {
   keepaliveTimeMs: 30_000,
   // gRPC's default: a proxy busy applying a large push may answer a ping late.
   keepaliveTimeoutMs: 20_000,
-  maxReceiveMessageBytes: 64 << 20,
+  maxReceiveMessageBytes: 16 << 20,
+  maxConnectionBufferedBytes: 32 << 20,
+  maxProcessBufferedBytes: 128 << 20,
+  maxConcurrentStreams: 100,
 };
 
 export type CallHandler = (call: GrpcCall) => void;
@@ -48,12 +73,26 @@ function refuse(stream: http2.ServerHttp2Stream, code: GrpcStatusCode, message: 
 export class GrpcServer {
   private readonly server: http2.Http2Server;
   private readonly handlers = new Map<string, CallHandler>();
-  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly sessions = new Map<http2.ServerHttp2Session, { budget: ByteBudget; streams: number }>();
+  private readonly processBudget: ByteBudget;
+  /** 1 MiB: a real compressed request fits in one; larger blocks only waste a bomb's budget share. */
+  private readonly blocks: BlockPool;
 
-  constructor(private readonly logger: Logger, private readonly opts: GrpcServerOptions = DEFAULT_GRPC_SERVER_OPTIONS) {
+  /**
+   * @param onLimit told each time a limit refuses something
+   * @param onAbandoned told of bytes let go because their stream was cut off (see MemoryReclaimer)
+   */
+  constructor(private readonly logger: Logger, private readonly opts: GrpcServerOptions = DEFAULT_GRPC_SERVER_OPTIONS,
+    private readonly onLimit: (limit: TransportLimit) => void = () => undefined,
+    onAbandoned: (bytes: number) => void = () => undefined) {
+    if (opts.maxConnectionBufferedBytes < opts.maxReceiveMessageBytes || opts.maxProcessBufferedBytes < opts.maxConnectionBufferedBytes) {
+      throw new Error('xDS server limits: need maxReceiveMessageBytes <= maxConnectionBufferedBytes <= maxProcessBufferedBytes');
+    }
+    this.processBudget = new ByteBudget(opts.maxProcessBufferedBytes, 'process', undefined, onAbandoned);
+    this.blocks = new BlockPool(1 << 20, 2_000, onAbandoned);
     this.server = http2.createServer({
       // A SotW ACK restates every subscribed name (tens of kilobytes): let it arrive in one go.
-      settings: { initialWindowSize: 1 << 20 },
+      settings: { initialWindowSize: 1 << 20, maxConcurrentStreams: opts.maxConcurrentStreams },
     });
     this.server.on('session', (session) => this.track(session));
     this.server.on('stream', (stream, headers) => this.route(stream, headers));
@@ -109,11 +148,11 @@ export class GrpcServer {
       };
       const timer = setTimeout(() => {
         onTimeout();
-        for (const s of this.sessions) s.destroy();
+        for (const s of this.sessions.keys()) s.destroy();
         finish();
       }, graceMs);
       this.server.close(() => finish());
-      for (const s of this.sessions) s.close();
+      for (const s of this.sessions.keys()) s.close();
     });
   }
 
@@ -122,7 +161,7 @@ export class GrpcServer {
   }
 
   private track(session: http2.ServerHttp2Session): void {
-    this.sessions.add(session);
+    this.sessions.set(session, { budget: new ByteBudget(this.opts.maxConnectionBufferedBytes, 'connection', this.processBudget), streams: 0 });
     // Only a quiet connection is pinged, and only silence condemns it: a proxy busy reading a
     // large push (its ACKs still coming) may answer a ping late, and must not be cut off for it.
     let seen = bytesRead(session);
@@ -160,8 +199,26 @@ export class GrpcServer {
     });
   }
 
+  /** Bytes of unfinished incoming messages held now, over every connection. */
+  get bufferedBytes(): number {
+    return this.processBudget.used;
+  }
+
   private route(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
     stream.on('error', () => { /* reported by the call, or nothing to report for a refused one */ });
+    const conn = this.sessions.get(stream.session as http2.ServerHttp2Session);
+    if (!conn) {
+      stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    conn.streams++;
+    stream.once('close', () => { conn.streams--; });
+    if (conn.streams >= this.opts.maxConcurrentStreams) this.onLimit('concurrentStreams');
+    if (conn.streams > this.opts.maxConcurrentStreams) {
+      // The client ignored the setting: refused before anything is read, so it may retry.
+      stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
     const path = headers[':path'] ?? '';
     if (headers[':method'] !== 'POST') {
       stream.respond({ ':status': 405, allow: 'POST' }, { endStream: true });
@@ -182,6 +239,10 @@ export class GrpcServer {
       refuse(stream, GrpcStatus.UNIMPLEMENTED, `unknown method ${path}`);
       return;
     }
-    handler(new GrpcCall(stream, path, peerOf(stream.session), new MessageReader(this.opts.maxReceiveMessageBytes, encoding)));
+    const max = this.opts.maxReceiveMessageBytes;
+    handler(new GrpcCall(stream, path, peerOf(stream.session), {
+      reader: new MessageReader(max, encoding, new BudgetCharge(conn.budget)),
+      budget: conn.budget, blocks: this.blocks, maxMessageBytes: max, encoding, onLimit: this.onLimit,
+    }));
   }
 }

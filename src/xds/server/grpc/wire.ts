@@ -1,7 +1,7 @@
 // gRPC's wire format on HTTP/2 (https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md):
 // each message is a 5-byte prefix (compressed flag, 4-byte big-endian length) and its bytes;
 // status codes and the percent-encoded grpc-message travel in trailers.
-import { gunzipSync, inflateSync } from 'node:zlib';
+import type { BudgetCharge, BudgetScope } from './byte-budget.js';
 
 /** The gRPC status codes the xDS server uses (numbering from grpc/status.proto). */
 export const GrpcStatus = {
@@ -53,117 +53,133 @@ export function encodeGrpcMessage(text: string): string {
   return out;
 }
 
+/** The transport's resource limits, as the server counts their hits. */
+export type TransportLimit = 'messageBytes' | 'connectionBufferedBytes' | 'processBufferedBytes' | 'concurrentStreams';
+
+export function budgetLimit(scope: BudgetScope): TransportLimit {
+  return scope === 'connection' ? 'connectionBufferedBytes' : 'processBufferedBytes';
+}
+
 export class GrpcWireError extends Error {
-  constructor(readonly code: GrpcStatusCode, message: string) {
+  /** Set when a resource limit refused the message. */
+  constructor(readonly code: GrpcStatusCode, message: string, readonly limit?: TransportLimit) {
     super(message);
   }
 }
 
-/** Messages up to this size that arrive in pieces are put together in one reused buffer. */
-const SCRATCH_MAX = 1 << 20;
-let scratch = Buffer.allocUnsafe(64 * 1024);
+/** A message's first buffer, when it is not known to be smaller: it grows from there. */
+const FIRST_BUFFER_BYTES = 64 * 1024;
 
-/**
- * `total` bytes of `chunks` in one buffer. Usually the shared scratch buffer: a SotW ACK restates
- * every subscribed name (tens of kilobytes, several DATA frames), thousands arrive per push, and
- * a fresh allocation for each cost more than everything else done with it.
- */
-function joined(chunks: readonly Buffer[], total: number): { buf: Buffer; shared: boolean } {
-  if (total > SCRATCH_MAX) return { buf: Buffer.concat(chunks, total), shared: false };
-  if (scratch.length < total) scratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX, Math.max(total, scratch.length * 2)));
-  let at = 0;
-  for (const c of chunks) at += c.copy(scratch, at);
-  return { buf: scratch.subarray(0, total), shared: true };
+/** A message as read off the wire: compressed ones are inflated by the call (see inflate.ts). */
+export interface ReadMessage {
+  readonly body: Buffer;
+  readonly compressed: boolean;
 }
 
 /**
  * Splits a request body into messages. Chunks arrive as HTTP/2 DATA frames cut anywhere. A
- * message is a view, valid only until the call that handed it out returns: one that fits in a
- * chunk is a view of it, one spread over several is put together in a buffer that is reused.
+ * message within one chunk is handed out as a view of it (valid until the call that handed it
+ * out returns). A message spread over several is copied into a buffer of its own as it arrives,
+ * growing by doubling up to the length its prefix announced (a client announcing 16 MiB and
+ * sending five bytes gets a small buffer). Why copy instead of keeping the chunks: a chunk is a
+ * view into a socket read buffer shared with other frames, which it would keep alive, and those
+ * small buffers, once freed, stay in the process (the allocator keeps them); the message's own
+ * buffer is exactly what it costs, charged to the connection's and the process's budgets before
+ * it is allocated (see ByteBudget), and a large one goes back to the system when freed.
  */
 export class MessageReader {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** The message begun and not complete: its first `have` bytes (prefix included). */
+  private acc: Buffer | undefined;
+  private have = 0;
 
-  constructor(private readonly maxMessageBytes: number, private readonly encoding: string) {}
+  constructor(private readonly maxMessageBytes: number, private readonly encoding: string,
+    private readonly charge: BudgetCharge) {}
 
   /** Every message completed by this chunk. Throws GrpcWireError on a message it must refuse. */
-  push(chunk: Buffer): Buffer[] {
-    let buf = chunk;
-    let shared = false;
-    if (this.pendingBytes > 0) {
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
-      // A large message arrives in many chunks: join them once, when it is complete.
-      if (this.pendingBytes < this.needed()) return [];
-      ({ buf, shared } = joined(this.pending, this.pendingBytes));
-      this.pending = [];
-      this.pendingBytes = 0;
-    }
-    const out: Buffer[] = [];
+  push(chunk: Buffer): ReadMessage[] {
+    const out: ReadMessage[] = [];
     let at = 0;
-    while (buf.length - at >= PREFIX_BYTES) {
-      const end = at + PREFIX_BYTES + this.lengthAt(buf, at);
-      if (end > buf.length) break;
-      out.push(this.decompress(buf[at] !== 0, buf.subarray(at + PREFIX_BYTES, end)));
+    if (this.acc) {
+      if (this.have < PREFIX_BYTES) at = this.take(chunk, 0, PREFIX_BYTES - this.have);
+      if (this.have < PREFIX_BYTES) return out;
+      const total = this.announced();
+      at = this.take(chunk, at, total - this.have);
+      if (this.have < total) return out;
+      const whole = this.acc.subarray(0, total);
+      this.acc = undefined;
+      this.have = 0;
+      this.charge.set(0);
+      out.push(this.message(whole));
+    }
+    while (chunk.length - at >= PREFIX_BYTES) {
+      const end = at + PREFIX_BYTES + this.lengthAt(chunk, at);
+      if (end > chunk.length) break;
+      out.push(this.message(chunk.subarray(at, end)));
       at = end;
     }
-    if (at < buf.length) {
-      const rest = buf.subarray(at);
-      // Copied when the buffer is reused, or when a small tail would pin a whole chunk.
-      this.pending.push(shared || rest.length < buf.length / 2 ? Buffer.from(rest) : rest);
-      this.pendingBytes = rest.length;
-    }
+    if (at < chunk.length) this.take(chunk, at, chunk.length - at);
     return out;
   }
 
-  /** Bytes the pending message needs in all (prefix included); the prefix alone if it is not complete yet. */
-  private needed(): number {
-    if (this.pendingBytes < PREFIX_BYTES) return PREFIX_BYTES;
-    // The prefix itself was cut: join what there is once, so the first chunk holds it from now on.
-    if (this.pending[0].length < PREFIX_BYTES) this.pending = [Buffer.concat(this.pending, this.pendingBytes)];
-    return PREFIX_BYTES + this.lengthAt(this.pending[0], 0);
+  /** Bytes of a message started but not finished: a stream that ends here was cut short. */
+  get buffered(): number {
+    return this.have;
+  }
+
+  /** The stream is over: what it held is freed, and given back to the budgets. */
+  dispose(): void {
+    this.acc = undefined;
+    this.have = 0;
+    this.charge.abandon();
+  }
+
+  private message(framed: Buffer): ReadMessage {
+    const compressed = framed[0] !== 0;
+    if (compressed && this.encoding === 'identity') {
+      throw new GrpcWireError(GrpcStatus.INTERNAL, 'a message is marked compressed but the request has no grpc-encoding');
+    }
+    return { body: framed.subarray(PREFIX_BYTES), compressed };
+  }
+
+  /** The whole length (prefix included) of the message begun; its prefix must be complete. */
+  private announced(): number {
+    return PREFIX_BYTES + this.lengthAt(this.acc!, 0);
+  }
+
+  /** Copies up to `max` bytes of `src` from `from` into the message begun; returns where it stopped. */
+  private take(src: Buffer, from: number, max: number): number {
+    const n = Math.min(max, src.length - from);
+    this.reserve(this.have + n, src, from);
+    src.copy(this.acc!, this.have, from, from + n);
+    this.have += n;
+    return from + n;
+  }
+
+  /** Makes room for `size` bytes, charging the budgets first. */
+  private reserve(size: number, src: Buffer, from: number): void {
+    if (this.acc && this.acc.length >= size) return;
+    let total = Infinity;
+    if (this.have >= PREFIX_BYTES) total = this.announced();
+    else if (this.have === 0 && src.length - from >= PREFIX_BYTES) total = PREFIX_BYTES + this.lengthAt(src, from);
+    const grown = Math.max(size, 2 * (this.acc?.length ?? 0), Math.min(FIRST_BUFFER_BYTES, total));
+    const capacity = Math.min(grown, total);
+    const refused = this.charge.set(capacity);
+    if (refused) {
+      throw new GrpcWireError(GrpcStatus.RESOURCE_EXHAUSTED,
+        `an unfinished message (${size} bytes of ${Number.isFinite(total) ? total : 'an unknown length'}) would pass the ` +
+        `${refused}'s budget for buffered request bytes`, budgetLimit(refused));
+    }
+    const next = Buffer.allocUnsafeSlow(capacity);
+    if (this.acc) this.acc.copy(next, 0, 0, this.have);
+    this.acc = next;
   }
 
   private lengthAt(buf: Buffer, at: number): number {
     const length = buf.readUInt32BE(at + 1);
     if (length > this.maxMessageBytes) {
       throw new GrpcWireError(GrpcStatus.RESOURCE_EXHAUSTED,
-        `received a message of ${length} bytes, larger than the limit of ${this.maxMessageBytes}`);
+        `received a message of ${length} bytes, larger than the limit of ${this.maxMessageBytes}`, 'messageBytes');
     }
     return length;
-  }
-
-  /** Bytes of a message started but not finished: a stream that ends here was cut short. */
-  get buffered(): number {
-    return this.pendingBytes;
-  }
-
-  private decompress(compressed: boolean, body: Buffer): Buffer {
-    if (!compressed) return body;
-    try {
-      switch (this.encoding) {
-        case 'gzip': return this.limited(gunzipSync(body, { maxOutputLength: this.maxMessageBytes + 1 }));
-        case 'deflate': return this.limited(inflateSync(body, { maxOutputLength: this.maxMessageBytes + 1 }));
-        default:
-          throw new GrpcWireError(GrpcStatus.INTERNAL, 'a message is marked compressed but the request has no grpc-encoding');
-      }
-    } catch (err) {
-      if (err instanceof GrpcWireError) throw err;
-      const reason = err instanceof Error ? err.message : String(err);
-      if (/maxOutputLength|buffer length|larger than/i.test(reason)) {
-        throw new GrpcWireError(GrpcStatus.RESOURCE_EXHAUSTED,
-          `a ${this.encoding} message decompresses to more than the limit of ${this.maxMessageBytes} bytes`);
-      }
-      throw new GrpcWireError(GrpcStatus.INTERNAL, `cannot decompress a ${this.encoding} message: ${reason}`);
-    }
-  }
-
-  private limited(b: Buffer): Buffer {
-    if (b.length > this.maxMessageBytes) {
-      throw new GrpcWireError(GrpcStatus.RESOURCE_EXHAUSTED,
-        `a ${this.encoding} message decompresses to more than the limit of ${this.maxMessageBytes} bytes`);
-    }
-    return b;
   }
 }
