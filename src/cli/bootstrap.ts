@@ -1,5 +1,6 @@
 // `pilotfish bootstrap`: prints the bootstrap a proxy needs to reach this control plane — JSON for
 // a proxyless gRPC client, Envoy YAML (Delta ADS) for a sidecar.
+import path from 'node:path';
 import YAML from 'yaml';
 import { splitHostPort } from '../host-port.js';
 import { proxyIdentityFromNode } from '../xds/cache/proxy-identity.js';
@@ -14,9 +15,14 @@ export async function bootstrap({ values }: ParsedLine<typeof bootstrapCommand.f
   if (values.kind === 'grpc') {
     const b = grpcBootstrap({
       nodeId, xdsAddress: values['xds-address']!, namespace: values.namespace ?? 'default', zone: values.zone,
+      ...(values['cert-dir'] ? { certificates: { directory: path.resolve(values['cert-dir']) } } : {}),
+      ...(values['xds-server'] ? { xdsServer: true } : {}),
     });
     out.write(`${JSON.stringify(b, null, 2)}\n`);
     return 0;
+  }
+  for (const flag of ['cert-dir', 'xds-server'] as const) {
+    if (values[flag]) throw new UsageError(`pilotfish bootstrap: --${flag} is for --kind grpc (a sidecar gets its certificates over SDS)`);
   }
   if (values.kind !== 'sidecar') {
     throw new UsageError(`pilotfish bootstrap: --kind must be grpc or sidecar (got "${values.kind}")`);

@@ -21,6 +21,11 @@ const servingFlags = {
     type: 'string', arg: 'POLICY', choices: OUTBOUND_TRAFFIC_POLICIES, default: 'ALLOW_ANY',
     help: 'what sidecars do with traffic to hosts the mesh does not know (a Namespace annotation overrides it)',
   },
+  'trust-domain': { type: 'string', arg: 'DOMAIN', default: 'cluster.local', help: 'trust domain of workload SPIFFE IDs (spiffe://DOMAIN/ns/NS/sa/SA)' },
+  'mesh-root-namespace': {
+    type: 'string', arg: 'NS',
+    help: 'where a PeerAuthentication without selector applies mesh-wide (default: pilotfish-system; controller: its --namespace)',
+  },
 } as const satisfies FlagSpecs;
 
 const debugWhen = (v: { 'log-level'?: string }): boolean => v['log-level'] === 'debug';
@@ -113,9 +118,15 @@ export const bootstrapCommand = defineCommand({
     labels: { type: 'string', arg: 'k=v,...', help: 'the sidecar\'s Pod labels' },
     'service-account': { type: 'string', arg: 'SA', help: 'the sidecar\'s service account (default: default)' },
     cluster: { type: 'string', arg: 'NAME', help: 'the sidecar\'s service cluster (default: app.namespace)' },
+    'cert-dir': {
+      type: 'string', arg: 'DIR',
+      help: 'proxyless gRPC: the directory the pod agent writes cert-chain.pem, key.pem and root-cert.pem to (enables xDS mTLS, gRFC A29)',
+    },
+    'xds-server': { type: 'boolean', help: 'proxyless gRPC: the app runs an xDS-enabled server (XdsServer, gRFC A36)' },
   },
   examples: [
     'pilotfish bootstrap --node-id my-client --xds-address 127.0.0.1:15010 --namespace demo > bootstrap.json',
+    'pilotfish bootstrap --node-id my-server --namespace demo --cert-dir /var/run/pilotfish/certs --xds-server > bootstrap.json',
     'pilotfish bootstrap --kind sidecar --node-id \'sidecar~10.0.0.5~web-1.shop~shop.svc.cluster.local\' > envoy.yaml',
   ],
 });

@@ -20,7 +20,10 @@ import type { XdsServer } from '../xds/server/index.js';
 import type { XdsEvents } from '../xds/server/events.js';
 import { parseCommandLine, type ParsedLine } from './command-line.js';
 import { controllerCommand } from './commands.js';
-import { addressFlag, logFormatFlag, logLevelFlag, outboundPolicyFlag, UsageError } from './flags.js';
+import {
+  addressFlag, logFormatFlag, logLevelFlag, outboundPolicyFlag, rootNamespaceFlag, trustDomainFlag, UsageError,
+} from './flags.js';
+import type { MeshIdentityOptions } from '../model/mesh-index.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { routingResourceOwners } from '../leader/routing-owners.js';
 import { startWebhook, webhookSettingsFromValues, type WebhookSettings } from './webhook-command.js';
@@ -40,6 +43,8 @@ export interface ControllerSettings {
   readonly leaseDurationMs: number;
   readonly debugEndpoints: boolean;
   readonly outboundTrafficPolicy: ReturnType<typeof outboundPolicyFlag>;
+  /** Trust domain and mTLS root namespace (default: the control plane's namespace). */
+  readonly meshIdentity: Required<MeshIdentityOptions>;
   readonly logLevel: ReturnType<typeof logLevelFlag>;
   readonly logFormat: ReturnType<typeof logFormatFlag>;
   /** The sidecar injector served in this process; undefined with --no-webhook. */
@@ -84,6 +89,10 @@ export function controllerSettings({ values: v }: ParsedLine<typeof controllerCo
     leaseDurationMs: durationFlag(v['lease-duration']!, 'lease-duration'),
     debugEndpoints: !v['no-debug-endpoints'],
     outboundTrafficPolicy: outboundPolicyFlag(v['outbound-traffic-policy']),
+    meshIdentity: {
+      trustDomain: trustDomainFlag(v['trust-domain'], 'controller'),
+      rootNamespace: rootNamespaceFlag(v['mesh-root-namespace'], namespace, 'controller'),
+    },
     logLevel: logLevelFlag(v['log-level']),
     logFormat: logFormatFlag(v['log-format']),
   };
@@ -154,7 +163,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
 
   plane = await startControlPlane({
     sources: [source], logger, xdsAddress: s.xdsAddress, httpAddress: s.httpAddress,
-    debugEndpoints: s.debugEndpoints, outboundTrafficPolicy: s.outboundTrafficPolicy, metrics,
+    debugEndpoints: s.debugEndpoints, outboundTrafficPolicy: s.outboundTrafficPolicy, identity: s.meshIdentity, metrics,
     debugReviewer: new KubeDebugReviewer(reviewClientsFor(kc), s.namespace),
     xdsEvents: loop.events,
     servingInfo: () => ({ identity: s.identity, namespace: s.namespace, kubernetes: rest.server }),

@@ -3,6 +3,7 @@
 import { splitHostPort } from '../host-port.js';
 import { isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log-options.js';
 import { isOutboundTrafficPolicy, OUTBOUND_TRAFFIC_POLICIES, type OutboundTrafficPolicy } from '../model/outbound-policy.js';
+import { DEFAULT_TRUST_DOMAIN, isKubernetesNamespace, trustDomainProblem } from '../security/spiffe.js';
 import type { FlagSpecs } from './command-line.js';
 import { UsageError } from './failure.js';
 
@@ -38,6 +39,21 @@ export function outboundPolicyFlag(value: string | undefined): OutboundTrafficPo
   if (!isOutboundTrafficPolicy(v)) {
     throw new UsageError(`--outbound-traffic-policy must be one of ${OUTBOUND_TRAFFIC_POLICIES.join(', ')} (got "${v}")`);
   }
+  return v;
+}
+
+/** `--trust-domain`: the trust domain of every SPIFFE ID the mesh issues and checks. */
+export function trustDomainFlag(value: string | undefined, command: string): string {
+  const v = value ?? DEFAULT_TRUST_DOMAIN;
+  const problem = trustDomainProblem(v);
+  if (problem !== undefined) throw new UsageError(`pilotfish ${command}: --trust-domain: ${problem} (got "${v.slice(0, 100)}")`);
+  return v;
+}
+
+/** `--mesh-root-namespace`: where a PeerAuthentication without selector applies mesh-wide. */
+export function rootNamespaceFlag(value: string | undefined, fallback: string, command: string): string {
+  const v = value ?? fallback;
+  if (!isKubernetesNamespace(v)) throw new UsageError(`pilotfish ${command}: --mesh-root-namespace must be a namespace name (got "${v.slice(0, 100)}")`);
   return v;
 }
 

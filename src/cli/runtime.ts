@@ -10,6 +10,7 @@ import { attachObservability, type Observability } from '../admin/observability.
 import type { Source } from '../sources/source.js';
 import { SnapshotStore } from '../store/snapshot-store.js';
 import type { Logger } from '../logging.js';
+import type { MeshIdentityOptions } from '../model/mesh-index.js';
 import type { OutboundTrafficPolicy } from '../model/outbound-policy.js';
 import type { MeshSnapshot } from '../model/snapshot.js';
 import { ResourceEncoder } from '../xds/cache/encoder.js';
@@ -28,6 +29,8 @@ export interface ControlPlaneOptions {
   /** Authorizes non-loopback /debug callers (controller: the API server); absent, loopback only. */
   readonly debugReviewer?: DebugReviewer;
   readonly outboundTrafficPolicy?: OutboundTrafficPolicy;
+  /** SPIFFE trust domain and mTLS root namespace; defaults as in MeshIndex. */
+  readonly identity?: MeshIdentityOptions;
   readonly metrics?: PilotfishMetrics;
   /** Adds routes to the admin server; runs before it listens. */
   readonly configureAdmin?: (app: FastifyInstance) => void;
@@ -81,8 +84,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const xdsHost = splitHostPort(opts.xdsAddress).host;
 
   const store = new SnapshotStore({ logger, translate: { endpointsFromPods: opts.endpointsFromPods === true } });
-  const mesh = new MeshProxyViews(new ResourceEncoder(), logger.child({ component: 'push' }),
-    opts.outboundTrafficPolicy ? { outboundTrafficPolicy: opts.outboundTrafficPolicy } : {});
+  const mesh = new MeshProxyViews(new ResourceEncoder(), logger.child({ component: 'push' }), {
+    ...(opts.outboundTrafficPolicy ? { outboundTrafficPolicy: opts.outboundTrafficPolicy } : {}),
+    ...(opts.identity ? { identity: opts.identity } : {}),
+  });
   let ready = false;
   const admin = createAdminServer({ logger, ready: () => ready });
   opts.configureAdmin?.(admin);

@@ -9,7 +9,10 @@ import { createLogger } from '../logging.js';
 import type { ParsedLine } from './command-line.js';
 import type { serveCommand } from './commands.js';
 import { CommandFailure } from './failure.js';
-import { UsageError, addressFlag, logFormatFlag, logLevelFlag, outboundPolicyFlag } from './flags.js';
+import {
+  UsageError, addressFlag, logFormatFlag, logLevelFlag, outboundPolicyFlag, rootNamespaceFlag, trustDomainFlag,
+} from './flags.js';
+import { DEFAULT_ROOT_NAMESPACE } from '../model/peer-authentication.js';
 import { startControlPlane, waitForShutdown } from './runtime.js';
 
 async function requireDirectory(dir: string, flag: string): Promise<void> {
@@ -21,6 +24,10 @@ async function requireDirectory(dir: string, flag: string): Promise<void> {
 
 export async function serve({ values }: ParsedLine<typeof serveCommand.flags>): Promise<number> {
   const outboundTrafficPolicy = outboundPolicyFlag(values['outbound-traffic-policy']);
+  const identity = {
+    trustDomain: trustDomainFlag(values['trust-domain'], 'serve'),
+    rootNamespace: rootNamespaceFlag(values['mesh-root-namespace'], DEFAULT_ROOT_NAMESPACE, 'serve'),
+  };
   const logger = createLogger(logLevelFlag(values['log-level']), process.stderr, logFormatFlag(values['log-format']));
   const httpAddress = addressFlag(values['http-address']!, 'http-address', 'serve');
   const xdsAddress = addressFlag(values['xds-address']!, 'xds-address', 'serve');
@@ -44,7 +51,7 @@ export async function serve({ values }: ParsedLine<typeof serveCommand.flags>): 
 
   const plane = await startControlPlane({
     sources, logger, xdsAddress, httpAddress,
-    debugEndpoints: !values['no-debug-endpoints'], outboundTrafficPolicy,
+    debugEndpoints: !values['no-debug-endpoints'], outboundTrafficPolicy, identity,
     configureAdmin: (admin) => registerRegistryRoutes(admin, registry, new RegistryAccess(token)),
     servingInfo: () => ({ configDir: values['config-dir'] ?? null }),
     endpointsFromPods: true,

@@ -42,6 +42,8 @@ export interface Endpoint {
   readonly labels: Readonly<Record<string, string>>;
   /** Pod name (namespace is the service's) when the endpoint is a Pod. */
   readonly podName?: string;
+  /** The Pod's spec.serviceAccountName, when the Pod is known and names one: its SPIFFE identity. */
+  readonly serviceAccount?: string;
   /** Topology-aware routing hints (EndpointSlice `hints.forZones`): zones this endpoint should serve. */
   readonly zoneHints?: readonly string[];
 }

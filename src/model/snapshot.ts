@@ -2,6 +2,7 @@
 import type { Endpoint, Service } from './mesh.js';
 import type { CustomObject } from './k8s-object.js';
 import type { OutboundTrafficPolicy } from './outbound-policy.js';
+import type { PeerAuthentication } from './peer-authentication.js';
 import { EMPTY_ROUTING, type RoutingState } from './routing-status.js';
 
 export interface PodInfo {
@@ -59,7 +60,29 @@ export interface MeshSnapshot {
    * every object. configGeneration bumps when `applied` changes (not when only statuses do).
    */
   readonly routing: RoutingState;
+  /** PeerAuthentication policies. configGeneration bumps when the applied ones change. */
+  readonly security: SecurityState;
 }
+
+export interface PeerAuthenticationRejection {
+  /** `PeerAuthentication <namespace>/<name>`. */
+  readonly object: string;
+  /** The parse errors, `path: message; ...` (bounded). */
+  readonly reason: string;
+  /** Whether the last accepted version stays applied, or nothing of the object is. */
+  readonly applied: 'previous' | 'none';
+}
+
+export interface SecurityState {
+  /** The PeerAuthentication objects of every source, merged, sorted by namespace/name, unvalidated. */
+  readonly objects: readonly CustomObject[];
+  /** What applies: every valid object, and the last accepted version of an invalid one. */
+  readonly peerAuthentications: readonly PeerAuthentication[];
+  /** Invalid objects by `namespace/name`. */
+  readonly rejections: ReadonlyMap<string, PeerAuthenticationRejection>;
+}
+
+const EMPTY_SECURITY: SecurityState = Object.freeze({ objects: [], peerAuthentications: [], rejections: new Map() });
 
 export interface RoutingObjects {
   readonly trafficRoutes: readonly CustomObject[];
@@ -77,4 +100,5 @@ export const EMPTY_SNAPSHOT: MeshSnapshot = Object.freeze({
   changedEndpoints: new Set<string>(),
   routingObjects: Object.freeze({ trafficRoutes: [], trafficPolicies: [] }),
   routing: EMPTY_ROUTING,
+  security: EMPTY_SECURITY,
 });

@@ -15,10 +15,11 @@ export interface ObjectSet {
   readonly pods: readonly V1Pod[];
   readonly trafficRoutes: readonly CustomObject[];
   readonly trafficPolicies: readonly CustomObject[];
+  readonly peerAuthentications: readonly CustomObject[];
 }
 
 export const EMPTY_OBJECTS: ObjectSet = Object.freeze({
-  namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [],
+  namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [],
 });
 
 /** Label that ties an EndpointSlice to its Service (set by the EndpointSlice controller). */

@@ -29,6 +29,7 @@ const KINDS: readonly { key: Kind; kind: string; clusterScoped: boolean }[] = [
   { key: 'pods', kind: 'Pod', clusterScoped: false },
   { key: 'trafficRoutes', kind: 'TrafficRoute', clusterScoped: false },
   { key: 'trafficPolicies', kind: 'TrafficPolicy', clusterScoped: false },
+  { key: 'peerAuthentications', kind: 'PeerAuthentication', clusterScoped: false },
 ];
 
 interface KindMemo {

@@ -4,7 +4,7 @@
 // configGeneration moves only when something other than endpoints changed.
 import type { Logger } from '../logging.js';
 import type { Endpoint, Service } from '../model/mesh.js';
-import { EMPTY_SNAPSHOT, type MeshSnapshot, type NamespaceInfo, type PodInfo, type RoutingObjects } from '../model/snapshot.js';
+import { EMPTY_SNAPSHOT, type MeshSnapshot, type NamespaceInfo, type PodInfo, type RoutingObjects, type SecurityState } from '../model/snapshot.js';
 import { Debouncer, type Timers } from './debounce.js';
 import { deepEqual } from '../deep-equal.js';
 import { ObjectSetMerger } from './merge.js';
@@ -12,6 +12,7 @@ import { EMPTY_OBJECTS, type ObjectSet } from '../sources/objects.js';
 import type { Source, SourceSink } from '../sources/source.js';
 import { Translator, type TranslatedMesh, type TranslateOptions, type TranslatorHooks } from './translate/translate.js';
 import { nextRoutingState, rejectionLines } from '../routing/state.js';
+import { nextSecurityState } from './peer-authentications.js';
 import type { RoutingState } from '../model/routing-status.js';
 
 export interface SnapshotStoreOptions {
@@ -54,6 +55,8 @@ export class SnapshotStore implements SourceSink {
   private loggedWarnings = new Set<string>();
   /** Rejected routing objects as last logged, by object key, so each problem is logged once. */
   private loggedRouting = new Map<string, string>();
+  /** Rejected PeerAuthentications as last logged (key -> reason), so each problem is logged once. */
+  private loggedSecurity = new Map<string, string>();
   /** Wall-clock time of the first change not yet covered by a published snapshot. */
   private pendingSince: number | undefined;
 
@@ -184,6 +187,24 @@ export class SnapshotStore implements SourceSink {
     this.loggedRouting = now;
   }
 
+  /** Logs PeerAuthentications that became rejected (object + reason) or accepted again. */
+  private logSecurity(security: SecurityState): void {
+    const now = new Map<string, string>();
+    for (const [key, r] of security.rejections) {
+      now.set(key, r.reason);
+      if (this.loggedSecurity.get(key) === r.reason) continue;
+      this.log.warn('PeerAuthentication not applied', {
+        object: r.object, reason: r.reason, serving: r.applied === 'previous' ? 'the last accepted version' : 'nothing of it',
+      });
+    }
+    for (const key of this.loggedSecurity.keys()) {
+      if (!now.has(key) && security.objects.some((o) => `${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}` === key)) {
+        this.log.info('PeerAuthentication accepted', { object: `PeerAuthentication ${key}` });
+      }
+    }
+    this.loggedSecurity = now;
+  }
+
   private publishUnsafe(first: boolean): void {
     // Taken even if nothing turns out to change, so a later change is not dated by this one.
     const changedAt = this.pendingSince ?? Date.now();
@@ -216,8 +237,12 @@ export class SnapshotStore implements SourceSink {
       services: services.map, endpoints: endpoints.map, servicesChanged: services.changed.size > 0, changedEndpoints,
     });
     this.logRouting(routing);
+    const peerObjects = deepEqual(prev.security.objects, t.peerAuthentications) ? prev.security.objects : t.peerAuthentications;
+    const security = nextSecurityState(prev.security, peerObjects);
+    if (security !== prev.security) this.logSecurity(security);
     const configChanged = first || services.changed.size > 0 || namespaces.changed.size > 0 || podLabelsChanged
-      || routingObjects !== prev.routingObjects || routing.applied !== prev.routing.applied;
+      || routingObjects !== prev.routingObjects || routing.applied !== prev.routing.applied
+      || security.peerAuthentications !== prev.security.peerAuthentications;
     const endpointsChanged = first || changedEndpoints.size > 0;
     if (!configChanged && !endpointsChanged && pods.changed.size === 0) {
       this.translated = t;
@@ -236,6 +261,7 @@ export class SnapshotStore implements SourceSink {
       changedEndpoints,
       routingObjects,
       routing,
+      security,
     });
     this.translated = t;
     this.log.debug('snapshot published', {

@@ -2,6 +2,7 @@
 // Pure: the injector passes Kubernetes `$(VAR)` placeholders for the pod's identity so one
 // bootstrap serves every replica; `pilotfish bootstrap --kind sidecar` passes literal values.
 import { META_INSTANCE_IP, META_KIND, META_LABELS, META_NAMESPACE, META_POD_NAME, META_SERVICE_ACCOUNT } from '../xds/node-info.js';
+import { DEFAULT_SDS_SOCKET, SDS_CLUSTER } from '../xds/generate/tls.js';
 import { PORT_ADMIN, PORT_METRICS, PORT_READINESS, READINESS_PATH } from './injection-names.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -34,6 +35,8 @@ export interface SidecarBootstrapOptions {
   readonly adminPort?: number;
   readonly readinessPort?: number;
   readonly metricsPort?: number;
+  /** The pod agent's SDS socket (default DEFAULT_SDS_SOCKET of xds/generate/tls.ts). */
+  readonly sdsSocket?: string;
 }
 
 /** Istio-style node id, `sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local`. */
@@ -119,6 +122,9 @@ export function sidecarBootstrap(o: SidecarBootstrapOptions): JsonObject {
     staticCluster(XDS_CLUSTER, o.xds.host, o.xds.port, true),
     staticCluster(ADMIN_CLUSTER, '127.0.0.1', adminPort, false),
     ...probePorts.map((port) => staticCluster(appProbeCluster(port), o.appAddress ?? '127.0.0.1', port, false)),
+    // Certificates come from the pod agent, never over xDS: they keep flowing while the control
+    // plane is unreachable, and the mTLS contexts xDS sends name this cluster.
+    sdsCluster(o.sdsSocket ?? DEFAULT_SDS_SOCKET),
   ];
 
   // Readiness is Envoy's own /ready, which turns 200 only after the first configuration from the
@@ -148,6 +154,27 @@ export function sidecarBootstrap(o: SidecarBootstrapOptions): JsonObject {
           [forward('/stats/prometheus', ADMIN_CLUSTER, '/stats/prometheus')]),
       ],
       clusters,
+    },
+  };
+}
+
+/**
+ * The bootstrap form (proto3 JSON) of `sdsBootstrapCluster` (xds/generate/tls.ts): the pod agent's
+ * SDS server over its Unix socket, HTTP/2 (SDS is gRPC). The path must fit a sockaddr_un (107 bytes).
+ */
+function sdsCluster(socketPath: string): JsonObject {
+  return {
+    name: SDS_CLUSTER,
+    type: 'STATIC',
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+        explicit_http_config: { http2_protocol_options: {} },
+      },
+    },
+    load_assignment: {
+      cluster_name: SDS_CLUSTER,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { pipe: { path: socketPath } } } }] }],
     },
   };
 }

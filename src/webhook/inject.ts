@@ -3,6 +3,7 @@
 // outputs, so neither may be modified afterwards) and deterministic,
 // so the offline `pilotfish inject` and the webhook give byte-identical results, and injecting
 // an injected Pod gives the same Pod again (the previous injection is stripped first).
+import { TLS_MODE_LABEL, TLS_MODE_SIDECAR } from '../model/server-kind.js';
 import type { V1Container, V1ObjectMeta, V1Pod, V1PodSpec, V1ResourceRequirements } from '@kubernetes/client-node';
 import {
   parseBool, parseCidrList, parseCidrSelection, parsePortList, parsePortSelection, parseQuantity,
@@ -223,6 +224,9 @@ export function injectPod(input: V1Pod, config: InjectorConfig): InjectionResult
     probes: probes.originals,
   };
   metadata.annotations = { ...(metadata.annotations ?? {}), [STATUS_ANNOTATION]: formatStatus(status) };
+  // The controller keeps only labels of Pods: this is how it learns that the Pod's endpoints
+  // terminate mTLS (model/server-kind.ts). Set after the bootstrap, which describes the app's labels.
+  metadata.labels = { ...(metadata.labels ?? {}), [TLS_MODE_LABEL]: TLS_MODE_SIDECAR };
   spec.initContainers = initContainers;
   spec.containers = containers;
 

@@ -2,6 +2,7 @@
 // server re-invoking the webhook after another mutation, or `pilotfish inject` run on its own
 // output) strips exactly that and injects afresh instead of adding a second proxy.
 import type { V1Container, V1Pod, V1Probe } from '@kubernetes/client-node';
+import { TLS_MODE_LABEL } from '../model/server-kind.js';
 import { STATUS_ANNOTATION } from './injection-names.js';
 
 export type ProbeKind = 'livenessProbe' | 'readinessProbe' | 'startupProbe';
@@ -83,6 +84,12 @@ export function stripInjection(pod: V1Pod): V1Pod {
     delete annotations[STATUS_ANNOTATION];
     for (const a of status.annotations) delete annotations[a];
     if (Object.keys(annotations).length === 0) delete out.metadata.annotations;
+  }
+  // Always set by injection (inject.ts), so removed with it: a stripped Pod is not meshed.
+  const labels = out.metadata?.labels;
+  if (labels && out.metadata && labels[TLS_MODE_LABEL] !== undefined) {
+    delete labels[TLS_MODE_LABEL];
+    if (Object.keys(labels).length === 0) delete out.metadata.labels;
   }
   return out;
 }

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as grpcXds from '@grpc/grpc-js-xds';
 import { lookupType } from '../../src/xds/protos.js';
+import { grpcBootstrap } from '../../src/xds/bootstrap/grpc-bootstrap.js';
 
 type Obj = { [k: string]: unknown };
 
@@ -11,6 +12,18 @@ interface GrpcResourceType { decode(context: unknown, resource: { type_url: stri
 
 const require = createRequire(import.meta.url);
 const grpcXdsSrc = path.dirname(require.resolve('@grpc/grpc-js-xds'));
+const { validateBootstrapConfig } = require(path.join(grpcXdsSrc, 'xds-bootstrap.js')) as { validateBootstrapConfig(obj: unknown): unknown };
+
+/**
+ * The bootstrap resources are decoded under: pilotfish's own, as `pilotfish bootstrap --kind grpc
+ * --cert-dir … --xds-server` makes it (validated by grpc-js-xds), so the certificate provider
+ * that generated mTLS contexts name exists — as it does in every pod the agent serves.
+ */
+function meshBootstrap(): unknown {
+  return validateBootstrapConfig(grpcBootstrap({
+    nodeId: 'checks', xdsAddress: '127.0.0.1:15010', certificates: { directory: '/var/run/pilotfish/certs' }, xdsServer: true,
+  }));
+}
 
 function grpcType(file: string, exported: string): GrpcResourceType {
   const mod = require(path.join(grpcXdsSrc, 'xds-resource-type', file)) as Record<string, { get(): GrpcResourceType }>;
@@ -33,7 +46,7 @@ export function grpcRejection(typeName: string, generated: Obj): string | undefi
   grpcXds.register();
   const type = lookupType(typeName);
   const value = type.encode(type.fromObject(generated)).finish();
-  const context = { bootstrap: { certificateProviders: {} }, server: {} };
+  const context = { bootstrap: meshBootstrap(), server: {} };
   const result = GRPC_TYPES[typeName]().decode(context, { type_url: `type.googleapis.com/${typeName}`, value });
   return result.error;
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_SDS_SOCKET, SDS_CLUSTER } from '../../src/xds/generate/tls.js';
 import assert from 'node:assert/strict';
 import { lookupType } from '../../src/xds/protos.js';
 import { proxyIdentityFromNode } from '../../src/xds/cache/proxy-identity.js';
@@ -92,6 +93,15 @@ describe('webhook/bootstrap', () => {
     assert.deepEqual(routes[0], { match: { path: '/healthz/ready' }, route: { cluster: ADMIN_CLUSTER, prefix_rewrite: '/ready' } });
     assert.deepEqual(routes[1].match, { path: '/app-health/web/livez' });
     assert.equal(routes[1].route.prefix_rewrite, '/healthz');
+  });
+
+  it('has the static sds-grpc cluster on the pod agent\'s socket, HTTP/2, the cluster generated TLS contexts name', () => {
+    const b = literal() as unknown as BootstrapShape;
+    const sds = b.static_resources.clusters.find((c) => c.name === SDS_CLUSTER);
+    assert.ok(sds, 'the bootstrap carries sds-grpc: certificates never depend on xDS');
+    assert.deepEqual((sds.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address as unknown as { pipe: unknown }).pipe, { path: DEFAULT_SDS_SOCKET });
+    assert.deepEqual(sds.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions']
+      .explicit_http_config, { http2_protocol_options: {} });
   });
 
   it('node id and metadata parse back to the same identity in model/proxy', () => {

@@ -1,6 +1,7 @@
 // The webhook's JSONPatch is its own walk (no deep clones, JSON text out); it must give exactly the
 // operations fast-json-patch's compare gives, in the same order, and turn the sent Pod into the
 // injected one. Checked on every golden Pod and on hand-made differences that exercise each branch.
+import { TLS_MODE_LABEL, TLS_MODE_SIDECAR } from '../../src/model/server-kind.js';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -78,7 +79,7 @@ describe('webhook/patch', () => {
     const copy = structuredClone(sent);
     const injected = injectPod(sent, DEFAULT_INJECTOR_CONFIG).pod;
     assert.deepEqual(sent, copy, 'the sent Pod is not modified');
-    assert.equal(injected.metadata?.labels, sent.metadata?.labels);
+    assert.deepEqual(injected.metadata?.labels, { ...sent.metadata?.labels, [TLS_MODE_LABEL]: TLS_MODE_SIDECAR }, 'the only label added says the Pod is meshed');
     assert.equal(injected.spec?.volumes, sent.spec?.volumes);
     assert.equal(injected.spec?.containers[1], sent.spec?.containers[1]);
     assert.notEqual(injected.spec?.containers[0], sent.spec?.containers[0], 'the container whose probe is rewritten is a copy');

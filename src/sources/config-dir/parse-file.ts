@@ -6,13 +6,14 @@ import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { Composer, LineCounter, Parser, type YAMLError } from 'yaml';
 import { splitDocuments } from './split-documents.js';
 import { ROUTING_API_VERSION } from '../../api/routing/v1alpha1/crd.js';
+import { SECURITY_API_VERSION } from '../../api/security/v1alpha1/crd.js';
 import { SERVICE_NAME_LABEL, EMPTY_OBJECTS, type CustomObject, type ObjectSet, type V1EndpointSlice, type V1Namespace, type V1Pod, type V1Service } from '../objects.js';
 import {
   dns1035LabelError, dns1123LabelError, dns1123SubdomainError, isPortNumber, labelKeyError,
   labelValueError, portNameError,
 } from '../k8s-names.js';
 
-export type ConfigKind = 'Namespace' | 'Service' | 'EndpointSlice' | 'Pod' | 'TrafficRoute' | 'TrafficPolicy';
+export type ConfigKind = 'Namespace' | 'Service' | 'EndpointSlice' | 'Pod' | 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication';
 
 /** A valid object of a config file, with its document number (1-based) and identity key. */
 export type ParsedObject = { readonly document: number; readonly key: string } & (
@@ -20,7 +21,7 @@ export type ParsedObject = { readonly document: number; readonly key: string } &
   | { readonly kind: 'Service'; readonly object: V1Service }
   | { readonly kind: 'EndpointSlice'; readonly object: V1EndpointSlice }
   | { readonly kind: 'Pod'; readonly object: V1Pod }
-  | { readonly kind: 'TrafficRoute' | 'TrafficPolicy'; readonly object: CustomObject });
+  | { readonly kind: 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication'; readonly object: CustomObject });
 
 export interface ConfigError {
   readonly file: string;
@@ -72,6 +73,7 @@ const KINDS: Readonly<Record<ConfigKind, KindSpec>> = {
   Pod: { apiVersion: 'v1', namespaced: true, nameError: dns1123SubdomainError, check: checkPod },
   TrafficRoute: { apiVersion: ROUTING_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
   TrafficPolicy: { apiVersion: ROUTING_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
+  PeerAuthentication: { apiVersion: SECURITY_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
 };
 
 const SUPPORTED = (Object.keys(KINDS) as ConfigKind[]).map((k) => `${KINDS[k].apiVersion} ${k}`).join(', ');
@@ -234,6 +236,7 @@ export function objectSetOf(objects: Iterable<ParsedObject>): ObjectSet {
   const set = {
     namespaces: [] as V1Namespace[], services: [] as V1Service[], endpointSlices: [] as V1EndpointSlice[],
     pods: [] as V1Pod[], trafficRoutes: [] as CustomObject[], trafficPolicies: [] as CustomObject[],
+    peerAuthentications: [] as CustomObject[],
   };
   let any = false;
   for (const o of objects) {
@@ -245,6 +248,7 @@ export function objectSetOf(objects: Iterable<ParsedObject>): ObjectSet {
       case 'Pod': set.pods.push(o.object); break;
       case 'TrafficRoute': set.trafficRoutes.push(o.object); break;
       case 'TrafficPolicy': set.trafficPolicies.push(o.object); break;
+      case 'PeerAuthentication': set.peerAuthentications.push(o.object); break;
     }
   }
   return any ? set : EMPTY_OBJECTS;
@@ -269,7 +273,7 @@ function groupOf(apiVersion: string): string {
 }
 
 /** Kinds of pilotfish's own API group must be known ones: there an unknown kind is a typo. */
-const OWN_GROUP = `${ROUTING_API_VERSION.split('/')[0] ?? ''}/`;
+const OWN_GROUPS = [ROUTING_API_VERSION, SECURITY_API_VERSION].map((v) => `${v.split('/')[0] ?? ''}/`);
 
 function parseDocument(value: unknown): Omit<ParsedObject, 'document'> | Omit<SkippedDocument, 'document'> | string {
   if (!isMapping(value)) return `document is not an object (got ${typeName(value)})`;
@@ -280,7 +284,7 @@ function parseDocument(value: unknown): Omit<ParsedObject, 'document'> | Omit<Sk
   if (typeof kind !== 'string' || kind === '') return `kind must be a non-empty string, got ${show(kind)}`;
   const skip = { apiVersion: apiVersion.slice(0, 100), kind: kind.slice(0, 100) };
   if (!isConfigKind(kind)) {
-    if (apiVersion.startsWith(OWN_GROUP)) return `unknown kind ${show(kind)} (apiVersion ${show(apiVersion)}); supported: ${SUPPORTED}`;
+    if (OWN_GROUPS.some((g) => apiVersion.startsWith(g))) return `unknown kind ${show(kind)} (apiVersion ${show(apiVersion)}); supported: ${SUPPORTED}`;
     return skip;
   }
   const spec = KINDS[kind];

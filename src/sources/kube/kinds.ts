@@ -1,5 +1,6 @@
 // The kinds the controller watches, cluster-wide, and how each is trimmed before it is cached.
 import { ROUTING_API_VERSION } from '../../api/routing/v1alpha1/crd.js';
+import { SECURITY_API_VERSION } from '../../api/security/v1alpha1/crd.js';
 import { type ObjectSet } from '../objects.js';
 import type { ApiPermission } from '../../kube/api-permission.js';
 
@@ -49,7 +50,14 @@ export const TRAFFIC_POLICIES: WatchedKind = {
   key: 'trafficPolicies', apiVersion: ROUTING_API_VERSION, kind: 'TrafficPolicy', path: `/apis/${ROUTING_API_VERSION}/trafficpolicies`, optional: true,
 };
 
-export const WATCHED_KINDS: readonly WatchedKind[] = [NAMESPACES, SERVICES, ENDPOINT_SLICES, PODS, TRAFFIC_ROUTES, TRAFFIC_POLICIES];
+export const PEER_AUTHENTICATIONS: WatchedKind = {
+  key: 'peerAuthentications', apiVersion: SECURITY_API_VERSION, kind: 'PeerAuthentication',
+  path: `/apis/${SECURITY_API_VERSION}/peerauthentications`, optional: true,
+};
+
+export const WATCHED_KINDS: readonly WatchedKind[] = [
+  NAMESPACES, SERVICES, ENDPOINT_SLICES, PODS, TRAFFIC_ROUTES, TRAFFIC_POLICIES, PEER_AUTHENTICATIONS,
+];
 
 /** RBAC for the informers (collected in src/permissions.ts): list and watch, cluster-wide, of every watched kind. */
 export const INFORMER_PERMISSIONS: readonly ApiPermission[] = WATCHED_KINDS.map((k) => ({

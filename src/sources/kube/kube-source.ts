@@ -80,10 +80,11 @@ export class KubeSource implements Source {
   /** The current content, as reported to the store. */
   objects(): ObjectSet {
     const set: Record<ObjectSetKey, RawObject[]> = {
-      namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [],
+      namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [],
     };
     for (const informer of this.informers) {
-      const routing = informer.kind.key === 'trafficRoutes' || informer.kind.key === 'trafficPolicies';
+      const routing = informer.kind.key === 'trafficRoutes' || informer.kind.key === 'trafficPolicies'
+        || informer.kind.key === 'peerAuthentications';
       for (const obj of informer.objects()) set[informer.kind.key].push(routing ? withoutStatus(obj) : obj);
     }
     return set as unknown as ObjectSet;

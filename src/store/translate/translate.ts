@@ -26,6 +26,8 @@ export interface TranslatedMesh {
   /** By `namespace/name`. */
   readonly pods: ReadonlyMap<string, PodInfo>;
   readonly routingObjects: RoutingObjects;
+  /** PeerAuthentication objects of every source, sorted by namespace/name, not yet validated. */
+  readonly peerAuthentications: readonly CustomObject[];
   /** Objects that could not be (fully) used, with the reason: `<Kind> <ns>/<name>: <reason>`. */
   readonly warnings: readonly string[];
 }
@@ -131,6 +133,7 @@ export class Translator {
   private namespaces = { map: new Map<string, NamespaceInfo>(), warnings: [] as readonly string[] };
   private sortedSlices: { list: readonly V1EndpointSlice[]; sorted: readonly V1EndpointSlice[] } | undefined;
   private routing: { routes: readonly CustomObject[]; policies: readonly CustomObject[]; objects: RoutingObjects } | undefined;
+  private peerAuthentications: { list: readonly CustomObject[]; sorted: readonly CustomObject[] } | undefined;
 
   constructor(hooks: TranslatorHooks = {}, options: TranslateOptions = {}) {
     this.hooks = hooks;
@@ -157,6 +160,7 @@ export class Translator {
     this.namespaceList = undefined;
     this.sortedSlices = undefined;
     this.routing = undefined;
+    this.peerAuthentications = undefined;
   }
 
   private translateUnsafe(objects: ObjectSet): TranslatedMesh {
@@ -207,6 +211,7 @@ export class Translator {
       namespaces: namespaces.map,
       pods: this.podInfos,
       routingObjects: this.routingObjects(objects.trafficRoutes, objects.trafficPolicies),
+      peerAuthentications: this.sortedPeerAuthentications(objects.peerAuthentications),
       warnings,
     };
   }
@@ -390,6 +395,13 @@ export class Translator {
     this.routing = { routes, policies, objects };
     return objects;
   }
+
+  private sortedPeerAuthentications(list: readonly CustomObject[]): readonly CustomObject[] {
+    if (this.peerAuthentications !== undefined && sameElements(this.peerAuthentications.list, list)) return this.peerAuthentications.sorted;
+    const sorted = sortByKey(list, nsName).map((x) => x.object);
+    this.peerAuthentications = { list, sorted };
+    return sorted;
+  }
 }
 
 function translateNamespace(name: string, n: V1Namespace): { info: NamespaceInfo; warning?: string } {
@@ -467,6 +479,8 @@ function translateSlice(
       labels: { ...podLabels },
     };
     if (podName !== undefined) endpoint.podName = podName;
+    const serviceAccount = pod?.spec?.serviceAccountName;
+    if (serviceAccount) endpoint.serviceAccount = serviceAccount;
     const hints = (ep.hints?.forZones ?? []).map((z) => z.name).filter((z) => z !== '');
     if (hints.length > 0) endpoint.zoneHints = hints;
     out.push(endpoint);

@@ -5,7 +5,7 @@
 // (kind, namespace); outbound clusters per proxy kind; endpoints once per snapshot (and then only
 // for services whose endpoints or subsets changed). Below these maps, service-parts.ts keeps
 // each service's encoded parts. Which resources each map holds is generate/assemble.ts's call.
-import { MeshIndex } from '../../model/mesh-index.js';
+import { MeshIndex, type MeshIdentityOptions } from '../../model/mesh-index.js';
 import { proxyClassKey, type ProxyIdentity, type ProxyKind } from '../../model/proxy.js';
 import { EMPTY_SNAPSHOT, type MeshSnapshot } from '../../model/snapshot.js';
 import type { ChangeCause, ResourceMap, XdsResource } from '../proxy-view.js';
@@ -16,6 +16,7 @@ import {
 } from '../generate/assemble.js';
 import type { SidecarOptions } from '../generate/sidecar-lds.js';
 import { workloadSignature } from '../generate/workload.js';
+import { endpointPort } from '../generate/eds.js';
 import type { ResourceEncoder } from './encoder.js';
 import { ServiceParts } from './service-parts.js';
 import { WorkloadMemo } from './workload-memo.js';
@@ -52,6 +53,8 @@ export interface ClassState<V extends ClassMember> {
 interface Shared {
   resources: ResourceMap;
   configGeneration: number;
+  /** Besides config, what the map was generated from (gRPC listeners: the Pods), compared by identity. */
+  stamp?: unknown;
 }
 
 /** What moving to a new snapshot changed before any class was looked at. */
@@ -75,7 +78,7 @@ export class ProxyClasses<V extends ClassMember> {
   /** What a class holds before it is generated, and what a type with no resources returns. */
   private readonly empty: ResourceMap = new Map();
   private readonly noDependencies: ReadonlySet<string> = new Set();
-  private mesh = new MeshIndex(EMPTY_SNAPSHOT);
+  private mesh: MeshIndex;
   private readonly classes = new Map<string, ClassState<V>>();
   private readonly kindClusters = new Map<ProxyKind, Shared>();
   /** Routes of one (kind, namespace): every class there shares the map (see routesFor). */
@@ -87,7 +90,8 @@ export class ProxyClasses<V extends ClassMember> {
   private readonly parts: ServiceParts;
   private readonly workloads = new WorkloadMemo();
 
-  constructor(private readonly encoder: ResourceEncoder, private readonly options: SidecarOptions) {
+  constructor(private readonly encoder: ResourceEncoder, private readonly options: SidecarOptions, identity: MeshIdentityOptions = {}) {
+    this.mesh = new MeshIndex(EMPTY_SNAPSHOT, undefined, identity);
     this.parts = new ServiceParts(encoder);
   }
 
@@ -149,12 +153,17 @@ export class ProxyClasses<V extends ClassMember> {
   /** Moves to `snapshot`: regenerates what every class shares (kind clusters, endpoints). */
   advance(snapshot: MeshSnapshot): SnapshotChange {
     const prev = this.mesh.snapshot;
+    const before = this.mesh;
     this.mesh = this.mesh.next(snapshot);
     const configChanged = snapshot.configGeneration !== prev.configGeneration || prev === EMPTY_SNAPSHOT;
     const changedKinds = new Set<ProxyKind>();
-    if (configChanged) {
-      for (const kind of new Set([...this.classes.values()].map((c) => c.identity.kind))) {
-        if (this.kindClustersFor(kind).changed) changedKinds.add(kind);
+    const kinds = new Set([...this.classes.values()].map((c) => c.identity.kind));
+    // Endpoints alone change clusters only through identity: a new service account behind a
+    // Service (SAN checks), or what a proxyless client must send (mTLS or plaintext).
+    const identityChanged = !configChanged && this.identityChanged(before, kinds);
+    if (configChanged || identityChanged) {
+      for (const kind of kinds) {
+        if (this.kindClustersFor(kind, identityChanged).changed) changedKinds.add(kind);
       }
     }
     return { prev, configChanged, changedKinds, endpointsChanged: this.regenerateEndpoints() };
@@ -167,11 +176,25 @@ export class ProxyClasses<V extends ClassMember> {
     return [];
   }
 
-  /** The kind clusters of a proxy kind for the current snapshot, regenerated when config changed. */
-  private kindClustersFor(kind: ProxyKind): { resources: ResourceMap; changed: boolean } {
+  /** Whether a Service whose endpoints changed now has other SPIFFE IDs or proxyless mTLS ports. */
+  private identityChanged(before: MeshIndex, kinds: ReadonlySet<ProxyKind>): boolean {
+    const snapshot = this.snapshot;
+    for (const key of snapshot.changedEndpoints) {
+      const svc = snapshot.services.get(key);
+      const old = before.snapshot.services.get(key);
+      if (!svc || !old) continue;
+      // The earlier index first: equal answers are then the very same arrays.
+      if (before.spiffeIdsOf(old) !== this.mesh.spiffeIdsOf(svc)) return true;
+      if (kinds.has('grpc') && before.clientMtlsPorts(old, endpointPort) !== this.mesh.clientMtlsPorts(svc, endpointPort)) return true;
+    }
+    return false;
+  }
+
+  /** The kind clusters of a proxy kind for the current snapshot, regenerated when config (or `force`: identity) changed. */
+  private kindClustersFor(kind: ProxyKind, force = false): { resources: ResourceMap; changed: boolean } {
     const cached = this.kindClusters.get(kind);
     const generation = this.snapshot.configGeneration;
-    if (cached && cached.configGeneration === generation) return { resources: cached.resources, changed: false };
+    if (cached && cached.configGeneration === generation && !force) return { resources: cached.resources, changed: false };
     const next = kindClusters(this.parts, this.mesh, kind);
     const same = cached !== undefined && sameResources(next, cached.resources);
     const resources = same ? cached.resources : next;
@@ -184,7 +207,7 @@ export class ProxyClasses<V extends ClassMember> {
     const key = `${snapshot.configGeneration}/${snapshot.endpointsGeneration}`;
     if (key === this.endpointsKey) return false;
     this.endpointsKey = key;
-    const next = this.parts.assignmentsPass(() => endpoints(this.parts, snapshot));
+    const next = this.parts.assignmentsPass(() => endpoints(this.parts, this.mesh));
     this.encoder.sweep(ENDPOINT, next.values());
     if (sameResources(next, this.endpoints)) return false;
     this.endpoints = next;
@@ -200,6 +223,8 @@ export class ProxyClasses<V extends ClassMember> {
     if (state.configGeneration !== snapshot.configGeneration) return true;
     for (const key of state.endpointDependencies) if (snapshot.changedEndpoints.has(key)) return true;
     const id = state.identity;
+    // A gRPC class's listeners include the namespace's proxyless servers (its Pods).
+    if (id.kind === 'grpc' && snapshot.pods !== prev.pods) return true;
     if (id.kind === 'sidecar' && Object.keys(id.labels).length === 0 && id.podName !== undefined) {
       const podKey = `${id.namespace}/${id.podName}`;
       return snapshot.pods.get(podKey) !== prev.pods.get(podKey);
@@ -277,18 +302,19 @@ export class ProxyClasses<V extends ClassMember> {
    * namespace) and shared by its classes, like the routes.
    */
   private listenersFor(identity: ProxyIdentity): ResourceMap {
-    return this.scoped(this.scopedListeners, identity, () => scopedListeners(this.parts, this.mesh, identity, this.options));
+    const stamp = identity.kind === 'grpc' ? this.snapshot.pods : undefined;
+    return this.scoped(this.scopedListeners, identity, () => scopedListeners(this.parts, this.mesh, identity, this.options), stamp);
   }
 
   /** The (kind, namespace)'s map, generated once per config generation, kept while its content is the same. */
-  private scoped(cache: Map<string, Shared>, identity: ProxyIdentity, generate: () => Map<string, XdsResource>): ResourceMap {
+  private scoped(cache: Map<string, Shared>, identity: ProxyIdentity, generate: () => Map<string, XdsResource>, stamp?: unknown): ResourceMap {
     const key = `${identity.kind}/${identity.namespace}`;
     const cached = cache.get(key);
     const generation = this.snapshot.configGeneration;
-    if (cached && cached.configGeneration === generation) return cached.resources;
+    if (cached && cached.configGeneration === generation && cached.stamp === stamp) return cached.resources;
     const next = generate();
     const resources = cached !== undefined && sameResources(next, cached.resources) ? cached.resources : next;
-    cache.set(key, { resources, configGeneration: generation });
+    cache.set(key, { resources, configGeneration: generation, stamp });
     return resources;
   }
 

@@ -4,6 +4,7 @@
 // classes as they connect, as Pods change and as they leave, and applies snapshots in order
 // (push.ts), recording what each push did (push-summary.ts).
 import { proxyClassKey, type ProxyIdentity } from '../../model/proxy.js';
+import type { MeshIdentityOptions } from '../../model/mesh-index.js';
 import type { OutboundTrafficPolicy } from '../../model/outbound-policy.js';
 import type { MeshSnapshot } from '../../model/snapshot.js';
 import type { Logger } from '../../logging.js';
@@ -21,6 +22,8 @@ type Listener = (typeUrls: ReadonlySet<string>, cause?: ChangeCause) => void;
 export interface MeshConfigOptions {
   /** Mesh-wide default for sidecars; a Namespace annotation overrides it. Default ALLOW_ANY. */
   readonly outboundTrafficPolicy?: OutboundTrafficPolicy;
+  /** Trust domain and PeerAuthentication root namespace (defaults in MeshIndex). */
+  readonly identity?: MeshIdentityOptions;
 }
 
 class MeshProxyView implements ProxyView, ClassMember {
@@ -60,7 +63,8 @@ export class MeshProxyViews implements ProxyViews {
   private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly encoder: ResourceEncoder, private readonly logger: Logger, options: MeshConfigOptions = {}) {
-    this.classes = new ProxyClasses(encoder, options.outboundTrafficPolicy ? { outboundTrafficPolicy: options.outboundTrafficPolicy } : {});
+    this.classes = new ProxyClasses(encoder, options.outboundTrafficPolicy ? { outboundTrafficPolicy: options.outboundTrafficPolicy } : {},
+      options.identity);
     this.summaries = new PushSummaries(logger);
   }
 

@@ -11,6 +11,7 @@
 import type { Endpoint, Service } from '../../model/mesh.js';
 import type { OutboundTrafficPolicy } from '../../model/outbound-policy.js';
 import type { TrafficPolicy } from '../../model/routing.js';
+import type { PeerAuthentication } from '../../model/peer-authentication.js';
 import type { XdsResource } from '../proxy-view.js';
 import { lookupType } from '../protos.js';
 import { ENDPOINT, messageName, ROUTE, type XdsTypeUrl } from '../types.js';
@@ -51,6 +52,8 @@ export class ServiceParts implements Parts<XdsResource, EncodedPart> {
   /** What the running endpoints pass asked for: all that is kept after it. */
   private nextAssignments: WeakMap<readonly Endpoint[], Map<string, readonly XdsResource[]>> | undefined;
   private readonly virtualHostsNumber = virtualHostsField();
+  private readonly securityIds = new WeakMap<readonly PeerAuthentication[], number>();
+  private nextSecurityId = 0;
 
   constructor(private readonly encoder: ResourceEncoder) {}
 
@@ -69,8 +72,9 @@ export class ServiceParts implements Parts<XdsResource, EncodedPart> {
    * assignments read (assignmentsKey) keeps them. Only inside `assignmentsPass`.
    */
   loadAssignments(svc: Service, endpoints: readonly Endpoint[], policy: TrafficPolicy | undefined,
-    make: () => readonly NamedLoadAssignment[]): readonly XdsResource[] {
-    const key = this.assignmentsKey(svc, policy);
+    security: readonly PeerAuthentication[], make: () => readonly NamedLoadAssignment[]): readonly XdsResource[] {
+    // The mTLS metadata depends on the applied PeerAuthentications (the same array while unchanged).
+    const key = `${this.securityId(security)}/${this.assignmentsKey(svc, policy)}`;
     const resources = this.assignments.get(endpoints)?.get(key)
       ?? make().map((cla) => this.encoder.encode(ENDPOINT, cla.cluster_name, cla));
     const next = this.nextAssignments ?? this.assignments;
@@ -104,6 +108,12 @@ export class ServiceParts implements Parts<XdsResource, EncodedPart> {
 
   routeConfiguration(name: string, hosts: readonly EncodedPart[]): XdsResource {
     return this.encoder.compose(ROUTE, name, { name }, this.virtualHostsNumber, hosts);
+  }
+
+  private securityId(security: readonly PeerAuthentication[]): number {
+    let id = this.securityIds.get(security);
+    if (id === undefined) this.securityIds.set(security, (id = this.nextSecurityId++));
+    return id;
   }
 
   nameOf(resource: XdsResource): string {

@@ -1,6 +1,6 @@
 // The workload behind each sidecar class, kept from one snapshot to the next while what it is
-// computed from is the same objects (its namespace's Services, the applied TrafficPolicies and,
-// for named target ports, the endpoints): a config change in another namespace then costs a class
+// computed from is the same objects (its namespace's Services, the applied TrafficPolicies and
+// PeerAuthentications and, for named target ports, the endpoints): a config change in another namespace then costs a class
 // a few identity checks, not a pass over its namespace's services (generate/workload.ts).
 import type { MeshIndex } from '../../model/mesh-index.js';
 import type { ProxyIdentity } from '../../model/proxy.js';
@@ -13,6 +13,8 @@ interface WorkloadInputs {
   readonly services: readonly Service[];
   readonly policies: MeshSnapshot['routing']['applied']['policyByHost'];
   readonly endpoints: MeshSnapshot['endpoints'];
+  /** The applied PeerAuthentications: they decide each port's mTLS mode. */
+  readonly security: MeshSnapshot['security']['peerAuthentications'];
   readonly workload: Workload;
 }
 
@@ -33,13 +35,14 @@ export class WorkloadMemo {
     const services = mesh.servicesIn(proxy.namespace);
     const policies = snapshot.routing.applied.policyByHost;
     const prev = this.recent.get(key);
-    if (prev && prev.services === services && prev.policies === policies && sameLabels(prev.workload.labels, workloadLabels(snapshot, proxy))
+    const security = snapshot.security.peerAuthentications;
+    if (prev && prev.services === services && prev.policies === policies && prev.security === security && sameLabels(prev.workload.labels, workloadLabels(snapshot, proxy))
       && (prev.workload.endpointDependencies.size === 0 || prev.endpoints === snapshot.endpoints)) {
       return prev.workload;
     }
     const workload = sidecarWorkload(mesh, proxy);
     this.recent.delete(key);
-    this.recent.set(key, { services, policies, endpoints: snapshot.endpoints, workload });
+    this.recent.set(key, { services, policies, endpoints: snapshot.endpoints, security, workload });
     if (this.recent.size > MAX_RECENT) this.recent.delete(this.recent.keys().next().value as string);
     return workload;
   }

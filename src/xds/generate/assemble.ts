@@ -12,12 +12,13 @@ import type { MeshIndex } from '../../model/mesh-index.js';
 import type { OutboundTrafficPolicy } from '../../model/outbound-policy.js';
 import type { ProxyIdentity, ProxyKind } from '../../model/proxy.js';
 import type { TrafficPolicy } from '../../model/routing.js';
-import type { MeshSnapshot } from '../../model/snapshot.js';
+import type { PeerAuthentication } from '../../model/peer-authentication.js';
 import type { VirtualHost } from '../envoy-types.js';
 import { CLUSTER, LISTENER, ROUTE, type XdsTypeUrl } from '../types.js';
-import { inboundCluster, serviceClusters, staticClusters, usesHttp2 } from './cds.js';
-import { serviceLoadAssignments } from './eds.js';
+import { inboundCluster, serviceClusters, staticClusters, usesHttp2, type DestinationIdentity } from './cds.js';
+import { endpointPort, serviceLoadAssignments } from './eds.js';
 import { grpcListeners } from './grpc-lds.js';
+import { grpcServerListeners } from './grpc-server-lds.js';
 import { grpcRouteConfiguration } from './grpc-rds.js';
 import { serviceRoutesInputs } from './http-routes.js';
 import { outboundPolicyFor, sidecarInboundListener, sidecarOutboundListeners, type SidecarOptions } from './sidecar-lds.js';
@@ -36,9 +37,12 @@ export interface Parts<R, H> {
   resource(typeUrl: XdsTypeUrl, obj: EnvoyResource): R;
   /** One of a service's parts (`part` tells which); `make` reads `svc` and `inputs`. */
   ofService(typeUrl: XdsTypeUrl, svc: Service, part: string, inputs: readonly unknown[], make: () => readonly EnvoyResource[]): readonly R[];
-  /** A service's ClusterLoadAssignments. */
+  /**
+   * A service's ClusterLoadAssignments; `make` reads the arguments and the applied
+   * PeerAuthentications (`security`, compared by identity), which decide the mTLS metadata.
+   */
   loadAssignments(svc: Service, endpoints: readonly Endpoint[], policy: TrafficPolicy | undefined,
-    make: () => readonly NamedLoadAssignment[]): readonly R[];
+    security: readonly PeerAuthentication[], make: () => readonly NamedLoadAssignment[]): readonly R[];
   /** The virtual host of one of a service's ports (`part` tells which); `make` reads `svc` and `inputs`. */
   virtualHost(svc: Service, part: string, inputs: readonly unknown[], make: () => VirtualHost): H;
   /** The catch-all virtual host of sidecars under `policy`. */
@@ -57,10 +61,23 @@ export function kindClusters<R, H>(parts: Parts<R, H>, mesh: MeshIndex, kind: Pr
   const out = new Map<string, R>();
   for (const [key, svc] of mesh.snapshot.services) {
     const policy = mesh.policyOf(key);
-    add(parts, out, parts.ofService(CLUSTER, svc, kind, [policy], () => serviceClusters(svc, kind, policy)));
+    const identity = destinationIdentity(mesh, svc, kind);
+    add(parts, out, parts.ofService(CLUSTER, svc, kind, [policy, identity.spiffeIds, identity.grpcMtlsPorts, identity.trustDomain],
+      () => serviceClusters(svc, kind, policy, identity)));
   }
   add(parts, out, staticClusters(kind).map((c) => parts.resource(CLUSTER, c)));
   return out;
+}
+
+const NO_PORTS: readonly number[] = [];
+
+/** What a client of `kind` checks behind `svc`; a sidecar's own decision is per endpoint (EDS). */
+function destinationIdentity(mesh: MeshIndex, svc: Service, kind: ProxyKind): DestinationIdentity {
+  return {
+    trustDomain: mesh.trustDomain,
+    spiffeIds: mesh.spiffeIdsOf(svc),
+    grpcMtlsPorts: kind === 'grpc' ? mesh.clientMtlsPorts(svc, endpointPort) : NO_PORTS,
+  };
 }
 
 /** A sidecar's own clusters: inbound|<port>|| per port of its workload. */
@@ -71,13 +88,16 @@ export function workloadClusters<R, H>(parts: Parts<R, H>, workload: Workload): 
 }
 
 /** The ClusterLoadAssignments, the same for every proxy. */
-export function endpoints<R, H>(parts: Parts<R, H>, snapshot: MeshSnapshot): Map<string, R> {
+export function endpoints<R, H>(parts: Parts<R, H>, mesh: MeshIndex): Map<string, R> {
   const out = new Map<string, R>();
   const none: readonly Endpoint[] = [];
+  const snapshot = mesh.snapshot;
+  const security = snapshot.security.peerAuthentications;
   for (const [key, svc] of snapshot.services) {
     const eps = snapshot.endpoints.get(key) ?? none;
     const policy = snapshot.routing.applied.policyByHost.get(key);
-    add(parts, out, parts.loadAssignments(svc, eps, policy, () => serviceLoadAssignments(svc, eps, policy)));
+    const acceptsMtls = (ep: Endpoint, port: number): boolean => mesh.endpointAcceptance(svc.namespace, ep, port) !== 'refused';
+    add(parts, out, parts.loadAssignments(svc, eps, policy, security, () => serviceLoadAssignments(svc, eps, policy, acceptsMtls)));
   }
   return out;
 }
@@ -98,6 +118,7 @@ export function scopedListeners<R, H>(parts: Parts<R, H>, mesh: MeshIndex, proxy
     const own = svc.namespace === namespace;
     add(parts, out, parts.ofService(LISTENER, svc, String(own), [], () => svc.ports.flatMap((port) => grpcListeners(svc, port, namespace))));
   }
+  add(parts, out, grpcServerListeners(mesh, namespace).map((l) => parts.resource(LISTENER, l)));
   return out;
 }
 

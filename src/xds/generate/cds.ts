@@ -18,6 +18,7 @@ import {
 } from './resource-names.js';
 import { ADS_CONFIG_SOURCE, duration, socketAddress, typed, u32 } from './proto-helpers.js';
 import type { Named } from './resource.js';
+import { autoMtlsTransportSocketMatches, grpcClusterTransportSocket, grpcUpstreamTls, sidecarUpstreamTls } from './tls.js';
 
 export const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -45,10 +46,34 @@ function edsCluster(name: string, connectTimeoutMs = CONNECT_TIMEOUT_MS): Named<
   };
 }
 
+/** Whom a client checks behind a destination Service, and where a proxyless client sends mTLS. */
+export interface DestinationIdentity {
+  readonly trustDomain: string;
+  /** SPIFFE IDs of the Service's endpoints (MeshIndex.spiffeIdsOf); empty: the trust domain's prefix. */
+  readonly spiffeIds: readonly string[];
+  /** Service ports a proxyless client sends mTLS to (MeshIndex.clientMtlsPorts). */
+  readonly grpcMtlsPorts: readonly number[];
+}
+
 /** The outbound cluster of a service port (and subset), with the policy that applies to it. */
-export function outboundCluster(svc: Service, port: ServicePort, kind: ProxyKind, policy: PolicyFields = {}, subset = ''): Named<Cluster> {
+export function outboundCluster(svc: Service, port: ServicePort, kind: ProxyKind, policy: PolicyFields = {}, subset = '',
+  identity?: DestinationIdentity): Named<Cluster> {
   const name = outboundClusterName(svc, port.port, subset);
-  return kind === 'grpc' ? grpcCluster(name, policy) : sidecarCluster(name, port, policy);
+  if (kind === 'grpc') {
+    const cluster = grpcCluster(name, policy);
+    if (identity?.grpcMtlsPorts.includes(port.port)) {
+      cluster.transport_socket = grpcClusterTransportSocket(grpcUpstreamTls(identity.spiffeIds, { trustDomain: identity.trustDomain }));
+    }
+    return cluster;
+  }
+  const cluster = sidecarCluster(name, port, policy);
+  if (identity) {
+    // Auto-mTLS: TLS to endpoints EDS marks as meshed, plaintext to the rest (tls.ts).
+    cluster.transport_socket_matches = autoMtlsTransportSocketMatches(sidecarUpstreamTls({
+      sni: name, spiffeIds: identity.spiffeIds, trustDomain: identity.trustDomain, protocol: port.protocol,
+    }));
+  }
+  return cluster;
 }
 
 function grpcCluster(name: string, policy: PolicyFields): Named<Cluster> {
@@ -192,12 +217,15 @@ export function registryCluster(name: string): Named<Cluster> {
 }
 
 /** The outbound clusters of one service for a proxy kind: one per port and subset, plus the registry alias. */
-export function serviceClusters(svc: Service, kind: ProxyKind, policy: EffectivePolicy | undefined): Named<Cluster>[] {
+export function serviceClusters(svc: Service, kind: ProxyKind, policy: EffectivePolicy | undefined,
+  identity?: DestinationIdentity): Named<Cluster>[] {
   const out: Named<Cluster>[] = [];
   for (const port of svc.ports) {
-    out.push(outboundCluster(svc, port, kind, policy ? policyFields(policy, port.port) : {}));
+    out.push(outboundCluster(svc, port, kind, policy ? policyFields(policy, port.port) : {}, '', identity));
+    // A subset accepts the identities of the whole Service (a pod moving between subsets is not a
+    // new identity), and a proxyless subset cluster follows the Service port's decision.
     for (const subset of policy?.policy.subsets ?? []) {
-      out.push(outboundCluster(svc, port, kind, policyFields(policy!, port.port, subset.name), subset.name));
+      out.push(outboundCluster(svc, port, kind, policyFields(policy!, port.port, subset.name), subset.name, identity));
     }
   }
   if (svc.synthetic) out.push(registryCluster(registryEdsName(svc)));

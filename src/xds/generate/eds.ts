@@ -6,6 +6,12 @@ import { subsetMatches, type Subset, type TrafficPolicy } from '../../model/rout
 import { u32 } from './proto-helpers.js';
 import { outboundClusterName, registryEdsName } from './resource-names.js';
 import type { NamedLoadAssignment } from './resource.js';
+import { meshEndpointMetadata } from './tls.js';
+
+/** Whether the server behind an endpoint takes mTLS on `port` (MeshIndex.endpointAcceptance). */
+type MtlsMarker = (ep: Endpoint, port: number) => boolean;
+
+const NO_MTLS: MtlsMarker = () => false;
 
 /** The endpoint port that serves a service port, or undefined when this endpoint lacks it. */
 export function endpointPort(ep: Endpoint, port: ServicePort): number | undefined {
@@ -43,7 +49,7 @@ export function usableEndpoints(endpoints: readonly Endpoint[], port: ServicePor
  * which keeps per-endpoint load even across zones of different size.
  */
 export function clusterLoadAssignment(
-  clusterName: string, port: ServicePort, endpoints: readonly Endpoint[], subset?: Subset,
+  clusterName: string, port: ServicePort, endpoints: readonly Endpoint[], subset?: Subset, acceptsMtls: MtlsMarker = NO_MTLS,
 ): NamedLoadAssignment {
   const groups = new Map<string, { ep: Endpoint; port: number }[]>();
   for (const member of usableEndpoints(endpoints, port, subset)) {
@@ -67,6 +73,8 @@ export function clusterLoadAssignment(
         lb_endpoints: members.map((m) => ({
           endpoint: { address: { socket_address: { address: m.ep.address, port_value: m.port } } },
           health_status: 'HEALTHY',
+          // Sidecar clients send mTLS exactly to these (auto-mTLS); gRPC ignores endpoint metadata.
+          ...(acceptsMtls(m.ep, m.port) ? { metadata: meshEndpointMetadata() } : {}),
         })),
         load_balancing_weight: u32(members.length),
       };
@@ -78,16 +86,17 @@ export function clusterLoadAssignment(
  * The ClusterLoadAssignments of one service: one per port and per subset of its TrafficPolicy
  * (endpoints whose pod has the subset's labels), plus the registry alias.
  */
-export function serviceLoadAssignments(svc: Service, endpoints: readonly Endpoint[], policy?: TrafficPolicy): NamedLoadAssignment[] {
+export function serviceLoadAssignments(svc: Service, endpoints: readonly Endpoint[], policy?: TrafficPolicy,
+  acceptsMtls: MtlsMarker = NO_MTLS): NamedLoadAssignment[] {
   const out: NamedLoadAssignment[] = [];
   for (const port of svc.ports) {
-    out.push(clusterLoadAssignment(outboundClusterName(svc, port.port), port, endpoints));
+    out.push(clusterLoadAssignment(outboundClusterName(svc, port.port), port, endpoints, undefined, acceptsMtls));
     for (const subset of policy?.subsets ?? []) {
-      out.push(clusterLoadAssignment(outboundClusterName(svc, port.port, subset.name), port, endpoints, subset));
+      out.push(clusterLoadAssignment(outboundClusterName(svc, port.port, subset.name), port, endpoints, subset, acceptsMtls));
     }
   }
   if (svc.synthetic && svc.ports.length > 0) {
-    out.push(clusterLoadAssignment(registryEdsName(svc), svc.ports[0], endpoints));
+    out.push(clusterLoadAssignment(registryEdsName(svc), svc.ports[0], endpoints, undefined, acceptsMtls));
   }
   return out;
 }

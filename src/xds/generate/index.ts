@@ -2,7 +2,7 @@
 // tests. Pure functions of (snapshot, proxy): each call indexes the snapshot afresh and keeps
 // nothing. What a proxy gets is decided in assemble.ts, which the cache (xds/cache/) runs too,
 // encoding and keeping parts there; `plainParts` here takes the generated objects as they are.
-import { MeshIndex } from '../../model/mesh-index.js';
+import { MeshIndex, type MeshIdentityOptions } from '../../model/mesh-index.js';
 import type { OutboundTrafficPolicy } from '../../model/outbound-policy.js';
 import type { ProxyIdentity } from '../../model/proxy.js';
 import type { MeshSnapshot } from '../../model/snapshot.js';
@@ -17,7 +17,7 @@ import { sidecarWorkload } from './workload.js';
 export type ResourceSet = Map<string, EnvoyResource>;
 export type GeneratedConfig = Map<XdsTypeUrl, ResourceSet>;
 
-export interface GenerateOptions {
+export interface GenerateOptions extends MeshIdentityOptions {
   /** Mesh default for sidecars (a Namespace annotation overrides it); ALLOW_ANY when absent. */
   readonly outboundTrafficPolicy?: OutboundTrafficPolicy;
 }
@@ -26,7 +26,7 @@ export interface GenerateOptions {
 const plainParts: Parts<EnvoyResource, VirtualHost> = {
   resource: (_typeUrl, obj) => obj,
   ofService: (_typeUrl, _svc, _part, _inputs, make) => make(),
-  loadAssignments: (_svc, _endpoints, _policy, make) => make(),
+  loadAssignments: (_svc, _endpoints, _policy, _security, make) => make(),
   virtualHost: (_svc, _part, _inputs, make) => make(),
   fallthroughHost: (_policy, make) => make(),
   routeConfiguration: (name, hosts) => ({ name, virtual_hosts: [...hosts] }),
@@ -43,28 +43,28 @@ function listenersOf(mesh: MeshIndex, proxy: ProxyIdentity, options: GenerateOpt
   return new Map([...scopedListeners(plainParts, mesh, proxy, options), ...own]);
 }
 
-export function generateClusters(snapshot: MeshSnapshot, proxy: ProxyIdentity): ResourceSet {
-  return clustersOf(new MeshIndex(snapshot), proxy);
+export function generateClusters(snapshot: MeshSnapshot, proxy: ProxyIdentity, options: GenerateOptions = {}): ResourceSet {
+  return clustersOf(new MeshIndex(snapshot, undefined, options), proxy);
 }
 
-export function generateEndpoints(snapshot: MeshSnapshot): ResourceSet {
-  return endpoints(plainParts, snapshot);
+export function generateEndpoints(snapshot: MeshSnapshot, options: GenerateOptions = {}): ResourceSet {
+  return endpoints(plainParts, new MeshIndex(snapshot, undefined, options));
 }
 
 export function generateListeners(snapshot: MeshSnapshot, proxy: ProxyIdentity, options: GenerateOptions = {}): ResourceSet {
-  return listenersOf(new MeshIndex(snapshot), proxy, options);
+  return listenersOf(new MeshIndex(snapshot, undefined, options), proxy, options);
 }
 
 export function generateRoutes(snapshot: MeshSnapshot, proxy: ProxyIdentity, options: GenerateOptions = {}): ResourceSet {
-  return routes(plainParts, new MeshIndex(snapshot), proxy, options);
+  return routes(plainParts, new MeshIndex(snapshot, undefined, options), proxy, options);
 }
 
 /** Everything one proxy would get: used by `config-dump` and golden tests. */
 export function generateAll(snapshot: MeshSnapshot, proxy: ProxyIdentity, options: GenerateOptions = {}): GeneratedConfig {
-  const mesh = new MeshIndex(snapshot);
+  const mesh = new MeshIndex(snapshot, undefined, options);
   return new Map<XdsTypeUrl, ResourceSet>([
     [CLUSTER, clustersOf(mesh, proxy)],
-    [ENDPOINT, endpoints(plainParts, snapshot)],
+    [ENDPOINT, endpoints(plainParts, mesh)],
     [LISTENER, listenersOf(mesh, proxy, options)],
     [ROUTE, routes(plainParts, mesh, proxy, options)],
   ]);

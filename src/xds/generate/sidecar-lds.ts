@@ -26,6 +26,7 @@ import {
 } from './resource-names.js';
 import { bool, duration, socketAddress, typed, u32 } from './proto-helpers.js';
 import type { Named } from './resource.js';
+import { inboundChainsForMode, sidecarDownstreamTls, tlsInspectorListenerFilter } from './tls.js';
 import type { Workload, WorkloadPort } from './workload.js';
 
 export interface SidecarOptions {
@@ -111,14 +112,29 @@ function inboundChain(p: WorkloadPort): FilterChain {
   return { name: cluster, ...match, filters: [hcmFilter(hcm)] };
 }
 
-function virtualInbound(ports: readonly WorkloadPort[]): Named<Listener> {
+/**
+ * Each port's chain under its PeerAuthentication mode (tls.ts inboundChainsForMode: an mTLS chain
+ * next to a plaintext or a refusing one), and passthrough traffic under the workload's mode: its
+ * chains match no port, so they come after every port chain, and default_filter_chain stays the
+ * plaintext passthrough for what none of them takes (DISABLE, or no TLS inspection).
+ */
+function virtualInbound(w: Workload): Named<Listener> {
+  const passthrough = fallthroughChain(`${VIRTUAL_INBOUND}-passthrough`, INBOUND_PASSTHROUGH_CLUSTER);
+  const tls = sidecarDownstreamTls(w.trustDomain);
+  const chains = w.ports.flatMap((p) => inboundChainsForMode(p.mtlsMode, inboundChain(p), tls));
+  if (w.mtlsMode !== 'DISABLE') chains.push(...inboundChainsForMode(w.mtlsMode, passthrough, tls));
+  const inspect = w.mtlsMode !== 'DISABLE' || w.ports.some((p) => p.mtlsMode !== 'DISABLE');
   return {
     name: VIRTUAL_INBOUND,
     address: socketAddress('0.0.0.0', VIRTUAL_INBOUND_PORT),
-    // Restores the address the connection was meant for, so chains can match its port.
-    listener_filters: [{ name: ORIGINAL_DST_FILTER, typed_config: typed(ORIGINAL_DST_TYPE) }],
-    filter_chains: ports.map(inboundChain),
-    default_filter_chain: fallthroughChain(`${VIRTUAL_INBOUND}-passthrough`, INBOUND_PASSTHROUGH_CLUSTER),
+    // Restores the address the connection was meant for, so chains can match its port; the TLS
+    // inspector tells mTLS from plaintext for the chains' transport_protocol.
+    listener_filters: [
+      { name: ORIGINAL_DST_FILTER, typed_config: typed(ORIGINAL_DST_TYPE) },
+      ...(inspect ? [tlsInspectorListenerFilter()] : []),
+    ],
+    filter_chains: chains,
+    default_filter_chain: passthrough,
     traffic_direction: 'INBOUND',
   };
 }
@@ -145,5 +161,5 @@ export function sidecarOutboundListeners(mesh: MeshIndex, proxy: ProxyIdentity, 
 
 /** virtualInbound: the only listener that depends on the sidecar's workload. */
 export function sidecarInboundListener(workload: Workload): Named<Listener> {
-  return virtualInbound(workload.ports);
+  return virtualInbound(workload);
 }

@@ -9,6 +9,7 @@ import { policyFields } from '../../model/effective-policy.js';
 import type { MeshIndex } from '../../model/mesh-index.js';
 import { subsetMatches, type LocalRateLimit } from '../../model/routing.js';
 import type { MeshSnapshot } from '../../model/snapshot.js';
+import type { EffectiveMtlsMode } from '../../model/peer-authentication.js';
 import { SIDECAR_OWN_PORTS } from './resource-names.js';
 
 export interface WorkloadPort {
@@ -20,6 +21,8 @@ export interface WorkloadPort {
   readonly servicePort: ServicePort;
   /** From the TrafficPolicy of that Service (the subset this workload is in, if any). */
   readonly localRateLimit?: LocalRateLimit;
+  /** The PeerAuthentication mode of this port (MeshIndex.mtlsMode). */
+  readonly mtlsMode: EffectiveMtlsMode;
 }
 
 export interface Workload {
@@ -28,6 +31,9 @@ export interface Workload {
   readonly ports: readonly WorkloadPort[];
   /** Keys of Services whose endpoints were read to resolve named target ports. */
   readonly endpointDependencies: ReadonlySet<string>;
+  /** The workload-level mode: what passthrough traffic (ports no Service names) gets. */
+  readonly mtlsMode: EffectiveMtlsMode;
+  readonly trustDomain: string;
 }
 
 /** Labels from the proxy's metadata, else those of its Pod in the snapshot. */
@@ -87,7 +93,8 @@ export function sidecarWorkload(mesh: MeshIndex, proxy: ProxyIdentity): Workload
         // The sidecar's own ports are never captured (see the injected iptables rules).
         if (port === undefined || byPort.has(port) || SIDECAR_OWN_PORTS.includes(port)) continue;
         const limit = localRateLimitFor(mesh, svc, sp, labels);
-        byPort.set(port, { port, protocol: sp.protocol, service: svc, servicePort: sp, ...(limit ? { localRateLimit: limit } : {}) });
+        const mtlsMode = mesh.mtlsMode({ namespace: proxy.namespace, labels }, port);
+        byPort.set(port, { port, protocol: sp.protocol, service: svc, servicePort: sp, ...(limit ? { localRateLimit: limit } : {}), mtlsMode });
       }
     }
   }
@@ -95,6 +102,8 @@ export function sidecarWorkload(mesh: MeshIndex, proxy: ProxyIdentity): Workload
     labels,
     ports: [...byPort.values()].sort((a, b) => a.port - b.port),
     endpointDependencies: deps,
+    mtlsMode: mesh.mtlsMode({ namespace: proxy.namespace, labels }, 0),
+    trustDomain: mesh.trustDomain,
   };
 }
 
@@ -104,5 +113,5 @@ export function sidecarWorkload(mesh: MeshIndex, proxy: ProxyIdentity): Workload
  * most workloads' signatures alone, and their classes keep what they have.
  */
 export function workloadSignature(w: Workload): string {
-  return JSON.stringify(w.ports.map((p) => [p.port, p.servicePort.protocol, p.localRateLimit ?? null]));
+  return JSON.stringify([w.mtlsMode, w.trustDomain, w.ports.map((p) => [p.port, p.servicePort.protocol, p.localRateLimit ?? null, p.mtlsMode])]);
 }

@@ -36,6 +36,14 @@ describe('pilotfish controller flags', () => {
     assert.equal(s.leaseName, 'pilotfish-leader');
     assert.equal(s.leaseDurationMs, 15_000);
     assert.equal(s.kubeconfig, undefined);
+    assert.deepEqual(s.meshIdentity, { trustDomain: 'cluster.local', rootNamespace: 'mesh' }, 'mesh-wide policies live in the control plane\'s namespace');
+  });
+
+  it('--trust-domain and --mesh-root-namespace set the identity options, and bad ones are refused', () => {
+    const s = parseControllerFlags(['--trust-domain', 'example.org', '--mesh-root-namespace', 'mesh-config'], { POD_NAMESPACE: 'mesh' });
+    assert.deepEqual(s.meshIdentity, { trustDomain: 'example.org', rootNamespace: 'mesh-config' });
+    assert.throws(() => parseControllerFlags(['--trust-domain', 'Example.org'], {}), (e: Error) => e instanceof UsageError && /--trust-domain: .*lowercase/.test(e.message));
+    assert.throws(() => parseControllerFlags(['--mesh-root-namespace', 'Bad_NS'], {}), (e: Error) => e instanceof UsageError && /--mesh-root-namespace must be a namespace name/.test(e.message));
   });
 
   it('outside a Pod: pilotfish-system and the host name', () => {

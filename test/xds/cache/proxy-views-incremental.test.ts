@@ -181,8 +181,8 @@ describe('MeshProxyViews: incremental generation', () => {
       // A gRPC client's listeners (the short name only in shop) and the route configuration
       // per namespace (whose domains differ: the short name again).
       'cart.shop.svc.cluster.local:80', 'cart.shop.svc.cluster.local:80', 'cart.shop.svc.cluster.local:80', 'cart.shop:80', 'cart:80',
-      // The cluster (the same content for both kinds, so one resource) and the assignment.
-      'outbound|80||cart.shop.svc.cluster.local', 'outbound|80||cart.shop.svc.cluster.local',
+      // The cluster of each kind (a sidecar's carries auto-mTLS transport socket matches) and the assignment.
+      'outbound|80||cart.shop.svc.cluster.local', 'outbound|80||cart.shop.svc.cluster.local', 'outbound|80||cart.shop.svc.cluster.local',
     ]);
     views.slice(0, 4).forEach((v, i) => {
       assert.equal(v.resources(LISTENER), sidecarListeners[i], `${NODES[i].id}: listeners untouched`);

@@ -1,0 +1,232 @@
+// Issue 15, done-when 1, with real peers and nothing hand-served: a @grpc/grpc-js-xds client
+// (XdsChannelCredentials) calls a grpc-js-xds XdsServer (XdsServerCredentials), both configured
+// only by the built `pilotfish serve` (xDS from a config directory holding a PeerAuthentication)
+// and `pilotfish bootstrap --kind grpc --cert-dir … [--xds-server]`. Their certificates come from
+// pilotfish's CA through the CSR path: a CertificateAgent per workload against the CSR server,
+// tokens checked by TokenReview (the fake API server). The server sees the client's SPIFFE ID;
+// STRICT refuses a plaintext client; PERMISSIVE lets both through; editing the file switches
+// without restarting either side.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { Http2SecureServer } from 'node:http2';
+import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as grpcXds from '@grpc/grpc-js-xds';
+import { AuthenticationV1Api } from '@kubernetes/client-node';
+import { CertificateAgent } from '../../src/agent/certificate-agent.js';
+import { silentLogger } from '../../src/logging.js';
+import { PROXY_KIND_GRPC_SERVER, PROXY_KIND_LABEL } from '../../src/model/server-kind.js';
+import { spiffeId } from '../../src/model/spiffe.js';
+import { validateCaFiles } from '../../src/security/ca/ca-material.js';
+import { MeshCa } from '../../src/security/ca/mesh-ca.js';
+import { generateRootCaFiles } from '../../src/security/ca/self-signed-root.js';
+import { CsrService } from '../../src/security/csr/csr-service.js';
+import { createCsrServer } from '../../src/security/csr/http2-handler.js';
+import { KubeTokenReviewAuthenticator } from '../../src/security/csr/token-review.js';
+import { ECHO_SERVICE } from '../support/echo-service.js';
+import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
+import { PilotfishProcess, runPilotfish, type LogLine } from '../support/pilotfish-process.js';
+
+grpcXds.register();
+
+const BOOTSTRAP_OPTION = 'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config';
+const CA_NAME = 'pilotfish.pilotfish-system.svc';
+const CLIENT_ID = spiffeId('cluster.local', 'shop', 'web');
+const SERVER_NODE = 'echo-server';
+const TARGET = 'xds:///echo.shop.svc.cluster.local:50051';
+/** Each client its own connections: a shared subchannel would carry a connection made under the previous policy. */
+const OWN_CONNECTIONS = { 'grpc.use_local_subchannel_pool': 1 };
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const { port } = s.address() as AddressInfo;
+  s.close();
+  await once(s, 'close');
+  return port;
+}
+
+function meshYaml(port: number): string {
+  return `apiVersion: v1
+kind: Service
+metadata: { name: echo, namespace: shop }
+spec:
+  selector: { app: echo }
+  ports: [{ name: grpc, port: 50051, targetPort: ${port}, appProtocol: grpc }]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: echo-1, namespace: shop, labels: { kubernetes.io/service-name: echo } }
+addressType: IPv4
+ports: [{ name: grpc, port: ${port} }]
+endpoints:
+  - addresses: ["127.0.0.1"]
+    conditions: { ready: true }
+    targetRef: { kind: Pod, name: echo-0 }
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: echo-0
+  namespace: shop
+  labels: { app: echo, ${PROXY_KIND_LABEL}: ${PROXY_KIND_GRPC_SERVER} }
+spec: { serviceAccountName: echo, containers: [{ name: app, image: echo }] }
+status: { podIP: 127.0.0.1 }
+`;
+}
+
+function policyYaml(mode: 'STRICT' | 'PERMISSIVE'): string {
+  return `apiVersion: security.pilotfish.io/v1alpha1
+kind: PeerAuthentication
+metadata: { name: default, namespace: shop }
+spec: { mtls: { mode: ${mode} } }
+`;
+}
+
+function call(client: grpc.Client): Promise<string> {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest<Buffer, Buffer>(ECHO_SERVICE.Call.path, (b) => b, (b) => b, Buffer.from('hi'),
+      { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res!.toString('utf8'))));
+  });
+}
+
+describe('e2e: proxyless mTLS configured only by pilotfish, certificates through the CSR path', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let api: FakeKubeApi;
+  let csrServer: Http2SecureServer;
+  const agents: CertificateAgent[] = [];
+  let pf: PilotfishProcess;
+  let xdsAddress: string;
+  let port: number;
+  let server: grpcXds.XdsServer;
+  let clientBootstrap: string;
+  const clients: grpc.Client[] = [];
+
+  async function bootstrap(nodeId: string, certDir: string, xdsServer: boolean): Promise<string> {
+    const out = await runPilotfish(['bootstrap', '--kind', 'grpc', '--node-id', nodeId, '--namespace', 'shop',
+      '--xds-address', xdsAddress, '--cert-dir', certDir, ...(xdsServer ? ['--xds-server'] : [])]);
+    assert.equal(out.code, 0, out.stderr);
+    return JSON.stringify(JSON.parse(out.stdout));
+  }
+
+  /** Sets the policy file and waits until `proxy` ACKed a push of `type` made after the edit. */
+  async function setPolicy(mode: 'STRICT' | 'PERMISSIVE', waits: readonly { proxy: string; type: string }[]): Promise<void> {
+    const since = pf.count(() => true);
+    await writeFile(path.join(dir, 'config', 'peer-authentication.yaml'), policyYaml(mode));
+    await Promise.all(waits.map(async ({ proxy, type }) => {
+      const sent = await pf.waitForLogAfter(since, (l: LogLine) => l.message === 'sent' && l.type === type && l.proxy === proxy,
+        `a ${type} push to ${proxy}`);
+      await pf.waitForLogAfter(since, (l: LogLine) => l.message === 'ack' && l.type === type && l.proxy === proxy && l.version === sent.version,
+        `${proxy} to ACK ${type} version ${String(sent.version)}`);
+    }));
+  }
+
+  function meshClient(): grpc.Client {
+    const nodeId = `web-${clients.length}`;
+    const c = new grpc.Client(TARGET, new grpcXds.XdsChannelCredentials(grpc.credentials.createInsecure()),
+      { [BOOTSTRAP_OPTION]: clientBootstrap.replace('"web"', JSON.stringify(nodeId)), ...OWN_CONNECTIONS });
+    clients.push(c);
+    return c;
+  }
+
+  function plaintextClient(): grpc.Client {
+    const c = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), OWN_CONNECTIONS);
+    clients.push(c);
+    return c;
+  }
+
+  /** Calls until the outcome is `want`: a connection made before a switch may keep the old configuration. */
+  async function eventually(client: grpc.Client, want: 'ok' | 'fails'): Promise<string> {
+    let last = '';
+    for (let i = 0; i < 20; i++) {
+      try {
+        last = await call(client);
+        if (want === 'ok') return last;
+      } catch (err) {
+        last = (err as Error).message;
+        if (want === 'fails') return last;
+      }
+    }
+    return assert.fail(`expected the call to ${want === 'ok' ? 'succeed' : 'fail'}; last outcome: ${last}`);
+  }
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'pilotfish-mtls-e2e-'));
+    // The CA and its CSR server, authenticating with TokenReview.
+    api = await startFakeKubeApi();
+    const ca = await MeshCa.create(validateCaFiles(await generateRootCaFiles(), 'test'));
+    const csr = new CsrService({
+      ca, authenticator: new KubeTokenReviewAuthenticator(api.kubeConfig().makeApiClient(AuthenticationV1Api)), logger: silentLogger(),
+    });
+    const serving = await ca.issueServingCertificate({ dnsNames: [CA_NAME] });
+    csrServer = createCsrServer(csr, { key: serving.keyPem, cert: serving.certChain });
+    csrServer.listen(0, '127.0.0.1');
+    await once(csrServer, 'listening');
+    const caAddress = `https://127.0.0.1:${(csrServer.address() as AddressInfo).port}`;
+    // One agent per workload, each with its pod's projected token.
+    const certDirs: Record<string, string> = {};
+    for (const account of ['echo', 'web']) {
+      const tokenFile = path.join(dir, `${account}-token`);
+      await writeFile(tokenFile, `token-${account}`);
+      api.registerToken(`token-${account}`, { namespace: 'shop', serviceAccount: account, audiences: ['pilotfish'] });
+      certDirs[account] = path.join(dir, `${account}-certs`);
+      const agent = new CertificateAgent({
+        namespace: 'shop', serviceAccount: account, caAddress, caServerName: CA_NAME,
+        caRootCertPem: ca.trustBundle.join(''), tokenFile, outputDir: certDirs[account]!,
+      }, { logger: silentLogger() });
+      agents.push(agent);
+      await agent.start();
+    }
+
+    port = await freePort();
+    const config = path.join(dir, 'config');
+    await mkdir(config);
+    await writeFile(path.join(config, 'mesh.yaml'), meshYaml(port));
+    await writeFile(path.join(config, 'peer-authentication.yaml'), policyYaml('STRICT'));
+    pf = PilotfishProcess.start(['serve', '--config-dir', config, '--xds-address', '127.0.0.1:0',
+      '--http-address', '127.0.0.1:0', '--log-level', 'debug']);
+    xdsAddress = (await pf.serving()).xdsAddress;
+    clientBootstrap = await bootstrap('web', certDirs.web!, false);
+
+    server = new grpcXds.XdsServer({ [BOOTSTRAP_OPTION]: await bootstrap(SERVER_NODE, certDirs.echo!, true) });
+    server.addService(ECHO_SERVICE, {
+      Call: (c: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+        cb(null, Buffer.from(c.getAuthContext().sslPeerCertificate?.subjectaltname ?? 'plaintext'));
+      },
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.bindAsync(`127.0.0.1:${port}`, new grpcXds.XdsServerCredentials(grpc.ServerCredentials.createInsecure()),
+        (err) => (err ? reject(err) : resolve()));
+    });
+  });
+
+  after(async () => {
+    for (const c of clients) c.close();
+    server?.forceShutdown();
+    const code = pf ? await pf.stop('SIGTERM') : 0;
+    for (const a of agents) a.stop();
+    csrServer?.close();
+    await api?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+    assert.equal(code, 0, 'pilotfish ends cleanly');
+  });
+
+  it('STRICT: the mTLS client gets through and the server sees its SPIFFE ID; a plaintext client is refused', async () => {
+    assert.equal(await eventually(meshClient(), 'ok'), `URI:${CLIENT_ID}`);
+    await eventually(plaintextClient(), 'fails');
+  });
+
+  it('PERMISSIVE (the file edited): plaintext and mesh clients both get through; back to STRICT refuses plaintext again', async () => {
+    await setPolicy('PERMISSIVE', [{ proxy: SERVER_NODE, type: 'LDS' }]);
+    assert.equal(await eventually(plaintextClient(), 'ok'), 'plaintext');
+    assert.equal(await eventually(meshClient(), 'ok'), 'plaintext', 'a proxyless PERMISSIVE server serves plaintext (GENERATION.md)');
+    await setPolicy('STRICT', [{ proxy: SERVER_NODE, type: 'LDS' }]);
+    await eventually(plaintextClient(), 'fails');
+    assert.equal(await eventually(meshClient(), 'ok'), `URI:${CLIENT_ID}`);
+  });
+});
