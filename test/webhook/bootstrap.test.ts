@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { lookupType } from '../../src/xds/protos.js';
 import { proxyIdentityFromNode } from '../../src/xds/cache/proxy-identity.js';
 import { sidecarBootstrap, sidecarNodeId, XDS_CLUSTER, ADMIN_CLUSTER } from '../../src/webhook/envoy-bootstrap.js';
+import { SDS_CLUSTER, sdsBootstrapCluster } from '../../src/xds/generate/tls.js';
 import { protoJsonRoundTrip, protoJsonToObject, type Json } from './proto-json.js';
 import { checkEncoded, formatViolations } from '../support/validate-rules.js';
 
@@ -92,6 +93,41 @@ describe('webhook/bootstrap', () => {
     assert.deepEqual(routes[0], { match: { path: '/healthz/ready' }, route: { cluster: ADMIN_CLUSTER, prefix_rewrite: '/ready' } });
     assert.deepEqual(routes[1].match, { path: '/app-health/web/livez' });
     assert.equal(routes[1].route.prefix_rewrite, '/healthz');
+  });
+
+  it('injected: xDS and SDS go through the pod agent\'s Unix sockets, and the result passes the Bootstrap proto and its rules', () => {
+    const input = sidecarBootstrap({
+      nodeId: sidecarNodeId('$(INSTANCE_IP)', '$(POD_NAME)', '$(POD_NAMESPACE)'),
+      cluster: 'web.$(POD_NAMESPACE)',
+      namespace: '$(POD_NAMESPACE)', podName: '$(POD_NAME)', instanceIp: '$(INSTANCE_IP)',
+      serviceAccount: '$(SERVICE_ACCOUNT)',
+      xds: { socket: '/var/run/pilotfish/xds.sock' },
+      sdsSocket: '/var/run/pilotfish/sds.sock',
+    });
+    const { bytes, back } = protoJsonRoundTrip(lookupType(BOOTSTRAP), input as Json);
+    assert.deepEqual(back, input);
+    const violations = checkEncoded(BOOTSTRAP, bytes);
+    assert.deepEqual(violations, [], formatViolations(violations));
+
+    type PipeCluster = { name: string; type: string; connect_timeout?: string;
+      load_assignment: { endpoints: Array<{ lb_endpoints: Array<{ endpoint: { address: { pipe?: { path: string }; socket_address?: unknown } } }> }> };
+      typed_extension_protocol_options?: Record<string, { explicit_http_config: unknown }> };
+    const clusters = (input as unknown as { static_resources: { clusters: PipeCluster[] } }).static_resources.clusters;
+    const address = (c: PipeCluster | undefined) => c?.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address;
+    const xds = clusters.find((c) => c.name === XDS_CLUSTER);
+    assert.deepEqual(address(xds), { pipe: { path: '/var/run/pilotfish/xds.sock' } }, 'never the control plane directly');
+    assert.equal(xds?.type, 'STATIC');
+    assert.ok(xds?.typed_extension_protocol_options, 'HTTP/2 (gRPC) to the agent');
+    // The cluster every generated SDS config names (src/xds/generate/tls.ts), on the agent's socket.
+    const sds = clusters.find((c) => c.name === SDS_CLUSTER);
+    assert.deepEqual(address(sds), { pipe: { path: '/var/run/pilotfish/sds.sock' } });
+    assert.equal(sds?.connect_timeout, '1s');
+    assert.equal(sdsBootstrapCluster().name, SDS_CLUSTER);
+  });
+
+  it('without an SDS socket there is no sds-grpc cluster (pilotfish bootstrap for a plaintext control plane)', () => {
+    const clusters = (literal() as unknown as BootstrapShape).static_resources.clusters;
+    assert.deepEqual(clusters.map((c) => c.name).filter((n) => n === SDS_CLUSTER), []);
   });
 
   it('node id and metadata parse back to the same identity in model/proxy', () => {

@@ -88,7 +88,7 @@ describe('pilotfish inject (offline)', () => {
   it('regular sidecars with --native-sidecars=false', async () => {
     const r = await inject(['-f', path.join(EXAMPLES, 'pod.yaml'), '--native-sidecars=false']);
     const [pod] = docs(r.stdout) as unknown as V1Pod[];
-    assert.equal(pod.spec!.containers[0].name, 'pilotfish-proxy');
+    assert.deepEqual(pod.spec!.containers.slice(0, 2).map((c) => c.name), ['pilotfish-agent', 'pilotfish-proxy']);
     assert.deepEqual(podProblems(pod), []);
   });
 

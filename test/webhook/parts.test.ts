@@ -163,6 +163,35 @@ describe('webhook/status', () => {
     }
   });
 
+  it('strip removes the agent, its volumes and the mounts it added to a proxyless app, and keeps the Pod\'s own', () => {
+    const original: V1Pod = {
+      metadata: { name: 'g', annotations: { 'proxy.pilotfish.io/kind': 'grpc' } },
+      spec: {
+        securityContext: { runAsUser: 1000 },
+        containers: [{ name: 'g', image: 'x', volumeMounts: [{ name: 'data', mountPath: '/data' }] }, { name: 'h', image: 'y' }],
+        volumes: [{ name: 'data', emptyDir: {} }],
+      },
+    };
+    for (const nativeSidecars of [true, false]) {
+      const injected = injectPod(original, { ...DEFAULT_INJECTOR_CONFIG, nativeSidecars }).pod;
+      const all = [...(injected.spec?.initContainers ?? []), ...(injected.spec?.containers ?? [])];
+      assert.deepEqual(all.map((c) => c.name).filter((n) => n.startsWith('pilotfish-')), ['pilotfish-agent'], 'no proxy, no redirect');
+      assert.deepEqual(injected.spec?.containers.find((c) => c.name === 'h')?.volumeMounts, [{ name: 'pilotfish-run', mountPath: '/var/run/pilotfish' }]);
+      assert.deepEqual(stripInjection(injected), original);
+    }
+  });
+
+  it('a sidecar\'s agent runs as the proxy\'s UID whatever the app runs as; a proxyless one as the app\'s (root apps excepted)', () => {
+    const agentUid = (annotations: Record<string, string>, runAsUser: number): number | undefined => {
+      const pod: V1Pod = { metadata: { name: 'p', annotations }, spec: { securityContext: { runAsUser }, containers: [{ name: 'a', image: 'x' }] } };
+      return injectPod(pod, DEFAULT_INJECTOR_CONFIG).pod.spec?.initContainers?.find((c) => c.name === 'pilotfish-agent')?.securityContext?.runAsUser;
+    };
+    assert.equal(agentUid({}, 1000), 1337);
+    assert.equal(agentUid({ 'proxy.pilotfish.io/kind': 'grpc' }, 1000), 1000);
+    assert.equal(agentUid({ 'proxy.pilotfish.io/kind': 'grpc' }, 0), 1337, 'never root: a root app reads 1337\'s files anyway');
+    assert.equal(agentUid({ 'proxy.pilotfish.io/kind': 'envoy' }, 1000), 1337, 'any other kind is a sidecar');
+  });
+
   it('refuses an unreadable status instead of guessing what to remove', () => {
     const pod: V1Pod = { metadata: { annotations: { 'sidecar.pilotfish.io/status': '{oops' } }, spec: { containers: [] } };
     assert.throws(() => stripInjection(pod), /sidecar.pilotfish.io\/status is not JSON/);
