@@ -146,12 +146,12 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     ownedTypes: ROUTING_CONDITION_TYPES,
     logger,
   });
-  // The mesh CA's trust bundle (PEM). Set where the CA is loaded; until then nothing is published
-  // and the publisher logs why.
-  let trustBundle: () => Promise<string> = () => Promise.reject(new Error('the mesh CA is not loaded'));
+  // The mesh CA's trust bundle (PEM): `meshRoots.bundle` is replaced where the CA is loaded; until
+  // then nothing is published and the publisher logs why.
+  const meshRoots = { bundle: (): Promise<string> => Promise.reject(new Error('the mesh CA is not loaded')) };
   const rootCerts = new RootCertPublisher({
     client: new KubeRootCertClient(rest),
-    bundle: () => trustBundle(),
+    bundle: () => meshRoots.bundle(),
     isLeader: () => elector.isLeader(),
     logger,
   });

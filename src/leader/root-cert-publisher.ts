@@ -13,11 +13,11 @@ import { errorCode, errorText, KubeApiError, MERGE_PATCH, type KubeRest } from '
 import { NAMESPACE_INJECT_ENABLED, NAMESPACE_INJECT_LABEL, ROOT_CERT_CONFIGMAP, ROOT_CERT_KEY } from '../webhook/injection-names.js';
 
 /** The parts of a ConfigMap the publisher reads. */
-export interface RootCertConfigMap {
+interface RootCertConfigMap {
   readonly data?: Readonly<Record<string, string>>;
 }
 
-export interface RootCertClient {
+interface RootCertClient {
   /** undefined when the ConfigMap does not exist. */
   get(namespace: string): Promise<RootCertConfigMap | undefined>;
   create(namespace: string, bundle: string): Promise<void>;
@@ -25,7 +25,7 @@ export interface RootCertClient {
   update(namespace: string, bundle: string): Promise<void>;
 }
 
-export interface RootCertPublisherOptions {
+interface RootCertPublisherOptions {
   readonly client: RootCertClient;
   /** The trust bundle (PEM, every root the mesh trusts); read at every comparison. */
   readonly bundle: () => Promise<string>;

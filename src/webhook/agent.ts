@@ -10,7 +10,7 @@ import {
   VOLUME_CA_ROOT,
 } from './injection-names.js';
 
-export interface AgentContainerOptions {
+interface AgentContainerOptions {
   readonly image: string;
   readonly imagePullPolicy?: string;
   /** `https://host:port` of the control plane's TLS port (xDS and CSRs). */

@@ -44,7 +44,7 @@ export interface SidecarBootstrapOptions {
   readonly metricsPort?: number;
 }
 
-export type XdsTarget =
+type XdsTarget =
   | { readonly host: string; readonly port: number }
   | { readonly socket: string };
 
