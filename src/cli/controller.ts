@@ -12,6 +12,7 @@ import { NackTracker } from '../leader/nack-tracker.js';
 import { KubeRest } from '../kube/rest.js';
 import { ROUTING_CONDITION_TYPES, routingStatuses } from '../leader/routing-conditions.js';
 import { KubeStatusClient, StatusWriter } from '../leader/status-writer.js';
+import { injectedNamespaces, KubeRootCertClient, RootCertPublisher } from '../leader/root-cert-publisher.js';
 import { createLogger, type Logger } from '../logging.js';
 import { parseDuration } from '../api/routing/v1alpha1/duration.js';
 import type { RoutingObjectStatus } from '../model/routing-status.js';
@@ -155,6 +156,15 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     ownedTypes: ROUTING_CONDITION_TYPES,
     logger,
   });
+  // The mesh CA's trust bundle (PEM): `meshRoots.bundle` is replaced where the CA is loaded; until
+  // then nothing is published and the publisher logs why.
+  const meshRoots = { bundle: (): Promise<string> => Promise.reject(new Error('the mesh CA is not loaded')) };
+  const rootCerts = new RootCertPublisher({
+    client: new KubeRootCertClient(rest),
+    bundle: () => meshRoots.bundle(),
+    isLeader: () => elector.isLeader(),
+    logger,
+  });
   let plane: ControlPlane | undefined;
   const loop = new RoutingStatusLoop(writer, () => plane, logger.child({ component: 'routing-status' }));
   logger.info('starting controller', {
@@ -172,9 +182,16 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
   const { store } = plane;
   store.subscribe((snapshot) => loop.statusesChanged(snapshot.routing.statuses));
   loop.statusesChanged(store.current().routing.statuses);
+  store.subscribe((snapshot) => rootCerts.setNamespaces(injectedNamespaces(snapshot.namespaces.values())));
+  rootCerts.setNamespaces(injectedNamespaces(store.current().namespaces.values()));
   // Our own status writes landing in the cache, or someone else editing status: compare again.
   source.onChange(() => writer.kick());
-  elector.onChange((leading) => { if (leading) writer.kick(); });
+  elector.onChange((leading) => {
+    if (!leading) return;
+    writer.kick();
+    // Another replica may have written meanwhile: read every ConfigMap back once.
+    rootCerts.resync();
+  });
   elector.start();
 
   const webhook = s.webhook ? await startWebhook(s.webhook, logger.child({ component: 'webhook' }), kc) : undefined;
@@ -183,6 +200,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     // Admissions stop first: the API server then follows the webhook's failurePolicy.
     await webhook?.server.close();
     await writer.stop();
+    await rootCerts.stop();
     // Released before xDS drains, so the next leader starts writing status at once.
     await elector.stop();
     await plane?.close();

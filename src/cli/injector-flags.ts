@@ -5,7 +5,7 @@
 import { parseHostPort, parseQuantity } from '../webhook/annotations.js';
 import { DEFAULT_INJECTOR_CONFIG, type InjectorConfig } from '../webhook/inject.js';
 import {
-  DEFAULT_CONTROL_PLANE_NAMESPACE, DEFAULT_INIT_IMAGE, DEFAULT_PROXY_IMAGE, DEFAULT_XDS_ADDRESS, PORT_WEBHOOK,
+  DEFAULT_CONTROL_PLANE_NAMESPACE, DEFAULT_INIT_IMAGE, DEFAULT_PROXY_IMAGE, DEFAULT_XDS_ADDRESS, PORT_CONTROL_TLS, PORT_WEBHOOK,
 } from '../webhook/injection-names.js';
 import type { FlagSpecs } from './command-line.js';
 import { logFlags, UsageError } from './flags.js';
@@ -15,10 +15,17 @@ const TRUE_FALSE = ['true', 'false'] as const;
 /** Flags that shape the injected Pod. */
 export const injectorFlagOptions = {
   'xds-address': { type: 'string', arg: 'HOST:PORT', default: DEFAULT_XDS_ADDRESS, help: 'the xDS server injected proxies dial' },
+  'ca-address': {
+    type: 'string', arg: 'URL', help: 'the control plane\'s TLS port that injected agents dial for certificates and xDS (default: https://<host of --xds-address>:15012)',
+  },
+  'agent-image': { type: 'string', arg: 'IMAGE', help: 'the pilotfish image the pod agent runs from (default: --init-image)' },
+  'agent-cpu': { type: 'string', arg: 'QUANTITY', default: DEFAULT_INJECTOR_CONFIG.agentResources.cpu, help: 'CPU request of the pod agent' },
+  'agent-memory': { type: 'string', arg: 'QUANTITY', default: DEFAULT_INJECTOR_CONFIG.agentResources.memory, help: 'memory request of the pod agent' },
+  'agent-memory-limit': { type: 'string', arg: 'QUANTITY', default: DEFAULT_INJECTOR_CONFIG.agentResources.memoryLimit, help: 'memory limit of the pod agent ("" for none)' },
   'proxy-image': { type: 'string', arg: 'IMAGE', default: DEFAULT_PROXY_IMAGE, help: 'the Envoy image of the sidecar' },
   'init-image': { type: 'string', arg: 'IMAGE', default: DEFAULT_INIT_IMAGE, help: 'the image of the init step that installs the iptables redirect' },
   'image-pull-policy': {
-    type: 'string', arg: 'POLICY', choices: ['Always', 'IfNotPresent', 'Never'], help: 'imagePullPolicy of both injected containers (default: the cluster\'s)',
+    type: 'string', arg: 'POLICY', choices: ['Always', 'IfNotPresent', 'Never'], help: 'imagePullPolicy of the injected containers (default: the cluster\'s)',
   },
   'native-sidecars': { type: 'string', arg: 'BOOL', choices: TRUE_FALSE, help: 'inject the proxy as a native sidecar (an init container with restartPolicy Always)' },
   'hold-application-until-proxy-starts': {
@@ -62,10 +69,23 @@ export function injectorConfigFromFlags(v: InjectorFlagValues, native: boolean, 
   if (pull !== undefined && !['Always', 'IfNotPresent', 'Never'].includes(pull)) {
     throw new UsageError(`pilotfish ${command}: --image-pull-policy must be Always, IfNotPresent or Never`);
   }
+  const caAddress = v['ca-address'] ?? `https://${xds.value.host}:${PORT_CONTROL_TLS}`;
+  if (!/^https:\/\/[A-Za-z0-9.-]+:\d{1,5}$/.test(caAddress)) {
+    throw new UsageError(`pilotfish ${command}: --ca-address must be https://HOST:PORT (got "${caAddress}")`);
+  }
+  const initImage = v['init-image'] ?? DEFAULT_INIT_IMAGE;
   return {
     ...DEFAULT_INJECTOR_CONFIG,
     proxyImage: v['proxy-image'] ?? DEFAULT_PROXY_IMAGE,
-    initImage: v['init-image'] ?? DEFAULT_INIT_IMAGE,
+    initImage,
+    agentImage: v['agent-image'] ?? initImage,
+    caAddress,
+    agentResources: {
+      cpu: quantity('agent-cpu', false),
+      memory: quantity('agent-memory', false),
+      cpuLimit: '',
+      memoryLimit: quantity('agent-memory-limit', true),
+    },
     imagePullPolicy: pull,
     xds: xds.value,
     nativeSidecars: native,

@@ -1,19 +1,18 @@
-// What the roots publisher may do: it writes the ConfigMap pilotfish-ca-root-cert (the mesh's
-// trust bundle) into every injected namespace and keeps it current through a root rotation, so
-// pods mount the roots without reading pilotfish's CA Secret. Declared here, next to where the
-// publisher lives, and collected by src/cli/permissions.ts (the chart's ClusterRole must match).
+// What the root certificate publisher (root-cert-publisher.ts) does to the API, for RBAC
+// (collected in src/cli/permissions.ts). Its own module so the permission list can be imported
+// without the publisher.
 import type { ApiPermission } from '../kube/api-permission.js';
 
-/** The ConfigMap the control plane publishes into injected namespaces (Istio's istio-ca-root-cert). */
-const ROOT_CERT_CONFIGMAP_NAME = 'pilotfish-ca-root-cert';
-
 /**
- * Cluster-wide: the namespaces are the injected ones, which change at run time. ConfigMaps cannot
- * be pinned by name for list/watch/create, so the publisher itself touches only ROOT_CERT_CONFIGMAP_NAME.
+ * ConfigMaps in every injected namespace: read to compare, create where missing, patch the one
+ * key when the bundle changed. Cluster-wide because injected namespaces are any namespace;
+ * `create` cannot be pinned to a name, and get/patch are not pinned either so that the rule
+ * stays one line (the publisher only ever addresses `pilotfish-ca-root-cert`).
  */
-export const ROOT_CERT_CONFIGMAP_PERMISSIONS: readonly ApiPermission[] = [
-  {
-    group: '', resource: 'configmaps', verbs: ['get', 'list', 'watch', 'create', 'update'], scope: 'cluster',
-    why: `roots publisher: keep the ConfigMap ${ROOT_CERT_CONFIGMAP_NAME} current in every injected namespace`,
-  },
-];
+export const ROOT_CERT_CONFIGMAP_PERMISSIONS: readonly ApiPermission[] = [{
+  group: '',
+  resource: 'configmaps',
+  verbs: ['get', 'create', 'patch'],
+  scope: 'cluster',
+  why: 'root certificate publisher: the mesh trust bundle as ConfigMap pilotfish-ca-root-cert in every injected namespace',
+}];

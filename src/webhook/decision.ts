@@ -3,9 +3,9 @@
 //  1. hostNetwork Pods are skipped: the redirect would capture the node's own traffic.
 //  2. Pods in kube-system and in the control plane's own namespace are skipped, whatever their
 //     labels say: injecting the control plane into itself would deadlock its own start.
-//  3. A Pod that declares one of the proxy's ports (15000, 15001, 15006, 15021, 15090) is skipped:
-//     the proxy could not bind them, and the Pod would never become ready.
-//  4. A Pod with a container named like ours but without the status annotation was set up by
+//  3. A Pod that declares one of the proxy's ports (15000, 15001, 15006, 15021, 15090) or the
+//     agent's (15020) is skipped: they could not be bound, and the Pod would never become ready.
+//  4. A Pod with a container (or volume) named like ours but without the status annotation was set up by
 //     hand (or by another tool): skipped rather than given a second proxy.
 //  5. The pod label `sidecar.pilotfish.io/inject` = `true` or `false` decides if present.
 //  6. Otherwise the namespace label `pilotfish.io/inject=enabled` decides.
@@ -17,9 +17,11 @@
 // webhook, or a template was injected offline): it is injected again from a stripped copy, never twice.
 import type { V1Pod } from '@kubernetes/client-node';
 import {
-  INIT_CONTAINER_NAME, NAMESPACE_INJECT_ENABLED, NAMESPACE_INJECT_LABEL, POD_INJECT_LABEL,
-  PROXY_CONTAINER_NAME, PROXY_PORTS, STATUS_ANNOTATION,
+  AGENT_CONTAINER_NAME, INIT_CONTAINER_NAME, NAMESPACE_INJECT_ENABLED, PORT_AGENT_STATUS, NAMESPACE_INJECT_LABEL, POD_INJECT_LABEL,
+  PROXY_CONTAINER_NAME, PROXY_PORTS, STATUS_ANNOTATION, VOLUME_AGENT_RUN, VOLUME_AGENT_TOKEN, VOLUME_CA_ROOT,
 } from './injection-names.js';
+
+const OUR_VOLUMES: ReadonlySet<string> = new Set([VOLUME_AGENT_RUN, VOLUME_AGENT_TOKEN, VOLUME_CA_ROOT]);
 
 export interface DecisionPolicy {
   /** The namespace pilotfish itself runs in. */
@@ -76,17 +78,19 @@ export function decideInjection(input: DecisionInput, policy: DecisionPolicy): D
   }
 
   const reinject = STATUS_ANNOTATION in annotations;
-  const ours = new Set([INIT_CONTAINER_NAME, PROXY_CONTAINER_NAME]);
+  const ours = new Set([INIT_CONTAINER_NAME, AGENT_CONTAINER_NAME, PROXY_CONTAINER_NAME]);
   const all = [...(spec.initContainers ?? []), ...spec.containers];
   if (!reinject) {
     const clash = all.find((c) => ours.has(c.name));
     if (clash) return skip('foreign-container', `pod already has a container named ${clash.name} but no ${STATUS_ANNOTATION} annotation`);
+    const volume = (spec.volumes ?? []).find((v) => OUR_VOLUMES.has(v.name));
+    if (volume) return skip('foreign-container', `pod already has a volume named ${volume.name} but no ${STATUS_ANNOTATION} annotation`);
   }
-  const reserved = new Set(PROXY_PORTS);
+  const reserved = new Set([...PROXY_PORTS, PORT_AGENT_STATUS]);
   for (const c of all) {
     if (ours.has(c.name) && reinject) continue;
     const port = (c.ports ?? []).find((p) => reserved.has(p.containerPort));
-    if (port) return skip('reserved-port', `container ${shownName(c.name)} uses port ${port.containerPort}, which the proxy needs`);
+    if (port) return skip('reserved-port', `container ${shownName(c.name)} uses port ${port.containerPort}, which the ${port.containerPort === PORT_AGENT_STATUS ? 'agent' : 'proxy'} needs`);
   }
 
   const podLabel = labels[POD_INJECT_LABEL];

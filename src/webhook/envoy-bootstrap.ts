@@ -1,8 +1,12 @@
 // The Envoy bootstrap of a sidecar, as a proto3-JSON object (what Envoy's --config-yaml parses).
 // Pure: the injector passes Kubernetes `$(VAR)` placeholders for the pod's identity so one
 // bootstrap serves every replica; `pilotfish bootstrap --kind sidecar` passes literal values.
+//
+// An injected Envoy never dials the control plane: xDS goes to the pod agent's Unix socket (the
+// agent carries it over one mutual-TLS session, src/agent/README.md) and SDS to the agent's other
+// socket, a static cluster so certificates keep flowing while the control plane is away.
 import { META_INSTANCE_IP, META_KIND, META_LABELS, META_NAMESPACE, META_POD_NAME, META_SERVICE_ACCOUNT } from '../xds/node-info.js';
-import { DEFAULT_SDS_SOCKET, SDS_CLUSTER } from '../xds/generate/tls.js';
+import { DEFAULT_SDS_SOCKET, sdsBootstrapCluster } from '../xds/generate/tls.js';
 import { PORT_ADMIN, PORT_METRICS, PORT_READINESS, READINESS_PATH } from './injection-names.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -28,16 +32,24 @@ export interface SidecarBootstrapOptions {
   readonly instanceIp: string;
   readonly serviceAccount: string;
   readonly labels?: Readonly<Record<string, string>>;
-  readonly xds: { readonly host: string; readonly port: number };
+  /** Where xDS is: the control plane's plaintext port, or the pod agent's Unix socket. */
+  readonly xds: XdsTarget;
   /** Address the app listens on for probes forwarded by the proxy (the pod IP, or a placeholder). */
   readonly appAddress?: string;
   readonly appProbes?: readonly AppProbeRoute[];
   readonly adminPort?: number;
   readonly readinessPort?: number;
   readonly metricsPort?: number;
-  /** The pod agent's SDS socket (default DEFAULT_SDS_SOCKET of xds/generate/tls.ts). */
+  /**
+   * The pod agent's SDS socket, for the `sds-grpc` static cluster that generated TLS contexts name
+   * (default DEFAULT_SDS_SOCKET of xds/generate/tls.ts).
+   */
   readonly sdsSocket?: string;
 }
+
+type XdsTarget =
+  | { readonly host: string; readonly port: number }
+  | { readonly socket: string };
 
 /** Istio-style node id, `sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local`. */
 export function sidecarNodeId(ip: string, podName: string, namespace: string): string {
@@ -49,13 +61,18 @@ function socketAddress(address: string, port: number): JsonObject {
 }
 
 function staticCluster(name: string, host: string, port: number, http2: boolean): JsonObject {
+  // An address that is a name must be resolved; an IP (or a $(INSTANCE_IP) placeholder) is static.
+  const type = /^[0-9.]+$/.test(host) || host.startsWith('$(') ? 'STATIC' : 'STRICT_DNS';
+  return clusterAt(name, type, socketAddress(host, port), http2);
+}
+
+function clusterAt(name: string, type: string, address: JsonObject, http2: boolean): JsonObject {
   const cluster: JsonObject = {
     name,
-    // An address that is a name must be resolved; an IP (or a $(INSTANCE_IP) placeholder) is static.
-    type: /^[0-9.]+$/.test(host) || host.startsWith('$(') ? 'STATIC' : 'STRICT_DNS',
+    type,
     load_assignment: {
       cluster_name: name,
-      endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(host, port) } }] }],
+      endpoints: [{ lb_endpoints: [{ endpoint: { address } }] }],
     },
   };
   if (http2) {
@@ -66,6 +83,27 @@ function staticCluster(name: string, host: string, port: number, http2: boolean)
       },
     };
   }
+  return cluster;
+}
+
+function xdsCluster(target: XdsTarget): JsonObject {
+  // The agent's socket speaks HTTP/2 without TLS: it never leaves the pod, and its 0600 mode
+  // lets only the agent's UID (Envoy's, 1337) connect.
+  if ('socket' in target) return clusterAt(XDS_CLUSTER, 'STATIC', { pipe: { path: target.socket } }, true);
+  return staticCluster(XDS_CLUSTER, target.host, target.port, true);
+}
+
+/** `1.5s` from a Duration in object form: proto3 JSON (what --config-yaml parses) wants the string. */
+function durationText(d: { seconds?: number | string | null; nanos?: number | null }): string {
+  const seconds = Number(d.seconds ?? 0) + (d.nanos ?? 0) / 1e9;
+  return `${seconds}s`;
+}
+
+/** The SDS cluster of src/xds/generate/tls.ts (the one TLS contexts name), in proto3 JSON. */
+function sdsCluster(socketPath: string): JsonObject {
+  const { connect_timeout: timeout, ...rest } = sdsBootstrapCluster(socketPath);
+  const cluster = JSON.parse(JSON.stringify(rest)) as JsonObject;
+  if (timeout) cluster.connect_timeout = durationText(timeout);
   return cluster;
 }
 
@@ -119,7 +157,7 @@ export function sidecarBootstrap(o: SidecarBootstrapOptions): JsonObject {
   const probes = o.appProbes ?? [];
   const probePorts = [...new Set(probes.map((p) => p.port))].sort((a, b) => a - b);
   const clusters: JsonObject[] = [
-    staticCluster(XDS_CLUSTER, o.xds.host, o.xds.port, true),
+    xdsCluster(o.xds),
     staticCluster(ADMIN_CLUSTER, '127.0.0.1', adminPort, false),
     ...probePorts.map((port) => staticCluster(appProbeCluster(port), o.appAddress ?? '127.0.0.1', port, false)),
     // Certificates come from the pod agent, never over xDS: they keep flowing while the control
@@ -154,27 +192,6 @@ export function sidecarBootstrap(o: SidecarBootstrapOptions): JsonObject {
           [forward('/stats/prometheus', ADMIN_CLUSTER, '/stats/prometheus')]),
       ],
       clusters,
-    },
-  };
-}
-
-/**
- * The bootstrap form (proto3 JSON) of `sdsBootstrapCluster` (xds/generate/tls.ts): the pod agent's
- * SDS server over its Unix socket, HTTP/2 (SDS is gRPC). The path must fit a sockaddr_un (107 bytes).
- */
-function sdsCluster(socketPath: string): JsonObject {
-  return {
-    name: SDS_CLUSTER,
-    type: 'STATIC',
-    typed_extension_protocol_options: {
-      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-        explicit_http_config: { http2_protocol_options: {} },
-      },
-    },
-    load_assignment: {
-      cluster_name: SDS_CLUSTER,
-      endpoints: [{ lb_endpoints: [{ endpoint: { address: { pipe: { path: socketPath } } } }] }],
     },
   };
 }

@@ -5,12 +5,16 @@
 // an injected Pod gives the same Pod again (the previous injection is stripped first).
 import { TLS_MODE_LABEL, TLS_MODE_SIDECAR } from '../model/server-kind.js';
 import type { V1Container, V1ObjectMeta, V1Pod, V1PodSpec, V1ResourceRequirements } from '@kubernetes/client-node';
+import { agentContainer, agentRunMount, agentVolumes } from './agent.js';
 import {
   parseBool, parseCidrList, parseCidrSelection, parsePortList, parsePortSelection, parseQuantity,
   type Parsed,
 } from './annotations.js';
 import { sidecarBootstrap, sidecarNodeId } from './envoy-bootstrap.js';
 import {
+  AGENT_CONTAINER_NAME, AGENT_SDS_SOCKET, AGENT_XDS_SOCKET, ANNOTATION_AGENT_CPU, ANNOTATION_AGENT_CPU_LIMIT,
+  ANNOTATION_AGENT_MEMORY, ANNOTATION_AGENT_MEMORY_LIMIT, ANNOTATION_PROXY_KIND, DEFAULT_CA_ADDRESS, PROXY_GID,
+  PROXY_KIND_GRPC, PROXY_UID, VOLUME_AGENT_RUN, VOLUME_AGENT_TOKEN, VOLUME_CA_ROOT,
   ANNOTATION_EXCLUDE_INBOUND_PORTS, ANNOTATION_EXCLUDE_OUTBOUND_IP_RANGES, ANNOTATION_EXCLUDE_OUTBOUND_PORTS,
   ANNOTATION_HOLD, ANNOTATION_INCLUDE_INBOUND_PORTS, ANNOTATION_INCLUDE_OUTBOUND_IP_RANGES,
   ANNOTATION_PROXY_CPU, ANNOTATION_PROXY_CPU_LIMIT, ANNOTATION_PROXY_IMAGE, ANNOTATION_PROXY_MEMORY,
@@ -36,12 +40,18 @@ export interface ProxyResources {
 export interface InjectorConfig {
   readonly proxyImage: string;
   readonly initImage: string;
+  /** The pilotfish image, run as `pilotfish agent`. */
+  readonly agentImage: string;
   readonly imagePullPolicy?: string;
+  /** Only for `pilotfish bootstrap`-style plaintext xDS; injected proxies reach xDS through the agent. */
   readonly xds: { readonly host: string; readonly port: number };
+  /** `https://host:port` of the control plane's TLS port, which every agent dials. */
+  readonly caAddress: string;
   readonly nativeSidecars: boolean;
   readonly holdApplicationUntilProxyStarts: boolean;
   readonly rewriteAppProbes: boolean;
   readonly resources: ProxyResources;
+  readonly agentResources: ProxyResources;
   /** Defaults for the redirect; pod annotations override each part. */
   readonly redirect: RedirectConfig;
   readonly proxyConcurrency: number;
@@ -51,11 +61,17 @@ export interface InjectorConfig {
 export const DEFAULT_INJECTOR_CONFIG: InjectorConfig = {
   proxyImage: DEFAULT_PROXY_IMAGE,
   initImage: DEFAULT_INIT_IMAGE,
+  agentImage: DEFAULT_INIT_IMAGE,
   xds: { host: 'pilotfish.pilotfish-system.svc', port: PORT_XDS },
+  caAddress: DEFAULT_CA_ADDRESS,
   nativeSidecars: true,
   holdApplicationUntilProxyStarts: true,
   rewriteAppProbes: true,
   resources: { cpu: '100m', memory: '128Mi', cpuLimit: '2', memoryLimit: '1Gi' },
+  // No CPU limit: throttling would delay a renewal, not save anything. The memory limit leaves
+  // little above Node's own footprint (about 45 MiB RSS with http2 and tls loaded); the bench's
+  // agent RSS is what to check before lowering it.
+  agentResources: { cpu: '10m', memory: '32Mi', cpuLimit: '', memoryLimit: '64Mi' },
   redirect: DEFAULT_REDIRECT,
   proxyConcurrency: 2,
   proxyLogLevel: 'warning',
@@ -108,21 +124,38 @@ function redirectFor(r: AnnotationReader, d: RedirectConfig): RedirectConfig {
   };
 }
 
-function resourcesFor(r: AnnotationReader, d: ProxyResources): V1ResourceRequirements {
+interface ResourceAnnotations {
+  readonly what: string;
+  readonly cpu: string;
+  readonly memory: string;
+  readonly cpuLimit: string;
+  readonly memoryLimit: string;
+}
+
+const PROXY_RESOURCE_ANNOTATIONS: ResourceAnnotations = {
+  what: 'proxy', cpu: ANNOTATION_PROXY_CPU, memory: ANNOTATION_PROXY_MEMORY,
+  cpuLimit: ANNOTATION_PROXY_CPU_LIMIT, memoryLimit: ANNOTATION_PROXY_MEMORY_LIMIT,
+};
+const AGENT_RESOURCE_ANNOTATIONS: ResourceAnnotations = {
+  what: 'agent', cpu: ANNOTATION_AGENT_CPU, memory: ANNOTATION_AGENT_MEMORY,
+  cpuLimit: ANNOTATION_AGENT_CPU_LIMIT, memoryLimit: ANNOTATION_AGENT_MEMORY_LIMIT,
+};
+
+function resourcesFor(r: AnnotationReader, d: ProxyResources, a: ResourceAnnotations): V1ResourceRequirements {
   const quantity = (name: string, fallback: string): string => r.read(name, parseQuantity, fallback);
   // An empty limit annotation removes the limit.
   const limit = (name: string, fallback: string): string =>
     r.read(name, (t) => (t.trim() === '' ? { ok: true, value: '' } : parseQuantity(t)), fallback);
-  const cpu = quantity(ANNOTATION_PROXY_CPU, d.cpu);
-  const memory = quantity(ANNOTATION_PROXY_MEMORY, d.memory);
-  let cpuLimit = limit(ANNOTATION_PROXY_CPU_LIMIT, d.cpuLimit);
-  let memoryLimit = limit(ANNOTATION_PROXY_MEMORY_LIMIT, d.memoryLimit);
+  const cpu = quantity(a.cpu, d.cpu);
+  const memory = quantity(a.memory, d.memory);
+  let cpuLimit = limit(a.cpuLimit, d.cpuLimit);
+  let memoryLimit = limit(a.memoryLimit, d.memoryLimit);
   if (cpuLimit !== '' && quantityValue(cpu) > quantityValue(cpuLimit)) {
-    r.warnings.push(`proxy cpu request ${cpu} exceeds its limit ${cpuLimit}; limit raised to ${cpu}`);
+    r.warnings.push(`${a.what} cpu request ${cpu} exceeds its limit ${cpuLimit}; limit raised to ${cpu}`);
     cpuLimit = cpu;
   }
   if (memoryLimit !== '' && quantityValue(memory) > quantityValue(memoryLimit)) {
-    r.warnings.push(`proxy memory request ${memory} exceeds its limit ${memoryLimit}; limit raised to ${memory}`);
+    r.warnings.push(`${a.what} memory request ${memory} exceeds its limit ${memoryLimit}; limit raised to ${memory}`);
     memoryLimit = memory;
   }
   const out: V1ResourceRequirements = { requests: { cpu, memory } };
@@ -140,6 +173,48 @@ const BOOTSTRAP_ARGUMENTS = new BoundedMemo<string>(256);
 /** The containers, frozen (see frozen-json.ts), by everything they are made of. */
 const INIT_CONTAINERS = new BoundedMemo<V1Container>(256);
 const PROXY_CONTAINERS = new BoundedMemo<V1Container>(256);
+const AGENT_CONTAINERS = new BoundedMemo<V1Container>(256);
+
+/** The volumes every injected Pod gets (always the same, so shared like the containers). */
+const AGENT_VOLUMES = agentVolumes().map((v) => frozenWithJson(v));
+const AGENT_VOLUME_NAMES: readonly string[] = [VOLUME_AGENT_RUN, VOLUME_AGENT_TOKEN, VOLUME_CA_ROOT];
+
+/** A proxyless gRPC Pod: the agent only; its app containers talk to the agent themselves. */
+export function isProxyless(metadata: V1ObjectMeta | undefined): boolean {
+  return metadata?.annotations?.[ANNOTATION_PROXY_KIND]?.trim() === PROXY_KIND_GRPC;
+}
+
+interface AgentUser { readonly uid: number; readonly gid: number }
+
+/**
+ * Who the agent runs as. Its sockets and key.pem are 0600, so only its own UID (and root with
+ * CAP_DAC_OVERRIDE) can use them: Envoy's 1337 for sidecars; for proxyless pods the app's
+ * runAsUser (its first container's, else the pod's). Without one the app runs as its image's
+ * user, which the injector cannot know: the agent stays 1337 and the Pod gets a warning.
+ */
+function agentUser(spec: V1PodSpec, proxyless: boolean, warnings: string[]): AgentUser {
+  if (!proxyless) return { uid: PROXY_UID, gid: PROXY_GID };
+  const app = spec.containers[0]?.securityContext;
+  const pod = spec.securityContext;
+  const uid = app?.runAsUser ?? pod?.runAsUser;
+  const gid = app?.runAsGroup ?? pod?.runAsGroup;
+  const user = uid === undefined || uid === 0 ? { uid: PROXY_UID, gid: PROXY_GID } : { uid, gid: gid ?? uid };
+  if (uid === undefined) {
+    warnings.push(`proxyless pod sets no runAsUser: the agent runs as ${PROXY_UID}, and the app can use its sockets and key only as UID ${PROXY_UID} (or root)`);
+  }
+  for (const c of spec.containers.slice(1)) {
+    const other = c.securityContext?.runAsUser ?? pod?.runAsUser;
+    if (other !== undefined && other !== 0 && other !== user.uid) {
+      warnings.push(`container ${String(c.name).slice(0, 63)} runs as UID ${other}, not the agent's ${user.uid}: it cannot use the agent's sockets and key`);
+    }
+  }
+  return user;
+}
+
+/** The app container with the agent's directory mounted (read-write: gRPC dials the socket). */
+function withAgentMount(c: V1Container): V1Container {
+  return { ...c, volumeMounts: [...(c.volumeMounts ?? []), agentRunMount()] };
+}
 
 /**
  * Injects the sidecar. The caller has decided that the Pod is to be injected (decision.ts);
@@ -154,82 +229,133 @@ export function injectPod(input: V1Pod, config: InjectorConfig): InjectionResult
   const metadata: V1ObjectMeta = { ...(pod.metadata ?? {}) };
   const spec: V1PodSpec = { ...(pod.spec ?? { containers: [] }) };
   const reader = new AnnotationReader(metadata.annotations ?? {});
+  const proxyless = isProxyless(metadata);
 
-  const redirect = redirectFor(reader, config.redirect);
-  const resources = resourcesFor(reader, config.resources);
-  const hold = reader.read(ANNOTATION_HOLD, parseBool, config.holdApplicationUntilProxyStarts);
-  const rewrite = reader.read(ANNOTATION_REWRITE_PROBES, parseBool, config.rewriteAppProbes);
-  const image = metadata.annotations?.[ANNOTATION_PROXY_IMAGE]?.trim() || config.proxyImage;
-
-  const probes = rewrite
-    ? rewriteAppProbes(spec.containers)
-    : { containers: spec.containers, routes: [], originals: {}, warnings: [] };
-  const labels = metadata.labels ?? {};
-  const app = labels['app'] ?? labels['app.kubernetes.io/name'] ?? ref(ENV_SERVICE_ACCOUNT);
-  // The bootstrap depends on nothing else, and serialising it was the largest part of an injection.
-  const bootstrapKey = JSON.stringify([config.xds.host, config.xds.port, labels, probes.routes]);
-  const bootstrap = BOOTSTRAP_ARGUMENTS.get(bootstrapKey, () => bootstrapArgument(sidecarBootstrap({
-    nodeId: sidecarNodeId(ref(ENV_INSTANCE_IP), ref(ENV_POD_NAME), ref(ENV_POD_NAMESPACE)),
-    cluster: `${app}.${ref(ENV_POD_NAMESPACE)}`,
-    namespace: ref(ENV_POD_NAMESPACE),
-    podName: ref(ENV_POD_NAME),
-    instanceIp: ref(ENV_INSTANCE_IP),
-    serviceAccount: ref(ENV_SERVICE_ACCOUNT),
-    labels,
-    xds: config.xds,
-    appAddress: ref(ENV_INSTANCE_IP),
-    appProbes: probes.routes,
-  })));
-
-  // Both containers are the same for every replica of a workload: built once, frozen, and shared.
-  const initKey = JSON.stringify([config.initImage, config.imagePullPolicy, redirect]);
-  const init = INIT_CONTAINERS.get(initKey, () => frozenWithJson(initContainer({ image: config.initImage, imagePullPolicy: config.imagePullPolicy, redirect })));
-  const proxyKey = JSON.stringify([image, config.imagePullPolicy, bootstrapKey, resources, config.nativeSidecars, hold, config.proxyConcurrency, config.proxyLogLevel]);
-  const proxy = PROXY_CONTAINERS.get(proxyKey, () => frozenWithJson(proxyContainer({
-    image,
+  const agentResources = resourcesFor(reader, config.agentResources, AGENT_RESOURCE_ANNOTATIONS);
+  const user = agentUser(spec, proxyless, reader.warnings);
+  const agentKey = JSON.stringify([config.agentImage, config.imagePullPolicy, config.caAddress, agentResources, config.nativeSidecars, proxyless, user]);
+  const agent = AGENT_CONTAINERS.get(agentKey, () => frozenWithJson(agentContainer({
+    image: config.agentImage,
     imagePullPolicy: config.imagePullPolicy,
-    bootstrapArgument: bootstrap,
-    resources,
+    caAddress: config.caAddress,
+    resources: agentResources,
     native: config.nativeSidecars,
-    holdUntilReady: hold,
-    concurrency: config.proxyConcurrency,
-    logLevel: config.proxyLogLevel,
+    sds: !proxyless,
+    runAsUser: user.uid,
+    runAsGroup: user.gid,
   })));
-
-  const userInit = spec.initContainers ?? [];
   const added: string[] = [];
+  const userInit = spec.initContainers ?? [];
   let initContainers: V1Container[];
   let containers: V1Container[];
-  if (config.nativeSidecars) {
-    // The proxy runs before the user's init containers, so they are in the mesh too.
-    initContainers = [init, proxy, ...userInit];
-    containers = probes.containers;
-  } else {
-    // Without native sidecars nothing would serve the redirect while the user's init containers
-    // run, so the redirect is installed after them, and the proxy is the first app container.
-    initContainers = [...userInit, init];
-    containers = [proxy, ...probes.containers];
-    const annotations = metadata.annotations ?? {};
-    if (annotations[DEFAULT_CONTAINER_ANNOTATION] === undefined) {
-      metadata.annotations = { ...annotations, [DEFAULT_CONTAINER_ANNOTATION]: probes.containers[0].name };
-      added.push(DEFAULT_CONTAINER_ANNOTATION);
+  let status: InjectionStatus;
+
+  if (proxyless) {
+    // No Envoy and no redirect: the app's gRPC library is the data plane. Every app container
+    // mounts the agent's directory (xds.sock, certs/); init containers run before the agent in
+    // regular mode, so they are left alone.
+    const apps = spec.containers.map(withAgentMount);
+    if (config.nativeSidecars) {
+      initContainers = [agent, ...userInit];
+      containers = apps;
+    } else {
+      initContainers = userInit;
+      containers = [agent, ...apps];
+      added.push(...defaultContainer(metadata, apps[0].name));
     }
+    status = {
+      version: 1,
+      initContainers: config.nativeSidecars ? [AGENT_CONTAINER_NAME] : [],
+      containers: config.nativeSidecars ? [] : [AGENT_CONTAINER_NAME],
+      annotations: added,
+      volumes: AGENT_VOLUME_NAMES,
+      probes: {},
+    };
+  } else {
+    const redirect = redirectFor(reader, config.redirect);
+    const resources = resourcesFor(reader, config.resources, PROXY_RESOURCE_ANNOTATIONS);
+    const hold = reader.read(ANNOTATION_HOLD, parseBool, config.holdApplicationUntilProxyStarts);
+    const rewrite = reader.read(ANNOTATION_REWRITE_PROBES, parseBool, config.rewriteAppProbes);
+    const image = metadata.annotations?.[ANNOTATION_PROXY_IMAGE]?.trim() || config.proxyImage;
+
+    const probes = rewrite
+      ? rewriteAppProbes(spec.containers)
+      : { containers: spec.containers, routes: [], originals: {}, warnings: [] };
+    reader.warnings.push(...probes.warnings);
+    const labels = metadata.labels ?? {};
+    const app = labels['app'] ?? labels['app.kubernetes.io/name'] ?? ref(ENV_SERVICE_ACCOUNT);
+    // The bootstrap depends on nothing else, and serialising it was the largest part of an injection.
+    const bootstrapKey = JSON.stringify([labels, probes.routes]);
+    const bootstrap = BOOTSTRAP_ARGUMENTS.get(bootstrapKey, () => bootstrapArgument(sidecarBootstrap({
+      nodeId: sidecarNodeId(ref(ENV_INSTANCE_IP), ref(ENV_POD_NAME), ref(ENV_POD_NAMESPACE)),
+      cluster: `${app}.${ref(ENV_POD_NAMESPACE)}`,
+      namespace: ref(ENV_POD_NAMESPACE),
+      podName: ref(ENV_POD_NAME),
+      instanceIp: ref(ENV_INSTANCE_IP),
+      serviceAccount: ref(ENV_SERVICE_ACCOUNT),
+      labels,
+      xds: { socket: AGENT_XDS_SOCKET },
+      sdsSocket: AGENT_SDS_SOCKET,
+      appAddress: ref(ENV_INSTANCE_IP),
+      appProbes: probes.routes,
+    })));
+
+    // The containers are the same for every replica of a workload: built once, frozen, and shared.
+    const initKey = JSON.stringify([config.initImage, config.imagePullPolicy, redirect]);
+    const init = INIT_CONTAINERS.get(initKey, () => frozenWithJson(initContainer({ image: config.initImage, imagePullPolicy: config.imagePullPolicy, redirect })));
+    const proxyKey = JSON.stringify([image, config.imagePullPolicy, bootstrapKey, resources, config.nativeSidecars, hold, config.proxyConcurrency, config.proxyLogLevel]);
+    const proxy = PROXY_CONTAINERS.get(proxyKey, () => frozenWithJson(proxyContainer({
+      image,
+      imagePullPolicy: config.imagePullPolicy,
+      bootstrapArgument: bootstrap,
+      resources,
+      native: config.nativeSidecars,
+      holdUntilReady: hold,
+      concurrency: config.proxyConcurrency,
+      logLevel: config.proxyLogLevel,
+      volumeMounts: [agentRunMount()],
+    })));
+
+    if (config.nativeSidecars) {
+      // The agent, then the proxy, run before the user's init containers, so they are in the mesh too.
+      initContainers = [init, agent, proxy, ...userInit];
+      containers = probes.containers;
+    } else {
+      // Without native sidecars nothing would serve the redirect while the user's init containers
+      // run, so the redirect is installed after them; the agent and the proxy are the first app
+      // containers, started in that order (the proxy's hold keeps the app waiting for both).
+      initContainers = [...userInit, init];
+      containers = [agent, proxy, ...probes.containers];
+      added.push(...defaultContainer(metadata, probes.containers[0].name));
+    }
+    status = {
+      version: 1,
+      initContainers: config.nativeSidecars ? [INIT_CONTAINER_NAME, AGENT_CONTAINER_NAME, PROXY_CONTAINER_NAME] : [INIT_CONTAINER_NAME],
+      containers: config.nativeSidecars ? [] : [AGENT_CONTAINER_NAME, PROXY_CONTAINER_NAME],
+      annotations: added,
+      volumes: AGENT_VOLUME_NAMES,
+      probes: probes.originals,
+    };
   }
 
-  const status: InjectionStatus = {
-    version: 1,
-    initContainers: config.nativeSidecars ? [INIT_CONTAINER_NAME, PROXY_CONTAINER_NAME] : [INIT_CONTAINER_NAME],
-    containers: config.nativeSidecars ? [] : [PROXY_CONTAINER_NAME],
-    annotations: added,
-    probes: probes.originals,
-  };
   metadata.annotations = { ...(metadata.annotations ?? {}), [STATUS_ANNOTATION]: formatStatus(status) };
   // The controller keeps only labels of Pods: this is how it learns that the Pod's endpoints
-  // terminate mTLS (model/server-kind.ts). Set after the bootstrap, which describes the app's labels.
-  metadata.labels = { ...(metadata.labels ?? {}), [TLS_MODE_LABEL]: TLS_MODE_SIDECAR };
-  spec.initContainers = initContainers;
+  // terminate mTLS in a sidecar (model/server-kind.ts). Proxyless pods have no sidecar: they mark
+  // themselves as xDS servers. Set after the bootstrap, which describes the app's labels.
+  if (!proxyless) metadata.labels = { ...(metadata.labels ?? {}), [TLS_MODE_LABEL]: TLS_MODE_SIDECAR };
+  if (initContainers.length > 0) spec.initContainers = initContainers;
+  else delete spec.initContainers;
   spec.containers = containers;
+  spec.volumes = [...(spec.volumes ?? []), ...AGENT_VOLUMES];
 
   const out: V1Pod = { ...pod, metadata, spec };
-  return { pod: out, warnings: [...reader.warnings, ...probes.warnings] };
+  return { pod: out, warnings: reader.warnings };
+}
+
+/** kubectl's default container: the app, unless the Pod already names one. Returns what it added. */
+function defaultContainer(metadata: V1ObjectMeta, name: string): string[] {
+  const annotations = metadata.annotations ?? {};
+  if (annotations[DEFAULT_CONTAINER_ANNOTATION] !== undefined) return [];
+  metadata.annotations = { ...annotations, [DEFAULT_CONTAINER_ANNOTATION]: name };
+  return [DEFAULT_CONTAINER_ANNOTATION];
 }

@@ -10,6 +10,39 @@ export {
 
 export const INIT_CONTAINER_NAME = 'pilotfish-init';
 export const PROXY_CONTAINER_NAME = 'pilotfish-proxy';
+/** The pod agent (`pilotfish agent`): certificates, SDS and the xDS connection of the pod. */
+export const AGENT_CONTAINER_NAME = 'pilotfish-agent';
+
+/** The agent's status endpoint (readiness probe); never captured by the inbound redirect. */
+export const PORT_AGENT_STATUS = 15020;
+/** The control plane's TLS port: xDS and the CSR service for agents (mutual TLS or a token). */
+export const PORT_CONTROL_TLS = 15012;
+
+/** Volumes the injector adds, and where they are mounted. */
+export const VOLUME_AGENT_RUN = 'pilotfish-run';
+export const VOLUME_AGENT_TOKEN = 'pilotfish-token';
+export const VOLUME_CA_ROOT = 'pilotfish-ca-root';
+/** Shared by the agent and its clients: xds.sock, sds.sock and certs/ (in memory: a private key lives there). */
+export const AGENT_RUN_DIR = '/var/run/pilotfish';
+export const AGENT_XDS_SOCKET = `${AGENT_RUN_DIR}/xds.sock`;
+export const AGENT_SDS_SOCKET = `${AGENT_RUN_DIR}/sds.sock`;
+export const AGENT_CERTS_DIR = `${AGENT_RUN_DIR}/certs`;
+export const AGENT_TOKEN_DIR = '/var/run/secrets/tokens';
+export const AGENT_TOKEN_PATH = 'pilotfish-token';
+/** The audience the CSR service's TokenReview asks for: a token for the API server is refused. */
+export const AGENT_TOKEN_AUDIENCE = 'pilotfish';
+export const AGENT_TOKEN_SECONDS = 3600;
+export const CA_ROOT_DIR = '/var/run/secrets/pilotfish';
+/** The ConfigMap the lease holder publishes into every injected namespace (Istio: istio-ca-root-cert). */
+export const ROOT_CERT_CONFIGMAP = 'pilotfish-ca-root-cert';
+export const ROOT_CERT_KEY = 'root-cert.pem';
+
+/**
+ * `grpc`: a proxyless gRPC pod. It gets the agent only (no Envoy, no redirect); its app
+ * containers mount the agent's directory to dial xds.sock and read the certificate files.
+ */
+export const ANNOTATION_PROXY_KIND = 'proxy.pilotfish.io/kind';
+export const PROXY_KIND_GRPC = 'grpc';
 
 export const NAMESPACE_INJECT_LABEL = 'pilotfish.io/inject';
 export const NAMESPACE_INJECT_ENABLED = 'enabled';
@@ -23,6 +56,10 @@ export const ANNOTATION_PROXY_MEMORY = 'sidecar.pilotfish.io/proxyMemory';
 export const ANNOTATION_PROXY_CPU_LIMIT = 'sidecar.pilotfish.io/proxyCPULimit';
 export const ANNOTATION_PROXY_MEMORY_LIMIT = 'sidecar.pilotfish.io/proxyMemoryLimit';
 export const ANNOTATION_PROXY_IMAGE = 'sidecar.pilotfish.io/proxyImage';
+export const ANNOTATION_AGENT_CPU = 'sidecar.pilotfish.io/agentCPU';
+export const ANNOTATION_AGENT_MEMORY = 'sidecar.pilotfish.io/agentMemory';
+export const ANNOTATION_AGENT_CPU_LIMIT = 'sidecar.pilotfish.io/agentCPULimit';
+export const ANNOTATION_AGENT_MEMORY_LIMIT = 'sidecar.pilotfish.io/agentMemoryLimit';
 export const ANNOTATION_HOLD = 'sidecar.pilotfish.io/holdApplicationUntilProxyStarts';
 export const ANNOTATION_REWRITE_PROBES = 'sidecar.pilotfish.io/rewriteAppHTTPProbers';
 
@@ -46,7 +83,8 @@ export const ENV_INSTANCE_IP = 'INSTANCE_IP';
 export const ENV_SERVICE_ACCOUNT = 'SERVICE_ACCOUNT';
 
 export const DEFAULT_XDS_ADDRESS = `pilotfish.pilotfish-system.svc:${PORT_XDS}`;
+export const DEFAULT_CA_ADDRESS = `https://pilotfish.pilotfish-system.svc:${PORT_CONTROL_TLS}`;
 export const DEFAULT_CONTROL_PLANE_NAMESPACE = 'pilotfish-system';
 export const DEFAULT_PROXY_IMAGE = 'envoyproxy/envoy:v1.34.1';
-/** The init step needs `sh` and `iptables-restore`; the pilotfish image ships both. */
+/** The init step needs `sh` and `iptables-restore`; the pilotfish image ships both (and the agent). */
 export const DEFAULT_INIT_IMAGE = 'ghcr.io/pilotfish/pilotfish:0.1.0';

@@ -3,7 +3,7 @@
 // in the container, so the test that runs them in a real network namespace runs exactly these.
 import type { CidrSelection, PortSelection } from './annotations.js';
 import {
-  INIT_CONTAINER_NAME, PORT_INBOUND, PORT_OUTBOUND, PROXY_GID, PROXY_PORTS, PROXY_UID,
+  INIT_CONTAINER_NAME, PORT_AGENT_STATUS, PORT_INBOUND, PORT_OUTBOUND, PROXY_GID, PROXY_PORTS, PROXY_UID,
 } from './injection-names.js';
 import type { V1Container } from '@kubernetes/client-node';
 
@@ -48,8 +48,9 @@ export function redirectRules(c: RedirectConfig): string {
   lines.push(`-A ${CHAIN_REDIRECT} -p tcp -j REDIRECT --to-ports ${c.outboundPort}`);
 
   // Inbound: the proxy's own ports (readiness, metrics, the capture ports) always bypass capture,
-  // otherwise the kubelet's probe of the proxy would be looped into the proxy's inbound listener.
-  const neverInbound = new Set<number>([...PROXY_PORTS, c.outboundPort, c.inboundPort, ...c.excludeInboundPorts]);
+  // otherwise the kubelet's probe of the proxy would be looped into the proxy's inbound listener;
+  // likewise the agent's status port, which the kubelet probes for the agent's readiness.
+  const neverInbound = new Set<number>([...PROXY_PORTS, PORT_AGENT_STATUS, c.outboundPort, c.inboundPort, ...c.excludeInboundPorts]);
   if (c.includeInboundPorts.all) {
     lines.push(`-A PREROUTING -p tcp -j ${CHAIN_INBOUND}`);
     for (const port of [...neverInbound].sort((a, b) => a - b)) {

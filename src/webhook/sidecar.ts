@@ -1,7 +1,7 @@
 // The Envoy sidecar container. Its bootstrap is passed inline (`--config-yaml`) with the pod's
 // identity as Kubernetes `$(VAR)` references to downward-API env vars, so every replica of a
 // template gets the same container spec and no per-pod ConfigMap exists.
-import type { V1Container, V1EnvVar, V1Probe, V1ResourceRequirements } from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar, V1Probe, V1ResourceRequirements, V1VolumeMount } from '@kubernetes/client-node';
 import type { JsonObject } from './envoy-bootstrap.js';
 import {
   ENV_INSTANCE_IP, ENV_POD_NAME, ENV_POD_NAMESPACE, ENV_SERVICE_ACCOUNT, PORT_METRICS, PORT_READINESS,
@@ -20,6 +20,8 @@ export interface ProxyContainerOptions {
   readonly holdUntilReady: boolean;
   readonly concurrency: number;
   readonly logLevel: string;
+  /** The pod agent's directory: Envoy dials its xDS and SDS sockets there. */
+  readonly volumeMounts?: readonly V1VolumeMount[];
 }
 
 export function downwardEnv(): V1EnvVar[] {
@@ -102,6 +104,7 @@ export function proxyContainer(o: ProxyContainerOptions): V1Container {
     },
   };
   if (o.imagePullPolicy) c.imagePullPolicy = o.imagePullPolicy;
+  if (o.volumeMounts && o.volumeMounts.length > 0) c.volumeMounts = [...o.volumeMounts];
   if (o.native) {
     // A restartable init container starts (and passes its startup probe) before the next init
     // container and the app, and does not keep a Job from completing.

@@ -14,6 +14,8 @@ export interface InjectionStatus {
   readonly containers: readonly string[];
   /** Annotations the injector added (besides this one). */
   readonly annotations: readonly string[];
+  /** Volumes the injector added; their mounts in the Pod's own containers go with them. */
+  readonly volumes: readonly string[];
   /** Original app probes that were rewritten through the proxy, by container and kind. */
   readonly probes: Readonly<Record<string, Partial<Record<ProbeKind, V1Probe>>>>;
 }
@@ -24,6 +26,7 @@ export function formatStatus(s: InjectionStatus): string {
     initContainers: s.initContainers,
     containers: s.containers,
     annotations: s.annotations,
+    volumes: s.volumes,
     probes: s.probes,
   });
 }
@@ -55,6 +58,7 @@ export function parseStatus(text: string): InjectionStatus {
     initContainers: names(o.initContainers, 'initContainers'),
     containers: names(o.containers, 'containers'),
     annotations: names(o.annotations, 'annotations'),
+    volumes: names(o.volumes, 'volumes'),
     probes: probes as InjectionStatus['probes'],
   };
 }
@@ -78,6 +82,18 @@ export function stripInjection(pod: V1Pod): V1Pod {
     }
     spec.containers = (spec.containers ?? []).filter((c) => !dropMain.has(c.name));
     for (const c of [...(spec.initContainers ?? []), ...spec.containers]) restoreProbes(c, status.probes[c.name]);
+    const dropVolumes = new Set(status.volumes);
+    if (dropVolumes.size > 0) {
+      const volumes = (spec.volumes ?? []).filter((v) => !dropVolumes.has(v.name));
+      if (volumes.length > 0) spec.volumes = volumes;
+      else delete spec.volumes;
+      for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+        const kept = (c.volumeMounts ?? []).filter((m) => !dropVolumes.has(m.name));
+        if (kept.length === (c.volumeMounts ?? []).length) continue;
+        if (kept.length > 0) c.volumeMounts = kept;
+        else delete c.volumeMounts;
+      }
+    }
   }
   const annotations = out.metadata?.annotations;
   if (annotations && out.metadata) {

@@ -1,4 +1,4 @@
-import { DEFAULT_SDS_SOCKET, SDS_CLUSTER } from '../../src/xds/generate/tls.js';
+import { DEFAULT_SDS_SOCKET, SDS_CLUSTER, sdsBootstrapCluster } from '../../src/xds/generate/tls.js';
 import assert from 'node:assert/strict';
 import { lookupType } from '../../src/xds/protos.js';
 import { proxyIdentityFromNode } from '../../src/xds/cache/proxy-identity.js';
@@ -102,6 +102,41 @@ describe('webhook/bootstrap', () => {
     assert.deepEqual((sds.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address as unknown as { pipe: unknown }).pipe, { path: DEFAULT_SDS_SOCKET });
     assert.deepEqual(sds.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions']
       .explicit_http_config, { http2_protocol_options: {} });
+  });
+
+  it('injected: xDS and SDS go through the pod agent\'s Unix sockets, and the result passes the Bootstrap proto and its rules', () => {
+    const input = sidecarBootstrap({
+      nodeId: sidecarNodeId('$(INSTANCE_IP)', '$(POD_NAME)', '$(POD_NAMESPACE)'),
+      cluster: 'web.$(POD_NAMESPACE)',
+      namespace: '$(POD_NAMESPACE)', podName: '$(POD_NAME)', instanceIp: '$(INSTANCE_IP)',
+      serviceAccount: '$(SERVICE_ACCOUNT)',
+      xds: { socket: '/var/run/pilotfish/xds.sock' },
+      sdsSocket: '/var/run/pilotfish/sds.sock',
+    });
+    const { bytes, back } = protoJsonRoundTrip(lookupType(BOOTSTRAP), input as Json);
+    assert.deepEqual(back, input);
+    const violations = checkEncoded(BOOTSTRAP, bytes);
+    assert.deepEqual(violations, [], formatViolations(violations));
+
+    type PipeCluster = { name: string; type: string; connect_timeout?: string;
+      load_assignment: { endpoints: Array<{ lb_endpoints: Array<{ endpoint: { address: { pipe?: { path: string }; socket_address?: unknown } } }> }> };
+      typed_extension_protocol_options?: Record<string, { explicit_http_config: unknown }> };
+    const clusters = (input as unknown as { static_resources: { clusters: PipeCluster[] } }).static_resources.clusters;
+    const address = (c: PipeCluster | undefined) => c?.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address;
+    const xds = clusters.find((c) => c.name === XDS_CLUSTER);
+    assert.deepEqual(address(xds), { pipe: { path: '/var/run/pilotfish/xds.sock' } }, 'never the control plane directly');
+    assert.equal(xds?.type, 'STATIC');
+    assert.ok(xds?.typed_extension_protocol_options, 'HTTP/2 (gRPC) to the agent');
+    // The cluster every generated SDS config names (src/xds/generate/tls.ts), on the agent's socket.
+    const sds = clusters.find((c) => c.name === SDS_CLUSTER);
+    assert.deepEqual(address(sds), { pipe: { path: '/var/run/pilotfish/sds.sock' } });
+    assert.equal(sds?.connect_timeout, '1s');
+    assert.equal(sdsBootstrapCluster().name, SDS_CLUSTER);
+  });
+
+  it('without an SDS socket the sds-grpc cluster is on the default socket: generated TLS contexts always name it', () => {
+    const clusters = (literal() as unknown as BootstrapShape).static_resources.clusters;
+    assert.deepEqual(clusters.map((c) => c.name).filter((n) => n === SDS_CLUSTER), [SDS_CLUSTER]);
   });
 
   it('node id and metadata parse back to the same identity in model/proxy', () => {

@@ -68,4 +68,18 @@ describe('webhook/decision', () => {
     assert.equal(decide(pod({}, { containers: [{ name: 'a', image: 'x', ports: [{ containerPort: 15001 }] }] })).code, 'reserved-port');
     assert.equal(decide(pod({}, { containers: [] })).code, 'no-containers');
   });
+
+  it('a hand-made agent container or volume with our name, or the agent\'s status port, skips injection', () => {
+    const withAgent = pod();
+    withAgent.spec!.containers.push({ name: 'pilotfish-agent', image: 'x' });
+    assert.equal(decide(withAgent).code, 'foreign-container');
+    const withVolume = pod();
+    withVolume.spec!.volumes = [{ name: 'pilotfish-token', emptyDir: {} }];
+    const d = decide(withVolume);
+    assert.equal(d.code, 'foreign-container');
+    assert.match(d.reason, /volume named pilotfish-token/);
+    const port = decide(pod({}, { containers: [{ name: 'a', image: 'x', ports: [{ containerPort: 15020 }] }] }));
+    assert.equal(port.code, 'reserved-port');
+    assert.match(port.reason, /15020, which the agent needs/);
+  });
 });

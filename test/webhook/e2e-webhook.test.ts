@@ -94,6 +94,29 @@ describe('e2e: pilotfish webhook process', function () {
       const proxy = injected.spec!.initContainers!.find((c) => c.name === 'pilotfish-proxy');
       assert.equal(proxy?.restartPolicy, 'Always');
       assert.equal(proxy?.image, 'envoyproxy/envoy:v1.34.1');
+      // The agent starts before the proxy; its CA address follows --xds-address's host.
+      assert.deepEqual(injected.spec!.initContainers!.map((c) => c.name), ['pilotfish-init', 'pilotfish-agent', 'pilotfish-proxy']);
+      const agent = injected.spec!.initContainers![1];
+      assert.equal(agent.restartPolicy, 'Always');
+      const args = agent.args ?? [];
+      assert.equal(args[args.indexOf('--ca-address') + 1], 'https://pilotfish.pilotfish-system.svc:15012');
+      assert.equal(agent.securityContext?.runAsUser, 1337);
+      assert.deepEqual(injected.spec!.volumes!.map((v) => v.name), ['pilotfish-run', 'pilotfish-token', 'pilotfish-ca-root']);
+    });
+
+    it('injects a proxyless gRPC Pod with the agent only, its directory mounted in the app, as the app\'s user', async () => {
+      const sent = pod('grpc', 'shop');
+      sent.metadata!.annotations = { 'proxy.pilotfish.io/kind': 'grpc' };
+      sent.spec!.securityContext = { runAsUser: 2000 };
+      const res = await request(port, ca1.certPem, 'POST', '/inject', review(sent, { uid: 'e2e-g', namespace: 'shop' }));
+      const r = (res.json as Review).response;
+      assert.equal(r.allowed, true);
+      const injected = applyPodPatch(sent, JSON.parse(Buffer.from(r.patch!, 'base64').toString('utf8')) as Operation[]);
+      assert.deepEqual(podProblems(injected), []);
+      assert.deepEqual(injected.spec!.initContainers!.map((c) => c.name), ['pilotfish-agent']);
+      assert.deepEqual(injected.spec!.containers.map((c) => c.name), ['app']);
+      assert.equal(injected.spec!.initContainers![0].securityContext?.runAsUser, 2000);
+      assert.deepEqual(injected.spec!.containers[0].volumeMounts, [{ name: 'pilotfish-run', mountPath: '/var/run/pilotfish' }]);
     });
 
     it('skips a Pod in a namespace without the label', async () => {
@@ -155,7 +178,8 @@ describe('e2e: pilotfish webhook process', function () {
       const r = (res.json as Review).response;
       assert.equal(r.allowed, true);
       const injected = applyPodPatch(pod('managed', 'shop'), JSON.parse(Buffer.from(r.patch!, 'base64').toString('utf8')) as Operation[]);
-      assert.equal(injected.spec!.containers[0].name, 'pilotfish-proxy', 'regular sidecar container when native is off');
+      assert.deepEqual(injected.spec!.containers.map((c) => c.name), ['pilotfish-agent', 'pilotfish-proxy', 'app'],
+        'regular containers when native is off, the agent first');
       assert.deepEqual(podProblems(injected), []);
     });
   });

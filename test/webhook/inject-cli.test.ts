@@ -88,7 +88,7 @@ describe('pilotfish inject (offline)', () => {
   it('regular sidecars with --native-sidecars=false', async () => {
     const r = await inject(['-f', path.join(EXAMPLES, 'pod.yaml'), '--native-sidecars=false']);
     const [pod] = docs(r.stdout) as unknown as V1Pod[];
-    assert.equal(pod.spec!.containers[0].name, 'pilotfish-proxy');
+    assert.deepEqual(pod.spec!.containers.slice(0, 2).map((c) => c.name), ['pilotfish-agent', 'pilotfish-proxy']);
     assert.deepEqual(podProblems(pod), []);
   });
 
@@ -114,6 +114,20 @@ describe('pilotfish inject (offline)', () => {
     await assert.rejects(inject(['-f', 'x', '--native-sidecars=maybe']), UsageError);
     await assert.rejects(inject(['-f', 'x', '--bogus']), UsageError);
     await assert.rejects(inject(['-f', 'x', '--xds-address', 'nope']), /--xds-address/);
+    await assert.rejects(inject(['-f', 'x', '--ca-address', 'http://plain:15012']), /--ca-address must be https:\/\/HOST:PORT/);
+    await assert.rejects(inject(['-f', 'x', '--agent-memory', 'lots']), /--agent-memory/);
+  });
+
+  it('the agent dials the TLS port of the --xds-address host, or --ca-address', async () => {
+    const caOf = async (flags: string[]): Promise<string> => {
+      const r = await inject(['-f', path.join(EXAMPLES, 'pod.yaml'), ...flags]);
+      assert.equal(r.code, 0, r.stderr);
+      const [pod] = docs(r.stdout) as unknown as V1Pod[];
+      const args = pod.spec!.initContainers!.find((c) => c.name === 'pilotfish-agent')!.args!;
+      return args[args.indexOf('--ca-address') + 1];
+    };
+    assert.equal(await caOf(['--xds-address', 'pf.mesh.svc:15010']), 'https://pf.mesh.svc:15012');
+    assert.equal(await caOf(['--ca-address', 'https://10.0.0.9:9443']), 'https://10.0.0.9:9443');
   });
 
   it('golden: every example in examples/inject', async () => {

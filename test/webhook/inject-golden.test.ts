@@ -7,8 +7,8 @@ import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { decideInjection } from '../../src/webhook/decision.js';
-import { DEFAULT_INJECTOR_CONFIG, injectPod, type InjectorConfig } from '../../src/webhook/inject.js';
-import { PROXY_CONTAINER_NAME } from '../../src/webhook/injection-names.js';
+import { DEFAULT_INJECTOR_CONFIG, injectPod, isProxyless, type InjectorConfig } from '../../src/webhook/inject.js';
+import { AGENT_CONTAINER_NAME, PROXY_CONTAINER_NAME } from '../../src/webhook/injection-names.js';
 import { applyPodPatch, podPatch } from '../../src/webhook/patch.js';
 import { compareGolden, INJECT_GOLDEN_DIR } from '../support/golden.js';
 import { podProblems } from './pod-schema.js';
@@ -24,8 +24,8 @@ interface Case {
 const DIR = path.join(INJECT_GOLDEN_DIR, 'pods');
 const POLICY = { controlPlaneNamespace: 'pilotfish-system' };
 
-function proxyCount(pod: V1Pod): number {
-  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].filter((c) => c.name === PROXY_CONTAINER_NAME).length;
+function count(pod: V1Pod, name: string): number {
+  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].filter((c) => c.name === name).length;
 }
 
 describe('webhook/inject golden', () => {
@@ -56,7 +56,8 @@ describe('webhook/inject golden', () => {
       const pod = result.pod;
 
       assert.deepEqual(podProblems(pod), [], 'the injected Pod must be valid');
-      assert.equal(proxyCount(pod), 1);
+      assert.equal(count(pod, PROXY_CONTAINER_NAME), isProxyless(pod.metadata) ? 0 : 1);
+      assert.equal(count(pod, AGENT_CONTAINER_NAME), 1);
       const patch = podPatch(input, pod);
       assert.deepEqual(applyPodPatch(input, patch), pod, 'applying the patch to the input must give the injected Pod');
 

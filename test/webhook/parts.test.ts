@@ -13,6 +13,7 @@ import { rewriteAppProbes } from '../../src/webhook/probes.js';
 import { DEFAULT_REDIRECT, redirectRules } from '../../src/webhook/redirect.js';
 import { escapeExpansion, holdScript } from '../../src/webhook/sidecar.js';
 import { parseStatus, stripInjection } from '../../src/webhook/status.js';
+import { podProblems } from './pod-schema.js';
 
 /** Kubernetes' expansion of container command/args: $$ -> $, $(VAR) -> value when VAR is defined. */
 function k8sExpand(text: string, env: Record<string, string>): string {
@@ -67,13 +68,14 @@ describe('webhook/redirect rules', () => {
     assert.ok(rules.includes('-A PILOTFISH_OUTPUT -j PILOTFISH_REDIRECT'));
     assert.ok(rules.includes('-A PILOTFISH_REDIRECT -p tcp -j REDIRECT --to-ports 15001'));
     assert.ok(rules.includes('-A PILOTFISH_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15006'));
-    for (const p of [15000, 15001, 15006, 15021, 15090]) assert.ok(rules.includes(`-A PILOTFISH_INBOUND -p tcp --dport ${p} -j RETURN`));
+    for (const p of [15000, 15001, 15006, 15020, 15021, 15090]) assert.ok(rules.includes(`-A PILOTFISH_INBOUND -p tcp --dport ${p} -j RETURN`));
   });
 
   it('an include list of inbound ports never includes the proxy ports, and an empty one captures nothing', () => {
-    const only = redirectRules({ ...DEFAULT_REDIRECT, includeInboundPorts: { all: false, ports: [8080, 15021] }, excludeInboundPorts: [] });
+    const only = redirectRules({ ...DEFAULT_REDIRECT, includeInboundPorts: { all: false, ports: [8080, 15020, 15021] }, excludeInboundPorts: [] });
     assert.ok(only.includes('-A PILOTFISH_INBOUND -p tcp --dport 8080 -j PILOTFISH_IN_REDIRECT'));
     assert.ok(!only.includes('--dport 15021 -j PILOTFISH_IN_REDIRECT'));
+    assert.ok(!only.includes('--dport 15020 -j PILOTFISH_IN_REDIRECT'), 'the agent\'s status port is never captured');
     const none = redirectRules({ ...DEFAULT_REDIRECT, includeInboundPorts: { all: false, ports: [] } });
     assert.ok(!none.includes('-A PREROUTING'));
   });
@@ -163,10 +165,59 @@ describe('webhook/status', () => {
     }
   });
 
+  it('strip removes the agent, its volumes and the mounts it added to a proxyless app, and keeps the Pod\'s own', () => {
+    const original: V1Pod = {
+      metadata: { name: 'g', annotations: { 'proxy.pilotfish.io/kind': 'grpc' } },
+      spec: {
+        securityContext: { runAsUser: 1000 },
+        containers: [{ name: 'g', image: 'x', volumeMounts: [{ name: 'data', mountPath: '/data' }] }, { name: 'h', image: 'y' }],
+        volumes: [{ name: 'data', emptyDir: {} }],
+      },
+    };
+    for (const nativeSidecars of [true, false]) {
+      const injected = injectPod(original, { ...DEFAULT_INJECTOR_CONFIG, nativeSidecars }).pod;
+      const all = [...(injected.spec?.initContainers ?? []), ...(injected.spec?.containers ?? [])];
+      assert.deepEqual(all.map((c) => c.name).filter((n) => n.startsWith('pilotfish-')), ['pilotfish-agent'], 'no proxy, no redirect');
+      assert.deepEqual(injected.spec?.containers.find((c) => c.name === 'h')?.volumeMounts, [{ name: 'pilotfish-run', mountPath: '/var/run/pilotfish' }]);
+      assert.deepEqual(stripInjection(injected), original);
+    }
+  });
+
+  it('a sidecar\'s agent runs as the proxy\'s UID whatever the app runs as; a proxyless one as the app\'s (root apps excepted)', () => {
+    const agentUid = (annotations: Record<string, string>, runAsUser: number): number | undefined => {
+      const pod: V1Pod = { metadata: { name: 'p', annotations }, spec: { securityContext: { runAsUser }, containers: [{ name: 'a', image: 'x' }] } };
+      return injectPod(pod, DEFAULT_INJECTOR_CONFIG).pod.spec?.initContainers?.find((c) => c.name === 'pilotfish-agent')?.securityContext?.runAsUser;
+    };
+    assert.equal(agentUid({}, 1000), 1337);
+    assert.equal(agentUid({ 'proxy.pilotfish.io/kind': 'grpc' }, 1000), 1000);
+    assert.equal(agentUid({ 'proxy.pilotfish.io/kind': 'grpc' }, 0), 1337, 'never root: a root app reads 1337\'s files anyway');
+    assert.equal(agentUid({ 'proxy.pilotfish.io/kind': 'envoy' }, 1000), 1337, 'any other kind is a sidecar');
+  });
+
   it('refuses an unreadable status instead of guessing what to remove', () => {
     const pod: V1Pod = { metadata: { annotations: { 'sidecar.pilotfish.io/status': '{oops' } }, spec: { containers: [] } };
     assert.throws(() => stripInjection(pod), /sidecar.pilotfish.io\/status is not JSON/);
     assert.throws(() => parseStatus('{"version":2}'), /unknown format/);
     assert.throws(() => parseStatus('{"version":1,"containers":"x"}'), /containers must be a list/);
+  });
+});
+
+describe('webhook/pod-schema (the check the goldens rely on)', () => {
+  it('catches the volume mistakes an injection could make', () => {
+    const injected = injectPod({ metadata: { name: 'p' }, spec: { containers: [{ name: 'a', image: 'x' }] } }, DEFAULT_INJECTOR_CONFIG).pod;
+    assert.deepEqual(podProblems(injected), []);
+    const broken = structuredClone(injected);
+    const spec = broken.spec!;
+    spec.volumes!.push({ name: 'pilotfish-run', emptyDir: {} });
+    spec.volumes!.push({ name: 'two', emptyDir: {}, configMap: { name: 'c' } });
+    spec.volumes!.push({ name: 'tok', projected: { sources: [{ serviceAccountToken: { path: '/abs', expirationSeconds: 60 } }] } });
+    spec.containers[0].volumeMounts = [{ name: 'missing', mountPath: '/m' }, { name: 'two', mountPath: '/m' }];
+    const problems = podProblems(broken).join('\n');
+    assert.match(problems, /duplicate volume name pilotfish-run/);
+    assert.match(problems, /two\): must have exactly one source/);
+    assert.match(problems, /expirationSeconds must be at least 600/);
+    assert.match(problems, /path must be relative/);
+    assert.match(problems, /volumeMount missing names no volume/);
+    assert.match(problems, /duplicate mountPath \/m/);
   });
 });

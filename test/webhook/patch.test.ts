@@ -80,7 +80,8 @@ describe('webhook/patch', () => {
     const injected = injectPod(sent, DEFAULT_INJECTOR_CONFIG).pod;
     assert.deepEqual(sent, copy, 'the sent Pod is not modified');
     assert.deepEqual(injected.metadata?.labels, { ...sent.metadata?.labels, [TLS_MODE_LABEL]: TLS_MODE_SIDECAR }, 'the only label added says the Pod is meshed');
-    assert.equal(injected.spec?.volumes, sent.spec?.volumes);
+    assert.equal(injected.spec?.volumes?.[0], sent.spec?.volumes?.[0], 'the Pod\'s own volume is shared');
+    assert.deepEqual(injected.spec?.volumes?.slice(1).map((v) => v.name), ['pilotfish-run', 'pilotfish-token', 'pilotfish-ca-root']);
     assert.equal(injected.spec?.containers[1], sent.spec?.containers[1]);
     assert.notEqual(injected.spec?.containers[0], sent.spec?.containers[0], 'the container whose probe is rewritten is a copy');
     assert.notEqual(injected.metadata?.annotations, sent.metadata?.annotations);
@@ -123,12 +124,19 @@ describe('webhook/frozen-json', () => {
     });
     const a = injectPod(replica('a'), DEFAULT_INJECTOR_CONFIG).pod;
     const b = injectPod(replica('b'), DEFAULT_INJECTOR_CONFIG).pod;
-    assert.equal(a.spec?.initContainers?.[1], b.spec?.initContainers?.[1]);
-    assert.ok(Object.isFrozen(a.spec?.initContainers?.[1]));
+    const named = (pod: V1Pod, name: string) => pod.spec?.initContainers?.find((c) => c.name === name);
+    for (const name of ['pilotfish-agent', 'pilotfish-proxy']) {
+      assert.ok(named(a, name));
+      assert.equal(named(a, name), named(b, name));
+      assert.ok(Object.isFrozen(named(a, name)));
+    }
+    assert.equal(a.spec?.volumes?.[0], b.spec?.volumes?.[0], 'the added volumes are shared too');
+    assert.ok(Object.isFrozen(a.spec?.volumes?.[0]));
     assert.notEqual(a.spec?.initContainers, b.spec?.initContainers);
     assert.equal(a.metadata?.name, 'a');
     const other = injectPod({ ...replica('c'), metadata: { name: 'c', labels: { app: 'api' } } }, DEFAULT_INJECTOR_CONFIG).pod;
-    assert.notEqual(other.spec?.initContainers?.[1], a.spec?.initContainers?.[1], 'other labels, other bootstrap');
-    assert.match(String(other.spec?.initContainers?.[1].args?.[1]), /api\.\$\(POD_NAMESPACE\)/);
+    assert.notEqual(named(other, 'pilotfish-proxy'), named(a, 'pilotfish-proxy'), 'other labels, other bootstrap');
+    assert.equal(named(other, 'pilotfish-agent'), named(a, 'pilotfish-agent'), 'the agent does not depend on labels');
+    assert.match(String(named(other, 'pilotfish-proxy')?.args?.[1]), /api\.\$\(POD_NAMESPACE\)/);
   });
 });

@@ -136,6 +136,34 @@ function checkContainer(c: V1Container, where: string, init: boolean, problems: 
   }
 }
 
+const VOLUME_SOURCES = ['emptyDir', 'projected', 'configMap', 'secret', 'hostPath', 'persistentVolumeClaim', 'downwardAPI', 'csi', 'ephemeral', 'nfs', 'image'] as const;
+
+/** ValidateVolumes and ValidateVolumeMounts: unique names, one source each, mounts of existing volumes at distinct paths. */
+function checkVolumes(spec: NonNullable<V1Pod['spec']>, problems: string[]): void {
+  const volumes = new Set<string>();
+  (spec.volumes ?? []).forEach((v, i) => {
+    if (!DNS_LABEL.test(v.name) || v.name.length > 63) problems.push(`volumes[${i}]: name ${v.name} is not a DNS label`);
+    if (volumes.has(v.name)) problems.push(`volumes[${i}]: duplicate volume name ${v.name}`);
+    volumes.add(v.name);
+    const sources = VOLUME_SOURCES.filter((k) => (v as unknown as Record<string, unknown>)[k] !== undefined);
+    if (sources.length !== 1) problems.push(`volumes[${i}](${v.name}): must have exactly one source, has ${sources.join(', ') || 'none'}`);
+    for (const [j, src] of (v.projected?.sources ?? []).entries()) {
+      const t = src.serviceAccountToken;
+      if (t && (t.expirationSeconds ?? 3600) < 600) problems.push(`volumes[${i}].projected.sources[${j}]: expirationSeconds must be at least 600`);
+      if (t && (!t.path || t.path.startsWith('/') || t.path.includes('..'))) problems.push(`volumes[${i}].projected.sources[${j}]: path must be relative`);
+    }
+  });
+  for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+    const paths = new Set<string>();
+    for (const m of c.volumeMounts ?? []) {
+      if (!volumes.has(m.name)) problems.push(`container ${c.name}: volumeMount ${m.name} names no volume of the pod`);
+      if (!m.mountPath.startsWith('/')) problems.push(`container ${c.name}: mountPath ${m.mountPath} must be absolute`);
+      if (paths.has(m.mountPath)) problems.push(`container ${c.name}: duplicate mountPath ${m.mountPath}`);
+      paths.add(m.mountPath);
+    }
+  }
+}
+
 /** Every reason the API server or kubelet would reject this Pod that we can see; [] if none. */
 export function podProblems(pod: V1Pod): string[] {
   const problems: string[] = [];
@@ -158,6 +186,7 @@ export function podProblems(pod: V1Pod): string[] {
     names.add(c.name);
     checkContainer(c, `containers[${i}](${c.name})`, false, problems);
   });
+  checkVolumes(spec, problems);
   const annotations = pod.metadata?.annotations ?? {};
   const size = Object.entries(annotations).reduce((n, [k, v]) => n + k.length + v.length, 0);
   if (size > 256 * 1024) problems.push(`metadata.annotations: ${size} bytes exceed 256 KiB`);
