@@ -71,7 +71,7 @@ export const DEFAULT_INJECTOR_CONFIG: InjectorConfig = {
   // No CPU limit: throttling would delay a renewal, not save anything. The memory limit leaves
   // little above Node's own footprint (about 45 MiB RSS with http2 and tls loaded); the bench's
   // agent RSS is what to check before lowering it.
-  agentResources: { cpu: '10m', memory: '32Mi', cpuLimit: '', memoryLimit: '64Mi' },
+  agentResources: { cpu: '10m', memory: '96Mi', cpuLimit: '', memoryLimit: '160Mi' },
   redirect: DEFAULT_REDIRECT,
   proxyConcurrency: 2,
   proxyLogLevel: 'warning',
