@@ -7,7 +7,7 @@ import { PilotfishMetrics } from '../admin/metrics.js';
 import { KubeSource } from '../sources/kube/kube-source.js';
 import { LeaderElector } from '../leader/leader-election.js';
 import { KubeLeaseStore } from '../leader/lease-store.js';
-import { NackTracker } from '../leader/nack-tracker.js';
+import { NackTracker, sanitizeNackMessage } from '../leader/nack-tracker.js';
 import { KubeRest } from '../kube/rest.js';
 import { ROUTING_CONDITION_TYPES, routingStatuses } from '../leader/routing-conditions.js';
 import { KubeStatusClient, StatusWriter } from '../leader/status-writer.js';
@@ -111,13 +111,15 @@ class RoutingStatusLoop {
 
   readonly events: XdsEvents = {
     nacked: (e) => {
+      // A plaintext stream is whoever it claims to be: its text never reaches a status.
+      if (!e.authenticated) return;
       const sent = this.xds?.sentResources(e.streamId)?.get(e.typeUrl) ?? [];
       const { objects, changed } = this.nacks.nacked({
-        streamId: e.streamId, proxy: e.node.id, typeUrl: e.typeUrl, message: e.message, candidates: sent.map((r) => r.name),
+        authenticated: e.authenticated, streamId: e.streamId, proxy: e.node.id, typeUrl: e.typeUrl, message: e.message, candidates: sent.map((r) => r.name),
       });
       if (objects.length > 0) {
         this.log.warn('a proxy rejected configuration built from routing objects; see their Programmed condition', {
-          proxy: e.node.id, type: e.typeUrl, objects, reason: e.message,
+          proxy: sanitizeNackMessage(e.node.id, 253), type: sanitizeNackMessage(e.typeUrl, 253), objects, reason: sanitizeNackMessage(e.message),
         });
       }
       if (changed) this.refresh();
