@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { splitHostPort } from '../host-port.js';
 import { silentLogger, type Logger } from '../logging.js';
-import { DEFAULT_SDS_SOCKET } from '../xds/generate/tls.js';
+import { AGENT_DEFAULTS } from './agent-defaults.js';
 import { CertificateAgent, MAX_ROOT_FILE_BYTES, MAX_TOKEN_FILE_BYTES, type AgentStatus, type WorkloadCertificate } from './certificate-agent.js';
 import type { ScheduleOptions } from './renewal-schedule.js';
 import { startSdsServer, type SdsServer } from './sds-server.js';
@@ -44,19 +44,7 @@ export interface RunAgentConfig {
   readonly statusAddress?: string;
 }
 
-/**
- * Everything the agent serves lives under /var/run/pilotfish, one emptyDir shared with Envoy (or
- * the proxyless application): the SDS socket where the generated Envoy bootstrap looks for it
- * (DEFAULT_SDS_SOCKET in xds/generate/tls.ts, relative to Envoy's working directory /).
- */
-export const AGENT_DEFAULTS = {
-  tokenFile: '/var/run/secrets/tokens/pilotfish-token',
-  rootCertFile: '/var/run/secrets/pilotfish/root-cert.pem',
-  outputDir: '/var/run/pilotfish/certs',
-  xdsSocket: '/var/run/pilotfish/xds.sock',
-  sdsSocket: DEFAULT_SDS_SOCKET.replace(/^\./, ''),
-  statusAddress: '127.0.0.1:15020',
-} as const;
+export { AGENT_DEFAULTS };
 
 /** Knobs that are not flags: tests shorten the schedules, the lead may expose more later. */
 export interface RunAgentDeps {

@@ -26,11 +26,18 @@ import { startWebhook, webhookSettingsFromValues, type WebhookSettings } from '.
 import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '../webhook/injection-names.js';
 import { PORT_XDS } from '../model/ports.js';
 import { startControlPlane, waitForShutdown, type ControlPlane } from './runtime.js';
+import { AuthenticationV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { SecretCaStore } from '../security/ca/secret-store.js';
+import { KubeTokenReviewAuthenticator } from '../security/csr/token-review.js';
+import { openXdsTlsPort, xdsTlsSettings, type XdsTlsSettings } from './xds-tls-flags.js';
 
 
 export interface ControllerSettings {
   readonly kubeconfig?: string;
-  readonly xdsAddress: string;
+  /** Plaintext, unauthenticated xDS: off unless --xds-address is given. */
+  readonly xdsAddress?: string;
+  /** The authenticated TLS port (always on). */
+  readonly xdsTls: XdsTlsSettings;
   readonly httpAddress: string;
   readonly webhookAddress: string;
   readonly namespace: string;
@@ -64,7 +71,10 @@ export function controllerSettings({ values: v }: ParsedLine<typeof controllerCo
     throw new UsageError(`pilotfish controller: --lease-name must be a DNS subdomain name (got "${leaseName}")`);
   }
   const namespace = v.namespace || env.POD_NAMESPACE || DEFAULT_CONTROL_PLANE_NAMESPACE;
-  const xdsPort = splitHostPort(addressFlag(v['xds-address']!, 'xds-address', 'controller')).port;
+  const xdsAddress = v['xds-address'] !== undefined ? addressFlag(v['xds-address'], 'xds-address', 'controller') : undefined;
+  const xdsPort = xdsAddress !== undefined ? splitHostPort(xdsAddress).port : PORT_XDS;
+  const xdsTls = xdsTlsSettings('controller', addressFlag(v['xds-tls-address']!, 'xds-tls-address', 'controller'), v,
+    v['service-name']!, namespace);
   const webhook = v['no-webhook'] ? undefined : webhookSettingsFromValues({
     ...v,
     namespace,
@@ -74,7 +84,8 @@ export function controllerSettings({ values: v }: ParsedLine<typeof controllerCo
   return {
     ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig } : {}),
     ...(webhook !== undefined ? { webhook } : {}),
-    xdsAddress: addressFlag(v['xds-address']!, 'xds-address', 'controller'),
+    ...(xdsAddress !== undefined ? { xdsAddress } : {}),
+    xdsTls,
     httpAddress: addressFlag(v['http-address']!, 'http-address', 'controller'),
     webhookAddress: addressFlag(v['webhook-address']!, 'webhook-address', 'controller'),
     namespace,
@@ -153,13 +164,18 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     server: rest.server, identity: s.identity, namespace: s.namespace, lease: s.leaseName, leaseDurationMs: s.leaseDurationMs,
   });
 
+  // The mesh CA is shared by every replica through the Secret: the first one creates it.
+  const tls = await openXdsTlsPort(s.xdsTls, new SecretCaStore(kc.makeApiClient(CoreV1Api), s.namespace),
+    new KubeTokenReviewAuthenticator(kc.makeApiClient(AuthenticationV1Api)), logger);
   plane = await startControlPlane({
-    sources: [source], logger, xdsAddress: s.xdsAddress, httpAddress: s.httpAddress,
+    sources: [source], logger, ...(s.xdsAddress !== undefined ? { xdsAddress: s.xdsAddress } : {}), xdsTls: tls.tls,
+    httpAddress: s.httpAddress,
     debugEndpoints: s.debugEndpoints, outboundTrafficPolicy: s.outboundTrafficPolicy, metrics,
     xdsEvents: loop.events,
     servingInfo: () => ({ identity: s.identity, namespace: s.namespace, kubernetes: rest.server }),
   });
   loop.xds = plane.xds;
+  tls.attach(plane.xds);
   const { store } = plane;
   store.subscribe((snapshot) => loop.statusesChanged(snapshot.routing.statuses));
   loop.statusesChanged(store.current().routing.statuses);
@@ -176,6 +192,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     await writer.stop();
     // Released before xDS drains, so the next leader starts writing status at once.
     await elector.stop();
+    tls.stop();
     await plane?.close();
   });
   return 0;

@@ -6,6 +6,8 @@ import { LEASE_PERMISSIONS } from '../leader/lease-store.js';
 import { STATUS_CLIENT_VERBS } from '../leader/status-writer.js';
 import { ROUTING_GROUP, TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND } from '../api/routing/v1alpha1/crd.js';
 import { WEBHOOK_PERMISSIONS } from '../webhook/kube-client.js';
+import { CA_SECRET_PERMISSIONS } from '../security/ca/secret-store.js';
+import { TOKEN_REVIEW_PERMISSIONS } from '../security/csr/token-review.js';
 
 import type { ApiPermission } from '../kube/api-permission.js';
 
@@ -18,10 +20,12 @@ export const ROUTING_STATUS_PERMISSIONS: readonly ApiPermission[] = [TRAFFIC_ROU
   why: `status writer: conditions of ${k.kind}`,
 }));
 
-/** Everything `pilotfish controller` (controller, leader election, status, injector) may do. */
+/** Everything `pilotfish controller` (controller, leader election, status, injector, mesh CA and the TLS xDS port) may do. */
 export const PILOTFISH_PERMISSIONS: readonly ApiPermission[] = [
   ...INFORMER_PERMISSIONS,
   ...ROUTING_STATUS_PERMISSIONS,
   ...LEASE_PERMISSIONS,
   ...WEBHOOK_PERMISSIONS,
+  ...CA_SECRET_PERMISSIONS,
+  ...TOKEN_REVIEW_PERMISSIONS,
 ];

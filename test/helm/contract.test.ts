@@ -7,6 +7,7 @@
 //    injector's own decision function: the API server calls pilotfish for exactly the Pods it injects.
 //  - With the documented release name, every name is also the binary's built-in default.
 import assert from 'node:assert/strict';
+import { DEFAULT_CA_SECRET_NAME } from '../../src/security/ca/secret-store.js';
 import type { AddressInfo } from 'node:net';
 import { createAdminServer } from '../../src/admin/http-server.js';
 import { splitHostPort } from '../../src/host-port.js';
@@ -126,7 +127,7 @@ describe('helm chart: agrees with the injector and controller code', () => {
         assert.equal(s.webhookConfigName, r.mwc.metadata.name);
         assert.equal(s.port, PORT_WEBHOOK);
         const secretNames = r.role.rules.filter((x) => x.resources.includes('secrets')).flatMap((x) => x.resourceNames ?? []);
-        assert.deepEqual(secretNames, [s.tlsSecretName], 'the Role pins the Secret the injector manages');
+        assert.deepEqual(secretNames, [s.tlsSecretName, DEFAULT_CA_SECRET_NAME], 'the Role pins the Secrets the injector and the mesh CA use');
         const leaseNames = r.role.rules.filter((x) => x.resources.includes('leases')).flatMap((x) => x.resourceNames ?? []);
         assert.deepEqual(leaseNames, [c.leaseName], 'the Role pins the Lease leader election uses');
         const injector = injectorConfigFromFlags(s.injectorFlags, false, 'controller');
@@ -141,6 +142,7 @@ describe('helm chart: agrees with the injector and controller code', () => {
         const xds = byName.get('grpc-xds');
         assert.ok(xds);
         assert.equal(xds.port, PORT_XDS);
+        assert.ok(c.xdsAddress !== undefined, 'the chart passes --xds-address (plaintext xDS is off in the controller without it)');
         assert.equal(containerPort(r.container, xds.targetPort), splitHostPort(c.xdsAddress).port);
         assert.equal(splitHostPort(c.xdsAddress).port, PORT_XDS);
         const hook = r.service.spec.ports.find((p) => p.port === r.mwc.webhooks[0].clientConfig.service.port);
@@ -235,8 +237,9 @@ describe('helm chart: agrees with the injector and controller code', () => {
     assert.equal(flagValue(args, 'proxy-xds-address'), DEFAULT_XDS_ADDRESS);
     const c = parseControllerArgs(args).controller;
     const builtIn = parseControllerFlags([], {});
-    assert.deepEqual([c.xdsAddress, c.httpAddress, c.webhookAddress, c.leaseName, c.outboundTrafficPolicy],
-      [builtIn.xdsAddress, builtIn.httpAddress, builtIn.webhookAddress, builtIn.leaseName, builtIn.outboundTrafficPolicy]);
+    // Plaintext xDS (--xds-address) has no default in the binary: the chart passes it explicitly while it still serves it.
+    assert.deepEqual([c.xdsTls.address, c.httpAddress, c.webhookAddress, c.leaseName, c.outboundTrafficPolicy],
+      [builtIn.xdsTls.address, builtIn.httpAddress, builtIn.webhookAddress, builtIn.leaseName, builtIn.outboundTrafficPolicy]);
     assert.equal(flagValue(args, 'proxy-image'), DEFAULT_PROXY_IMAGE);
     assert.equal(flagValue(args, 'init-image'), DEFAULT_INIT_IMAGE);
     assert.equal(r.container.image, DEFAULT_INIT_IMAGE, 'the chart\'s default image is the one the injector names as init image');

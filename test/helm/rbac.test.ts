@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { grants, rbacRules, ruleGrants, type ObjectNames, type RbacRule } from '../../src/kube/api-permission.js';
 import { PILOTFISH_PERMISSIONS } from '../../src/cli/permissions.js';
+import { DEFAULT_CA_SECRET_NAME } from '../../src/security/ca/secret-store.js';
 import { DEFAULT_RELEASE, HA_VALUES, one, parseControllerArgs, render, type K8sObject } from './chart.js';
 
 type Role = K8sObject & { rules: RbacRule[] };
@@ -15,7 +16,7 @@ function configuredNames(objects: readonly K8sObject[]): ObjectNames & { namespa
   const args = one<Deployment>(objects, 'Deployment').spec.template.spec.containers[0].args;
   const { webhook, controller } = parseControllerArgs(args);
   assert.equal(controller.namespace, webhook.namespace);
-  return { webhookConfig: webhook.webhookConfigName, tlsSecret: webhook.tlsSecretName, lease: controller.leaseName, namespace: controller.namespace };
+  return { webhookConfig: webhook.webhookConfigName, tlsSecret: webhook.tlsSecretName, lease: controller.leaseName, caSecret: DEFAULT_CA_SECRET_NAME, namespace: controller.namespace };
 }
 
 function diff(kind: string, rendered: Set<string>, wanted: Set<string>): string[] {
@@ -49,7 +50,7 @@ describe('helm chart: RBAC is exactly what the code calls', () => {
   }
 
   it('the comparison sees a missing verb, an extra verb and a wildcard', () => {
-    const names: ObjectNames = { webhookConfig: 'w', tlsSecret: 's', lease: 'l' };
+    const names: ObjectNames = { webhookConfig: 'w', tlsSecret: 's', lease: 'l', caSecret: 'c' };
     const wanted = grants(PILOTFISH_PERMISSIONS, 'cluster', names);
     const exact = rbacRules(PILOTFISH_PERMISSIONS, 'cluster', names);
     assert.deepEqual(diff('x', ruleGrants(exact), wanted), []);
