@@ -1,6 +1,7 @@
 // Renders a benchmark run as markdown: the tables README's performance section shows, plus the
 // issue's targets checked against the measured numbers.
 import type { Summary } from './stats.js';
+import type { IdentityResult } from './identity-bench.js';
 import type { WebhookResult } from './webhook-bench.js';
 import type { LevelResult, ScaleResult } from './xds-bench.js';
 import { DEFAULT_MIX, describeMix, sameMix, type ProxyMix } from './workload.js';
@@ -17,6 +18,7 @@ export interface BenchReport {
   readonly options: Record<string, unknown>;
   readonly xds: readonly ScaleResult[];
   readonly webhook?: WebhookResult;
+  readonly identity?: IdentityResult;
 }
 
 const ms = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? 'n/a' : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(v < 10 ? 1 : 0)} ms`);
@@ -150,6 +152,18 @@ export function renderMarkdown(r: BenchReport): string {
       `| ${label} | ${f.requestsPerSecond.toFixed(0)} | ${ms(f.latencyMs.p50)} | ${ms(f.latencyMs.p90)} | ${ms(f.latencyMs.p99)} | ${ms(f.latencyMs.max)} | ${f.errors + f.non2xx} |`;
     L.push(row(`saturation (${w.saturation.connections} connections)`, w.saturation));
     for (const f of w.atFixedRate) L.push(row(`fixed ${f.rate}/s`, f));
+    L.push('');
+  }
+
+  const id = r.identity;
+  if (id) {
+    L.push('### Identity', '');
+    L.push('| what | measured |', '|---|---:|');
+    L.push(`| CA signing, one CSR at a time (EC P-256, checks included, TokenReview excluded) | ${id.signing.sequentialPerSecond.toFixed(0)} CSRs/s |`);
+    L.push(`| CA signing, ${id.signing.concurrency} at a time | ${id.signing.concurrentPerSecond.toFixed(0)} CSRs/s |`);
+    L.push(`| pod agent RSS at rest (certificate files + SDS) | ${mib(id.agent.rssBytes)} |`);
+    L.push(`| pod agent CPU at rest | ${id.agent.cpuMsAtRestPerMinute.toFixed(0)} ms/min |`);
+    L.push(`| pod agent CPU per renewal (new key, CSR, checks, files, SDS push; ${id.agent.renewals} renewals of ${id.agent.lifetimeSeconds} s certificates in ${id.agent.windowSeconds} s) | ${ms(id.agent.cpuMsPerRenewal)} |`);
     L.push('');
   }
 

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { renderProfile, summarizeProfile } from './profile.js';
 import { renderMarkdown, type BenchReport } from './report.js';
 import { REPO_ROOT } from './server-process.js';
+import { runIdentityBench, type IdentityResult } from './identity-bench.js';
 import { runWebhookBench, type WebhookResult } from './webhook-bench.js';
 import { runXdsBench } from './xds-bench.js';
 import { DEFAULT_MIX, parseMix, PILOTFISH_MIX } from './workload.js';
@@ -22,7 +23,7 @@ const HELP = `Usage: npm run bench -- [options]
                              matrix also runs 2,000 proxies with sotw=0.1,delta=0.7,grpc=0.2 (what a
                              pilotfish mesh runs: its injected sidecars speak Delta) at 10 endpoints
   --cpu-prof                 write a V8 CPU profile of the server per scale (and of the webhook) to bench/results/profiles/
-  --no-xds | --no-webhook    skip a part
+  --no-xds | --no-webhook | --no-identity   skip a part (identity: CA signing rate, the pod agent's RSS and CPU)
   --out DIR                  results directory (default bench/results)
 `;
 
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
       namespaces: { type: 'string' }, reps: { type: 'string' }, 'new-services': { type: 'string' },
       'streams-per-connection': { type: 'string' }, workers: { type: 'string' }, mix: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false }, 'no-xds': { type: 'boolean', default: false },
-      'no-webhook': { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', default: false },
+      'no-webhook': { type: 'boolean', default: false }, 'no-identity': { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
@@ -103,6 +104,8 @@ async function main(): Promise<void> {
   // (the xDS part) leave the next minute ~30-40 % slower, which a throughput figure would show.
   let webhook: WebhookResult | undefined;
   if (!values['no-webhook']) webhook = await runWebhookBench({ quick, log, cpuProfDir: profDir });
+  // Short and light (one core at most), so it runs before the xDS part too.
+  const identity: IdentityResult | undefined = values['no-identity'] ? undefined : await runIdentityBench({ quick, log });
   const xds = values['no-xds'] ? [] : await runXdsBench(xdsOptions);
 
   const report: BenchReport = {
@@ -116,6 +119,7 @@ async function main(): Promise<void> {
     options: { ...xdsOptions, log: undefined, cpuProfDir: profDir ? path.relative(REPO_ROOT, profDir) : undefined },
     xds,
     webhook,
+    identity,
   };
   let markdown = renderMarkdown(report);
   if (profDir) {

@@ -14,6 +14,7 @@ import type { XdsServer } from '../xds/server/index.js';
 import type { EncoderStats } from '../xds/cache/encoder.js';
 import { PilotfishMetrics, followTotal } from './metrics.js';
 import { summarizeSnapshot } from './model-summary.js';
+import { routeOwners } from './route-owners.js';
 import { buildConfigDump } from './sent-config.js';
 import { buildSyncz } from './syncz.js';
 import { XdsObserver } from './xds-observer.js';
@@ -109,7 +110,7 @@ export function attachObservability(opts: ObservabilityOptions): Observability {
       if (!proxy) return reply.code(400).type('text/plain').send('config_dump needs ?proxy=ID (see /debug/syncz for connected proxies)\n');
       const dump = buildConfigDump(proxy, s.streams(), (id) => s.sentResources(id));
       if (!dump) return reply.code(404).type('text/plain').send(`proxy "${proxy}" has no open xDS stream\n`);
-      return dump;
+      return { ...dump, routeOwners: routeOwners(opts.store.current(), dump.types.RDS?.resources ?? []) };
     });
     opts.app.get('/debug/push_status', async () => {
       const progress = lastPush?.changedAt !== undefined ? observer.progressFor(lastPush.changedAt) : undefined;

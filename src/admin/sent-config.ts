@@ -1,15 +1,17 @@
 // What a proxy was actually sent, decoded back from the bytes its streams wrote (not a
 // regeneration), for /debug/config_dump and `pilotfish proxy-config`.
+import type { NodeInfo } from '../xds/node-info.js';
 import type { StreamStatus } from '../xds/server/stream-status.js';
 import type { XdsResource } from '../xds/proxy-view.js';
 import { lookupType } from '../xds/protos.js';
 import { shortTypeName } from '../xds/types.js';
+import { anyToEnvoyJson } from './envoy-json.js';
 import { typeState, type SyncState } from './syncz.js';
 
 export interface SentResource {
   readonly name: string;
   readonly version: string;
-  /** Proto3 JSON (snake_case field names as Envoy's docs use them, `@type` on every Any). */
+  /** Proto3 JSON as Envoy's config_dump shows it (snake_case names, `@type` on every Any, durations as `2s`, wrappers as values). */
   readonly resource: Record<string, unknown>;
 }
 
@@ -26,8 +28,15 @@ export interface SentType {
 
 export interface ProxyConfigDump {
   readonly proxy: string;
+  /** How the proxy's newest stream introduced itself: its node (from the bootstrap) and connection. */
+  readonly bootstrap: {
+    readonly node: NodeInfo;
+    readonly stream: { readonly id: number; readonly delta: boolean; readonly peer: string; readonly connectedAt: string };
+  };
   /** Keyed by short type name (CDS, LDS, RDS, EDS). */
   readonly types: Readonly<Record<string, SentType>>;
+  /** The TrafficRoute behind each virtual host of the RDS resources (route-owners.ts); added by the admin server. */
+  readonly routeOwners?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 const JSON_STYLE = { longs: String, enums: String, bytes: String, json: true } as const;
@@ -40,7 +49,7 @@ export function decodeAny(any: Uint8Array): Record<string, unknown> {
 
 function decodeResource(r: XdsResource): SentResource {
   try {
-    return { name: r.name, version: r.version, resource: decodeAny(r.any) };
+    return { name: r.name, version: r.version, resource: anyToEnvoyJson(decodeAny(r.any)) };
   } catch (err) {
     // A dump must still show the rest; the reason stands in for the resource.
     return { name: r.name, version: r.version, resource: { error: `cannot decode: ${err instanceof Error ? err.message : String(err)}` } };
@@ -72,5 +81,10 @@ export function buildConfigDump(
       };
     }
   }
-  return { proxy: proxyId, types };
+  const newest = mine[0]!;
+  const bootstrap = {
+    node: newest.node,
+    stream: { id: newest.streamId, delta: newest.delta, peer: newest.peer, connectedAt: newest.connectedAt },
+  };
+  return { proxy: proxyId, bootstrap, types };
 }

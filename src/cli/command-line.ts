@@ -32,7 +32,8 @@ export interface ParsedLine<F extends FlagSpecs> {
   readonly positionals: readonly string[];
 }
 
-export interface CommandSpec<F extends FlagSpecs = FlagSpecs> {
+/** A command as declared: what the parser and the help are built from. */
+export interface CommandDefinition<F extends FlagSpecs = FlagSpecs> {
   readonly name: string;
   /** One line, for `pilotfish --help`. */
   readonly summary: string;
@@ -43,13 +44,22 @@ export interface CommandSpec<F extends FlagSpecs = FlagSpecs> {
   readonly examples?: readonly string[];
   /** Whether failures print their stack: the command's --log-level is debug. */
   debug?(values: FlagValues<F>): boolean;
+}
+
+/** A declared command with what runs it (command-table.ts pairs them). */
+export interface CommandSpec<F extends FlagSpecs = FlagSpecs> extends CommandDefinition<F> {
   /** Imports the command's module (only when it is the one chosen) and runs it: the exit code. */
   run(line: ParsedLine<F>): Promise<number>;
 }
 
-/** Declares a command, keeping its flag names in the type of what `run` receives. */
-export function defineCommand<F extends FlagSpecs>(spec: CommandSpec<F>): CommandSpec<F> {
+/** Declares a command, keeping its flag names in the type of what its runner receives. */
+export function defineCommand<F extends FlagSpecs>(spec: CommandDefinition<F>): CommandDefinition<F> {
   return spec;
+}
+
+/** A declared command with its runner. */
+export function withRunner<F extends FlagSpecs>(spec: CommandDefinition<F>, run: (line: ParsedLine<F>) => Promise<number>): CommandSpec<F> {
+  return { ...spec, run };
 }
 
 function optionOf(name: string, f: FlagSpec): Option {
@@ -70,7 +80,7 @@ export function usageMessage(command: string, commanderMessage: string): string 
  * A commander Command parsing exactly what the spec declares: an unknown flag is an error (with a
  * suggestion when it is mistyped), help lists every flag. Read its result with parsedLineOf.
  */
-export function buildCommand<F extends FlagSpecs>(spec: CommandSpec<F>): Command {
+export function buildCommand<F extends FlagSpecs>(spec: CommandDefinition<F>): Command {
   const cmd = new Command(spec.name)
     .summary(spec.summary)
     .description(spec.description ? `${spec.summary}\n\n${spec.description}` : spec.summary)
@@ -94,7 +104,7 @@ export function buildCommand<F extends FlagSpecs>(spec: CommandSpec<F>): Command
  * The values of a parsed command, by flag name, with every flag's choices checked, and no more
  * arguments than the spec declares (commander's own message would not name the stray one).
  */
-export function parsedLineOf<F extends FlagSpecs>(spec: CommandSpec<F>, cmd: Command): ParsedLine<F> {
+export function parsedLineOf<F extends FlagSpecs>(spec: CommandDefinition<F>, cmd: Command): ParsedLine<F> {
   const opts = cmd.opts<Record<string, unknown>>();
   const values: Record<string, string | boolean | undefined> = {};
   for (const option of cmd.options) {
@@ -129,7 +139,7 @@ export function parsedLineOf<F extends FlagSpecs>(spec: CommandSpec<F>, cmd: Com
  * would; for callers that run a command without the program around it (tests, embedders).
  * Usage mistakes throw UsageError; nothing is printed.
  */
-export function parseCommandLine<F extends FlagSpecs>(spec: CommandSpec<F>, argv: readonly string[]): ParsedLine<F> {
+export function parseCommandLine<F extends FlagSpecs>(spec: CommandDefinition<F>, argv: readonly string[]): ParsedLine<F> {
   const cmd = buildCommand(spec).configureOutput({ writeOut: () => undefined, writeErr: () => undefined, outputError: () => undefined });
   cmd.helpOption(false);
   try {

@@ -1,14 +1,13 @@
-// Every pilotfish command: its arguments, flags, help text, and the module that runs it. The
-// parser, `--help` and the e2e test of the help are all built from this table. A command's module
-// is imported only when that command runs, so `pilotfish bootstrap` never loads the gRPC server,
-// the Envoy protos or the Kubernetes client.
+// Every pilotfish command as declared: its arguments, flags and help text. The parser, `--help` and
+// the e2e test of the help are all built from these; command-table.ts pairs each with the module
+// that runs it. Command modules import their declaration from here (never the table), so the
+// imports stay one-way.
 import { DEFAULT_SERVER } from '../admin/debug-client.js';
 import { OUTBOUND_TRAFFIC_POLICIES } from '../model/outbound-policy.js';
 import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '../webhook/injection-names.js';
-import { defineCommand, type CommandSpec, type FlagSpecs } from './command-line.js';
+import { defineCommand, type FlagSpecs } from './command-line.js';
 import { logFlags } from './flags.js';
 import { injectorFlagOptions, webhookCertHostsFlag, webhookFlagOptions } from './injector-flags.js';
-import { pilotfishVersion } from './version.js';
 import { AGENT_DEFAULTS as AGENT_FLAG_DEFAULTS } from '../agent/agent-defaults.js';
 
 const PROXY_KINDS = ['grpc', 'sidecar'] as const;
@@ -62,7 +61,6 @@ export const serveCommand = defineCommand({
   },
   examples: ['pilotfish serve --config-dir examples/demo --xds-address 127.0.0.1:15010 --http-address 127.0.0.1:15014 --log-format text'],
   debug: debugWhen,
-  run: async (line): Promise<number> => (await import('./serve.js')).serve(line),
 });
 
 /**
@@ -105,7 +103,6 @@ export const controllerCommand = defineCommand({
     ...controllerWebhookFlags,
   },
   debug: debugWhen,
-  run: async (line): Promise<number> => (await import('./controller.js')).controller(line),
 });
 
 export const webhookCommand = defineCommand({
@@ -113,7 +110,6 @@ export const webhookCommand = defineCommand({
   summary: 'run only the sidecar injector (HTTPS AdmissionReview v1 on POST /inject)',
   flags: { ...webhookFlagOptions, ...webhookCertHostsFlag },
   debug: debugWhen,
-  run: async (line): Promise<number> => (await import('./webhook-command.js')).webhook(line),
 });
 
 export const injectCommand = defineCommand({
@@ -130,7 +126,6 @@ export const injectCommand = defineCommand({
     namespace: { type: 'string', arg: 'NS', default: DEFAULT_CONTROL_PLANE_NAMESPACE, help: 'the control plane\'s namespace (its Pods are never injected)' },
   },
   examples: ['pilotfish inject -f examples/inject/workloads.yaml', 'kubectl get deploy web -o yaml | pilotfish inject -f - | kubectl apply -f -'],
-  run: async (line): Promise<number> => (await import('./inject.js')).inject(line, process),
 });
 
 export const bootstrapCommand = defineCommand({
@@ -152,7 +147,6 @@ export const bootstrapCommand = defineCommand({
     'pilotfish bootstrap --node-id my-client --xds-address 127.0.0.1:15010 --namespace demo > bootstrap.json',
     'pilotfish bootstrap --kind sidecar --node-id \'sidecar~10.0.0.5~web-1.shop~shop.svc.cluster.local\' > envoy.yaml',
   ],
-  run: async (line): Promise<number> => (await import('./bootstrap.js')).bootstrap(line, process.stdout),
 });
 
 /** What `config-dump` and `analyze` read: files, and how they would be served. */
@@ -175,7 +169,6 @@ export const configDumpCommand = defineCommand({
     output: { type: 'string', short: 'o', arg: 'FORMAT', choices: configOutputFormats, default: 'json', help: 'output format' },
   },
   examples: ['pilotfish config-dump --config-dir examples/shop --node-id x --namespace shop --kind sidecar --labels app=frontend -o yaml'],
-  run: async (line): Promise<number> => (await import('./config-dump.js')).configDump(line, process.stdout, process.stderr),
 });
 
 export const analyzeCommand = defineCommand({
@@ -191,35 +184,51 @@ export const analyzeCommand = defineCommand({
     },
   },
   examples: ['pilotfish analyze -f examples/shop', 'pilotfish analyze -f routing.yaml --kind grpc'],
-  run: async (line): Promise<number> => (await import('./analyze.js')).analyze(line, process.stdout),
 });
 
 export const proxyStatusCommand = defineCommand({
   name: 'proxy-status',
   summary: 'per connected proxy, whether CDS/LDS/RDS/EDS are SYNCED, STALE, NOT SENT or NACKED',
   description: 'Asks a running control plane\'s HTTP address.',
-  args: [{ name: 'PROXY_ID', help: 'only this proxy' }],
+  args: [{ name: 'PROXY_ID', help: 'only this proxy: its node id or its Pod as name.namespace' }],
   flags: {
-    server: { type: 'string', arg: 'URL', default: DEFAULT_SERVER, help: 'the control plane\'s HTTP address' },
+    server: { type: 'string', arg: 'URL[,URL...]', help: `the HTTP address of every control-plane replica, each asked and the answers merged (default ${DEFAULT_SERVER})` },
+    kubeconfig: { type: 'string', arg: 'FILE', help: 'ask the chart\'s Pods in the cluster instead, through the API server\'s pod proxy (default kubeconfig: $KUBECONFIG, else ~/.kube/config)' },
+    namespace: { type: 'string', arg: 'NS', help: `the control plane's namespace in the cluster (implies asking the cluster; default ${DEFAULT_CONTROL_PLANE_NAMESPACE})` },
     output: { type: 'string', short: 'o', arg: 'FORMAT', choices: ['table', 'json'], default: 'table', help: 'output format' },
   },
-  run: async (line): Promise<number> => (await import('./proxy-status.js')).proxyStatus(line, process.stdout, process.stderr),
 });
 
 export const proxyConfigCommand = defineCommand({
   name: 'proxy-config',
   summary: 'what a connected proxy was sent, as the running control plane\'s streams last sent it',
   args: [
-    { name: 'TYPE', required: true, help: 'cluster, listener, route or endpoint' },
-    { name: 'PROXY_ID', help: 'the proxy (or --proxy)' },
+    { name: 'TYPE', required: true, help: 'cluster, listener, route, endpoint, all (every type) or bootstrap (the node the proxy presented)' },
+    { name: 'PROXY_ID', help: 'the proxy: its node id or its Pod as name.namespace (or --proxy)' },
   ],
   flags: {
     proxy: { type: 'string', arg: 'ID', help: 'the proxy\'s node id (see proxy-status)' },
-    server: { type: 'string', arg: 'URL', default: DEFAULT_SERVER, help: 'the control plane\'s HTTP address' },
+    server: { type: 'string', arg: 'URL[,URL...]', help: `the HTTP address of every control-plane replica, each asked and the answers merged (default ${DEFAULT_SERVER})` },
+    kubeconfig: { type: 'string', arg: 'FILE', help: 'ask the chart\'s Pods in the cluster instead, through the API server\'s pod proxy (default kubeconfig: $KUBECONFIG, else ~/.kube/config)' },
+    namespace: { type: 'string', arg: 'NS', help: `the control plane's namespace in the cluster (implies asking the cluster; default ${DEFAULT_CONTROL_PLANE_NAMESPACE})` },
     output: { type: 'string', short: 'o', arg: 'FORMAT', choices: ['table', 'json', 'yaml'], default: 'table', help: 'output format' },
   },
-  examples: ['pilotfish proxy-config cluster --proxy my-client', 'pilotfish proxy-config route my-client -o yaml'],
-  run: async (line): Promise<number> => (await import('./proxy-config.js')).proxyConfig(line, process.stdout, process.stderr),
+  examples: ['pilotfish proxy-config cluster --proxy my-client', 'pilotfish proxy-config route my-client', 'pilotfish proxy-config all my-client -o yaml'],
+});
+
+export const checkCommand = defineCommand({
+  name: 'check',
+  summary: 'check a cluster: before installing pilotfish (--pre: API version, permissions, CRDs) or after (control plane, webhook, CRDs, injection)',
+  description: 'Each check prints one line, ✔ or ✘ with a hint; exit 1 when any fails.',
+  flags: {
+    pre: { type: 'boolean', help: 'the pre-install checks (API version, permission to create what the chart creates, CRDs present or not)' },
+    kubeconfig: { type: 'string', arg: 'FILE', help: 'kubeconfig (default: in-cluster in a Pod, else $KUBECONFIG, else ~/.kube/config)' },
+    namespace: { type: 'string', arg: 'NS', help: `the control plane's namespace (default ${DEFAULT_CONTROL_PLANE_NAMESPACE})` },
+    server: { type: 'string', arg: 'URL[,URL...]', help: 'the HTTP address of every replica, asked for /readyz (default: the readiness of the chart\'s Pods)' },
+    'webhook-config-name': { type: 'string', arg: 'NAME', default: 'pilotfish-sidecar-injector', help: 'the chart\'s MutatingWebhookConfiguration' },
+    'lease-name': { type: 'string', arg: 'NAME', default: 'pilotfish-leader', help: 'the Lease the replicas elect a leader with' },
+  },
+  examples: ['pilotfish check --pre', 'pilotfish check'],
 });
 
 export const agentCommand = defineCommand({
@@ -242,21 +251,11 @@ export const agentCommand = defineCommand({
     ...logFlags,
   },
   debug: debugWhen,
-  run: async (line): Promise<number> => (await import('./agent-command.js')).agent(line),
 });
 
 export const versionCommand = defineCommand({
   name: 'version',
   summary: 'print pilotfish\'s version',
   flags: {},
-  run: async () => {
-    process.stdout.write(`${pilotfishVersion()}\n`);
-    return 0;
-  },
 });
 
-/** In the order `pilotfish --help` lists them. */
-export const COMMANDS: readonly CommandSpec[] = [
-  serveCommand, controllerCommand, webhookCommand, injectCommand, bootstrapCommand, configDumpCommand, analyzeCommand,
-  proxyStatusCommand, proxyConfigCommand, agentCommand, versionCommand,
-];

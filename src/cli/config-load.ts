@@ -61,7 +61,7 @@ export async function loadConfig(path: string, logger: Logger): Promise<LoadedCo
     throw new CommandFailure(`${path}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`);
   });
   const source = info.isDirectory() ? new ConfigDirSource(path, logger, { watch: false }) : new ConfigFileSource(path);
-  const store = new SnapshotStore({ logger, quietMs: 0 });
+  const store = new SnapshotStore({ logger, quietMs: 0, translate: { endpointsFromPods: true } });
   const snapshot = await store.start([source]).catch((err: Error) => {
     throw new CommandFailure(`${path}: ${err.message}`);
   });
@@ -70,7 +70,7 @@ export async function loadConfig(path: string, logger: Logger): Promise<LoadedCo
     snapshot,
     configErrors: source.errors(),
     // Computed again rather than caught from the store's log: translate() is pure and cheap once.
-    warnings: translate(store.merged()).warnings,
+    warnings: translate(store.merged(), { endpointsFromPods: true }).warnings,
     origins: source.origins(),
   };
 }

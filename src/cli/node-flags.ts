@@ -1,4 +1,4 @@
-// The V8 flags pilotfish runs with, in one place: the image's ENTRYPOINT, `npm start` and the
+// The V8 flags pilotfish runs with, in one place: the image's ENTRYPOINT, `npm run serve`, the demo and the
 // benchmark's server all use these (test/helm/dockerfile.test.ts holds them to it).
 
 /**

@@ -3,7 +3,7 @@
 // mistyped commands and flags, and the exit codes the README documents.
 import { Command, CommanderError } from 'commander';
 import { buildCommand, parsedLineOf, type CommandSpec } from './command-line.js';
-import { COMMANDS } from './commands.js';
+import { COMMANDS } from './command-table.js';
 import { EXIT } from './exit-codes.js';
 import { failureReport, UsageError } from './failure.js';
 import { pilotfishVersion } from './version.js';

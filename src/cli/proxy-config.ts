@@ -1,20 +1,29 @@
-// `pilotfish proxy-config <cluster|listener|route|endpoint> --proxy ID`: the resources of one
-// type that a connected proxy was sent, as a running control plane reports them.
+// `pilotfish proxy-config <cluster|listener|route|endpoint|all|bootstrap> --proxy ID`: what a
+// connected proxy was sent, as a running control plane reports them. YAML and JSON are Envoy's
+// config_dump form (durations `2s`, wrappers as values); the route table has one row per route,
+// with its match, where it sends traffic (with weights) and the TrafficRoute it came from.
 import { stringify as toYaml } from 'yaml';
-import { DebugClientError, formatTable, getDebugJson } from '../admin/debug-client.js';
+import { DebugClientError, DEFAULT_SERVER, formatTable } from '../admin/debug-client.js';
 import type { ProxyConfigDump, SentResource } from '../admin/sent-config.js';
 import { parseCommandLine, type ParsedLine } from './command-line.js';
 import { proxyConfigCommand } from './commands.js';
+import { proxiesOfAll, replicasOf, resolveProxy } from './control-planes.js';
 import { UsageError } from './flags.js';
 
 type Obj = Record<string, unknown>;
 
 interface Kind {
   readonly type: 'CDS' | 'LDS' | 'RDS' | 'EDS';
+  /** The plural, as `all` titles its sections and keys its JSON. */
+  readonly plural: string;
   readonly headers: readonly string[];
-  /** The key facts of one resource, one cell per header after NAME. */
-  readonly summary: (r: Obj) => string[];
+  /** The rows of one resource (usually one), one cell per header. */
+  readonly rows: (r: SentResource, owners: RouteOwners) => string[][];
 }
+
+type RouteOwners = NonNullable<ProxyConfigDump['routeOwners']>;
+
+const one = (summary: (r: Obj) => string[]) => (r: SentResource): string[][] => [[r.name, ...summary(r.resource)]];
 
 function obj(v: unknown): Obj {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {};
@@ -45,12 +54,54 @@ function listenerSummary(l: Obj): string[] {
   return [socket(l.address), [...new Set(filters)].join(',') || '-', rds.length > 0 ? `RDS ${[...new Set(rds)].join(',')}` : `${chains.length} filter chains`];
 }
 
-function routeSummary(r: Obj): string[] {
-  const vhosts = list(r.virtual_hosts);
-  const domains = vhosts.flatMap((v) => (Array.isArray(v.domains) ? v.domains.map(String) : []));
-  const routes = vhosts.reduce((n, v) => n + list(v.routes).length, 0);
-  const shown = domains.slice(0, 3).join(',') + (domains.length > 3 ? `,+${domains.length - 3} more` : '');
-  return [String(vhosts.length), shown, String(routes)];
+/** A route's match: path part, then header and query conditions (`!` negates, `~` is a regex). */
+function matchText(m: Obj): string {
+  const path = m.prefix !== undefined ? `prefix ${String(m.prefix)}`
+    : m.path !== undefined ? `path ${String(m.path)}`
+      : m.safe_regex !== undefined ? `regex ${String(obj(m.safe_regex).regex)}`
+        : m.path_separated_prefix !== undefined ? `prefix ${String(m.path_separated_prefix)}` : '';
+  const cond = (name: string, v: Obj): string => {
+    const sm = obj(v.string_match);
+    const not = v.invert_match === true ? '!' : '';
+    if (v.present_match !== undefined) return `${not}${name} present`;
+    if (sm.exact !== undefined) return `${not}${name}=${String(sm.exact)}`;
+    if (sm.prefix !== undefined) return `${not}${name}=${String(sm.prefix)}*`;
+    if (sm.suffix !== undefined) return `${not}${name}=*${String(sm.suffix)}`;
+    if (sm.contains !== undefined) return `${not}${name}=*${String(sm.contains)}*`;
+    if (sm.safe_regex !== undefined) return `${not}${name}~${String(obj(sm.safe_regex).regex)}`;
+    return `${not}${name}`;
+  };
+  const headers = list(m.headers).map((h) => cond(String(h.name), h));
+  const query = list(m.query_parameters).map((q) => cond(`?${String(q.name)}`, q));
+  return [path, ...headers, ...query].filter((x) => x !== '').join(' ');
+}
+
+/** Where a route sends a request: a cluster, clusters with their share of traffic, or its answer. */
+function actionText(r: Obj): string {
+  const route = obj(r.route);
+  if (route.cluster !== undefined) return String(route.cluster);
+  const weighted = list(obj(route.weighted_clusters).clusters);
+  if (weighted.length > 0) {
+    const weight = (c: Obj): number => Number(obj(c).weight ?? 0) || 0;
+    const total = weighted.reduce((n, c) => n + weight(c), 0);
+    return weighted.map((c) => `${String(c.name)} ${total > 0 ? Math.round((100 * weight(c)) / total) : 0}%`).join(', ');
+  }
+  if (r.redirect !== undefined) return 'redirect';
+  if (r.direct_response !== undefined) return `direct response ${String(obj(r.direct_response).status ?? '')}`;
+  return '-';
+}
+
+function routeRows(rc: SentResource, owners: RouteOwners): string[][] {
+  const rows: string[][] = [];
+  for (const vh of list(rc.resource.virtual_hosts)) {
+    const domains = Array.isArray(vh.domains) ? vh.domains.map(String) : [];
+    const shown = (domains[0] ?? '') + (domains.length > 1 ? ` +${domains.length - 1}` : '');
+    const owner = owners[rc.name]?.[String(vh.name)] ?? '-';
+    for (const r of list(vh.routes)) {
+      rows.push([rc.name, shown, String(r.name ?? ''), matchText(obj(r.match)), actionText(r), owner]);
+    }
+  }
+  return rows;
 }
 
 function clusterSummary(c: Obj): string[] {
@@ -69,24 +120,28 @@ function endpointSummary(e: Obj): string[] {
 }
 
 const KINDS: Record<string, Kind> = {
-  cluster: { type: 'CDS', headers: ['TYPE', 'LB POLICY', 'EDS SERVICE'], summary: clusterSummary },
-  listener: { type: 'LDS', headers: ['ADDRESS', 'FILTERS', 'ROUTES'], summary: listenerSummary },
-  route: { type: 'RDS', headers: ['VIRTUAL HOSTS', 'DOMAINS', 'ROUTES'], summary: routeSummary },
-  endpoint: { type: 'EDS', headers: ['COUNT', 'ENDPOINTS (address health)'], summary: endpointSummary },
+  cluster: { type: 'CDS', plural: 'clusters', headers: ['NAME', 'TYPE', 'LB POLICY', 'EDS SERVICE'], rows: one(clusterSummary) },
+  listener: { type: 'LDS', plural: 'listeners', headers: ['NAME', 'ADDRESS', 'FILTERS', 'ROUTES'], rows: one(listenerSummary) },
+  route: { type: 'RDS', plural: 'routes', headers: ['ROUTE CONFIG', 'DOMAINS', 'NAME', 'MATCH', 'DESTINATION', 'FROM'], rows: routeRows },
+  endpoint: { type: 'EDS', plural: 'endpoints', headers: ['NAME', 'COUNT', 'ENDPOINTS (address health)'], rows: one(endpointSummary) },
 };
 
-function kindOf(word: string | undefined): Kind {
+const WHAT = ['all', 'bootstrap', ...Object.keys(KINDS)];
+
+function kindsOf(word: string | undefined): readonly Kind[] | 'bootstrap' {
   const k = word?.toLowerCase().replace(/s$/, '');
+  if (k === 'all') return Object.values(KINDS);
+  if (k === 'bootstrap') return 'bootstrap';
   const kind = k === undefined ? undefined : KINDS[k];
   if (!kind) {
-    throw new UsageError(`pilotfish proxy-config: the first argument must be cluster, listener, route or endpoint${word ? ` (got "${word}")` : ''}`);
+    throw new UsageError(`pilotfish proxy-config: the first argument must be one of ${WHAT.join(', ')}${word ? ` (got "${word}")` : ''}`);
   }
-  return kind;
+  return [kind];
 }
 
-export function proxyConfigTable(word: string, resources: readonly SentResource[]): string {
-  const kind = kindOf(word);
-  return formatTable(['NAME', ...kind.headers], resources.map((r) => [r.name, ...kind.summary(r.resource)]));
+function table(kind: Kind, dump: ProxyConfigDump): string {
+  const resources = dump.types[kind.type]?.resources ?? [];
+  return formatTable(kind.headers, resources.flatMap((r) => kind.rows(r, dump.routeOwners ?? {})));
 }
 
 /** `pilotfish proxy-config` from its arguments. */
@@ -95,7 +150,7 @@ export async function runProxyConfig(argv: readonly string[], out: NodeJS.Writab
 }
 
 export async function proxyConfig({ values, positionals }: ParsedLine<typeof proxyConfigCommand.flags>, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  const kind = kindOf(positionals[0]);
+  const kinds = kindsOf(positionals[0]);
   // `proxy-config cluster ID` works too, as istioctl users type it.
   const proxy = values.proxy ?? positionals[1];
   if (!proxy) throw new UsageError('pilotfish proxy-config: --proxy ID is required (see pilotfish proxy-status)');
@@ -106,15 +161,28 @@ export async function proxyConfig({ values, positionals }: ParsedLine<typeof pro
 
   let dump: ProxyConfigDump;
   try {
-    dump = await getDebugJson<ProxyConfigDump>(values.server!, '/debug/config_dump', { proxy });
+    // The replica the proxy is connected to, and its node id if it was named by its Pod.
+    const servers = await replicasOf(values, DEFAULT_SERVER, 'proxy-config');
+    const { proxies, failures } = await proxiesOfAll(servers);
+    const found = resolveProxy(proxy, proxies);
+    if (found.length > 1) throw new UsageError(`pilotfish proxy-config: "${proxy}" names ${found.length} proxies (${found.map((f) => f.proxy.id).join(', ')}); give a node id`);
+    if (found.length === 0 && failures.length > 0) throw new DebugClientError(failures.join('; '));
+    const replica = found[0]?.replica ?? servers[0]!;
+    const id = found[0]?.proxy.id ?? proxy;
+    dump = await replica.get<ProxyConfigDump>('/debug/config_dump', { proxy: id });
   } catch (e) {
     if (!(e instanceof DebugClientError)) throw e;
     err.write(`pilotfish proxy-config: ${e.message}\n`);
     return 1;
   }
-  const resources = dump.types[kind.type]?.resources ?? [];
-  if (format === 'json') out.write(`${JSON.stringify(resources.map((r) => r.resource), null, 2)}\n`);
-  else if (format === 'yaml') out.write(toYaml(resources.map((r) => r.resource)));
-  else out.write(proxyConfigTable(positionals[0]!, resources));
+  const resourcesOf = (kind: Kind): Obj[] => (dump.types[kind.type]?.resources ?? []).map((r) => r.resource);
+  let data: unknown;
+  if (kinds === 'bootstrap') data = dump.bootstrap;
+  else if (kinds.length === 1) data = resourcesOf(kinds[0]!);
+  else data = Object.fromEntries(kinds.map((k) => [k.plural, resourcesOf(k)]));
+  if (format === 'json') out.write(`${JSON.stringify(data, null, 2)}\n`);
+  else if (format === 'yaml' || kinds === 'bootstrap') out.write(toYaml(data, { lineWidth: 0, aliasDuplicateObjects: false }));
+  else if (kinds.length === 1) out.write(table(kinds[0]!, dump));
+  else out.write(kinds.map((k) => `${k.plural.toUpperCase()}\n${table(k, dump)}`).join('\n'));
   return 0;
 }

@@ -1,20 +1,23 @@
-// `pilotfish proxy-status`: which proxies are connected to a running control plane and, per
+// `pilotfish proxy-status`: which proxies are connected to the control plane's replicas and, per
 // xDS type, whether each has ACKed the newest configuration it was sent.
-import { DebugClientError, formatTable, getDebugJson } from '../admin/debug-client.js';
+import { DebugClientError, DEFAULT_SERVER, formatTable } from '../admin/debug-client.js';
 import type { ProxySync } from '../admin/syncz.js';
 import { parseCommandLine, type ParsedLine } from './command-line.js';
 import { proxyStatusCommand } from './commands.js';
+import { proxiesOfAll, replicasOf, resolveProxy, type Replica, type ReplicaProxy } from './control-planes.js';
 
 const COLUMNS = ['CDS', 'LDS', 'RDS', 'EDS'] as const;
 
-export function proxyStatusTable(proxies: readonly ProxySync[]): string {
-  const rows = proxies.map((p) => [
+/** One row per proxy; with more than one replica asked, the replica each proxy is connected to. */
+function proxyStatusTable(proxies: readonly ReplicaProxy[], replicas: number): string {
+  const rows = proxies.map(({ replica, proxy: p }) => [
     p.id,
     p.kind,
+    ...(replicas > 1 ? [replica.name] : []),
     ...COLUMNS.map((t) => p.types[t]?.state ?? 'NOT SENT'),
     p.lastNack ? `${p.lastNack.type}: ${p.lastNack.message.replace(/\s+/g, ' ')}` : '',
   ]);
-  return formatTable(['NAME', 'KIND', ...COLUMNS, 'LAST NACK'], rows);
+  return formatTable(['NAME', 'KIND', ...(replicas > 1 ? ['CONTROL PLANE'] : []), ...COLUMNS, 'LAST NACK'], rows);
 }
 
 /** `pilotfish proxy-status` from its arguments. */
@@ -24,23 +27,27 @@ export async function runProxyStatus(argv: readonly string[], out: NodeJS.Writab
 
 export async function proxyStatus({ values, positionals }: ParsedLine<typeof proxyStatusCommand.flags>, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const format = values.output!;
-  const query: Record<string, string> = positionals[0] ? { proxy: positionals[0] } : {};
-  let proxies: ProxySync[];
+  let servers: Replica[];
   try {
-    proxies = await getDebugJson<ProxySync[]>(values.server!, '/debug/syncz', query);
+    servers = await replicasOf(values, DEFAULT_SERVER, 'proxy-status');
   } catch (e) {
     if (!(e instanceof DebugClientError)) throw e;
     err.write(`pilotfish proxy-status: ${e.message}\n`);
     return 1;
   }
+  const { proxies: all, failures } = await proxiesOfAll(servers);
+  for (const f of failures) err.write(`pilotfish proxy-status: ${f}\n`);
+  if (failures.length === servers.length) return 1;
+  const name = positionals[0];
+  const proxies = name === undefined ? all : resolveProxy(name, all);
   if (format === 'json') {
-    out.write(`${JSON.stringify(proxies, null, 2)}\n`);
-    return 0;
-  }
-  if (positionals[0] && proxies.length === 0) {
-    err.write(`pilotfish proxy-status: proxy "${positionals[0]}" has no open xDS stream\n`);
+    const list: Array<ProxySync & { controlPlane?: string }> = proxies.map((r) => (servers.length > 1 ? { ...r.proxy, controlPlane: r.replica.name } : r.proxy));
+    out.write(`${JSON.stringify(list, null, 2)}\n`);
+  } else if (name !== undefined && proxies.length === 0) {
+    err.write(`pilotfish proxy-status: proxy "${name}" has no open xDS stream (name a node id, or a Pod as name.namespace)\n`);
     return 1;
+  } else {
+    out.write(proxyStatusTable(proxies, servers.length));
   }
-  out.write(proxyStatusTable(proxies));
-  return 0;
+  return failures.length > 0 ? 1 : 0;
 }

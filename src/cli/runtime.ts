@@ -35,6 +35,8 @@ export interface ControlPlaneOptions {
   readonly xdsEvents?: XdsEvents;
   /** Extra fields for the "serving" log line. */
   readonly servingInfo?: (first: MeshSnapshot) => Record<string, unknown>;
+  /** Endpoints of a Service no EndpointSlice names come from its selector's Pods (config files, not a cluster). */
+  readonly endpointsFromPods?: boolean;
 }
 
 export interface ControlPlane {
@@ -79,7 +81,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const httpAddr = splitHostPort(opts.httpAddress);
   if (opts.xdsAddress === undefined && opts.xdsTls === undefined) throw new Error('the control plane needs a plaintext or a TLS xDS address');
 
-  const store = new SnapshotStore({ logger });
+  const store = new SnapshotStore({ logger, translate: { endpointsFromPods: opts.endpointsFromPods === true } });
   const mesh = new MeshProxyViews(new ResourceEncoder(), logger.child({ component: 'push' }),
     opts.outboundTrafficPolicy ? { outboundTrafficPolicy: opts.outboundTrafficPolicy } : {});
   let ready = false;

@@ -76,6 +76,7 @@ export async function serve({ values }: ParsedLine<typeof serveCommand.flags>): 
     debugEndpoints: !values['no-debug-endpoints'], outboundTrafficPolicy,
     configureAdmin: (admin) => registerRegistryRoutes(admin, registry, new RegistryAccess(token)),
     servingInfo: () => ({ configDir: values['config-dir'] ?? null }),
+    endpointsFromPods: true,
   });
   tls?.attach(plane.xds);
   await waitForShutdown(logger, async () => {

@@ -10,7 +10,7 @@ import { deepEqual } from '../deep-equal.js';
 import { ObjectSetMerger } from './merge.js';
 import { EMPTY_OBJECTS, type ObjectSet } from '../sources/objects.js';
 import type { Source, SourceSink } from '../sources/source.js';
-import { Translator, type TranslatedMesh, type TranslatorHooks } from './translate/translate.js';
+import { Translator, type TranslatedMesh, type TranslateOptions, type TranslatorHooks } from './translate/translate.js';
 import { nextRoutingState, rejectionLines } from '../routing/state.js';
 import type { RoutingState } from '../model/routing-status.js';
 
@@ -23,6 +23,8 @@ export interface SnapshotStoreOptions {
   readonly timers?: Timers;
   /** Observes translation work (tests count per-service translations with it). */
   readonly translatorHooks?: TranslatorHooks;
+  /** How objects become the model (config files derive endpoints from Pods; a cluster does not). */
+  readonly translate?: TranslateOptions;
 }
 
 export type SnapshotListener = (snapshot: MeshSnapshot) => void;
@@ -57,7 +59,7 @@ export class SnapshotStore implements SourceSink {
 
   constructor(options: SnapshotStoreOptions) {
     this.log = options.logger.child({ component: 'store' });
-    this.translator = new Translator(options.translatorHooks);
+    this.translator = new Translator(options.translatorHooks, options.translate);
     this.debouncer = new Debouncer(() => this.publish(false), {
       quietMs: options.quietMs ?? 100,
       maxDelayMs: options.maxDelayMs ?? 10_000,

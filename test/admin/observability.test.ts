@@ -318,7 +318,8 @@ describe('observability: metrics and debug endpoints', function () {
       const l = await cli(runProxyConfig, ['listener', '--proxy', 'a', '--server', stack.base]);
       assert.match(l.out, /^web\.shop\.svc\.cluster\.local:50051\s+api_listener\s+HttpConnectionManager\s+RDS /m);
       const rt = await cli(runProxyConfig, ['route', '--proxy', 'a', '--server', stack.base]);
-      assert.match(rt.out, /^NAME\s+VIRTUAL HOSTS\s+DOMAINS\s+ROUTES$/m);
+      assert.match(rt.out, /^ROUTE CONFIG\s+DOMAINS\s+NAME\s+MATCH\s+DESTINATION\s+FROM$/m);
+      assert.match(rt.out, /^web\.shop\.svc\.cluster\.local:50051\s+web\.shop\.svc\.cluster\.local:50051 \+\d+\s+default\s+prefix \/\s+outbound\|50051\|\|web\.shop\.svc\.cluster\.local\s+-$/m);
 
       const j = await cli(runProxyConfig, ['cluster', '--proxy', 'a', '--server', stack.base, '-o', 'json']);
       const clusters = JSON.parse(j.out) as { name: string; '@type': string }[];
@@ -341,7 +342,7 @@ describe('observability: metrics and debug endpoints', function () {
       assert.equal(down.code, 1);
       assert.match(down.err, /cannot reach the pilotfish control plane at http:\/\/127\.0\.0\.1:\d+: .*is it running\?/);
       stack = await startStack();
-      await assert.rejects(cli(runProxyConfig, ['secrets', '--proxy', 'a']), (e: unknown) => e instanceof UsageError && /cluster, listener, route or endpoint/.test(e.message));
+      await assert.rejects(cli(runProxyConfig, ['secrets', '--proxy', 'a']), (e: unknown) => e instanceof UsageError && /all, bootstrap, cluster, listener, route, endpoint/.test(e.message));
       await assert.rejects(cli(runProxyConfig, ['cluster']), (e: unknown) => e instanceof UsageError && /--proxy ID is required/.test(e.message));
       await assert.rejects(cli(runProxyConfig, ['cluster', '--proxy', 'a', '-o', 'xml']), UsageError);
       await assert.rejects(cli(runProxyStatus, ['-o', 'yaml']), UsageError);

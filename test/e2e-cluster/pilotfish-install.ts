@@ -129,8 +129,11 @@ function withoutFlags(args: readonly string[], names: readonly string[]): string
  * on the port the webhook configuration calls), and waits until it serves xDS and the webhook.
  * `args`: 'chart' runs it with the chart's own container args (injector settings included),
  * overriding only what must differ outside a Pod; 'minimal' passes only those overrides.
+ * `overrides` replace any of those flags (an http address the API server can reach, say).
  */
-export async function startController(cluster: Cluster, inst: Installation, args: 'chart' | 'minimal' = 'chart'): Promise<PilotfishProcess> {
+export async function startController(
+  cluster: Cluster, inst: Installation, args: 'chart' | 'minimal' = 'chart', overrides: Readonly<Record<string, string>> = {},
+): Promise<PilotfishProcess> {
   const kubeconfig = await cluster.serviceAccountKubeconfig(CONTROL_PLANE_NAMESPACE, inst.serviceAccount);
   const local: Record<string, string> = {
     kubeconfig,
@@ -139,6 +142,7 @@ export async function startController(cluster: Cluster, inst: Installation, args
     'xds-address': '127.0.0.1:0',
     'http-address': '127.0.0.1:0',
     'log-level': 'debug',
+    ...overrides,
   };
   if (args === 'chart') {
     // The API server calls https://127.0.0.1:PORT, so the self-managed certificate must name it.

@@ -226,6 +226,6 @@ describe('cluster: pilotfish controller with the real API server', function () {
       'pilotfish to mark TrafficRoute bad-regex not Accepted');
     const condition = conditionsOf(refused).find((c) => c.type === 'Accepted')!;
     assert.match(condition.message ?? '', /spec\.http\[0\]\.match\[0\]\.uri\.regex/);
-    assert.match(condition.message ?? '', /not a valid regular expression/);
+    assert.match(condition.message ?? '', /not a valid RE2 regular expression/);
   });
 });

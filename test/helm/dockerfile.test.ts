@@ -41,9 +41,11 @@ type PodDeployment = K8sObject & {
 };
 
 describe('Dockerfile', () => {
-  it('runs node with the flags pilotfish is measured with, as npm start does', () => {
+  it('runs node with the flags pilotfish is measured with, as npm run serve and the demo (npm start) do', () => {
     assert.ok(NODE_FLAGS.length > 0);
-    assert.ok(pkg.scripts.start.includes(`node ${NODE_FLAGS.join(' ')} ${pkg.bin.pilotfish.replace(/^\.\//, '')}`), pkg.scripts.start);
+    assert.ok(pkg.scripts.serve.includes(`node ${NODE_FLAGS.join(' ')} ${pkg.bin.pilotfish.replace(/^\.\//, '')}`), pkg.scripts.serve);
+    const demo = readFileSync(path.join(REPO_ROOT, 'examples/greeter/demo.mjs'), 'utf8');
+    assert.ok(demo.includes(`${NODE_FLAGS.map((f) => `'${f}'`).join(', ')}, pilotfish,`), 'examples/greeter/demo.mjs starts serve with NODE_FLAGS');
   });
 
   it('is multi-stage: npm ci, the build script and a production-only prune in the build stage', () => {

