@@ -15,7 +15,7 @@ import { XdsProxy, type ProxyBackoff, type XdsProxyLimits, type XdsProxyStatus }
 
 /**
  * The agent's settings, one field per flag of `pilotfish agent` (`caAddress` is `--ca-address`,
- * and so on). An empty string for a path or address turns that part off.
+ * and so on; defaults in agent-defaults.ts). An empty string for a path or address turns that part off.
  */
 export interface RunAgentConfig {
   /** `--ca-address`: https://host:port of pilotfish's TLS port (15012), where the CSR service is. */
@@ -43,8 +43,6 @@ export interface RunAgentConfig {
   /** `--status-address`: host:port of the status endpoint (`/healthz/ready`). */
   readonly statusAddress?: string;
 }
-
-export { AGENT_DEFAULTS };
 
 /** Knobs that are not flags: tests shorten the schedules, the lead may expose more later. */
 export interface RunAgentDeps {

@@ -12,7 +12,7 @@ import { boundedText, TokenReviewError } from './csr/token-review.js';
 import { DEFAULT_TRUST_DOMAIN, parseWorkloadSpiffeId, SpiffeIdError, trustDomainProblem } from './spiffe.js';
 
 /** Reviews kept at most: 10,000 hashes and results, about 2 MiB. The oldest goes first. */
-export const DEFAULT_TOKEN_CACHE_ENTRIES = 10_000;
+const DEFAULT_TOKEN_CACHE_ENTRIES = 10_000;
 /** A review is not used within this long of the token's expiry (clock skew, the review's own latency). */
 export const TOKEN_EXPIRY_MARGIN_MS = 30_000;
 /** How long a review is kept when the token's expiry cannot be read, and how long a refusal is kept. */
@@ -26,7 +26,7 @@ export const MAX_TOKEN_CACHE_MS = 10 * 60_000;
 
 const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-export interface PeerAuthenticatorOptions {
+interface PeerAuthenticatorOptions {
   /** The trust domain certificates must name; default cluster.local. */
   readonly trustDomain?: string;
   readonly tokens: TokenAuthenticator;

@@ -13,12 +13,12 @@ export function servingDnsNames(service: string, namespace: string, extra: reado
 }
 
 /** Names that are IP addresses go into IP SANs, the rest into DNS SANs. */
-export function splitHosts(hosts: readonly string[]): { dnsNames: string[]; ipAddresses: string[] } {
+function splitHosts(hosts: readonly string[]): { dnsNames: string[]; ipAddresses: string[] } {
   const ip = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:]*)$/;
   return { dnsNames: hosts.filter((h) => !ip.test(h)), ipAddresses: hosts.filter((h) => ip.test(h)) };
 }
 
-export interface ServingCertificateOptions {
+interface ServingCertificateOptions {
   readonly ca: () => MeshCa;
   readonly hosts: readonly string[];
   readonly logger: Logger;

@@ -12,7 +12,7 @@ import type { TokenAuthenticator } from './csr/token-authenticator.js';
 import { PeerAuthenticator } from './peer-authenticator.js';
 import { ServingCertificateRenewer } from './serving-certificate.js';
 
-export interface SecureXdsPortOptions {
+interface SecureXdsPortOptions {
   /** host:port to listen on. */
   readonly address: string;
   readonly ca: MeshCa;
