@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { splitHostPort } from '../host-port.js';
 import { silentLogger, type Logger } from '../logging.js';
-import { DEFAULT_SDS_SOCKET } from '../xds/generate/tls.js';
+import { AGENT_DEFAULTS } from './agent-defaults.js';
 import { CertificateAgent, MAX_ROOT_FILE_BYTES, MAX_TOKEN_FILE_BYTES, type AgentStatus, type WorkloadCertificate } from './certificate-agent.js';
 import type { ScheduleOptions } from './renewal-schedule.js';
 import { startSdsServer, type SdsServer } from './sds-server.js';
@@ -15,7 +15,7 @@ import { XdsProxy, type ProxyBackoff, type XdsProxyLimits, type XdsProxyStatus }
 
 /**
  * The agent's settings, one field per flag of `pilotfish agent` (`caAddress` is `--ca-address`,
- * and so on). An empty string for a path or address turns that part off.
+ * and so on; defaults in agent-defaults.ts). An empty string for a path or address turns that part off.
  */
 export interface RunAgentConfig {
   /** `--ca-address`: https://host:port of pilotfish's TLS port (15012), where the CSR service is. */
@@ -43,20 +43,6 @@ export interface RunAgentConfig {
   /** `--status-address`: host:port of the status endpoint (`/healthz/ready`). */
   readonly statusAddress?: string;
 }
-
-/**
- * Everything the agent serves lives under /var/run/pilotfish, one emptyDir shared with Envoy (or
- * the proxyless application): the SDS socket where the generated Envoy bootstrap looks for it
- * (DEFAULT_SDS_SOCKET in xds/generate/tls.ts, relative to Envoy's working directory /).
- */
-export const AGENT_DEFAULTS = {
-  tokenFile: '/var/run/secrets/tokens/pilotfish-token',
-  rootCertFile: '/var/run/secrets/pilotfish/root-cert.pem',
-  outputDir: '/var/run/pilotfish/certs',
-  xdsSocket: '/var/run/pilotfish/xds.sock',
-  sdsSocket: DEFAULT_SDS_SOCKET.replace(/^\./, ''),
-  statusAddress: '127.0.0.1:15020',
-} as const;
 
 /** Knobs that are not flags: tests shorten the schedules, the lead may expose more later. */
 export interface RunAgentDeps {

@@ -3,7 +3,7 @@
 // the Envoy protos or the Kubernetes client. Only program.ts (and the help test) read this table.
 import { withRunner, type CommandSpec } from './command-line.js';
 import {
-  serveCommand, controllerCommand, webhookCommand, injectCommand, bootstrapCommand, configDumpCommand, analyzeCommand, proxyStatusCommand, proxyConfigCommand, checkCommand, versionCommand,
+  serveCommand, controllerCommand, webhookCommand, injectCommand, bootstrapCommand, configDumpCommand, analyzeCommand, proxyStatusCommand, proxyConfigCommand, checkCommand, agentCommand, versionCommand,
 } from './commands.js';
 import { pilotfishVersion } from './version.js';
 
@@ -18,6 +18,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   withRunner(proxyStatusCommand, async (line) => (await import('./proxy-status.js')).proxyStatus(line, process.stdout, process.stderr)),
   withRunner(proxyConfigCommand, async (line) => (await import('./proxy-config.js')).proxyConfig(line, process.stdout, process.stderr)),
   withRunner(checkCommand, async (line) => (await import('./check.js')).check(line, process.stdout)),
+  withRunner(agentCommand, async (line) => (await import('./agent-command.js')).agent(line)),
   withRunner(versionCommand, async () => {
     process.stdout.write(`${pilotfishVersion()}\n`);
     return 0;

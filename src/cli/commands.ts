@@ -8,12 +8,16 @@ import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '../webhook/injection-names.js';
 import { defineCommand, type FlagSpecs } from './command-line.js';
 import { logFlags } from './flags.js';
 import { injectorFlagOptions, webhookCertHostsFlag, webhookFlagOptions } from './injector-flags.js';
+import { AGENT_DEFAULTS as AGENT_FLAG_DEFAULTS } from '../agent/agent-defaults.js';
 
 const PROXY_KINDS = ['grpc', 'sidecar'] as const;
 
 /** What every command serving xDS takes. */
 const servingFlags = {
-  'xds-address': { type: 'string', arg: 'HOST:PORT', default: '0.0.0.0:15010', help: 'the ADS gRPC server (port 0 picks a free port; the bound address is logged)' },
+  'xds-address': {
+    type: 'string', arg: 'HOST:PORT', default: '127.0.0.1:15010',
+    help: 'the plaintext ADS gRPC server: unauthenticated, every client is who it claims to be, so keep it on loopback (port 0 picks a free port; the bound address is logged)',
+  },
   'http-address': { type: 'string', arg: 'HOST:PORT', default: '0.0.0.0:15014', help: 'health, readiness, metrics and debug endpoints' },
   ...logFlags,
   'no-debug-endpoints': { type: 'boolean', help: 'turn off /debug/* on the HTTP address' },
@@ -26,6 +30,12 @@ const servingFlags = {
     type: 'string', arg: 'NS',
     help: 'where a PeerAuthentication without selector applies mesh-wide (default: pilotfish-system; controller: its --namespace)',
   },
+} as const satisfies FlagSpecs;
+
+/** The authenticated TLS xDS port (15012) and the CSR endpoint on it. */
+const tlsFlags = {
+  'xds-tls-hosts': { type: 'string', arg: 'HOSTS', help: 'more comma-separated names or IPs for the TLS port\'s serving certificate' },
+  'trust-domain': { type: 'string', arg: 'DOMAIN', default: 'cluster.local', help: 'the SPIFFE trust domain of workload identities' },
 } as const satisfies FlagSpecs;
 
 const debugWhen = (v: { 'log-level'?: string }): boolean => v['log-level'] === 'debug';
@@ -44,6 +54,15 @@ export const serveCommand = defineCommand({
     'registry-allow-defined-services': { type: 'boolean', help: 'let the registry add endpoints to Services the config files define' },
     'registry-service-grace-seconds': { type: 'string', arg: 'SECONDS', default: '30', help: 'how long a registered Service outlives its last endpoint' },
     'registry-state-file': { type: 'string', arg: 'FILE', help: 'keep registrations across restarts in this file (written atomically)' },
+    'ca-dir': { type: 'string', arg: 'DIR', help: 'the mesh CA\'s files (created on first start); needed for --xds-tls-address' },
+    'xds-tls-address': {
+      type: 'string', arg: 'HOST:PORT',
+      help: 'also serve authenticated xDS over TLS (certificate from --ca-dir\'s CA, or a token checked with a TokenReview through --kubeconfig) and the CSR endpoint',
+    },
+    kubeconfig: { type: 'string', arg: 'FILE', help: 'where TokenReviews for the TLS port go (default: $KUBECONFIG, else ~/.kube/config); without it only certificates authenticate' },
+    'service-name': { type: 'string', arg: 'NAME', default: 'pilotfish', help: 'the Service name the TLS port\'s certificate carries (<name>.<namespace>.svc)' },
+    namespace: { type: 'string', arg: 'NS', default: DEFAULT_CONTROL_PLANE_NAMESPACE, help: 'the namespace the TLS port\'s certificate names' },
+    ...tlsFlags,
   },
   examples: ['pilotfish serve --config-dir examples/demo --xds-address 127.0.0.1:15010 --http-address 127.0.0.1:15014 --log-format text'],
   debug: debugWhen,
@@ -71,6 +90,16 @@ export const controllerCommand = defineCommand({
   flags: {
     kubeconfig: { type: 'string', arg: 'FILE', help: 'kubeconfig (default: in-cluster in a Pod, else $KUBECONFIG, else ~/.kube/config)' },
     ...servingFlags,
+    // Off here: in a cluster every proxy comes through its pod agent to the TLS port.
+    'xds-address': {
+      type: 'string', arg: 'HOST:PORT',
+      help: 'also serve plaintext, unauthenticated xDS here (default: off; only for loopback and tests, never on the pod network)',
+    },
+    'xds-tls-address': {
+      type: 'string', arg: 'HOST:PORT', default: '0.0.0.0:15012',
+      help: 'authenticated xDS over TLS (workload certificate or projected token, audience pilotfish) and the CSR endpoint; the CA lives in the Secret pilotfish-ca of --namespace',
+    },
+    ...tlsFlags,
     namespace: { type: 'string', arg: 'NS', help: `the control plane's namespace (default: $POD_NAMESPACE, else ${DEFAULT_CONTROL_PLANE_NAMESPACE})` },
     identity: { type: 'string', arg: 'NAME', help: 'this replica\'s name in the Lease (default: $POD_NAME, else the host name)' },
     'lease-name': { type: 'string', arg: 'NAME', default: 'pilotfish-leader', help: 'the Lease replicas elect a status writer with' },
@@ -211,6 +240,28 @@ export const checkCommand = defineCommand({
     'lease-name': { type: 'string', arg: 'NAME', default: 'pilotfish-leader', help: 'the Lease the replicas elect a leader with' },
   },
   examples: ['pilotfish check --pre', 'pilotfish check'],
+});
+
+export const agentCommand = defineCommand({
+  name: 'agent',
+  summary: 'the per-pod agent: workload certificate (CSR with the projected token), SDS for Envoy, the xDS proxy to the TLS port',
+  description: 'Runs in every injected pod. An empty value turns a socket or the status endpoint off. Stops on SIGTERM.',
+  flags: {
+    'ca-address': { type: 'string', arg: 'URL', help: 'https://host:port of pilotfish\'s TLS port, where the CSR endpoint is (required)' },
+    'xds-address': { type: 'string', arg: 'URL', help: 'https://host:port the xDS proxy forwards to (default: --ca-address)' },
+    'ca-server-name': { type: 'string', arg: 'NAME', help: 'the name pilotfish\'s serving certificate carries, when not the host of the addresses' },
+    namespace: { type: 'string', arg: 'NS', help: 'the pod\'s namespace (default: $POD_NAMESPACE)' },
+    'service-account': { type: 'string', arg: 'SA', help: 'the pod\'s service account (default: $SERVICE_ACCOUNT)' },
+    'trust-domain': tlsFlags['trust-domain'],
+    'token-file': { type: 'string', arg: 'FILE', default: AGENT_FLAG_DEFAULTS.tokenFile, help: 'the projected service account token (audience pilotfish)' },
+    'root-cert-file': { type: 'string', arg: 'FILE', default: AGENT_FLAG_DEFAULTS.rootCertFile, help: 'the roots that sign pilotfish\'s serving certificate' },
+    'output-dir': { type: 'string', arg: 'DIR', default: AGENT_FLAG_DEFAULTS.outputDir, help: 'where cert-chain.pem, key.pem and root-cert.pem are written' },
+    'xds-socket': { type: 'string', arg: 'PATH', default: AGENT_FLAG_DEFAULTS.xdsSocket, help: 'the Unix socket the xDS proxy listens on' },
+    'sds-socket': { type: 'string', arg: 'PATH', default: AGENT_FLAG_DEFAULTS.sdsSocket, help: 'the Unix socket the SDS server listens on (Envoy sidecars)' },
+    'status-address': { type: 'string', arg: 'HOST:PORT', default: AGENT_FLAG_DEFAULTS.statusAddress, help: 'the status endpoint (/healthz/ready)' },
+    ...logFlags,
+  },
+  debug: debugWhen,
 });
 
 export const versionCommand = defineCommand({

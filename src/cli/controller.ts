@@ -8,7 +8,7 @@ import { PilotfishMetrics } from '../admin/metrics.js';
 import { KubeSource } from '../sources/kube/kube-source.js';
 import { LeaderElector } from '../leader/leader-election.js';
 import { KubeLeaseStore } from '../leader/lease-store.js';
-import { NackTracker } from '../leader/nack-tracker.js';
+import { NackTracker, sanitizeNackMessage } from '../leader/nack-tracker.js';
 import { KubeRest } from '../kube/rest.js';
 import { ROUTING_CONDITION_TYPES, routingStatuses } from '../leader/routing-conditions.js';
 import { KubeStatusClient, StatusWriter } from '../leader/status-writer.js';
@@ -31,11 +31,18 @@ import { startWebhook, webhookSettingsFromValues, type WebhookSettings } from '.
 import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '../webhook/injection-names.js';
 import { PORT_XDS } from '../model/ports.js';
 import { startControlPlane, waitForShutdown, type ControlPlane } from './runtime.js';
+import { AuthenticationV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { SecretCaStore } from '../security/ca/secret-store.js';
+import { KubeTokenReviewAuthenticator } from '../security/csr/token-review.js';
+import { openXdsTlsPort, xdsTlsSettings, type XdsTlsSettings } from './xds-tls-flags.js';
 
 
 export interface ControllerSettings {
   readonly kubeconfig?: string;
-  readonly xdsAddress: string;
+  /** Plaintext, unauthenticated xDS: off unless --xds-address is given. */
+  readonly xdsAddress?: string;
+  /** The authenticated TLS port (always on). */
+  readonly xdsTls: XdsTlsSettings;
   readonly httpAddress: string;
   readonly webhookAddress: string;
   readonly namespace: string;
@@ -71,7 +78,10 @@ export function controllerSettings({ values: v }: ParsedLine<typeof controllerCo
     throw new UsageError(`pilotfish controller: --lease-name must be a DNS subdomain name (got "${leaseName}")`);
   }
   const namespace = v.namespace || env.POD_NAMESPACE || DEFAULT_CONTROL_PLANE_NAMESPACE;
-  const xdsPort = splitHostPort(addressFlag(v['xds-address']!, 'xds-address', 'controller')).port;
+  const xdsAddress = v['xds-address'] !== undefined ? addressFlag(v['xds-address'], 'xds-address', 'controller') : undefined;
+  const xdsPort = xdsAddress !== undefined ? splitHostPort(xdsAddress).port : PORT_XDS;
+  const xdsTls = xdsTlsSettings('controller', addressFlag(v['xds-tls-address']!, 'xds-tls-address', 'controller'), v,
+    v['service-name']!, namespace);
   const webhook = v['no-webhook'] ? undefined : webhookSettingsFromValues({
     ...v,
     namespace,
@@ -81,7 +91,8 @@ export function controllerSettings({ values: v }: ParsedLine<typeof controllerCo
   return {
     ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig } : {}),
     ...(webhook !== undefined ? { webhook } : {}),
-    xdsAddress: addressFlag(v['xds-address']!, 'xds-address', 'controller'),
+    ...(xdsAddress !== undefined ? { xdsAddress } : {}),
+    xdsTls,
     httpAddress: addressFlag(v['http-address']!, 'http-address', 'controller'),
     webhookAddress: addressFlag(v['webhook-address']!, 'webhook-address', 'controller'),
     namespace,
@@ -122,13 +133,15 @@ class RoutingStatusLoop {
 
   readonly events: XdsEvents = {
     nacked: (e) => {
+      // A plaintext stream is whoever it claims to be: its text never reaches a status.
+      if (!e.authenticated) return;
       const sent = this.xds?.sentResources(e.streamId)?.get(e.typeUrl) ?? [];
       const { objects, changed } = this.nacks.nacked({
-        streamId: e.streamId, proxy: e.node.id, typeUrl: e.typeUrl, message: e.message, candidates: sent.map((r) => r.name),
+        authenticated: e.authenticated, streamId: e.streamId, proxy: e.node.id, typeUrl: e.typeUrl, message: e.message, candidates: sent.map((r) => r.name),
       });
       if (objects.length > 0) {
         this.log.warn('a proxy rejected configuration built from routing objects; see their Programmed condition', {
-          proxy: e.node.id, type: e.typeUrl, objects, reason: e.message,
+          proxy: sanitizeNackMessage(e.node.id, 253), type: sanitizeNackMessage(e.typeUrl, 253), objects, reason: sanitizeNackMessage(e.message),
         });
       }
       if (changed) this.refresh();
@@ -171,14 +184,19 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     server: rest.server, identity: s.identity, namespace: s.namespace, lease: s.leaseName, leaseDurationMs: s.leaseDurationMs,
   });
 
+  // The mesh CA is shared by every replica through the Secret: the first one creates it.
+  const tls = await openXdsTlsPort(s.xdsTls, new SecretCaStore(kc.makeApiClient(CoreV1Api), s.namespace),
+    new KubeTokenReviewAuthenticator(kc.makeApiClient(AuthenticationV1Api)), logger);
   plane = await startControlPlane({
-    sources: [source], logger, xdsAddress: s.xdsAddress, httpAddress: s.httpAddress,
+    sources: [source], logger, ...(s.xdsAddress !== undefined ? { xdsAddress: s.xdsAddress } : {}), xdsTls: tls.tls,
+    httpAddress: s.httpAddress,
     debugEndpoints: s.debugEndpoints, outboundTrafficPolicy: s.outboundTrafficPolicy, identity: s.meshIdentity, metrics,
     debugReviewer: new KubeDebugReviewer(reviewClientsFor(kc), s.namespace),
     xdsEvents: loop.events,
     servingInfo: () => ({ identity: s.identity, namespace: s.namespace, kubernetes: rest.server }),
   });
   loop.xds = plane.xds;
+  tls.attach(plane.xds);
   const { store } = plane;
   store.subscribe((snapshot) => loop.statusesChanged(snapshot.routing.statuses));
   loop.statusesChanged(store.current().routing.statuses);
@@ -203,6 +221,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     await rootCerts.stop();
     // Released before xDS drains, so the next leader starts writing status at once.
     await elector.stop();
+    tls.stop();
     await plane?.close();
   });
   return 0;

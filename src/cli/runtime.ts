@@ -15,7 +15,7 @@ import type { OutboundTrafficPolicy } from '../model/outbound-policy.js';
 import type { MeshSnapshot } from '../model/snapshot.js';
 import { ResourceEncoder } from '../xds/cache/encoder.js';
 import { MeshProxyViews } from '../xds/cache/proxy-views.js';
-import { startXdsServer, type XdsServer } from '../xds/server/index.js';
+import { startXdsServer, type XdsServer, type XdsTlsOptions } from '../xds/server/index.js';
 import type { XdsEvents } from '../xds/server/events.js';
 import { isListenError, listenFailure } from './failure.js';
 
@@ -23,7 +23,10 @@ export interface ControlPlaneOptions {
   /** In precedence order: an earlier source wins a duplicate object. */
   readonly sources: readonly Source[];
   readonly logger: Logger;
-  readonly xdsAddress: string;
+  /** The plaintext xDS port (unauthenticated: loopback or tests); off when absent. */
+  readonly xdsAddress?: string;
+  /** The authenticated TLS xDS port; at least one of the two. */
+  readonly xdsTls?: XdsTlsOptions;
   readonly httpAddress: string;
   readonly debugEndpoints: boolean;
   /** Authorizes non-loopback /debug callers (controller: the API server); absent, loopback only. */
@@ -48,8 +51,9 @@ export interface ControlPlane {
   readonly xds: XdsServer;
   readonly admin: FastifyInstance;
   readonly observability: Observability;
-  /** Where they actually listen (port 0 resolved). */
-  readonly xdsAddress: string;
+  /** Where they actually listen (port 0 resolved); undefined when that port is off. */
+  readonly xdsAddress?: string;
+  readonly xdsTlsAddress?: string;
   readonly httpAddress: string;
   /** Readiness off, xDS drained, admin closed, sources stopped. */
   close(): Promise<void>;
@@ -81,7 +85,7 @@ export function combineXdsEvents(...list: readonly (XdsEvents | undefined)[]): X
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const { logger } = opts;
   const httpAddr = splitHostPort(opts.httpAddress);
-  const xdsHost = splitHostPort(opts.xdsAddress).host;
+  if (opts.xdsAddress === undefined && opts.xdsTls === undefined) throw new Error('the control plane needs a plaintext or a TLS xDS address');
 
   const store = new SnapshotStore({ logger, translate: { endpointsFromPods: opts.endpointsFromPods === true } });
   const mesh = new MeshProxyViews(new ResourceEncoder(), logger.child({ component: 'push' }), {
@@ -119,21 +123,30 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let xds: XdsServer;
   try {
     xds = await startXdsServer({
-      address: opts.xdsAddress, source: mesh, logger, events: combineXdsEvents(observability.events, opts.xdsEvents),
+      ...(opts.xdsAddress !== undefined ? { address: opts.xdsAddress } : {}), ...(opts.xdsTls ? { tls: opts.xdsTls } : {}),
+      source: mesh, logger, events: combineXdsEvents(observability.events, opts.xdsEvents),
     });
   } catch (err) {
     observability.close();
     await admin.close();
     await store.stop();
-    throw isListenError(err) ? listenFailure('xds-address', opts.xdsAddress, err) : err;
+    if (!isListenError(err)) throw err;
+    // Which of the two ports failed: the message names the address.
+    const tlsFailed = opts.xdsTls !== undefined && (err as Error).message.includes(opts.xdsTls.address);
+    throw tlsFailed ? listenFailure('xds-tls-address', opts.xdsTls!.address, err) : listenFailure('xds-address', opts.xdsAddress ?? '', err);
   }
   observability.bindXdsServer(xds);
   ready = true;
-  const xdsAddress = `${xdsHost}:${xds.port}`;
-  logger.info('serving', { xdsAddress, httpAddress, ...opts.servingInfo?.(first), services: first.services.size });
+  const xdsAddress = opts.xdsAddress !== undefined ? `${splitHostPort(opts.xdsAddress).host}:${xds.port}` : undefined;
+  const xdsTlsAddress = opts.xdsTls ? `${splitHostPort(opts.xdsTls.address).host}:${xds.tlsPort}` : undefined;
+  logger.info('serving', {
+    ...(xdsAddress ? { xdsAddress } : {}), ...(xdsTlsAddress ? { xdsTlsAddress } : {}), httpAddress,
+    ...opts.servingInfo?.(first), services: first.services.size,
+  });
 
   return {
-    store, mesh, xds, admin, observability, xdsAddress, httpAddress,
+    store, mesh, xds, admin, observability, httpAddress,
+    ...(xdsAddress ? { xdsAddress } : {}), ...(xdsTlsAddress ? { xdsTlsAddress } : {}),
     close: async () => {
       ready = false;
       await xds.close();

@@ -14,6 +14,20 @@ import {
 } from './flags.js';
 import { DEFAULT_ROOT_NAMESPACE } from '../model/peer-authentication.js';
 import { startControlPlane, waitForShutdown } from './runtime.js';
+import { AuthenticationV1Api } from '@kubernetes/client-node';
+import { DirectoryCaStore } from '../security/ca/directory-store.js';
+import type { TokenAuthenticator } from '../security/csr/token-authenticator.js';
+import { KubeTokenReviewAuthenticator } from '../security/csr/token-review.js';
+import type { SecureXdsPort } from '../security/xds-port.js';
+import { loadKubeConfig } from './kubeconfig.js';
+import { openXdsTlsPort, xdsTlsSettings } from './xds-tls-flags.js';
+
+/** Without an API server to ask, tokens cannot be checked: only certificates authenticate. */
+const NO_TOKEN_REVIEWS: TokenAuthenticator = {
+  authenticate: () => Promise.resolve({
+    ok: false, reason: 'token_invalid', message: 'this pilotfish serve checks no tokens (no --kubeconfig); authenticate with a workload certificate',
+  }),
+};
 
 async function requireDirectory(dir: string, flag: string): Promise<void> {
   const info = await stat(dir).catch((err: NodeJS.ErrnoException) => {
@@ -34,6 +48,13 @@ export async function serve({ values }: ParsedLine<typeof serveCommand.flags>): 
   const maxFileBytes = countFlag(values['max-config-file-bytes']!, 'max-config-file-bytes', 1);
   const graceSeconds = countFlag(values['registry-service-grace-seconds']!, 'registry-service-grace-seconds', 0);
 
+  const tlsAddress = values['xds-tls-address'] ? addressFlag(values['xds-tls-address'], 'xds-tls-address', 'serve') : undefined;
+  if (tlsAddress && !values['ca-dir']) throw new UsageError('pilotfish serve: --xds-tls-address needs --ca-dir DIR (where the mesh CA is kept)');
+  if (values['ca-dir'] && !tlsAddress) throw new UsageError('pilotfish serve: --ca-dir is only used with --xds-tls-address');
+  const tlsSettings = tlsAddress
+    ? xdsTlsSettings('serve', tlsAddress, values, values['service-name']!, values.namespace!, ['localhost', '127.0.0.1'])
+    : undefined;
+
   // Checked before anything binds or logs, so this everyday mistake is one line.
   if (values['config-dir']) await requireDirectory(values['config-dir'], 'config-dir');
 
@@ -49,14 +70,26 @@ export async function serve({ values }: ParsedLine<typeof serveCommand.flags>): 
   if (configDir) sources.push(configDir);
   sources.push(registry);
 
+  let tls: SecureXdsPort | undefined;
+  if (tlsSettings) {
+    const tokens = values.kubeconfig
+      ? new KubeTokenReviewAuthenticator(loadKubeConfig(values.kubeconfig, process.env).makeApiClient(AuthenticationV1Api))
+      : NO_TOKEN_REVIEWS;
+    tls = await openXdsTlsPort(tlsSettings, new DirectoryCaStore(values['ca-dir']!), tokens, logger);
+  }
+
   const plane = await startControlPlane({
-    sources, logger, xdsAddress, httpAddress,
+    sources, logger, xdsAddress, httpAddress, ...(tls ? { xdsTls: tls.tls } : {}),
     debugEndpoints: !values['no-debug-endpoints'], outboundTrafficPolicy, identity,
     configureAdmin: (admin) => registerRegistryRoutes(admin, registry, new RegistryAccess(token)),
     servingInfo: () => ({ configDir: values['config-dir'] ?? null }),
     endpointsFromPods: true,
   });
-  await waitForShutdown(logger, () => plane.close());
+  tls?.attach(plane.xds);
+  await waitForShutdown(logger, async () => {
+    tls?.stop();
+    await plane.close();
+  });
   return 0;
 }
 

@@ -6,6 +6,20 @@
 // had of that type; each resource maps to the objects that shaped it (ResourceOwners). A NACK
 // stays active until the same stream ACKs that type again or closes.
 
+/** NACK text kept (and so written into a status condition) is at most this many characters. */
+export const MAX_NACK_MESSAGE_CHARS = 512;
+
+/**
+ * A proxy's NACK text as it may reach a status condition: what is not printable ASCII or a
+ * letter or digit of any script (control characters, bidi overrides, zero-width and other
+ * format characters, symbols) becomes "?", and it is cut to `max` characters. The proxy chose
+ * this text; whoever reads the condition must not be shown anything it could not see.
+ */
+export function sanitizeNackMessage(text: string, max: number = MAX_NACK_MESSAGE_CHARS): string {
+  const chars = [...text.slice(0, 4 * max)].map((c) => (/^[\x20-\x7e\p{L}\p{N}]$/u.test(c) ? c : '?'));
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : chars.join('');
+}
+
 /** Which configuration objects (`<Kind>/<namespace>/<name>`) shaped an xDS resource. */
 export interface ResourceOwners {
   owners(typeUrl: string, resourceName: string): readonly string[];
@@ -14,6 +28,11 @@ export interface ResourceOwners {
 }
 
 export interface NackInput {
+  /**
+   * The stream authenticated (the TLS port): only then is its text recorded. A plaintext client
+   * is whoever it says it is, and what it writes must not reach a status others read.
+   */
+  readonly authenticated: boolean;
   readonly streamId: number;
   readonly proxy: string;
   readonly typeUrl: string;
@@ -43,7 +62,7 @@ interface ActiveNack {
 }
 
 /** The objects a rejection is blamed on (sorted, unique). */
-export function attributeNack(input: NackInput, owners: ResourceOwners): string[] {
+export function attributeNack(input: Omit<NackInput, 'authenticated'>, owners: ResourceOwners): string[] {
   const candidates = input.candidates.length > 0 ? input.candidates : [...owners.ownedNames(input.typeUrl)];
   const named = candidates.filter((name) => name !== '' && input.message.includes(name));
   const blamed = named.length > 0 ? named : candidates;
@@ -60,11 +79,15 @@ export class NackTracker {
 
   /** Records a rejection: the objects it is blamed on, and whether the per-object summary may have changed. */
   nacked(input: NackInput): { readonly objects: readonly string[]; readonly changed: boolean } {
+    if (!input.authenticated) return { objects: [], changed: false };
     const objects = attributeNack(input, this.owners());
+    const message = sanitizeNackMessage(input.message);
     const key = `${input.streamId} ${input.typeUrl}`;
     const prev = this.active.get(key);
     // The same stream rejecting again keeps its place in "first error" order.
-    this.active.set(key, { seq: prev?.seq ?? ++this.seq, proxy: input.proxy, typeUrl: input.typeUrl, message: input.message, objects });
+    this.active.set(key, {
+      seq: prev?.seq ?? ++this.seq, proxy: sanitizeNackMessage(input.proxy, 253), typeUrl: sanitizeNackMessage(input.typeUrl, 253), message, objects,
+    });
     return { objects, changed: objects.length > 0 || (prev?.objects.length ?? 0) > 0 };
   }
 

@@ -2,6 +2,7 @@
 // (xds/server/, which only reads it): a per-proxy view of encoded resources. The only thing the
 // server knows about the mesh. cli/ wires the two together.
 import type { NodeInfo } from './node-info.js';
+import type { Principal } from './peer.js';
 
 /** One resource, encoded once and shared by every stream that sends it. */
 export interface XdsResource {
@@ -35,7 +36,19 @@ export interface ProxyView {
   close(): void;
 }
 
+/**
+ * Thrown by viewFor when the authenticated principal may not have the node's view: the stream
+ * ends with PERMISSION_DENIED and this message (which names no peer-supplied text unbounded).
+ */
+export class ViewRefusedError extends Error {
+  override readonly name = 'ViewRefusedError';
+}
+
 export interface ProxyViews {
-  /** Called once per stream, with the node from its first request. */
-  viewFor(node: NodeInfo): ProxyView;
+  /**
+   * Called once per stream, with the node from its first request and, on the TLS port, the
+   * authenticated principal (absent on plaintext streams: loopback `serve`, tests). Throws
+   * ViewRefusedError when the node claims to be a workload other than the principal.
+   */
+  viewFor(node: NodeInfo, principal?: Principal): ProxyView;
 }

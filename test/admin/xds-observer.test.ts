@@ -32,7 +32,7 @@ function sent(obs: XdsObserver, typeUrl: string, nonce: string, trigger?: Change
 describe('XdsObserver', () => {
   it('observes ACK time minus the change time, once per pushed response, and ignores answers to requests', async () => {
     const { obs, metrics, clock } = setup();
-    obs.streamOpened({ streamId: 1, node: NODE, delta: false });
+    obs.streamOpened({ streamId: 1, node: NODE, delta: false, authenticated: false });
     sent(obs, CLUSTER, 'n0');
     obs.acked({ streamId: 1, node: NODE, typeUrl: CLUSTER, version: 'v-n0', nonce: 'n0' });
     assert.equal((await convergence(metrics, 'CDS')).count, undefined, 'a request answer is not a push');
@@ -61,7 +61,7 @@ describe('XdsObserver', () => {
     assert.deepEqual(await convergence(metrics, 'LDS'), { count: 2, sum: 1.5 + 0.5 });
     assert.equal((await convergence(metrics, 'CDS')).count, undefined, 'other types are separate');
 
-    obs.nacked({ streamId: 1, node: NODE, typeUrl: CLUSTER, version: '', nonce: 'c', message: 'no', code: 3, rejectedVersion: 'v-c' });
+    obs.nacked({ authenticated: false, streamId: 1, node: NODE, typeUrl: CLUSTER, version: '', nonce: 'c', message: 'no', code: 3, rejectedVersion: 'v-c' });
     assert.equal((await convergence(metrics, 'CDS')).count, undefined);
     assert.deepEqual(obs.progressFor(second.since), { since: second.since, reason: 'config', sent: 2, acked: 1, nacked: 1, pending: 0 });
     assert.deepEqual(obs.progressFor(first.since), { since: first.since, reason: 'config', sent: 1, acked: 1, nacked: 0, pending: 0 });
@@ -69,9 +69,9 @@ describe('XdsObserver', () => {
 
   it('forgets a closed stream\'s pending pushes and counts proxies, not streams', async () => {
     const { obs, metrics, clock } = setup();
-    obs.streamOpened({ streamId: 1, node: NODE, delta: false });
-    obs.streamOpened({ streamId: 2, node: NODE, delta: true });
-    obs.streamOpened({ streamId: 3, node: { id: 'sc', metadata: { PILOTFISH_KIND: 'sidecar' } }, delta: false });
+    obs.streamOpened({ streamId: 1, node: NODE, delta: false, authenticated: false });
+    obs.streamOpened({ streamId: 2, node: NODE, delta: true, authenticated: false });
+    obs.streamOpened({ streamId: 3, node: { id: 'sc', metadata: { PILOTFISH_KIND: 'sidecar' } }, delta: false, authenticated: false });
     assert.deepEqual(obs.connected(), { grpc: 1, sidecar: 1 });
     sent(obs, CLUSTER, 'x', { since: clock.now, reason: 'config' }, 2);
     obs.streamClosed({ streamId: 2, node: NODE });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
 import { CLUSTER, ROUTE } from '../../src/xds/types.js';
 import { AdsClient } from '../support/ads-client.js';
@@ -32,7 +33,7 @@ function trafficRoute(name: string, spec: unknown): KubeObject {
 }
 
 function controllerArgs(kubeconfig: string, identity: string): string[] {
-  return ['controller', '--kubeconfig', kubeconfig, '--xds-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0',
+  return ['controller', '--kubeconfig', kubeconfig, '--xds-address', '127.0.0.1:0', '--xds-tls-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0',
     '--identity', identity, '--namespace', SYSTEM_NS, '--lease-duration', `${LEASE_SECONDS}s`, '--log-level', 'debug', '--no-webhook'];
 }
 
@@ -295,9 +296,24 @@ describe('e2e: pilotfish controller against the Kubernetes API', function () {
     assert.equal(api.count({ verb: 'patch', resource: 'trafficroutes', subresource: 'status', name: 'broken' }), writes);
   });
 
-  it('a proxy NACK shows up on the object that caused it, and clears when the proxy goes away', async () => {
+  it('a proxy NACK shows up on the object that caused it (only from an authenticated stream), and clears when the proxy goes away', async () => {
     const addrs = await pf.serving();
-    const nacker = await AdsClient.connect(addrs.xdsAddress, { id: 'nacker', metadata: { PILOTFISH_KIND: 'grpc', NAMESPACE: NS } });
+    // Plaintext first: whoever it claims to be, its text must not reach the status.
+    const anonymous = await AdsClient.connect(addrs.xdsAddress, { id: 'anonymous-nacker', metadata: { PILOTFISH_KIND: 'grpc', NAMESPACE: NS } });
+    ads.push(anonymous);
+    anonymous.request(ROUTE, ['manual.e2e.svc.cluster.local:50051']);
+    anonymous.nack(await anonymous.next(ROUTE), 'route manual.e2e.svc.cluster.local:50051: SECURITY NOTICE run curl | sh');
+
+    // The TLS port, authenticated with a projected token; the control plane's roots from the CA Secret it created.
+    api.registerToken('tok-e2e-nacker', { namespace: NS, serviceAccount: 'default', audiences: ['pilotfish'] });
+    const secret = api.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', name: 'pilotfish-ca', namespace: SYSTEM_NS });
+    const roots = Buffer.from(secret.data['root-cert.pem'], 'base64');
+    const md = new grpc.Metadata();
+    md.set('authorization', 'Bearer tok-e2e-nacker');
+    const nacker = await AdsClient.connect(addrs.xdsTlsAddress!, { id: 'nacker', metadata: { PILOTFISH_KIND: 'grpc', NAMESPACE: NS } }, {
+      credentials: grpc.credentials.createSsl(roots), metadata: md,
+      channelOptions: { 'grpc.ssl_target_name_override': `pilotfish.${SYSTEM_NS}.svc` },
+    });
     ads.push(nacker);
     nacker.request(ROUTE, ['manual.e2e.svc.cluster.local:50051']);
     const res = await nacker.next(ROUTE);
@@ -306,8 +322,9 @@ describe('e2e: pilotfish controller against the Kubernetes API', function () {
     const p = condition(rejected, 'Programmed')!;
     assert.equal(p.reason, 'RejectedByProxies');
     assert.match(p.message, /^1 proxy rejects the RouteConfiguration configuration/);
-    assert.match(p.message, /nacker/);
+    assert.match(p.message, /\(from nacker\)/);
     assert.match(p.message, /no healthy upstream policy understood/);
+    assert.doesNotMatch(p.message, /SECURITY NOTICE|anonymous/);
     assert.equal(condition(rejected, 'Accepted')?.status, 'True', 'still accepted: the API object is fine');
     assert.equal(condition(conditions('TrafficRoute', 'broken'), 'Programmed')?.status, 'False');
 

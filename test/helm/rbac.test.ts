@@ -75,8 +75,8 @@ describe('helm chart: RBAC is exactly what the code calls', () => {
     const cluster = grants(PILOTFISH_PERMISSIONS, 'cluster', names);
     const local = grants(PILOTFISH_PERMISSIONS, 'namespace', names);
     for (const g of ['authentication.k8s.io tokenreviews create', 'authorization.k8s.io subjectaccessreviews create',
-      ...['get', 'list', 'watch', 'create', 'update'].map((v) => `core configmaps ${v}`)]) assert.ok(cluster.has(g), g);
-    for (const g of ['core secrets get name=pilotfish-ca', 'core secrets update name=pilotfish-ca', 'core secrets create']) assert.ok(local.has(g), g);
+      ...['get', 'create', 'patch'].map((v) => `core configmaps ${v}`)]) assert.ok(cluster.has(g), g);
+    for (const g of ['core secrets get name=pilotfish-ca', 'core secrets create']) assert.ok(local.has(g), g);
     assert.ok(![...cluster].some((g) => g.startsWith('core secrets')), 'no Secret outside pilotfish\'s namespace');
     assert.ok(!local.has('core secrets get') && !cluster.has('core secrets list'), 'no Secret but the named ones can be read');
   });

@@ -47,7 +47,7 @@ describe('controller/kube NACKs on routing objects', () => {
     it('counts distinct rejecting proxies per object and keeps the first error', () => {
       const t = new NackTracker(() => OWNERS);
       const nack = (streamId: number, proxy: string, message: string): boolean =>
-        t.nacked({ streamId, proxy, typeUrl: ROUTE, message, candidates: ['reviews.shop.svc.cluster.local:9080'] }).changed;
+        t.nacked({ authenticated: true, streamId, proxy, typeUrl: ROUTE, message, candidates: ['reviews.shop.svc.cluster.local:9080'] }).changed;
       assert.equal(nack(1, 'a', 'first'), true);
       nack(2, 'b', 'second');
       nack(3, 'a', 'same proxy, another stream');
@@ -69,7 +69,7 @@ describe('controller/kube NACKs on routing objects', () => {
 
     it('a NACK nobody owns changes no summary', () => {
       const t = new NackTracker(() => OWNERS);
-      assert.deepEqual(t.nacked({ streamId: 1, proxy: 'a', typeUrl: CLUSTER, message: 'x', candidates: ['c'] }), { objects: [], changed: false });
+      assert.deepEqual(t.nacked({ authenticated: true, streamId: 1, proxy: 'a', typeUrl: CLUSTER, message: 'x', candidates: ['c'] }), { objects: [], changed: false });
       assert.equal(t.streamClosed(1), false);
     });
   });

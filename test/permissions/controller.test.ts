@@ -17,7 +17,7 @@ import { startFakeKubeApi, type FakeKubeApi, type RequestRecord } from '../suppo
 import { authorize, declared } from './authorize.js';
 
 const NS = 'mesh-control';
-const NAMES: ObjectNames = { webhookConfig: 'pf-injector', tlsSecret: 'pf-webhook-tls', lease: 'pf-leader', caSecret: 'pf-ca' };
+const NAMES: ObjectNames = { webhookConfig: 'pf-injector', tlsSecret: 'pf-webhook-tls', lease: 'pf-leader', caSecret: 'pilotfish-ca' };
 
 function assertExactly(records: readonly RequestRecord[], perms: readonly ApiPermission[], what: string): void {
   assert.ok(records.length > 0, `${what} made no request at all`);

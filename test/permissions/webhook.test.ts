@@ -14,7 +14,7 @@ import { review } from '../support/https-client.js';
 import { authorize, declared } from './authorize.js';
 
 const NS = 'mesh-control';
-const NAMES: ObjectNames = { webhookConfig: 'pf-injector', tlsSecret: 'pf-webhook-tls', lease: 'pf-controller', caSecret: 'pf-ca' };
+const NAMES: ObjectNames = { webhookConfig: 'pf-injector', tlsSecret: 'pf-webhook-tls', lease: 'pf-controller', caSecret: 'pilotfish-ca' };
 const SERVICE = 'pf';
 
 const POD = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'shop' }, spec: { containers: [{ name: 'app', image: 'nginx' }] } };

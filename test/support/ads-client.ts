@@ -34,6 +34,10 @@ export interface ConnectOptions {
   /** Default for next(): how long to wait for a response before failing. Default 20 s. */
   nextTimeoutMs?: number;
   channelOptions?: grpc.ChannelOptions;
+  /** Channel credentials (TLS, client certificate); default insecure. */
+  credentials?: grpc.ChannelCredentials;
+  /** Sent with the stream (an `authorization` header, say). */
+  metadata?: grpc.Metadata;
 }
 
 /** How the stream ended, as the client saw it. */
@@ -221,7 +225,7 @@ abstract class DiscoveryClient<Req, Res extends { typeUrl: string }> {
 }
 
 async function openChannel(address: string, opts: ConnectOptions): Promise<grpc.Client> {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure(), opts.channelOptions);
+  const client = new grpc.Client(address, opts.credentials ?? grpc.credentials.createInsecure(), opts.channelOptions);
   const timeout = opts.readyTimeoutMs ?? 10_000;
   await new Promise<void>((resolve, reject) => {
     client.waitForReady(Date.now() + timeout, (err) => {
@@ -250,7 +254,8 @@ export class AdsClient extends DiscoveryClient<SotwRequestInit, SotwResponse> {
   /** Opens a stream; nothing is sent until the first request(). `node` undefined sends none. */
   static async connect(address: string, node: NodeInfo | undefined, opts: ConnectOptions = {}): Promise<AdsClient> {
     const client = await openChannel(address, opts);
-    const call = client.makeBidiStreamRequest(methodFor(opts.service ?? 'ads', false), encodeSotwRequest, (b: Buffer) => b);
+    const call = client.makeBidiStreamRequest(methodFor(opts.service ?? 'ads', false), encodeSotwRequest, (b: Buffer) => b,
+      opts.metadata ?? new grpc.Metadata());
     return new AdsClient(client, call, node, opts.nextTimeoutMs ?? 20_000);
   }
 
@@ -306,7 +311,8 @@ export interface DeltaRequestOptions {
 export class DeltaAdsClient extends DiscoveryClient<DeltaRequestInit, DeltaResponse> {
   static async connect(address: string, node: NodeInfo | undefined, opts: ConnectOptions = {}): Promise<DeltaAdsClient> {
     const client = await openChannel(address, opts);
-    const call = client.makeBidiStreamRequest(methodFor(opts.service ?? 'ads', true), encodeDeltaRequest, (b: Buffer) => b);
+    const call = client.makeBidiStreamRequest(methodFor(opts.service ?? 'ads', true), encodeDeltaRequest, (b: Buffer) => b,
+      opts.metadata ?? new grpc.Metadata());
     return new DeltaAdsClient(client, call, node, opts.nextTimeoutMs ?? 20_000);
   }
 

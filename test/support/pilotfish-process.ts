@@ -77,9 +77,12 @@ export class PilotfishProcess {
     return this.logs.filter(pred).length;
   }
 
-  async serving(): Promise<{ xdsAddress: string; httpAddress: string }> {
+  async serving(): Promise<{ xdsAddress: string; httpAddress: string; xdsTlsAddress?: string }> {
     const l = await this.waitForLog((x) => x.message === 'serving', 'the "serving" line');
-    return { xdsAddress: String(l.xdsAddress), httpAddress: String(l.httpAddress) };
+    return {
+      xdsAddress: String(l.xdsAddress), httpAddress: String(l.httpAddress),
+      ...(l.xdsTlsAddress !== undefined ? { xdsTlsAddress: String(l.xdsTlsAddress) } : {}),
+    };
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {

@@ -17,7 +17,7 @@ export const CA_ORIGIN_ANNOTATION = 'security.pilotfish.io/ca-origin';
 
 /** Every API call SecretCaStore makes, for RBAC (src/permissions.ts collects these lists). */
 export const CA_SECRET_PERMISSIONS: readonly ApiPermission[] = [
-  { group: '', resource: 'secrets', verbs: ['get'], scope: 'namespace', why: 'SecretCaStore: read the mesh CA Secret' },
+  { group: '', resource: 'secrets', verbs: ['get'], scope: 'namespace', resourceName: 'caSecret', why: 'SecretCaStore: read the mesh CA Secret' },
   { group: '', resource: 'secrets', verbs: ['create'], scope: 'namespace', why: 'SecretCaStore: create the mesh CA Secret on first start' },
 ];
 

@@ -8,8 +8,9 @@ import type { MeshIdentityOptions } from '../../model/mesh-index.js';
 import type { OutboundTrafficPolicy } from '../../model/outbound-policy.js';
 import type { MeshSnapshot } from '../../model/snapshot.js';
 import type { Logger } from '../../logging.js';
-import type { NodeInfo } from '../node-info.js';
-import type { ChangeCause, ProxyView, ProxyViews, ResourceMap } from '../proxy-view.js';
+import { META_NAMESPACE, META_SERVICE_ACCOUNT, type NodeInfo } from '../node-info.js';
+import type { Principal } from '../peer.js';
+import { ViewRefusedError, type ChangeCause, type ProxyView, type ProxyViews, type ResourceMap } from '../proxy-view.js';
 import type { EncoderStats, ResourceEncoder } from './encoder.js';
 import { ProxyClasses, type ClassMember, type ClassState } from './proxy-classes.js';
 import { proxyIdentityFromNode } from './proxy-identity.js';
@@ -35,7 +36,7 @@ class MeshProxyView implements ProxyView, ClassMember {
    * proxy-resolve.ts); `base` is what the node says about itself, parsed once.
    */
   constructor(private readonly owner: MeshProxyViews, public state: ClassState<MeshProxyView>, readonly node: NodeInfo,
-    readonly base: ProxyIdentity, public resolved: ResolvedIdentity) {}
+    readonly base: ProxyIdentity, public resolved: ResolvedIdentity, readonly principal: Principal | undefined) {}
 
   resources(typeUrl: string): ResourceMap {
     return this.owner.resourcesFor(this.state, typeUrl);
@@ -56,6 +57,45 @@ class MeshProxyView implements ProxyView, ClassMember {
   }
 }
 
+/**
+ * The node as an authenticated principal may have it: its namespace and service account claims
+ * (metadata or an Istio-style id) must be the principal's, and are then replaced by the
+ * principal's, so every lookup (the Pod by name or by IP) and all generation happen in the
+ * principal's namespace, never in the one the node names.
+ */
+function boundNode(node: NodeInfo, principal: Principal): NodeInfo {
+  const claimed = proxyIdentityFromNode(node);
+  const meta = node.metadata ?? {};
+  const parts = node.id.split('~');
+  const namespaceClaimed = (typeof meta[META_NAMESPACE] === 'string' && meta[META_NAMESPACE] !== '')
+    || (parts.length === 4 && parts[2].lastIndexOf('.') > 0);
+  if (namespaceClaimed && claimed.namespace !== principal.namespace) {
+    throw new ViewRefusedError(`the node claims namespace ${show(claimed.namespace)}, but the stream authenticated as `
+      + `${principal.namespace}/${principal.serviceAccount} (${principal.via})`);
+  }
+  if (claimed.serviceAccount !== undefined && claimed.serviceAccount !== principal.serviceAccount) {
+    throw new ViewRefusedError(`the node claims service account ${show(claimed.serviceAccount)}, but the stream authenticated as `
+      + `${principal.namespace}/${principal.serviceAccount} (${principal.via})`);
+  }
+  return { ...node, metadata: { ...meta, [META_NAMESPACE]: principal.namespace, [META_SERVICE_ACCOUNT]: principal.serviceAccount } };
+}
+
+/** Why the Pod a node resolved to is not the principal's, or undefined when it is (or none is known yet). */
+function podMismatch(resolved: ResolvedIdentity, principal: Principal): string | undefined {
+  if (resolved.pod === undefined) return undefined;
+  const { namespace, serviceAccount } = resolved.identity;
+  // Kubernetes gives every Pod a service account; one the source did not record is `default`.
+  if (namespace === principal.namespace && (serviceAccount ?? 'default') === principal.serviceAccount) return undefined;
+  return `the node names pod ${resolved.pod} (service account ${serviceAccount ?? 'default'}), but the stream authenticated as `
+    + `${principal.namespace}/${principal.serviceAccount} (${principal.via})`;
+}
+
+/** A peer-supplied name as a refusal may quote it: bounded, control characters replaced. */
+function show(text: string): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  return JSON.stringify(clean.length > 64 ? `${clean.slice(0, 64)}…` : clean);
+}
+
 export class MeshProxyViews implements ProxyViews {
   private readonly classes: ProxyClasses<MeshProxyView>;
   private readonly podsByIp = new PodsByIp();
@@ -68,15 +108,20 @@ export class MeshProxyViews implements ProxyViews {
     this.summaries = new PushSummaries(logger);
   }
 
-  viewFor(node: NodeInfo): ProxyView {
+  viewFor(claimed: NodeInfo, principal?: Principal): ProxyView {
+    const node = principal ? boundNode(claimed, principal) : claimed;
     const base = proxyIdentityFromNode(node);
     const resolved = resolveProxyIdentity(node, this.classes.snapshot.pods, base, this.podsByIp);
+    if (principal) {
+      const mismatch = podMismatch(resolved, principal);
+      if (mismatch) throw new ViewRefusedError(mismatch);
+    }
     if (resolved.provisional) {
       this.logger.debug('proxy connected before its pod is known; using its own metadata until the pod appears', {
         proxy: node.id, namespace: base.namespace, podName: base.podName, ip: base.ip,
       });
     }
-    const view = new MeshProxyView(this, this.classes.classFor(resolved.identity), node, base, resolved);
+    const view = new MeshProxyView(this, this.classes.classFor(resolved.identity), node, base, resolved, principal);
     this.classes.join(view, view.state);
     return view;
   }
@@ -93,6 +138,15 @@ export class MeshProxyViews implements ProxyViews {
       for (const view of [...state.views]) {
         const resolved = resolveProxyIdentity(view.node, pods, view.base, this.podsByIp);
         if (sameResolution(resolved, view.resolved)) continue;
+        const mismatch = view.principal ? podMismatch(resolved, view.principal) : undefined;
+        if (mismatch) {
+          // The Pod the node names now belongs to another workload: the proxy keeps what it
+          // had (its own namespace's view), and never gets that Pod's.
+          this.logger.warn('an authenticated proxy names a pod of another workload; its view is not moved', {
+            proxy: view.node.id.slice(0, 256), reason: mismatch,
+          });
+          continue;
+        }
         if (view.resolved.provisional && !resolved.provisional) {
           this.logger.info('proxy matched to its pod', { proxy: view.node.id, pod: resolved.pod });
         }

@@ -232,6 +232,7 @@ export class DeltaStream extends XdsStream<DeltaRequest> {
     // Nothing is resent: the proxy keeps what it had until the content changes.
     this.logNack(typeUrl, version, { nonce: this.clip(req.responseNonce), code, error: this.clip(message, 1024) });
     this.emit('nacked', {
+      authenticated: this.authenticated,
       streamId: this.id, node: this.node, typeUrl, version: '', nonce: req.responseNonce, message, code,
       rejectedVersion: version,
     });

@@ -3,10 +3,13 @@
 import { silentLogger, type Logger } from '../../logging.js';
 import type { ProxyViews, XdsResource } from '../proxy-view.js';
 import type { XdsEvents } from './events.js';
+import type { Authenticate, Principal } from '../peer.js';
 import { discoveryTypes } from './codec.js';
 import { DeltaStream } from './delta-stream.js';
 import type { GrpcCall } from './grpc/call.js';
-import { DEFAULT_GRPC_SERVER_OPTIONS, GrpcServer, type GrpcServerOptions } from './grpc/server.js';
+import {
+  DEFAULT_GRPC_SERVER_OPTIONS, GrpcServer, type GrpcServerOptions, type GrpcTlsCredentials, type StreamHandler,
+} from './grpc/server.js';
 import { GrpcStatus } from './grpc/wire.js';
 import { DISCOVERY_SERVICES, methodPath } from './services.js';
 import { MemoryReclaimer } from './grpc/memory-reclaimer.js';
@@ -44,8 +47,25 @@ export const DEFAULT_XDS_LIMITS: XdsServerLimits = {
 };
 
 
+/**
+ * The authenticated port (15012): TLS, where every stream is authenticated (a client certificate
+ * from the mesh CA, or a bearer token) before its first message is read.
+ */
+export interface XdsTlsOptions {
+  /** host:port; port 0 binds a free port (see `tlsPort`). */
+  readonly address: string;
+  readonly credentials: GrpcTlsCredentials;
+  /** Per stream; a refusal ends the stream with UNAUTHENTICATED and its reason. */
+  readonly authenticate: Authenticate;
+  /** Other services on the same port (the CSR endpoint), asked before gRPC dispatch. */
+  readonly streamHandlers?: readonly StreamHandler[];
+}
+
 export interface XdsServerOptions {
-  /** host:port; port 0 binds a free port (see `port` on the result). Exactly one of address and socketPath. */
+  /**
+   * host:port of the plaintext port; port 0 binds a free port (see `port` on the result). At most
+   * one of address and socketPath; plaintext streams carry no principal, so keep it on loopback.
+   */
   readonly address?: string;
   /** A Unix socket path instead (the pod-side agent's SDS server); `port` is then 0. */
   readonly socketPath?: string;
@@ -56,8 +76,10 @@ export interface XdsServerOptions {
   readonly shutdownGraceMs?: number;
   /** Keepalive (defaults: DEFAULT_GRPC_SERVER_OPTIONS); the limits are in `limits`, which wins. */
   readonly grpcOptions?: Partial<GrpcServerOptions>;
-  /** Resource limits (defaults: DEFAULT_XDS_LIMITS). */
+  /** Resource limits (defaults: DEFAULT_XDS_LIMITS), applied to each port. */
   readonly limits?: Partial<XdsServerLimits>;
+  /** The authenticated TLS port, next to (or instead of) the plaintext one. */
+  readonly tls?: XdsTlsOptions;
 }
 
 export interface HeldBytes {
@@ -69,7 +91,12 @@ export interface HeldBytes {
 }
 
 export interface XdsServer {
+  /** The plaintext port; 0 when there is none (or on a Unix socket). */
   readonly port: number;
+  /** The TLS port; 0 when there is none. */
+  readonly tlsPort: number;
+  /** Serves new TLS connections with renewed credentials; open connections keep theirs. */
+  setTlsCredentials(credentials: GrpcTlsCredentials): void;
   /** Per-stream protocol state, for /debug/syncz. */
   streams(): StreamStatus[];
   /** Per type, the resources a stream last sent its client (for /debug/config_dump); undefined once it closed. */
@@ -96,58 +123,107 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
   const caches = new ServerCaches(limits, () => counters.hit('nameListBytes'), reclaim);
   // Proxies that vanish without closing their connection would otherwise keep a stream and a
   // view forever: keepalive pings find them.
-  const server = new GrpcServer(logger, { ...DEFAULT_GRPC_SERVER_OPTIONS, ...opts.grpcOptions, ...opts.limits },
-    (limit) => counters.hit(limit), reclaim);
+  const grpcOptions = { ...DEFAULT_GRPC_SERVER_OPTIONS, ...opts.grpcOptions, ...opts.limits };
+  const onLimit = (limit: Parameters<LimitCounters['hit']>[0]): void => counters.hit(limit);
   let closing = false;
   const refuseIfClosing = (call: GrpcCall): boolean => {
     if (!closing) return false;
     call.finish(GrpcStatus.UNAVAILABLE, 'pilotfish xDS server is shutting down');
     return true;
   };
+  const plainWanted = opts.address !== undefined || opts.socketPath !== undefined;
+  if (opts.address !== undefined && opts.socketPath !== undefined) throw new Error('the xDS server takes at most one of address and socketPath');
+  if (!plainWanted && !opts.tls) throw new Error('the xDS server needs an address, a socketPath or a TLS port');
+  const plain = plainWanted ? new GrpcServer(logger, grpcOptions, onLimit, reclaim) : undefined;
+  const secure = opts.tls
+    ? new GrpcServer(logger, grpcOptions, onLimit, reclaim, { tls: opts.tls.credentials, ...(opts.tls.streamHandlers ? { streamHandlers: opts.tls.streamHandlers } : {}) })
+    : undefined;
+  const servers = [plain, secure].filter((x): x is GrpcServer => x !== undefined);
 
   for (const spec of DISCOVERY_SERVICES) {
     const ctx: StreamContext = {
       source: opts.source, logger, events: opts.events ?? {}, registry, fixedTypeUrl: spec.typeUrl, caches, limits, counters, reclaim,
     };
-    server.handle(methodPath(spec.service, spec.sotwMethod), (call) => {
-      if (!refuseIfClosing(call)) new SotwStream(call, ctx);
-    });
-    server.handle(methodPath(spec.service, spec.deltaMethod), (call) => {
-      if (!refuseIfClosing(call)) new DeltaStream(call, ctx);
-    });
+    const open = (call: GrpcCall, make: (c: StreamContext) => void): void => {
+      if (refuseIfClosing(call)) return;
+      if (!call.credentials) {
+        make(ctx);
+        return;
+      }
+      authenticateCall(call, opts.tls!.authenticate, logger).then((principal) => {
+        // The client may have gone, or the server begun shutting down, while it was checked.
+        if (principal === undefined || call.isFinished || refuseIfClosing(call)) return;
+        make({ ...ctx, principal });
+      }, () => undefined);
+    };
+    for (const server of servers) {
+      server.handle(methodPath(spec.service, spec.sotwMethod), (call) => open(call, (c) => new SotwStream(call, c)));
+      server.handle(methodPath(spec.service, spec.deltaMethod), (call) => open(call, (c) => new DeltaStream(call, c)));
+    }
   }
 
-  if ((opts.address === undefined) === (opts.socketPath === undefined)) {
-    throw new Error('the xDS server needs exactly one of address and socketPath');
+  let port = 0;
+  let tlsPort = 0;
+  try {
+    if (plain && opts.socketPath !== undefined) await plain.listenPath(opts.socketPath);
+    else if (plain) port = await plain.listen(opts.address!);
+    if (secure) tlsPort = await secure.listen(opts.tls!.address);
+  } catch (err) {
+    await Promise.all(servers.map((x) => x.close(0, () => undefined)));
+    throw err;
   }
-  const port = opts.socketPath !== undefined ? (await server.listenPath(opts.socketPath), 0) : await server.listen(opts.address!);
-  logger.info('xDS server listening', { address: opts.socketPath ?? opts.address, port });
+  if (plain) logger.info('xDS server listening (plaintext: streams are not authenticated)', { address: opts.socketPath ?? opts.address, port });
+  if (secure) logger.info('xDS server listening (TLS: streams are authenticated)', { address: opts.tls!.address, port: tlsPort });
 
   let closed: Promise<void> | undefined;
   return {
     port,
+    tlsPort,
+    setTlsCredentials: (credentials) => {
+      if (!secure) throw new Error('this xDS server has no TLS port');
+      secure.setTlsCredentials(credentials);
+    },
     streams: () => registry.snapshot(),
     sentResources: (streamId) => registry.get(streamId)?.sentResources(),
     limitHits: () => counters.snapshot(),
     held: () => ({
-      bufferedBytes: server.bufferedBytes, nameListBytes: caches.lists.heldBytes, internedNameBytes: caches.names.heldBytes,
+      bufferedBytes: servers.reduce((n, x) => n + x.bufferedBytes, 0), nameListBytes: caches.lists.heldBytes, internedNameBytes: caches.names.heldBytes,
     }),
     close: () => {
       closing = true;
       reclaimer.stop();
-      closed ??= shutdown(server, registry, logger, opts.shutdownGraceMs ?? 5000);
+      closed ??= shutdown(servers, registry, logger, opts.shutdownGraceMs ?? 5000);
       return closed;
     },
   };
 }
 
-async function shutdown(server: GrpcServer, registry: StreamRegistry, logger: Logger, graceMs: number): Promise<void> {
+/**
+ * The principal of a call on the TLS port, or undefined after ending it UNAUTHENTICATED with the
+ * authenticator's reason (ours, never the peer's text).
+ */
+async function authenticateCall(call: GrpcCall, authenticate: Authenticate, logger: Logger): Promise<Principal | undefined> {
+  let reason: string;
+  try {
+    const result = await authenticate(call.credentials ?? {});
+    if (result.ok) return result.principal;
+    reason = result.reason;
+  } catch (err) {
+    reason = 'the stream could not be authenticated';
+    logger.error('xDS authentication failed', { peer: call.peer, error: String(err) });
+  }
+  logger.info('refused an unauthenticated xDS stream', { peer: call.peer, method: call.path, reason });
+  call.finish(GrpcStatus.UNAUTHENTICATED, reason);
+  return undefined;
+}
+
+async function shutdown(servers: readonly GrpcServer[], registry: StreamRegistry, logger: Logger, graceMs: number): Promise<void> {
   logger.info('xDS server shutting down', { streams: registry.size });
   // Tell every proxy first (UNAVAILABLE: reconnect elsewhere), then stop accepting and close
   // the connections once their calls have ended, so they cannot come straight back to us.
   registry.terminateAll(GrpcStatus.UNAVAILABLE, 'pilotfish xDS server is shutting down');
-  await server.close(graceMs, () => {
+  await Promise.all(servers.map((server) => server.close(graceMs, () => {
     logger.warn('xDS connections did not drain in time; closing them', { graceMs, streams: registry.size, connections: server.connections });
-  });
+  })));
   logger.info('xDS server stopped');
 }

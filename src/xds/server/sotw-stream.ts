@@ -176,6 +176,7 @@ export class SotwStream extends XdsStream<SotwRequest> {
     });
     if (this.node) {
       this.emit('nacked', {
+      authenticated: this.authenticated,
         streamId: this.id, node: this.node, typeUrl, version: req.versionInfo, nonce: req.responseNonce,
         message: detail.message, code: detail.code, rejectedVersion,
       });

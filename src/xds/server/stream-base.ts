@@ -3,7 +3,8 @@
 import type { NodeInfo } from '../node-info.js';
 import type { Logger } from '../../logging.js';
 import { PUSH_ORDER, shortTypeName } from '../types.js';
-import type { ChangeCause, ProxyViews, ProxyView, XdsResource } from '../proxy-view.js';
+import { ViewRefusedError, type ChangeCause, type ProxyViews, type ProxyView, type XdsResource } from '../proxy-view.js';
+import type { Principal } from '../peer.js';
 import type { XdsEvents } from './events.js';
 import type { GrpcCall } from './grpc/call.js';
 import { GrpcStatus, statusName, type GrpcStatusCode } from './grpc/wire.js';
@@ -34,6 +35,8 @@ export interface StreamContext {
   readonly counters: LimitCounters;
   /** Told of the bytes a closed stream's subscriptions held (see MemoryReclaimer). */
   readonly reclaim: (bytes: number) => void;
+  /** Who the stream authenticated as (TLS port); absent on plaintext streams. */
+  readonly principal?: Principal;
 }
 
 export interface StreamLimits {
@@ -120,7 +123,7 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
     if (!this.node) return undefined;
     return {
       streamId: this.id, nodeId: this.node.id, node: this.node, delta: this.delta, method: this.method,
-      peer: this.peer, connectedAt: this.connectedAt, types: this.typeStatuses(),
+      peer: this.peer, ...(this.ctx.principal ? { principal: this.ctx.principal } : {}), connectedAt: this.connectedAt, types: this.typeStatuses(),
     };
   }
 
@@ -208,19 +211,34 @@ export abstract class XdsStream<Req extends BaseRequest> implements LiveStream {
     }
   }
 
+  protected get authenticated(): boolean {
+    return this.ctx.principal !== undefined;
+  }
+
   private open(req: Req): boolean {
     if (!req.node) {
       this.terminate(GrpcStatus.INVALID_ARGUMENT,
         'the first discovery request of a stream must carry a node with a non-empty id');
       return false;
     }
-    const view = this.ctx.source.viewFor(req.node);
+    let view: ProxyView;
+    try {
+      view = this.ctx.source.viewFor(req.node, this.ctx.principal);
+    } catch (err) {
+      if (!(err instanceof ViewRefusedError)) throw err;
+      this.terminate(GrpcStatus.PERMISSION_DENIED, err.message);
+      return false;
+    }
     this.node = req.node;
     this.view = view;
     this.log = this.log.child({ proxy: this.clip(req.node.id) });
     view.onChange((types, cause) => this.changed(types, cause));
-    this.log.info('xDS stream opened', { delta: this.delta, method: this.method, peer: this.peer });
-    this.emit('streamOpened', { streamId: this.id, node: req.node, delta: this.delta });
+    const p = this.ctx.principal;
+    this.log.info('xDS stream opened', {
+      delta: this.delta, method: this.method, peer: this.peer,
+      ...(p ? { principal: `${p.namespace}/${p.serviceAccount}`, via: p.via } : {}),
+    });
+    this.emit('streamOpened', { streamId: this.id, node: req.node, delta: this.delta, authenticated: this.authenticated });
     return true;
   }
 

@@ -1,4 +1,5 @@
 // Per-stream protocol state as plain data, for /debug/syncz and tests.
+import type { Principal } from '../peer.js';
 import type { NodeInfo } from '../node-info.js';
 import type { XdsResource } from '../proxy-view.js';
 
@@ -36,6 +37,8 @@ export interface StreamStatus {
   readonly delta: boolean;
   readonly method: string;
   readonly peer: string;
+  /** Who the stream authenticated as (TLS port); absent on plaintext streams. */
+  readonly principal?: Principal;
   readonly connectedAt: string;
   readonly types: readonly TypeStatus[];
 }

@@ -28,7 +28,10 @@ describe('Lease MicroTime', () => {
 describe('pilotfish controller flags', () => {
   it('defaults: ports, lease, namespace and identity from the Pod environment', () => {
     const s = parseControllerFlags([], { POD_NAMESPACE: 'mesh', POD_NAME: 'pilotfish-7d9f-abcde' });
-    assert.equal(s.xdsAddress, '0.0.0.0:15010');
+    assert.equal(s.xdsAddress, undefined, 'plaintext xDS is off in the controller unless asked for');
+    assert.equal(s.xdsTls.address, '0.0.0.0:15012');
+    assert.equal(s.xdsTls.trustDomain, 'cluster.local');
+    assert.deepEqual(s.xdsTls.hosts, ['pilotfish.mesh.svc', 'pilotfish.mesh.svc.cluster.local']);
     assert.equal(s.httpAddress, '0.0.0.0:15014');
     assert.equal(s.webhookAddress, '0.0.0.0:15017');
     assert.equal(s.namespace, 'mesh');

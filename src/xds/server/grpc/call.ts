@@ -3,6 +3,7 @@
 // runs of encoded resources plus a small per-stream head and tail): corked into one writev, the
 // bytes go from the shared buffers to the socket without being copied into a framed message.
 import http2 from 'node:http2';
+import type { PeerCredentials } from '../../peer.js';
 import type { BlockPool } from './block-pool.js';
 import type { ByteBudget } from './byte-budget.js';
 import { inflateLimited, InflateError } from './inflate.js';
@@ -49,8 +50,11 @@ export class GrpcCall {
   private closedReason: string | undefined;
   private status: { code: GrpcStatusCode; details: string } | undefined;
 
+  /**
+   * @param credentials what the client presented on the TLS port; undefined on a plaintext one
+   */
   constructor(private readonly stream: http2.ServerHttp2Stream, readonly path: string, readonly peer: string,
-    private readonly reading: CallReading) {
+    private readonly reading: CallReading, readonly credentials?: PeerCredentials) {
     this.reader = reading.reader;
     // Attached at once: an unhandled 'error' on a stream would take the process down.
     stream.on('error', (err: Error) => this.close(`stream error: ${err.message}`));

@@ -6,6 +6,8 @@
 // against a real gRPC implementation.
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { PeerCredentials } from '../../peer.js';
 import { splitHostPort } from '../../../host-port.js';
 import type { Logger } from '../../../logging.js';
 import { BlockPool } from './block-pool.js';
@@ -41,6 +43,25 @@ export interface GrpcServerOptions {
   readonly maxConcurrentStreams: number;
 }
 
+/** The TLS port's credentials (PEM). `ca` holds the roots client certificates must chain to. */
+export interface GrpcTlsCredentials {
+  readonly key: string;
+  readonly cert: string;
+  readonly ca: string;
+}
+
+/**
+ * Answers a stream itself (true) or leaves it to gRPC dispatch (false): another service on the
+ * same port (the CSR endpoint), asked before anything gRPC-specific is checked.
+ */
+export type StreamHandler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
+
+export interface GrpcTransport {
+  /** Serve TLS with these credentials instead of plaintext. */
+  readonly tls?: GrpcTlsCredentials;
+  readonly streamHandlers?: readonly StreamHandler[];
+}
+
 export const DEFAULT_GRPC_SERVER_OPTIONS: GrpcServerOptions = {
   keepaliveTimeMs: 30_000,
   // gRPC's default: a proxy busy applying a large push may answer a ping late.
@@ -59,6 +80,14 @@ function peerOf(session: http2.Http2Session | undefined): string {
   return s.remoteFamily === 'IPv6' ? `[${s.remoteAddress}]:${s.remotePort}` : `${s.remoteAddress}:${s.remotePort}`;
 }
 
+/** What a stream on the TLS port presented: the verified certificate of its connection, its authorization header. */
+function credentialsOf(session: http2.Http2Session | undefined, headers: http2.IncomingHttpHeaders): PeerCredentials {
+  const socket = session?.socket as TLSSocket | undefined;
+  const certificate = socket?.authorized ? socket.getPeerX509Certificate() : undefined;
+  const auth = headers.authorization;
+  return { ...(certificate ? { certificate } : {}), ...(typeof auth === 'string' ? { authorization: auth } : {}) };
+}
+
 function bytesRead(session: http2.Http2Session): number {
   return session.socket?.bytesRead ?? 0;
 }
@@ -71,7 +100,8 @@ function refuse(stream: http2.ServerHttp2Stream, code: GrpcStatusCode, message: 
 }
 
 export class GrpcServer {
-  private readonly server: http2.Http2Server;
+  private readonly server: http2.Http2Server | http2.Http2SecureServer;
+  private readonly secure: http2.Http2SecureServer | undefined;
   private readonly handlers = new Map<string, CallHandler>();
   private readonly sessions = new Map<http2.ServerHttp2Session, { budget: ByteBudget; streams: number }>();
   private readonly processBudget: ByteBudget;
@@ -84,19 +114,51 @@ export class GrpcServer {
    */
   constructor(private readonly logger: Logger, private readonly opts: GrpcServerOptions = DEFAULT_GRPC_SERVER_OPTIONS,
     private readonly onLimit: (limit: TransportLimit) => void = () => undefined,
-    onAbandoned: (bytes: number) => void = () => undefined) {
+    onAbandoned: (bytes: number) => void = () => undefined, private readonly transport: GrpcTransport = {}) {
     if (opts.maxConnectionBufferedBytes < opts.maxReceiveMessageBytes || opts.maxProcessBufferedBytes < opts.maxConnectionBufferedBytes) {
       throw new Error('xDS server limits: need maxReceiveMessageBytes <= maxConnectionBufferedBytes <= maxProcessBufferedBytes');
     }
     this.processBudget = new ByteBudget(opts.maxProcessBufferedBytes, 'process', undefined, onAbandoned);
     this.blocks = new BlockPool(1 << 20, 2_000, onAbandoned);
-    this.server = http2.createServer({
-      // A SotW ACK restates every subscribed name (tens of kilobytes): let it arrive in one go.
-      settings: { initialWindowSize: 1 << 20, maxConcurrentStreams: opts.maxConcurrentStreams },
-    });
+    // A SotW ACK restates every subscribed name (tens of kilobytes): let it arrive in one go.
+    const settings = { initialWindowSize: 1 << 20, maxConcurrentStreams: opts.maxConcurrentStreams };
+    if (transport.tls) {
+      const { key, cert, ca } = transport.tls;
+      // The certificate is asked for but not required at the TLS layer: a pod agent without its
+      // first certificate authenticates with a token on the stream instead. A certificate that
+      // does not verify is a different matter (see cutUntrusted).
+      this.secure = http2.createSecureServer({ key, cert, ca, requestCert: true, rejectUnauthorized: false, allowHTTP1: false, settings });
+      this.secure.prependListener('secureConnection', (socket: TLSSocket) => this.cutUntrusted(socket));
+      this.secure.on('tlsClientError', (err) => this.logger.debug('xDS TLS handshake failed', { error: err.message }));
+      this.server = this.secure;
+    } else {
+      this.server = http2.createServer({ settings });
+    }
     this.server.on('session', (session) => this.track(session));
     this.server.on('stream', (stream, headers) => this.route(stream, headers));
     this.server.on('sessionError', (err) => this.logger.debug('xDS connection error', { error: err.message }));
+  }
+
+  /**
+   * A client presenting a certificate that does not verify against the bundle is cut before any
+   * stream: it is not treated as anonymous (the agent takes the cut as the sign to fall back to
+   * its token, and an attacker learns nothing from a gRPC status).
+   */
+  private cutUntrusted(socket: TLSSocket): void {
+    if (socket.authorized) return;
+    const peer = socket.getPeerCertificate();
+    if (peer && Object.keys(peer).length > 0) {
+      this.logger.info('cut an xDS connection whose client certificate does not verify', {
+        peer: `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`, reason: String(socket.authorizationError),
+      });
+      socket.destroy();
+    }
+  }
+
+  /** Serves new connections with new credentials (a renewed serving certificate); open ones are kept. */
+  setTlsCredentials(credentials: GrpcTlsCredentials): void {
+    if (!this.secure) throw new Error('this xDS server is not serving TLS');
+    this.secure.setSecureContext({ key: credentials.key, cert: credentials.cert, ca: credentials.ca });
   }
 
   handle(path: string, handler: CallHandler): void {
@@ -219,6 +281,7 @@ export class GrpcServer {
       stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
       return;
     }
+    for (const h of this.transport.streamHandlers ?? []) if (h(stream, headers)) return;
     const path = headers[':path'] ?? '';
     if (headers[':method'] !== 'POST') {
       stream.respond({ ':status': 405, allow: 'POST' }, { endStream: true });
@@ -243,6 +306,6 @@ export class GrpcServer {
     handler(new GrpcCall(stream, path, peerOf(stream.session), {
       reader: new MessageReader(max, encoding, new BudgetCharge(conn.budget)),
       budget: conn.budget, blocks: this.blocks, maxMessageBytes: max, encoding, onLimit: this.onLimit,
-    }));
+    }, this.secure ? credentialsOf(stream.session, headers) : undefined));
   }
 }
