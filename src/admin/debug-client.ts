@@ -4,8 +4,9 @@
 // kubeconfig's credentials go along as a bearer token; a loopback one (port-forward) needs none,
 // and gets none: a token is not handed to whatever listens on a port unless it must be.
 import { isLoopbackAddress } from './debug-access.js';
+import { PORT_CONTROL_HTTP } from '../model/ports.js';
 
-export const DEFAULT_SERVER = 'http://127.0.0.1:15014';
+export const DEFAULT_SERVER = `http://127.0.0.1:${PORT_CONTROL_HTTP}`;
 
 export class DebugClientError extends Error {}
 
@@ -57,7 +58,7 @@ export async function getDebugJson<T>(server: string, path: string, query: Recor
     res = await fetch(url, { headers, signal: AbortSignal.timeout(15_000) });
   } catch (err) {
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
-    throw new DebugClientError(`cannot reach the pilotfish control plane at ${server}: ${cause} (is it running? point --server at its port 15014)`);
+    throw new DebugClientError(`cannot reach the pilotfish control plane at ${server}: ${cause} (is it running? point --server at its port ${PORT_CONTROL_HTTP})`);
   }
   const text = await res.text();
   // Fastify's own 404 (no such route) differs from an endpoint's "no such proxy".

@@ -3,7 +3,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../logging.js';
 
-export interface AdminServerOptions {
+interface AdminServerOptions {
   logger: Logger;
   /** Readiness: true once every source has synced and xDS is serving. */
   ready: () => boolean;

@@ -10,13 +10,13 @@ const PUSH_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 /** An admission request must answer well within the API server's webhook timeout (10 s default). */
 const WEBHOOK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export interface MetricsOptions {
+interface MetricsOptions {
   /** Node.js process metrics (CPU, memory, event loop lag, GC); default true. */
   readonly processMetrics?: boolean;
 }
 
 /** The slice the admission webhook needs. */
-export interface WebhookMetrics {
+interface WebhookMetrics {
   /** result: `injected` | `skipped` | `error` (low cardinality, never free text). */
   readonly webhookInjections: Counter<'result'>;
   /** Seconds from receiving an AdmissionReview to answering it, by the same result. */
@@ -24,7 +24,7 @@ export interface WebhookMetrics {
 }
 
 /** The slice Kubernetes informers need. */
-export interface InformerMetrics {
+interface InformerMetrics {
   /** kind: the resource (`Service`, `EndpointSlice`, ...); event: `add` | `update` | `delete`. */
   readonly informerEvents: Counter<'kind' | 'event'>;
   /** A full list, initial or after a watch expired (410) or failed. */

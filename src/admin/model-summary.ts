@@ -2,7 +2,7 @@
 // versions, and per service its ports and how many endpoints are ready.
 import type { MeshSnapshot } from '../model/snapshot.js';
 
-export interface ServiceSummary {
+interface ServiceSummary {
   readonly key: string;
   readonly clusterIP?: string;
   readonly synthetic: boolean;

@@ -23,19 +23,19 @@ import { buildSyncz } from './syncz.js';
 import { XdsObserver } from './xds-observer.js';
 
 /** What observability reads from the snapshot store. */
-export interface SnapshotFeed {
+interface SnapshotFeed {
   current(): MeshSnapshot;
   subscribe(listener: (snapshot: MeshSnapshot) => void): () => void;
 }
 
 /** What it reads from the mesh config source. */
-export interface PushFeed {
+interface PushFeed {
   onPush(listener: (summary: PushSummary) => void): void;
   encoderStats(): Readonly<EncoderStats>;
   proxyCount(): number;
 }
 
-export interface ObservabilityOptions {
+interface ObservabilityOptions {
   readonly app: FastifyInstance;
   readonly store: SnapshotFeed;
   readonly mesh: PushFeed;

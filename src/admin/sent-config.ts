@@ -15,7 +15,7 @@ export interface SentResource {
   readonly resource: Record<string, unknown>;
 }
 
-export interface SentType {
+interface SentType {
   readonly type: string;
   readonly typeUrl: string;
   readonly state: SyncState;

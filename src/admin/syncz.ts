@@ -9,9 +9,9 @@ import { CLUSTER, ENDPOINT, LISTENER, ROUTE, shortTypeName } from '../xds/types.
 export type SyncState = 'SYNCED' | 'STALE' | 'NOT SENT' | 'NACKED';
 
 /** The four types in the columns' order (as istioctl prints them). */
-export const SYNC_TYPES = [CLUSTER, LISTENER, ROUTE, ENDPOINT] as const;
+const SYNC_TYPES = [CLUSTER, LISTENER, ROUTE, ENDPOINT] as const;
 
-export interface TypeSync {
+interface TypeSync {
   readonly type: string;
   readonly typeUrl: string;
   readonly state: SyncState;

@@ -18,7 +18,7 @@ interface Pending {
 }
 
 /** How far the proxies got with the responses one source change caused. */
-export interface PushProgress {
+interface PushProgress {
   /** Epoch ms of the change (the snapshot's changedAt). */
   readonly since: number;
   readonly reason: string;

@@ -6,14 +6,14 @@ import { X509Certificate, createPublicKey } from 'node:crypto';
 import { certificatePems } from '../security/pem.js';
 
 /** Bounds on the answer's lists (a chain of leaf + a few intermediates, a bundle of a few roots). */
-export const MAX_CHAIN_CERTIFICATES = 8;
-export const MAX_BUNDLE_CERTIFICATES = 32;
+const MAX_CHAIN_CERTIFICATES = 8;
+const MAX_BUNDLE_CERTIFICATES = 32;
 
 export class AnswerRejectedError extends Error {
   override readonly name = 'AnswerRejectedError';
 }
 
-export interface CheckedCertificate {
+interface CheckedCertificate {
   /** Canonical PEMs, leaf first. */
   readonly certChain: readonly string[];
   readonly trustBundle: readonly string[];

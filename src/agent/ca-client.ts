@@ -6,8 +6,8 @@ import { connect, constants } from 'node:http2';
 /** The CA's path (src/security/csr/http2-handler.ts serves it; a test keeps the two equal). */
 export const CSR_PATH = '/v1/certificate';
 /** Bound on the CA's answer (a chain and a bundle of a few certificates are a few KiB). */
-export const MAX_RESPONSE_BYTES = 256 * 1024;
-export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+const MAX_RESPONSE_BYTES = 256 * 1024;
+const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 
 export interface CaRequest {
   /** https://host:port of the CA (pilotfish's TLS port). */

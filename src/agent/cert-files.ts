@@ -19,11 +19,11 @@ import { renameSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
-export const CERT_CHAIN_FILE = 'cert-chain.pem';
-export const KEY_FILE = 'key.pem';
-export const ROOT_CERT_FILE = 'root-cert.pem';
+const CERT_CHAIN_FILE = 'cert-chain.pem';
+const KEY_FILE = 'key.pem';
+const ROOT_CERT_FILE = 'root-cert.pem';
 
-export interface CertificateFiles {
+interface CertificateFiles {
   readonly certChainPem: string;
   readonly privateKeyPem: string;
   readonly trustBundlePem: string;

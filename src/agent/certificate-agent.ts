@@ -19,7 +19,7 @@ const MAX_ERROR_TEXT = 300;
 /** setTimeout's ceiling (~24.8 days); longer delays are waited for in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export interface AgentConfig {
+interface AgentConfig {
   readonly trustDomain?: string;
   readonly namespace: string;
   readonly serviceAccount: string;
@@ -70,7 +70,7 @@ export interface AgentStatus {
   readonly lastError?: AgentError;
 }
 
-export interface AgentDeps {
+interface AgentDeps {
   readonly logger: Logger;
   readonly now?: () => Date;
   readonly random?: () => number;

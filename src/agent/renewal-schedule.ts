@@ -13,7 +13,7 @@ export interface ScheduleOptions {
   readonly maxBackoffMs?: number;
 }
 
-export const DEFAULT_SCHEDULE: Required<ScheduleOptions> = {
+const DEFAULT_SCHEDULE: Required<ScheduleOptions> = {
   renewFraction: 0.5, jitterFraction: 0.1, initialBackoffMs: 1000, maxBackoffMs: 60_000,
 };
 

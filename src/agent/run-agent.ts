@@ -45,7 +45,7 @@ export interface RunAgentConfig {
 }
 
 /** Knobs that are not flags: tests shorten the schedules, the lead may expose more later. */
-export interface RunAgentDeps {
+interface RunAgentDeps {
   readonly logger?: Logger;
   readonly schedule?: ScheduleOptions;
   readonly proxyLimits?: Partial<XdsProxyLimits>;

@@ -4,7 +4,7 @@ import { webcrypto } from 'node:crypto';
 import { toPem } from '../security/pem.js';
 import { x509 } from '../security/x509.js';
 
-export interface WorkloadKey {
+interface WorkloadKey {
   /** PKCS#8 PEM, for key.pem and for SDS. */
   readonly privateKeyPem: string;
   /** SubjectPublicKeyInfo DER, to recognise the certificate issued for this key. */

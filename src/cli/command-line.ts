@@ -4,7 +4,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from './failure.js';
 
-export interface FlagSpec {
+interface FlagSpec {
   readonly type: 'string' | 'boolean';
   readonly short?: string;
   /** Applied when the flag is absent (string flags only). */
@@ -19,9 +19,9 @@ export interface FlagSpec {
 export type FlagSpecs = Readonly<Record<string, FlagSpec>>;
 
 /** Values by flag name as typed on the command line (`no-webhook`, not commander's `webhook`). */
-export type FlagValues<F extends FlagSpecs> = { -readonly [K in keyof F]?: F[K]['type'] extends 'boolean' ? boolean : string };
+type FlagValues<F extends FlagSpecs> = { -readonly [K in keyof F]?: F[K]['type'] extends 'boolean' ? boolean : string };
 
-export interface ArgSpec {
+interface ArgSpec {
   readonly name: string;
   readonly help: string;
   readonly required?: boolean;
@@ -33,7 +33,7 @@ export interface ParsedLine<F extends FlagSpecs> {
 }
 
 /** A command as declared: what the parser and the help are built from. */
-export interface CommandDefinition<F extends FlagSpecs = FlagSpecs> {
+interface CommandDefinition<F extends FlagSpecs = FlagSpecs> {
   readonly name: string;
   /** One line, for `pilotfish --help`. */
   readonly summary: string;
@@ -71,7 +71,7 @@ function optionOf(name: string, f: FlagSpec): Option {
 }
 
 /** `error: unknown option '--x'\n(Did you mean --y?)` -> `pilotfish serve: unknown option '--x' (did you mean --y?)`. */
-export function usageMessage(command: string, commanderMessage: string): string {
+function usageMessage(command: string, commanderMessage: string): string {
   const text = commanderMessage.replace(/^error: /, '').replace(/\n\(Did you mean/, ' (did you mean').replace(/\s+$/, '');
   return `${command}: ${text}`;
 }

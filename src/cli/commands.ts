@@ -9,6 +9,7 @@ import { defineCommand, type FlagSpecs } from './command-line.js';
 import { logFlags } from './flags.js';
 import { injectorFlagOptions, webhookCertHostsFlag, webhookFlagOptions } from './injector-flags.js';
 import { AGENT_DEFAULTS as AGENT_FLAG_DEFAULTS } from '../agent/agent-defaults.js';
+import { PORT_CONTROL_HTTP } from '../model/ports.js';
 
 const PROXY_KINDS = ['grpc', 'sidecar'] as const;
 
@@ -18,7 +19,7 @@ const servingFlags = {
     type: 'string', arg: 'HOST:PORT', default: '127.0.0.1:15010',
     help: 'the plaintext ADS gRPC server: unauthenticated, every client is who it claims to be, so keep it on loopback (port 0 picks a free port; the bound address is logged)',
   },
-  'http-address': { type: 'string', arg: 'HOST:PORT', default: '0.0.0.0:15014', help: 'health, readiness, metrics and debug endpoints' },
+  'http-address': { type: 'string', arg: 'HOST:PORT', default: `0.0.0.0:${PORT_CONTROL_HTTP}`, help: 'health, readiness, metrics and debug endpoints' },
   ...logFlags,
   'no-debug-endpoints': { type: 'boolean', help: 'turn off /debug/* on the HTTP address' },
   'outbound-traffic-policy': {
@@ -48,7 +49,7 @@ export const serveCommand = defineCommand({
     'config-dir': { type: 'string', arg: 'DIR', help: 'Kubernetes YAML files (*.yaml, *.yml, recursive, multi-document), watched for changes' },
     ...servingFlags,
     // Loopback by default: the REST registry on this port changes what proxies get.
-    'http-address': { type: 'string', arg: 'HOST:PORT', default: '127.0.0.1:15014', help: 'health, readiness, the REST registry, metrics and debug endpoints' },
+    'http-address': { type: 'string', arg: 'HOST:PORT', default: `127.0.0.1:${PORT_CONTROL_HTTP}`, help: 'health, readiness, the REST registry, metrics and debug endpoints' },
     'max-config-file-bytes': { type: 'string', arg: 'BYTES', default: '4194304', help: 'a config file larger than this is refused (not read)' },
     'registry-token-file': { type: 'string', arg: 'FILE', help: 'bearer token the REST registry requires (without it, only loopback clients may use the registry)' },
     'registry-allow-defined-services': { type: 'boolean', help: 'let the registry add endpoints to Services the config files define' },

@@ -8,7 +8,7 @@ import type { LoadedConfig, ObjectOrigin } from './config-load.js';
 
 export type Severity = 'Error' | 'Warning' | 'Info';
 
-export interface Finding {
+interface Finding {
   readonly severity: Severity;
   /** A condition reason (`ServiceNotFound`, `Conflict`, …) or the kind of file problem (`YamlSyntax`, …). */
   readonly code: string;
@@ -22,7 +22,7 @@ export interface Finding {
   readonly message: string;
 }
 
-export interface FindingOptions {
+interface FindingOptions {
   /**
    * The clients the config is for. grpc: what proxyless gRPC clients ignore is a warning;
    * sidecar: not reported; undefined: reported as info.

@@ -9,6 +9,7 @@ import { errorText, KubeRest } from '../kube/rest.js';
 import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '../webhook/injection-names.js';
 import { UsageError } from './flags.js';
 import { loadKubeConfig } from './kubeconfig.js';
+import { PORT_CONTROL_HTTP } from '../model/ports.js';
 
 /** One control-plane replica's debug endpoints. */
 export interface Replica {
@@ -25,7 +26,7 @@ export interface ReplicaProxy {
 /** The chart's Pod labels (deploy/helm/pilotfish/templates/_helpers.tpl, selectorLabels). */
 export const CONTROL_PLANE_SELECTOR = 'app.kubernetes.io/name=pilotfish,app.kubernetes.io/component=control-plane';
 /** Where pilotfish serves /debug (the chart's http port). */
-const ADMIN_PORT = 15014;
+const ADMIN_PORT = PORT_CONTROL_HTTP;
 
 /** The flags both commands take to find the replicas. */
 interface ReplicaFlags {

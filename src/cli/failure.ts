@@ -34,7 +34,7 @@ export function listenFailure(flag: string, address: string, err: unknown): Comm
   return new CommandFailure(`cannot listen on ${address} (--${flag}): ${why}`, { cause: err });
 }
 
-export function firstLine(text: string): string {
+function firstLine(text: string): string {
   return text.split('\n')[0]?.trim() || text;
 }
 

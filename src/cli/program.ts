@@ -8,7 +8,7 @@ import { EXIT } from './exit-codes.js';
 import { failureReport, UsageError } from './failure.js';
 import { pilotfishVersion } from './version.js';
 
-export interface ProgramIO {
+interface ProgramIO {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
 }

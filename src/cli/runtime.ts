@@ -19,7 +19,7 @@ import { startXdsServer, type XdsServer, type XdsTlsOptions } from '../xds/serve
 import type { XdsEvents } from '../xds/server/events.js';
 import { isListenError, listenFailure } from './failure.js';
 
-export interface ControlPlaneOptions {
+interface ControlPlaneOptions {
   /** In precedence order: an earlier source wins a duplicate object. */
   readonly sources: readonly Source[];
   readonly logger: Logger;
@@ -60,7 +60,7 @@ export interface ControlPlane {
 }
 
 /** Calls every listener's handler in order; one failing does not keep the others from hearing. */
-export function combineXdsEvents(...list: readonly (XdsEvents | undefined)[]): XdsEvents {
+function combineXdsEvents(...list: readonly (XdsEvents | undefined)[]): XdsEvents {
   const all = list.filter((e): e is XdsEvents => e !== undefined);
   const each = <K extends keyof XdsEvents>(name: K) => (info: Parameters<NonNullable<XdsEvents[K]>>[0]): void => {
     for (const e of all) {

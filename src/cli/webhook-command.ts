@@ -1,6 +1,6 @@
 // `pilotfish webhook`: the sidecar injector's HTTPS server. Also exports the flag checks and the
 // start function that `pilotfish controller` reuses to run the injector in the same process.
-import { KubeConfig } from '@kubernetes/client-node';
+import { type KubeConfig } from '@kubernetes/client-node';
 import { createLogger, type Logger } from '../logging.js';
 import type { DecisionPolicy } from '../webhook/decision.js';
 import type { InjectorConfig } from '../webhook/inject.js';

@@ -10,7 +10,7 @@
 export type ApiVerb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
 
 /** Objects the code addresses by a configured name: RBAC can pin those rules with resourceNames. */
-export type NamedObject = 'webhookConfig' | 'tlsSecret' | 'lease' | 'caSecret';
+type NamedObject = 'webhookConfig' | 'tlsSecret' | 'lease' | 'caSecret';
 
 export interface ApiPermission {
   /** API group; '' for the core group. */

@@ -12,7 +12,7 @@ import type { Logger } from '../logging.js';
 import { LeaseConflict, microTime, type LeaseSpec, type LeaseStore, type StoredLease } from './lease-store.js';
 import { errorText } from '../kube/rest.js';
 
-export interface LeaderElectorOptions {
+interface LeaderElectorOptions {
   readonly store: LeaseStore;
   /** This replica's name in the Lease (the Pod name in a cluster). */
   readonly identity: string;
@@ -28,7 +28,7 @@ export interface LeaderElectorOptions {
   readonly random?: () => number;
 }
 
-export type LeadershipListener = (leading: boolean) => void;
+type LeadershipListener = (leading: boolean) => void;
 
 export class LeaderElector {
   private readonly log: Logger;

@@ -27,7 +27,7 @@ export interface ResourceOwners {
   ownedNames(typeUrl: string): Iterable<string>;
 }
 
-export interface NackInput {
+interface NackInput {
   /**
    * The stream authenticated (the TLS port): only then is its text recorded. A plaintext client
    * is whoever it says it is, and what it writes must not reach a status others read.

@@ -7,7 +7,7 @@ import type { RoutingObjectStatus } from '../model/routing-status.js';
 import type { NackSummary } from './nack-tracker.js';
 import type { DesiredCondition, DesiredStatus } from './status-writer.js';
 
-export const PROGRAMMED = 'Programmed';
+const PROGRAMMED = 'Programmed';
 export const ROUTING_CONDITION_TYPES: readonly string[] = ['Accepted', 'ResolvedRefs', PROGRAMMED];
 
 /** Keeps a proxy's error message from swamping the object (the CRD allows 32 KiB per message). */

@@ -7,7 +7,7 @@ import { Backoff, type BackoffOptions } from '../kube/backoff.js';
 import { errorCode, errorText, KubeApiError, MERGE_PATCH, type KubeRest } from '../kube/rest.js';
 import type { ApiVerb } from '../kube/api-permission.js';
 
-export type ConditionStatusValue = 'True' | 'False' | 'Unknown';
+type ConditionStatusValue = 'True' | 'False' | 'Unknown';
 
 /** A metav1.Condition without lastTransitionTime (the writer maintains that). */
 export interface DesiredCondition {
@@ -23,7 +23,7 @@ export interface WrittenCondition extends DesiredCondition {
 }
 
 /** Which object: enough to build its /status path. */
-export interface StatusTarget {
+interface StatusTarget {
   /** group/version, e.g. routing.pilotfish.io/v1alpha1 */
   readonly apiVersion: string;
   readonly kind: string;
@@ -42,16 +42,16 @@ export interface DesiredStatus {
 }
 
 /** What the writer reads of the object as the cluster has it now (a raw Kubernetes object fits). */
-export interface LiveObject {
+interface LiveObject {
   readonly metadata?: { readonly uid?: string; readonly resourceVersion?: string };
   readonly status?: unknown;
 }
 
-export interface StatusClient {
+interface StatusClient {
   patchStatus(target: StatusTarget, status: Record<string, unknown>): Promise<void>;
 }
 
-export interface StatusWriterOptions {
+interface StatusWriterOptions {
   readonly client: StatusClient;
   /** The live object (from an informer cache), undefined when it does not exist (any more). */
   readonly live: (target: StatusTarget) => LiveObject | undefined;
@@ -76,7 +76,7 @@ interface StatusShape {
   [key: string]: unknown;
 }
 
-export function targetKey(t: StatusTarget): string {
+function targetKey(t: StatusTarget): string {
   return `${t.kind}/${t.namespace}/${t.name}`;
 }
 
@@ -122,7 +122,7 @@ function normalCondition(c: unknown): string {
   return JSON.stringify([o.type, o.status, o.reason, o.message, o.observedGeneration, o.lastTransitionTime]);
 }
 
-export function sameStatus(a: unknown, b: unknown): boolean {
+function sameStatus(a: unknown, b: unknown): boolean {
   const ga = (a as { observedGeneration?: unknown } | undefined)?.observedGeneration;
   const gb = (b as { observedGeneration?: unknown } | undefined)?.observedGeneration;
   if (ga !== gb) return false;

@@ -5,7 +5,7 @@
 // to look answers up. Plain data.
 import { effectivePolicy, type PolicyFields, type TrafficPolicy } from './routing.js';
 
-export interface PortSettings {
+interface PortSettings {
   /** For traffic to the port in no subset. */
   readonly service: PolicyFields;
   /** By subset name. */

@@ -55,7 +55,7 @@ export function serviceKey(namespace: string, name: string): string {
   return `${name}.${namespace}`;
 }
 
-export const CLUSTER_DOMAIN = 'svc.cluster.local';
+const CLUSTER_DOMAIN = 'svc.cluster.local';
 
 export function serviceFqdn(namespace: string, name: string): string {
   return `${name}.${namespace}.${CLUSTER_DOMAIN}`;

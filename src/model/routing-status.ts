@@ -20,8 +20,8 @@ export const NOTHING_APPLIED: AppliedRouting = Object.freeze({
   routes: new Map(), policies: new Map(), routeByHost: new Map(), policyByHost: new Map(),
 });
 
-export type ConditionType = 'Accepted' | 'ResolvedRefs';
-export type ConditionStatus = 'True' | 'False' | 'Unknown';
+type ConditionType = 'Accepted' | 'ResolvedRefs';
+type ConditionStatus = 'True' | 'False' | 'Unknown';
 
 export const REASONS = {
   /** Accepted=True. */

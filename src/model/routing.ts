@@ -70,7 +70,7 @@ export interface Destination {
   readonly subset?: string;
 }
 
-export type StringMatchType = 'exact' | 'prefix' | 'regex';
+type StringMatchType = 'exact' | 'prefix' | 'regex';
 
 export interface StringMatch {
   readonly type: StringMatchType;
@@ -99,7 +99,7 @@ export interface RequestMatch {
   readonly queryParams: readonly QueryParamMatch[];
 }
 
-export interface WeightedDestination {
+interface WeightedDestination {
   readonly destination: Destination;
   /** Relative weight >= 0; a lone destination without weight gets 100. */
   readonly weight: number;
@@ -117,7 +117,7 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY_ON: readonly string[] = Object.freeze(
   ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'resource-exhausted']);
 
-export type FaultAbort =
+type FaultAbort =
   | { readonly type: 'http'; readonly httpStatus: number; readonly percentage: number }
   | { readonly type: 'grpc'; readonly grpcStatus: number; readonly grpcStatusName: string; readonly percentage: number };
 
@@ -126,12 +126,12 @@ export interface FaultPolicy {
   readonly abort?: FaultAbort;
 }
 
-export interface MirrorPolicy {
+interface MirrorPolicy {
   readonly destination: Destination;
   readonly percentage: number;
 }
 
-export interface Rewrite {
+interface Rewrite {
   /** Replaces the matched prefix (or the whole path of an exact match). */
   readonly uriPrefix?: string;
   /** New Host/:authority. */
@@ -147,7 +147,7 @@ export interface Redirect {
   readonly responseCode: RedirectCode;
 }
 
-export interface HeaderValue {
+interface HeaderValue {
   readonly name: string;
   readonly value: string;
 }
@@ -160,8 +160,6 @@ export interface HeaderOperations {
   /** Sorted. */
   readonly remove: readonly string[];
 }
-
-export const NO_HEADER_OPERATIONS: HeaderOperations = Object.freeze({ add: [], set: [], remove: [] });
 
 export type RuleAction =
   | { readonly type: 'route'; readonly destinations: readonly WeightedDestination[] }
@@ -264,7 +262,7 @@ export interface PolicyFields {
   readonly localRateLimit?: LocalRateLimit;
 }
 
-export const POLICY_FIELD_NAMES: readonly (keyof PolicyFields)[] =
+const POLICY_FIELD_NAMES: readonly (keyof PolicyFields)[] =
   ['loadBalancer', 'connectionPool', 'outlierDetection', 'healthCheck', 'localRateLimit'];
 
 export interface PortPolicy extends PolicyFields {

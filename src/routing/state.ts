@@ -10,7 +10,7 @@ import type { RoutingObjects } from '../model/snapshot.js';
 import { deepEqual } from '../deep-equal.js';
 import { serviceLookupFromMaps, validateRouting } from './validate.js';
 
-export interface RoutingStepInput {
+interface RoutingStepInput {
   readonly previous: RoutingState;
   readonly previousObjects: RoutingObjects;
   readonly objects: RoutingObjects;
@@ -75,7 +75,7 @@ function sameApplied(a: AppliedRouting, b: AppliedRouting): boolean {
 }
 
 /** `TrafficRoute shop/reviews`, for logs. */
-export function describeStatus(s: Pick<RoutingObjectStatus, 'kind' | 'namespace' | 'name'>): string {
+function describeStatus(s: Pick<RoutingObjectStatus, 'kind' | 'namespace' | 'name'>): string {
   return `${s.kind} ${s.namespace}/${s.name}`;
 }
 

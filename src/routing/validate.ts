@@ -63,7 +63,7 @@ export interface RoutingValidationInput {
 // ---------------------------------------------------------------------------------------------
 // Output
 
-export interface RoutingValidationResult {
+interface RoutingValidationResult {
   /** One per input object, policies first, each kind in the order objects were considered (oldest first). */
   readonly statuses: readonly RoutingObjectStatus[];
   readonly applied: AppliedRouting;
@@ -375,7 +375,7 @@ export function validateRouting(input: RoutingValidationInput): RoutingValidatio
 // Writing status
 
 /** A condition as stored in status.conditions. */
-export interface StoredCondition extends RoutingCondition {
+interface StoredCondition extends RoutingCondition {
   readonly lastTransitionTime: string;
 }
 

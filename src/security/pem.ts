@@ -3,7 +3,7 @@
 
 const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([A-Za-z0-9+/=\r\n]+?)-----END \1-----/g;
 
-export interface PemBlock {
+interface PemBlock {
   readonly label: string;
   readonly der: Buffer;
 }

@@ -8,7 +8,7 @@ export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 /** The standard's bound on the whole ID, in bytes. */
 export const MAX_SPIFFE_ID_BYTES = 2048;
 /** The standard's bound on the trust domain name (a DNS name's length). */
-export const MAX_TRUST_DOMAIN_LENGTH = 255;
+const MAX_TRUST_DOMAIN_LENGTH = 255;
 
 const SCHEME = 'spiffe://';
 const TRUST_DOMAIN_CHARS = /^[a-z0-9._-]+$/;
@@ -21,7 +21,7 @@ export class SpiffeIdError extends Error {
   override readonly name = 'SpiffeIdError';
 }
 
-export interface SpiffeId {
+interface SpiffeId {
   readonly trustDomain: string;
   /** The path segments, without slashes; empty for the trust domain's own ID. */
   readonly segments: readonly string[];

@@ -8,13 +8,13 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
-export const realTimers: Timers = {
+const realTimers: Timers = {
   now: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
-export interface DebounceOptions {
+interface DebounceOptions {
   readonly quietMs: number;
   readonly maxDelayMs: number;
   readonly timers?: Timers;

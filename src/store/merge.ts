@@ -8,12 +8,12 @@
 // Downstream (translate.ts) then tells "nothing of this kind changed" from one comparison.
 import { SYNTHETIC_ANNOTATION, type ObjectSet } from '../sources/objects.js';
 
-export interface SourceObjects {
+interface SourceObjects {
   readonly source: string;
   readonly objects: ObjectSet;
 }
 
-export interface MergeResult {
+interface MergeResult {
   readonly objects: ObjectSet;
   /** One line per ignored duplicate, naming the object and both sources. */
   readonly conflicts: readonly string[];

@@ -15,7 +15,7 @@ import { nextRoutingState, rejectionLines } from '../routing/state.js';
 import { nextSecurityState } from './peer-authentications.js';
 import type { RoutingState } from '../model/routing-status.js';
 
-export interface SnapshotStoreOptions {
+interface SnapshotStoreOptions {
   readonly logger: Logger;
   /** Publish after this long without further changes (default 100 ms). */
   readonly quietMs?: number;
@@ -28,7 +28,7 @@ export interface SnapshotStoreOptions {
   readonly translate?: TranslateOptions;
 }
 
-export type SnapshotListener = (snapshot: MeshSnapshot) => void;
+type SnapshotListener = (snapshot: MeshSnapshot) => void;
 
 export class SnapshotStore implements SourceSink {
   /** Resolves with the first snapshot, published once every source's start() has resolved. */

@@ -30,7 +30,7 @@ export interface DecisionPolicy {
   readonly excludedNamespaces?: readonly string[];
 }
 
-export interface DecisionInput {
+interface DecisionInput {
   readonly pod: V1Pod;
   /** The Pod's namespace (from the admission request when the Pod itself does not say). */
   readonly namespace: string;
@@ -39,7 +39,7 @@ export interface DecisionInput {
 }
 
 /** Stable, low-cardinality name of the rule that decided (for metrics); `reason` says the details. */
-export type DecisionCode =
+type DecisionCode =
   | 'pod-label' | 'namespace-label'
   | 'no-containers' | 'host-network' | 'excluded-namespace' | 'foreign-container' | 'reserved-port'
   | 'namespace-not-enabled' | 'namespace-unknown';

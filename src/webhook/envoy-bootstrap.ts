@@ -9,7 +9,7 @@ import { META_INSTANCE_IP, META_KIND, META_LABELS, META_NAMESPACE, META_POD_NAME
 import { DEFAULT_SDS_SOCKET, sdsBootstrapCluster } from '../xds/generate/tls.js';
 import { PORT_ADMIN, PORT_METRICS, PORT_READINESS, READINESS_PATH } from './injection-names.js';
 
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
 export const XDS_CLUSTER = 'xds-grpc';
@@ -24,7 +24,7 @@ export interface AppProbeRoute {
   readonly appPath: string;
 }
 
-export interface SidecarBootstrapOptions {
+interface SidecarBootstrapOptions {
   readonly nodeId: string;
   readonly cluster: string;
   readonly namespace: string;
@@ -135,7 +135,7 @@ function forward(path: string, cluster: string, rewrite: string): JsonObject {
   return { match: { path }, route: { cluster, prefix_rewrite: rewrite } };
 }
 
-export function appProbeCluster(port: number): string {
+function appProbeCluster(port: number): string {
   return `pilotfish-app-probe-${port}`;
 }
 

@@ -29,7 +29,7 @@ import { BoundedMemo } from './memo.js';
 import { bootstrapArgument, proxyContainer } from './sidecar.js';
 import { formatStatus, stripInjection, type InjectionStatus } from './status.js';
 
-export interface ProxyResources {
+interface ProxyResources {
   readonly cpu: string;
   readonly memory: string;
   /** Empty string: no limit. */
@@ -77,7 +77,7 @@ export const DEFAULT_INJECTOR_CONFIG: InjectorConfig = {
   proxyLogLevel: 'warning',
 };
 
-export interface InjectionResult {
+interface InjectionResult {
   readonly pod: V1Pod;
   /** Problems with the Pod's annotations or probes; the injection went ahead with defaults. */
   readonly warnings: readonly string[];

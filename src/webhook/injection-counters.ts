@@ -1,7 +1,7 @@
 // Counters of injection outcomes. Kept as plain numbers so the process's metrics endpoint (owned
 // by cli/) can render them next to everything else; toPrometheus() renders them on their own.
 
-export type Outcome = 'injected' | 'skipped' | 'ignored' | 'error';
+type Outcome = 'injected' | 'skipped' | 'ignored' | 'error';
 
 export class InjectionMetrics {
   private readonly counts = new Map<string, number>();

@@ -1,7 +1,7 @@
 // How often each webhook limit (limits.ts) was hit: a client that trips them is either broken or
 // probing, and an operator should see which.
 
-export type LimitHit =
+type LimitHit =
   | 'connections' | 'handshake_timeout' | 'headers_timeout' | 'body_timeout' | 'request_timeout' | 'idle_timeout'
   | 'body_limit' | 'inflight_body';
 

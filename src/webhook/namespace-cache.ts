@@ -16,7 +16,7 @@ export interface NamespaceCache {
 }
 
 /** How lookups were answered, for tests and metrics. */
-export interface NamespaceLookupStats {
+interface NamespaceLookupStats {
   cached: number;
   /** Answered by the fallback because the cache had not synced. */
   notSynced: number;

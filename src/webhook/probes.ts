@@ -17,7 +17,7 @@ import { PROBE_KINDS } from './status.js';
 
 const SUFFIX: Record<ProbeKind, string> = { livenessProbe: 'livez', readinessProbe: 'readyz', startupProbe: 'startupz' };
 
-export interface ProbeRewrite {
+interface ProbeRewrite {
   /** Containers with their probes pointed at the proxy; the input's own objects where nothing changed. */
   readonly containers: V1Container[];
   readonly routes: AppProbeRoute[];

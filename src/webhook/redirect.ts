@@ -33,10 +33,10 @@ export const DEFAULT_REDIRECT: RedirectConfig = {
   excludeInboundPorts: [],
 };
 
-export const CHAIN_INBOUND = 'PILOTFISH_INBOUND';
-export const CHAIN_IN_REDIRECT = 'PILOTFISH_IN_REDIRECT';
-export const CHAIN_OUTPUT = 'PILOTFISH_OUTPUT';
-export const CHAIN_REDIRECT = 'PILOTFISH_REDIRECT';
+const CHAIN_INBOUND = 'PILOTFISH_INBOUND';
+const CHAIN_IN_REDIRECT = 'PILOTFISH_IN_REDIRECT';
+const CHAIN_OUTPUT = 'PILOTFISH_OUTPUT';
+const CHAIN_REDIRECT = 'PILOTFISH_REDIRECT';
 
 /** iptables-restore input for the nat table. Pure: same config, same text. */
 export function redirectRules(c: RedirectConfig): string {
@@ -83,7 +83,7 @@ export function redirectRules(c: RedirectConfig): string {
  * The script the init container runs with the rules as `$1`. Re-running it in a namespace that
  * already has the chains does nothing: a restarted init container must not append the jumps twice.
  */
-export const INIT_SCRIPT = [
+const INIT_SCRIPT = [
   'set -e',
   `if iptables -t nat -S ${CHAIN_OUTPUT} >/dev/null 2>&1; then echo "pilotfish-init: redirect already installed"; exit 0; fi`,
   'printf \'%s\' "$1" | iptables-restore --noflush',
@@ -91,7 +91,7 @@ export const INIT_SCRIPT = [
   'iptables -t nat -S',
 ].join('\n');
 
-export interface InitContainerOptions {
+interface InitContainerOptions {
   readonly image: string;
   readonly imagePullPolicy?: string;
   readonly redirect: RedirectConfig;

@@ -14,7 +14,7 @@ export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
 export type OnError = 'allow' | 'deny';
 
-export interface AdmissionRequest {
+interface AdmissionRequest {
   readonly uid: string;
   readonly kind?: { readonly group?: string; readonly version?: string; readonly kind?: string };
   readonly resource?: { readonly group?: string; readonly version?: string; readonly resource?: string };
@@ -25,7 +25,7 @@ export interface AdmissionRequest {
   readonly object?: unknown;
 }
 
-export interface AdmissionResponse {
+interface AdmissionResponse {
   uid: string;
   allowed: boolean;
   patchType?: 'JSONPatch';
@@ -34,7 +34,7 @@ export interface AdmissionResponse {
   status?: { code: number; message: string };
 }
 
-export interface AdmissionReviewResponse {
+interface AdmissionReviewResponse {
   apiVersion: typeof ADMISSION_API_VERSION;
   kind: 'AdmissionReview';
   response: AdmissionResponse;
@@ -51,7 +51,7 @@ export interface ReviewDeps {
   readonly metrics: InjectionMetrics;
 }
 
-export type ReviewOutcome =
+type ReviewOutcome =
   | { readonly status: 200; readonly body: AdmissionReviewResponse }
   | { readonly status: 400; readonly body: { readonly error: string } };
 
@@ -85,7 +85,7 @@ export function admissionReviewJson(body: AdmissionReviewResponse): string {
 }
 
 /** The envelope's problems, or the request. */
-export function parseReview(body: unknown): { request: AdmissionRequest } | { error: string } {
+function parseReview(body: unknown): { request: AdmissionRequest } | { error: string } {
   if (!isObject(body)) return { error: 'body is not a JSON object' };
   if (body.apiVersion !== ADMISSION_API_VERSION || body.kind !== 'AdmissionReview') {
     return { error: `expected apiVersion ${ADMISSION_API_VERSION} kind AdmissionReview, got ${String(body.apiVersion)} ${String(body.kind)}` };

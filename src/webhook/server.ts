@@ -14,7 +14,7 @@ import { BUSY, ConnectionGuards, fastifyLimitOptions, tlsServerOptions } from '.
 
 export const INJECT_PATH = '/inject';
 
-export interface WebhookServerOptions {
+interface WebhookServerOptions {
   readonly host: string;
   /** 0 picks a free port (tests); the bound port is in the result and in the "listening" log. */
   readonly port: number;

@@ -8,7 +8,7 @@ import {
   PROXY_CONTAINER_NAME, PROXY_GID, PROXY_UID, READINESS_PATH,
 } from './injection-names.js';
 
-export interface ProxyContainerOptions {
+interface ProxyContainerOptions {
   readonly image: string;
   readonly imagePullPolicy?: string;
   /** The `--config-yaml` argument: bootstrapArgument() of the sidecar's bootstrap. */
@@ -24,7 +24,7 @@ export interface ProxyContainerOptions {
   readonly volumeMounts?: readonly V1VolumeMount[];
 }
 
-export function downwardEnv(): V1EnvVar[] {
+function downwardEnv(): V1EnvVar[] {
   const field = (name: string, fieldPath: string): V1EnvVar => ({ name, valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath } } });
   return [
     field(ENV_POD_NAME, 'metadata.name'),

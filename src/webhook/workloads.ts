@@ -8,7 +8,7 @@ import { injectPod, type InjectorConfig } from './inject.js';
 import { NAMESPACE_INJECT_ENABLED, NAMESPACE_INJECT_LABEL } from './injection-names.js';
 
 /** Where each kind keeps its pod template ([] for a Pod itself). */
-export const POD_TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
+const POD_TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
   Pod: [],
   Deployment: ['spec', 'template'],
   StatefulSet: ['spec', 'template'],
@@ -19,7 +19,7 @@ export const POD_TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
   CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
 };
 
-export interface OfflineReport {
+interface OfflineReport {
   readonly kind: string;
   readonly namespace: string;
   readonly name: string;
@@ -28,7 +28,7 @@ export interface OfflineReport {
   readonly warnings: readonly string[];
 }
 
-export interface OfflineResult {
+interface OfflineResult {
   readonly text: string;
   readonly reports: readonly OfflineReport[];
 }

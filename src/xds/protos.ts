@@ -8,7 +8,7 @@ import protobuf from 'protobufjs';
 const require = createRequire(import.meta.url);
 
 /** Every top-level proto the control plane encodes, directly or inside an Any. */
-export const PROTO_FILES: readonly string[] = [
+const PROTO_FILES: readonly string[] = [
   'envoy/service/discovery/v3/ads.proto',
   'envoy/service/discovery/v3/discovery.proto',
   'envoy/service/listener/v3/lds.proto',
@@ -54,7 +54,7 @@ function depsDir(): string {
   return path.join(dir, 'deps');
 }
 
-export function includeDirs(): string[] {
+function includeDirs(): string[] {
   const deps = depsDir();
   const protobufjsDir = path.dirname(require.resolve('protobufjs/package.json'));
   return [

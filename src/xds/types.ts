@@ -22,10 +22,6 @@ export function isFullState(typeUrl: string): boolean {
   return typeUrl === LISTENER || typeUrl === CLUSTER;
 }
 
-export function isKnownType(typeUrl: string): typeUrl is XdsTypeUrl {
-  return typeUrl === LISTENER || typeUrl === ROUTE || typeUrl === CLUSTER || typeUrl === ENDPOINT;
-}
-
 export function messageName(typeUrl: string): string {
   return typeUrl.startsWith(TYPE_PREFIX) ? typeUrl.slice(TYPE_PREFIX.length) : typeUrl;
 }

@@ -22,10 +22,6 @@ export type CaFiles = { readonly [K in CaFileName]?: string };
 /** Bound on each entry read from a store: CA material is a few KiB; a larger file is a mistake. */
 export const MAX_CA_FILE_BYTES = 256 * 1024;
 
-export function isCaFileName(name: string): name is CaFileName {
-  return (CA_FILE_NAMES as readonly string[]).includes(name);
-}
-
 /** True when no entry is present: nothing was ever stored. */
 export function isEmptyCaFiles(files: CaFiles): boolean {
   return CA_FILE_NAMES.every((n) => files[n] === undefined);

@@ -22,7 +22,7 @@ export class CsrRejectedError extends Error {
   }
 }
 
-export interface InspectedCsr {
+interface InspectedCsr {
   /** SubjectPublicKeyInfo, DER. */
   readonly publicKeySpki: Buffer;
   /** The one URI SAN, as written. */
@@ -31,7 +31,7 @@ export interface InspectedCsr {
 }
 
 /** Bound on a CSR's PEM text; the HTTP body bound (16 KiB) is the tighter one in practice. */
-export const MAX_CSR_PEM_BYTES = 16 * 1024;
+const MAX_CSR_PEM_BYTES = 16 * 1024;
 
 const SAN_OID = '2.5.29.17';
 

@@ -6,7 +6,7 @@ import { validateCaFiles } from './ca-material.js';
 import { MeshCa, type MeshCaOptions } from './mesh-ca.js';
 import { generateRootCaFiles } from './self-signed-root.js';
 
-export interface LoadCaOptions extends MeshCaOptions {
+interface LoadCaOptions extends MeshCaOptions {
   readonly logger: Logger;
 }
 
@@ -28,11 +28,4 @@ export async function loadOrCreateMeshCa(store: CaStore, options: LoadCaOptions)
     roots: material.trustBundle.length,
   });
   return ca;
-}
-
-/** Re-reads the store for a rotation; the caller keeps its current CA when this throws. */
-export async function reloadMeshCa(store: CaStore, options: LoadCaOptions): Promise<MeshCa> {
-  const files = await store.read();
-  if (!files) throw new Error(`${store.description} holds no CA material any more; keeping the current CA`);
-  return MeshCa.create(validateCaFiles(files, store.description, options.now?.()), options);
 }

@@ -9,11 +9,11 @@ import type { CaMaterial } from './ca-material.js';
 import { inspectCsr, requireIdentity } from './csr-check.js';
 
 export const DEFAULT_WORKLOAD_TTL_MS = 24 * 60 * 60 * 1000;
-export const DEFAULT_MAX_WORKLOAD_TTL_MS = 7 * DEFAULT_WORKLOAD_TTL_MS;
+const DEFAULT_MAX_WORKLOAD_TTL_MS = 7 * DEFAULT_WORKLOAD_TTL_MS;
 /** notBefore is set this far in the past so peers whose clocks lag accept a fresh certificate. */
 export const CLOCK_SKEW_MS = 5 * 60 * 1000;
 /** The issued certificates' subject. The SPIFFE ID is in the URI SAN; the subject only helps humans reading `openssl x509`. */
-export const LEAF_SUBJECT = 'O=pilotfish';
+const LEAF_SUBJECT = 'O=pilotfish';
 
 export interface MeshCaOptions {
   /** Upper bound on any requested TTL; default 7 days. */
@@ -21,7 +21,7 @@ export interface MeshCaOptions {
   readonly now?: () => Date;
 }
 
-export interface IssuedCertificate {
+interface IssuedCertificate {
   /** Leaf first, then the CA certificates up to (not including) a root of the bundle. */
   readonly certChain: readonly string[];
   readonly trustBundle: readonly string[];
@@ -40,7 +40,7 @@ export interface ServingCertificate extends IssuedCertificate {
   readonly keyPem: string;
 }
 
-export interface ServingCertificateRequest {
+interface ServingCertificateRequest {
   readonly dnsNames: readonly string[];
   readonly ipAddresses?: readonly string[];
   /** Also carry this SPIFFE ID (pilotfish's own identity), so workloads can authorize it like any peer. */

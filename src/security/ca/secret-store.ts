@@ -22,7 +22,7 @@ export const CA_SECRET_PERMISSIONS: readonly ApiPermission[] = [
 ];
 
 /** The two CoreV1Api calls the store needs (client-node 1.x's CoreV1Api satisfies it). */
-export interface SecretClient {
+interface SecretClient {
   readNamespacedSecret(param: { name: string; namespace: string }): Promise<V1Secret>;
   createNamespacedSecret(param: { namespace: string; body: V1Secret }): Promise<V1Secret>;
 }

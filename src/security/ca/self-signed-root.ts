@@ -7,11 +7,11 @@ import { x509 } from '../x509.js';
 import { CA_CERT_FILE, CA_KEY_FILE, CERT_CHAIN_FILE, ROOT_CERT_FILE, type CaFiles } from './ca-files.js';
 
 export const ROOT_SUBJECT = 'O=pilotfish, CN=pilotfish mesh root';
-export const ROOT_VALIDITY_YEARS = 10;
+const ROOT_VALIDITY_YEARS = 10;
 /** Back-dating, so a node whose clock is a little slow accepts a root made a moment ago. */
 const ROOT_BACKDATE_MS = 60 * 60 * 1000;
 
-export interface RootOptions {
+interface RootOptions {
   readonly now?: Date;
   readonly validityYears?: number;
   /** Subject, default ROOT_SUBJECT; rotation tests make a second root with another name. */

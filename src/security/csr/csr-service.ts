@@ -15,9 +15,9 @@ export const MAX_CSR_BODY_BYTES = 16 * 1024;
 /** Largest bearer token accepted; projected tokens are about 1 KiB. Larger ones are refused without a TokenReview. */
 export const MAX_TOKEN_BYTES = 8 * 1024;
 /** Requests authenticated and signed at the same time; more are refused (503) rather than queued. */
-export const DEFAULT_MAX_IN_FLIGHT = 64;
+const DEFAULT_MAX_IN_FLIGHT = 64;
 
-export interface CsrRequest {
+interface CsrRequest {
   /** Default POST. */
   readonly method?: string;
   readonly authorization?: string;
@@ -28,14 +28,14 @@ export interface CsrRequest {
   readonly oversize?: boolean;
 }
 
-export interface CsrSuccessBody {
+interface CsrSuccessBody {
   readonly certChain: readonly string[];
   readonly trustBundle: readonly string[];
   /** RFC 3339. */
   readonly expiresAt: string;
 }
 
-export interface CsrErrorBody {
+interface CsrErrorBody {
   readonly error: string;
   readonly reason: CsrRefusalReason;
 }
@@ -44,7 +44,7 @@ export type CsrResponse =
   | { readonly status: 200; readonly body: CsrSuccessBody }
   | { readonly status: number; readonly body: CsrErrorBody };
 
-export interface CsrServiceOptions {
+interface CsrServiceOptions {
   readonly ca: MeshCa;
   readonly authenticator: TokenAuthenticator;
   readonly logger: Logger;

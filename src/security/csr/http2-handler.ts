@@ -10,18 +10,18 @@ import { MAX_CSR_BODY_BYTES, type CsrResponse, type CsrService } from './csr-ser
 
 export const CSR_PATH = '/v1/certificate';
 /** A request must be complete within this long, or its stream is cancelled. */
-export const DEFAULT_CSR_REQUEST_TIMEOUT_MS = 10_000;
+const DEFAULT_CSR_REQUEST_TIMEOUT_MS = 10_000;
 /** Sessions of the stand-alone server with no activity for this long are closed. */
-export const DEFAULT_CSR_IDLE_TIMEOUT_MS = 30_000;
+const DEFAULT_CSR_IDLE_TIMEOUT_MS = 30_000;
 /** After a refusal, this much more of an unread body is drained (so the client can read the answer) before the stream is cancelled. */
 const MAX_DRAIN_BYTES = 1024 * 1024;
 
-export interface CsrHandlerOptions {
+interface CsrHandlerOptions {
   readonly requestTimeoutMs?: number;
   readonly logger?: Logger;
 }
 
-export type Http2StreamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
+type Http2StreamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];
@@ -110,7 +110,7 @@ export function csrStreamHandler(service: CsrService, options: CsrHandlerOptions
   };
 }
 
-export interface CsrServerOptions extends CsrHandlerOptions {
+interface CsrServerOptions extends CsrHandlerOptions {
   /** TLS key and certificate (PEM) of the server, e.g. from MeshCa.issueServingCertificate(). */
   readonly key: string;
   readonly cert: string | readonly string[];

@@ -1,7 +1,7 @@
 // Who is asking: a projected service account token in, a workload (namespace, service account)
 // out. The CA never takes the identity from the CSR; it takes it from here.
 
-export type TokenRejection = 'token_expired' | 'token_wrong_audience' | 'token_invalid' | 'not_service_account';
+type TokenRejection = 'token_expired' | 'token_wrong_audience' | 'token_invalid' | 'not_service_account';
 
 export type AuthenticationResult =
   | { readonly ok: true; readonly namespace: string; readonly serviceAccount: string; readonly username: string }

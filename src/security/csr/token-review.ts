@@ -7,7 +7,7 @@ import type { ApiPermission } from '../../kube/api-permission.js';
 import { isKubernetesNamespace, isKubernetesServiceAccount } from '../spiffe.js';
 import type { AuthenticationResult, TokenAuthenticator } from './token-authenticator.js';
 
-export const DEFAULT_TOKEN_AUDIENCE = 'pilotfish';
+const DEFAULT_TOKEN_AUDIENCE = 'pilotfish';
 
 /** The API call KubeTokenReviewAuthenticator makes, for RBAC (src/permissions.ts collects these lists). */
 export const TOKEN_REVIEW_PERMISSIONS: readonly ApiPermission[] = [

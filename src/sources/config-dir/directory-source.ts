@@ -28,7 +28,7 @@ export interface ConfigDirOptions {
   readonly parse?: (file: string, text: string, previous?: DocumentReuse) => ParsedText;
 }
 
-export interface ReloadResult {
+interface ReloadResult {
   /** True when the effective objects changed (and were reported to the sink). */
   readonly changed: boolean;
   readonly errors: readonly ConfigError[];

@@ -13,7 +13,7 @@ import {
   labelValueError, portNameError,
 } from '../k8s-names.js';
 
-export type ConfigKind = 'Namespace' | 'Service' | 'EndpointSlice' | 'Pod' | 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication';
+type ConfigKind = 'Namespace' | 'Service' | 'EndpointSlice' | 'Pod' | 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication';
 
 /** A valid object of a config file, with its document number (1-based) and identity key. */
 export type ParsedObject = { readonly document: number; readonly key: string } & (
@@ -31,13 +31,13 @@ export interface ConfigError {
 }
 
 /** A document of a kind pilotfish has no use for (a Deployment, a ConfigMap, ...): passed over. */
-export interface SkippedDocument {
+interface SkippedDocument {
   readonly document: number;
   readonly apiVersion: string;
   readonly kind: string;
 }
 
-export interface ParsedFile {
+interface ParsedFile {
   readonly objects: readonly ParsedObject[];
   /** Non-empty means the file as a whole is rejected (its last good content stays in use). */
   readonly errors: readonly ConfigError[];
@@ -48,12 +48,12 @@ export interface ParsedFile {
  * Bounds on one file's YAML, so a hostile or broken file costs bounded time and memory: aliases
  * resolved per document (an alias bomb expands exponentially without this) and documents per file.
  */
-export const MAX_ALIASES_PER_DOCUMENT = 100;
+const MAX_ALIASES_PER_DOCUMENT = 100;
 export const MAX_DOCUMENTS_PER_FILE = 10_000;
 /** Errors reported per file (each is logged); the rest are counted. */
-export const MAX_ERRORS_PER_FILE = 20;
+const MAX_ERRORS_PER_FILE = 20;
 
-export const DEFAULT_NAMESPACE = 'default';
+const DEFAULT_NAMESPACE = 'default';
 
 type Mapping = Record<string, unknown>;
 
@@ -88,7 +88,7 @@ export function objectKey(kind: string, namespace: string | undefined, name: str
 }
 
 /** What one document turned out to be; kept per unchanged chunk of text between parses. */
-export type DocumentOutcome =
+type DocumentOutcome =
   | { readonly type: 'object'; readonly parsed: Omit<ParsedObject, 'document'> }
   | { readonly type: 'skip'; readonly apiVersion: string; readonly kind: string }
   | { readonly type: 'empty' }

@@ -5,7 +5,7 @@ import { promises as fsp } from 'node:fs';
 /** Default bound on one config file (`--max-config-file-bytes`). */
 export const DEFAULT_MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024;
 
-export type ReadOutcome =
+type ReadOutcome =
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'gone' }
   | { readonly kind: 'error'; readonly reason: string };

@@ -15,7 +15,7 @@ export interface SettledChanges {
   readonly rereadAll: boolean;
 }
 
-export interface SettlingWatcherOptions {
+interface SettlingWatcherOptions {
   readonly settleMs: number;
   readonly maxSettleMs: number;
   readonly log: Logger;

@@ -3,7 +3,7 @@
 // `---` line at column 0 inside any content, so such a line always starts a document; directives
 // (`%YAML`, `%TAG`) apply across the split, so text with them is not split.
 
-export interface DocumentChunk {
+interface DocumentChunk {
   readonly text: string;
   /** Lines of the file before this chunk (to report file line numbers). */
   readonly lineOffset: number;

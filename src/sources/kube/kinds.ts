@@ -38,11 +38,11 @@ export interface WatchedKind {
 }
 
 export const NAMESPACES: WatchedKind = { key: 'namespaces', apiVersion: 'v1', kind: 'Namespace', path: '/api/v1/namespaces', optional: false };
-export const SERVICES: WatchedKind = { key: 'services', apiVersion: 'v1', kind: 'Service', path: '/api/v1/services', optional: false };
-export const ENDPOINT_SLICES: WatchedKind = {
+const SERVICES: WatchedKind = { key: 'services', apiVersion: 'v1', kind: 'Service', path: '/api/v1/services', optional: false };
+const ENDPOINT_SLICES: WatchedKind = {
   key: 'endpointSlices', apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', path: '/apis/discovery.k8s.io/v1/endpointslices', optional: false,
 };
-export const PODS: WatchedKind = { key: 'pods', apiVersion: 'v1', kind: 'Pod', path: '/api/v1/pods', optional: false };
+const PODS: WatchedKind = { key: 'pods', apiVersion: 'v1', kind: 'Pod', path: '/api/v1/pods', optional: false };
 export const TRAFFIC_ROUTES: WatchedKind = {
   key: 'trafficRoutes', apiVersion: ROUTING_API_VERSION, kind: 'TrafficRoute', path: `/apis/${ROUTING_API_VERSION}/trafficroutes`, optional: true,
 };
@@ -50,7 +50,7 @@ export const TRAFFIC_POLICIES: WatchedKind = {
   key: 'trafficPolicies', apiVersion: ROUTING_API_VERSION, kind: 'TrafficPolicy', path: `/apis/${ROUTING_API_VERSION}/trafficpolicies`, optional: true,
 };
 
-export const PEER_AUTHENTICATIONS: WatchedKind = {
+const PEER_AUTHENTICATIONS: WatchedKind = {
   key: 'peerAuthentications', apiVersion: SECURITY_API_VERSION, kind: 'PeerAuthentication',
   path: `/apis/${SECURITY_API_VERSION}/peerauthentications`, optional: true,
 };

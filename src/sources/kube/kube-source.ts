@@ -11,7 +11,7 @@ import {
 import { TRAFFIC_POLICIES, TRAFFIC_ROUTES, WATCHED_KINDS, type ObjectSetKey, type RawObject, type WatchedKind } from './kinds.js';
 import { KubeRest } from '../../kube/rest.js';
 
-export interface KubeSourceOptions {
+interface KubeSourceOptions {
   readonly kubeConfig: KubeConfig;
   readonly logger: Logger;
   /** Overrides of the informer timings (tests make them short). */
@@ -23,7 +23,7 @@ export interface KubeSourceOptions {
   readonly metrics?: InformerMetricsSink;
 }
 
-export type RoutingKindName = 'TrafficRoute' | 'TrafficPolicy';
+type RoutingKindName = 'TrafficRoute' | 'TrafficPolicy';
 
 export class KubeSource implements Source {
   readonly name = 'kubernetes';

@@ -12,7 +12,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { RegistryAccess } from './registry-access.js';
 import { type EndpointRegistry, RegistryError, hostPort, parseHostPort } from './registry-source.js';
 
-export const CLASSIC_DEFAULT_SERVICE = 'myservice';
+const CLASSIC_DEFAULT_SERVICE = 'myservice';
 const JSON_TYPE = 'application/json';
 
 type Query = Record<string, string | string[] | undefined>;

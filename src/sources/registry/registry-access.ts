@@ -6,9 +6,9 @@ import { isIP } from 'node:net';
 import { promises as fsp } from 'node:fs';
 
 /** Bound on the token file: a token is a line, not a document. */
-export const MAX_TOKEN_BYTES = 4096;
+const MAX_TOKEN_BYTES = 4096;
 
-export type AccessRefusal = { readonly status: 401; readonly reason: string };
+type AccessRefusal = { readonly status: 401; readonly reason: string };
 
 export class RegistryAccess {
   private readonly digest: Buffer | undefined;
@@ -45,7 +45,7 @@ export async function readTokenFile(file: string): Promise<string> {
   return token;
 }
 
-export function isLoopback(address: string | undefined): boolean {
+function isLoopback(address: string | undefined): boolean {
   if (address === undefined) return false;
   const a = address.startsWith('::ffff:') ? address.slice(7) : address;
   if (isIP(a) === 4) return a.startsWith('127.');

@@ -22,7 +22,7 @@ export interface Registration {
 
 /** Port of a synthetic Service when the registration names none. */
 export const DEFAULT_SERVICE_PORT = 80;
-export const REGISTRY_MANAGER = 'registry.pilotfish.io';
+const REGISTRY_MANAGER = 'registry.pilotfish.io';
 
 /** Port name of a synthetic Service's port `n` when `lowest` is its lowest port. */
 export function syntheticPortName(n: number, lowest: number): string {
@@ -67,7 +67,7 @@ export interface SliceGroup {
 export const MAX_ENDPOINTS_PER_SLICE = 100;
 
 /** Name of a group's `chunk`th slice. */
-export function sliceName(service: string, g: SliceGroup, chunk: number): string {
+function sliceName(service: string, g: SliceGroup, chunk: number): string {
   return `${service}-registry-${g.selector === '' ? 'default' : g.selector}-${g.port}${g.family === 'IPv6' ? '-v6' : ''}${chunk === 0 ? '' : `-${chunk}`}`;
 }
 
@@ -109,6 +109,6 @@ export function buildSlice(namespace: string, service: string, g: SliceGroup, ch
 }
 
 /** Name of the Pod standing for a labelled registration (labels reach endpoints through targetRef -> Pod). */
-export function registryPodName(r: Pick<Registration, 'service' | 'address' | 'port'>): string {
+function registryPodName(r: Pick<Registration, 'service' | 'address' | 'port'>): string {
   return `${r.service}-${r.address.toLowerCase().replace(/[:.]/g, '-')}-${r.port}`;
 }

@@ -14,10 +14,9 @@ import type { Registration } from './registry-objects.js';
 import { RegistryStateFile, type StateChange } from './registry-state-file.js';
 import { ServiceRegistrations } from './service-registrations.js';
 
-export type { Registration };
 
 /** Identifies one registered endpoint. */
-export interface EndpointId {
+interface EndpointId {
   readonly address: string;
   readonly port: number;
   readonly service: string;
@@ -32,8 +31,8 @@ export class RegistryError extends Error {
   }
 }
 
-export const DEFAULT_REGISTRY_NAMESPACE = 'default';
-export const DEFAULT_EMPTY_SERVICE_GRACE_MS = 30_000;
+const DEFAULT_REGISTRY_NAMESPACE = 'default';
+const DEFAULT_EMPTY_SERVICE_GRACE_MS = 30_000;
 
 export interface RegistryOptions {
   /** Upper bound on registrations, so a runaway client cannot exhaust memory (default 100000). */
@@ -324,7 +323,7 @@ export function parseHostPort(value: string): { address: string; port: number } 
 }
 
 /** Validates a registration request body (JSON object). Throws RegistryError(400) with the reason. */
-export function parseRegistration(input: unknown): Registration {
+function parseRegistration(input: unknown): Registration {
   const body = requireObject(input, REGISTRATION_FIELDS);
   const id = parseIdFields(body);
   const servicePort = body.servicePort === undefined ? undefined : parseServicePort(body.servicePort);
@@ -348,7 +347,7 @@ export function parseRegistration(input: unknown): Registration {
  * Validates a deregistration request (the identifying fields; a full registration body is
  * accepted too). Throws RegistryError(400) with the reason.
  */
-export function parseEndpointId(input: unknown): EndpointId {
+function parseEndpointId(input: unknown): EndpointId {
   return parseIdFields(requireObject(input, REGISTRATION_FIELDS, ID_FIELDS));
 }
 

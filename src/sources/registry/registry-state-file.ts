@@ -14,7 +14,7 @@ export type StateChange =
   | { readonly drop: { readonly service: string; readonly namespace: string } };
 
 /** Bound on either file when read back (100,000 registrations take about 20 MiB). */
-export const MAX_STATE_FILE_BYTES = 64 * 1024 * 1024;
+const MAX_STATE_FILE_BYTES = 64 * 1024 * 1024;
 const FORMAT_VERSION = 1;
 
 export class RegistryStateFile {

@@ -8,7 +8,7 @@ import {
   type Registration, type SliceGroup,
 } from './registry-objects.js';
 
-export interface ServiceObjects {
+interface ServiceObjects {
   readonly service: V1Service;
   readonly endpointSlices: readonly V1EndpointSlice[];
   readonly pods: readonly V1Pod[];

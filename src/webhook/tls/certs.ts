@@ -10,7 +10,7 @@ export interface KeyPairPem {
   readonly keyPem: string;
 }
 
-export interface CertInfo {
+interface CertInfo {
   readonly notBefore: Date;
   readonly notAfter: Date;
   readonly fingerprint256: string;
@@ -43,7 +43,7 @@ function publicOf(key: forge.pki.rsa.PrivateKey): forge.pki.rsa.PublicKey {
   return forge.pki.rsa.setPublicKey(key.n, key.e);
 }
 
-export interface CaOptions {
+interface CaOptions {
   readonly commonName: string;
   readonly now: Date;
   readonly validityDays: number;
@@ -68,7 +68,7 @@ export function createCa(o: CaOptions): KeyPairPem {
   return { certPem: forge.pki.certificateToPem(cert), keyPem };
 }
 
-export interface ServingCertOptions {
+interface ServingCertOptions {
   readonly ca: KeyPairPem;
   /** DNS names and IP addresses the certificate is valid for; the first is the common name. */
   readonly hosts: readonly string[];

@@ -9,13 +9,13 @@ import {
   certInfo, covers, createCa, isIssuedBy, issueServingCert, keyMatches, needsRenewal, splitPem, type KeyPairPem,
 } from './certs.js';
 
-export const SECRET_CA_CERT = 'ca.crt';
-export const SECRET_CA_KEY = 'ca.key';
+const SECRET_CA_CERT = 'ca.crt';
+const SECRET_CA_KEY = 'ca.key';
 export const SECRET_CA_BUNDLE = 'ca-bundle.crt';
 export const SECRET_TLS_CERT = 'tls.crt';
-export const SECRET_TLS_KEY = 'tls.key';
+const SECRET_TLS_KEY = 'tls.key';
 
-export interface ManagedTlsOptions {
+interface ManagedTlsOptions {
   readonly secrets: SecretStore;
   readonly caBundleTarget: CaBundleTarget;
   readonly namespace: string;
@@ -31,7 +31,7 @@ export interface ManagedTlsOptions {
   readonly logger: Logger;
 }
 
-export interface ManagedState {
+interface ManagedState {
   readonly serving: KeyPairPem;
   readonly ca: KeyPairPem;
   /** Current CA first, then older CAs that are still valid. */

@@ -9,7 +9,7 @@ import type { Logger } from '../../logging.js';
 import { certInfo, keyMatches, type KeyPairPem } from './certs.js';
 import type { ManagedCertificates } from './managed.js';
 
-export type CertificateListener = (pair: KeyPairPem) => void;
+type CertificateListener = (pair: KeyPairPem) => void;
 
 export interface ServingCertificateSource {
   /** The current certificate; later ones go to the listener. Rejects if there is no usable one. */
@@ -18,7 +18,7 @@ export interface ServingCertificateSource {
 }
 
 /** Throws, naming the problem, unless cert and key form a usable pair. */
-export function checkPair(pair: KeyPairPem, what: string): void {
+function checkPair(pair: KeyPairPem, what: string): void {
   try {
     createSecureContext({ cert: pair.certPem, key: pair.keyPem });
   } catch (err) {

@@ -58,7 +58,7 @@ interface Shared {
 }
 
 /** What moving to a new snapshot changed before any class was looked at. */
-export interface SnapshotChange {
+interface SnapshotChange {
   readonly prev: MeshSnapshot;
   readonly configChanged: boolean;
   /** Kinds whose shared clusters changed. */

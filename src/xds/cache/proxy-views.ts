@@ -20,7 +20,7 @@ import { PushSummaries, type PushSummary } from './push-summary.js';
 
 type Listener = (typeUrls: ReadonlySet<string>, cause?: ChangeCause) => void;
 
-export interface MeshConfigOptions {
+interface MeshConfigOptions {
   /** Mesh-wide default for sidecars; a Namespace annotation overrides it. Default ALLOW_ANY. */
   readonly outboundTrafficPolicy?: OutboundTrafficPolicy;
   /** Trust domain and PeerAuthentication root namespace (defaults in MeshIndex). */

@@ -20,7 +20,7 @@ import { ADS_CONFIG_SOURCE, duration, socketAddress, typed, u32 } from './proto-
 import type { Named } from './resource.js';
 import { autoMtlsTransportSocketMatches, grpcClusterTransportSocket, grpcUpstreamTls, sidecarUpstreamTls } from './tls.js';
 
-export const CONNECT_TIMEOUT_MS = 10_000;
+const CONNECT_TIMEOUT_MS = 10_000;
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
@@ -183,11 +183,11 @@ export function passthroughCluster(name = PASSTHROUGH_CLUSTER): Named<Cluster> {
 }
 
 /** No endpoints: every connection routed here fails at once. */
-export function blackHoleCluster(): Named<Cluster> {
+function blackHoleCluster(): Named<Cluster> {
   return { name: BLACKHOLE_CLUSTER, type: 'STATIC', connect_timeout: duration(CONNECT_TIMEOUT_MS) };
 }
 
-export function inboundPassthroughCluster(): Named<Cluster> {
+function inboundPassthroughCluster(): Named<Cluster> {
   return passthroughCluster(INBOUND_PASSTHROUGH_CLUSTER);
 }
 
@@ -212,7 +212,7 @@ export function inboundCluster(targetPort: number, http2: boolean): Named<Cluste
 }
 
 /** The cluster a registry service is also known by, for static Envoy configs that name it. */
-export function registryCluster(name: string): Named<Cluster> {
+function registryCluster(name: string): Named<Cluster> {
   return { ...edsCluster(name), lb_policy: 'ROUND_ROBIN' };
 }
 

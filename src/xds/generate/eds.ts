@@ -31,7 +31,7 @@ function localityKey(ep: Endpoint): string {
  * Endpoints that may take traffic: the ready ones; when there are none, those still serving while
  * they terminate (as kube-proxy does), so a rollout's last old Pod drains instead of dropping calls.
  */
-export function usableEndpoints(endpoints: readonly Endpoint[], port: ServicePort, subset?: Subset): { ep: Endpoint; port: number }[] {
+function usableEndpoints(endpoints: readonly Endpoint[], port: ServicePort, subset?: Subset): { ep: Endpoint; port: number }[] {
   const ready: { ep: Endpoint; port: number }[] = [];
   const draining: { ep: Endpoint; port: number }[] = [];
   for (const ep of endpoints) {

@@ -8,14 +8,14 @@ import { ADS_CONFIG_SOURCE, duration, fractionalPercent, typed, u32 } from './pr
 
 export const HCM_TYPE = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
-export const TCP_PROXY_TYPE = 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
-export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
+const TCP_PROXY_TYPE = 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
+const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
 export const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
 export const ROUTER_FILTER = 'envoy.filters.http.router';
 export const FAULT_TYPE = 'envoy.extensions.filters.http.fault.v3.HTTPFault';
 export const FAULT_FILTER = 'envoy.filters.http.fault';
-export const LOCAL_RATE_LIMIT_TYPE = 'envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
-export const LOCAL_RATE_LIMIT_FILTER = 'envoy.filters.http.local_ratelimit';
+const LOCAL_RATE_LIMIT_TYPE = 'envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
+const LOCAL_RATE_LIMIT_FILTER = 'envoy.filters.http.local_ratelimit';
 export const ORIGINAL_DST_TYPE = 'envoy.extensions.filters.listener.original_dst.v3.OriginalDst';
 export const ORIGINAL_DST_FILTER = 'envoy.filters.listener.original_dst';
 
@@ -28,7 +28,7 @@ export function routerFilter(): HttpFilter {
  * connection manager means adding a fault to a route changes RDS only, never the listener
  * (Envoy drains connections when a listener changes).
  */
-export function faultFilter(): HttpFilter {
+function faultFilter(): HttpFilter {
   return { name: FAULT_FILTER, typed_config: typed(FAULT_TYPE) };
 }
 

@@ -25,7 +25,7 @@ import { FAULT_FILTER, FAULT_TYPE } from './http-filters.js';
 import { clusterName } from './resource-names.js';
 import { duration, fractionalPercent, typed, u32 } from './proto-helpers.js';
 
-export type RouteFlavor = 'sidecar' | 'grpc';
+type RouteFlavor = 'sidecar' | 'grpc';
 
 /** gRPC status UNAVAILABLE. */
 const GRPC_UNAVAILABLE = 14;

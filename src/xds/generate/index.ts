@@ -14,7 +14,7 @@ import type { VirtualHost } from '../envoy-types.js';
 import { resourceName, type EnvoyResource } from './resource.js';
 import { sidecarWorkload } from './workload.js';
 
-export type ResourceSet = Map<string, EnvoyResource>;
+type ResourceSet = Map<string, EnvoyResource>;
 export type GeneratedConfig = Map<XdsTypeUrl, ResourceSet>;
 
 export interface GenerateOptions extends MeshIdentityOptions {

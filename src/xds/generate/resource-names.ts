@@ -46,7 +46,7 @@ export function sidecarRouteName(port: number): string {
  * Every name a client in `fromNamespace` may use for a service port. Short names only resolve
  * inside the service's own namespace, as with Kubernetes DNS search paths.
  */
-export function hostNames(svc: Service, fromNamespace: string): string[] {
+function hostNames(svc: Service, fromNamespace: string): string[] {
   const names = [serviceFqdn(svc.namespace, svc.name), `${svc.name}.${svc.namespace}`];
   if (svc.namespace === fromNamespace) names.push(svc.name);
   return names;

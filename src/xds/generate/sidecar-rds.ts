@@ -36,7 +36,7 @@ export function sidecarVirtualHost(mesh: MeshIndex, svc: Service, port: ServiceP
   };
 }
 
-export interface SidecarRouteLayout {
+interface SidecarRouteLayout {
   /** The RouteConfiguration's name. */
   readonly name: string;
   /** Its service virtual hosts, in order (the fallthrough host follows them). */

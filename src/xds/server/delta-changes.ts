@@ -11,7 +11,7 @@ export const SHARED_CHANGE_MAX = 16;
 /** Bounded by bytes, least recently used out: enough for the responses of one push. */
 const CHANGE_CACHE_BYTES = 8 << 20;
 
-export interface ChangeResponse {
+interface ChangeResponse {
   readonly version: string;
   readonly body: Buffer;
 }

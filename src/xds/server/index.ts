@@ -61,7 +61,7 @@ export interface XdsTlsOptions {
   readonly streamHandlers?: readonly StreamHandler[];
 }
 
-export interface XdsServerOptions {
+interface XdsServerOptions {
   /**
    * host:port of the plaintext port; port 0 binds a free port (see `port` on the result). At most
    * one of address and socketPath; plaintext streams carry no principal, so keep it on loopback.
@@ -82,7 +82,7 @@ export interface XdsServerOptions {
   readonly tls?: XdsTlsOptions;
 }
 
-export interface HeldBytes {
+interface HeldBytes {
   /** Unfinished incoming messages (and compressed ones being inflated), over every connection. */
   readonly bufferedBytes: number;
   /** Long SotW name lists held for open streams (see NameLists). */

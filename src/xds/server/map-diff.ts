@@ -4,14 +4,14 @@
 import type { ResourceMap } from '../proxy-view.js';
 import { MergedResourceMap } from '../merged-map.js';
 
-export interface MapDiff {
+interface MapDiff {
   /** Names that are new or whose version changed. */
   readonly changed: readonly string[];
   /** Names that are gone. */
   readonly removed: readonly string[];
 }
 
-export const NO_DIFF: MapDiff = Object.freeze({ changed: [], removed: [] });
+const NO_DIFF: MapDiff = Object.freeze({ changed: [], removed: [] });
 
 /** Diffs between maps, computed once per pair; held weakly, so they go with the maps. */
 export class MapDiffs {

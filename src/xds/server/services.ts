@@ -1,7 +1,7 @@
 // The discovery services and their methods: ADS serves every type, the per-type services one.
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET } from '../types.js';
 
-export interface DiscoveryServiceSpec {
+interface DiscoveryServiceSpec {
   readonly service: string;
   readonly sotwMethod: string;
   readonly deltaMethod: string;

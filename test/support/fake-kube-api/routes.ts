@@ -4,7 +4,7 @@
 // plus the legacy /watch/ prefix. A namespaced resource at the cluster path lists across namespaces.
 import type { ResourceRegistry } from './resources.js';
 import type { Verb } from './requests.js';
-import { ApiError, methodNotAllowed, unknownPath } from './status.js';
+import { type ApiError, methodNotAllowed, unknownPath } from './status.js';
 import type { ResourceType } from './types.js';
 
 export interface ResourceRoute {

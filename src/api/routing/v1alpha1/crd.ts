@@ -5,7 +5,7 @@ import { ROUTING_STATUS, TRAFFIC_POLICY_SPEC, TRAFFIC_ROUTE_SPEC } from './schem
 import type { Schema } from './openapi.js';
 
 export const ROUTING_GROUP = 'routing.pilotfish.io';
-export const ROUTING_VERSION = 'v1alpha1';
+const ROUTING_VERSION = 'v1alpha1';
 export const ROUTING_API_VERSION = `${ROUTING_GROUP}/${ROUTING_VERSION}`;
 
 export interface RoutingKindInfo {
@@ -44,7 +44,7 @@ export function crdName(info: RoutingKindInfo): string {
 }
 
 /** The full OpenAPI schema of an object of this kind, as the API server sees it. */
-export function objectSchema(info: RoutingKindInfo): Schema {
+function objectSchema(info: RoutingKindInfo): Schema {
   return {
     type: 'object',
     description: info.description,

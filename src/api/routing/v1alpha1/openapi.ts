@@ -8,7 +8,7 @@
 
 import { pathKey } from './field-path.js';
 
-export type SchemaType = 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
+type SchemaType = 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
 
 export interface CelRule {
   /** CEL expression over `self`, exactly as the API server compiles it. */

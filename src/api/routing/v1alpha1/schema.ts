@@ -88,7 +88,7 @@ function duration(description: string, min: '0s' | '>0s' | '50ms'): Schema {
 const DNS_LABEL = '[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?';
 
 /** `name`, `name.namespace`, `name.namespace.svc` or `name.namespace.svc.cluster.local`. */
-export const HOST_PATTERN = `^${DNS_LABEL}(\\.${DNS_LABEL}(\\.svc(\\.cluster\\.local)?)?)?$`;
+const HOST_PATTERN = `^${DNS_LABEL}(\\.${DNS_LABEL}(\\.svc(\\.cluster\\.local)?)?)?$`;
 
 const HOST: Schema = str(253, {
   pattern: HOST_PATTERN,
@@ -155,7 +155,7 @@ const DESTINATION: Schema = obj('Where requests go.', {
 // ---------------------------------------------------------------------------------------------
 // TrafficRoute
 
-export const RETRY_ON_CONDITIONS: readonly string[] = [
+const RETRY_ON_CONDITIONS: readonly string[] = [
   '5xx', 'gateway-error', 'reset', 'reset-before-request', 'connect-failure', 'envoy-ratelimited',
   'retriable-4xx', 'refused-stream', 'http3-post-connect-failure',
   'cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable',
@@ -168,9 +168,9 @@ export const GRPC_STATUS_CODES: Readonly<Record<string, number>> = Object.freeze
   UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, DATA_LOSS: 15, UNAUTHENTICATED: 16,
 });
 
-export const HTTP_METHODS: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'];
+const HTTP_METHODS: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'];
 
-export const REDIRECT_CODES: readonly number[] = [301, 302, 303, 307, 308];
+const REDIRECT_CODES: readonly number[] = [301, 302, 303, 307, 308];
 
 const URI_MATCH = obj('Matches the request path. Exactly one of exact, prefix or regex.', {
   exact: { ...PATH, description: 'The whole path, e.g. "/api/v1/cart".' },
@@ -327,10 +327,10 @@ export const TRAFFIC_ROUTE_SPEC: Schema = obj('Routing rules for requests to the
 // ---------------------------------------------------------------------------------------------
 // TrafficPolicy
 
-export const SIMPLE_LOAD_BALANCERS: readonly string[] = ['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM'];
+const SIMPLE_LOAD_BALANCERS: readonly string[] = ['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM'];
 
 /** Envoy's (and gRPC's) upper limit for a ring-hash ring. */
-export const MAX_RING_SIZE = 8388608;
+const MAX_RING_SIZE = 8388608;
 
 const LOAD_BALANCER = obj('Load-balancing algorithm. Exactly one of simple or consistentHash.', {
   simple: { type: 'string', enum: SIMPLE_LOAD_BALANCERS, description: 'A simple algorithm.' },

@@ -12,7 +12,7 @@ import {
   type ReadMessage, type TransportLimit,
 } from './wire.js';
 
-export interface CallHandlers {
+interface CallHandlers {
   /** `body` is only valid during the call (see MessageReader): decode it, do not keep it. */
   message(body: Buffer): void;
   /** The client half-closed: it will send nothing more. */
@@ -28,7 +28,7 @@ const RESPONSE_HEADERS = {
 };
 
 /** What a call needs besides its stream: how to read it, and where its limits are counted. */
-export interface CallReading {
+interface CallReading {
   readonly reader: MessageReader;
   /** The connection's budget, charged with compressed messages' output while they are inflated. */
   readonly budget: ByteBudget;

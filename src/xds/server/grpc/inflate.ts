@@ -6,7 +6,7 @@ import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zli
 import type { BlockPool } from './block-pool.js';
 import { BudgetCharge, type BudgetScope, type ByteBudget } from './byte-budget.js';
 
-export type InflateFailure =
+type InflateFailure =
   | { readonly kind: 'too-large'; readonly limit: number }
   | { readonly kind: 'budget'; readonly scope: BudgetScope }
   | { readonly kind: 'corrupt'; readonly reason: string };

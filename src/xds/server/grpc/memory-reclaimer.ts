@@ -20,7 +20,7 @@ function gcFunction(): (() => void) | undefined {
   }
 }
 
-export interface ReclaimerOptions {
+interface ReclaimerOptions {
   /** Released bytes that make a collection worth its pause. */
   readonly thresholdBytes: number;
   /** Quiet time after the last release before collecting (the burst is over). */

@@ -56,7 +56,7 @@ export interface GrpcTlsCredentials {
  */
 export type StreamHandler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
 
-export interface GrpcTransport {
+interface GrpcTransport {
   /** Serve TLS with these credentials instead of plaintext. */
   readonly tls?: GrpcTlsCredentials;
   readonly streamHandlers?: readonly StreamHandler[];
@@ -72,7 +72,7 @@ export const DEFAULT_GRPC_SERVER_OPTIONS: GrpcServerOptions = {
   maxConcurrentStreams: 100,
 };
 
-export type CallHandler = (call: GrpcCall) => void;
+type CallHandler = (call: GrpcCall) => void;
 
 function peerOf(session: http2.Http2Session | undefined): string {
   const s = session?.socket;

@@ -32,7 +32,7 @@ export function isAcceptedEncoding(encoding: string): boolean {
   return (ACCEPTED_ENCODINGS as readonly string[]).includes(encoding);
 }
 
-export const PREFIX_BYTES = 5;
+const PREFIX_BYTES = 5;
 
 /** The prefix of an uncompressed message of `length` bytes. */
 export function messagePrefix(length: number): Buffer {
