@@ -7,9 +7,8 @@ import type { CaStore } from '../security/ca/ca-store.js';
 import { loadOrCreateMeshCa } from '../security/ca/load.js';
 import type { TokenAuthenticator } from '../security/csr/token-authenticator.js';
 import { servingDnsNames } from '../security/serving-certificate.js';
-import { trustDomainProblem } from '../security/spiffe.js';
 import { secureXdsPort, type SecureXdsPort } from '../security/xds-port.js';
-import { UsageError } from './flags.js';
+import { trustDomainFlag, UsageError } from './flags.js';
 
 export interface XdsTlsSettings {
   readonly address: string;
@@ -21,9 +20,7 @@ export interface XdsTlsSettings {
 /** The flags of the TLS port; `service`/`namespace` name the Service whose DNS names the certificate carries. */
 export function xdsTlsSettings(command: string, address: string, v: { 'trust-domain'?: string; 'xds-tls-hosts'?: string },
   service: string, namespace: string, more: readonly string[] = []): XdsTlsSettings {
-  const trustDomain = v['trust-domain'] ?? 'cluster.local';
-  const problem = trustDomainProblem(trustDomain);
-  if (problem) throw new UsageError(`pilotfish ${command}: --trust-domain ${JSON.stringify(trustDomain)}: ${problem}`);
+  const trustDomain = trustDomainFlag(v['trust-domain'], command);
   const extra = (v['xds-tls-hosts'] ?? '').split(',').map((h) => h.trim()).filter((h) => h !== '');
   const { host } = splitHostPort(address);
   // A concrete listening address is a name clients may dial; the unspecified ones are not.

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { lookupType } from '../../src/xds/protos.js';
 import { proxyIdentityFromNode } from '../../src/xds/cache/proxy-identity.js';
 import { sidecarBootstrap, sidecarNodeId, XDS_CLUSTER, ADMIN_CLUSTER } from '../../src/webhook/envoy-bootstrap.js';
-import { protoJsonRoundTrip, protoJsonToObject, type Json } from './proto-json.js';
+import { protoJsonRoundTrip, protoJsonToObject, type Json } from '../support/proto-json.js';
 import { checkEncoded, formatViolations } from '../support/validate-rules.js';
 
 const BOOTSTRAP = 'envoy.config.bootstrap.v3.Bootstrap';
