@@ -72,6 +72,8 @@ export class ServerProcess {
     const child = spawn(process.execPath, [
       ...nodeArgs, PILOTFISH_BIN, 'serve', '--config-dir', o.configDir,
       '--xds-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--log-level', o.logLevel ?? 'info',
+      // The bench changes endpoints of the Services its files define through the registry.
+      '--registry-allow-defined-services',
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     const s = new ServerProcess(child);
     const serving = await s.waitFor(() => s.logs.find((l) => l.message === 'serving'), 120_000, 'the "serving" log line');
