@@ -10,6 +10,13 @@
 import { createHash } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 
+/**
+ * The API server removes `authorization` from requests it proxies to a Pod (pods/NAME:PORT/proxy),
+ * so a caller reaching the debug endpoints that way sends its bearer token in this header; it is
+ * checked exactly as `authorization` is (TokenReview, then SubjectAccessReview).
+ */
+export const PROXIED_AUTHORIZATION_HEADER = 'x-pilotfish-authorization';
+
 /** Longest bearer token reviewed (service account tokens are ~1 KiB, OIDC ones a few); longer is refused unreviewed. */
 const MAX_DEBUG_TOKEN_BYTES = 8192;
 /** How long an answer about one token is reused; RBAC changes take at most this long to apply. */

@@ -21,6 +21,7 @@ import { routeOwners } from './route-owners.js';
 import { buildConfigDump } from './sent-config.js';
 import { buildSyncz } from './syncz.js';
 import { XdsObserver } from './xds-observer.js';
+import { PROXIED_AUTHORIZATION_HEADER } from './debug-access.js';
 
 /** What observability reads from the snapshot store. */
 interface SnapshotFeed {
@@ -75,7 +76,10 @@ export function attachObservability(opts: ObservabilityOptions): Observability {
   opts.app.addHook('onRequest', async (req, reply) => {
     const route = req.routeOptions.url;
     if (route === undefined || !(route === '/debug' || route.startsWith('/debug/'))) return;
-    const decision = await access.decide(req.socket.remoteAddress, req.headers.authorization);
+    // Through the API server's pod proxy (`pilotfish proxy-status --namespace`) the caller's own
+    // `authorization` is consumed by the API server, so the CLI repeats it in a header of ours.
+    const proxied = req.headers[PROXIED_AUTHORIZATION_HEADER];
+    const decision = await access.decide(req.socket.remoteAddress, req.headers.authorization ?? (typeof proxied === 'string' ? proxied : undefined));
     if (decision.allowed) return;
     metrics.debugRefused.inc({ reason: decision.reason });
     // Debug level: unauthenticated callers must not be able to fill the log.

@@ -3,6 +3,7 @@
 // replicas are either given (`--server A,B`) or found in the cluster: the chart's Pods in
 // `--namespace`, each reached through the API server's pod proxy (no local port needed). A proxy
 // may be named by its node id or, as istioctl users do, by its Pod as `name.namespace`.
+import { PROXIED_AUTHORIZATION_HEADER } from '../admin/debug-access.js';
 import { DebugClientError, getDebugJson } from '../admin/debug-client.js';
 import type { ProxySync } from '../admin/syncz.js';
 import { errorText, KubeRest } from '../kube/rest.js';
@@ -69,11 +70,15 @@ async function podReplicas(kube: KubeRest, namespace: string): Promise<Replica[]
   }
   const names = (pods.items ?? []).filter((p) => p.status?.podIP).map((p) => p.metadata?.name ?? '').filter((n) => n !== '').sort();
   if (names.length === 0) throw new DebugClientError(`no running pilotfish Pod in namespace ${namespace} (${CONTROL_PLANE_SELECTOR}); is --namespace right?`);
+  // The debug endpoints want the caller's own token, and the API server keeps `authorization`
+  // to itself: it goes along in pilotfish's header (admin/debug-access.ts).
+  const token = await kube.bearerToken();
+  const headers: Record<string, string> = token ? { [PROXIED_AUTHORIZATION_HEADER]: `Bearer ${token}` } : {};
   return names.map((pod) => ({
     name: pod,
     get: async <T>(path: string, query: Record<string, string> = {}): Promise<T> => {
       try {
-        return await kube.request<T>('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}:${ADMIN_PORT}/proxy${path}`, { query });
+        return await kube.request<T>('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}:${ADMIN_PORT}/proxy${path}`, { query, headers });
       } catch (err) {
         throw new DebugClientError(`pod ${namespace}/${pod} (through the API server's pod proxy): ${errorText(err)}`);
       }

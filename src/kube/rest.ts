@@ -41,12 +41,24 @@ interface RequestOptions {
   readonly contentType?: string;
   /** The whole request, headers and body included; default the client's. */
   readonly timeoutMs?: number;
+  /** Extra request headers (the client's own authentication stays as the kubeconfig says). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export const MERGE_PATCH = 'application/merge-patch+json';
 
 export class KubeRest {
   constructor(private readonly kc: KubeConfig, private readonly defaultTimeoutMs = 30_000) {}
+
+  /** The kubeconfig user's bearer token, when it authenticates with one (not with a client certificate). */
+  async bearerToken(): Promise<string | undefined> {
+    const options: https.RequestOptions = {};
+    await this.kc.applyToHTTPSOptions(options);
+    const given = options.headers;
+    const auth = given && !Array.isArray(given) ? (given as http.OutgoingHttpHeaders).Authorization ?? (given as http.OutgoingHttpHeaders).authorization : undefined;
+    const m = typeof auth === 'string' ? /^Bearer (\S+)$/.exec(auth) : null;
+    return m?.[1];
+  }
 
   /** The API server URL, for messages. */
   get server(): string {
@@ -61,7 +73,7 @@ export class KubeRest {
     const options: https.RequestOptions = {};
     await this.kc.applyToHTTPSOptions(options);
     const given = options.headers;
-    const headers: http.OutgoingHttpHeaders = { ...(given && !Array.isArray(given) ? given as http.OutgoingHttpHeaders : {}), accept: 'application/json' };
+    const headers: http.OutgoingHttpHeaders = { ...opts.headers, ...(given && !Array.isArray(given) ? given as http.OutgoingHttpHeaders : {}), accept: 'application/json' };
     let payload: Buffer | undefined;
     if (opts.body !== undefined) {
       payload = Buffer.from(JSON.stringify(opts.body));

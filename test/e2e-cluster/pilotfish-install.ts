@@ -140,6 +140,8 @@ export async function startController(
     namespace: CONTROL_PLANE_NAMESPACE,
     'webhook-address': `127.0.0.1:${inst.webhookPort}`,
     'xds-address': '127.0.0.1:0',
+    // The controller always serves the TLS xDS port; outside a Pod, on a free loopback port.
+    'xds-tls-address': '127.0.0.1:0',
     'http-address': '127.0.0.1:0',
     'log-level': 'debug',
     ...overrides,
@@ -148,8 +150,7 @@ export async function startController(
     // The API server calls https://127.0.0.1:PORT, so the self-managed certificate must name it.
     local['webhook-cert-hosts'] = '127.0.0.1';
   }
-  // The chart's TLS xDS listener (0.0.0.0:15012) is left out: outside a Pod the run serves plaintext xDS on loopback.
-  const base = args === 'chart' ? withoutFlags(inst.controllerArgs, [...Object.keys(local), 'xds-tls-address']) : ['controller', '--no-webhook'];
+  const base = args === 'chart' ? withoutFlags(inst.controllerArgs, Object.keys(local)) : ['controller', '--no-webhook'];
   const argv = [...base, ...Object.entries(local).map(([k, v]) => `--${k}=${v}`)];
   assert.equal(argv[0], 'controller', `the chart's container args should start with "controller": ${inst.controllerArgs.join(' ')}`);
   const pf = PilotfishProcess.start(argv);

@@ -17,6 +17,7 @@ import { startStack, type Stack } from '../admin/stack.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
 import { LogTap } from '../support/log-tap.js';
 import { parsePrometheusText, sampleValue } from '../support/prom-text.js';
+import { PROXIED_AUTHORIZATION_HEADER } from '../../src/admin/debug-access.js';
 
 const NS = 'pilotfish-system';
 const DEBUG_PATHS = ['/debug/syncz', '/debug/config_dump?proxy=p1', '/debug/model', '/debug/push_status'];
@@ -143,6 +144,15 @@ describe('security: debug endpoints answer only authorized callers', function ()
       assert.match(dump.text, /no open xDS stream/);
       assert.equal(api.count({ path: '/apis/authentication.k8s.io/v1/tokenreviews' }), 1, 'one TokenReview for four requests');
       assert.equal(api.count({ path: '/apis/authorization.k8s.io/v1/subjectaccessreviews' }), 1);
+    });
+
+    it('through the API server\'s pod proxy (which keeps `authorization`), the token in x-pilotfish-authorization is checked the same way', async () => {
+      const ok = await stack.get('/debug/syncz', { [PROXIED_AUTHORIZATION_HEADER]: `Bearer ${ALLOWED}` });
+      assert.equal(ok.status, 200, ok.text);
+      const forbidden = await stack.get('/debug/syncz', { [PROXIED_AUTHORIZATION_HEADER]: `Bearer ${NOT_BOUND}` });
+      assert.equal(forbidden.status, 403, forbidden.text);
+      const unknown = await stack.get('/debug/syncz', { [PROXIED_AUTHORIZATION_HEADER]: 'Bearer not-a-token' });
+      assert.equal(unknown.status, 401, unknown.text);
     });
 
     it('the TokenReview names no audience: a token minted only for pilotfish (a workload\'s projected token) is not a user\'s token', async () => {
