@@ -16,8 +16,9 @@
 // Envoy gets its secrets over SDS in one message and never reads these files.
 import { randomBytes } from 'node:crypto';
 import { renameSync } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeNewFileDurably } from '../durable-file.js';
 
 const CERT_CHAIN_FILE = 'cert-chain.pem';
 const KEY_FILE = 'key.pem';
@@ -31,13 +32,7 @@ interface CertificateFiles {
 
 async function writeTemp(dir: string, name: string, content: string, mode: number): Promise<string> {
   const path = join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(path, 'wx', mode);
-  try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await writeNewFileDurably(path, content, mode);
   return path;
 }
 

@@ -13,6 +13,7 @@
 // creationTimestamp, then name — as Istio does, so adding a newer conflicting policy changes nothing.
 //
 // Parsing: parsePeerAuthentication (api/security/v1alpha1/parse.ts) returns `{ ok }` or `{ errors }`.
+import type { ObjectIdentity } from './object-identity.js';
 
 export type MtlsMode = 'PERMISSIVE' | 'STRICT' | 'DISABLE' | 'UNSET';
 
@@ -28,15 +29,8 @@ export const DEFAULT_MTLS_MODE: EffectiveMtlsMode = 'PERMISSIVE';
 export const DEFAULT_ROOT_NAMESPACE = 'pilotfish-system';
 
 /** Identity of a PeerAuthentication, carried by its model so status can be written back. */
-export interface PeerAuthenticationMeta {
+export interface PeerAuthenticationMeta extends ObjectIdentity {
   readonly kind: 'PeerAuthentication';
-  readonly namespace: string;
-  readonly name: string;
-  readonly generation?: number;
-  readonly uid?: string;
-  readonly resourceVersion?: string;
-  /** RFC 3339; absent for objects from files, which then count as newest. */
-  readonly creationTimestamp?: string;
 }
 
 export interface PortMtls {

@@ -10,23 +10,13 @@
 // Parsing: parseTrafficRoute / parseTrafficPolicy (api/routing/v1alpha1/parse.ts) return `{ ok }` or
 // `{ errors }` with API-server style paths ("spec.http[1].route[0].weight: must be >= 0").
 import { serviceKey } from './mesh.js';
+import type { ObjectIdentity } from './object-identity.js';
 
 export type RoutingKind = 'TrafficRoute' | 'TrafficPolicy';
 
 /** Identity of a routing object, carried by its model so status can be written back. */
-export interface RoutingObjectMeta {
+export interface RoutingObjectMeta extends ObjectIdentity {
   readonly kind: RoutingKind;
-  readonly namespace: string;
-  readonly name: string;
-  /** metadata.generation; absent for objects from files. Conditions report it as observedGeneration. */
-  readonly generation?: number;
-  readonly uid?: string;
-  readonly resourceVersion?: string;
-  /**
-   * metadata.creationTimestamp as RFC 3339; absent for objects from files. When two objects claim
-   * the same host the older one wins; objects without a timestamp count as newest.
-   */
-  readonly creationTimestamp?: string;
 }
 
 /** `<kind>/<namespace>/<name>`: identifies an object across generations. */

@@ -9,7 +9,7 @@ import { importCycles, importGraph, REPO_ROOT, type ImportGraph } from './import
 
 /** Shared helpers every layer may import; they import nothing but each other. */
 const LEAVES = [
-  'logging.ts', 'log-options.ts', 'host-port.ts', 'deep-equal.ts', 'kube/', 'xds/wire/', 'xds/types.ts', 'xds/protos.ts', 'xds/node-info.ts',
+  'logging.ts', 'log-options.ts', 'host-port.ts', 'deep-equal.ts', 'durable-file.ts', 'kube/', 'xds/wire/', 'xds/types.ts', 'xds/protos.ts', 'xds/node-info.ts',
   'xds/proxy-view.ts', 'xds/peer.ts', 'xds/merged-map.ts', 'xds/envoy-types.ts',
 ];
 

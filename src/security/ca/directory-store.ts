@@ -7,6 +7,7 @@ import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CA_FILE_NAMES, CA_KEY_FILE, MAX_CA_FILE_BYTES, isEmptyCaFiles, type CaFileName, type CaFiles } from './ca-files.js';
 import type { CaStore } from './ca-store.js';
+import { writeNewFileDurably } from '../../durable-file.js';
 
 function errCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
@@ -25,16 +26,6 @@ async function readBounded(path: string, name: CaFileName): Promise<string | und
     const { size } = await handle.stat();
     if (size > MAX_CA_FILE_BYTES) throw new Error(`${path}: ${name} is larger than ${MAX_CA_FILE_BYTES} bytes`);
     return await handle.readFile('utf8');
-  } finally {
-    await handle.close();
-  }
-}
-
-async function writeDurably(path: string, content: string, mode: number): Promise<void> {
-  const handle = await open(path, 'wx', mode);
-  try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
   } finally {
     await handle.close();
   }
@@ -66,7 +57,7 @@ export class DirectoryCaStore implements CaStore {
     try {
       for (const name of CA_FILE_NAMES) {
         const content = files[name];
-        if (content !== undefined) await writeDurably(join(staging, name), content, name === CA_KEY_FILE ? 0o600 : 0o644);
+        if (content !== undefined) await writeNewFileDurably(join(staging, name), content, name === CA_KEY_FILE ? 0o600 : 0o644);
       }
       try {
         // Replaces the target only when it is absent or an empty directory.

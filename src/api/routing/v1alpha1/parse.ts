@@ -13,6 +13,7 @@ import { caseInsensitiveDuplicates, headerNameProblem } from './header-name.js';
 import { pathKey } from './field-path.js';
 import { isPlainObject, validateValue, type FieldError, type RuleEvaluator, evaluateWithTwin } from './openapi.js';
 import { DEFAULT_RETRY_ON, resolveHost, type ConnectionPool, type Destination, type FaultPolicy, type HashKey, type HeaderMatch, type HeaderOperations, type HealthCheck, type HttpMethod, type HttpRule, type LoadBalancer, type LocalRateLimit, type OutlierDetection, type PolicyFields, type PolicySettings, type PortPolicy, type QueryParamMatch, type RedirectCode, type RequestMatch, type RoutingKind, type RoutingObjectMeta, type RuleAction, type ServiceRef, type SimpleLoadBalancer, type StringMatch, type Subset, type TrafficPolicy, type TrafficRoute } from '../../../model/routing.js';
+import { parseEnvelope } from '../../object-envelope.js';
 
 export type ParseResult<T> =
   | { readonly ok: T; readonly errors?: undefined }
@@ -77,49 +78,8 @@ interface RawPolicySpec {
 // ---------------------------------------------------------------------------------------------
 // Object envelope
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-function timestampOf(metadata: object): string | undefined {
-  const ts: unknown = (metadata as { creationTimestamp?: unknown }).creationTimestamp;
-  if (ts instanceof Date && !Number.isNaN(ts.getTime())) return ts.toISOString();
-  if (typeof ts === 'string' && ts !== '') return ts;
-  return undefined;
-}
-
 function envelope<K extends RoutingKind>(obj: CustomObject, kind: K, errors: FieldError[]): (RoutingObjectMeta & { kind: K }) | undefined {
-  if (!isPlainObject(obj)) {
-    errors.push({ path: '', message: `a ${kind} must be an object` });
-    return undefined;
-  }
-  if (obj.apiVersion !== ROUTING_API_VERSION) {
-    errors.push({ path: 'apiVersion', message: `must be ${ROUTING_API_VERSION} (got ${JSON.stringify(obj.apiVersion)})` });
-  }
-  if (obj.kind !== kind) errors.push({ path: 'kind', message: `must be ${kind} (got ${JSON.stringify(obj.kind)})` });
-  const md: unknown = obj.metadata;
-  if (!isPlainObject(md)) {
-    errors.push({ path: 'metadata', message: 'is required' });
-    return undefined;
-  }
-  const name = md.name;
-  if (typeof name !== 'string' || name === '') {
-    errors.push({ path: 'metadata.name', message: 'is required' });
-    return undefined;
-  }
-  if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
-    errors.push({ path: 'metadata.name', message: `must be a DNS subdomain (lower-case letters, digits, "-" and ".") (got ${JSON.stringify(name)})` });
-  }
-  const namespace = typeof md.namespace === 'string' && md.namespace !== '' ? md.namespace : 'default';
-  const generation = typeof md.generation === 'number' ? md.generation : undefined;
-  const uid = typeof md.uid === 'string' ? md.uid : undefined;
-  const resourceVersion = typeof md.resourceVersion === 'string' ? md.resourceVersion : undefined;
-  const meta: RoutingObjectMeta & { kind: K } = {
-    kind, namespace, name,
-    ...(generation !== undefined ? { generation } : {}),
-    ...(uid !== undefined ? { uid } : {}),
-    ...(resourceVersion !== undefined ? { resourceVersion } : {}),
-  };
-  const creationTimestamp = timestampOf(md);
-  return creationTimestamp === undefined ? meta : { ...meta, creationTimestamp };
+  return parseEnvelope(obj, ROUTING_API_VERSION, kind, errors);
 }
 
 function validateSpec(obj: CustomObject, schema: typeof TRAFFIC_ROUTE_SPEC, evaluate: RuleEvaluator): FieldError[] {

@@ -6,8 +6,9 @@
 // as in Istio, and becomes "no selector" in the model.
 import type { CustomObject } from '../../../model/k8s-object.js';
 import type { MtlsMode, PeerAuthentication, PeerAuthenticationMeta, PortMtls } from '../../../model/peer-authentication.js';
-import { evaluateWithTwin, isPlainObject, validateValue, type FieldError, type RuleEvaluator } from '../../routing/v1alpha1/openapi.js';
+import { evaluateWithTwin, validateValue, type FieldError, type RuleEvaluator } from '../../routing/v1alpha1/openapi.js';
 import type { ParseResult } from '../../routing/v1alpha1/parse.js';
+import { parseEnvelope } from '../../object-envelope.js';
 import { PEER_AUTHENTICATION_KIND, SECURITY_API_VERSION } from './crd.js';
 import { PEER_AUTHENTICATION_SPEC } from './schema.js';
 
@@ -17,57 +18,8 @@ interface RawSpec {
   portLevelMtls?: Record<string, { mode?: MtlsMode }>;
 }
 
-/** Peer-supplied values quoted in messages are cut to this many characters. */
-const MAX_QUOTED = 100;
-
-function quoted(v: unknown): string {
-  const text = JSON.stringify(v) ?? String(v);
-  return text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}…` : text;
-}
-
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-function timestampOf(md: Record<string, unknown>): string | undefined {
-  const ts = md.creationTimestamp;
-  if (ts instanceof Date && !Number.isNaN(ts.getTime())) return ts.toISOString();
-  if (typeof ts === 'string' && ts !== '') return ts;
-  return undefined;
-}
-
 function envelope(obj: CustomObject, errors: FieldError[]): PeerAuthenticationMeta | undefined {
-  if (!isPlainObject(obj)) {
-    errors.push({ path: '', message: `a ${PEER_AUTHENTICATION_KIND} must be an object` });
-    return undefined;
-  }
-  if (obj.apiVersion !== SECURITY_API_VERSION) {
-    errors.push({ path: 'apiVersion', message: `must be ${SECURITY_API_VERSION} (got ${quoted(obj.apiVersion)})` });
-  }
-  if (obj.kind !== PEER_AUTHENTICATION_KIND) {
-    errors.push({ path: 'kind', message: `must be ${PEER_AUTHENTICATION_KIND} (got ${quoted(obj.kind)})` });
-  }
-  const md: unknown = obj.metadata;
-  if (!isPlainObject(md)) {
-    errors.push({ path: 'metadata', message: 'is required' });
-    return undefined;
-  }
-  const name = md.name;
-  if (typeof name !== 'string' || name === '') {
-    errors.push({ path: 'metadata.name', message: 'is required' });
-    return undefined;
-  }
-  if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
-    errors.push({ path: 'metadata.name', message: `must be a DNS subdomain (lower-case letters, digits, "-" and ".") (got ${quoted(name)})` });
-  }
-  const creationTimestamp = timestampOf(md);
-  return {
-    kind: PEER_AUTHENTICATION_KIND,
-    namespace: typeof md.namespace === 'string' && md.namespace !== '' ? md.namespace : 'default',
-    name,
-    ...(typeof md.generation === 'number' ? { generation: md.generation } : {}),
-    ...(typeof md.uid === 'string' ? { uid: md.uid } : {}),
-    ...(typeof md.resourceVersion === 'string' ? { resourceVersion: md.resourceVersion } : {}),
-    ...(creationTimestamp !== undefined ? { creationTimestamp } : {}),
-  };
+  return parseEnvelope(obj, SECURITY_API_VERSION, PEER_AUTHENTICATION_KIND, errors);
 }
 
 /**
@@ -87,7 +39,7 @@ export function parsePeerAuthentication(obj: CustomObject, evaluate: RuleEvaluat
   for (const [key, v] of Object.entries(spec.portLevelMtls ?? {})) {
     const port = Number(key);
     // The API server admits "80" and "080" side by side; they are the same port.
-    if (portLevelMtls.some((p) => p.port === port)) errors.push({ path: `spec.portLevelMtls[${key.slice(0, MAX_QUOTED)}]`, message: `port ${port} is given more than once` });
+    if (portLevelMtls.some((p) => p.port === port)) errors.push({ path: `spec.portLevelMtls[${key.slice(0, 100)}]`, message: `port ${port} is given more than once` });
     else portLevelMtls.push({ port, mode: v.mode ?? 'UNSET' });
   }
   if (errors.length) return { errors };
