@@ -29,6 +29,7 @@ import { KubeTokenReviewAuthenticator } from '../../src/security/csr/token-revie
 import { ECHO_SERVICE } from '../support/echo-service.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
 import { PilotfishProcess, runPilotfish, type LogLine } from '../support/pilotfish-process.js';
+import { callUntil } from '../support/call-until.js';
 
 grpcXds.register();
 
@@ -140,19 +141,9 @@ describe('e2e: proxyless mTLS configured only by pilotfish, certificates through
     return c;
   }
 
-  /** Calls until the outcome is `want`: a connection made before a switch may keep the old configuration. */
+  /** Calls until the outcome is `want` (test/support/call-until.ts). */
   async function eventually(client: grpc.Client, want: 'ok' | 'fails'): Promise<string> {
-    let last = '';
-    for (let i = 0; i < 20; i++) {
-      try {
-        last = await call(client);
-        if (want === 'ok') return last;
-      } catch (err) {
-        last = (err as Error).message;
-        if (want === 'fails') return last;
-      }
-    }
-    return assert.fail(`expected the call to ${want === 'ok' ? 'succeed' : 'fail'}; last outcome: ${last}`);
+    return callUntil(() => call(client), want);
   }
 
   before(async () => {

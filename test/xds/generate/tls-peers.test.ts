@@ -23,6 +23,7 @@ import { ECHO_SERVICE } from '../../support/echo-service.js';
 import { endpoints, listener, resource, routeConfig, type TypedResource } from '../../support/fake-proxy-views.js';
 import { issueSvid, testCa, writeWorkloadFiles } from '../../support/spiffe-certs.js';
 import { startHarness, type Harness } from '../server/harness.js';
+import { callUntil } from '../../support/call-until.js';
 
 grpcXds.register();
 
@@ -125,19 +126,9 @@ describe('tls: proxyless peers configured by the generated resources', function 
     return c;
   }
 
-  /** Calls until the outcome is `want` (a connection made before a switch may keep the old config). */
+  /** Calls until the outcome is `want` (test/support/call-until.ts). */
   async function eventually(client: grpc.Client, want: 'ok' | 'fails'): Promise<string> {
-    let last = '';
-    for (let i = 0; i < 20; i++) {
-      try {
-        last = await call(client);
-        if (want === 'ok') return last;
-      } catch (err) {
-        last = (err as Error).message;
-        if (want === 'fails') return last;
-      }
-    }
-    return assert.fail(`expected the call to ${want === 'ok' ? 'succeed' : 'fail'}; last outcome: ${last}`);
+    return callUntil(() => call(client), want);
   }
 
   before(async () => {
