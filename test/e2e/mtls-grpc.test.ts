@@ -26,7 +26,7 @@ import { generateRootCaFiles } from '../../src/security/ca/self-signed-root.js';
 import { CsrService } from '../../src/security/csr/csr-service.js';
 import { createCsrServer } from '../../src/security/csr/http2-handler.js';
 import { KubeTokenReviewAuthenticator } from '../../src/security/csr/token-review.js';
-import { ECHO_SERVICE } from '../support/echo-service.js';
+import { ECHO_SERVICE, echoOnce, OWN_CONNECTIONS } from '../support/echo-service.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
 import { PilotfishProcess, runPilotfish, type LogLine } from '../support/pilotfish-process.js';
 import { callUntil } from '../support/call-until.js';
@@ -38,8 +38,6 @@ const CA_NAME = 'pilotfish.pilotfish-system.svc';
 const CLIENT_ID = spiffeId('cluster.local', 'shop', 'web');
 const SERVER_NODE = 'echo-server';
 const TARGET = 'xds:///echo.shop.svc.cluster.local:50051';
-/** Each client its own connections: a shared subchannel would carry a connection made under the previous policy. */
-const OWN_CONNECTIONS = { 'grpc.use_local_subchannel_pool': 1 };
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -86,13 +84,6 @@ kind: PeerAuthentication
 metadata: { name: default, namespace: shop }
 spec: { mtls: { mode: ${mode} } }
 `;
-}
-
-function call(client: grpc.Client): Promise<string> {
-  return new Promise((resolve, reject) => {
-    client.makeUnaryRequest<Buffer, Buffer>(ECHO_SERVICE.Call.path, (b) => b, (b) => b, Buffer.from('hi'),
-      { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res!.toString('utf8'))));
-  });
 }
 
 describe('e2e: proxyless mTLS configured only by pilotfish, certificates through the CSR path', function () {
@@ -143,7 +134,7 @@ describe('e2e: proxyless mTLS configured only by pilotfish, certificates through
 
   /** Calls until the outcome is `want` (test/support/call-until.ts). */
   async function eventually(client: grpc.Client, want: 'ok' | 'fails'): Promise<string> {
-    return callUntil(() => call(client), want);
+    return callUntil(() => echoOnce(client), want);
   }
 
   before(async () => {

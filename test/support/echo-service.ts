@@ -117,3 +117,17 @@ export async function callMany(client: EchoClient, n: number, opts: Parameters<E
   }
   return { byBackend, failures };
 }
+
+/**
+ * Channel options for a client that must make its own connections: gRPC otherwise shares
+ * subchannels across clients, and a test that switches security live needs fresh handshakes.
+ */
+export const OWN_CONNECTIONS = { 'grpc.use_local_subchannel_pool': 1 };
+
+/** One echo call ("hi") on a plain grpc.Client (xDS or not): the answer, or the call's error. */
+export function echoOnce(client: grpc.Client): Promise<string> {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest<Buffer, Buffer>(ECHO_SERVICE.Call.path, (b) => b, (b) => b, Buffer.from('hi'),
+      { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res!.toString('utf8'))));
+  });
+}

@@ -95,7 +95,7 @@ interface ServiceEntry {
   readonly slices: readonly V1EndpointSlice[];
   /** Every `namespace/name` of a Pod the endpoints looked up, found or not. */
   readonly podKeys: readonly string[];
-  /** Set when the endpoints came from the selector's Pods: any Pod change in this namespace may change them. */
+  /** Set when the endpoints came from the selector's Pods: a change to a Pod in this namespace may change them. */
   readonly podNamespace?: string;
   readonly endpoints: readonly Endpoint[];
 }

@@ -19,7 +19,7 @@ import { spiffeId } from '../../../src/model/spiffe.js';
 import { grpcBootstrap } from '../../../src/xds/bootstrap/grpc-bootstrap.js';
 import { grpcClusterTransportSocket, grpcServerListener, grpcUpstreamTls } from '../../../src/xds/generate/tls.js';
 import { CLUSTER, LISTENER } from '../../../src/xds/types.js';
-import { ECHO_SERVICE } from '../../support/echo-service.js';
+import { ECHO_SERVICE, echoOnce, OWN_CONNECTIONS } from '../../support/echo-service.js';
 import { endpoints, listener, resource, routeConfig, type TypedResource } from '../../support/fake-proxy-views.js';
 import { issueSvid, testCa, writeWorkloadFiles } from '../../support/spiffe-certs.js';
 import { startHarness, type Harness } from '../server/harness.js';
@@ -32,8 +32,6 @@ const TD = 'cluster.local';
 const SERVER_ID = spiffeId(TD, 'shop', 'echo');
 const CLIENT_ID = spiffeId(TD, 'shop', 'web');
 const SERVER_NODE = 'echo-server';
-/** Each client its own connections: a shared subchannel would carry a connection made under the previous policy. */
-const OWN_CONNECTIONS = { 'grpc.use_local_subchannel_pool': 1 };
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -50,13 +48,6 @@ function echoCluster(name: string, tlsFor?: readonly string[]): TypedResource {
     name, type: 'EDS', connect_timeout: { seconds: 5 }, lb_policy: 'ROUND_ROBIN',
     eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' } },
     ...(tlsFor ? { transport_socket: grpcClusterTransportSocket(grpcUpstreamTls(tlsFor, { trustDomain: TD })) } : {}),
-  });
-}
-
-function call(client: grpc.Client): Promise<string> {
-  return new Promise((resolve, reject) => {
-    client.makeUnaryRequest<Buffer, Buffer>(ECHO_SERVICE.Call.path, (b) => b, (b) => b, Buffer.from('hi'),
-      { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res!.toString('utf8'))));
   });
 }
 
@@ -128,7 +119,7 @@ describe('tls: proxyless peers configured by the generated resources', function 
 
   /** Calls until the outcome is `want` (test/support/call-until.ts). */
   async function eventually(client: grpc.Client, want: 'ok' | 'fails'): Promise<string> {
-    return callUntil(() => call(client), want);
+    return callUntil(() => echoOnce(client), want);
   }
 
   before(async () => {
