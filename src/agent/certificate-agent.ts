@@ -245,7 +245,10 @@ export class CertificateAgent {
       }
     }
     if (this.stopped) return;
-    this.schedule(renewalDelayMs(certificate.receivedAt.getTime(), certificate.notAfter.getTime(), this.random, this.config.schedule));
+    // Anchored on when the certificate arrived, not on now: writing files and telling listeners
+    // (slow on a busy node) must not push the renewal later into the certificate's life.
+    const renewAt = certificate.receivedAt.getTime() + renewalDelayMs(certificate.receivedAt.getTime(), certificate.notAfter.getTime(), this.random, this.config.schedule);
+    this.schedule(Math.max(0, renewAt - this.now().getTime()));
   }
 
   private failed(err: Error): void {
