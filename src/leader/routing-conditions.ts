@@ -15,6 +15,10 @@ const MAX_ERROR_CHARS = 1024;
 
 const PLURAL = { TrafficRoute: 'trafficroutes', TrafficPolicy: 'trafficpolicies' } as const;
 
+function isOwnKind(s: RoutingObjectStatus): s is RoutingObjectStatus & { kind: keyof typeof PLURAL } {
+  return Object.hasOwn(PLURAL, s.kind);
+}
+
 function typeName(typeUrl: string): string {
   return typeUrl.slice(typeUrl.lastIndexOf('.') + 1) || typeUrl;
 }
@@ -38,7 +42,8 @@ export function programmedCondition(nack: NackSummary | undefined, generation: n
  * that are applied (now or in an earlier generation): an object that shapes nothing cannot be rejected.
  */
 export function routingStatuses(statuses: readonly RoutingObjectStatus[], nacks: ReadonlyMap<string, NackSummary>): DesiredStatus[] {
-  return statuses.map((s) => {
+  // Istio's objects carry Istio's status; pilotfish reports on them with Events (istio-events.ts).
+  return statuses.filter(isOwnKind).map((s) => {
     const conditions: DesiredCondition[] = [...s.conditions];
     if (s.applied !== 'none') conditions.push(programmedCondition(nacks.get(routingObjectKey(s)), s.generation));
     return {

@@ -67,6 +67,11 @@ export interface RoutingObjectStatus {
   readonly applied: 'current' | 'previous' | 'none';
   /** Fields proxyless gRPC clients ignore, of the generation checked (empty if it was invalid). */
   readonly proxylessIgnored: readonly IgnoredField[];
+  /**
+   * Fields of an Istio object (VirtualService, DestinationRule) pilotfish left out because it has
+   * no counterpart for them, of the generation checked; empty for pilotfish's own kinds.
+   */
+  readonly unsupported: readonly IgnoredField[];
 }
 
 /** Routing as a snapshot carries it. */

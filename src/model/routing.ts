@@ -12,7 +12,8 @@
 import { serviceKey } from './mesh.js';
 import type { ObjectIdentity } from './object-identity.js';
 
-export type RoutingKind = 'TrafficRoute' | 'TrafficPolicy';
+/** pilotfish's own kinds, and the Istio kinds translated into the same model (api/istio/). */
+export type RoutingKind = 'TrafficRoute' | 'TrafficPolicy' | 'VirtualService' | 'DestinationRule';
 
 /** Identity of a routing object, carried by its model so status can be written back. */
 export interface RoutingObjectMeta extends ObjectIdentity {
@@ -173,7 +174,7 @@ export interface HttpRule {
 }
 
 export interface TrafficRoute {
-  readonly meta: RoutingObjectMeta & { readonly kind: 'TrafficRoute' };
+  readonly meta: RoutingObjectMeta & { readonly kind: 'TrafficRoute' | 'VirtualService' };
   /** In the order written, without duplicates. */
   readonly hosts: readonly ServiceRef[];
   readonly http: readonly HttpRule[];
@@ -272,7 +273,7 @@ export interface Subset {
 }
 
 export interface TrafficPolicy {
-  readonly meta: RoutingObjectMeta & { readonly kind: 'TrafficPolicy' };
+  readonly meta: RoutingObjectMeta & { readonly kind: 'TrafficPolicy' | 'DestinationRule' };
   readonly host: ServiceRef;
   /** Always present; empty when the object sets nothing at the top level. */
   readonly trafficPolicy: PolicySettings;

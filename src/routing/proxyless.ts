@@ -13,7 +13,7 @@ import { GRPC_RETRY_ON, type IgnoredField } from '../model/proxyless.js';
 
 
 export function formatIgnored(fields: readonly IgnoredField[]): string {
-  return fields.map((f) => `${f.path} (${f.reason})`).join('; ');
+  return fields.map((f) => (f.path === '' ? f.reason : `${f.path} (${f.reason})`)).join('; ');
 }
 
 function ruleIgnored(rule: HttpRule, out: IgnoredField[]): void {
@@ -107,7 +107,5 @@ export function proxylessIgnoredInPolicy(policy: TrafficPolicy): IgnoredField[] 
 }
 
 export function proxylessIgnored(model: TrafficRoute | TrafficPolicy): IgnoredField[] {
-  return model.meta.kind === 'TrafficRoute'
-    ? proxylessIgnoredInRoute(model as TrafficRoute)
-    : proxylessIgnoredInPolicy(model as TrafficPolicy);
+  return 'hosts' in model ? proxylessIgnoredInRoute(model) : proxylessIgnoredInPolicy(model);
 }

@@ -9,12 +9,13 @@
 //
 // Conflicts: one TrafficRoute and one TrafficPolicy per host (Service). The older object (by
 // creationTimestamp, then namespace/name; objects without a timestamp, such as files, count as
-// newest) wins; the other gets Accepted=False, reason Conflict, naming the winner.
+// newest) wins; the other gets Accepted=False, reason Conflict, naming the winner. A VirtualService
+// counts as a TrafficRoute and a DestinationRule as a TrafficPolicy here, whatever mix claims a host.
 import type { Endpoint, Service } from '../model/mesh.js';
 import type { CustomObject } from '../model/k8s-object.js';
 import { serviceKey } from '../model/mesh.js';
 import { formatFieldError, type FieldError } from '../api/routing/v1alpha1/openapi.js';
-import { parseTrafficPolicy, parseTrafficRoute } from '../api/routing/v1alpha1/parse.js';
+import { parsePolicyObject, parseRouteObject, policyKindOf, routeKindOf, type RoutingParse } from './route-parsers.js';
 import { routeDestinations, routingObjectKey, subsetMatches, type Destination, type RoutingKind, type RoutingObjectMeta, type TrafficPolicy, type TrafficRoute } from '../model/routing.js';
 import { formatIgnored, proxylessIgnored } from './proxyless.js';
 import type { IgnoredField } from '../model/proxyless.js';
@@ -53,7 +54,9 @@ export function serviceLookupFromMaps(services: ReadonlyMap<string, Service>,
 }
 
 export interface RoutingValidationInput {
+  /** TrafficRoutes and VirtualServices. */
   readonly trafficRoutes: readonly CustomObject[];
+  /** TrafficPolicies and DestinationRules. */
   readonly trafficPolicies: readonly CustomObject[];
   readonly services: ServiceLookup;
   /** The `applied` of the previous call; NOTHING_APPLIED at start. */
@@ -211,6 +214,7 @@ interface Outcome {
   readonly refProblems: readonly Problem[];
   readonly notes: readonly string[];
   readonly ignored: readonly IgnoredField[];
+  readonly unsupported: readonly IgnoredField[];
   readonly applied: 'current' | 'previous' | 'none';
   readonly previousGeneration?: number;
 }
@@ -238,7 +242,8 @@ function conditionsFor(o: Outcome): RoutingCondition[] {
     };
   } else {
     const ignored = o.ignored.length ? ` Ignored for proxyless gRPC: ${formatIgnored(o.ignored)}.` : '';
-    accepted = { type: 'Accepted', status: 'True', reason: REASONS.Accepted, message: `Applied.${ignored}`, ...gen };
+    const unsupported = o.unsupported.length ? ` Left out, not supported by pilotfish: ${formatIgnored(o.unsupported)}.` : '';
+    accepted = { type: 'Accepted', status: 'True', reason: REASONS.Accepted, message: `Applied.${unsupported}${ignored}`, ...gen };
   }
   let resolved: RoutingCondition;
   if (o.parseErrors) {
@@ -263,7 +268,7 @@ function sameObject(prev: RoutingObjectMeta, meta: RoutingObjectMeta): boolean {
 function decide<T extends TrafficRoute | TrafficPolicy>(
   obj: CustomObject,
   kind: RoutingKind,
-  parse: (o: CustomObject) => { ok?: T; errors?: readonly FieldError[] },
+  parse: (o: CustomObject) => RoutingParse<T>,
   hostsOf: (m: T) => readonly string[],
   check: (m: T) => { problems: Problem[]; notes: string[]; invalidWeights: string[] },
   previous: ReadonlyMap<string, T>,
@@ -278,7 +283,8 @@ function decide<T extends TrafficRoute | TrafficPolicy>(
     for (const h of hostsOf(m)) {
       const owner = claims.get(h);
       if (owner && routingObjectKey(owner) !== key) {
-        return `Host ${h} is already configured by ${describeObject(owner)}, which is older; only one ${kind} may configure a host`;
+        const kinds = owner.kind === kind ? kind : `${owner.kind} or ${kind}`;
+        return `Host ${h} is already configured by ${describeObject(owner)}, which is older; only one ${kinds} may configure a host`;
       }
     }
     return undefined;
@@ -287,13 +293,14 @@ function decide<T extends TrafficRoute | TrafficPolicy>(
   let outcome: Omit<Outcome, 'applied' | 'previousGeneration'>;
   let current: T | undefined;
   if (parsed.errors || !parsed.ok) {
-    outcome = { meta, parseErrors: parsed.errors ?? [], invalidWeights: [], refProblems: [], notes: [], ignored: [] };
+    outcome = { meta, parseErrors: parsed.errors ?? [], invalidWeights: [], refProblems: [], notes: [], ignored: [], unsupported: parsed.unsupported ?? [] };
   } else {
     const model = parsed.ok;
     const c = check(model);
     const conflict = conflictWith(model);
     outcome = {
       meta, invalidWeights: c.invalidWeights, refProblems: c.problems, notes: c.notes, ignored: proxylessIgnored(model),
+      unsupported: parsed.unsupported ?? [],
       ...(conflict ? { conflict } : {}),
     };
     if (!c.invalidWeights.length && !conflict && !c.problems.length) current = model;
@@ -322,13 +329,14 @@ function decide<T extends TrafficRoute | TrafficPolicy>(
       conditions: conditionsFor(full),
       applied,
       proxylessIgnored: outcome.ignored,
+      unsupported: outcome.unsupported,
     },
     ...(apply ? { apply } : {}),
   };
 }
 
-function byAge(objects: readonly CustomObject[], kind: RoutingKind): CustomObject[] {
-  return [...objects].sort((a, b) => olderFirst(rawMeta(a, kind), rawMeta(b, kind)));
+function byAge(objects: readonly CustomObject[], kindOf: (o: CustomObject) => RoutingKind): CustomObject[] {
+  return [...objects].sort((a, b) => olderFirst(rawMeta(a, kindOf(a)), rawMeta(b, kindOf(b))));
 }
 
 /**
@@ -342,8 +350,8 @@ export function validateRouting(input: RoutingValidationInput): RoutingValidatio
   const policyClaims = new Map<string, RoutingObjectMeta>();
   const policies = new Map<string, TrafficPolicy>();
   const policyByHost = new Map<string, TrafficPolicy>();
-  for (const obj of byAge(input.trafficPolicies, 'TrafficPolicy')) {
-    const d = decide<TrafficPolicy>(obj, 'TrafficPolicy', parseTrafficPolicy, (m) => [m.host.key],
+  for (const obj of byAge(input.trafficPolicies, policyKindOf)) {
+    const d = decide<TrafficPolicy>(obj, policyKindOf(obj), parsePolicyObject, (m) => [m.host.key],
       (m) => ({ ...policyRefProblems(m, input.services), invalidWeights: [] }), previous.policies, policyClaims);
     statuses.push(d.status);
     if (d.apply) {
@@ -356,8 +364,8 @@ export function validateRouting(input: RoutingValidationInput): RoutingValidatio
   const routeClaims = new Map<string, RoutingObjectMeta>();
   const routes = new Map<string, TrafficRoute>();
   const routeByHost = new Map<string, TrafficRoute>();
-  for (const obj of byAge(input.trafficRoutes, 'TrafficRoute')) {
-    const d = decide<TrafficRoute>(obj, 'TrafficRoute', parseTrafficRoute, (m) => m.hosts.map((h) => h.key),
+  for (const obj of byAge(input.trafficRoutes, routeKindOf)) {
+    const d = decide<TrafficRoute>(obj, routeKindOf(obj), parseRouteObject, (m) => m.hosts.map((h) => h.key),
       (m) => ({ problems: routeRefProblems(m, input.services, policyByHost), notes: [], invalidWeights: weightProblems(m) }),
       previous.routes, routeClaims);
     statuses.push(d.status);

@@ -16,10 +16,15 @@ export interface ObjectSet {
   readonly trafficRoutes: readonly CustomObject[];
   readonly trafficPolicies: readonly CustomObject[];
   readonly peerAuthentications: readonly CustomObject[];
+  /** Istio's networking.istio.io VirtualServices, translated into TrafficRoutes' model. */
+  readonly virtualServices: readonly CustomObject[];
+  /** Istio's networking.istio.io DestinationRules, translated into TrafficPolicies' model. */
+  readonly destinationRules: readonly CustomObject[];
 }
 
 export const EMPTY_OBJECTS: ObjectSet = Object.freeze({
   namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [],
+  virtualServices: [], destinationRules: [],
 });
 
 /** Label that ties an EndpointSlice to its Service (set by the EndpointSlice controller). */

@@ -7,13 +7,15 @@ import { Composer, LineCounter, Parser, type YAMLError } from 'yaml';
 import { splitDocuments } from './split-documents.js';
 import { ROUTING_API_VERSION } from '../../api/routing/v1alpha1/crd.js';
 import { SECURITY_API_VERSION } from '../../api/security/v1alpha1/crd.js';
+import { ISTIO_NETWORKING_API_VERSION, ISTIO_NETWORKING_API_VERSIONS } from '../../api/istio/networking/v1/kinds.js';
 import { SERVICE_NAME_LABEL, EMPTY_OBJECTS, type CustomObject, type ObjectSet, type V1EndpointSlice, type V1Namespace, type V1Pod, type V1Service } from '../objects.js';
 import {
   dns1035LabelError, dns1123LabelError, dns1123SubdomainError, isPortNumber, labelKeyError,
   labelValueError, portNameError,
 } from '../k8s-names.js';
 
-type ConfigKind = 'Namespace' | 'Service' | 'EndpointSlice' | 'Pod' | 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication';
+type ConfigKind = 'Namespace' | 'Service' | 'EndpointSlice' | 'Pod' | 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication'
+  | 'VirtualService' | 'DestinationRule';
 
 /** A valid object of a config file, with its document number (1-based) and identity key. */
 export type ParsedObject = { readonly document: number; readonly key: string } & (
@@ -21,7 +23,7 @@ export type ParsedObject = { readonly document: number; readonly key: string } &
   | { readonly kind: 'Service'; readonly object: V1Service }
   | { readonly kind: 'EndpointSlice'; readonly object: V1EndpointSlice }
   | { readonly kind: 'Pod'; readonly object: V1Pod }
-  | { readonly kind: 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication'; readonly object: CustomObject });
+  | { readonly kind: 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication' | 'VirtualService' | 'DestinationRule'; readonly object: CustomObject });
 
 export interface ConfigError {
   readonly file: string;
@@ -59,6 +61,8 @@ type Mapping = Record<string, unknown>;
 
 interface KindSpec {
   readonly apiVersion: string;
+  /** Other versions of the same schema the kind may be written in. */
+  readonly alsoVersions?: readonly string[];
   readonly namespaced: boolean;
   readonly nameError: (name: string) => string | undefined;
   readonly check?: (doc: Mapping, problems: string[]) => void;
@@ -74,6 +78,12 @@ const KINDS: Readonly<Record<ConfigKind, KindSpec>> = {
   TrafficRoute: { apiVersion: ROUTING_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
   TrafficPolicy: { apiVersion: ROUTING_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
   PeerAuthentication: { apiVersion: SECURITY_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
+  VirtualService: {
+    apiVersion: ISTIO_NETWORKING_API_VERSION, alsoVersions: ISTIO_NETWORKING_API_VERSIONS, namespaced: true, nameError: dns1123SubdomainError,
+  },
+  DestinationRule: {
+    apiVersion: ISTIO_NETWORKING_API_VERSION, alsoVersions: ISTIO_NETWORKING_API_VERSIONS, namespaced: true, nameError: dns1123SubdomainError,
+  },
 };
 
 const SUPPORTED = (Object.keys(KINDS) as ConfigKind[]).map((k) => `${KINDS[k].apiVersion} ${k}`).join(', ');
@@ -236,7 +246,7 @@ export function objectSetOf(objects: Iterable<ParsedObject>): ObjectSet {
   const set = {
     namespaces: [] as V1Namespace[], services: [] as V1Service[], endpointSlices: [] as V1EndpointSlice[],
     pods: [] as V1Pod[], trafficRoutes: [] as CustomObject[], trafficPolicies: [] as CustomObject[],
-    peerAuthentications: [] as CustomObject[],
+    peerAuthentications: [] as CustomObject[], virtualServices: [] as CustomObject[], destinationRules: [] as CustomObject[],
   };
   let any = false;
   for (const o of objects) {
@@ -249,6 +259,8 @@ export function objectSetOf(objects: Iterable<ParsedObject>): ObjectSet {
       case 'TrafficRoute': set.trafficRoutes.push(o.object); break;
       case 'TrafficPolicy': set.trafficPolicies.push(o.object); break;
       case 'PeerAuthentication': set.peerAuthentications.push(o.object); break;
+      case 'VirtualService': set.virtualServices.push(o.object); break;
+      case 'DestinationRule': set.destinationRules.push(o.object); break;
     }
   }
   return any ? set : EMPTY_OBJECTS;
@@ -290,7 +302,9 @@ function parseDocument(value: unknown): Omit<ParsedObject, 'document'> | Omit<Sk
   const spec = KINDS[kind];
   // The same kind name in another API group (a Knative Service, say) is another kind.
   if (groupOf(apiVersion) !== groupOf(spec.apiVersion)) return skip;
-  if (apiVersion !== spec.apiVersion) return `kind ${kind} needs apiVersion ${spec.apiVersion}, got ${show(apiVersion)}`;
+  if (apiVersion !== spec.apiVersion && !(spec.alsoVersions ?? []).includes(apiVersion)) {
+    return `kind ${kind} needs apiVersion ${[spec.apiVersion, ...(spec.alsoVersions ?? []).filter((v) => v !== spec.apiVersion)].join(' or ')}, got ${show(apiVersion)}`;
+  }
 
   const problems: string[] = [];
   const meta = value.metadata;

@@ -2,6 +2,9 @@
 import { ROUTING_API_VERSION } from '../../api/routing/v1alpha1/crd.js';
 import { SECURITY_API_VERSION } from '../../api/security/v1alpha1/crd.js';
 import { type ObjectSet } from '../objects.js';
+import {
+  DESTINATION_RULE_KIND, ISTIO_NETWORKING_API_VERSION, VIRTUAL_SERVICE_KIND, istioCrdName, type IstioKindInfo,
+} from '../../api/istio/networking/v1/kinds.js';
 import type { ApiPermission } from '../../kube/api-permission.js';
 
 /** A Kubernetes object as it arrives over the wire (raw JSON). */
@@ -35,6 +38,11 @@ export interface WatchedKind {
    * still becomes ready) and the list is retried with backoff until the CRD appears.
    */
   readonly optional: boolean;
+  /**
+   * For an optional kind whose absence is normal (Istio's, which pilotfish never installs): what
+   * the log says, at info level, while its API is not served.
+   */
+  readonly absent?: string;
 }
 
 export const NAMESPACES: WatchedKind = { key: 'namespaces', apiVersion: 'v1', kind: 'Namespace', path: '/api/v1/namespaces', optional: false };
@@ -55,8 +63,19 @@ const PEER_AUTHENTICATIONS: WatchedKind = {
   path: `/apis/${SECURITY_API_VERSION}/peerauthentications`, optional: true,
 };
 
+function istioKind(key: ObjectSetKey, info: IstioKindInfo): WatchedKind {
+  return {
+    key, apiVersion: ISTIO_NETWORKING_API_VERSION, kind: info.kind, path: `/apis/${ISTIO_NETWORKING_API_VERSION}/${info.plural}`, optional: true,
+    absent: `Istio's ${info.kind} CRD (${istioCrdName(info)}) is not installed, so there is no Istio config to read; `
+      + 'pilotfish does not install it and watches for it to appear',
+  };
+}
+
+const VIRTUAL_SERVICES: WatchedKind = istioKind('virtualServices', VIRTUAL_SERVICE_KIND);
+const DESTINATION_RULES: WatchedKind = istioKind('destinationRules', DESTINATION_RULE_KIND);
+
 export const WATCHED_KINDS: readonly WatchedKind[] = [
-  NAMESPACES, SERVICES, ENDPOINT_SLICES, PODS, TRAFFIC_ROUTES, TRAFFIC_POLICIES, PEER_AUTHENTICATIONS,
+  NAMESPACES, SERVICES, ENDPOINT_SLICES, PODS, TRAFFIC_ROUTES, TRAFFIC_POLICIES, PEER_AUTHENTICATIONS, VIRTUAL_SERVICES, DESTINATION_RULES,
 ];
 
 /** RBAC for the informers (collected in src/permissions.ts): list and watch, cluster-wide, of every watched kind. */

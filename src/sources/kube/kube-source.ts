@@ -81,10 +81,11 @@ export class KubeSource implements Source {
   objects(): ObjectSet {
     const set: Record<ObjectSetKey, RawObject[]> = {
       namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [],
+      virtualServices: [], destinationRules: [],
     };
     for (const informer of this.informers) {
       const routing = informer.kind.key === 'trafficRoutes' || informer.kind.key === 'trafficPolicies'
-        || informer.kind.key === 'peerAuthentications';
+        || informer.kind.key === 'peerAuthentications' || informer.kind.key === 'virtualServices' || informer.kind.key === 'destinationRules';
       for (const obj of informer.objects()) set[informer.kind.key].push(routing ? withoutStatus(obj) : obj);
     }
     return set as unknown as ObjectSet;

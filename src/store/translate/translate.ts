@@ -132,7 +132,7 @@ export class Translator {
   private namespaceList: readonly V1Namespace[] | undefined;
   private namespaces = { map: new Map<string, NamespaceInfo>(), warnings: [] as readonly string[] };
   private sortedSlices: { list: readonly V1EndpointSlice[]; sorted: readonly V1EndpointSlice[] } | undefined;
-  private routing: { routes: readonly CustomObject[]; policies: readonly CustomObject[]; objects: RoutingObjects } | undefined;
+  private routing: { routes: readonly (readonly CustomObject[])[]; policies: readonly (readonly CustomObject[])[]; objects: RoutingObjects } | undefined;
   private peerAuthentications: { list: readonly CustomObject[]; sorted: readonly CustomObject[] } | undefined;
 
   constructor(hooks: TranslatorHooks = {}, options: TranslateOptions = {}) {
@@ -210,7 +210,7 @@ export class Translator {
       endpoints,
       namespaces: namespaces.map,
       pods: this.podInfos,
-      routingObjects: this.routingObjects(objects.trafficRoutes, objects.trafficPolicies),
+      routingObjects: this.routingObjects([objects.trafficRoutes, objects.virtualServices], [objects.trafficPolicies, objects.destinationRules]),
       peerAuthentications: this.sortedPeerAuthentications(objects.peerAuthentications),
       warnings,
     };
@@ -386,11 +386,17 @@ export class Translator {
     return this.namespaces;
   }
 
-  private routingObjects(routes: readonly CustomObject[], policies: readonly CustomObject[]): RoutingObjects {
-    if (this.routing !== undefined && sameElements(this.routing.routes, routes) && sameElements(this.routing.policies, policies)) return this.routing.objects;
+  /**
+   * Route-like objects (TrafficRoutes, then VirtualServices) in one list and policy-like ones in
+   * another: validation decides among them per host, whatever their kind.
+   */
+  private routingObjects(routes: readonly (readonly CustomObject[])[], policies: readonly (readonly CustomObject[])[]): RoutingObjects {
+    const same = (a: readonly (readonly CustomObject[])[], b: readonly (readonly CustomObject[])[]): boolean =>
+      a.length === b.length && a.every((list, i) => sameElements(list, b[i] ?? []));
+    if (this.routing !== undefined && same(this.routing.routes, routes) && same(this.routing.policies, policies)) return this.routing.objects;
     const objects: RoutingObjects = {
-      trafficRoutes: sortByKey(routes, nsName).map((x) => x.object),
-      trafficPolicies: sortByKey(policies, nsName).map((x) => x.object),
+      trafficRoutes: sortByKey(routes.flat(), nsName).map((x) => x.object),
+      trafficPolicies: sortByKey(policies.flat(), nsName).map((x) => x.object),
     };
     this.routing = { routes, policies, objects };
     return objects;

@@ -155,7 +155,7 @@ const DESTINATION: Schema = obj('Where requests go.', {
 // ---------------------------------------------------------------------------------------------
 // TrafficRoute
 
-const RETRY_ON_CONDITIONS: readonly string[] = [
+export const RETRY_ON_CONDITIONS: readonly string[] = [
   '5xx', 'gateway-error', 'reset', 'reset-before-request', 'connect-failure', 'envoy-ratelimited',
   'retriable-4xx', 'refused-stream', 'http3-post-connect-failure',
   'cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable',
