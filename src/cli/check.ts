@@ -8,6 +8,7 @@
 import { X509Certificate } from 'node:crypto';
 import { crdName, TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND } from '../api/routing/v1alpha1/crd.js';
 import { PEER_AUTHENTICATION_CRD_NAME } from '../api/security/v1alpha1/crd.js';
+import { DESTINATION_RULE_KIND, VIRTUAL_SERVICE_KIND, istioCrdName, type IstioKindInfo } from '../api/istio/networking/v1/kinds.js';
 import { errorCode, errorText, KubeRest } from '../kube/rest.js';
 import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '../webhook/injection-names.js';
 import type { ParsedLine } from './command-line.js';
@@ -68,8 +69,10 @@ export async function check({ values }: ParsedLine<typeof checkCommand.flags>, o
   if (values.pre) {
     section('pre-install permissions', await Promise.all(INSTALLS.map((i) => canCreate(kube, i, namespace))));
     section('pilotfish CRDs', await Promise.all(CRDS.map((name) => crdPresence(kube, name))));
+    section('Istio config (optional)', await Promise.all(ISTIO_KINDS.map((info) => istioKindPresence(kube, info))));
   } else {
     section('pilotfish CRDs', await Promise.all(CRDS.map((name) => crdEstablished(kube, name))));
+    section('Istio config (optional)', await Promise.all(ISTIO_KINDS.map((info) => istioKindPresence(kube, info))));
     section('control plane', [
       await leaseHeld(kube, namespace, values['lease-name']!),
       ...(values.server !== undefined ? await replicasServing(serversOf(values.server, 'check')) : await podsReady(kube, namespace)),
@@ -139,6 +142,22 @@ async function crdPresence(kube: KubeRest, name: string): Promise<Line> {
 }
 
 interface Condition { type?: string; status?: string; reason?: string; message?: string }
+
+const ISTIO_KINDS: readonly IstioKindInfo[] = [VIRTUAL_SERVICE_KIND, DESTINATION_RULE_KIND];
+
+/** Istio's kinds are read when their CRDs exist; absent is fine (pilotfish never installs them). */
+async function istioKindPresence(kube: KubeRest, info: IstioKindInfo): Promise<Line> {
+  const name = istioCrdName(info);
+  try {
+    await kube.request('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+    return { ok: true, text: `Istio's ${info.kind} kind is present (${name}): pilotfish applies ${info.kind}s` };
+  } catch (err) {
+    if (errorCode(err) === 404) {
+      return { ok: true, text: `Istio's ${info.kind} kind is absent (${name} is not installed): pilotfish reads no ${info.kind}s and does not install Istio's CRDs` };
+    }
+    return { ok: false, text: `can read CRD ${name}`, hint: errorText(err) };
+  }
+}
 
 async function crdEstablished(kube: KubeRest, name: string): Promise<Line> {
   const hint = 'install the chart (helm install), or kubectl apply -f crds/';

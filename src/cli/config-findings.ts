@@ -118,6 +118,10 @@ function routingFindings(loaded: LoadedConfig, options: FindingOptions): Finding
     const base = { ...at(loaded.origins.get(objectKey(s.kind, s.namespace, s.name))), object: `${s.kind} ${s.namespace}/${s.name}` };
     const accepted = condition(s, 'Accepted');
     const refs = condition(s, 'ResolvedRefs');
+    // An Istio object used in part: each field left out is a warning, as it may change behaviour.
+    for (const f of s.unsupported) {
+      out.push({ severity: 'Warning', code: 'NotSupported', ...base, ...(f.path === '' ? {} : { field: f.path }), message: f.reason });
+    }
     if (accepted && accepted.status !== 'True') {
       // Unresolved references are listed, one per field, by ResolvedRefs.
       const source = refs?.status === 'False' ? refs : accepted;

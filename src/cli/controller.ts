@@ -12,6 +12,7 @@ import { NackTracker, sanitizeNackMessage } from '../leader/nack-tracker.js';
 import { KubeRest } from '../kube/rest.js';
 import { ROUTING_CONDITION_TYPES, routingStatuses } from '../leader/routing-conditions.js';
 import { KubeStatusClient, StatusWriter } from '../leader/status-writer.js';
+import { IstioEventReporter, KubeEventClient } from '../leader/istio-events.js';
 import { injectedNamespaces, KubeRootCertClient, RootCertPublisher } from '../leader/root-cert-publisher.js';
 import { createLogger, type Logger } from '../logging.js';
 import { parseDuration } from '../api/routing/v1alpha1/duration.js';
@@ -199,6 +200,11 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
   tls.attach(plane.xds);
   const { store } = plane;
   store.subscribe((snapshot) => loop.statusesChanged(snapshot.routing.statuses));
+  const istioEvents = new IstioEventReporter({
+    client: new KubeEventClient(rest), isLeader: () => elector.isLeader(), logger, identity: s.identity,
+  });
+  store.subscribe((snapshot) => istioEvents.update(snapshot.routing.statuses));
+  istioEvents.update(store.current().routing.statuses);
   loop.statusesChanged(store.current().routing.statuses);
   store.subscribe((snapshot) => rootCerts.setNamespaces(injectedNamespaces(snapshot.namespaces.values())));
   rootCerts.setNamespaces(injectedNamespaces(store.current().namespaces.values()));
@@ -207,6 +213,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
   elector.onChange((leading) => {
     if (!leading) return;
     writer.kick();
+    istioEvents.kick();
     // Another replica may have written meanwhile: read every ConfigMap back once.
     rootCerts.resync();
   });
@@ -218,6 +225,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     // Admissions stop first: the API server then follows the webhook's failurePolicy.
     await webhook?.server.close();
     await writer.stop();
+    await istioEvents.stop();
     await rootCerts.stop();
     // Released before xDS drains, so the next leader starts writing status at once.
     await elector.stop();

@@ -12,6 +12,7 @@ import { EMPTY_OBJECTS, type ObjectSet } from '../sources/objects.js';
 import type { Source, SourceSink } from '../sources/source.js';
 import { Translator, type TranslatedMesh, type TranslateOptions, type TranslatorHooks } from './translate/translate.js';
 import { nextRoutingState, rejectionLines } from '../routing/state.js';
+import { formatIgnored } from '../routing/proxyless.js';
 import { nextSecurityState } from './peer-authentications.js';
 import type { RoutingState } from '../model/routing-status.js';
 
@@ -55,6 +56,8 @@ export class SnapshotStore implements SourceSink {
   private loggedWarnings = new Set<string>();
   /** Rejected routing objects as last logged, by object key, so each problem is logged once. */
   private loggedRouting = new Map<string, string>();
+  /** What was logged as left out of each Istio object, by object key. */
+  private loggedUnsupported = new Map<string, string>();
   /** Rejected PeerAuthentications as last logged (key -> reason), so each problem is logged once. */
   private loggedSecurity = new Map<string, string>();
   /** Wall-clock time of the first change not yet covered by a published snapshot. */
@@ -185,6 +188,21 @@ export class SnapshotStore implements SourceSink {
       if (!now.has(key) && s) this.log.info('routing object accepted', { object: `${s.kind} ${s.namespace}/${s.name}` });
     }
     this.loggedRouting = now;
+    this.logUnsupported(routing);
+  }
+
+  /** Logs, once per change, the fields of Istio objects pilotfish leaves out. */
+  private logUnsupported(routing: RoutingState): void {
+    const now = new Map<string, string>();
+    for (const s of routing.statuses) {
+      if (s.unsupported.length === 0) continue;
+      const key = `${s.kind}/${s.namespace}/${s.name}`;
+      const detail = formatIgnored(s.unsupported);
+      now.set(key, detail);
+      if (this.loggedUnsupported.get(key) === detail) continue;
+      this.log.warn('fields of an Istio object are not supported and are left out', { object: `${s.kind} ${s.namespace}/${s.name}`, detail });
+    }
+    this.loggedUnsupported = now;
   }
 
   /** Logs PeerAuthentications that became rejected (object + reason) or accepted again. */
