@@ -119,7 +119,7 @@ function routingFindings(loaded: LoadedConfig, options: FindingOptions): Finding
     const accepted = condition(s, 'Accepted');
     const refs = condition(s, 'ResolvedRefs');
     // An Istio object used in part: each field left out is a warning, as it may change behaviour.
-    for (const f of s.unsupported) {
+    for (const f of s.unsupported ?? []) {
       out.push({ severity: 'Warning', code: 'NotSupported', ...base, ...(f.path === '' ? {} : { field: f.path }), message: f.reason });
     }
     if (accepted && accepted.status !== 'True') {

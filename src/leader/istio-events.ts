@@ -27,7 +27,7 @@ export const MAX_EVENT_MESSAGE = 1024;
 
 const COMPONENT = 'pilotfish';
 
-export interface IstioEvent {
+interface IstioEvent {
   readonly namespace: string;
   readonly kind: 'VirtualService' | 'DestinationRule';
   readonly name: string;
@@ -74,13 +74,13 @@ function cut(text: string): string {
 }
 
 /** The Events the Istio objects among `statuses` call for. Pure. */
-export function istioEvents(statuses: readonly RoutingObjectStatus[]): IstioEvent[] {
+function istioEvents(statuses: readonly RoutingObjectStatus[]): IstioEvent[] {
   const out: IstioEvent[] = [];
   for (const s of statuses) {
     if (s.kind !== 'VirtualService' && s.kind !== 'DestinationRule') continue;
     const who = { namespace: s.namespace, kind: s.kind, name: s.name, ...(s.uid !== undefined ? { uid: s.uid } : {}) };
     const gen = s.generation === undefined ? '' : ` (generation ${s.generation})`;
-    if (s.unsupported.length > 0) {
+    if (s.unsupported !== undefined) {
       out.push({ ...who, reason: 'UnsupportedFields', message: cut(`pilotfish leaves out fields it does not support${gen}: ${formatIgnored(s.unsupported)}`) });
     }
     const accepted = s.conditions.find((c) => c.type === 'Accepted');

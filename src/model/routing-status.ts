@@ -69,9 +69,10 @@ export interface RoutingObjectStatus {
   readonly proxylessIgnored: readonly IgnoredField[];
   /**
    * Fields of an Istio object (VirtualService, DestinationRule) pilotfish left out because it has
-   * no counterpart for them, of the generation checked; empty for pilotfish's own kinds.
+   * no counterpart for them, of the generation checked; absent when there are none (always for
+   * pilotfish's own kinds).
    */
-  readonly unsupported: readonly IgnoredField[];
+  readonly unsupported?: readonly IgnoredField[];
 }
 
 /** Routing as a snapshot carries it. */

@@ -329,7 +329,7 @@ function decide<T extends TrafficRoute | TrafficPolicy>(
       conditions: conditionsFor(full),
       applied,
       proxylessIgnored: outcome.ignored,
-      unsupported: outcome.unsupported,
+      ...(outcome.unsupported.length > 0 ? { unsupported: outcome.unsupported } : {}),
     },
     ...(apply ? { apply } : {}),
   };

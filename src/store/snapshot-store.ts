@@ -195,7 +195,7 @@ export class SnapshotStore implements SourceSink {
   private logUnsupported(routing: RoutingState): void {
     const now = new Map<string, string>();
     for (const s of routing.statuses) {
-      if (s.unsupported.length === 0) continue;
+      if (s.unsupported === undefined) continue;
       const key = `${s.kind}/${s.namespace}/${s.name}`;
       const detail = formatIgnored(s.unsupported);
       now.set(key, detail);

@@ -76,7 +76,7 @@ describe('controller/kube NACKs on routing objects', () => {
 
   describe('routingStatuses', () => {
     const status = (applied: RoutingObjectStatus['applied']): RoutingObjectStatus => ({
-      kind: 'TrafficRoute', namespace: 'shop', name: 'reviews', uid: 'u1', generation: 3, applied, proxylessIgnored: [], unsupported: [],
+      kind: 'TrafficRoute', namespace: 'shop', name: 'reviews', uid: 'u1', generation: 3, applied, proxylessIgnored: [],
       conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: 'Applied.', observedGeneration: 3 }],
     });
 

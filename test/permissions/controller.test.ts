@@ -14,6 +14,7 @@ import { TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND, ROUTING_API_VERSION } from '..
 import { ROUTING_STATUS_PERMISSIONS } from '../../src/cli/permissions.js';
 import type { ApiPermission, ObjectNames } from '../../src/kube/api-permission.js';
 import { startFakeKubeApi, type FakeKubeApi, type RequestRecord } from '../support/fake-kube-api.js';
+import { ROUTING_TYPES } from '../support/fake-kube-api/resources.js';
 import { authorize, declared } from './authorize.js';
 
 const NS = 'mesh-control';
@@ -32,7 +33,14 @@ describe('permissions: the controller modules call exactly what they declare', f
   let api: FakeKubeApi;
 
   beforeEach(async () => {
-    api = await startFakeKubeApi({ namespaces: ['default', 'kube-system', NS, 'shop'] });
+    // Istio's CRDs installed too, so the optional Istio informers list and watch like the others.
+    api = await startFakeKubeApi({
+      namespaces: ['default', 'kube-system', NS, 'shop'],
+      customResources: [...ROUTING_TYPES, ...['virtualservices', 'destinationrules'].map((resource) => ({
+        group: 'networking.istio.io', version: 'v1', resource, kind: resource === 'virtualservices' ? 'VirtualService' : 'DestinationRule',
+        namespaced: true, hasStatus: true, custom: true,
+      }))],
+    });
   });
   afterEach(async () => api?.close());
 

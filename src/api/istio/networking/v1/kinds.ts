@@ -1,7 +1,7 @@
 // Istio's networking API as pilotfish reads it: the group, the versions it accepts and the two kinds
 // it translates. Istio serves v1alpha3, v1beta1 and v1 of these kinds with one schema, so an object
 // written against any of them means the same; the controller lists v1.
-export const ISTIO_NETWORKING_GROUP = 'networking.istio.io';
+const ISTIO_NETWORKING_GROUP = 'networking.istio.io';
 export const ISTIO_NETWORKING_API_VERSION = `${ISTIO_NETWORKING_GROUP}/v1`;
 /** Every apiVersion an Istio object may carry in a file; the schema is the same in all three. */
 export const ISTIO_NETWORKING_API_VERSIONS: readonly string[] = [
