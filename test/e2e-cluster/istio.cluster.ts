@@ -153,6 +153,10 @@ describe('cluster: Istio VirtualService and DestinationRule', function () {
 
     pf = await startController(cluster, inst, 'minimal');
     const controller = pf;
+    for (const kind of ['VirtualService', 'DestinationRule']) {
+      const what = `the ${kind} informer to say the kind is served`;
+      await bounded(controller.waitForLog((l) => l.informer === kind && l.message === `the ${kind} API is served; watching it`, what), 60_000, what, controller);
+    }
     const xdsAddress = (await controller.serving()).xdsAddress;
     const nodeId = 'istio-client';
     const out = await runPilotfish(['bootstrap', '--node-id', nodeId, '--xds-address', xdsAddress, '--namespace', ns]);

@@ -115,6 +115,7 @@ export class SupervisedInformer {
   private abortedForStall = false;
   private expiredPending = false;
   private absentLogged = false;
+  private listedOnce = false;
 
   constructor(
     kc: KubeConfig,
@@ -197,10 +198,12 @@ export class SupervisedInformer {
     this.stats.lists++;
     this.metrics?.informerRelists.inc({ kind: this.kind.kind });
     this.backoff.reset();
-    if (this.absentLogged) {
+    // A kind whose absence is normal says when it is there: at the first list, or once it appears.
+    if (this.absentLogged || (this.kind.absent !== undefined && !this.listedOnce)) {
+      this.log.info(`the ${this.kind.kind} API is served${this.absentLogged ? ' now' : ''}; watching it`, { path: this.kind.path, items: items.length });
       this.absentLogged = false;
-      this.log.info(`the ${this.kind.kind} API is served now; watching it`, { path: this.kind.path, items: items.length });
     }
+    this.listedOnce = true;
     this.log.debug('listed', { items: items.length, resourceVersion });
     return { metadata: { resourceVersion }, items: items as KubernetesObject[] };
   }
