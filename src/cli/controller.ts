@@ -187,6 +187,10 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
   // The mesh CA is shared by every replica through the Secret: the first one creates it.
   const tls = await openXdsTlsPort(s.xdsTls, new SecretCaStore(kc.makeApiClient(CoreV1Api), s.namespace),
     new KubeTokenReviewAuthenticator(kc.makeApiClient(AuthenticationV1Api)), logger);
+  // Published as loaded, and again at every reload of the CA (a rotation step reaches every
+  // injected namespace without waiting for the publisher's periodic check).
+  meshRoots.bundle = () => Promise.resolve(tls.ca.current().trustBundle.join(''));
+  tls.ca.onChange(() => rootCerts.kick());
   plane = await startControlPlane({
     sources: [source], logger, ...(s.xdsAddress !== undefined ? { xdsAddress: s.xdsAddress } : {}), xdsTls: tls.tls,
     httpAddress: s.httpAddress,
