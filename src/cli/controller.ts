@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import { splitHostPort } from '../host-port.js';
 import { KubeDebugReviewer, reviewClientsFor } from '../admin/kube-debug-reviewer.js';
-import { PilotfishMetrics } from '../admin/metrics.js';
+import { followCsrCounters, PilotfishMetrics } from '../admin/metrics.js';
 import { KubeSource } from '../sources/kube/kube-source.js';
 import { LeaderElector } from '../leader/leader-election.js';
 import { KubeLeaseStore } from '../leader/lease-store.js';
@@ -189,6 +189,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     new KubeTokenReviewAuthenticator(kc.makeApiClient(AuthenticationV1Api)), logger);
   // Published as loaded, and again at every reload of the CA (a rotation step reaches every
   // injected namespace without waiting for the publisher's periodic check).
+  followCsrCounters(metrics, tls.csr.counters);
   meshRoots.bundle = () => Promise.resolve(tls.ca.current().trustBundle.join(''));
   tls.ca.onChange(() => rootCerts.kick());
   plane = await startControlPlane({
