@@ -18,13 +18,16 @@ import http2 from 'node:http2';
 import path from 'node:path';
 import { postCsr, type CaAnswer } from '../../src/agent/ca-client.js';
 import { newWorkloadKey } from '../../src/agent/workload-key.js';
+import { DEFAULT_CA_SECRET_NAME } from '../../src/security/ca/secret-store.js';
+import { generateRootCaFiles } from '../../src/security/ca/self-signed-root.js';
+import { certificatePems } from '../../src/security/pem.js';
 import { ROOT_CERT_CONFIGMAP, ROOT_CERT_KEY, NAMESPACE_INJECT_ENABLED, NAMESPACE_INJECT_LABEL } from '../../src/webhook/injection-names.js';
 import type { Cluster } from '../cluster/cluster.js';
 import type { KubeObject } from '../cluster/kube-rest.js';
 import type { PilotfishProcess } from '../support/pilotfish-process.js';
 import { parsePrometheusText, sampleValue } from '../support/prom-text.js';
 import { bounded, createNamespace, sharedCluster, uniqueName } from './fixture.js';
-import { installPilotfish, startController } from './pilotfish-install.js';
+import { CONTROL_PLANE_NAMESPACE, installPilotfish, startController } from './pilotfish-install.js';
 
 const ISSUER = 'https://kubernetes.default.svc.cluster.local';
 
@@ -167,5 +170,29 @@ describe('cluster: certificate requests authenticated by the real API server\'s 
     const after = await refusalsCounted();
     for (const c of cases) assert.equal(after[c.reason]! - before[c.reason]!, 1, `${c.reason} counted once`);
     assert.equal(after.issued, before.issued, 'nothing issued');
+  });
+
+  it('a root added to the CA Secret reaches new certificates and the namespace\'s roots ConfigMap without a restart, and leaves again', async () => {
+    const secretPath = `/api/v1/namespaces/${CONTROL_PLANE_NAMESPACE}/secrets/${DEFAULT_CA_SECRET_NAME}`;
+    const secret = await cluster.admin.call<KubeObject & { data: Record<string, string> }>('GET', secretPath);
+    const original = secret.data['root-cert.pem']!;
+    const added = (await generateRootCaFiles({ subject: 'O=pilotfish, CN=next mesh root' }))['root-cert.pem']!;
+    const configMapPath = `/api/v1/namespaces/${ns}/configmaps?fieldSelector=metadata.name%3D${ROOT_CERT_CONFIGMAP}`;
+    const rootsPublished = (n: number) => (c: KubeObject & { data?: Record<string, string> }): boolean =>
+      certificatePems(c.data?.[ROOT_CERT_KEY] ?? '').length === n;
+    const since = pf.logs.length;
+    await cluster.admin.patch(secretPath, { data: { 'root-cert.pem': Buffer.from(Buffer.from(original, 'base64').toString('utf8') + added).toString('base64') } }, 'merge');
+    try {
+      // The controller re-reads the Secret every 30 s; the leader republishes at once when it reloads.
+      await bounded(pf.waitForLog((l) => pf.logs.indexOf(l) >= since && l.message === 'mesh CA reloaded', 'the CA reload'), 120_000, 'the CA reload', pf);
+      const cm = await bounded(cluster.admin.waitFor(configMapPath, rootsPublished(2), 'two roots in the ConfigMap'), 120_000, 'two roots in the ConfigMap', pf);
+      assert.deepEqual(certificatePems((cm as { data?: Record<string, string> }).data![ROOT_CERT_KEY]!)[1], certificatePems(added)[0], 'the signing root first, the new one after it');
+      const answer = await requestCertificate(await tokenRequest('web', ['pilotfish']), `spiffe://cluster.local/ns/${ns}/sa/web`);
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      assert.equal((answer.body as { trustBundle: string[] }).trustBundle.length, 2, 'new certificates come with both roots');
+    } finally {
+      await cluster.admin.patch(secretPath, { data: { 'root-cert.pem': original } }, 'merge');
+    }
+    await bounded(cluster.admin.waitFor(configMapPath, rootsPublished(1), 'one root in the ConfigMap again'), 120_000, 'one root in the ConfigMap again', pf);
   });
 });
