@@ -12,6 +12,7 @@ import { NackTracker, sanitizeNackMessage } from '../leader/nack-tracker.js';
 import { KubeRest } from '../kube/rest.js';
 import { ROUTING_CONDITION_TYPES, routingStatuses } from '../leader/routing-conditions.js';
 import { KubeStatusClient, StatusWriter } from '../leader/status-writer.js';
+import { PEER_AUTHENTICATION_CONDITION_TYPES, peerAuthenticationStatuses } from '../leader/peer-authentication-conditions.js';
 import { injectedNamespaces, KubeRootCertClient, RootCertPublisher } from '../leader/root-cert-publisher.js';
 import { createLogger, type Logger } from '../logging.js';
 import { parseDuration } from '../api/routing/v1alpha1/duration.js';
@@ -169,6 +170,13 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     ownedTypes: ROUTING_CONDITION_TYPES,
     logger,
   });
+  const securityWriter = new StatusWriter({
+    client: new KubeStatusClient(rest),
+    live: (t) => source.peerAuthentication(t.namespace, t.name),
+    isLeader: () => elector.isLeader(),
+    ownedTypes: PEER_AUTHENTICATION_CONDITION_TYPES,
+    logger,
+  });
   // The mesh CA's trust bundle (PEM): `meshRoots.bundle` is replaced where the CA is loaded; until
   // then nothing is published and the publisher logs why.
   const meshRoots = { bundle: (): Promise<string> => Promise.reject(new Error('the mesh CA is not loaded')) };
@@ -205,13 +213,24 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
   const { store } = plane;
   store.subscribe((snapshot) => loop.statusesChanged(snapshot.routing.statuses));
   loop.statusesChanged(store.current().routing.statuses);
+  let security = store.current().security;
+  securityWriter.setDesired(peerAuthenticationStatuses(security));
+  store.subscribe((snapshot) => {
+    if (snapshot.security === security) return;
+    security = snapshot.security;
+    securityWriter.setDesired(peerAuthenticationStatuses(security));
+  });
   store.subscribe((snapshot) => rootCerts.setNamespaces(injectedNamespaces(snapshot.namespaces.values())));
   rootCerts.setNamespaces(injectedNamespaces(store.current().namespaces.values()));
   // Our own status writes landing in the cache, or someone else editing status: compare again.
-  source.onChange(() => writer.kick());
+  source.onChange(() => {
+    writer.kick();
+    securityWriter.kick();
+  });
   elector.onChange((leading) => {
     if (!leading) return;
     writer.kick();
+    securityWriter.kick();
     // Another replica may have written meanwhile: read every ConfigMap back once.
     rootCerts.resync();
   });
@@ -223,6 +242,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     // Admissions stop first: the API server then follows the webhook's failurePolicy.
     await webhook?.server.close();
     await writer.stop();
+    await securityWriter.stop();
     await rootCerts.stop();
     // Released before xDS drains, so the next leader starts writing status at once.
     await elector.stop();

@@ -26,7 +26,7 @@ import type { Cluster } from '../cluster/cluster.js';
 import type { KubeObject } from '../cluster/kube-rest.js';
 import type { PilotfishProcess } from '../support/pilotfish-process.js';
 import { parsePrometheusText, sampleValue } from '../support/prom-text.js';
-import { bounded, createNamespace, sharedCluster, uniqueName } from './fixture.js';
+import { bounded, conditionsOf, createNamespace, sharedCluster, uniqueName } from './fixture.js';
 import { CONTROL_PLANE_NAMESPACE, installPilotfish, startController } from './pilotfish-install.js';
 
 const ISSUER = 'https://kubernetes.default.svc.cluster.local';
@@ -194,5 +194,17 @@ describe('cluster: certificate requests authenticated by the real API server\'s 
       await cluster.admin.patch(secretPath, { data: { 'root-cert.pem': original } }, 'merge');
     }
     await bounded(cluster.admin.waitFor(configMapPath, rootsPublished(1), 'one root in the ConfigMap again'), 120_000, 'one root in the ConfigMap again', pf);
+  });
+
+  it('the leader marks a PeerAuthentication Accepted (status condition, as for the routing objects)', async () => {
+    await cluster.admin.create({
+      apiVersion: 'security.pilotfish.io/v1alpha1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace: ns },
+      spec: { mtls: { mode: 'STRICT' } },
+    });
+    const pa = await bounded(cluster.admin.waitFor(`/apis/security.pilotfish.io/v1alpha1/namespaces/${ns}/peerauthentications`,
+      (o) => conditionsOf(o).some((c) => c.type === 'Accepted'), 'the Accepted condition'), 120_000, 'the Accepted condition', pf);
+    const accepted = conditionsOf(pa).find((c) => c.type === 'Accepted');
+    assert.deepEqual({ status: accepted?.status, reason: accepted?.reason, observedGeneration: accepted?.observedGeneration },
+      { status: 'True', reason: 'Accepted', observedGeneration: 1 });
   });
 });

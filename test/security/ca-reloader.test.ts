@@ -70,21 +70,21 @@ describe('security/ca/ca-reloader', function () {
     const oldRoot = new X509Certificate(oldFiles[ROOT_CERT_FILE]!);
     const newRoot = new X509Certificate(newFiles[ROOT_CERT_FILE]!);
 
-    let swap = nextSwap(reloader);
+    const grown = nextSwap(reloader);
     await replace(ROOT_CERT_FILE, oldFiles[ROOT_CERT_FILE]! + newFiles[ROOT_CERT_FILE]!);
-    let { next, previous } = await swap;
+    const { next, previous } = await grown;
     assert.equal(next.trustBundle.length, 2);
     assert.equal(next.trustBundle[0], oldFiles[ROOT_CERT_FILE], 'the signing root first');
     assert.equal(previous.trustBundle.length, 1);
     assert.ok((await issuedBy(next)).verify(oldRoot.publicKey));
 
-    swap = nextSwap(reloader);
+    const switched = nextSwap(reloader);
     await replace(CA_KEY_FILE, newFiles[CA_KEY_FILE]!);
     await replace(CERT_CHAIN_FILE, newFiles[CERT_CHAIN_FILE]!);
     await replace(CA_CERT_FILE, newFiles[CA_CERT_FILE]!);
-    ({ next } = await swap);
-    assert.equal(next.trustBundle[0], newFiles[ROOT_CERT_FILE], 'the new signing root first');
-    assert.equal(next.trustBundle.length, 2);
+    const after = (await switched).next;
+    assert.equal(after.trustBundle[0], newFiles[ROOT_CERT_FILE], 'the new signing root first');
+    assert.equal(after.trustBundle.length, 2);
     assert.ok((await issuedBy(reloader.current())).verify(newRoot.publicKey));
     assert.equal(reloader.stats.reloads, 2);
     assert.ok(tap.entries.some((e) => e.message === 'mesh CA reloaded' && e.signerChanged === true));
