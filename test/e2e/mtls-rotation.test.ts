@@ -10,10 +10,9 @@
 // Zero failed calls are allowed, and at the end every certificate chains to the new root only.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 import { renameSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -21,7 +20,6 @@ import * as grpcXds from '@grpc/grpc-js-xds';
 import { runAgent, type RunningAgent } from '../../src/agent/run-agent.js';
 import type { WorkloadCertificate } from '../../src/agent/certificate-agent.js';
 import { silentLogger } from '../../src/logging.js';
-import { PROXY_KIND_GRPC_SERVER, PROXY_KIND_LABEL } from '../../src/model/server-kind.js';
 import { spiffeId } from '../../src/model/spiffe.js';
 import { CA_CERT_FILE, CA_FILE_NAMES, CA_KEY_FILE, CERT_CHAIN_FILE, ROOT_CERT_FILE, type CaFiles } from '../../src/security/ca/ca-files.js';
 import { validateCaFiles } from '../../src/security/ca/ca-material.js';
@@ -29,6 +27,7 @@ import { DirectoryCaStore } from '../../src/security/ca/directory-store.js';
 import { generateRootCaFiles } from '../../src/security/ca/self-signed-root.js';
 import { certificatePems } from '../../src/security/pem.js';
 import { grpcBootstrap } from '../../src/xds/bootstrap/grpc-bootstrap.js';
+import { freeLoopbackPort, proxylessEchoMeshYaml, shopPolicyYaml } from '../support/echo-mesh.js';
 import { ECHO_SERVICE, OWN_CONNECTIONS } from '../support/echo-service.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
 import { PilotfishProcess, type LogLine } from '../support/pilotfish-process.js';
@@ -52,54 +51,10 @@ const REFRESH_MS = 250;
 
 type Root = 'old' | 'new';
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as AddressInfo;
-  s.close();
-  await once(s, 'close');
-  return port;
-}
-
 /** What an operator's `cp new && mv new file` does: readers see the old or the new content, never a part. */
 async function replaceFile(file: string, content: string): Promise<void> {
   await writeFile(`${file}.new`, content);
   renameSync(`${file}.new`, file);
-}
-
-function meshYaml(port: number): string {
-  return `apiVersion: v1
-kind: Service
-metadata: { name: echo, namespace: shop }
-spec:
-  selector: { app: echo }
-  ports: [{ name: grpc, port: 50051, targetPort: ${port}, appProtocol: grpc }]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: echo-1, namespace: shop, labels: { kubernetes.io/service-name: echo } }
-addressType: IPv4
-ports: [{ name: grpc, port: ${port} }]
-endpoints:
-  - addresses: ["127.0.0.1"]
-    conditions: { ready: true }
-    targetRef: { kind: Pod, name: echo-0 }
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: echo-0
-  namespace: shop
-  labels: { app: echo, ${PROXY_KIND_LABEL}: ${PROXY_KIND_GRPC_SERVER} }
-spec: { serviceAccountName: echo, containers: [{ name: app, image: echo }] }
-status: { podIP: 127.0.0.1 }
----
-apiVersion: security.pilotfish.io/v1alpha1
-kind: PeerAuthentication
-metadata: { name: default, namespace: shop }
-spec: { mtls: { mode: STRICT } }
-`;
 }
 
 interface Seen {
@@ -251,10 +206,10 @@ describe('e2e: certificate renewals and a root rotation under continuous STRICT 
     await new DirectoryCaStore(caDir).createIfAbsent(oldFiles);
 
     api = await startFakeKubeApi();
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const config = path.join(dir, 'config');
     await mkdir(config);
-    await writeFile(path.join(config, 'mesh.yaml'), meshYaml(port));
+    await writeFile(path.join(config, 'mesh.yaml'), `${proxylessEchoMeshYaml(port)}---\n${shopPolicyYaml('STRICT')}`);
     pf = PilotfishProcess.start(['serve', '--config-dir', config, '--xds-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0',
       '--ca-dir', caDir, '--xds-tls-address', '127.0.0.1:0', '--kubeconfig', await api.writeKubeconfig(dir),
       '--workload-cert-ttl', TTL]);
