@@ -2,6 +2,7 @@
 // global one, so tests and embedded uses can run several side by side). Components that count
 // things get this object (or the narrow slice they need) passed in; /metrics renders it.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CSR_REFUSAL_REASONS, type CsrCounters, type CsrRefusalReason } from '../security/csr/refusals.js';
 
 /** Convergence and debounce times span a few ms (one proxy, quiet mesh) to the 10 s debounce cap. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30];
@@ -79,6 +80,16 @@ export class PilotfishMetrics implements WebhookMetrics, InformerMetrics {
     help: 'Requests to /debug/* refused, by reason (no_token, malformed, unauthenticated, forbidden, no_cluster, review_failed).',
     labelNames: ['reason'], registers: [this.registry],
   });
+  readonly certificatesIssued = new Counter({
+    name: 'pilotfish_certificates_issued_total',
+    help: 'Workload certificates the CSR endpoint issued.',
+    registers: [this.registry],
+  });
+  readonly certificateRequestsRefused = new Counter<'reason'>({
+    name: 'pilotfish_certificate_requests_refused_total',
+    help: 'Certificate signing requests refused, by reason (src/security/README.md: missing_token, token_expired, token_wrong_audience, identity_mismatch_namespace, ...).',
+    labelNames: ['reason'], registers: [this.registry],
+  });
   readonly resourcesEncoded = new Counter({
     name: 'pilotfish_xds_resources_encoded_total',
     help: 'Resources serialized to protobuf (encoder cache misses).',
@@ -139,4 +150,18 @@ export function followTotal(counter: Counter, read: () => number): () => void {
     if (now > seen) counter.inc(now - seen);
     seen = Math.max(seen, now);
   };
+}
+
+/** Keeps the certificate counters equal to the CSR service's running totals (`CsrService.counters`), read at scrape time. */
+export function followCsrCounters(metrics: PilotfishMetrics, counters: CsrCounters): void {
+  metrics.onScrape(followTotal(metrics.certificatesIssued, () => counters.issued));
+  const seen = new Map<CsrRefusalReason, number>();
+  metrics.onScrape(() => {
+    for (const reason of CSR_REFUSAL_REASONS) {
+      const now = counters.refused[reason];
+      const before = seen.get(reason) ?? 0;
+      if (now > before) metrics.certificateRequestsRefused.inc({ reason }, now - before);
+      seen.set(reason, Math.max(before, now));
+    }
+  });
 }

@@ -1,14 +1,18 @@
 // The pod-side agent's certificate loop: key + CSR made here, the projected token read fresh for
 // every request (kubelet rotates it), the answer checked, files written, listeners told (the SDS
 // server), renewal at ~50 % of the lifetime, retries with backoff in between. Its state is plain
-// data for health endpoints and metrics.
+// data for health endpoints and metrics. When the CA's roots file changes (a root rotation step
+// published by the control plane) and no longer matches the bundle the current certificate came
+// with, the agent renews at once (root-watch.ts).
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../logging.js';
+import { certificatePems } from '../security/pem.js';
 import { DEFAULT_TRUST_DOMAIN, workloadSpiffeId } from '../security/spiffe.js';
 import { AnswerRejectedError, checkAnswer } from './answer-check.js';
 import { CaUnreachableError, postCsr, type CaAnswer, type CaRequest } from './ca-client.js';
 import { writeCertificateFiles } from './cert-files.js';
 import { renewalDelayMs, retryDelayMs, type ScheduleOptions } from './renewal-schedule.js';
+import { watchRootFile } from './root-watch.js';
 import { newWorkloadKey } from './workload-key.js';
 
 /** Bounds on the files the agent reads (a projected token is ~1 KiB, a root bundle a few KiB). */
@@ -36,6 +40,8 @@ interface AgentConfig {
   readonly outputDir?: string;
   readonly requestTimeoutMs?: number;
   readonly schedule?: ScheduleOptions;
+  /** How often caRootCertFile is read without a change event; default 30 s (0: events only). */
+  readonly rootPollMs?: number;
 }
 
 export interface WorkloadCertificate {
@@ -68,6 +74,10 @@ export interface AgentStatus {
   readonly nextAttemptAt?: string;
   readonly consecutiveFailures: number;
   readonly lastError?: AgentError;
+  /** Certificates received, the first included. */
+  readonly issued: number;
+  /** Renewals started because the roots file changed (root rotation steps). */
+  readonly earlyRenewals: number;
 }
 
 interface AgentDeps {
@@ -115,6 +125,9 @@ export class CertificateAgent {
   private failures = 0;
   private lastError: AgentError | undefined;
   private stopped = false;
+  private issued = 0;
+  private earlyRenewals = 0;
+  private unwatchRoots: (() => void) | undefined;
   private running: Promise<WorkloadCertificate> | undefined;
   private firstWaiters: { resolve: (c: WorkloadCertificate) => void; reject: (e: Error) => void }[] = [];
 
@@ -134,11 +147,16 @@ export class CertificateAgent {
     const first = this.latest ? Promise.resolve(this.latest)
       : new Promise<WorkloadCertificate>((resolve, reject) => this.firstWaiters.push({ resolve, reject }));
     if (!this.timer && !this.running && !this.latest) void this.attempt();
+    if (this.config.caRootCertFile && !this.unwatchRoots) {
+      this.unwatchRoots = watchRootFile(this.config.caRootCertFile, (text) => this.rootsChanged(text),
+        { maxBytes: MAX_ROOT_FILE_BYTES, pollMs: this.config.rootPollMs });
+    }
     return first;
   }
 
   stop(): void {
     this.stopped = true;
+    this.unwatchRoots?.();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.nextAttemptAt = undefined;
@@ -179,7 +197,33 @@ export class CertificateAgent {
       ...(this.nextAttemptAt ? { nextAttemptAt: this.nextAttemptAt.toISOString() } : {}),
       consecutiveFailures: this.failures,
       ...(this.lastError ? { lastError: this.lastError } : {}),
+      issued: this.issued,
+      earlyRenewals: this.earlyRenewals,
     };
+  }
+
+  /**
+   * The roots file changed. The bundle the control plane publishes lists the root it signs under
+   * first, so any rotation step makes it differ from the bundle of the current certificate: renew
+   * now, so the workload trusts the new root (step 1), holds a certificate under it (step 2), and
+   * drops the old one (step 3) without waiting for its scheduled renewal. One renewal per change:
+   * an answer from a replica that has not reloaded yet is kept until the next scheduled renewal.
+   */
+  private rootsChanged(text: string): void {
+    if (this.stopped) return;
+    const published = certificatePems(text);
+    const current = this.latest;
+    if (!current || published.length === 0 || published.join('') === current.trustBundlePem.join('')) return;
+    if (this.running) {
+      // That attempt may have read the previous file: look again once it is done.
+      void this.running.then(() => this.rootsChanged(text), () => this.rootsChanged(text));
+      return;
+    }
+    this.earlyRenewals += 1;
+    this.deps.logger.info('the mesh roots changed; renewing the workload certificate now', {
+      identity: this.spiffeId, roots: published.length, serial: current.serialNumber,
+    });
+    this.renewNow().catch(() => undefined);
   }
 
   private attempt(): Promise<WorkloadCertificate> {
@@ -232,6 +276,7 @@ export class CertificateAgent {
 
   private succeeded(certificate: WorkloadCertificate): void {
     this.latest = certificate;
+    this.issued += 1;
     this.failures = 0;
     this.deps.logger.info('workload certificate received', {
       identity: this.spiffeId, serial: certificate.serialNumber, expiresAt: certificate.notAfter.toISOString(),

@@ -37,6 +37,7 @@ const servingFlags = {
 const tlsFlags = {
   'xds-tls-hosts': { type: 'string', arg: 'HOSTS', help: 'more comma-separated names or IPs for the TLS port\'s serving certificate' },
   'trust-domain': { type: 'string', arg: 'DOMAIN', default: 'cluster.local', help: 'the SPIFFE trust domain of workload identities' },
+  'workload-cert-ttl': { type: 'string', arg: 'DURATION', default: '24h', help: 'lifetime of the workload certificates the CSR endpoint issues (1s to 168h; agents renew at half of it)' },
 } as const satisfies FlagSpecs;
 
 const debugWhen = (v: { 'log-level'?: string }): boolean => v['log-level'] === 'debug';

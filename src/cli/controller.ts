@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import { splitHostPort } from '../host-port.js';
 import { KubeDebugReviewer, reviewClientsFor } from '../admin/kube-debug-reviewer.js';
-import { PilotfishMetrics } from '../admin/metrics.js';
+import { followCsrCounters, PilotfishMetrics } from '../admin/metrics.js';
 import { KubeSource } from '../sources/kube/kube-source.js';
 import { LeaderElector } from '../leader/leader-election.js';
 import { KubeLeaseStore } from '../leader/lease-store.js';
@@ -13,6 +13,7 @@ import { KubeRest } from '../kube/rest.js';
 import { ROUTING_CONDITION_TYPES, routingStatuses } from '../leader/routing-conditions.js';
 import { KubeStatusClient, StatusWriter } from '../leader/status-writer.js';
 import { IstioEventReporter, KubeEventClient } from '../leader/istio-events.js';
+import { PEER_AUTHENTICATION_CONDITION_TYPES, peerAuthenticationStatuses } from '../leader/peer-authentication-conditions.js';
 import { injectedNamespaces, KubeRootCertClient, RootCertPublisher } from '../leader/root-cert-publisher.js';
 import { createLogger, type Logger } from '../logging.js';
 import { parseDuration } from '../api/routing/v1alpha1/duration.js';
@@ -170,6 +171,13 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     ownedTypes: ROUTING_CONDITION_TYPES,
     logger,
   });
+  const securityWriter = new StatusWriter({
+    client: new KubeStatusClient(rest),
+    live: (t) => source.peerAuthentication(t.namespace, t.name),
+    isLeader: () => elector.isLeader(),
+    ownedTypes: PEER_AUTHENTICATION_CONDITION_TYPES,
+    logger,
+  });
   // The mesh CA's trust bundle (PEM): `meshRoots.bundle` is replaced where the CA is loaded; until
   // then nothing is published and the publisher logs why.
   const meshRoots = { bundle: (): Promise<string> => Promise.reject(new Error('the mesh CA is not loaded')) };
@@ -188,6 +196,11 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
   // The mesh CA is shared by every replica through the Secret: the first one creates it.
   const tls = await openXdsTlsPort(s.xdsTls, new SecretCaStore(kc.makeApiClient(CoreV1Api), s.namespace),
     new KubeTokenReviewAuthenticator(kc.makeApiClient(AuthenticationV1Api)), logger);
+  // Published as loaded, and again at every reload of the CA (a rotation step reaches every
+  // injected namespace without waiting for the publisher's periodic check).
+  followCsrCounters(metrics, tls.csr.counters);
+  meshRoots.bundle = () => Promise.resolve(tls.ca.current().trustBundle.join(''));
+  tls.ca.onChange(() => rootCerts.kick());
   plane = await startControlPlane({
     sources: [source], logger, ...(s.xdsAddress !== undefined ? { xdsAddress: s.xdsAddress } : {}), xdsTls: tls.tls,
     httpAddress: s.httpAddress,
@@ -206,14 +219,25 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
   store.subscribe((snapshot) => istioEvents.update(snapshot.routing.statuses));
   istioEvents.update(store.current().routing.statuses);
   loop.statusesChanged(store.current().routing.statuses);
+  let security = store.current().security;
+  securityWriter.setDesired(peerAuthenticationStatuses(security));
+  store.subscribe((snapshot) => {
+    if (snapshot.security === security) return;
+    security = snapshot.security;
+    securityWriter.setDesired(peerAuthenticationStatuses(security));
+  });
   store.subscribe((snapshot) => rootCerts.setNamespaces(injectedNamespaces(snapshot.namespaces.values())));
   rootCerts.setNamespaces(injectedNamespaces(store.current().namespaces.values()));
   // Our own status writes landing in the cache, or someone else editing status: compare again.
-  source.onChange(() => writer.kick());
+  source.onChange(() => {
+    writer.kick();
+    securityWriter.kick();
+  });
   elector.onChange((leading) => {
     if (!leading) return;
     writer.kick();
     istioEvents.kick();
+    securityWriter.kick();
     // Another replica may have written meanwhile: read every ConfigMap back once.
     rootCerts.resync();
   });
@@ -226,6 +250,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     await webhook?.server.close();
     await writer.stop();
     await istioEvents.stop();
+    await securityWriter.stop();
     await rootCerts.stop();
     // Released before xDS drains, so the next leader starts writing status at once.
     await elector.stop();

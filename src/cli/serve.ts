@@ -19,6 +19,7 @@ import { DirectoryCaStore } from '../security/ca/directory-store.js';
 import type { TokenAuthenticator } from '../security/csr/token-authenticator.js';
 import { KubeTokenReviewAuthenticator } from '../security/csr/token-review.js';
 import type { SecureXdsPort } from '../security/xds-port.js';
+import { followCsrCounters } from '../admin/metrics.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { openXdsTlsPort, xdsTlsSettings } from './xds-tls-flags.js';
 
@@ -85,7 +86,10 @@ export async function serve({ values }: ParsedLine<typeof serveCommand.flags>): 
     servingInfo: () => ({ configDir: values['config-dir'] ?? null }),
     endpointsFromPods: true,
   });
-  tls?.attach(plane.xds);
+  if (tls) {
+    tls.attach(plane.xds);
+    followCsrCounters(plane.observability.metrics, tls.csr.counters);
+  }
   await waitForShutdown(logger, async () => {
     tls?.stop();
     await plane.close();

@@ -2,7 +2,9 @@
 // the port assembled from a CA store and a token authenticator (security/xds-port.ts).
 import { isIP } from 'node:net';
 import { splitHostPort } from '../host-port.js';
+import { parseDuration } from '../api/routing/v1alpha1/duration.js';
 import type { Logger } from '../logging.js';
+import { MeshCaReloader } from '../security/ca/ca-reloader.js';
 import type { CaStore } from '../security/ca/ca-store.js';
 import { loadOrCreateMeshCa } from '../security/ca/load.js';
 import type { TokenAuthenticator } from '../security/csr/token-authenticator.js';
@@ -15,10 +17,17 @@ export interface XdsTlsSettings {
   readonly trustDomain: string;
   /** Every name the serving certificate carries. */
   readonly hosts: readonly string[];
+  /** Lifetime of the workload certificates the CSR endpoint issues. */
+  readonly workloadTtlMs: number;
 }
 
+/** One second is the shortest lifetime that still leaves the agent time to renew; the CA caps the longest at 7 days. */
+const MIN_WORKLOAD_TTL_MS = 1000;
+const MAX_WORKLOAD_TTL_MS = 7 * 24 * 3600_000;
+
 /** The flags of the TLS port; `service`/`namespace` name the Service whose DNS names the certificate carries. */
-export function xdsTlsSettings(command: string, address: string, v: { 'trust-domain'?: string; 'xds-tls-hosts'?: string },
+export function xdsTlsSettings(command: string, address: string,
+  v: { 'trust-domain'?: string; 'xds-tls-hosts'?: string; 'workload-cert-ttl'?: string },
   service: string, namespace: string, more: readonly string[] = []): XdsTlsSettings {
   const trustDomain = trustDomainFlag(v['trust-domain'], command);
   const extra = (v['xds-tls-hosts'] ?? '').split(',').map((h) => h.trim()).filter((h) => h !== '');
@@ -31,11 +40,24 @@ export function xdsTlsSettings(command: string, address: string, v: { 'trust-dom
       throw new UsageError(`pilotfish ${command}: --xds-tls-hosts: ${JSON.stringify(h)} is neither a DNS name nor an IP address`);
     }
   }
-  return { address, trustDomain, hosts };
+  const ttlText = v['workload-cert-ttl'] ?? '24h';
+  const workloadTtlMs = parseDuration(ttlText);
+  if (workloadTtlMs === undefined || workloadTtlMs < MIN_WORKLOAD_TTL_MS || workloadTtlMs > MAX_WORKLOAD_TTL_MS) {
+    throw new UsageError(`pilotfish ${command}: --workload-cert-ttl must be a duration from 1s to 168h, like "24h" or "90m" (got ${JSON.stringify(ttlText)})`);
+  }
+  return { address, trustDomain, hosts, workloadTtlMs };
 }
 
-/** Loads (or creates) the CA, issues the serving certificate, and returns the port to pass to the control plane. */
+/**
+ * Loads (or creates) the CA, follows its store from then on (a root rotation needs no restart),
+ * issues the serving certificate, and returns the port to pass to the control plane.
+ */
 export async function openXdsTlsPort(settings: XdsTlsSettings, store: CaStore, tokens: TokenAuthenticator, logger: Logger): Promise<SecureXdsPort> {
-  const ca = await loadOrCreateMeshCa(store, { logger });
-  return secureXdsPort({ address: settings.address, ca, trustDomain: settings.trustDomain, tokens, hosts: settings.hosts, logger });
+  const reloader = new MeshCaReloader(store, await loadOrCreateMeshCa(store, { logger }), { logger: logger.child({ component: 'mesh-ca' }) });
+  const port = await secureXdsPort({
+    address: settings.address, ca: reloader, trustDomain: settings.trustDomain, tokens, hosts: settings.hosts, logger,
+    workloadTtlMs: settings.workloadTtlMs,
+  });
+  reloader.start();
+  return { ...port, stop: () => { reloader.stop(); port.stop(); } };
 }

@@ -51,6 +51,12 @@ export class ServingCertificateRenewer {
     clearTimeout(this.timer);
   }
 
+  /** Renews at once (the CA's signer changed); a failure keeps the current certificate and retries as usual. */
+  renewNow(): Promise<void> {
+    clearTimeout(this.timer);
+    return this.renew();
+  }
+
   private static issue(options: ServingCertificateOptions): Promise<ServingCertificate> {
     const { dnsNames, ipAddresses } = splitHosts(options.hosts);
     return options.ca().issueServingCertificate({ dnsNames, ipAddresses, ...(options.ttlMs ? { ttlMs: options.ttlMs } : {}) });

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -113,6 +113,49 @@ describe('agent/certificate-agent', function () {
       assert.deepEqual((await readdir(join(dir, 'certs'))).sort(), ['cert-chain.pem', 'key.pem', 'root-cert.pem'], 'no temporary files left');
     } finally {
       agent.stop();
+    }
+  });
+
+  it('renews at once when its roots file changes to a bundle other than its certificate\'s (a rotation step), once per change', async () => {
+    // A CA that issues for an hour: any renewal seen here is an early one.
+    const hourly = new CsrService({
+      ca, authenticator: new KubeTokenReviewAuthenticator(api.kubeConfig().makeApiClient(AuthenticationV1Api)),
+      logger: silentLogger(), ttlMs: 3600_000,
+    });
+    const serving = await ca.issueServingCertificate({ dnsNames: ['pilotfish.pilotfish-system.svc'] });
+    const hourlyServer = createCsrServer(hourly, { key: serving.keyPem, cert: serving.certChain });
+    hourlyServer.listen(0, '127.0.0.1');
+    await once(hourlyServer, 'listening');
+    const tokenFile = join(dir, 'token');
+    const rootsFile = join(dir, 'roots.pem');
+    api.registerToken('token-roots', { namespace: 'shop', serviceAccount: 'frontend', audiences: ['pilotfish'] });
+    await writeFile(tokenFile, 'token-roots');
+    await writeFile(rootsFile, ca.trustBundle.join(''));
+    const agent = agentFor(tokenFile, {
+      caAddress: `https://127.0.0.1:${(hourlyServer.address() as AddressInfo).port}`, caRootCertPem: undefined, caRootCertFile: rootsFile, rootPollMs: 0,
+    });
+    try {
+      const first = await agent.start();
+      assert.equal(agent.status().earlyRenewals, 0);
+      const other = (await generateRootCaFiles({ subject: 'CN=next root' }))['root-cert.pem']!;
+      let next = nextCertificate(agent);
+      // The ConfigMap as the kubelet updates it: the file is replaced.
+      await writeFile(`${rootsFile}.new`, ca.trustBundle.join('') + other);
+      await rename(`${rootsFile}.new`, rootsFile);
+      const second = await next;
+      assert.notEqual(second.serialNumber, first.serialNumber);
+      assert.equal(agent.status().earlyRenewals, 1);
+      // This CA still answers with its own one-root bundle, which differs from the file: that is
+      // not a reason to ask again (no loop); the next change of the file is.
+      next = nextCertificate(agent);
+      await writeFile(`${rootsFile}.new`, other + ca.trustBundle.join(''));
+      await rename(`${rootsFile}.new`, rootsFile);
+      await next;
+      assert.equal(agent.status().earlyRenewals, 2);
+      assert.equal(agent.status().issued, 3);
+    } finally {
+      agent.stop();
+      hourlyServer.close();
     }
   });
 

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Http2SecureServer } from 'node:http2';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -18,7 +18,6 @@ import * as grpcXds from '@grpc/grpc-js-xds';
 import { AuthenticationV1Api } from '@kubernetes/client-node';
 import { CertificateAgent } from '../../src/agent/certificate-agent.js';
 import { silentLogger } from '../../src/logging.js';
-import { PROXY_KIND_GRPC_SERVER, PROXY_KIND_LABEL } from '../../src/model/server-kind.js';
 import { spiffeId } from '../../src/model/spiffe.js';
 import { validateCaFiles } from '../../src/security/ca/ca-material.js';
 import { MeshCa } from '../../src/security/ca/mesh-ca.js';
@@ -26,6 +25,7 @@ import { generateRootCaFiles } from '../../src/security/ca/self-signed-root.js';
 import { CsrService } from '../../src/security/csr/csr-service.js';
 import { createCsrServer } from '../../src/security/csr/http2-handler.js';
 import { KubeTokenReviewAuthenticator } from '../../src/security/csr/token-review.js';
+import { freeLoopbackPort, proxylessEchoMeshYaml, shopPolicyYaml } from '../support/echo-mesh.js';
 import { ECHO_SERVICE, echoOnce, OWN_CONNECTIONS } from '../support/echo-service.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
 import { PilotfishProcess, runPilotfish, type LogLine } from '../support/pilotfish-process.js';
@@ -38,53 +38,6 @@ const CA_NAME = 'pilotfish.pilotfish-system.svc';
 const CLIENT_ID = spiffeId('cluster.local', 'shop', 'web');
 const SERVER_NODE = 'echo-server';
 const TARGET = 'xds:///echo.shop.svc.cluster.local:50051';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as AddressInfo;
-  s.close();
-  await once(s, 'close');
-  return port;
-}
-
-function meshYaml(port: number): string {
-  return `apiVersion: v1
-kind: Service
-metadata: { name: echo, namespace: shop }
-spec:
-  selector: { app: echo }
-  ports: [{ name: grpc, port: 50051, targetPort: ${port}, appProtocol: grpc }]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: echo-1, namespace: shop, labels: { kubernetes.io/service-name: echo } }
-addressType: IPv4
-ports: [{ name: grpc, port: ${port} }]
-endpoints:
-  - addresses: ["127.0.0.1"]
-    conditions: { ready: true }
-    targetRef: { kind: Pod, name: echo-0 }
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: echo-0
-  namespace: shop
-  labels: { app: echo, ${PROXY_KIND_LABEL}: ${PROXY_KIND_GRPC_SERVER} }
-spec: { serviceAccountName: echo, containers: [{ name: app, image: echo }] }
-status: { podIP: 127.0.0.1 }
-`;
-}
-
-function policyYaml(mode: 'STRICT' | 'PERMISSIVE'): string {
-  return `apiVersion: security.pilotfish.io/v1alpha1
-kind: PeerAuthentication
-metadata: { name: default, namespace: shop }
-spec: { mtls: { mode: ${mode} } }
-`;
-}
 
 describe('e2e: proxyless mTLS configured only by pilotfish, certificates through the CSR path', function () {
   this.timeout(120_000);
@@ -109,7 +62,7 @@ describe('e2e: proxyless mTLS configured only by pilotfish, certificates through
   /** Sets the policy file and waits until `proxy` ACKed a push of `type` made after the edit. */
   async function setPolicy(mode: 'STRICT' | 'PERMISSIVE', waits: readonly { proxy: string; type: string }[]): Promise<void> {
     const since = pf.count(() => true);
-    await writeFile(path.join(dir, 'config', 'peer-authentication.yaml'), policyYaml(mode));
+    await writeFile(path.join(dir, 'config', 'peer-authentication.yaml'), shopPolicyYaml(mode));
     await Promise.all(waits.map(async ({ proxy, type }) => {
       const sent = await pf.waitForLogAfter(since, (l: LogLine) => l.message === 'sent' && l.type === type && l.proxy === proxy,
         `a ${type} push to ${proxy}`);
@@ -165,11 +118,11 @@ describe('e2e: proxyless mTLS configured only by pilotfish, certificates through
       await agent.start();
     }
 
-    port = await freePort();
+    port = await freeLoopbackPort();
     const config = path.join(dir, 'config');
     await mkdir(config);
-    await writeFile(path.join(config, 'mesh.yaml'), meshYaml(port));
-    await writeFile(path.join(config, 'peer-authentication.yaml'), policyYaml('STRICT'));
+    await writeFile(path.join(config, 'mesh.yaml'), proxylessEchoMeshYaml(port));
+    await writeFile(path.join(config, 'peer-authentication.yaml'), shopPolicyYaml('STRICT'));
     pf = PilotfishProcess.start(['serve', '--config-dir', config, '--xds-address', '127.0.0.1:0',
       '--http-address', '127.0.0.1:0', '--log-level', 'debug']);
     xdsAddress = (await pf.serving()).xdsAddress;

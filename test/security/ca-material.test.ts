@@ -151,6 +151,8 @@ describe('security/ca material', () => {
       assert.deepEqual(step1.trustBundle, [oldRoot, newRoot]);
       // Step 2: signing switches to the new root; the bundle still holds both.
       const step2 = await MeshCa.create(validateCaFiles({ ...newFiles, [ROOT_CERT_FILE]: oldRoot + newRoot }, 'step 2'));
+      // The root the CA signs under comes first, so the published bundle changes with the signer.
+      assert.deepEqual(step2.trustBundle, [newRoot, oldRoot]);
       const oldClient = await issue(step1, client);
       const newServer = await issue(step2, server);
       const both = step2.trustBundle;

@@ -21,7 +21,12 @@ export interface CaMaterial {
   readonly signingKey: KeyObject;
   /** Certificates a leaf is sent with, after the leaf: the signing certificate and intermediates, never a root of the bundle. */
   readonly chainPems: readonly string[];
-  /** The roots peers verify against (old and new during a rotation), de-duplicated, in file order. */
+  /**
+   * The roots peers verify against (old and new during a rotation), de-duplicated: first the root
+   * the signing certificate chains to, then the others in file order. Putting the signing root
+   * first makes the published bundle change when only the signer changes (rotation step 2), which
+   * is what tells pod agents to renew early (src/agent/root-watch.ts).
+   */
   readonly trustBundle: readonly string[];
   /** The earliest notAfter on the path to the root: no certificate may be valid beyond it. */
   readonly pathNotAfter: Date;
@@ -122,9 +127,11 @@ export function validateCaFiles(files: CaFiles, source: string, now: Date = new 
   const chainPems: string[] = [];
   let pathNotAfter = new Date(signing.cert.validTo);
   let current = signing;
+  let anchorPem = '';
   for (let depth = 0; ; depth++) {
     const anchor = bundle.find((r) => r.pem === current.pem || issuedBy(current.cert, r.cert));
     if (anchor) {
+      anchorPem = anchor.pem;
       if (anchor.pem !== current.pem) chainPems.push(current.pem);
       const rootEnd = new Date(anchor.cert.validTo);
       if (rootEnd < pathNotAfter) pathNotAfter = rootEnd;
@@ -149,6 +156,6 @@ export function validateCaFiles(files: CaFiles, source: string, now: Date = new 
 
   return {
     source, signingCert: signing.cert, signingCertPem: signing.pem, signingKey, chainPems,
-    trustBundle: bundle.map((b) => b.pem), pathNotAfter,
+    trustBundle: [anchorPem, ...bundle.map((b) => b.pem).filter((p) => p !== anchorPem)], pathNotAfter,
   };
 }

@@ -11,4 +11,10 @@ export interface CaStore {
   read(): Promise<CaFiles | undefined>;
   /** Stores `files` unless material is already there; returns what is stored afterwards. */
   createIfAbsent(files: CaFiles): Promise<CaFiles>;
+  /**
+   * Calls `onChange` when the material may have changed (a hint: the reader reads and compares);
+   * returns the function that stops watching. Absent when the store has no change events (a Secret
+   * read with GET only): the reloader's poll covers it.
+   */
+  watch?(onChange: () => void): () => void;
 }

@@ -3,6 +3,7 @@
 // directory is atomic and fails when the target exists and is not empty, so two processes racing
 // on first start cannot both win, and no reader ever sees a half-written set.
 import { randomBytes } from 'node:crypto';
+import { watch } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CA_FILE_NAMES, CA_KEY_FILE, MAX_CA_FILE_BYTES, isEmptyCaFiles, type CaFileName, type CaFiles } from './ca-files.js';
@@ -45,6 +46,18 @@ export class DirectoryCaStore implements CaStore {
       if (text !== undefined) files[name] = text;
     }
     return isEmptyCaFiles(files) ? undefined : files;
+  }
+
+  // A watch on the directory sees files written in place and files renamed over (an operator's
+  // atomic copy); a directory replaced as a whole loses the watch, and the reloader's poll covers that.
+  watch(onChange: () => void): () => void {
+    try {
+      const watcher = watch(this.dir, { persistent: false }, () => onChange());
+      watcher.on('error', () => watcher.close());
+      return () => watcher.close();
+    } catch {
+      return () => undefined;
+    }
   }
 
   async createIfAbsent(files: CaFiles): Promise<CaFiles> {

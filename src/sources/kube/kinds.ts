@@ -58,7 +58,7 @@ export const TRAFFIC_POLICIES: WatchedKind = {
   key: 'trafficPolicies', apiVersion: ROUTING_API_VERSION, kind: 'TrafficPolicy', path: `/apis/${ROUTING_API_VERSION}/trafficpolicies`, optional: true,
 };
 
-const PEER_AUTHENTICATIONS: WatchedKind = {
+export const PEER_AUTHENTICATIONS: WatchedKind = {
   key: 'peerAuthentications', apiVersion: SECURITY_API_VERSION, kind: 'PeerAuthentication',
   path: `/apis/${SECURITY_API_VERSION}/peerauthentications`, optional: true,
 };

@@ -12,7 +12,8 @@ const SECURITY_VERSION = 'v1alpha1';
 export const SECURITY_API_VERSION = `${SECURITY_GROUP}/${SECURITY_VERSION}`;
 
 export const PEER_AUTHENTICATION_KIND = 'PeerAuthentication';
-const PLURAL = 'peerauthentications';
+export const PEER_AUTHENTICATION_PLURAL = 'peerauthentications';
+const PLURAL = PEER_AUTHENTICATION_PLURAL;
 
 /** metadata.name of the CRD. */
 export const PEER_AUTHENTICATION_CRD_NAME = `${PLURAL}.${SECURITY_GROUP}`;
