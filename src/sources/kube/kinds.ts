@@ -55,8 +55,13 @@ const PEER_AUTHENTICATIONS: WatchedKind = {
   path: `/apis/${SECURITY_API_VERSION}/peerauthentications`, optional: true,
 };
 
+export const ACCESS_POLICIES: WatchedKind = {
+  key: 'accessPolicies', apiVersion: SECURITY_API_VERSION, kind: 'AccessPolicy',
+  path: `/apis/${SECURITY_API_VERSION}/accesspolicies`, optional: true,
+};
+
 export const WATCHED_KINDS: readonly WatchedKind[] = [
-  NAMESPACES, SERVICES, ENDPOINT_SLICES, PODS, TRAFFIC_ROUTES, TRAFFIC_POLICIES, PEER_AUTHENTICATIONS,
+  NAMESPACES, SERVICES, ENDPOINT_SLICES, PODS, TRAFFIC_ROUTES, TRAFFIC_POLICIES, PEER_AUTHENTICATIONS, ACCESS_POLICIES,
 ];
 
 /** RBAC for the informers (collected in src/permissions.ts): list and watch, cluster-wide, of every watched kind. */
