@@ -8,7 +8,7 @@ import type { Source, SourceSink } from '../source.js';
 import {
   DEFAULT_TUNING, SupervisedInformer, type InformerMetricsSink, type InformerStats, type InformerTuning,
 } from './informer.js';
-import { TRAFFIC_POLICIES, TRAFFIC_ROUTES, WATCHED_KINDS, type ObjectSetKey, type RawObject, type WatchedKind } from './kinds.js';
+import { ACCESS_POLICIES, TRAFFIC_POLICIES, TRAFFIC_ROUTES, WATCHED_KINDS, type ObjectSetKey, type RawObject, type WatchedKind } from './kinds.js';
 import { KubeRest } from '../../kube/rest.js';
 
 interface KubeSourceOptions {
@@ -71,6 +71,11 @@ export class KubeSource implements Source {
   routingObject(kind: RoutingKindName, namespace: string, name: string): CustomObject | undefined {
     const informer = this.informerFor(kind === 'TrafficRoute' ? TRAFFIC_ROUTES : TRAFFIC_POLICIES);
     return informer?.get(namespace, name) as CustomObject | undefined;
+  }
+
+  /** A cached AccessPolicy as stored, status and resourceVersion included (for status writing). */
+  accessPolicy(namespace: string, name: string): CustomObject | undefined {
+    return this.informerFor(ACCESS_POLICIES)?.get(namespace, name) as CustomObject | undefined;
   }
 
   stats(): Record<string, InformerStats> {
