@@ -6,27 +6,14 @@
 // exactly that method; every edit of the file takes effect on the very next call after the server
 // ACKed the push, on the same client channels. A principal rule never matches plaintext.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { Http2SecureServer } from 'node:http2';
-import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
-import { AuthenticationV1Api } from '@kubernetes/client-node';
-import { CertificateAgent } from '../../src/agent/certificate-agent.js';
-import { silentLogger } from '../../src/logging.js';
-import { PROXY_KIND_GRPC_SERVER, PROXY_KIND_LABEL } from '../../src/model/server-kind.js';
-import { validateCaFiles } from '../../src/security/ca/ca-material.js';
-import { MeshCa } from '../../src/security/ca/mesh-ca.js';
-import { generateRootCaFiles } from '../../src/security/ca/self-signed-root.js';
-import { CsrService } from '../../src/security/csr/csr-service.js';
-import { createCsrServer } from '../../src/security/csr/http2-handler.js';
-import { KubeTokenReviewAuthenticator } from '../../src/security/csr/token-review.js';
 import { ECHO_SERVICE, OWN_CONNECTIONS } from '../support/echo-service.js';
-import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
 import { enableGrpcRbac } from '../support/grpc-rbac.js';
+import { ECHO_TARGET, echoMeshYaml, freePort, startWorkloadCertificates, type WorkloadCertificates } from '../support/proxyless-mesh.js';
 import { PilotfishProcess, runPilotfish, type LogLine } from '../support/pilotfish-process.js';
 import { callUntil } from '../support/call-until.js';
 
@@ -34,51 +21,10 @@ import { callUntil } from '../support/call-until.js';
 enableGrpcRbac();
 
 const BOOTSTRAP_OPTION = 'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config';
-const CA_NAME = 'pilotfish.pilotfish-system.svc';
 const SERVER_NODE = 'echo-server';
-const TARGET = 'xds:///echo.shop.svc.cluster.local:50051';
 const CALL = ECHO_SERVICE.Call.path;
 const RESET = '/pilotfish.test.Echo/Reset';
 const SERVICE: grpc.ServiceDefinition = { ...ECHO_SERVICE, Reset: { ...ECHO_SERVICE.Call, path: RESET } };
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as AddressInfo;
-  s.close();
-  await once(s, 'close');
-  return port;
-}
-
-function meshYaml(port: number): string {
-  return `apiVersion: v1
-kind: Service
-metadata: { name: echo, namespace: shop }
-spec:
-  selector: { app: echo }
-  ports: [{ name: grpc, port: 50051, targetPort: ${port}, appProtocol: grpc }]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: echo-1, namespace: shop, labels: { kubernetes.io/service-name: echo } }
-addressType: IPv4
-ports: [{ name: grpc, port: ${port} }]
-endpoints:
-  - addresses: ["127.0.0.1"]
-    conditions: { ready: true }
-    targetRef: { kind: Pod, name: echo-0 }
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: echo-0
-  namespace: shop
-  labels: { app: echo, ${PROXY_KIND_LABEL}: ${PROXY_KIND_GRPC_SERVER} }
-spec: { serviceAccountName: echo, containers: [{ name: app, image: echo }] }
-status: { podIP: 127.0.0.1 }
-`;
-}
 
 function peerAuthenticationYaml(mode: 'STRICT' | 'PERMISSIVE'): string {
   return `apiVersion: security.pilotfish.io/v1alpha1
@@ -133,14 +79,11 @@ function assertAnswered(o: Outcome, what: string): string {
 describe('e2e: AccessPolicy enforced by a proxyless gRPC server (gRFC A41), configured only by pilotfish', function () {
   this.timeout(120_000);
   let dir: string;
-  let api: FakeKubeApi;
-  let csrServer: Http2SecureServer;
-  const agents: CertificateAgent[] = [];
+  let certificates: WorkloadCertificates;
   let pf: PilotfishProcess;
   let xdsAddress: string;
   let port: number;
   let server: grpcXds.XdsServer;
-  const certDirs: Record<string, string> = {};
   const clients: grpc.Client[] = [];
   let web: grpc.Client;
   let other: grpc.Client;
@@ -163,48 +106,27 @@ describe('e2e: AccessPolicy enforced by a proxyless gRPC server (gRFC A41), conf
   }
 
   async function meshClient(account: string): Promise<grpc.Client> {
-    const c = new grpc.Client(TARGET, new grpcXds.XdsChannelCredentials(grpc.credentials.createInsecure()),
-      { [BOOTSTRAP_OPTION]: await bootstrap(`${account}-client`, certDirs[account]!, false), ...OWN_CONNECTIONS });
+    const c = new grpc.Client(ECHO_TARGET, new grpcXds.XdsChannelCredentials(grpc.credentials.createInsecure()),
+      { [BOOTSTRAP_OPTION]: await bootstrap(`${account}-client`, certificates.certDirs[account]!, false), ...OWN_CONNECTIONS });
     clients.push(c);
     return c;
   }
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'pilotfish-access-e2e-'));
-    api = await startFakeKubeApi();
-    const ca = await MeshCa.create(validateCaFiles(await generateRootCaFiles(), 'test'));
-    const csr = new CsrService({
-      ca, authenticator: new KubeTokenReviewAuthenticator(api.kubeConfig().makeApiClient(AuthenticationV1Api)), logger: silentLogger(),
-    });
-    const serving = await ca.issueServingCertificate({ dnsNames: [CA_NAME] });
-    csrServer = createCsrServer(csr, { key: serving.keyPem, cert: serving.certChain });
-    csrServer.listen(0, '127.0.0.1');
-    await once(csrServer, 'listening');
-    const caAddress = `https://127.0.0.1:${(csrServer.address() as AddressInfo).port}`;
-    for (const account of ['echo', 'web', 'other']) {
-      const tokenFile = path.join(dir, `${account}-token`);
-      await writeFile(tokenFile, `token-${account}`);
-      api.registerToken(`token-${account}`, { namespace: 'shop', serviceAccount: account, audiences: ['pilotfish'] });
-      certDirs[account] = path.join(dir, `${account}-certs`);
-      const agent = new CertificateAgent({
-        namespace: 'shop', serviceAccount: account, caAddress, caServerName: CA_NAME,
-        caRootCertPem: ca.trustBundle.join(''), tokenFile, outputDir: certDirs[account]!,
-      }, { logger: silentLogger() });
-      agents.push(agent);
-      await agent.start();
-    }
+    certificates = await startWorkloadCertificates(dir, ['echo', 'web', 'other']);
 
     port = await freePort();
     const config = path.join(dir, 'config');
     await mkdir(config);
-    await writeFile(path.join(config, 'mesh.yaml'), meshYaml(port));
+    await writeFile(path.join(config, 'mesh.yaml'), echoMeshYaml(port));
     await writeFile(path.join(config, 'peer-authentication.yaml'), peerAuthenticationYaml('STRICT'));
     await writeFile(path.join(config, 'access.yaml'), accessYaml('web', false));
     pf = PilotfishProcess.start(['serve', '--config-dir', config, '--xds-address', '127.0.0.1:0',
       '--http-address', '127.0.0.1:0', '--log-level', 'debug']);
     xdsAddress = (await pf.serving()).xdsAddress;
 
-    server = new grpcXds.XdsServer({ [BOOTSTRAP_OPTION]: await bootstrap(SERVER_NODE, certDirs.echo!, true) });
+    server = new grpcXds.XdsServer({ [BOOTSTRAP_OPTION]: await bootstrap(SERVER_NODE, certificates.certDirs.echo!, true) });
     server.addService(SERVICE, {
       Call: (c: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
         cb(null, Buffer.from(c.getAuthContext().sslPeerCertificate?.subjectaltname ?? 'plaintext'));
@@ -223,9 +145,7 @@ describe('e2e: AccessPolicy enforced by a proxyless gRPC server (gRFC A41), conf
     for (const c of clients) c.close();
     server?.forceShutdown();
     const code = pf ? await pf.stop('SIGTERM') : 0;
-    for (const a of agents) a.stop();
-    csrServer?.close();
-    await api?.close();
+    await certificates?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
     assert.equal(code, 0, 'pilotfish ends cleanly');
   });
