@@ -18,6 +18,7 @@
 //
 // Parsing: parseAccessPolicy (api/security/v1alpha1/access-policy-parse.ts) returns `{ ok }` or `{ errors }`.
 import type { ObjectIdentity } from './object-identity.js';
+import { selects } from './peer-authentication.js';
 
 export type AccessAction = 'ALLOW' | 'DENY' | 'AUDIT';
 
@@ -87,10 +88,6 @@ export const NO_ACCESS_POLICIES: WorkloadAccess = Object.freeze({ audit: [], den
 
 export function accessPolicyKey(p: AccessPolicy): string {
   return `${p.meta.namespace}/${p.meta.name}`;
-}
-
-function selects(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
-  return Object.entries(selector).every(([k, v]) => labels[k] === v);
 }
 
 /** Whether `p` applies to a workload with `labels` in `namespace`. */

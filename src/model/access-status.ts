@@ -3,21 +3,13 @@
 // condition each object should carry, written back by the leader (leader/access-conditions.ts).
 import type { CustomObject } from './k8s-object.js';
 import type { AccessPolicy } from './access-policy.js';
-import type { IgnoredField } from './proxyless.js';
-import type { RoutingCondition } from './routing-status.js';
+import type { RoutingObjectStatus } from './routing-status.js';
 
-export interface AccessPolicyStatus {
-  readonly namespace: string;
-  readonly name: string;
-  readonly uid?: string;
-  readonly generation?: number;
-  /** Accepted. */
-  readonly conditions: readonly RoutingCondition[];
-  /** Which version is enforced: this one, the last accepted one, or none. */
-  readonly applied: 'current' | 'previous' | 'none';
-  /** Fields proxyless gRPC servers ignore, of the version checked (empty if it was invalid). */
-  readonly proxylessIgnored: readonly IgnoredField[];
-}
+/**
+ * A routing object's status without the kind: only an Accepted condition, `applied` says which
+ * version is enforced, `proxylessIgnored` what proxyless gRPC servers ignore.
+ */
+export type AccessPolicyStatus = Omit<RoutingObjectStatus, 'kind'>;
 
 export interface AccessState {
   /** The AccessPolicy objects of every source, merged, sorted by namespace/name, unvalidated. */
