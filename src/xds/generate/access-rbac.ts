@@ -39,6 +39,7 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** `any` is what `*` means where the pattern is used: no matcher matches "anything" by itself. */
 function stringMatcher(p: AccessPattern, any: StringMatcher): StringMatcher {
   switch (p.match) {
     case 'any': return any;
@@ -47,6 +48,9 @@ function stringMatcher(p: AccessPattern, any: StringMatcher): StringMatcher {
     case 'exact': return { exact: p.value };
   }
 }
+
+/** Header values are never empty, so `*` is "the header is present". */
+const ANY_VALUE: StringMatcher = { safe_regex: { regex: '.+' } };
 
 function principalMatcher(p: AccessPattern): Principal {
   return { authenticated: { principal_name: stringMatcher(p, { prefix: SPIFFE }) } };
@@ -91,7 +95,7 @@ function sourcePrincipal(s: AccessSource, trustDomain: string): Principal {
 }
 
 function headerPermission(name: string, p: AccessPattern): Permission {
-  const header: HeaderMatcher = p.match === 'any' ? { name, present_match: true } : { name, string_match: stringMatcher(p, { prefix: '' }) };
+  const header: HeaderMatcher = p.match === 'any' ? { name, present_match: true } : { name, string_match: stringMatcher(p, ANY_VALUE) };
   return { header };
 }
 
