@@ -9,7 +9,7 @@ import { mtlsAcceptance } from './peer-authentication.js';
 import { serverKindOf } from './server-kind.js';
 import type { PodInfo } from './snapshot.js';
 
-export interface AccessWarning {
+interface AccessWarning {
   /** `<namespace>/<name>`. */
   readonly policy: string;
   readonly code: 'SelectsNothing' | 'NeedsMtls';

@@ -24,7 +24,7 @@ export type AccessAction = 'ALLOW' | 'DENY' | 'AUDIT';
 
 export const ACCESS_ACTIONS: readonly AccessAction[] = ['ALLOW', 'DENY', 'AUDIT'];
 
-export interface AccessPolicyMeta extends ObjectIdentity {
+interface AccessPolicyMeta extends ObjectIdentity {
   readonly kind: 'AccessPolicy';
 }
 

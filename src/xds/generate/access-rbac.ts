@@ -26,7 +26,7 @@ import type {
 } from '../envoy-types.js';
 import { typed } from './proto-helpers.js';
 
-export const HTTP_RBAC_FILTER = 'envoy.filters.http.rbac';
+const HTTP_RBAC_FILTER = 'envoy.filters.http.rbac';
 export const HTTP_RBAC_TYPE = 'envoy.extensions.filters.http.rbac.v3.RBAC';
 const NETWORK_RBAC_FILTER = 'envoy.filters.network.rbac';
 const NETWORK_RBAC_TYPE = 'envoy.extensions.filters.network.rbac.v3.RBAC';
@@ -166,7 +166,7 @@ function enforcements(access: WorkloadAccess, layer: Layer, trustDomain: string,
   return out;
 }
 
-export interface AccessFilterOptions {
+interface AccessFilterOptions {
   readonly trustDomain: string;
   /** Whether AUDIT policies become a LOG filter: Envoy yes; gRPC refuses the LOG action. */
   readonly audit: boolean;

@@ -26,7 +26,7 @@ interface RawSpec {
 }
 
 /** Istio's wildcard forms; the schema already refused a `*` anywhere else. */
-export function accessPattern(text: string): AccessPattern {
+function accessPattern(text: string): AccessPattern {
   if (text === '*') return { match: 'any', value: '' };
   if (text.startsWith('*')) return { match: 'suffix', value: text.slice(1) };
   if (text.endsWith('*')) return { match: 'prefix', value: text.slice(0, -1) };

@@ -17,9 +17,9 @@ export const MAX_ACCESS_RULES = 64;
 export const MAX_RULE_CLAUSES = 16;
 /** Values of one list: principals, namespaces, ports, methods, paths, condition values. */
 export const MAX_MATCH_VALUES = 64;
-export const MAX_PRINCIPAL_LENGTH = 512;
-export const MAX_PATH_LENGTH = 1024;
-export const MAX_HEADER_VALUE_LENGTH = 1024;
+const MAX_PRINCIPAL_LENGTH = 512;
+const MAX_PATH_LENGTH = 1024;
+const MAX_HEADER_VALUE_LENGTH = 1024;
 
 function has(self: unknown, field: string): boolean {
   return isPlainObject(self) && self[field] !== undefined && self[field] !== null;
