@@ -9,9 +9,16 @@ import { proxylessIgnoredInAccessPolicy } from '../model/access-proxyless.js';
 import type { AccessPolicyStatus, AccessState } from '../model/access-status.js';
 import type { CustomObject } from '../model/k8s-object.js';
 import { REASONS, type RoutingCondition } from '../model/routing-status.js';
+import { formatIgnored } from '../routing/proxyless.js';
 
-/** At most this many parse errors go into one condition message, so it stays bounded. */
+/** At most this many parse errors go into one condition message, each cut to MAX_PROBLEM_CHARS, so it stays bounded. */
 const MAX_ERRORS_IN_MESSAGE = 5;
+/** Errors quote the offending value, which a file can make as long as it likes. */
+const MAX_PROBLEM_CHARS = 512;
+
+function cut(text: string): string {
+  return text.length > MAX_PROBLEM_CHARS ? `${text.slice(0, MAX_PROBLEM_CHARS)}…` : text;
+}
 
 interface RawIdentity { namespace: string; name: string; uid?: string; generation?: number }
 
@@ -27,7 +34,7 @@ function identityOf(md: unknown): RawIdentity {
 
 function accepted(policy: AccessPolicy, generation: number | undefined): { condition: RoutingCondition; ignored: AccessPolicyStatus['proxylessIgnored'] } {
   const ignored = proxylessIgnoredInAccessPolicy(policy);
-  const note = ignored.length ? ` Ignored for proxyless gRPC: ${ignored.map((f) => `${f.path} (${f.reason})`).join('; ')}.` : '';
+  const note = ignored.length ? ` Ignored for proxyless gRPC: ${formatIgnored(ignored)}.` : '';
   return {
     condition: {
       type: 'Accepted', status: 'True', reason: REASONS.Accepted, message: `Applied.${note}`,
@@ -64,7 +71,7 @@ export function nextAccessState(previous: AccessState, objects: readonly CustomO
     }
     if (kept !== undefined) policies.push(kept);
     const errors = parsed.errors ?? [];
-    const shown = errors.slice(0, MAX_ERRORS_IN_MESSAGE).map(formatFieldError);
+    const shown = errors.slice(0, MAX_ERRORS_IN_MESSAGE).map((e) => cut(formatFieldError(e)));
     if (errors.length > shown.length) shown.push(`and ${errors.length - shown.length} more`);
     const fallback = kept !== undefined ? ' The previously accepted version stays applied.' : ' Nothing of this object is applied.';
     statuses.push({

@@ -52,8 +52,10 @@ describe('store: AccessPolicy validation and last accepted version', () => {
     assert.equal(again.statuses, first.statuses);
   });
 
-  it('bounds the message: at most five problems are spelled out', () => {
+  it('bounds the message: at most five problems are spelled out, each cut short', () => {
     const s = nextAccessState(EMPTY_ACCESS, [ap('many', { rules: Array.from({ length: 8 }, () => ({ from: [{ source: {} }] })) })]);
     assert.match(s.statuses[0]!.conditions[0]!.message, /; and 3 more\./);
+    const huge = nextAccessState(EMPTY_ACCESS, [ap('huge', { rules: [{ from: [{ source: { principals: [`*${'x'.repeat(100_000)}*`] } }] }] })]);
+    assert.ok(huge.statuses[0]!.conditions[0]!.message.length < 1200, 'a 100 kB value is not quoted whole');
   });
 });
