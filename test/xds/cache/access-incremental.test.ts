@@ -8,17 +8,15 @@ import { PROXY_KIND_GRPC_SERVER, PROXY_KIND_LABEL, TLS_MODE_LABEL, TLS_MODE_SIDE
 import { EMPTY_OBJECTS, type CustomObject, type ObjectSet } from '../../../src/sources/objects.js';
 import { SnapshotStore } from '../../../src/store/snapshot-store.js';
 import { ResourceEncoder } from '../../../src/xds/cache/encoder.js';
-import { proxyIdentityFromNode } from '../../../src/xds/cache/proxy-identity.js';
 import { MeshProxyViews } from '../../../src/xds/cache/proxy-views.js';
-import { generateAll } from '../../../src/xds/generate/index.js';
 import { grpcServerListenerName } from '../../../src/xds/generate/tls.js';
 import { META_KIND, META_LABELS, META_NAMESPACE, type NodeInfo } from '../../../src/xds/node-info.js';
 import type { ProxyView } from '../../../src/xds/proxy-view.js';
-import { CLUSTER, ENDPOINT, LISTENER, ROUTE, shortTypeName, type XdsTypeUrl } from '../../../src/xds/types.js';
+import { LISTENER, shortTypeName } from '../../../src/xds/types.js';
 import { ManualTimers } from '../../support/manual-timers.js';
 import { StaticSource } from '../../support/static-source.js';
+import { assertServedAsFresh } from '../../support/fresh-views.js';
 
-const TYPES: readonly XdsTypeUrl[] = [CLUSTER, ENDPOINT, LISTENER, ROUTE];
 const NODES: readonly NodeInfo[] = [
   { id: 'backend', metadata: { [META_KIND]: 'sidecar', [META_NAMESPACE]: 'demo', [META_LABELS]: { app: 'backend', [TLS_MODE_LABEL]: TLS_MODE_SIDECAR } } },
   { id: 'other', metadata: { [META_KIND]: 'sidecar', [META_NAMESPACE]: 'demo', [META_LABELS]: { app: 'other', [TLS_MODE_LABEL]: TLS_MODE_SIDECAR } } },
@@ -73,19 +71,7 @@ describe('MeshProxyViews: AccessPolicy edits', () => {
   }
 
   function assertFresh(step: string): void {
-    const fresh = new ResourceEncoder();
-    NODES.forEach((node, i) => {
-      const generated = generateAll(store.current(), proxyIdentityFromNode(node));
-      for (const t of TYPES) {
-        const served = views[i]!.resources(t);
-        const want = generated.get(t)!;
-        const where = `${step}: ${node.id} ${shortTypeName(t)}`;
-        assert.deepEqual([...served.keys()].sort(), [...want.keys()].sort(), `${where} names`);
-        for (const [name, obj] of want) {
-          assert.ok(Buffer.from(served.get(name)!.any).equals(Buffer.from(fresh.encode(t, name, obj).any)), `${where} ${name}: stale bytes`);
-        }
-      }
-    });
+    assertServedAsFresh(store.current(), NODES, views, step);
   }
 
   const inbound = (i: number): string => JSON.stringify(views[i]!.resources(LISTENER).get('virtualInbound')?.version);
