@@ -31,7 +31,13 @@ export async function configDump({ values }: ParsedLine<typeof configDumpCommand
   for (const [typeUrl, set] of generateAll(loaded.snapshot, proxy, { outboundTrafficPolicy })) {
     resources[shortTypeName(typeUrl)] = [...set.values()];
   }
-  const dump = { proxy, configErrors: loaded.configErrors, warnings: loaded.warnings, routing: loaded.snapshot.routing.statuses, resources };
+  const { access } = loaded.snapshot;
+  const dump = {
+    proxy, configErrors: loaded.configErrors, warnings: loaded.warnings, routing: loaded.snapshot.routing.statuses,
+    // Only with AccessPolicies: the dump of a mesh without them stays as it was.
+    ...(access.statuses.length > 0 ? { access: access.statuses } : {}),
+    resources,
+  };
   out.write(values.output === 'yaml' ? toYaml(dump, { aliasDuplicateObjects: false }) : `${JSON.stringify(dump, null, 2)}\n`);
 
   // Errors and warnings go to stderr, one line each, so stdout stays a clean document (what proxyless

@@ -1,10 +1,13 @@
 // Every problem of loaded config files as one finding each — a file or document that was rejected,
 // a routing object that is not applied (one finding per field at fault), an object used only in
-// part, and what proxyless gRPC clients ignore — with where it is written. Pure: `analyze` prints
+// part, what proxyless gRPC clients ignore, and AccessPolicies that are invalid or can never match —
+// with where it is written. Pure: `analyze` prints
 // these, `config-dump` prints them next to its dump.
 import { isConfigKind, objectKey } from '../sources/config-dir/parse-file.js';
 import type { RoutingCondition, RoutingObjectStatus } from '../model/routing-status.js';
 import type { LoadedConfig, ObjectOrigin } from './config-load.js';
+import { unmatchableAccess } from '../model/access-analysis.js';
+import { MeshIndex } from '../model/mesh-index.js';
 
 export type Severity = 'Error' | 'Warning' | 'Info';
 
@@ -142,11 +145,40 @@ function routingFindings(loaded: LoadedConfig, options: FindingOptions): Finding
   return out;
 }
 
+/** Invalid AccessPolicies, what proxyless gRPC ignores of them, and policies that can never match. */
+function accessFindings(loaded: LoadedConfig, options: FindingOptions): Finding[] {
+  const out: Finding[] = [];
+  const { access } = loaded.snapshot;
+  const where = (namespace: string, name: string) => ({
+    ...at(loaded.origins.get(objectKey('AccessPolicy', namespace, name))), object: `AccessPolicy ${namespace}/${name}`,
+  });
+  for (const s of access.statuses) {
+    const accepted = s.conditions.find((c) => c.type === 'Accepted');
+    if (accepted && accepted.status !== 'True') {
+      const text = accepted.message.replace(NOT_APPLIED, '').replace(/^Invalid: /, '').replace(/\.$/, '');
+      for (const problem of splitProblems(text)) out.push({ severity: 'Error', code: accepted.reason, ...where(s.namespace, s.name), ...withField(problem) });
+      continue;
+    }
+    if (options.kind === 'sidecar') continue;
+    for (const f of s.proxylessIgnored) {
+      out.push({
+        severity: options.kind === 'grpc' ? 'Warning' : 'Info', code: 'IgnoredByProxylessGrpc', ...where(s.namespace, s.name), field: f.path,
+        message: `ignored by proxyless gRPC servers: ${f.reason}`,
+      });
+    }
+  }
+  for (const w of unmatchableAccess(new MeshIndex(loaded.snapshot), access.policies)) {
+    const [namespace = '', name = ''] = w.policy.split('/');
+    out.push({ severity: 'Warning', code: w.code, ...where(namespace, name), field: w.field, message: w.message });
+  }
+  return out;
+}
+
 const SEVERITY_ORDER: Record<Severity, number> = { Error: 0, Warning: 1, Info: 2 };
 
 /** Every finding, by file and document, errors first within one. */
 export function configFindings(loaded: LoadedConfig, options: FindingOptions = {}): Finding[] {
-  const all = [...fileFindings(loaded), ...routingFindings(loaded, options), ...warningFindings(loaded)];
+  const all = [...fileFindings(loaded), ...routingFindings(loaded, options), ...accessFindings(loaded, options), ...warningFindings(loaded)];
   return all
     .map((f, i) => ({ f, i }))
     .sort((a, b) => (a.f.file ?? '').localeCompare(b.f.file ?? '') || (a.f.document ?? 0) - (b.f.document ?? 0)

@@ -1,6 +1,7 @@
 // `pilotfish controller`: in the cluster, the Kubernetes API is the source of truth. Every replica
 // watches the API and serves xDS; the replica holding the Lease also writes routing objects'
-// status (validation results, and NACKs from proxies, on the object that caused them).
+// status (validation results, and NACKs from proxies, on the object that caused them) and
+// AccessPolicies' Accepted condition.
 import { hostname } from 'node:os';
 import { splitHostPort } from '../host-port.js';
 import { KubeDebugReviewer, reviewClientsFor } from '../admin/kube-debug-reviewer.js';
@@ -14,6 +15,7 @@ import { ROUTING_CONDITION_TYPES, routingStatuses } from '../leader/routing-cond
 import { KubeStatusClient, StatusWriter } from '../leader/status-writer.js';
 import { IstioEventReporter, KubeEventClient } from '../leader/istio-events.js';
 import { PEER_AUTHENTICATION_CONDITION_TYPES, peerAuthenticationStatuses } from '../leader/peer-authentication-conditions.js';
+import { ACCESS_CONDITION_TYPES, accessStatuses } from '../leader/access-conditions.js';
 import { injectedNamespaces, KubeRootCertClient, RootCertPublisher } from '../leader/root-cert-publisher.js';
 import { createLogger, type Logger } from '../logging.js';
 import { parseDuration } from '../api/routing/v1alpha1/duration.js';
@@ -178,6 +180,14 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     ownedTypes: PEER_AUTHENTICATION_CONDITION_TYPES,
     logger,
   });
+  // AccessPolicies' Accepted condition: a writer of its own, since it owns other condition types.
+  const accessWriter = new StatusWriter({
+    client: new KubeStatusClient(rest),
+    live: (t) => source.accessPolicy(t.namespace, t.name),
+    isLeader: () => elector.isLeader(),
+    ownedTypes: ACCESS_CONDITION_TYPES,
+    logger,
+  });
   // The mesh CA's trust bundle (PEM): `meshRoots.bundle` is replaced where the CA is loaded; until
   // then nothing is published and the publisher logs why.
   const meshRoots = { bundle: (): Promise<string> => Promise.reject(new Error('the mesh CA is not loaded')) };
@@ -226,18 +236,27 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     security = snapshot.security;
     securityWriter.setDesired(peerAuthenticationStatuses(security));
   });
+  let accessSeen = store.current().access.statuses;
+  accessWriter.setDesired(accessStatuses(accessSeen));
+  store.subscribe((snapshot) => {
+    if (snapshot.access.statuses === accessSeen) return;
+    accessSeen = snapshot.access.statuses;
+    accessWriter.setDesired(accessStatuses(accessSeen));
+  });
   store.subscribe((snapshot) => rootCerts.setNamespaces(injectedNamespaces(snapshot.namespaces.values())));
   rootCerts.setNamespaces(injectedNamespaces(store.current().namespaces.values()));
   // Our own status writes landing in the cache, or someone else editing status: compare again.
   source.onChange(() => {
     writer.kick();
     securityWriter.kick();
+    accessWriter.kick();
   });
   elector.onChange((leading) => {
     if (!leading) return;
     writer.kick();
     istioEvents.kick();
     securityWriter.kick();
+    accessWriter.kick();
     // Another replica may have written meanwhile: read every ConfigMap back once.
     rootCerts.resync();
   });
@@ -251,6 +270,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     await writer.stop();
     await istioEvents.stop();
     await securityWriter.stop();
+    await accessWriter.stop();
     await rootCerts.stop();
     // Released before xDS drains, so the next leader starts writing status at once.
     await elector.stop();

@@ -8,6 +8,7 @@ import { STATUS_CLIENT_VERBS } from '../leader/status-writer.js';
 import { ISTIO_EVENT_PERMISSIONS } from '../leader/istio-events.js';
 import { ROUTING_GROUP, TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND } from '../api/routing/v1alpha1/crd.js';
 import { PEER_AUTHENTICATION_PLURAL, SECURITY_GROUP } from '../api/security/v1alpha1/crd.js';
+import { ACCESS_POLICY_KIND, ACCESS_POLICY_PLURAL } from '../api/security/v1alpha1/access-policy-crd.js';
 import { ROOT_CERT_CONFIGMAP_PERMISSIONS } from '../leader/root-cert-permissions.js';
 import { WEBHOOK_PERMISSIONS } from '../webhook/kube-client.js';
 import { CA_SECRET_PERMISSIONS } from '../security/ca/secret-store.js';
@@ -30,12 +31,22 @@ const PEER_AUTHENTICATION_STATUS_PERMISSIONS: readonly ApiPermission[] = [{
   why: 'status writer: conditions of PeerAuthentication',
 }];
 
+/** The leader writes the Accepted condition of AccessPolicies through the same KubeStatusClient. */
+export const ACCESS_STATUS_PERMISSIONS: readonly ApiPermission[] = [{
+  group: SECURITY_GROUP,
+  resource: `${ACCESS_POLICY_PLURAL}/status`,
+  verbs: STATUS_CLIENT_VERBS,
+  scope: 'cluster',
+  why: `status writer: conditions of ${ACCESS_POLICY_KIND}`,
+}];
+
 /** Everything `pilotfish controller` (controller, leader election, status, injector, mesh CA and the TLS xDS port) may do. */
 export const PILOTFISH_PERMISSIONS: readonly ApiPermission[] = [
   ...INFORMER_PERMISSIONS,
   ...ROUTING_STATUS_PERMISSIONS,
   ...ISTIO_EVENT_PERMISSIONS,
   ...PEER_AUTHENTICATION_STATUS_PERMISSIONS,
+  ...ACCESS_STATUS_PERMISSIONS,
   ...LEASE_PERMISSIONS,
   ...WEBHOOK_PERMISSIONS,
   ...CA_SECRET_PERMISSIONS,

@@ -20,6 +20,7 @@ import {
 import { serverKindOf } from './server-kind.js';
 import { DEFAULT_TRUST_DOMAIN, spiffeId } from './spiffe.js';
 import { resolvePolicy, type EffectivePolicy } from './effective-policy.js';
+import { NO_ACCESS_POLICIES, resolveAccess, type AccessPolicy, type WorkloadAccess } from './access-policy.js';
 import type { TrafficPolicy } from './routing.js';
 import type { MeshSnapshot } from './snapshot.js';
 
@@ -76,6 +77,9 @@ export class MeshIndex {
   /** Ports a proxyless client sends mTLS to, by endpoint list; shared while the policies are the same. */
   private readonly mtlsPorts: WeakMap<readonly Endpoint[], readonly number[]>;
   private readonly lastMtlsPorts: Map<string, readonly number[]>;
+  /** The AccessPolicies that apply, by namespace, per labels object; shared while the applied ones are the same array. */
+  private readonly access: WeakMap<Readonly<Record<string, string>>, Map<string, WorkloadAccess>>;
+  private readonly accessPolicies: readonly AccessPolicy[];
 
   constructor(readonly snapshot: MeshSnapshot, previous?: MeshIndex, options: MeshIdentityOptions = {}) {
     this.earlierLists = previous?.byNamespace ?? previous?.earlierLists;
@@ -89,6 +93,8 @@ export class MeshIndex {
     const samePolicies = previous !== undefined && previous.policies === this.policies;
     this.mtlsPorts = samePolicies ? previous.mtlsPorts : new WeakMap();
     this.lastMtlsPorts = samePolicies ? previous.lastMtlsPorts : new Map();
+    this.accessPolicies = snapshot.access.policies;
+    this.access = previous !== undefined && previous.accessPolicies === this.accessPolicies ? previous.access : new WeakMap();
   }
 
   /** The index of `snapshot`, keeping what is unchanged from this one (and its identity options). */
@@ -105,6 +111,22 @@ export class MeshIndex {
     let mode = byPort.get(key);
     if (mode === undefined) byPort.set(key, (mode = resolveMtls(this.policies, workload, port, this.rootNamespace).mode));
     return mode;
+  }
+
+  /**
+   * The AccessPolicies that apply to a workload (model/access-policy.ts resolveAccess). The same
+   * object while the applied policies and the labels object are the same, so it can key memos.
+   */
+  accessFor(workload: MtlsWorkload): WorkloadAccess {
+    if (this.accessPolicies.length === 0) return NO_ACCESS_POLICIES;
+    let byNamespace = this.access.get(workload.labels);
+    if (!byNamespace) this.access.set(workload.labels, (byNamespace = new Map()));
+    let found = byNamespace.get(workload.namespace);
+    if (found === undefined) {
+      found = resolveAccess(this.accessPolicies, workload.namespace, workload.labels, this.rootNamespace);
+      byNamespace.set(workload.namespace, found);
+    }
+    return found;
   }
 
   /** What the server behind `endpoint` of a Service in `namespace` accepts on its `port`. */

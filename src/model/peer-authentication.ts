@@ -86,7 +86,8 @@ function oldest(list: readonly PeerAuthentication[]): PeerAuthentication | undef
   return best;
 }
 
-function selects(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
+/** Whether a workload with `labels` has every label of `selector`. */
+export function selects(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
 }
 

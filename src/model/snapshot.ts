@@ -3,6 +3,7 @@ import type { Endpoint, Service } from './mesh.js';
 import type { CustomObject } from './k8s-object.js';
 import type { OutboundTrafficPolicy } from './outbound-policy.js';
 import type { PeerAuthentication } from './peer-authentication.js';
+import { EMPTY_ACCESS, type AccessState } from './access-status.js';
 import { EMPTY_ROUTING, type RoutingState } from './routing-status.js';
 
 export interface PodInfo {
@@ -62,6 +63,8 @@ export interface MeshSnapshot {
   readonly routing: RoutingState;
   /** PeerAuthentication policies. configGeneration bumps when the applied ones change. */
   readonly security: SecurityState;
+  /** AccessPolicies: what applies and the status of each. configGeneration bumps when the applied ones change. */
+  readonly access: AccessState;
 }
 
 export interface PeerAuthenticationRejection {
@@ -101,4 +104,5 @@ export const EMPTY_SNAPSHOT: MeshSnapshot = Object.freeze({
   routingObjects: Object.freeze({ trafficRoutes: [], trafficPolicies: [] }),
   routing: EMPTY_ROUTING,
   security: EMPTY_SECURITY,
+  access: EMPTY_ACCESS,
 });

@@ -16,6 +16,7 @@ export interface ObjectSet {
   readonly trafficRoutes: readonly CustomObject[];
   readonly trafficPolicies: readonly CustomObject[];
   readonly peerAuthentications: readonly CustomObject[];
+  readonly accessPolicies: readonly CustomObject[];
   /** Istio's networking.istio.io VirtualServices, translated into TrafficRoutes' model. */
   readonly virtualServices: readonly CustomObject[];
   /** Istio's networking.istio.io DestinationRules, translated into TrafficPolicies' model. */
@@ -23,7 +24,7 @@ export interface ObjectSet {
 }
 
 export const EMPTY_OBJECTS: ObjectSet = Object.freeze({
-  namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [],
+  namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [], accessPolicies: [],
   virtualServices: [], destinationRules: [],
 });
 

@@ -30,6 +30,7 @@ const KINDS: readonly { key: Kind; kind: string; clusterScoped: boolean }[] = [
   { key: 'trafficRoutes', kind: 'TrafficRoute', clusterScoped: false },
   { key: 'trafficPolicies', kind: 'TrafficPolicy', clusterScoped: false },
   { key: 'peerAuthentications', kind: 'PeerAuthentication', clusterScoped: false },
+  { key: 'accessPolicies', kind: 'AccessPolicy', clusterScoped: false },
   { key: 'virtualServices', kind: 'VirtualService', clusterScoped: false },
   { key: 'destinationRules', kind: 'DestinationRule', clusterScoped: false },
 ];

@@ -14,6 +14,8 @@ import { Translator, type TranslatedMesh, type TranslateOptions, type Translator
 import { nextRoutingState, rejectionLines } from '../routing/state.js';
 import { formatIgnored } from '../routing/proxyless.js';
 import { nextSecurityState } from './peer-authentications.js';
+import { nextAccessState } from './access-policies.js';
+import type { AccessState } from '../model/access-status.js';
 import type { RoutingState } from '../model/routing-status.js';
 
 interface SnapshotStoreOptions {
@@ -60,6 +62,8 @@ export class SnapshotStore implements SourceSink {
   private loggedUnsupported = new Map<string, string>();
   /** Rejected PeerAuthentications as last logged (key -> reason), so each problem is logged once. */
   private loggedSecurity = new Map<string, string>();
+  /** Rejected AccessPolicies as last logged (key -> message), so each problem is logged once. */
+  private loggedAccess = new Map<string, string>();
   /** Wall-clock time of the first change not yet covered by a published snapshot. */
   private pendingSince: number | undefined;
 
@@ -223,6 +227,26 @@ export class SnapshotStore implements SourceSink {
     this.loggedSecurity = now;
   }
 
+  /** Logs AccessPolicies that became rejected (object + reason) or accepted again. */
+  private logAccess(access: AccessState): void {
+    const now = new Map<string, string>();
+    for (const s of access.statuses) {
+      const key = `${s.namespace}/${s.name}`;
+      const condition = s.conditions[0];
+      if (condition === undefined || condition.status === 'True') {
+        if (this.loggedAccess.has(key)) this.log.info('AccessPolicy accepted', { object: `AccessPolicy ${key}` });
+        continue;
+      }
+      now.set(key, condition.message);
+      if (this.loggedAccess.get(key) === condition.message) continue;
+      this.log.warn('AccessPolicy not applied', {
+        object: `AccessPolicy ${key}`, reason: condition.message,
+        serving: s.applied === 'previous' ? 'the last accepted version' : 'nothing of it',
+      });
+    }
+    this.loggedAccess = now;
+  }
+
   private publishUnsafe(first: boolean): void {
     // Taken even if nothing turns out to change, so a later change is not dated by this one.
     const changedAt = this.pendingSince ?? Date.now();
@@ -258,9 +282,13 @@ export class SnapshotStore implements SourceSink {
     const peerObjects = deepEqual(prev.security.objects, t.peerAuthentications) ? prev.security.objects : t.peerAuthentications;
     const security = nextSecurityState(prev.security, peerObjects);
     if (security !== prev.security) this.logSecurity(security);
+    const accessObjects = deepEqual(prev.access.objects, t.accessPolicies) ? prev.access.objects : t.accessPolicies;
+    const access = nextAccessState(prev.access, accessObjects);
+    if (access.statuses !== prev.access.statuses) this.logAccess(access);
     const configChanged = first || services.changed.size > 0 || namespaces.changed.size > 0 || podLabelsChanged
       || routingObjects !== prev.routingObjects || routing.applied !== prev.routing.applied
-      || security.peerAuthentications !== prev.security.peerAuthentications;
+      || security.peerAuthentications !== prev.security.peerAuthentications
+      || access.objects !== prev.access.objects || access.policies !== prev.access.policies;
     const endpointsChanged = first || changedEndpoints.size > 0;
     if (!configChanged && !endpointsChanged && pods.changed.size === 0) {
       this.translated = t;
@@ -280,6 +308,7 @@ export class SnapshotStore implements SourceSink {
       routingObjects,
       routing,
       security,
+      access,
     });
     this.translated = t;
     this.log.debug('snapshot published', {

@@ -7,44 +7,29 @@
 // STRICT refuses a plaintext client; PERMISSIVE lets both through; editing the file switches
 // without restarting either side.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { Http2SecureServer } from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
-import { AuthenticationV1Api } from '@kubernetes/client-node';
-import { CertificateAgent } from '../../src/agent/certificate-agent.js';
-import { silentLogger } from '../../src/logging.js';
 import { spiffeId } from '../../src/model/spiffe.js';
-import { validateCaFiles } from '../../src/security/ca/ca-material.js';
-import { MeshCa } from '../../src/security/ca/mesh-ca.js';
-import { generateRootCaFiles } from '../../src/security/ca/self-signed-root.js';
-import { CsrService } from '../../src/security/csr/csr-service.js';
-import { createCsrServer } from '../../src/security/csr/http2-handler.js';
-import { KubeTokenReviewAuthenticator } from '../../src/security/csr/token-review.js';
-import { freeLoopbackPort, proxylessEchoMeshYaml, shopPolicyYaml } from '../support/echo-mesh.js';
 import { ECHO_SERVICE, echoOnce, OWN_CONNECTIONS } from '../support/echo-service.js';
-import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
+import { ECHO_TARGET, startWorkloadCertificates, type WorkloadCertificates } from '../support/proxyless-mesh.js';
+import { freeLoopbackPort, proxylessEchoMeshYaml, shopPolicyYaml } from '../support/echo-mesh.js';
 import { PilotfishProcess, runPilotfish, type LogLine } from '../support/pilotfish-process.js';
 import { callUntil } from '../support/call-until.js';
 
 grpcXds.register();
 
 const BOOTSTRAP_OPTION = 'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config';
-const CA_NAME = 'pilotfish.pilotfish-system.svc';
 const CLIENT_ID = spiffeId('cluster.local', 'shop', 'web');
 const SERVER_NODE = 'echo-server';
-const TARGET = 'xds:///echo.shop.svc.cluster.local:50051';
+
 
 describe('e2e: proxyless mTLS configured only by pilotfish, certificates through the CSR path', function () {
   this.timeout(120_000);
   let dir: string;
-  let api: FakeKubeApi;
-  let csrServer: Http2SecureServer;
-  const agents: CertificateAgent[] = [];
+  let certificates: WorkloadCertificates;
   let pf: PilotfishProcess;
   let xdsAddress: string;
   let port: number;
@@ -73,7 +58,7 @@ describe('e2e: proxyless mTLS configured only by pilotfish, certificates through
 
   function meshClient(): grpc.Client {
     const nodeId = `web-${clients.length}`;
-    const c = new grpc.Client(TARGET, new grpcXds.XdsChannelCredentials(grpc.credentials.createInsecure()),
+    const c = new grpc.Client(ECHO_TARGET, new grpcXds.XdsChannelCredentials(grpc.credentials.createInsecure()),
       { [BOOTSTRAP_OPTION]: clientBootstrap.replace('"web"', JSON.stringify(nodeId)), ...OWN_CONNECTIONS });
     clients.push(c);
     return c;
@@ -92,31 +77,8 @@ describe('e2e: proxyless mTLS configured only by pilotfish, certificates through
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'pilotfish-mtls-e2e-'));
-    // The CA and its CSR server, authenticating with TokenReview.
-    api = await startFakeKubeApi();
-    const ca = await MeshCa.create(validateCaFiles(await generateRootCaFiles(), 'test'));
-    const csr = new CsrService({
-      ca, authenticator: new KubeTokenReviewAuthenticator(api.kubeConfig().makeApiClient(AuthenticationV1Api)), logger: silentLogger(),
-    });
-    const serving = await ca.issueServingCertificate({ dnsNames: [CA_NAME] });
-    csrServer = createCsrServer(csr, { key: serving.keyPem, cert: serving.certChain });
-    csrServer.listen(0, '127.0.0.1');
-    await once(csrServer, 'listening');
-    const caAddress = `https://127.0.0.1:${(csrServer.address() as AddressInfo).port}`;
-    // One agent per workload, each with its pod's projected token.
-    const certDirs: Record<string, string> = {};
-    for (const account of ['echo', 'web']) {
-      const tokenFile = path.join(dir, `${account}-token`);
-      await writeFile(tokenFile, `token-${account}`);
-      api.registerToken(`token-${account}`, { namespace: 'shop', serviceAccount: account, audiences: ['pilotfish'] });
-      certDirs[account] = path.join(dir, `${account}-certs`);
-      const agent = new CertificateAgent({
-        namespace: 'shop', serviceAccount: account, caAddress, caServerName: CA_NAME,
-        caRootCertPem: ca.trustBundle.join(''), tokenFile, outputDir: certDirs[account]!,
-      }, { logger: silentLogger() });
-      agents.push(agent);
-      await agent.start();
-    }
+    // The CA, its CSR server (TokenReview) and one agent per workload, with its pod's projected token.
+    certificates = await startWorkloadCertificates(dir, ['echo', 'web']);
 
     port = await freeLoopbackPort();
     const config = path.join(dir, 'config');
@@ -126,9 +88,9 @@ describe('e2e: proxyless mTLS configured only by pilotfish, certificates through
     pf = PilotfishProcess.start(['serve', '--config-dir', config, '--xds-address', '127.0.0.1:0',
       '--http-address', '127.0.0.1:0', '--log-level', 'debug']);
     xdsAddress = (await pf.serving()).xdsAddress;
-    clientBootstrap = await bootstrap('web', certDirs.web!, false);
+    clientBootstrap = await bootstrap('web', certificates.certDirs.web!, false);
 
-    server = new grpcXds.XdsServer({ [BOOTSTRAP_OPTION]: await bootstrap(SERVER_NODE, certDirs.echo!, true) });
+    server = new grpcXds.XdsServer({ [BOOTSTRAP_OPTION]: await bootstrap(SERVER_NODE, certificates.certDirs.echo!, true) });
     server.addService(ECHO_SERVICE, {
       Call: (c: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
         cb(null, Buffer.from(c.getAuthContext().sslPeerCertificate?.subjectaltname ?? 'plaintext'));
@@ -144,9 +106,7 @@ describe('e2e: proxyless mTLS configured only by pilotfish, certificates through
     for (const c of clients) c.close();
     server?.forceShutdown();
     const code = pf ? await pf.stop('SIGTERM') : 0;
-    for (const a of agents) a.stop();
-    csrServer?.close();
-    await api?.close();
+    await certificates?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
     assert.equal(code, 0, 'pilotfish ends cleanly');
   });

@@ -11,7 +11,9 @@ import { KubeRest } from '../../src/kube/rest.js';
 import { KubeStatusClient } from '../../src/leader/status-writer.js';
 import { silentLogger } from '../../src/logging.js';
 import { TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND, ROUTING_API_VERSION } from '../../src/api/routing/v1alpha1/crd.js';
-import { ROUTING_STATUS_PERMISSIONS } from '../../src/cli/permissions.js';
+import { ACCESS_STATUS_PERMISSIONS, ROUTING_STATUS_PERMISSIONS } from '../../src/cli/permissions.js';
+import { ACCESS_POLICY_KIND, ACCESS_POLICY_PLURAL } from '../../src/api/security/v1alpha1/access-policy-crd.js';
+import { SECURITY_API_VERSION } from '../../src/api/security/v1alpha1/crd.js';
 import type { ApiPermission, ObjectNames } from '../../src/kube/api-permission.js';
 import { startFakeKubeApi, type FakeKubeApi, type RequestRecord } from '../support/fake-kube-api.js';
 import { ROUTING_TYPES } from '../support/fake-kube-api/resources.js';
@@ -82,5 +84,13 @@ describe('permissions: the controller modules call exactly what they declare', f
         { conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: 'ok', lastTransitionTime: '2025-01-01T00:00:00Z' }] });
     }
     assertExactly(api.requests(), ROUTING_STATUS_PERMISSIONS, 'KubeStatusClient');
+  });
+
+  it('status writer: patches /status of AccessPolicies (ACCESS_STATUS_PERMISSIONS)', async () => {
+    const client = new KubeStatusClient(new KubeRest(api.kubeConfig()));
+    api.create({ apiVersion: SECURITY_API_VERSION, kind: ACCESS_POLICY_KIND, metadata: { name: 'a', namespace: 'shop' }, spec: {} });
+    await client.patchStatus({ apiVersion: SECURITY_API_VERSION, kind: ACCESS_POLICY_KIND, plural: ACCESS_POLICY_PLURAL, namespace: 'shop', name: 'a' },
+      { conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: 'ok', lastTransitionTime: '2025-01-01T00:00:00Z' }] });
+    assertExactly(api.requests(), ACCESS_STATUS_PERMISSIONS, 'KubeStatusClient');
   });
 });

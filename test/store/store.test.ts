@@ -232,5 +232,8 @@ describe('SnapshotStore', () => {
 });
 
 function emptySet(): ObjectSet {
-  return { namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [], virtualServices: [], destinationRules: [] };
+  return {
+    namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [], accessPolicies: [],
+    virtualServices: [], destinationRules: [],
+  };
 }

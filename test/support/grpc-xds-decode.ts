@@ -2,9 +2,9 @@
 // through its package files because it exports no validation API.
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import * as grpcXds from '@grpc/grpc-js-xds';
 import { lookupType } from '../../src/xds/protos.js';
 import { grpcBootstrap } from '../../src/xds/bootstrap/grpc-bootstrap.js';
+import { enableGrpcRbac } from './grpc-rbac.js';
 
 type Obj = { [k: string]: unknown };
 
@@ -43,7 +43,8 @@ const GRPC_TYPES: Record<string, () => GrpcResourceType> = {
  */
 export function grpcRejection(typeName: string, generated: Obj): string | undefined {
   // The decoders know the HTTP filters only once registered; register() runs once however often called.
-  grpcXds.register();
+  // RBAC (gRFC A41) is registered too: pilotfish's server Listeners carry it, for servers that enable it.
+  enableGrpcRbac();
   const type = lookupType(typeName);
   const value = type.encode(type.fromObject(generated)).finish();
   const context = { bootstrap: meshBootstrap(), server: {} };

@@ -138,7 +138,14 @@ export function xdsGoldenCases(root: string = XDS_GOLDEN_DIR): XdsGoldenCase[] {
 
 /** The golden files a case must have, by base name (without `.golden.yaml`). */
 function expectedGoldens(c: XdsGoldenCase): string[] {
-  return [...CASE_GOLDENS, ...c.proxies.map((p) => p.name)];
+  return [...CASE_GOLDENS, ...(hasAccessPolicies(c) ? [ACCESS_STATUS_GOLDEN] : []), ...c.proxies.map((p) => p.name)];
+}
+
+/** Cases with AccessPolicies also check in their status (the others have no such file). */
+export const ACCESS_STATUS_GOLDEN = 'access-status';
+
+export function hasAccessPolicies(c: XdsGoldenCase): boolean {
+  return inputFiles(c).some((f) => /^kind: AccessPolicy$/m.test(readFileSync(f, 'utf8')));
 }
 
 /** Golden files in the case directory that nothing writes any more (a renamed or removed proxy). */

@@ -14,7 +14,7 @@ import {
   labelValueError, portNameError,
 } from '../k8s-names.js';
 
-type ConfigKind = 'Namespace' | 'Service' | 'EndpointSlice' | 'Pod' | 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication'
+type ConfigKind = 'Namespace' | 'Service' | 'EndpointSlice' | 'Pod' | 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication' | 'AccessPolicy'
   | 'VirtualService' | 'DestinationRule';
 
 /** A valid object of a config file, with its document number (1-based) and identity key. */
@@ -23,7 +23,7 @@ export type ParsedObject = { readonly document: number; readonly key: string } &
   | { readonly kind: 'Service'; readonly object: V1Service }
   | { readonly kind: 'EndpointSlice'; readonly object: V1EndpointSlice }
   | { readonly kind: 'Pod'; readonly object: V1Pod }
-  | { readonly kind: 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication' | 'VirtualService' | 'DestinationRule'; readonly object: CustomObject });
+  | { readonly kind: 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication' | 'AccessPolicy' | 'VirtualService' | 'DestinationRule'; readonly object: CustomObject });
 
 export interface ConfigError {
   readonly file: string;
@@ -78,6 +78,7 @@ const KINDS: Readonly<Record<ConfigKind, KindSpec>> = {
   TrafficRoute: { apiVersion: ROUTING_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
   TrafficPolicy: { apiVersion: ROUTING_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
   PeerAuthentication: { apiVersion: SECURITY_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
+  AccessPolicy: { apiVersion: SECURITY_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
   VirtualService: {
     apiVersion: ISTIO_NETWORKING_API_VERSION, alsoVersions: ISTIO_NETWORKING_API_VERSIONS, namespaced: true, nameError: dns1123SubdomainError,
   },
@@ -246,7 +247,8 @@ export function objectSetOf(objects: Iterable<ParsedObject>): ObjectSet {
   const set = {
     namespaces: [] as V1Namespace[], services: [] as V1Service[], endpointSlices: [] as V1EndpointSlice[],
     pods: [] as V1Pod[], trafficRoutes: [] as CustomObject[], trafficPolicies: [] as CustomObject[],
-    peerAuthentications: [] as CustomObject[], virtualServices: [] as CustomObject[], destinationRules: [] as CustomObject[],
+    peerAuthentications: [] as CustomObject[], accessPolicies: [] as CustomObject[], virtualServices: [] as CustomObject[],
+    destinationRules: [] as CustomObject[],
   };
   let any = false;
   for (const o of objects) {
@@ -259,6 +261,7 @@ export function objectSetOf(objects: Iterable<ParsedObject>): ObjectSet {
       case 'TrafficRoute': set.trafficRoutes.push(o.object); break;
       case 'TrafficPolicy': set.trafficPolicies.push(o.object); break;
       case 'PeerAuthentication': set.peerAuthentications.push(o.object); break;
+      case 'AccessPolicy': set.accessPolicies.push(o.object); break;
       case 'VirtualService': set.virtualServices.push(o.object); break;
       case 'DestinationRule': set.destinationRules.push(o.object); break;
     }

@@ -63,6 +63,11 @@ export const PEER_AUTHENTICATIONS: WatchedKind = {
   path: `/apis/${SECURITY_API_VERSION}/peerauthentications`, optional: true,
 };
 
+export const ACCESS_POLICIES: WatchedKind = {
+  key: 'accessPolicies', apiVersion: SECURITY_API_VERSION, kind: 'AccessPolicy',
+  path: `/apis/${SECURITY_API_VERSION}/accesspolicies`, optional: true,
+};
+
 function istioKind(key: ObjectSetKey, info: IstioKindInfo): WatchedKind {
   return {
     key, apiVersion: ISTIO_NETWORKING_API_VERSION, kind: info.kind, path: `/apis/${ISTIO_NETWORKING_API_VERSION}/${info.plural}`, optional: true,
@@ -75,7 +80,8 @@ const VIRTUAL_SERVICES: WatchedKind = istioKind('virtualServices', VIRTUAL_SERVI
 const DESTINATION_RULES: WatchedKind = istioKind('destinationRules', DESTINATION_RULE_KIND);
 
 export const WATCHED_KINDS: readonly WatchedKind[] = [
-  NAMESPACES, SERVICES, ENDPOINT_SLICES, PODS, TRAFFIC_ROUTES, TRAFFIC_POLICIES, PEER_AUTHENTICATIONS, VIRTUAL_SERVICES, DESTINATION_RULES,
+  NAMESPACES, SERVICES, ENDPOINT_SLICES, PODS, TRAFFIC_ROUTES, TRAFFIC_POLICIES, PEER_AUTHENTICATIONS, ACCESS_POLICIES,
+  VIRTUAL_SERVICES, DESTINATION_RULES,
 ];
 
 /** RBAC for the informers (collected in src/permissions.ts): list and watch, cluster-wide, of every watched kind. */

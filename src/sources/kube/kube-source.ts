@@ -8,7 +8,9 @@ import type { Source, SourceSink } from '../source.js';
 import {
   DEFAULT_TUNING, SupervisedInformer, type InformerMetricsSink, type InformerStats, type InformerTuning,
 } from './informer.js';
-import { PEER_AUTHENTICATIONS, TRAFFIC_POLICIES, TRAFFIC_ROUTES, WATCHED_KINDS, type ObjectSetKey, type RawObject, type WatchedKind } from './kinds.js';
+import {
+  ACCESS_POLICIES, PEER_AUTHENTICATIONS, TRAFFIC_POLICIES, TRAFFIC_ROUTES, WATCHED_KINDS, type ObjectSetKey, type RawObject, type WatchedKind,
+} from './kinds.js';
 import { KubeRest } from '../../kube/rest.js';
 
 interface KubeSourceOptions {
@@ -78,6 +80,11 @@ export class KubeSource implements Source {
     return this.informerFor(PEER_AUTHENTICATIONS)?.get(namespace, name) as CustomObject | undefined;
   }
 
+  /** A cached AccessPolicy as stored, status and resourceVersion included (for status writing). */
+  accessPolicy(namespace: string, name: string): CustomObject | undefined {
+    return this.informerFor(ACCESS_POLICIES)?.get(namespace, name) as CustomObject | undefined;
+  }
+
   stats(): Record<string, InformerStats> {
     return Object.fromEntries(this.informers.map((i) => [i.kind.kind, { ...i.stats }]));
   }
@@ -85,12 +92,13 @@ export class KubeSource implements Source {
   /** The current content, as reported to the store. */
   objects(): ObjectSet {
     const set: Record<ObjectSetKey, RawObject[]> = {
-      namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [],
+      namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [], accessPolicies: [],
       virtualServices: [], destinationRules: [],
     };
     for (const informer of this.informers) {
       const routing = informer.kind.key === 'trafficRoutes' || informer.kind.key === 'trafficPolicies'
-        || informer.kind.key === 'peerAuthentications' || informer.kind.key === 'virtualServices' || informer.kind.key === 'destinationRules';
+        || informer.kind.key === 'peerAuthentications' || informer.kind.key === 'accessPolicies'
+        || informer.kind.key === 'virtualServices' || informer.kind.key === 'destinationRules';
       for (const obj of informer.objects()) set[informer.kind.key].push(routing ? withoutStatus(obj) : obj);
     }
     return set as unknown as ObjectSet;

@@ -282,6 +282,7 @@ class LazyObjects implements ObjectSet {
   readonly trafficRoutes: ObjectSet['trafficRoutes'] = [];
   readonly trafficPolicies: ObjectSet['trafficPolicies'] = [];
   readonly peerAuthentications: ObjectSet['peerAuthentications'] = [];
+  readonly accessPolicies: ObjectSet['accessPolicies'] = [];
   readonly virtualServices: ObjectSet['virtualServices'] = [];
   readonly destinationRules: ObjectSet['destinationRules'] = [];
   private parts: { services: V1Service[]; endpointSlices: V1EndpointSlice[]; pods: V1Pod[] } | undefined;

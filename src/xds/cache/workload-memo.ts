@@ -1,6 +1,6 @@
 // The workload behind each sidecar class, kept from one snapshot to the next while what it is
 // computed from is the same objects (its namespace's Services, the applied TrafficPolicies and
-// PeerAuthentications and, for named target ports, the endpoints): a config change in another namespace then costs a class
+// PeerAuthentications and AccessPolicies and, for named target ports, the endpoints): a config change in another namespace then costs a class
 // a few identity checks, not a pass over its namespace's services (generate/workload.ts).
 import type { MeshIndex } from '../../model/mesh-index.js';
 import type { ProxyIdentity } from '../../model/proxy.js';
@@ -15,6 +15,8 @@ interface WorkloadInputs {
   readonly endpoints: MeshSnapshot['endpoints'];
   /** The applied PeerAuthentications: they decide each port's mTLS mode. */
   readonly security: MeshSnapshot['security']['peerAuthentications'];
+  /** The applied AccessPolicies: they decide the workload's RBAC filters. */
+  readonly access: MeshSnapshot['access']['policies'];
   readonly workload: Workload;
 }
 
@@ -36,13 +38,14 @@ export class WorkloadMemo {
     const policies = snapshot.routing.applied.policyByHost;
     const prev = this.recent.get(key);
     const security = snapshot.security.peerAuthentications;
-    if (prev && prev.services === services && prev.policies === policies && prev.security === security && sameLabels(prev.workload.labels, workloadLabels(snapshot, proxy))
+    const access = snapshot.access.policies;
+    if (prev && prev.services === services && prev.policies === policies && prev.security === security && prev.access === access && sameLabels(prev.workload.labels, workloadLabels(snapshot, proxy))
       && (prev.workload.endpointDependencies.size === 0 || prev.endpoints === snapshot.endpoints)) {
       return prev.workload;
     }
     const workload = sidecarWorkload(mesh, proxy);
     this.recent.delete(key);
-    this.recent.set(key, { services, policies, endpoints: snapshot.endpoints, security, workload });
+    this.recent.set(key, { services, policies, endpoints: snapshot.endpoints, security, access, workload });
     if (this.recent.size > MAX_RECENT) this.recent.delete(this.recent.keys().next().value as string);
     return workload;
   }

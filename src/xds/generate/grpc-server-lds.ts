@@ -2,7 +2,8 @@
 // Listener `grpc/server?xds.resource.listening_address=ip:port` by name. pilotfish offers one per
 // proxyless server Pod of the namespace (label proxy.pilotfish.io/kind: grpc-server) at its Pod IP,
 // for every port a Service of the namespace targets on it, secured as the Pod's PeerAuthentication
-// says for that port (tls.ts grpcServerListener). Every gRPC proxy of the namespace is offered them
+// says for that port (tls.ts grpcServerListener) and guarded by the AccessPolicies that apply to
+// the Pod (RBAC HTTP filters, gRFC A41: access-rbac.ts). Every gRPC proxy of the namespace is offered them
 // all; gRPC subscribes by name, so a server receives only its own.
 //
 // A server must bind its Pod IP: gRPC compares the Listener's address with the bound one exactly,
@@ -14,6 +15,7 @@ import type { PodInfo } from '../../model/snapshot.js';
 import type { Listener } from '../envoy-types.js';
 import type { Named } from './resource.js';
 import { grpcServerListener } from './tls.js';
+import { accessHttpFilters } from './access-rbac.js';
 
 function selects(svc: Service, labels: Readonly<Record<string, string>>): boolean {
   const entries = Object.entries(svc.selector ?? {});
@@ -43,8 +45,11 @@ export function grpcServerListeners(mesh: MeshIndex, namespace: string): Named<L
   for (const pod of mesh.snapshot.pods.values()) {
     if (pod.namespace !== namespace || pod.ip === undefined || serverKindOf(pod.labels) !== 'proxyless') continue;
     for (const port of targetPorts(mesh, pod)) {
-      const mode = mesh.mtlsMode({ namespace, labels: pod.labels }, port);
-      const l = grpcServerListener({ address: pod.ip, port, mode, trustDomain: mesh.trustDomain });
+      const workload = { namespace, labels: pod.labels };
+      const mode = mesh.mtlsMode(workload, port);
+      // AUDIT is left out: gRPC refuses the RBAC LOG action (the policy's status says so).
+      const httpFilters = accessHttpFilters(mesh.accessFor(workload), { trustDomain: mesh.trustDomain, audit: false });
+      const l = grpcServerListener({ address: pod.ip, port, mode, trustDomain: mesh.trustDomain, httpFilters });
       out.push({ ...l, name: l.name ?? '' });
     }
   }

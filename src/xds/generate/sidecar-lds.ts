@@ -28,6 +28,7 @@ import { bool, duration, socketAddress, typed, u32 } from './proto-helpers.js';
 import type { Named } from './resource.js';
 import { inboundChainsForMode, sidecarDownstreamTls, tlsInspectorListenerFilter } from './tls.js';
 import type { Workload, WorkloadPort } from './workload.js';
+import { accessHttpFilters, accessNetworkFilters } from './access-rbac.js';
 
 export interface SidecarOptions {
   /** The mesh default; a Namespace annotation overrides it for its sidecars. */
@@ -90,12 +91,24 @@ function outboundListener(portNumber: number, services: PortServices, fallthroug
   };
 }
 
-function inboundChain(p: WorkloadPort): FilterChain {
+/**
+ * A port's chain. AccessPolicies come first (RBAC filters, access-rbac.ts): nothing they deny
+ * reaches a rate limit or the app. They sit on the mTLS and the plaintext chain alike; on the
+ * plaintext one, rules naming principals or namespaces cannot match.
+ */
+function inboundChain(p: WorkloadPort, w: Workload): FilterChain {
   const cluster = inboundClusterName(p.port);
   const statPrefix = `inbound_0.0.0.0_${p.port}`;
   const match = { filter_chain_match: { destination_port: u32(p.port) } };
-  if (!isHttp(p.servicePort)) return { name: cluster, ...match, filters: [tcpProxyFilter(cluster, cluster)] };
-  const filters = p.localRateLimit ? [localRateLimitFilter(p.localRateLimit, `${statPrefix}_rate_limit`), routerFilter()] : [routerFilter()];
+  if (!isHttp(p.servicePort)) {
+    const rbac = accessNetworkFilters(w.access, { trustDomain: w.trustDomain, statPrefix: cluster });
+    return { name: cluster, ...match, filters: [...rbac, tcpProxyFilter(cluster, cluster)] };
+  }
+  const filters = [
+    ...accessHttpFilters(w.access, { trustDomain: w.trustDomain, audit: true }),
+    ...(p.localRateLimit ? [localRateLimitFilter(p.localRateLimit, `${statPrefix}_rate_limit`)] : []),
+    routerFilter(),
+  ];
   const hcm = typed(HCM_TYPE, {
     stat_prefix: statPrefix,
     route_config: {
@@ -119,9 +132,17 @@ function inboundChain(p: WorkloadPort): FilterChain {
  * plaintext passthrough for what none of them takes (DISABLE, or no TLS inspection).
  */
 function virtualInbound(w: Workload): Named<Listener> {
-  const passthrough = fallthroughChain(`${VIRTUAL_INBOUND}-passthrough`, INBOUND_PASSTHROUGH_CLUSTER);
+  const name = `${VIRTUAL_INBOUND}-passthrough`;
+  // Traffic to ports no Service names is TCP to the workload all the same: its policies apply.
+  const passthrough: FilterChain = {
+    name,
+    filters: [
+      ...accessNetworkFilters(w.access, { trustDomain: w.trustDomain, statPrefix: name }),
+      tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER),
+    ],
+  };
   const tls = sidecarDownstreamTls(w.trustDomain);
-  const chains = w.ports.flatMap((p) => inboundChainsForMode(p.mtlsMode, inboundChain(p), tls));
+  const chains = w.ports.flatMap((p) => inboundChainsForMode(p.mtlsMode, inboundChain(p, w), tls));
   if (w.mtlsMode !== 'DISABLE') chains.push(...inboundChainsForMode(w.mtlsMode, passthrough, tls));
   const inspect = w.mtlsMode !== 'DISABLE' || w.ports.some((p) => p.mtlsMode !== 'DISABLE');
   return {

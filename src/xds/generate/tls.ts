@@ -22,6 +22,7 @@ import type {
   envoy_config_listener_v3_Filter as Filter,
   envoy_config_listener_v3_FilterChain as FilterChain,
   envoy_config_listener_v3_ListenerFilter as ListenerFilter,
+  envoy_extensions_filters_network_http_connection_manager_v3_HttpFilter as HttpFilter,
   envoy_extensions_transport_sockets_tls_v3_CertificateProviderPluginInstance as ProviderInstance,
   envoy_extensions_transport_sockets_tls_v3_SdsSecretConfig as SdsSecretConfig,
   envoy_extensions_transport_sockets_tls_v3_SubjectAltNameMatcher as SubjectAltNameMatcher,
@@ -305,6 +306,8 @@ export interface GrpcServerListenerOptions extends GrpcTlsOptions {
   readonly address: string;
   readonly port: number;
   readonly mode: EffectiveMtlsMode;
+  /** HTTP filters to run before the router: the server's RBAC filters (gRFC A41), if any. */
+  readonly httpFilters?: readonly HttpFilter[];
 }
 
 /**
@@ -325,7 +328,7 @@ export function grpcServerListener(o: GrpcServerListenerOptions): Listener {
       name: 'inbound',
       virtual_hosts: [{ name: 'inbound', domains: ['*'], routes: [{ match: { prefix: '/' }, non_forwarding_action: {} }] }],
     },
-    http_filters: [{ name: ROUTER_FILTER, typed_config: typed(ROUTER_TYPE) }],
+    http_filters: [...(o.httpFilters ?? []), { name: ROUTER_FILTER, typed_config: typed(ROUTER_TYPE) }],
   });
   const chain: FilterChain = {
     name: secure ? 'inbound-mtls' : 'inbound-plaintext',

@@ -10,6 +10,7 @@ import type { MeshIndex } from '../../model/mesh-index.js';
 import { subsetMatches, type LocalRateLimit } from '../../model/routing.js';
 import type { MeshSnapshot } from '../../model/snapshot.js';
 import type { EffectiveMtlsMode } from '../../model/peer-authentication.js';
+import type { WorkloadAccess } from '../../model/access-policy.js';
 import { SIDECAR_OWN_PORTS } from './resource-names.js';
 
 export interface WorkloadPort {
@@ -34,6 +35,8 @@ export interface Workload {
   /** The workload-level mode: what passthrough traffic (ports no Service names) gets. */
   readonly mtlsMode: EffectiveMtlsMode;
   readonly trustDomain: string;
+  /** The AccessPolicies that apply to the workload (MeshIndex.accessFor). */
+  readonly access: WorkloadAccess;
 }
 
 /** Labels from the proxy's metadata, else those of its Pod in the snapshot. */
@@ -104,6 +107,7 @@ export function sidecarWorkload(mesh: MeshIndex, proxy: ProxyIdentity): Workload
     endpointDependencies: deps,
     mtlsMode: mesh.mtlsMode({ namespace: proxy.namespace, labels }, 0),
     trustDomain: mesh.trustDomain,
+    access: mesh.accessFor({ namespace: proxy.namespace, labels }),
   };
 }
 
@@ -113,5 +117,6 @@ export function sidecarWorkload(mesh: MeshIndex, proxy: ProxyIdentity): Workload
  * most workloads' signatures alone, and their classes keep what they have.
  */
 export function workloadSignature(w: Workload): string {
-  return JSON.stringify([w.mtlsMode, w.trustDomain, w.ports.map((p) => [p.port, p.servicePort.protocol, p.localRateLimit ?? null, p.mtlsMode])]);
+  return JSON.stringify([w.mtlsMode, w.trustDomain, w.ports.map((p) => [p.port, p.servicePort.protocol, p.localRateLimit ?? null, p.mtlsMode]),
+    w.access]);
 }

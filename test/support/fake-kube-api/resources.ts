@@ -71,10 +71,12 @@ export const BUILTIN_TYPES: readonly ResourceType[] = [
     returnsDeletedObject: true, shortNames: ['crd', 'crds'] }),
 ];
 
-/** pilotfish's CRDs (routing, and security's PeerAuthentication), registered by default as though `kubectl apply -f crds/` had run. */
+/** pilotfish's CRDs (routing, and security's PeerAuthentication and AccessPolicy), registered by default as though `kubectl apply -f crds/` had run. */
 export const ROUTING_TYPES: readonly ResourceType[] = [
   resourceType({ group: 'security.pilotfish.io', version: 'v1alpha1', resource: 'peerauthentications', kind: 'PeerAuthentication',
     namespaced: true, hasStatus: true, custom: true, shortNames: ['pa'] }),
+  resourceType({ group: 'security.pilotfish.io', version: 'v1alpha1', resource: 'accesspolicies', kind: 'AccessPolicy',
+    singular: 'accesspolicy', namespaced: true, hasStatus: true, custom: true, shortNames: ['ap'] }),
   resourceType({ group: 'routing.pilotfish.io', version: 'v1alpha1', resource: 'trafficroutes', kind: 'TrafficRoute',
     namespaced: true, hasStatus: true, custom: true, shortNames: ['tr'] }),
   resourceType({ group: 'routing.pilotfish.io', version: 'v1alpha1', resource: 'trafficpolicies',

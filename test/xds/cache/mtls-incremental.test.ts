@@ -15,11 +15,11 @@ import { generateAll } from '../../../src/xds/generate/index.js';
 import { grpcServerListenerName } from '../../../src/xds/generate/tls.js';
 import { META_KIND, META_LABELS, META_NAMESPACE, type NodeInfo } from '../../../src/xds/node-info.js';
 import type { ProxyView } from '../../../src/xds/proxy-view.js';
-import { CLUSTER, ENDPOINT, LISTENER, ROUTE, shortTypeName, type XdsTypeUrl } from '../../../src/xds/types.js';
+import { CLUSTER, ENDPOINT, LISTENER, shortTypeName } from '../../../src/xds/types.js';
 import { ManualTimers } from '../../support/manual-timers.js';
 import { StaticSource } from '../../support/static-source.js';
+import { assertServedAsFresh } from '../../support/fresh-views.js';
 
-const TYPES: readonly XdsTypeUrl[] = [CLUSTER, ENDPOINT, LISTENER, ROUTE];
 const CLUSTER_NAME = 'outbound|8080||backend.demo.svc.cluster.local';
 const NODES: readonly NodeInfo[] = [
   { id: 'client', metadata: { [META_KIND]: 'sidecar', [META_NAMESPACE]: 'demo', [META_LABELS]: { app: 'client' } } },
@@ -68,19 +68,7 @@ describe('MeshProxyViews: mTLS inputs that change with endpoints', () => {
   }
 
   function assertFresh(step: string): void {
-    const fresh = new ResourceEncoder();
-    NODES.forEach((node, i) => {
-      const generated = generateAll(store.current(), proxyIdentityFromNode(node));
-      for (const t of TYPES) {
-        const served = views[i].resources(t);
-        const want = generated.get(t)!;
-        const where = `${step}: ${node.id} ${shortTypeName(t)}`;
-        assert.deepEqual([...served.keys()].sort(), [...want.keys()].sort(), `${where} names`);
-        for (const [name, obj] of want) {
-          assert.ok(Buffer.from(served.get(name)!.any).equals(Buffer.from(fresh.encode(t, name, obj).any)), `${where} ${name}: stale bytes`);
-        }
-      }
-    });
+    assertServedAsFresh(store.current(), NODES, views, step);
   }
 
   function clusterText(i: number): string {

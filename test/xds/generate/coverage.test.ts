@@ -1,4 +1,4 @@
-// The golden inputs must use every field of both CRDs in objects that are actually applied, so the
+// The golden inputs must use every field of the routing CRDs and of AccessPolicy in objects that are actually applied, so the
 // goldens show what each field turns into (and a new schema field fails here until it is covered).
 // The feature cases alone must cover the API too: each field then has a small golden of its own,
 // not only a line in the whole-mesh cases.
@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { TRAFFIC_POLICY_SPEC, TRAFFIC_ROUTE_SPEC } from '../../../src/api/routing/v1alpha1/schema.js';
+import { ACCESS_POLICY_SPEC } from '../../../src/api/security/v1alpha1/access-policy-schema.js';
 import type { Schema } from '../../../src/api/routing/v1alpha1/openapi.js';
 import { snapshotFromDir } from '../../support/mesh-snapshot.js';
 import { inputFiles, xdsGoldenCases, type XdsGoldenCase } from '../../support/xds-golden-cases.js';
 
-const KINDS = [['TrafficRoute', TRAFFIC_ROUTE_SPEC], ['TrafficPolicy', TRAFFIC_POLICY_SPEC]] as const;
+const KINDS = [['TrafficRoute', TRAFFIC_ROUTE_SPEC], ['TrafficPolicy', TRAFFIC_POLICY_SPEC], ['AccessPolicy', ACCESS_POLICY_SPEC]] as const;
 type Kind = typeof KINDS[number][0];
 
 /** Every field path of a schema: `a.b`, `a[].b` for list items, `a{}.b` for map values. */
@@ -64,7 +65,10 @@ interface Doc { readonly kind?: unknown; readonly metadata?: { readonly name?: u
 
 async function caseUse(c: XdsGoldenCase): Promise<CaseUse> {
   const snapshot = await snapshotFromDir(c.input);
-  const applied = new Set(snapshot.routing.statuses.filter((s) => s.applied === 'current').map((s) => `${s.kind}/${s.namespace}/${s.name}`));
+  const applied = new Set([
+    ...snapshot.routing.statuses.filter((s) => s.applied === 'current').map((s) => `${s.kind}/${s.namespace}/${s.name}`),
+    ...snapshot.access.statuses.filter((s) => s.applied === 'current').map((s) => `AccessPolicy/${s.namespace}/${s.name}`),
+  ]);
   const docs = inputFiles(c).flatMap((f) => YAML.parseAllDocuments(readFileSync(f, 'utf8')).map((d) => d.toJS() as Doc | null));
   const used = new Map<Kind, Set<string>>();
   for (const [kind, schema] of KINDS) {
@@ -76,8 +80,12 @@ async function caseUse(c: XdsGoldenCase): Promise<CaseUse> {
     }
     used.set(kind, new Set([...paths].map(anyLevel)));
   }
-  const notApplied = snapshot.routing.statuses.filter((s) => s.applied !== 'current')
-    .map((s) => `${s.kind} ${s.namespace}/${s.name}: ${s.conditions.map((k) => k.reason).join(', ')}`);
+  const notApplied = [
+    ...snapshot.routing.statuses.filter((s) => s.applied !== 'current')
+      .map((s) => `${s.kind} ${s.namespace}/${s.name}: ${s.conditions.map((k) => k.reason).join(', ')}`),
+    ...snapshot.access.statuses.filter((s) => s.applied !== 'current')
+      .map((s) => `AccessPolicy ${s.namespace}/${s.name}: ${s.conditions.map((k) => k.reason).join(', ')}`),
+  ];
   return { id: c.id, feature: c.feature, used, notApplied };
 }
 
@@ -91,14 +99,14 @@ describe('xDS goldens cover every CRD field', () => {
   let uses: CaseUse[];
   before(async () => { uses = await Promise.all(xdsGoldenCases().map(caseUse)); });
 
-  it('every TrafficRoute and TrafficPolicy field appears in an applied object of some golden case', () => {
+  it('every TrafficRoute, TrafficPolicy and AccessPolicy field appears in an applied object of some golden case', () => {
     for (const [kind, schema] of KINDS) {
       assert.ok(uses.some((u) => (u.used.get(kind)?.size ?? 0) > 0), `an applied ${kind} exists`);
       assert.deepEqual(missing(kind, schema, uses), [], `${kind} fields not used by an applied object of any case under test/golden/xds`);
     }
   });
 
-  it('every TrafficRoute and TrafficPolicy field appears in an applied object of some feature case', () => {
+  it('every TrafficRoute, TrafficPolicy and AccessPolicy field appears in an applied object of some feature case', () => {
     const features = uses.filter((u) => u.feature);
     assert.ok(features.length > 0, 'feature cases exist under test/golden/xds/features');
     for (const [kind, schema] of KINDS) {

@@ -16,7 +16,7 @@ import { CLUSTER, LISTENER, ROUTE, shortTypeName, type XdsTypeUrl } from '../../
 import { compareGolden } from '../../support/golden.js';
 import { snapshotFromDir } from '../../support/mesh-snapshot.js';
 import { envoyProblems, grpcProblems } from '../../support/xds-resource-checks.js';
-import { staleGoldens, xdsGoldenCases } from '../../support/xds-golden-cases.js';
+import { ACCESS_STATUS_GOLDEN, hasAccessPolicies, staleGoldens, xdsGoldenCases } from '../../support/xds-golden-cases.js';
 
 /** Endpoints are the same for every proxy and have their own golden file. */
 const PER_PROXY: readonly XdsTypeUrl[] = [CLUSTER, LISTENER, ROUTE];
@@ -52,6 +52,12 @@ for (const c of xdsGoldenCases()) {
     it('routing status', () => {
       compareGolden(path.join(c.dir, 'routing-status.golden.yaml'), yaml(snapshot.routing.statuses));
     });
+
+    if (hasAccessPolicies(c)) {
+      it('AccessPolicy status', () => {
+        compareGolden(path.join(c.dir, `${ACCESS_STATUS_GOLDEN}.golden.yaml`), yaml(snapshot.access.statuses));
+      });
+    }
 
     it('endpoints (the same for every proxy)', () => {
       const eds = [...generateEndpoints(snapshot).values()];

@@ -21,41 +21,49 @@ export const PEER_AUTHENTICATION_CRD_NAME = `${PLURAL}.${SECURITY_GROUP}`;
 /** File name of the CRD under crds/ (and deploy/helm/pilotfish/crds/). */
 export const PEER_AUTHENTICATION_CRD_FILE = `${PEER_AUTHENTICATION_CRD_NAME}.yaml`;
 
-/** The full OpenAPI schema of a PeerAuthentication, as the API server sees it. */
-function peerAuthenticationSchema(): Schema {
-  return {
+type Json = ReturnType<typeof renderSchema>;
+
+/** What differs between the CRDs of the security group. */
+interface SecurityKindInfo {
+  readonly kind: string;
+  readonly plural: string;
+  readonly singular: string;
+  readonly shortName: string;
+  readonly description: string;
+  readonly spec: Schema;
+  /** The printer column showing the object's gist (before Accepted and Age). */
+  readonly column: { readonly name: string; readonly jsonPath: string };
+}
+
+/** A CRD of the security group: namespaced, one version, the routing CRDs' Accepted condition as status. */
+export function securityCrd(info: SecurityKindInfo): Json {
+  const schema: Schema = {
     type: 'object',
-    description: 'Which traffic workloads accept: mutual TLS, plaintext or both (like an Istio PeerAuthentication). '
-      + "Mesh-wide in pilotfish's own namespace without selector, namespace-wide elsewhere without selector, per workload with one.",
+    description: info.description,
     properties: {
       apiVersion: { type: 'string', description: SECURITY_API_VERSION },
-      kind: { type: 'string', description: PEER_AUTHENTICATION_KIND },
+      kind: { type: 'string', description: info.kind },
       metadata: { type: 'object' },
-      spec: PEER_AUTHENTICATION_SPEC,
+      spec: info.spec,
       // The same Accepted condition as the routing CRDs, written by the same status writer.
       status: ROUTING_STATUS,
     },
   };
-}
-
-type Json = ReturnType<typeof renderSchema>;
-
-export function peerAuthenticationCrd(): Json {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
     metadata: {
-      name: PEER_AUTHENTICATION_CRD_NAME,
+      name: `${info.plural}.${SECURITY_GROUP}`,
       labels: { 'app.kubernetes.io/name': 'pilotfish', 'app.kubernetes.io/part-of': 'pilotfish' },
     },
     spec: {
       group: SECURITY_GROUP,
       names: {
-        kind: PEER_AUTHENTICATION_KIND,
-        listKind: `${PEER_AUTHENTICATION_KIND}List`,
-        plural: PLURAL,
-        singular: 'peerauthentication',
-        shortNames: ['pa'],
+        kind: info.kind,
+        listKind: `${info.kind}List`,
+        plural: info.plural,
+        singular: info.singular,
+        shortNames: [info.shortName],
         categories: ['pilotfish'],
       },
       scope: 'Namespaced',
@@ -65,14 +73,27 @@ export function peerAuthenticationCrd(): Json {
         storage: true,
         subresources: { status: {} },
         additionalPrinterColumns: [
-          { name: 'Mode', type: 'string', jsonPath: '.spec.mtls.mode' },
+          { name: info.column.name, type: 'string', jsonPath: info.column.jsonPath },
           { name: 'Accepted', type: 'string', jsonPath: '.status.conditions[?(@.type=="Accepted")].status' },
           { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
         ],
-        schema: { openAPIV3Schema: renderSchema(peerAuthenticationSchema()) },
+        schema: { openAPIV3Schema: renderSchema(schema) },
       }],
     },
   };
+}
+
+export function peerAuthenticationCrd(): Json {
+  return securityCrd({
+    kind: PEER_AUTHENTICATION_KIND,
+    plural: PLURAL,
+    singular: 'peerauthentication',
+    shortName: 'pa',
+    description: 'Which traffic workloads accept: mutual TLS, plaintext or both (like an Istio PeerAuthentication). '
+      + "Mesh-wide in pilotfish's own namespace without selector, namespace-wide elsewhere without selector, per workload with one.",
+    spec: PEER_AUTHENTICATION_SPEC,
+    column: { name: 'Mode', jsonPath: '.spec.mtls.mode' },
+  });
 }
 
 export function renderPeerAuthenticationCrdYaml(): string {

@@ -51,7 +51,7 @@ const LABEL_KEYS_RULE: CelRule = {
   check: (self) => isPlainObject(self) && Object.keys(self).every((k) => k.length > 0 && k.length <= MAX_LABEL_NAME_LENGTH),
 };
 
-const SELECTOR: Schema = {
+export const SELECTOR: Schema = {
   type: 'object',
   description: 'The workloads (pods) of this namespace the policy applies to. Absent: the whole namespace '
     + "(the whole mesh for a policy in pilotfish's own namespace).",
