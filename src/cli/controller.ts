@@ -22,9 +22,11 @@ import type { XdsEvents } from '../xds/server/events.js';
 import { parseCommandLine, type ParsedLine } from './command-line.js';
 import { controllerCommand } from './commands.js';
 import {
-  addressFlag, logFormatFlag, logLevelFlag, outboundPolicyFlag, rootNamespaceFlag, trustDomainFlag, UsageError,
+  addressFlag, defaultScopeFlag, discoverySelectorFlag, logFormatFlag, logLevelFlag, outboundPolicyFlag, rootNamespaceFlag, trustDomainFlag, UsageError,
 } from './flags.js';
 import type { MeshIdentityOptions } from '../model/mesh-index.js';
+import type { ScopeOptions } from '../model/traffic-scope.js';
+import type { LabelSelector } from '../model/label-selector.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { routingResourceOwners } from '../leader/routing-owners.js';
 import { startWebhook, webhookSettingsFromValues, type WebhookSettings } from './webhook-command.js';
@@ -53,6 +55,10 @@ export interface ControllerSettings {
   readonly outboundTrafficPolicy: ReturnType<typeof outboundPolicyFlag>;
   /** Trust domain and mTLS root namespace (default: the control plane's namespace). */
   readonly meshIdentity: Required<MeshIdentityOptions>;
+  /** `--default-scope`, with the control plane's namespace as pilotfish's own. */
+  readonly scope: Required<ScopeOptions>;
+  /** `--discovery-selector`; undefined: every namespace is read. */
+  readonly discoverySelector?: LabelSelector;
   readonly logLevel: ReturnType<typeof logLevelFlag>;
   readonly logFormat: ReturnType<typeof logFormatFlag>;
   /** The sidecar injector served in this process; undefined with --no-webhook. */
@@ -78,6 +84,7 @@ export function controllerSettings({ values: v }: ParsedLine<typeof controllerCo
     throw new UsageError(`pilotfish controller: --lease-name must be a DNS subdomain name (got "${leaseName}")`);
   }
   const namespace = v.namespace || env.POD_NAMESPACE || DEFAULT_CONTROL_PLANE_NAMESPACE;
+  const discoverySelector = discoverySelectorFlag(v['discovery-selector'], 'controller');
   const xdsAddress = v['xds-address'] !== undefined ? addressFlag(v['xds-address'], 'xds-address', 'controller') : undefined;
   const xdsPort = xdsAddress !== undefined ? splitHostPort(xdsAddress).port : PORT_XDS;
   const xdsTls = xdsTlsSettings('controller', addressFlag(v['xds-tls-address']!, 'xds-tls-address', 'controller'), v,
@@ -92,6 +99,7 @@ export function controllerSettings({ values: v }: ParsedLine<typeof controllerCo
     ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig } : {}),
     ...(webhook !== undefined ? { webhook } : {}),
     ...(xdsAddress !== undefined ? { xdsAddress } : {}),
+    ...(discoverySelector !== undefined ? { discoverySelector } : {}),
     xdsTls,
     httpAddress: addressFlag(v['http-address']!, 'http-address', 'controller'),
     webhookAddress: addressFlag(v['webhook-address']!, 'webhook-address', 'controller'),
@@ -105,6 +113,7 @@ export function controllerSettings({ values: v }: ParsedLine<typeof controllerCo
       trustDomain: trustDomainFlag(v['trust-domain'], 'controller'),
       rootNamespace: rootNamespaceFlag(v['mesh-root-namespace'], namespace, 'controller'),
     },
+    scope: { defaultScope: defaultScopeFlag(v['default-scope']), systemNamespace: namespace },
     logLevel: logLevelFlag(v['log-level']),
     logFormat: logFormatFlag(v['log-format']),
   };
@@ -191,6 +200,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     sources: [source], logger, ...(s.xdsAddress !== undefined ? { xdsAddress: s.xdsAddress } : {}), xdsTls: tls.tls,
     httpAddress: s.httpAddress,
     debugEndpoints: s.debugEndpoints, outboundTrafficPolicy: s.outboundTrafficPolicy, identity: s.meshIdentity, metrics,
+    scope: s.scope, ...(s.discoverySelector ? { discoverySelector: s.discoverySelector } : {}),
     debugReviewer: new KubeDebugReviewer(reviewClientsFor(kc), s.namespace),
     xdsEvents: loop.events,
     servingInfo: () => ({ identity: s.identity, namespace: s.namespace, kubernetes: rest.server }),

@@ -13,7 +13,7 @@ import {
   labelValueError, portNameError,
 } from '../k8s-names.js';
 
-type ConfigKind = 'Namespace' | 'Service' | 'EndpointSlice' | 'Pod' | 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication';
+type ConfigKind = 'Namespace' | 'Service' | 'EndpointSlice' | 'Pod' | 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication' | 'TrafficScope';
 
 /** A valid object of a config file, with its document number (1-based) and identity key. */
 export type ParsedObject = { readonly document: number; readonly key: string } & (
@@ -21,7 +21,7 @@ export type ParsedObject = { readonly document: number; readonly key: string } &
   | { readonly kind: 'Service'; readonly object: V1Service }
   | { readonly kind: 'EndpointSlice'; readonly object: V1EndpointSlice }
   | { readonly kind: 'Pod'; readonly object: V1Pod }
-  | { readonly kind: 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication'; readonly object: CustomObject });
+  | { readonly kind: 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication' | 'TrafficScope'; readonly object: CustomObject });
 
 export interface ConfigError {
   readonly file: string;
@@ -74,6 +74,7 @@ const KINDS: Readonly<Record<ConfigKind, KindSpec>> = {
   TrafficRoute: { apiVersion: ROUTING_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
   TrafficPolicy: { apiVersion: ROUTING_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
   PeerAuthentication: { apiVersion: SECURITY_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
+  TrafficScope: { apiVersion: ROUTING_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
 };
 
 const SUPPORTED = (Object.keys(KINDS) as ConfigKind[]).map((k) => `${KINDS[k].apiVersion} ${k}`).join(', ');
@@ -236,7 +237,7 @@ export function objectSetOf(objects: Iterable<ParsedObject>): ObjectSet {
   const set = {
     namespaces: [] as V1Namespace[], services: [] as V1Service[], endpointSlices: [] as V1EndpointSlice[],
     pods: [] as V1Pod[], trafficRoutes: [] as CustomObject[], trafficPolicies: [] as CustomObject[],
-    peerAuthentications: [] as CustomObject[],
+    peerAuthentications: [] as CustomObject[], trafficScopes: [] as CustomObject[],
   };
   let any = false;
   for (const o of objects) {
@@ -249,6 +250,7 @@ export function objectSetOf(objects: Iterable<ParsedObject>): ObjectSet {
       case 'TrafficRoute': set.trafficRoutes.push(o.object); break;
       case 'TrafficPolicy': set.trafficPolicies.push(o.object); break;
       case 'PeerAuthentication': set.peerAuthentications.push(o.object); break;
+      case 'TrafficScope': set.trafficScopes.push(o.object); break;
     }
   }
   return any ? set : EMPTY_OBJECTS;

@@ -55,8 +55,12 @@ const PEER_AUTHENTICATIONS: WatchedKind = {
   path: `/apis/${SECURITY_API_VERSION}/peerauthentications`, optional: true,
 };
 
+const TRAFFIC_SCOPES: WatchedKind = {
+  key: 'trafficScopes', apiVersion: ROUTING_API_VERSION, kind: 'TrafficScope', path: `/apis/${ROUTING_API_VERSION}/trafficscopes`, optional: true,
+};
+
 export const WATCHED_KINDS: readonly WatchedKind[] = [
-  NAMESPACES, SERVICES, ENDPOINT_SLICES, PODS, TRAFFIC_ROUTES, TRAFFIC_POLICIES, PEER_AUTHENTICATIONS,
+  NAMESPACES, SERVICES, ENDPOINT_SLICES, PODS, TRAFFIC_ROUTES, TRAFFIC_POLICIES, PEER_AUTHENTICATIONS, TRAFFIC_SCOPES,
 ];
 
 /** RBAC for the informers (collected in src/permissions.ts): list and watch, cluster-wide, of every watched kind. */

@@ -80,11 +80,11 @@ export class KubeSource implements Source {
   /** The current content, as reported to the store. */
   objects(): ObjectSet {
     const set: Record<ObjectSetKey, RawObject[]> = {
-      namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [],
+      namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [], trafficScopes: [],
     };
     for (const informer of this.informers) {
       const routing = informer.kind.key === 'trafficRoutes' || informer.kind.key === 'trafficPolicies'
-        || informer.kind.key === 'peerAuthentications';
+        || informer.kind.key === 'peerAuthentications' || informer.kind.key === 'trafficScopes';
       for (const obj of informer.objects()) set[informer.kind.key].push(routing ? withoutStatus(obj) : obj);
     }
     return set as unknown as ObjectSet;

@@ -282,6 +282,7 @@ class LazyObjects implements ObjectSet {
   readonly trafficRoutes: ObjectSet['trafficRoutes'] = [];
   readonly trafficPolicies: ObjectSet['trafficPolicies'] = [];
   readonly peerAuthentications: ObjectSet['peerAuthentications'] = [];
+  readonly trafficScopes: ObjectSet['trafficScopes'] = [];
   private parts: { services: V1Service[]; endpointSlices: V1EndpointSlice[]; pods: V1Pod[] } | undefined;
 
   constructor(private readonly build: () => { services: V1Service[]; endpointSlices: V1EndpointSlice[]; pods: V1Pod[] }) {}

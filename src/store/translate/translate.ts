@@ -28,6 +28,8 @@ export interface TranslatedMesh {
   readonly routingObjects: RoutingObjects;
   /** PeerAuthentication objects of every source, sorted by namespace/name, not yet validated. */
   readonly peerAuthentications: readonly CustomObject[];
+  /** TrafficScope objects of every source, sorted by namespace/name, not yet validated. */
+  readonly trafficScopes: readonly CustomObject[];
   /** Objects that could not be (fully) used, with the reason: `<Kind> <ns>/<name>: <reason>`. */
   readonly warnings: readonly string[];
 }
@@ -133,7 +135,8 @@ export class Translator {
   private namespaces = { map: new Map<string, NamespaceInfo>(), warnings: [] as readonly string[] };
   private sortedSlices: { list: readonly V1EndpointSlice[]; sorted: readonly V1EndpointSlice[] } | undefined;
   private routing: { routes: readonly CustomObject[]; policies: readonly CustomObject[]; objects: RoutingObjects } | undefined;
-  private peerAuthentications: { list: readonly CustomObject[]; sorted: readonly CustomObject[] } | undefined;
+  /** Custom objects validated one by one downstream, sorted: the same array while the input list is. */
+  private readonly sortedCustom = new Map<'peerAuthentications' | 'trafficScopes', { list: readonly CustomObject[]; sorted: readonly CustomObject[] }>();
 
   constructor(hooks: TranslatorHooks = {}, options: TranslateOptions = {}) {
     this.hooks = hooks;
@@ -160,7 +163,7 @@ export class Translator {
     this.namespaceList = undefined;
     this.sortedSlices = undefined;
     this.routing = undefined;
-    this.peerAuthentications = undefined;
+    this.sortedCustom.clear();
   }
 
   private translateUnsafe(objects: ObjectSet): TranslatedMesh {
@@ -211,7 +214,8 @@ export class Translator {
       namespaces: namespaces.map,
       pods: this.podInfos,
       routingObjects: this.routingObjects(objects.trafficRoutes, objects.trafficPolicies),
-      peerAuthentications: this.sortedPeerAuthentications(objects.peerAuthentications),
+      peerAuthentications: this.sortedObjects('peerAuthentications', objects.peerAuthentications),
+      trafficScopes: this.sortedObjects('trafficScopes', objects.trafficScopes),
       warnings,
     };
   }
@@ -396,10 +400,11 @@ export class Translator {
     return objects;
   }
 
-  private sortedPeerAuthentications(list: readonly CustomObject[]): readonly CustomObject[] {
-    if (this.peerAuthentications !== undefined && sameElements(this.peerAuthentications.list, list)) return this.peerAuthentications.sorted;
+  private sortedObjects(kind: 'peerAuthentications' | 'trafficScopes', list: readonly CustomObject[]): readonly CustomObject[] {
+    const before = this.sortedCustom.get(kind);
+    if (before !== undefined && sameElements(before.list, list)) return before.sorted;
     const sorted = sortByKey(list, nsName).map((x) => x.object);
-    this.peerAuthentications = { list, sorted };
+    this.sortedCustom.set(kind, { list, sorted });
     return sorted;
   }
 }
