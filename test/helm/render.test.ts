@@ -12,7 +12,8 @@ interface PodSpecLike {
 type DeploymentLike = K8sObject & { spec: { replicas: number; template: { spec: PodSpecLike } } };
 
 const EXPECTED_KINDS = [
-  'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment',
+  'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition',
+  'CustomResourceDefinition', 'Deployment',
   'MutatingWebhookConfiguration', 'NetworkPolicy', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
 ];
 

@@ -10,7 +10,7 @@
 import { MeshIndex, type MeshIdentityOptions } from '../../model/mesh-index.js';
 import { proxyClassKey, type ProxyIdentity, type ProxyKind } from '../../model/proxy.js';
 import { EMPTY_SNAPSHOT, type MeshSnapshot } from '../../model/snapshot.js';
-import type { ResolvedScope } from '../../model/traffic-scope.js';
+import { scopeIncludes, type ResolvedScope } from '../../model/traffic-scope.js';
 import type { ChangeCause, ResourceMap, XdsResource } from '../proxy-view.js';
 import { mergeResourceMaps } from '../merged-map.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../types.js';
@@ -70,6 +70,8 @@ interface SnapshotChange {
   /** Shared cluster maps (clusterKey: kind and scope) that changed. */
   readonly changedClusters: ReadonlySet<string>;
   readonly endpointsChanged: boolean;
+  /** Whether this snapshot's endpoint changes touch a service a scope includes, by scope key (see seesEndpointChanges). */
+  readonly endpointsSeen: Map<string, boolean>;
 }
 
 /** Which shared cluster map a class uses: one per proxy kind and scope. */
@@ -185,7 +187,7 @@ export class ProxyClasses<V extends ClassMember> {
         if (this.kindClustersFor(c.identity.kind, c.scope, identityChanged).changed) changedClusters.add(key);
       }
     }
-    return { prev, configChanged, changedClusters, endpointsChanged: this.regenerateEndpoints() };
+    return { prev, configChanged, changedClusters, endpointsChanged: this.regenerateEndpoints(), endpointsSeen: new Map() };
   }
 
   /** Brings a class up to the current snapshot; returns the per-class types whose content changed. */
@@ -193,6 +195,31 @@ export class ProxyClasses<V extends ClassMember> {
     if (this.classOutdated(state, change.prev)) return this.regenerateClass(state);
     if (change.changedClusters.has(clusterKey(state.identity.kind, state.scope)) && this.mergeClusters(state)) return [CLUSTER];
     return [];
+  }
+
+  /**
+   * Whether the endpoint changes of the snapshot `change` moved to can concern the class's
+   * proxies. A scoped sidecar holds no cluster of a service outside its scope, so it has no
+   * assignment of one to update: telling it (and its server stream looking through its
+   * subscriptions) would be work for nothing, ten times over in a mesh scoped by namespace.
+   */
+  seesEndpointChanges(state: ClassState<V>, change: SnapshotChange): boolean {
+    const scope = state.scope;
+    if (scope === undefined) return true;
+    let seen = change.endpointsSeen.get(scope.key);
+    if (seen === undefined) {
+      seen = false;
+      for (const key of this.snapshot.changedEndpoints) {
+        // A service gone with this snapshot is judged as it was.
+        const svc = this.snapshot.services.get(key) ?? change.prev.services.get(key);
+        if (svc === undefined || scopeIncludes(scope, svc)) {
+          seen = true;
+          break;
+        }
+      }
+      change.endpointsSeen.set(scope.key, seen);
+    }
+    return seen;
   }
 
   /** Whether a Service whose endpoints changed now has other SPIFFE IDs or proxyless mTLS ports. */
