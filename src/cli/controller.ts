@@ -16,7 +16,8 @@ import { injectedNamespaces, KubeRootCertClient, RootCertPublisher } from '../le
 import { createLogger, type Logger } from '../logging.js';
 import { parseDuration } from '../api/routing/v1alpha1/duration.js';
 import type { RoutingObjectStatus } from '../model/routing-status.js';
-import { EMPTY_SNAPSHOT } from '../model/snapshot.js';
+import { EMPTY_SCOPES, EMPTY_SNAPSHOT, type ScopeState } from '../model/snapshot.js';
+import { scopeStatuses } from '../leader/scope-conditions.js';
 import type { XdsServer } from '../xds/server/index.js';
 import type { XdsEvents } from '../xds/server/events.js';
 import { parseCommandLine, type ParsedLine } from './command-line.js';
@@ -119,10 +120,11 @@ export function controllerSettings({ values: v }: ParsedLine<typeof controllerCo
   };
 }
 
-/** Keeps routing objects' status in line with validation and with what proxies reject. */
+/** Keeps routing objects' status in line with validation and with what proxies reject, and TrafficScopes' with parsing. */
 class RoutingStatusLoop {
   readonly nacks: NackTracker;
   private statuses: readonly RoutingObjectStatus[] = [];
+  private scopes: ScopeState = EMPTY_SCOPES;
   xds: XdsServer | undefined;
 
   constructor(private readonly writer: StatusWriter, private readonly plane: () => ControlPlane | undefined, private readonly log: Logger) {
@@ -130,14 +132,15 @@ class RoutingStatusLoop {
   }
 
   /** New validation results (the store keeps the array's identity while no status changes). */
-  statusesChanged(statuses: readonly RoutingObjectStatus[]): void {
-    if (statuses === this.statuses) return;
+  statusesChanged(statuses: readonly RoutingObjectStatus[], scopes: ScopeState): void {
+    if (statuses === this.statuses && scopes === this.scopes) return;
     this.statuses = statuses;
+    this.scopes = scopes;
     this.refresh();
   }
 
   refresh(): void {
-    this.writer.setDesired(routingStatuses(this.statuses, this.nacks.summary()));
+    this.writer.setDesired([...routingStatuses(this.statuses, this.nacks.summary()), ...scopeStatuses(this.scopes)]);
   }
 
   readonly events: XdsEvents = {
@@ -173,7 +176,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
   });
   const writer = new StatusWriter({
     client: new KubeStatusClient(rest),
-    live: (t) => source.routingObject(t.kind === 'TrafficRoute' ? 'TrafficRoute' : 'TrafficPolicy', t.namespace, t.name),
+    live: (t) => source.routingObject(t.kind === 'TrafficRoute' || t.kind === 'TrafficScope' ? t.kind : 'TrafficPolicy', t.namespace, t.name),
     isLeader: () => elector.isLeader(),
     ownedTypes: ROUTING_CONDITION_TYPES,
     logger,
@@ -208,8 +211,8 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
   loop.xds = plane.xds;
   tls.attach(plane.xds);
   const { store } = plane;
-  store.subscribe((snapshot) => loop.statusesChanged(snapshot.routing.statuses));
-  loop.statusesChanged(store.current().routing.statuses);
+  store.subscribe((snapshot) => loop.statusesChanged(snapshot.routing.statuses, snapshot.scopes));
+  loop.statusesChanged(store.current().routing.statuses, store.current().scopes);
   store.subscribe((snapshot) => rootCerts.setNamespaces(injectedNamespaces(snapshot.namespaces.values())));
   rootCerts.setNamespaces(injectedNamespaces(store.current().namespaces.values()));
   // Our own status writes landing in the cache, or someone else editing status: compare again.

@@ -55,7 +55,7 @@ const PEER_AUTHENTICATIONS: WatchedKind = {
   path: `/apis/${SECURITY_API_VERSION}/peerauthentications`, optional: true,
 };
 
-const TRAFFIC_SCOPES: WatchedKind = {
+export const TRAFFIC_SCOPES: WatchedKind = {
   key: 'trafficScopes', apiVersion: ROUTING_API_VERSION, kind: 'TrafficScope', path: `/apis/${ROUTING_API_VERSION}/trafficscopes`, optional: true,
 };
 

@@ -8,7 +8,7 @@ import type { Source, SourceSink } from '../source.js';
 import {
   DEFAULT_TUNING, SupervisedInformer, type InformerMetricsSink, type InformerStats, type InformerTuning,
 } from './informer.js';
-import { TRAFFIC_POLICIES, TRAFFIC_ROUTES, WATCHED_KINDS, type ObjectSetKey, type RawObject, type WatchedKind } from './kinds.js';
+import { TRAFFIC_POLICIES, TRAFFIC_ROUTES, TRAFFIC_SCOPES, WATCHED_KINDS, type ObjectSetKey, type RawObject, type WatchedKind } from './kinds.js';
 import { KubeRest } from '../../kube/rest.js';
 
 interface KubeSourceOptions {
@@ -23,7 +23,7 @@ interface KubeSourceOptions {
   readonly metrics?: InformerMetricsSink;
 }
 
-type RoutingKindName = 'TrafficRoute' | 'TrafficPolicy';
+type RoutingKindName = 'TrafficRoute' | 'TrafficPolicy' | 'TrafficScope';
 
 export class KubeSource implements Source {
   readonly name = 'kubernetes';
@@ -69,7 +69,7 @@ export class KubeSource implements Source {
 
   /** The cached routing objects as stored, status and resourceVersion included (for status writing). */
   routingObject(kind: RoutingKindName, namespace: string, name: string): CustomObject | undefined {
-    const informer = this.informerFor(kind === 'TrafficRoute' ? TRAFFIC_ROUTES : TRAFFIC_POLICIES);
+    const informer = this.informerFor(kind === 'TrafficRoute' ? TRAFFIC_ROUTES : kind === 'TrafficScope' ? TRAFFIC_SCOPES : TRAFFIC_POLICIES);
     return informer?.get(namespace, name) as CustomObject | undefined;
   }
 
