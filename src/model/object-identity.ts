@@ -20,7 +20,7 @@ function createdAt(meta: ObjectIdentity): number {
 }
 
 /** Oldest first; equal (or missing) timestamps by name, then namespace, so the order is total. */
-export function olderFirst(a: { readonly meta: ObjectIdentity }, b: { readonly meta: ObjectIdentity }): number {
+function olderFirst(a: { readonly meta: ObjectIdentity }, b: { readonly meta: ObjectIdentity }): number {
   const ta = createdAt(a.meta);
   const tb = createdAt(b.meta);
   if (ta !== tb) return ta < tb ? -1 : 1;

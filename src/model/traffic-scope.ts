@@ -28,7 +28,7 @@ export function isDefaultScope(v: string): v is DefaultScope {
 }
 
 /** Identity of a TrafficScope, carried by its model so status can be written back. */
-export interface TrafficScopeMeta extends ObjectIdentity {
+interface TrafficScopeMeta extends ObjectIdentity {
   readonly kind: 'TrafficScope';
 }
 
@@ -56,7 +56,7 @@ export interface ScopeOptions {
   readonly systemNamespace?: string;
 }
 
-export const DEFAULT_SYSTEM_NAMESPACE = 'pilotfish-system';
+const DEFAULT_SYSTEM_NAMESPACE = 'pilotfish-system';
 
 /** What one sidecar sees. Equal keys, equal visibility: the cache shares generation by key. */
 export interface ResolvedScope {
@@ -67,7 +67,7 @@ export interface ResolvedScope {
 }
 
 /** What a sidecar needs to know of itself to find its scope. */
-export interface ScopedWorkload {
+interface ScopedWorkload {
   readonly namespace: string;
   readonly labels: Readonly<Record<string, string>>;
 }

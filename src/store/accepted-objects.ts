@@ -18,7 +18,7 @@ function keyOf(md: unknown): string {
   return `${namespace}/${name}`;
 }
 
-export interface Accepted<T> {
+interface Accepted<T> {
   /** Keeps the identity of `previous` while what is applied stays the same, so consumers can compare it by reference. */
   readonly applied: readonly T[];
   /** Invalid objects by `namespace/name`. */
