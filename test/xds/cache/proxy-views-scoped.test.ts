@@ -9,16 +9,15 @@ import { silentLogger } from '../../../src/logging.js';
 import { EMPTY_OBJECTS, type CustomObject, type ObjectSet } from '../../../src/sources/objects.js';
 import { SnapshotStore } from '../../../src/store/snapshot-store.js';
 import { ResourceEncoder } from '../../../src/xds/cache/encoder.js';
-import { proxyIdentityFromNode } from '../../../src/xds/cache/proxy-identity.js';
 import { MeshProxyViews } from '../../../src/xds/cache/proxy-views.js';
-import { generateAll, type GenerateOptions } from '../../../src/xds/generate/index.js';
+import type { GenerateOptions } from '../../../src/xds/generate/index.js';
 import { META_KIND, META_LABELS, META_NAMESPACE, type NodeInfo } from '../../../src/xds/node-info.js';
 import type { ProxyView } from '../../../src/xds/proxy-view.js';
-import { CLUSTER, ENDPOINT, LISTENER, ROUTE, shortTypeName, type XdsTypeUrl } from '../../../src/xds/types.js';
+import { CLUSTER, shortTypeName } from '../../../src/xds/types.js';
 import { ManualTimers } from '../../support/manual-timers.js';
 import { StaticSource } from '../../support/static-source.js';
+import { assertViewsFresh } from '../../support/fresh-views.js';
 
-const TYPES: readonly XdsTypeUrl[] = [CLUSTER, ENDPOINT, LISTENER, ROUTE];
 const OPTIONS: GenerateOptions = { defaultScope: 'namespace' };
 
 const sidecar = (id: string, namespace: string, app: string): NodeInfo =>
@@ -75,19 +74,7 @@ describe('MeshProxyViews: scoped sidecars', () => {
   }
 
   function assertFresh(step: string): void {
-    const fresh = new ResourceEncoder();
-    NODES.forEach((node, i) => {
-      const generated = generateAll(store.current(), proxyIdentityFromNode(node), OPTIONS);
-      for (const t of TYPES) {
-        const served = views[i].resources(t);
-        const want = generated.get(t)!;
-        const where = `${step}: ${node.id} ${shortTypeName(t)}`;
-        assert.deepEqual([...served.keys()], [...want.keys()], `${where} names`);
-        for (const [name, obj] of want) {
-          assert.ok(Buffer.from(served.get(name)!.any).equals(Buffer.from(fresh.encode(t, name, obj).any)), `${where} ${name}: bytes differ`);
-        }
-      }
-    });
+    assertViewsFresh(store.current(), NODES, views, step, OPTIONS);
   }
 
   const clusters = (i: number): string[] => [...views[i].resources(CLUSTER).keys()].filter((c) => c.startsWith('outbound|')).sort();
