@@ -15,6 +15,8 @@ const MAX_ERRORS = 20;
 export interface Expectations {
   /** Clusters a wildcard CDS subscriber must hold (subset and static clusters come on top). */
   readonly clusters?: readonly string[];
+  /** Scoped meshes: the clusters by the sidecar's namespace, instead of `clusters`. */
+  readonly clustersByNamespace?: Readonly<Record<string, readonly string[]>>;
   /** Every whole-service assignment (`outbound|<port>||...`) must have at least this many endpoints. */
   readonly minEndpoints?: number;
 }

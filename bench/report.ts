@@ -49,10 +49,31 @@ export interface TargetCheck {
   readonly pass: boolean;
 }
 
+/** The scales of the main matrix (the scoped level has tables and targets of its own). */
+function unscoped(xds: readonly ScaleResult[]): ScaleResult[] {
+  return xds.filter((s) => s.scoped !== true);
+}
+
+/** Issue #19's numbers for the scoped level: the largest proxy count it ran. */
+export function scopedTargetChecks(r: BenchReport): TargetCheck[] {
+  const scale = r.xds.find((s) => s.scoped === true);
+  const level = scale?.levels.reduce<LevelResult | undefined>((best, l) => (best === undefined || l.proxies > best.proxies ? l : best), undefined);
+  if (!scale || !level) return [];
+  const where = `${count(scale.endpoints)} endpoints, ${level.proxies.toLocaleString('en-US')} proxies`;
+  const n = level.newService;
+  return [
+    { what: `all proxies converge (${where})`, limit: '0 failed', measured: `${level.proxies - level.initial.failures} of ${level.proxies} in ${ms(level.initial.totalMs)}`, pass: level.initial.failures === 0 && !level.initial.timedOut },
+    { what: 'full push (new service in one namespace) ACKed by every proxy whose scope has it', limit: '≤ 1 s', measured: `${ms(n.converged.max)} (${Math.round(n.subscribed)} proxies)`, pass: n.converged.max <= 1000 && n.missing === 0 },
+    { what: 'proxies outside its scope that got anything for that push', limit: '0', measured: String(n.unexpectedPushes), pass: n.unexpectedPushes === 0 },
+    { what: 'endpoint change p99, beyond the debounce window', limit: '≤ 250 ms', measured: ms(level.endpointChange.beyondDebounce.p99), pass: level.endpointChange.beyondDebounce.p99 <= 250 && level.endpointChange.missing === 0 && level.endpointChange.unexpectedPushes === 0 },
+    { what: 'server RSS', limit: '≤ 1 GB', measured: `${(level.memory.rssBytes / 1e6).toFixed(0)} MB (${kib(level.memory.rssPerProxyBytes)} per proxy)`, pass: level.memory.rssBytes <= 1e9 },
+  ];
+}
+
 /** The issue's "done when" numbers, where this run measured them. */
 export function targetChecks(r: BenchReport): TargetCheck[] {
   const out: TargetCheck[] = [];
-  const scale = r.xds.find((s) => s.endpointsPerService === 10 && s.services >= 1000);
+  const scale = unscoped(r.xds).find((s) => s.endpointsPerService === 10 && s.services >= 1000);
   const main = mainMix(r.xds);
   const level = scale?.levels.find((l) => l.proxies === 2000 && main !== undefined && sameMix(l.mix, main));
   if (level) {
@@ -78,6 +99,45 @@ function otherMixNote(xds: readonly ScaleResult[]): string {
   return other ? `; rows marked "(${Math.round(other.mix.sotw * 100)}% SotW)" ran ${describeMix(other.mix)}` : '';
 }
 
+/** The three per-level tables (convergence, where an endpoint change spends its time, cost) of `xds`. */
+function levelTables(L: string[], xds: readonly ScaleResult[]): void {
+  L.push('### Convergence', '');
+  L.push('| endpoints | proxies | all connected → all ACKed | per proxy p50 / p99 | endpoint change → ACK p50 / p99 / max | same, beyond debounce p99 | subscribed | new service → all ACKed p50 / p99 / max |');
+  L.push('|---:|---:|---:|---:|---:|---:|---:|---:|');
+  L.push(...rows(xds, (_s, l) => [
+    ms(l.initial.totalMs) + (l.initial.failures > 0 ? ` (${l.initial.failures} failed)` : '')
+      + (l.initial.reconnects > 0 ? ` (${l.initial.reconnects} reconnects)` : ''),
+    `${ms(l.initial.perProxy.p50)} / ${ms(l.initial.perProxy.p99)}`,
+    triple(l.endpointChange.ack) + (l.endpointChange.missing > 0 ? ` (${l.endpointChange.missing} missing)` : ''),
+    ms(l.endpointChange.beyondDebounce.p99),
+    String(Math.round(l.endpointChange.subscribed)),
+    triple(l.newService.converged) + (l.newService.missing > 0 ? ` (${l.newService.missing} missing)` : ''),
+  ]));
+  L.push('');
+
+  L.push('### Where an endpoint change spends its time (medians)', '');
+  L.push('| endpoints | proxies | debounce window | controller (merge, translate, snapshot) | generation + hand-off to streams | generation start → ACK p50 / p99 / max |');
+  L.push('|---:|---:|---:|---:|---:|---:|');
+  L.push(...rows(xds, (_s, l) => [
+    '100 ms', ms(l.endpointChange.controllerMs), ms(l.endpointChange.generationMs), triple(l.endpointChange.fromGeneration),
+  ]));
+  L.push('');
+
+  L.push('### Cost', '');
+  L.push('| endpoints | proxies | RSS (idle → loaded) | heap | RSS per proxy | server CPU s: initial / endpoint push / full push | bytes sent: endpoint push / full push | responses: endpoint / full | resources encoded: endpoint / full |');
+  L.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  L.push(...rows(xds, (s, l) => [
+    `${mib(s.baseline.rssBytes)} → ${mib(l.memory.rssBytes)}`,
+    l.memory.heapUsedBytes === undefined ? 'n/a' : mib(l.memory.heapUsedBytes),
+    kib(l.memory.rssPerProxyBytes),
+    `${l.initial.cpuSeconds.toFixed(2)} / ${l.endpointChange.cpuSecondsPerPush.toFixed(2)} / ${l.newService.cpuSecondsPerPush.toFixed(2)}`,
+    `${bytes(l.endpointChange.bytesPerPush)} / ${bytes(l.newService.bytesPerPush)}`,
+    `${l.endpointChange.responsesPerPush} / ${l.newService.responsesPerPush}`,
+    `${l.endpointChange.encodedPerPush ?? 'n/a'} / ${l.newService.encodedPerPush ?? 'n/a'}`,
+  ]));
+  L.push('');
+}
+
 export function renderMarkdown(r: BenchReport): string {
   const L: string[] = [];
   const m = r.machine;
@@ -85,47 +145,13 @@ export function renderMarkdown(r: BenchReport): string {
   L.push(`${r.startedAt}, ${m.cpus} × ${m.cpuModel}, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${m.node}; ` +
     `load average ${m.loadAverageAtStart ? `at the start ${m.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')}, ` : ''}` +
     `at the end ${m.loadAverage.map((x) => x.toFixed(2)).join(' ')}; took ${r.durationSeconds.toFixed(0)} s.`, '');
-  if (r.xds.length > 0) {
-    const s0 = r.xds[0];
+  if (unscoped(r.xds).length > 0) {
+    const s0 = unscoped(r.xds)[0];
     L.push(`Mesh: ${s0.services} services (${s0.clusters} clusters, 1–3 HTTP/gRPC ports) in ${s0.namespaces} namespaces, ` +
       `${s0.trafficRoutes} TrafficRoutes + ${s0.trafficPolicies} TrafficPolicies; endpoints per scale: ${r.xds.map((s) => count(s.endpoints)).join(', ')}. ` +
       `Proxies: ${describeMix(s0.levels[0]?.mix ?? DEFAULT_MIX)}, one HTTP/2 connection each${otherMixNote(r.xds)}.`, '');
 
-    L.push('### Convergence', '');
-    L.push('| endpoints | proxies | all connected → all ACKed | per proxy p50 / p99 | endpoint change → ACK p50 / p99 / max | same, beyond debounce p99 | subscribed | new service → all ACKed p50 / p99 / max |');
-    L.push('|---:|---:|---:|---:|---:|---:|---:|---:|');
-    L.push(...rows(r.xds, (_s, l) => [
-      ms(l.initial.totalMs) + (l.initial.failures > 0 ? ` (${l.initial.failures} failed)` : '')
-        + (l.initial.reconnects > 0 ? ` (${l.initial.reconnects} reconnects)` : ''),
-      `${ms(l.initial.perProxy.p50)} / ${ms(l.initial.perProxy.p99)}`,
-      triple(l.endpointChange.ack) + (l.endpointChange.missing > 0 ? ` (${l.endpointChange.missing} missing)` : ''),
-      ms(l.endpointChange.beyondDebounce.p99),
-      String(Math.round(l.endpointChange.subscribed)),
-      triple(l.newService.converged) + (l.newService.missing > 0 ? ` (${l.newService.missing} missing)` : ''),
-    ]));
-    L.push('');
-
-    L.push('### Where an endpoint change spends its time (medians)', '');
-    L.push('| endpoints | proxies | debounce window | controller (merge, translate, snapshot) | generation + hand-off to streams | generation start → ACK p50 / p99 / max |');
-    L.push('|---:|---:|---:|---:|---:|---:|');
-    L.push(...rows(r.xds, (_s, l) => [
-      '100 ms', ms(l.endpointChange.controllerMs), ms(l.endpointChange.generationMs), triple(l.endpointChange.fromGeneration),
-    ]));
-    L.push('');
-
-    L.push('### Cost', '');
-    L.push('| endpoints | proxies | RSS (idle → loaded) | heap | RSS per proxy | server CPU s: initial / endpoint push / full push | bytes sent: endpoint push / full push | responses: endpoint / full | resources encoded: endpoint / full |');
-    L.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-    L.push(...rows(r.xds, (s, l) => [
-      `${mib(s.baseline.rssBytes)} → ${mib(l.memory.rssBytes)}`,
-      l.memory.heapUsedBytes === undefined ? 'n/a' : mib(l.memory.heapUsedBytes),
-      kib(l.memory.rssPerProxyBytes),
-      `${l.initial.cpuSeconds.toFixed(2)} / ${l.endpointChange.cpuSecondsPerPush.toFixed(2)} / ${l.newService.cpuSecondsPerPush.toFixed(2)}`,
-      `${bytes(l.endpointChange.bytesPerPush)} / ${bytes(l.newService.bytesPerPush)}`,
-      `${l.endpointChange.responsesPerPush} / ${l.newService.responsesPerPush}`,
-      `${l.endpointChange.encodedPerPush ?? 'n/a'} / ${l.newService.encodedPerPush ?? 'n/a'}`,
-    ]));
-    L.push('');
+    levelTables(L, unscoped(r.xds));
 
     const checks = r.xds.flatMap((s) => s.levels.map((l) => l.checks));
     const sampled = checks.reduce((a, c) => a + c.sampled, 0);
@@ -140,6 +166,23 @@ export function renderMarkdown(r: BenchReport): string {
     if (r.xds.some((s) => s.levels.some((l) => l.endpointChange.encodedPerPush === undefined))) {
       L.push('Resources encoded per push: n/a where the server reports no encoding count (push log `encoded` or metric `pilotfish_xds_resources_encoded_total`).', '');
     }
+  }
+
+  const scoped = r.xds.find((s) => s.scoped === true);
+  if (scoped) {
+    L.push('### Scoped level (issue #19)', '');
+    L.push(`Its own server, \`--default-scope namespace\`, the same mesh (${scoped.services} services, ${scoped.clusters} clusters, ${count(scoped.endpoints)} endpoints in ` +
+      `${scoped.namespaces} namespaces) plus a TrafficScope per namespace naming its own Services and two shared ones; proxies: ` +
+      `${describeMix(scoped.levels[0]?.mix ?? DEFAULT_MIX)}. A new service goes to the sidecars of its namespace only ("subscribed" in the new-service ` +
+      'columns); every other proxy must get nothing.', '');
+    levelTables(L, [scoped]);
+    const lines = scoped.levels.map((l) => `${l.proxies} proxies: the new service reached ${Math.round(l.newService.subscribed)} sidecars, ` +
+      `${l.newService.unexpectedPushes} proxies outside its scope got something; an endpoint change reached ${Math.round(l.endpointChange.subscribed)} ` +
+      `subscribed proxies, ${l.endpointChange.unexpectedPushes} others got something`);
+    L.push(`${lines.join('; ')}.`, '');
+    L.push('| target | limit | measured | |', '|---|---:|---:|---|');
+    for (const t of scopedTargetChecks(r)) L.push(`| ${t.what} | ${t.limit} | ${t.measured} | ${t.pass ? 'pass' : '**FAIL**'} |`);
+    L.push('');
   }
 
   const w = r.webhook;

@@ -22,6 +22,9 @@ const HELP = `Usage: npm run bench -- [options]
   --mix sotw=S,delta=D,grpc=G shares of the proxy kinds (default sotw=0.4,delta=0.4,grpc=0.2); the full
                              matrix also runs 2,000 proxies with sotw=0.1,delta=0.7,grpc=0.2 (what a
                              pilotfish mesh runs: its injected sidecars speak Delta) at 10 endpoints
+  --scoped-proxies 2000,10000  proxy counts of the scoped level (its own server: a TrafficScope per namespace naming
+                             its own Services and two shared ones, --default-scope namespace; 10 endpoints/service)
+  --no-scoped                skip the scoped level
   --cpu-prof                 write a V8 CPU profile of the server per scale (and of the webhook) to bench/results/profiles/
   --no-xds | --no-webhook | --no-identity   skip a part (identity: CA signing rate, the pod agent's RSS and CPU)
   --out DIR                  results directory (default bench/results)
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
       proxies: { type: 'string' }, endpoints: { type: 'string' }, services: { type: 'string' },
       namespaces: { type: 'string' }, reps: { type: 'string' }, 'new-services': { type: 'string' },
       'streams-per-connection': { type: 'string' }, workers: { type: 'string' }, mix: { type: 'string' },
+      'scoped-proxies': { type: 'string' }, 'no-scoped': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false }, 'no-xds': { type: 'boolean', default: false },
       'no-webhook': { type: 'boolean', default: false }, 'no-identity': { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', default: false },
     },
@@ -99,6 +103,7 @@ async function main(): Promise<void> {
     quietMs: 300,
     cpuProfDir: profDir,
     log,
+    ...(values['no-scoped'] ? {} : { scoped: { proxyCounts: list(values['scoped-proxies'], quick ? [1000] : [2000, 10000]), endpointsPerService: 10 } }),
   };
   // The webhook first: it is short, and on this VM a few minutes of both cores at full load
   // (the xDS part) leave the next minute ~30-40 % slower, which a throughput figure would show.

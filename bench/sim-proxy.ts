@@ -142,6 +142,8 @@ export interface Watch {
   readonly address?: string;
   /** Expected are the proxies subscribed to `name` or, if set, any wildcard subscriber of the type. */
   readonly wildcard: boolean;
+  /** Scoped meshes: only wildcard subscribers in these namespaces are expected (the others must get nothing). */
+  readonly namespaces?: readonly string[];
 }
 
 /** Worker-wide shared state: the derivation cache and the activity clock. */
@@ -309,17 +311,17 @@ export class SimProxy {
   }
 
   /** Whether the proxy would be sent a change to `name` of this type. */
-  covers(typeUrl: string, name: string, wildcard: boolean): boolean {
+  covers(typeUrl: string, name: string, wildcard: boolean, namespaces?: readonly string[]): boolean {
     const st = this.types.get(typeUrl);
     if (!st || !st.requested) return false;
-    if (st.wildcard) return true;
+    if (st.wildcard) return namespaces === undefined || namespaces.includes(this.spec.namespace);
     if (wildcard) return false;
     return this.delta ? st.subscribed.has(name) : setOf(st.names).has(name);
   }
 
   beginWatch(w: Watch): void {
     this.watch = w;
-    this.record = { expected: !this.failure && this.covers(w.typeUrl, w.name, w.wildcard), responses: 0, bytes: 0 };
+    this.record = { expected: !this.failure && this.covers(w.typeUrl, w.name, w.wildcard, w.namespaces), responses: 0, bytes: 0 };
   }
 
   endWatch(): WatchRecord | undefined {
@@ -346,7 +348,8 @@ export class SimProxy {
 
   verify(exp: Expectations): void {
     this.runChecks();
-    this.checker?.verify(this.sidecar, exp);
+    const clusters = exp.clustersByNamespace?.[this.spec.namespace] ?? exp.clusters;
+    this.checker?.verify(this.sidecar, clusters === undefined ? exp : { ...exp, clusters });
   }
 
   /**

@@ -11,6 +11,11 @@ export interface WorkloadOptions {
   /** Every k-th service gets a TrafficRoute and a TrafficPolicy (0: none). */
   readonly routeEvery: number;
   readonly seed: number;
+  /**
+   * Scoped: every namespace has a TrafficScope naming its own Services and the first two of the
+   * mesh (svc-0 and svc-1, the shared ones), for a server run with `--default-scope namespace`.
+   */
+  readonly scoped?: boolean;
 }
 
 export interface WorkloadPort {
@@ -36,6 +41,8 @@ export interface Workload {
   readonly endpoints: number;
   readonly trafficRoutes: number;
   readonly trafficPolicies: number;
+  /** Services every namespace's TrafficScope names (scoped workloads only). */
+  readonly shared: readonly WorkloadService[];
 }
 
 /** mulberry32: small, fast, and the same sequence everywhere. */
@@ -186,9 +193,30 @@ export function generateWorkload(o: WorkloadOptions): Workload {
   const files = new Map<string, string>();
   for (const [ns, docs] of byNs) files.set(`${ns}/mesh.yaml`, docs.join('\n---\n') + '\n');
   for (const [ns, docs] of routingByNs) files.set(`${ns}/routing.yaml`, docs.join('\n---\n') + '\n');
+  const shared = o.scoped ? services.slice(0, 2) : [];
+  if (o.scoped) for (const ns of namespaces) files.set(`${ns}/scope.yaml`, `${scopeDoc(ns, shared)}\n`);
   return {
-    options: o, namespaces, services, files, clusters, endpoints: endpoint, trafficRoutes: routes, trafficPolicies: routes,
+    options: o, namespaces, services, files, clusters, endpoints: endpoint, trafficRoutes: routes, trafficPolicies: routes, shared,
   };
+}
+
+function fqdn(svc: WorkloadService): string {
+  return `${svc.name}.${svc.namespace}.svc.cluster.local`;
+}
+
+/** A namespace's TrafficScope: its own Services and the shared ones. */
+function scopeDoc(namespace: string, shared: readonly WorkloadService[]): string {
+  return doc({
+    apiVersion: 'routing.pilotfish.io/v1alpha1', kind: 'TrafficScope',
+    metadata: { name: 'namespace', namespace },
+    spec: { egress: { hosts: ['./*', ...shared.map((s) => `*/${fqdn(s)}`)] } },
+  });
+}
+
+/** The clusters a wildcard CDS sidecar in `namespace` holds: the whole mesh's, or (scoped) its namespace's and the shared ones. */
+export function clustersSeenFrom(w: Workload, services: readonly WorkloadService[], namespace: string): string[] {
+  const seen = w.options.scoped ? services.filter((s) => s.namespace === namespace || w.shared.includes(s)) : services;
+  return seen.flatMap((svc) => svc.ports.map((p) => clusterName(svc, p.port)));
 }
 
 /** A service added during the run (the "new service" full push), and its file. */

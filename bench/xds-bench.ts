@@ -12,7 +12,8 @@ import { now, type ProxyKind, type ProxySpec } from './sim-proxy.js';
 import { median, round, summarize, sum, type Summary } from './stats.js';
 import { WorkerPool } from './workers.js';
 import {
-  clusterName, describeMix, generateProxies, generateWorkload, newService, serviceOfListener, type ProxyMix, type Workload, type WorkloadService,
+  clusterName, clustersSeenFrom, describeMix, generateProxies, generateWorkload, newService, serviceOfListener, type ProxyMix, type Workload,
+  type WorkloadService,
 } from './workload.js';
 
 /** The server's debounce: publish after 100 ms without further changes (controller/store.ts). */
@@ -43,6 +44,11 @@ export interface XdsBenchOptions {
   readonly extraLevel?: { readonly endpointsPerService: number; readonly proxies: number; readonly mix: ProxyMix };
   readonly cpuProfDir?: string;
   readonly log: (line: string) => void;
+  /**
+   * The scoped level, on a server of its own: every namespace's TrafficScope names its own
+   * Services and two shared ones, the server runs with `--default-scope namespace`.
+   */
+  readonly scoped?: { readonly proxyCounts: readonly number[]; readonly endpointsPerService: number };
 }
 
 export interface ChangeFigures {
@@ -129,6 +135,8 @@ export interface ScaleResult {
   readonly baseline: { readonly rssBytes: number; readonly heapUsedBytes?: number };
   readonly levels: readonly LevelResult[];
   readonly serverWarnings: readonly string[];
+  /** The scoped level (XdsBenchOptions.scoped). */
+  readonly scoped?: boolean;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -248,8 +256,10 @@ class Scale {
     for (let r = 0; r < this.o.newServiceReps; r++) {
       const n = newService(this.w, this.added.length);
       this.added.push(n.service);
+      // Scoped: only the sidecars of the new Service's namespace may get anything.
+      const namespaces = this.w.options.scoped ? { namespaces: [n.service.namespace] } : {};
       trials.push(await this.trial(
-        { typeUrl: CLUSTER, name: clusterName(n.service, n.service.ports[0].port), wildcard: true },
+        { typeUrl: CLUSTER, name: clusterName(n.service, n.service.ports[0].port), wildcard: true, ...namespaces },
         async () => {
           await mkdir(path.dirname(path.join(this.dir, n.path)), { recursive: true });
           await writeFile(path.join(this.dir, n.path), n.text);
@@ -314,12 +324,15 @@ class Scale {
       `at ${round(endpointChange.subscribed, 0)} subscribed proxies (${endpointChange.missing} missing, ${endpointChange.unexpectedPushes} unexpected); ` +
       `CPU s: server ${endpointChange.cpuSecondsPerPush.toFixed(2)}, proxies ${endpointChange.clientCpuSecondsPerPush.toFixed(2)}`);
     const newServiceFig = await this.newServices();
-    o.log(`  new service: CDS ACK p99 ${round(newServiceFig.ack.p99)} ms, all converged p99 ${round(newServiceFig.converged.p99)} / max ${round(newServiceFig.converged.max)} ms; ` +
+    o.log(`  new service: CDS ACK p99 ${round(newServiceFig.ack.p99)} ms, all converged p99 ${round(newServiceFig.converged.p99)} / max ${round(newServiceFig.converged.max)} ms ` +
+      `at ${round(newServiceFig.subscribed, 0)} proxies (${newServiceFig.missing} missing, ${newServiceFig.unexpectedPushes} unexpected); ` +
       `CPU s: server ${newServiceFig.cpuSecondsPerPush.toFixed(2)}, proxies ${newServiceFig.clientCpuSecondsPerPush.toFixed(2)}`);
 
+    const all = [...this.w.services, ...this.added];
     const verified = await this.pool.all('verified', () => ({
       op: 'verify', expectations: {
-        clusters: [...this.w.services, ...this.added].flatMap((svc) => svc.ports.map((p) => clusterName(svc, p.port))),
+        clusters: clustersSeenFrom(this.w, all, ''),
+        ...(this.w.options.scoped ? { clustersByNamespace: Object.fromEntries(this.w.namespaces.map((ns) => [ns, clustersSeenFrom(this.w, all, ns)])) } : {}),
         minEndpoints: this.w.options.endpointsPerService,
       },
     }));
@@ -344,46 +357,50 @@ class Scale {
   baselineHeap: number | undefined;
 }
 
+/** One server on one generated mesh, and the proxy levels against it. */
+async function runScale(o: XdsBenchOptions, pool: WorkerPool, e: number, proxyCounts: readonly number[], scoped: boolean): Promise<ScaleResult> {
+  const w = generateWorkload({ namespaces: o.namespaces, services: o.services, endpointsPerService: e, routeEvery: o.routeEvery, seed: 42, scoped });
+  o.log(`${scoped ? 'scoped ' : ''}mesh: ${w.services.length} services, ${w.clusters} clusters, ${w.endpoints} endpoints, ${w.namespaces.length} namespaces, ` +
+    `${w.trafficRoutes} TrafficRoutes + ${w.trafficPolicies} TrafficPolicies${scoped ? `, a TrafficScope per namespace (own + ${w.shared.length} shared services)` : ''}`);
+  const dir = await mkdtemp(path.join(tmpdir(), 'pilotfish-bench-'));
+  for (const [rel, text] of w.files) {
+    await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+    await writeFile(path.join(dir, rel), text);
+  }
+  const started = now();
+  const server = await ServerProcess.start({ configDir: dir, cpuProfDir: o.cpuProfDir, ...(scoped ? { args: ['--default-scope', 'namespace'] } : {}) });
+  const startupMs = now() - started;
+  try {
+    await sleep(1500);
+    const scale = new Scale(o, w, dir, server, pool);
+    scale.baselineRss = server.memory().rss;
+    scale.baselineHeap = (await server.heap())?.used;
+    o.log(`  server up in ${round(startupMs, 0)} ms, idle RSS ${(scale.baselineRss / 2 ** 20).toFixed(0)} MiB`);
+    const levels: LevelResult[] = [];
+    for (const n of proxyCounts) levels.push(await scale.level(n, o.mix));
+    const extra = o.extraLevel;
+    if (!scoped && extra && extra.endpointsPerService === e) {
+      o.log(`  and ${extra.proxies} proxies again, ${describeMix(extra.mix)}:`);
+      levels.push(await scale.level(extra.proxies, extra.mix));
+    }
+    return {
+      endpointsPerService: e, endpoints: w.endpoints, services: w.services.length, clusters: w.clusters,
+      namespaces: w.namespaces.length, trafficRoutes: w.trafficRoutes, trafficPolicies: w.trafficPolicies, startupMs,
+      baseline: { rssBytes: scale.baselineRss, heapUsedBytes: scale.baselineHeap }, levels,
+      serverWarnings: server.warnings.slice(0, 10), ...(scoped ? { scoped } : {}),
+    };
+  } finally {
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export async function runXdsBench(o: XdsBenchOptions): Promise<ScaleResult[]> {
   const out: ScaleResult[] = [];
   const pool = await WorkerPool.start(o.workers);
   try {
-    for (const e of o.endpointsPerService) {
-      const w = generateWorkload({ namespaces: o.namespaces, services: o.services, endpointsPerService: e, routeEvery: o.routeEvery, seed: 42 });
-      o.log(`mesh: ${w.services.length} services, ${w.clusters} clusters, ${w.endpoints} endpoints, ${w.namespaces.length} namespaces, ` +
-        `${w.trafficRoutes} TrafficRoutes + ${w.trafficPolicies} TrafficPolicies`);
-      const dir = await mkdtemp(path.join(tmpdir(), 'pilotfish-bench-'));
-      for (const [rel, text] of w.files) {
-        await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
-        await writeFile(path.join(dir, rel), text);
-      }
-      const started = now();
-      const server = await ServerProcess.start({ configDir: dir, cpuProfDir: o.cpuProfDir });
-      const startupMs = now() - started;
-      try {
-        await sleep(1500);
-        const scale = new Scale(o, w, dir, server, pool);
-        scale.baselineRss = server.memory().rss;
-        scale.baselineHeap = (await server.heap())?.used;
-        o.log(`  server up in ${round(startupMs, 0)} ms, idle RSS ${(scale.baselineRss / 2 ** 20).toFixed(0)} MiB`);
-        const levels: LevelResult[] = [];
-        for (const n of o.proxyCounts) levels.push(await scale.level(n, o.mix));
-        const extra = o.extraLevel;
-        if (extra && extra.endpointsPerService === e) {
-          o.log(`  and ${extra.proxies} proxies again, ${describeMix(extra.mix)}:`);
-          levels.push(await scale.level(extra.proxies, extra.mix));
-        }
-        out.push({
-          endpointsPerService: e, endpoints: w.endpoints, services: w.services.length, clusters: w.clusters,
-          namespaces: w.namespaces.length, trafficRoutes: w.trafficRoutes, trafficPolicies: w.trafficPolicies, startupMs,
-          baseline: { rssBytes: scale.baselineRss, heapUsedBytes: scale.baselineHeap }, levels,
-          serverWarnings: server.warnings.slice(0, 10),
-        });
-      } finally {
-        await server.stop();
-        await rm(dir, { recursive: true, force: true });
-      }
-    }
+    for (const e of o.endpointsPerService) out.push(await runScale(o, pool, e, o.proxyCounts, false));
+    if (o.scoped) out.push(await runScale(o, pool, o.scoped.endpointsPerService, o.scoped.proxyCounts, true));
   } finally {
     await pool.stop();
   }

@@ -6,7 +6,7 @@
 // webhook with it (a server-side dry-run Pod in an injected namespace must come back injected),
 // and which namespaces are injected. One line per check, ✔ or ✘ with a hint; exit 1 on any ✘.
 import { X509Certificate } from 'node:crypto';
-import { crdName, TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND } from '../api/routing/v1alpha1/crd.js';
+import { crdName, TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND, TRAFFIC_SCOPE_KIND } from '../api/routing/v1alpha1/crd.js';
 import { PEER_AUTHENTICATION_CRD_NAME } from '../api/security/v1alpha1/crd.js';
 import { DESTINATION_RULE_KIND, VIRTUAL_SERVICE_KIND, istioCrdName, type IstioKindInfo } from '../api/istio/networking/v1/kinds.js';
 import { errorCode, errorText, KubeRest } from '../kube/rest.js';
@@ -34,7 +34,7 @@ const INSTALLS: ReadonlyArray<{ group: string; resource: string; namespaced: boo
   { group: 'policy', resource: 'poddisruptionbudgets', namespaced: true },
 ];
 
-const CRDS = [crdName(TRAFFIC_ROUTE_KIND), crdName(TRAFFIC_POLICY_KIND), PEER_AUTHENTICATION_CRD_NAME];
+const CRDS = [crdName(TRAFFIC_ROUTE_KIND), crdName(TRAFFIC_POLICY_KIND), crdName(TRAFFIC_SCOPE_KIND), PEER_AUTHENTICATION_CRD_NAME];
 
 interface Line {
   readonly ok: boolean;

@@ -4,6 +4,7 @@
 // imports stay one-way.
 import { DEFAULT_SERVER } from '../admin/debug-client.js';
 import { OUTBOUND_TRAFFIC_POLICIES } from '../model/outbound-policy.js';
+import { DEFAULT_SCOPES } from '../model/traffic-scope.js';
 import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '../webhook/injection-names.js';
 import { defineCommand, type FlagSpecs } from './command-line.js';
 import { logFlags } from './flags.js';
@@ -30,6 +31,14 @@ const servingFlags = {
   'mesh-root-namespace': {
     type: 'string', arg: 'NS',
     help: 'where a PeerAuthentication without selector applies mesh-wide (default: pilotfish-system; controller: its --namespace)',
+  },
+  'default-scope': {
+    type: 'string', arg: 'SCOPE', choices: DEFAULT_SCOPES, default: 'mesh',
+    help: 'what a sidecar no TrafficScope covers gets: mesh (every Service) or namespace (its own namespace\'s and --namespace\'s)',
+  },
+  'discovery-selector': {
+    type: 'string', arg: 'SELECTOR',
+    help: 'a label selector (k=v,k2!=v,k3 in (a,b),...): namespaces whose labels do not match are ignored entirely (default: none ignored)',
   },
 } as const satisfies FlagSpecs;
 
@@ -179,6 +188,7 @@ export const configDumpCommand = defineCommand({
     labels: { type: 'string', arg: 'k=v,...', help: 'the proxy\'s Pod labels' },
     'pod-name': { type: 'string', arg: 'POD', help: 'the proxy\'s Pod' },
     'outbound-traffic-policy': servingFlags['outbound-traffic-policy'],
+    'default-scope': servingFlags['default-scope'],
     output: { type: 'string', short: 'o', arg: 'FORMAT', choices: configOutputFormats, default: 'json', help: 'output format' },
   },
   examples: ['pilotfish config-dump --config-dir examples/shop --node-id x --namespace shop --kind sidecar --labels app=frontend -o yaml'],

@@ -11,13 +11,14 @@ import type { ParsedLine } from './command-line.js';
 import type { configDumpCommand } from './commands.js';
 import { configFindings, formatFinding } from './config-findings.js';
 import { loadConfig } from './config-load.js';
-import { outboundPolicyFlag, parseLabels, requireFlag } from './flags.js';
+import { defaultScopeFlag, outboundPolicyFlag, parseLabels, requireFlag } from './flags.js';
 import { EXIT } from './exit-codes.js';
 
 export async function configDump({ values }: ParsedLine<typeof configDumpCommand.flags>, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const dir = requireFlag(values['config-dir'], 'config-dir', 'config-dump');
   const nodeId = requireFlag(values['node-id'], 'node-id', 'config-dump');
   const outboundTrafficPolicy = outboundPolicyFlag(values['outbound-traffic-policy']);
+  const defaultScope = defaultScopeFlag(values['default-scope']);
   const labels = parseLabels(values.labels, 'config-dump');
   const loaded = await loadConfig(dir, silentLogger());
 
@@ -28,7 +29,7 @@ export async function configDump({ values }: ParsedLine<typeof configDumpCommand
   if (Object.keys(labels).length > 0) metadata[META_LABELS] = labels;
   const proxy = proxyIdentityFromNode({ id: nodeId, metadata });
   const resources: Record<string, unknown[]> = {};
-  for (const [typeUrl, set] of generateAll(loaded.snapshot, proxy, { outboundTrafficPolicy })) {
+  for (const [typeUrl, set] of generateAll(loaded.snapshot, proxy, { outboundTrafficPolicy, defaultScope })) {
     resources[shortTypeName(typeUrl)] = [...set.values()];
   }
   const { access } = loaded.snapshot;

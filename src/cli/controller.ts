@@ -20,15 +20,18 @@ import { injectedNamespaces, KubeRootCertClient, RootCertPublisher } from '../le
 import { createLogger, type Logger } from '../logging.js';
 import { parseDuration } from '../api/routing/v1alpha1/duration.js';
 import type { RoutingObjectStatus } from '../model/routing-status.js';
-import { EMPTY_SNAPSHOT } from '../model/snapshot.js';
+import { EMPTY_SCOPES, EMPTY_SNAPSHOT, type ScopeState } from '../model/snapshot.js';
+import { scopeStatuses } from '../leader/scope-conditions.js';
 import type { XdsServer } from '../xds/server/index.js';
 import type { XdsEvents } from '../xds/server/events.js';
 import { parseCommandLine, type ParsedLine } from './command-line.js';
 import { controllerCommand } from './commands.js';
 import {
-  addressFlag, logFormatFlag, logLevelFlag, outboundPolicyFlag, rootNamespaceFlag, trustDomainFlag, UsageError,
+  addressFlag, defaultScopeFlag, discoverySelectorFlag, logFormatFlag, logLevelFlag, outboundPolicyFlag, rootNamespaceFlag, trustDomainFlag, UsageError,
 } from './flags.js';
 import type { MeshIdentityOptions } from '../model/mesh-index.js';
+import type { ScopeOptions } from '../model/traffic-scope.js';
+import type { LabelSelector } from '../model/label-selector.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { routingResourceOwners } from '../leader/routing-owners.js';
 import { startWebhook, webhookSettingsFromValues, type WebhookSettings } from './webhook-command.js';
@@ -57,6 +60,10 @@ export interface ControllerSettings {
   readonly outboundTrafficPolicy: ReturnType<typeof outboundPolicyFlag>;
   /** Trust domain and mTLS root namespace (default: the control plane's namespace). */
   readonly meshIdentity: Required<MeshIdentityOptions>;
+  /** `--default-scope`, with the control plane's namespace as pilotfish's own. */
+  readonly scope: Required<ScopeOptions>;
+  /** `--discovery-selector`; undefined: every namespace is read. */
+  readonly discoverySelector?: LabelSelector;
   readonly logLevel: ReturnType<typeof logLevelFlag>;
   readonly logFormat: ReturnType<typeof logFormatFlag>;
   /** The sidecar injector served in this process; undefined with --no-webhook. */
@@ -82,6 +89,7 @@ export function controllerSettings({ values: v }: ParsedLine<typeof controllerCo
     throw new UsageError(`pilotfish controller: --lease-name must be a DNS subdomain name (got "${leaseName}")`);
   }
   const namespace = v.namespace || env.POD_NAMESPACE || DEFAULT_CONTROL_PLANE_NAMESPACE;
+  const discoverySelector = discoverySelectorFlag(v['discovery-selector'], 'controller');
   const xdsAddress = v['xds-address'] !== undefined ? addressFlag(v['xds-address'], 'xds-address', 'controller') : undefined;
   const xdsPort = xdsAddress !== undefined ? splitHostPort(xdsAddress).port : PORT_XDS;
   const xdsTls = xdsTlsSettings('controller', addressFlag(v['xds-tls-address']!, 'xds-tls-address', 'controller'), v,
@@ -96,6 +104,7 @@ export function controllerSettings({ values: v }: ParsedLine<typeof controllerCo
     ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig } : {}),
     ...(webhook !== undefined ? { webhook } : {}),
     ...(xdsAddress !== undefined ? { xdsAddress } : {}),
+    ...(discoverySelector !== undefined ? { discoverySelector } : {}),
     xdsTls,
     httpAddress: addressFlag(v['http-address']!, 'http-address', 'controller'),
     webhookAddress: addressFlag(v['webhook-address']!, 'webhook-address', 'controller'),
@@ -109,15 +118,17 @@ export function controllerSettings({ values: v }: ParsedLine<typeof controllerCo
       trustDomain: trustDomainFlag(v['trust-domain'], 'controller'),
       rootNamespace: rootNamespaceFlag(v['mesh-root-namespace'], namespace, 'controller'),
     },
+    scope: { defaultScope: defaultScopeFlag(v['default-scope']), systemNamespace: namespace },
     logLevel: logLevelFlag(v['log-level']),
     logFormat: logFormatFlag(v['log-format']),
   };
 }
 
-/** Keeps routing objects' status in line with validation and with what proxies reject. */
+/** Keeps routing objects' status in line with validation and with what proxies reject, and TrafficScopes' with parsing. */
 class RoutingStatusLoop {
   readonly nacks: NackTracker;
   private statuses: readonly RoutingObjectStatus[] = [];
+  private scopes: ScopeState = EMPTY_SCOPES;
   xds: XdsServer | undefined;
 
   constructor(private readonly writer: StatusWriter, private readonly plane: () => ControlPlane | undefined, private readonly log: Logger) {
@@ -125,14 +136,15 @@ class RoutingStatusLoop {
   }
 
   /** New validation results (the store keeps the array's identity while no status changes). */
-  statusesChanged(statuses: readonly RoutingObjectStatus[]): void {
-    if (statuses === this.statuses) return;
+  statusesChanged(statuses: readonly RoutingObjectStatus[], scopes: ScopeState): void {
+    if (statuses === this.statuses && scopes === this.scopes) return;
     this.statuses = statuses;
+    this.scopes = scopes;
     this.refresh();
   }
 
   refresh(): void {
-    this.writer.setDesired(routingStatuses(this.statuses, this.nacks.summary()));
+    this.writer.setDesired([...routingStatuses(this.statuses, this.nacks.summary()), ...scopeStatuses(this.scopes)]);
   }
 
   readonly events: XdsEvents = {
@@ -168,7 +180,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
   });
   const writer = new StatusWriter({
     client: new KubeStatusClient(rest),
-    live: (t) => source.routingObject(t.kind === 'TrafficRoute' ? 'TrafficRoute' : 'TrafficPolicy', t.namespace, t.name),
+    live: (t) => source.routingObject(t.kind === 'TrafficRoute' || t.kind === 'TrafficScope' ? t.kind : 'TrafficPolicy', t.namespace, t.name),
     isLeader: () => elector.isLeader(),
     ownedTypes: ROUTING_CONDITION_TYPES,
     logger,
@@ -215,6 +227,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     sources: [source], logger, ...(s.xdsAddress !== undefined ? { xdsAddress: s.xdsAddress } : {}), xdsTls: tls.tls,
     httpAddress: s.httpAddress,
     debugEndpoints: s.debugEndpoints, outboundTrafficPolicy: s.outboundTrafficPolicy, identity: s.meshIdentity, metrics,
+    scope: s.scope, ...(s.discoverySelector ? { discoverySelector: s.discoverySelector } : {}),
     debugReviewer: new KubeDebugReviewer(reviewClientsFor(kc), s.namespace),
     xdsEvents: loop.events,
     servingInfo: () => ({ identity: s.identity, namespace: s.namespace, kubernetes: rest.server }),
@@ -222,13 +235,13 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
   loop.xds = plane.xds;
   tls.attach(plane.xds);
   const { store } = plane;
-  store.subscribe((snapshot) => loop.statusesChanged(snapshot.routing.statuses));
+  store.subscribe((snapshot) => loop.statusesChanged(snapshot.routing.statuses, snapshot.scopes));
   const istioEvents = new IstioEventReporter({
     client: new KubeEventClient(rest), isLeader: () => elector.isLeader(), logger, identity: s.identity,
   });
   store.subscribe((snapshot) => istioEvents.update(snapshot.routing.statuses));
   istioEvents.update(store.current().routing.statuses);
-  loop.statusesChanged(store.current().routing.statuses);
+  loop.statusesChanged(store.current().routing.statuses, store.current().scopes);
   let security = store.current().security;
   securityWriter.setDesired(peerAuthenticationStatuses(security));
   store.subscribe((snapshot) => {

@@ -3,6 +3,8 @@
 import { splitHostPort } from '../host-port.js';
 import { isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log-options.js';
 import { isOutboundTrafficPolicy, OUTBOUND_TRAFFIC_POLICIES, type OutboundTrafficPolicy } from '../model/outbound-policy.js';
+import { DEFAULT_SCOPE, DEFAULT_SCOPES, isDefaultScope, type DefaultScope } from '../model/traffic-scope.js';
+import { parseLabelSelector, type LabelSelector } from '../model/label-selector.js';
 import { DEFAULT_TRUST_DOMAIN, isKubernetesNamespace, trustDomainProblem } from '../security/spiffe.js';
 import type { FlagSpecs } from './command-line.js';
 import { UsageError } from './failure.js';
@@ -31,6 +33,23 @@ export function logFormatFlag(value: string | undefined): LogFormat {
 export function requireFlag(value: string | undefined, name: string, command: string): string {
   if (value === undefined || value === '') throw new UsageError(`pilotfish ${command}: --${name} is required`);
   return value;
+}
+
+/** `--default-scope`: what a sidecar no TrafficScope covers is sent. */
+export function defaultScopeFlag(value: string | undefined): DefaultScope {
+  const v = value ?? DEFAULT_SCOPE;
+  if (!isDefaultScope(v)) throw new UsageError(`--default-scope must be one of ${DEFAULT_SCOPES.join(', ')} (got "${v.slice(0, 100)}")`);
+  return v;
+}
+
+/** `--discovery-selector`: which namespaces pilotfish reads at all; undefined: every one. */
+export function discoverySelectorFlag(value: string | undefined, command: string): LabelSelector | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  try {
+    return parseLabelSelector(value);
+  } catch (err) {
+    throw new UsageError(`pilotfish ${command}: --discovery-selector: ${(err as Error).message}`);
+  }
 }
 
 /** `--outbound-traffic-policy`: what sidecars do with traffic to destinations outside the mesh. */

@@ -6,7 +6,7 @@ import { INFORMER_PERMISSIONS } from '../sources/kube/kinds.js';
 import { LEASE_PERMISSIONS } from '../leader/lease-store.js';
 import { STATUS_CLIENT_VERBS } from '../leader/status-writer.js';
 import { ISTIO_EVENT_PERMISSIONS } from '../leader/istio-events.js';
-import { ROUTING_GROUP, TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND } from '../api/routing/v1alpha1/crd.js';
+import { ROUTING_GROUP, TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND, TRAFFIC_SCOPE_KIND } from '../api/routing/v1alpha1/crd.js';
 import { PEER_AUTHENTICATION_PLURAL, SECURITY_GROUP } from '../api/security/v1alpha1/crd.js';
 import { ACCESS_POLICY_KIND, ACCESS_POLICY_PLURAL } from '../api/security/v1alpha1/access-policy-crd.js';
 import { ROOT_CERT_CONFIGMAP_PERMISSIONS } from '../leader/root-cert-permissions.js';
@@ -16,8 +16,8 @@ import { TOKEN_REVIEW_PERMISSIONS } from '../security/csr/token-review.js';
 
 import type { ApiPermission } from '../kube/api-permission.js';
 
-/** The leader writes the conditions of the routing objects through KubeStatusClient. */
-export const ROUTING_STATUS_PERMISSIONS: readonly ApiPermission[] = [TRAFFIC_ROUTE_KIND, TRAFFIC_POLICY_KIND].map((k) => ({
+/** The leader writes the conditions of the routing objects (and TrafficScopes) through KubeStatusClient. */
+export const ROUTING_STATUS_PERMISSIONS: readonly ApiPermission[] = [TRAFFIC_ROUTE_KIND, TRAFFIC_POLICY_KIND, TRAFFIC_SCOPE_KIND].map((k) => ({
   group: ROUTING_GROUP,
   resource: `${k.plural}/status`,
   verbs: STATUS_CLIENT_VERBS,

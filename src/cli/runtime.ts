@@ -13,6 +13,8 @@ import type { Logger } from '../logging.js';
 import type { MeshIdentityOptions } from '../model/mesh-index.js';
 import type { OutboundTrafficPolicy } from '../model/outbound-policy.js';
 import type { MeshSnapshot } from '../model/snapshot.js';
+import type { ScopeOptions } from '../model/traffic-scope.js';
+import type { LabelSelector } from '../model/label-selector.js';
 import { ResourceEncoder } from '../xds/cache/encoder.js';
 import { MeshProxyViews } from '../xds/cache/proxy-views.js';
 import { startXdsServer, type XdsServer, type XdsTlsOptions } from '../xds/server/index.js';
@@ -32,6 +34,10 @@ interface ControlPlaneOptions {
   /** Authorizes non-loopback /debug callers (controller: the API server); absent, loopback only. */
   readonly debugReviewer?: DebugReviewer;
   readonly outboundTrafficPolicy?: OutboundTrafficPolicy;
+  /** `--default-scope` and the control plane's namespace (model/traffic-scope.ts). */
+  readonly scope?: ScopeOptions;
+  /** `--discovery-selector`: only namespaces it matches are read. */
+  readonly discoverySelector?: LabelSelector;
   /** SPIFFE trust domain and mTLS root namespace; defaults as in MeshIndex. */
   readonly identity?: MeshIdentityOptions;
   readonly metrics?: PilotfishMetrics;
@@ -87,9 +93,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const httpAddr = splitHostPort(opts.httpAddress);
   if (opts.xdsAddress === undefined && opts.xdsTls === undefined) throw new Error('the control plane needs a plaintext or a TLS xDS address');
 
-  const store = new SnapshotStore({ logger, translate: { endpointsFromPods: opts.endpointsFromPods === true } });
+  const store = new SnapshotStore({
+    logger, translate: { endpointsFromPods: opts.endpointsFromPods === true },
+    ...(opts.discoverySelector ? { discoverySelector: opts.discoverySelector } : {}),
+  });
   const mesh = new MeshProxyViews(new ResourceEncoder(), logger.child({ component: 'push' }), {
     ...(opts.outboundTrafficPolicy ? { outboundTrafficPolicy: opts.outboundTrafficPolicy } : {}),
+    ...(opts.scope ? { scope: opts.scope } : {}),
     ...(opts.identity ? { identity: opts.identity } : {}),
   });
   let ready = false;

@@ -10,7 +10,8 @@ import type { ParsedLine } from './command-line.js';
 import type { serveCommand } from './commands.js';
 import { CommandFailure } from './failure.js';
 import {
-  UsageError, addressFlag, logFormatFlag, logLevelFlag, outboundPolicyFlag, rootNamespaceFlag, trustDomainFlag,
+  UsageError, addressFlag, defaultScopeFlag, discoverySelectorFlag, logFormatFlag, logLevelFlag, outboundPolicyFlag, rootNamespaceFlag,
+  trustDomainFlag,
 } from './flags.js';
 import { DEFAULT_ROOT_NAMESPACE } from '../model/peer-authentication.js';
 import { startControlPlane, waitForShutdown } from './runtime.js';
@@ -43,6 +44,8 @@ export async function serve({ values }: ParsedLine<typeof serveCommand.flags>): 
     trustDomain: trustDomainFlag(values['trust-domain'], 'serve'),
     rootNamespace: rootNamespaceFlag(values['mesh-root-namespace'], DEFAULT_ROOT_NAMESPACE, 'serve'),
   };
+  const scope = { defaultScope: defaultScopeFlag(values['default-scope']), systemNamespace: values.namespace! };
+  const discoverySelector = discoverySelectorFlag(values['discovery-selector'], 'serve');
   const logger = createLogger(logLevelFlag(values['log-level']), process.stderr, logFormatFlag(values['log-format']));
   const httpAddress = addressFlag(values['http-address']!, 'http-address', 'serve');
   const xdsAddress = addressFlag(values['xds-address']!, 'xds-address', 'serve');
@@ -81,7 +84,8 @@ export async function serve({ values }: ParsedLine<typeof serveCommand.flags>): 
 
   const plane = await startControlPlane({
     sources, logger, xdsAddress, httpAddress, ...(tls ? { xdsTls: tls.tls } : {}),
-    debugEndpoints: !values['no-debug-endpoints'], outboundTrafficPolicy, identity,
+    debugEndpoints: !values['no-debug-endpoints'], outboundTrafficPolicy, identity, scope,
+    ...(discoverySelector ? { discoverySelector } : {}),
     configureAdmin: (admin) => registerRegistryRoutes(admin, registry, new RegistryAccess(token)),
     servingInfo: () => ({ configDir: values['config-dir'] ?? null }),
     endpointsFromPods: true,

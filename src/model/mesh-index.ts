@@ -23,6 +23,7 @@ import { resolvePolicy, type EffectivePolicy } from './effective-policy.js';
 import { NO_ACCESS_POLICIES, resolveAccess, type AccessPolicy, type WorkloadAccess } from './access-policy.js';
 import type { TrafficPolicy } from './routing.js';
 import type { MeshSnapshot } from './snapshot.js';
+import { scopeIncludes, type ResolvedScope } from './traffic-scope.js';
 
 export interface ServicePortRef {
   readonly svc: Service;
@@ -63,6 +64,8 @@ export class MeshIndex {
   /** The lists of the latest earlier index that built them: unchanged namespaces keep theirs. */
   private earlierLists: ReadonlyMap<string, readonly Service[]> | undefined;
   private byPort: ReadonlyMap<number, readonly ServicePortRef[]> | undefined;
+  /** portsInMesh narrowed to what a scope sees, by scope key. */
+  private readonly byPortInScope = new Map<string, ReadonlyMap<number, readonly ServicePortRef[]>>();
   /** Shared along the chain of indexes; entries die with their TrafficPolicy. */
   private readonly resolved: WeakMap<TrafficPolicy, EffectivePolicy>;
   readonly trustDomain: string;
@@ -226,6 +229,21 @@ export class MeshIndex {
       this.byPort = new Map([...byPort].sort((a, b) => a[0] - b[0]));
     }
     return this.byPort;
+  }
+
+  /** portsInMesh with only the services `scope` includes (the whole mesh's when undefined); ports no service is left on are dropped. */
+  portsInScope(scope: ResolvedScope | undefined): ReadonlyMap<number, readonly ServicePortRef[]> {
+    if (scope === undefined) return this.portsInMesh();
+    let ports = this.byPortInScope.get(scope.key);
+    if (!ports) {
+      const narrowed = new Map<number, readonly ServicePortRef[]>();
+      for (const [port, list] of this.portsInMesh()) {
+        const visible = list.filter((ref) => scopeIncludes(scope, ref.svc));
+        if (visible.length > 0) narrowed.set(port, visible);
+      }
+      this.byPortInScope.set(scope.key, (ports = narrowed));
+    }
+    return ports;
   }
 
   /** The applied TrafficPolicy of a host (service key), resolved. */

@@ -13,7 +13,7 @@
 // creationTimestamp, then name — as Istio does, so adding a newer conflicting policy changes nothing.
 //
 // Parsing: parsePeerAuthentication (api/security/v1alpha1/parse.ts) returns `{ ok }` or `{ errors }`.
-import type { ObjectIdentity } from './object-identity.js';
+import { oldest, type ObjectIdentity } from './object-identity.js';
 
 export type MtlsMode = 'PERMISSIVE' | 'STRICT' | 'DISABLE' | 'UNSET';
 
@@ -63,27 +63,6 @@ export interface ResolvedMtls {
   readonly level: MtlsLevel;
   /** The policy that decided, `<namespace>/<name>`; absent for the default. */
   readonly policy?: string;
-}
-
-function createdAt(p: PeerAuthentication): number {
-  const t = p.meta.creationTimestamp === undefined ? Number.NaN : Date.parse(p.meta.creationTimestamp);
-  return Number.isNaN(t) ? Number.POSITIVE_INFINITY : t;
-}
-
-/** Oldest first; equal (or missing) timestamps by name, then namespace, so the order is total. */
-function olderFirst(a: PeerAuthentication, b: PeerAuthentication): number {
-  const ta = createdAt(a);
-  const tb = createdAt(b);
-  if (ta !== tb) return ta < tb ? -1 : 1;
-  if (a.meta.name !== b.meta.name) return a.meta.name < b.meta.name ? -1 : 1;
-  if (a.meta.namespace !== b.meta.namespace) return a.meta.namespace < b.meta.namespace ? -1 : 1;
-  return 0;
-}
-
-function oldest(list: readonly PeerAuthentication[]): PeerAuthentication | undefined {
-  let best: PeerAuthentication | undefined;
-  for (const p of list) if (best === undefined || olderFirst(p, best) < 0) best = p;
-  return best;
 }
 
 /** Whether a workload with `labels` has every label of `selector`. */

@@ -5,6 +5,7 @@ import type { OutboundTrafficPolicy } from './outbound-policy.js';
 import type { PeerAuthentication } from './peer-authentication.js';
 import { EMPTY_ACCESS, type AccessState } from './access-status.js';
 import { EMPTY_ROUTING, type RoutingState } from './routing-status.js';
+import type { TrafficScope } from './traffic-scope.js';
 
 export interface PodInfo {
   readonly name: string;
@@ -65,10 +66,13 @@ export interface MeshSnapshot {
   readonly security: SecurityState;
   /** AccessPolicies: what applies and the status of each. configGeneration bumps when the applied ones change. */
   readonly access: AccessState;
+  /** TrafficScopes. configGeneration bumps when the applied ones change. */
+  readonly scopes: ScopeState;
 }
 
-export interface PeerAuthenticationRejection {
-  /** `PeerAuthentication <namespace>/<name>`. */
+/** A custom object (PeerAuthentication, TrafficScope) that is not applied as written. */
+export interface ObjectRejection {
+  /** `<Kind> <namespace>/<name>`. */
   readonly object: string;
   /** The parse errors, `path: message; ...` (bounded). */
   readonly reason: string;
@@ -82,10 +86,21 @@ export interface SecurityState {
   /** What applies: every valid object, and the last accepted version of an invalid one. */
   readonly peerAuthentications: readonly PeerAuthentication[];
   /** Invalid objects by `namespace/name`. */
-  readonly rejections: ReadonlyMap<string, PeerAuthenticationRejection>;
+  readonly rejections: ReadonlyMap<string, ObjectRejection>;
 }
 
 const EMPTY_SECURITY: SecurityState = Object.freeze({ objects: [], peerAuthentications: [], rejections: new Map() });
+
+export interface ScopeState {
+  /** The TrafficScope objects of every source, merged, sorted by namespace/name, unvalidated. */
+  readonly objects: readonly CustomObject[];
+  /** What applies: every valid object, and the last accepted version of an invalid one. */
+  readonly scopes: readonly TrafficScope[];
+  /** Invalid objects by `namespace/name`. */
+  readonly rejections: ReadonlyMap<string, ObjectRejection>;
+}
+
+export const EMPTY_SCOPES: ScopeState = Object.freeze({ objects: [], scopes: [], rejections: new Map() });
 
 export interface RoutingObjects {
   readonly trafficRoutes: readonly CustomObject[];
@@ -105,4 +120,5 @@ export const EMPTY_SNAPSHOT: MeshSnapshot = Object.freeze({
   routing: EMPTY_ROUTING,
   security: EMPTY_SECURITY,
   access: EMPTY_ACCESS,
+  scopes: EMPTY_SCOPES,
 });

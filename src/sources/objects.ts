@@ -21,11 +21,12 @@ export interface ObjectSet {
   readonly virtualServices: readonly CustomObject[];
   /** Istio's networking.istio.io DestinationRules, translated into TrafficPolicies' model. */
   readonly destinationRules: readonly CustomObject[];
+  readonly trafficScopes: readonly CustomObject[];
 }
 
 export const EMPTY_OBJECTS: ObjectSet = Object.freeze({
   namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [], accessPolicies: [],
-  virtualServices: [], destinationRules: [],
+  virtualServices: [], destinationRules: [], trafficScopes: [],
 });
 
 /** Label that ties an EndpointSlice to its Service (set by the EndpointSlice controller). */

@@ -33,6 +33,7 @@ const KINDS: readonly { key: Kind; kind: string; clusterScoped: boolean }[] = [
   { key: 'accessPolicies', kind: 'AccessPolicy', clusterScoped: false },
   { key: 'virtualServices', kind: 'VirtualService', clusterScoped: false },
   { key: 'destinationRules', kind: 'DestinationRule', clusterScoped: false },
+  { key: 'trafficScopes', kind: 'TrafficScope', clusterScoped: false },
 ];
 
 interface KindMemo {
@@ -112,7 +113,7 @@ function idOf(object: Meta, clusterScoped: boolean): string {
   return id;
 }
 
-function sameElements<T>(a: readonly T[], b: readonly T[]): boolean {
+export function sameElements<T>(a: readonly T[], b: readonly T[]): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

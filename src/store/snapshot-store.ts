@@ -4,11 +4,11 @@
 // configGeneration moves only when something other than endpoints changed.
 import type { Logger } from '../logging.js';
 import type { Endpoint, Service } from '../model/mesh.js';
-import { EMPTY_SNAPSHOT, type MeshSnapshot, type NamespaceInfo, type PodInfo, type RoutingObjects, type SecurityState } from '../model/snapshot.js';
+import { EMPTY_SNAPSHOT, type MeshSnapshot, type NamespaceInfo, type PodInfo, type ObjectRejection, type RoutingObjects } from '../model/snapshot.js';
 import { Debouncer, type Timers } from './debounce.js';
 import { deepEqual } from '../deep-equal.js';
 import { ObjectSetMerger } from './merge.js';
-import { EMPTY_OBJECTS, type ObjectSet } from '../sources/objects.js';
+import { EMPTY_OBJECTS, type CustomObject, type ObjectSet } from '../sources/objects.js';
 import type { Source, SourceSink } from '../sources/source.js';
 import { Translator, type TranslatedMesh, type TranslateOptions, type TranslatorHooks } from './translate/translate.js';
 import { nextRoutingState, rejectionLines } from '../routing/state.js';
@@ -16,6 +16,9 @@ import { formatIgnored } from '../routing/proxyless.js';
 import { nextSecurityState } from './peer-authentications.js';
 import { nextAccessState } from './access-policies.js';
 import type { AccessState } from '../model/access-status.js';
+import { nextScopeState } from './traffic-scopes.js';
+import { DiscoveryFilter } from './discovery-filter.js';
+import type { LabelSelector } from '../model/label-selector.js';
 import type { RoutingState } from '../model/routing-status.js';
 
 interface SnapshotStoreOptions {
@@ -29,6 +32,8 @@ interface SnapshotStoreOptions {
   readonly translatorHooks?: TranslatorHooks;
   /** How objects become the model (config files derive endpoints from Pods; a cluster does not). */
   readonly translate?: TranslateOptions;
+  /** Only namespaces whose labels match are read (discovery-filter.ts); absent: every namespace. */
+  readonly discoverySelector?: LabelSelector;
 }
 
 type SnapshotListener = (snapshot: MeshSnapshot) => void;
@@ -50,6 +55,7 @@ export class SnapshotStore implements SourceSink {
   private snapshot: MeshSnapshot = EMPTY_SNAPSHOT;
   private mergedCache: ObjectSet | undefined;
   private readonly merger = new ObjectSetMerger();
+  private readonly discovery: DiscoveryFilter | undefined;
   private readonly translator: Translator;
   /** The translation the current snapshot was built from: maps the translator reused need no comparing. */
   private translated: TranslatedMesh | undefined;
@@ -60,16 +66,17 @@ export class SnapshotStore implements SourceSink {
   private loggedRouting = new Map<string, string>();
   /** What was logged as left out of each Istio object, by object key. */
   private loggedUnsupported = new Map<string, string>();
-  /** Rejected PeerAuthentications as last logged (key -> reason), so each problem is logged once. */
-  private loggedSecurity = new Map<string, string>();
   /** Rejected AccessPolicies as last logged (key -> message), so each problem is logged once. */
   private loggedAccess = new Map<string, string>();
+  /** Rejected PeerAuthentications and TrafficScopes as last logged (kind -> key -> reason), so each problem is logged once. */
+  private readonly loggedRejections = new Map<string, Map<string, string>>();
   /** Wall-clock time of the first change not yet covered by a published snapshot. */
   private pendingSince: number | undefined;
 
   constructor(options: SnapshotStoreOptions) {
     this.log = options.logger.child({ component: 'store' });
     this.translator = new Translator(options.translatorHooks, options.translate);
+    this.discovery = options.discoverySelector ? new DiscoveryFilter(options.discoverySelector) : undefined;
     this.debouncer = new Debouncer(() => this.publish(false), {
       quietMs: options.quietMs ?? 100,
       maxDelayMs: options.maxDelayMs ?? 10_000,
@@ -209,22 +216,23 @@ export class SnapshotStore implements SourceSink {
     this.loggedUnsupported = now;
   }
 
-  /** Logs PeerAuthentications that became rejected (object + reason) or accepted again. */
-  private logSecurity(security: SecurityState): void {
+  /** Logs objects of `kind` that became rejected (object + reason) or accepted again. */
+  private logRejections(kind: string, state: { objects: readonly CustomObject[]; rejections: ReadonlyMap<string, ObjectRejection> }): void {
+    const logged = this.loggedRejections.get(kind) ?? new Map<string, string>();
     const now = new Map<string, string>();
-    for (const [key, r] of security.rejections) {
+    for (const [key, r] of state.rejections) {
       now.set(key, r.reason);
-      if (this.loggedSecurity.get(key) === r.reason) continue;
-      this.log.warn('PeerAuthentication not applied', {
+      if (logged.get(key) === r.reason) continue;
+      this.log.warn(`${kind} not applied`, {
         object: r.object, reason: r.reason, serving: r.applied === 'previous' ? 'the last accepted version' : 'nothing of it',
       });
     }
-    for (const key of this.loggedSecurity.keys()) {
-      if (!now.has(key) && security.objects.some((o) => `${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}` === key)) {
-        this.log.info('PeerAuthentication accepted', { object: `PeerAuthentication ${key}` });
+    for (const key of logged.keys()) {
+      if (!now.has(key) && state.objects.some((o) => `${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}` === key)) {
+        this.log.info(`${kind} accepted`, { object: `${kind} ${key}` });
       }
     }
-    this.loggedSecurity = now;
+    this.loggedRejections.set(kind, now);
   }
 
   /** Logs AccessPolicies that became rejected (object + reason) or accepted again. */
@@ -255,7 +263,7 @@ export class SnapshotStore implements SourceSink {
     const { objects, conflicts } = this.merger.merge(inputs);
     this.mergedCache = objects;
     this.loggedConflicts = logNew(conflicts, this.loggedConflicts, (c) => this.log.warn('duplicate object across sources', { reason: c }));
-    const t = this.translator.translate(objects);
+    const t = this.translator.translate(this.discovery ? this.discovery.apply(objects) : objects);
     const last = this.translated;
     this.loggedWarnings = logNew(t.warnings, this.loggedWarnings, (w) => this.log.warn('object not fully usable', { reason: w }));
 
@@ -281,14 +289,17 @@ export class SnapshotStore implements SourceSink {
     this.logRouting(routing);
     const peerObjects = deepEqual(prev.security.objects, t.peerAuthentications) ? prev.security.objects : t.peerAuthentications;
     const security = nextSecurityState(prev.security, peerObjects);
-    if (security !== prev.security) this.logSecurity(security);
+    if (security !== prev.security) this.logRejections('PeerAuthentication', security);
     const accessObjects = deepEqual(prev.access.objects, t.accessPolicies) ? prev.access.objects : t.accessPolicies;
     const access = nextAccessState(prev.access, accessObjects);
     if (access.statuses !== prev.access.statuses) this.logAccess(access);
+    const scopeObjects = deepEqual(prev.scopes.objects, t.trafficScopes) ? prev.scopes.objects : t.trafficScopes;
+    const scopes = nextScopeState(prev.scopes, scopeObjects);
+    if (scopes !== prev.scopes) this.logRejections('TrafficScope', scopes);
     const configChanged = first || services.changed.size > 0 || namespaces.changed.size > 0 || podLabelsChanged
       || routingObjects !== prev.routingObjects || routing.applied !== prev.routing.applied
       || security.peerAuthentications !== prev.security.peerAuthentications
-      || access.objects !== prev.access.objects || access.policies !== prev.access.policies;
+      || access.objects !== prev.access.objects || access.policies !== prev.access.policies || scopes.scopes !== prev.scopes.scopes;
     const endpointsChanged = first || changedEndpoints.size > 0;
     if (!configChanged && !endpointsChanged && pods.changed.size === 0) {
       this.translated = t;
@@ -309,6 +320,7 @@ export class SnapshotStore implements SourceSink {
       routing,
       security,
       access,
+      scopes,
     });
     this.translated = t;
     this.log.debug('snapshot published', {

@@ -26,7 +26,7 @@ describe('cluster: pilotfish check --pre', function () {
     for (const what of ['customresourcedefinitions', 'clusterroles', 'clusterrolebindings', 'mutatingwebhookconfigurations', 'deployments in pilotfish-system']) {
       assert.match(r.stdout, new RegExp(`^✔ can create ${what}$`, 'm'), r.stdout);
     }
-    for (const crd of ['trafficroutes.routing.pilotfish.io', 'trafficpolicies.routing.pilotfish.io', 'peerauthentications.security.pilotfish.io']) {
+    for (const crd of ['trafficroutes.routing.pilotfish.io', 'trafficpolicies.routing.pilotfish.io', 'trafficscopes.routing.pilotfish.io', 'peerauthentications.security.pilotfish.io']) {
       assert.match(r.stdout, new RegExp(`^✔ ${crd.replace(/[.]/g, '\\.')} is (not )?installed`, 'm'), r.stdout);
     }
     assert.doesNotMatch(r.stdout, /✘/);

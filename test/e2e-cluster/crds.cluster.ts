@@ -125,4 +125,28 @@ describe('cluster: pilotfish CRDs on the real API server', function () {
       });
     }
   });
+
+  describe('TrafficScope', () => {
+    const scope = (spec: unknown): KubeObject => ({ apiVersion: GROUP_VERSION, kind: 'TrafficScope', metadata: { name: name(), namespace: ns }, spec });
+
+    it('is served with a status subresource and its short name, and stores a valid scope as sent', async () => {
+      const resources = (await cluster.admin.call<{ resources: Array<{ name: string; kind: string; shortNames?: string[] }> }>(
+        'GET', `/apis/${GROUP_VERSION}`)).resources;
+      const byName = new Map(resources.map((r) => [r.name, r]));
+      assert.equal(byName.get('trafficscopes')?.kind, 'TrafficScope');
+      assert.ok(byName.has('trafficscopes/status'));
+      assert.deepEqual(byName.get('trafficscopes')?.shortNames, ['ts']);
+      const sent = scope({ selector: { matchLabels: { app: 'web' } }, egress: { hosts: ['./*', 'pilotfish-system/*', '*/reviews.books.svc.cluster.local'] } });
+      assert.deepEqual((await cluster.admin.create(sent)).spec, sent.spec);
+    });
+
+    it('refuses a host that is not <namespace>/<host>, and a selector without labels (CEL), naming the field', async () => {
+      const host = await refusal(cluster.admin.create(scope({ egress: { hosts: ['reviews'] } })), 'a host without namespace');
+      assert.equal(host.code, 422, host.message);
+      assert.ok(causeFields(host).includes('spec.egress.hosts[0]'), host.status.message);
+      const selector = await refusal(cluster.admin.create(scope({ selector: { matchLabels: {} }, egress: { hosts: ['./*'] } })), 'an empty selector');
+      assert.equal(selector.code, 422, selector.message);
+      assert.match(selector.status.message ?? '', /a selector needs at least one label in matchLabels/);
+    });
+  });
 });

@@ -243,8 +243,8 @@ describe('helm chart: agrees with the injector and controller code', () => {
     const c = parseControllerArgs(args).controller;
     const builtIn = parseControllerFlags([], {});
     // Plaintext xDS (--xds-address) has no default in the binary: the chart passes it explicitly while it still serves it.
-    assert.deepEqual([c.xdsTls.address, c.httpAddress, c.webhookAddress, c.leaseName, c.outboundTrafficPolicy],
-      [builtIn.xdsTls.address, builtIn.httpAddress, builtIn.webhookAddress, builtIn.leaseName, builtIn.outboundTrafficPolicy]);
+    assert.deepEqual([c.xdsTls.address, c.httpAddress, c.webhookAddress, c.leaseName, c.outboundTrafficPolicy, c.scope.defaultScope],
+      [builtIn.xdsTls.address, builtIn.httpAddress, builtIn.webhookAddress, builtIn.leaseName, builtIn.outboundTrafficPolicy, builtIn.scope.defaultScope]);
     assert.equal(flagValue(args, 'proxy-image'), DEFAULT_PROXY_IMAGE);
     assert.equal(flagValue(args, 'init-image'), DEFAULT_INIT_IMAGE);
     assert.equal(r.container.image, DEFAULT_INIT_IMAGE, 'the chart\'s default image is the one the injector names as init image');

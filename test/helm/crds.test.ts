@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { crdFileName, crdName, TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND } from '../../src/api/routing/v1alpha1/crd.js';
+import { crdFileName, crdName, TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND, TRAFFIC_SCOPE_KIND } from '../../src/api/routing/v1alpha1/crd.js';
 import { PEER_AUTHENTICATION_CRD_FILE, PEER_AUTHENTICATION_CRD_NAME } from '../../src/api/security/v1alpha1/crd.js';
 import { ACCESS_POLICY_CRD_FILE, ACCESS_POLICY_CRD_NAME } from '../../src/api/security/v1alpha1/access-policy-crd.js';
 import { REPO_ROOT } from '../support/pilotfish-process.js';
@@ -28,10 +28,10 @@ describe('helm chart: CRDs', () => {
     }
   });
 
-  it('installs the CRDs of both routing kinds, PeerAuthentication and AccessPolicy, under the names the controller watches', async () => {
+  it('installs the CRDs of the routing kinds, PeerAuthentication and AccessPolicy, under the names the controller watches', async () => {
     const objects = await render();
     const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata.name).sort();
-    const kinds = [TRAFFIC_ROUTE_KIND, TRAFFIC_POLICY_KIND];
+    const kinds = [TRAFFIC_ROUTE_KIND, TRAFFIC_POLICY_KIND, TRAFFIC_SCOPE_KIND];
     assert.deepEqual(crds, [...kinds.map(crdName), PEER_AUTHENTICATION_CRD_NAME, ACCESS_POLICY_CRD_NAME].sort());
     assert.deepEqual(yamlFiles(REPO_CRDS), [...kinds.map(crdFileName), PEER_AUTHENTICATION_CRD_FILE, ACCESS_POLICY_CRD_FILE].sort());
   });

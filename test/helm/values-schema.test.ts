@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseWebhookFlags } from '../../src/cli/webhook-command.js';
 import { LOG_LEVELS } from '../../src/logging.js';
 import { OUTBOUND_TRAFFIC_POLICIES } from '../../src/model/outbound-policy.js';
+import { DEFAULT_SCOPES } from '../../src/model/traffic-scope.js';
 import { helm } from '../support/k8s-tools.js';
 import { CHART_DIR, render, templateArgs } from './chart.js';
 
@@ -42,6 +43,7 @@ describe('helm chart: values.schema.json', () => {
     { set: 'replicas=0', message: /at '\/replicas': minimum: got 0, want 1/ },
     { set: 'logLevel=verbose', message: /at '\/logLevel': value must be one of 'error', 'warn', 'info', 'debug'/ },
     { set: 'outboundTrafficPolicy=DENY', message: /at '\/outboundTrafficPolicy': value must be one of 'ALLOW_ANY', 'REGISTRY_ONLY'/ },
+    { set: 'defaultScope=cluster', message: /at '\/defaultScope': value must be one of 'namespace', 'mesh'/ },
     { set: 'injection.onError=maybe', message: /at '\/injection\/onError': value must be one of 'allow', 'deny'/ },
     { set: 'injection.nativeSidecars=sometimes', message: /at '\/injection\/nativeSidecars'/ },
     { set: 'webhook.failurePolicy=Never', message: /at '\/webhook\/failurePolicy': value must be one of 'Fail', 'Ignore'/ },
@@ -75,6 +77,16 @@ describe('helm chart: values.schema.json', () => {
 
   it('offers exactly the outbound traffic policies pilotfish accepts', () => {
     assert.deepEqual(enumOf(node('outboundTrafficPolicy')), [...OUTBOUND_TRAFFIC_POLICIES]);
+  });
+
+  it('offers exactly the default scopes pilotfish accepts', () => {
+    assert.deepEqual(enumOf(node('defaultScope')), [...DEFAULT_SCOPES]);
+  });
+
+  it('passes a discovery selector to the controller, and none when it is empty', async () => {
+    const withSelector = JSON.stringify(await render({ set: ['discoverySelector=env=prod'] }));
+    assert.match(withSelector, /"--discovery-selector=env=prod"/);
+    assert.doesNotMatch(JSON.stringify(await render()), /--discovery-selector/);
   });
 
   it('offers exactly the injection settings the flag parser accepts, and the parser rejects the rest', () => {

@@ -10,7 +10,7 @@ import { KubeLeaseStore, LEASE_PERMISSIONS } from '../../src/leader/lease-store.
 import { KubeRest } from '../../src/kube/rest.js';
 import { KubeStatusClient } from '../../src/leader/status-writer.js';
 import { silentLogger } from '../../src/logging.js';
-import { TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND, ROUTING_API_VERSION } from '../../src/api/routing/v1alpha1/crd.js';
+import { TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND, TRAFFIC_SCOPE_KIND, ROUTING_API_VERSION } from '../../src/api/routing/v1alpha1/crd.js';
 import { ACCESS_STATUS_PERMISSIONS, ROUTING_STATUS_PERMISSIONS } from '../../src/cli/permissions.js';
 import { ACCESS_POLICY_KIND, ACCESS_POLICY_PLURAL } from '../../src/api/security/v1alpha1/access-policy-crd.js';
 import { SECURITY_API_VERSION } from '../../src/api/security/v1alpha1/crd.js';
@@ -76,9 +76,9 @@ describe('permissions: the controller modules call exactly what they declare', f
     assertExactly(api.requests(), LEASE_PERMISSIONS, 'LeaderElector + KubeLeaseStore');
   });
 
-  it('status writer: patches /status of both routing kinds (ROUTING_STATUS_PERMISSIONS)', async () => {
+  it('status writer: patches /status of the routing kinds (ROUTING_STATUS_PERMISSIONS)', async () => {
     const client = new KubeStatusClient(new KubeRest(api.kubeConfig()));
-    for (const info of [TRAFFIC_ROUTE_KIND, TRAFFIC_POLICY_KIND]) {
+    for (const info of [TRAFFIC_ROUTE_KIND, TRAFFIC_POLICY_KIND, TRAFFIC_SCOPE_KIND]) {
       api.create({ apiVersion: ROUTING_API_VERSION, kind: info.kind, metadata: { name: 'r', namespace: 'shop' }, spec: {} });
       await client.patchStatus({ apiVersion: ROUTING_API_VERSION, kind: info.kind, plural: info.plural, namespace: 'shop', name: 'r' },
         { conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: 'ok', lastTransitionTime: '2025-01-01T00:00:00Z' }] });

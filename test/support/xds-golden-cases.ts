@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { isDefaultScope } from '../../src/model/traffic-scope.js';
 import { isOutboundTrafficPolicy } from '../../src/model/outbound-policy.js';
 import type { NodeInfo } from '../../src/xds/node-info.js';
 import type { GenerateOptions } from '../../src/xds/generate/index.js';
@@ -63,11 +64,17 @@ function parseNode(v: unknown, where: string): NodeInfo {
 
 function parseOptions(v: unknown, where: string): GenerateOptions {
   if (!isObj(v)) throw new Error(`${where}: must be an object`);
-  onlyKeys(v, ['outboundTrafficPolicy'], where);
+  onlyKeys(v, ['outboundTrafficPolicy', 'defaultScope'], where);
   if (v.outboundTrafficPolicy !== undefined && !isOutboundTrafficPolicy(v.outboundTrafficPolicy)) {
     throw new Error(`${where}.outboundTrafficPolicy: must be ALLOW_ANY or REGISTRY_ONLY`);
   }
-  return isOutboundTrafficPolicy(v.outboundTrafficPolicy) ? { outboundTrafficPolicy: v.outboundTrafficPolicy } : {};
+  if (v.defaultScope !== undefined && (typeof v.defaultScope !== 'string' || !isDefaultScope(v.defaultScope))) {
+    throw new Error(`${where}.defaultScope: must be namespace or mesh`);
+  }
+  return {
+    ...(isOutboundTrafficPolicy(v.outboundTrafficPolicy) ? { outboundTrafficPolicy: v.outboundTrafficPolicy } : {}),
+    ...(typeof v.defaultScope === 'string' && isDefaultScope(v.defaultScope) ? { defaultScope: v.defaultScope } : {}),
+  };
 }
 
 /** Parses a proxies.yaml; every mistake names the file and the field. */

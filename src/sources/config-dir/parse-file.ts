@@ -15,7 +15,7 @@ import {
 } from '../k8s-names.js';
 
 type ConfigKind = 'Namespace' | 'Service' | 'EndpointSlice' | 'Pod' | 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication' | 'AccessPolicy'
-  | 'VirtualService' | 'DestinationRule';
+  | 'VirtualService' | 'DestinationRule' | 'TrafficScope';
 
 /** A valid object of a config file, with its document number (1-based) and identity key. */
 export type ParsedObject = { readonly document: number; readonly key: string } & (
@@ -23,7 +23,10 @@ export type ParsedObject = { readonly document: number; readonly key: string } &
   | { readonly kind: 'Service'; readonly object: V1Service }
   | { readonly kind: 'EndpointSlice'; readonly object: V1EndpointSlice }
   | { readonly kind: 'Pod'; readonly object: V1Pod }
-  | { readonly kind: 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication' | 'AccessPolicy' | 'VirtualService' | 'DestinationRule'; readonly object: CustomObject });
+  | {
+    readonly kind: 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication' | 'AccessPolicy' | 'VirtualService' | 'DestinationRule' | 'TrafficScope';
+    readonly object: CustomObject;
+  });
 
 export interface ConfigError {
   readonly file: string;
@@ -85,6 +88,7 @@ const KINDS: Readonly<Record<ConfigKind, KindSpec>> = {
   DestinationRule: {
     apiVersion: ISTIO_NETWORKING_API_VERSION, alsoVersions: ISTIO_NETWORKING_API_VERSIONS, namespaced: true, nameError: dns1123SubdomainError,
   },
+  TrafficScope: { apiVersion: ROUTING_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
 };
 
 const SUPPORTED = (Object.keys(KINDS) as ConfigKind[]).map((k) => `${KINDS[k].apiVersion} ${k}`).join(', ');
@@ -248,7 +252,7 @@ export function objectSetOf(objects: Iterable<ParsedObject>): ObjectSet {
     namespaces: [] as V1Namespace[], services: [] as V1Service[], endpointSlices: [] as V1EndpointSlice[],
     pods: [] as V1Pod[], trafficRoutes: [] as CustomObject[], trafficPolicies: [] as CustomObject[],
     peerAuthentications: [] as CustomObject[], accessPolicies: [] as CustomObject[], virtualServices: [] as CustomObject[],
-    destinationRules: [] as CustomObject[],
+    destinationRules: [] as CustomObject[], trafficScopes: [] as CustomObject[],
   };
   let any = false;
   for (const o of objects) {
@@ -264,6 +268,7 @@ export function objectSetOf(objects: Iterable<ParsedObject>): ObjectSet {
       case 'AccessPolicy': set.accessPolicies.push(o.object); break;
       case 'VirtualService': set.virtualServices.push(o.object); break;
       case 'DestinationRule': set.destinationRules.push(o.object); break;
+      case 'TrafficScope': set.trafficScopes.push(o.object); break;
     }
   }
   return any ? set : EMPTY_OBJECTS;

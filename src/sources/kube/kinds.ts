@@ -68,6 +68,10 @@ export const ACCESS_POLICIES: WatchedKind = {
   path: `/apis/${SECURITY_API_VERSION}/accesspolicies`, optional: true,
 };
 
+export const TRAFFIC_SCOPES: WatchedKind = {
+  key: 'trafficScopes', apiVersion: ROUTING_API_VERSION, kind: 'TrafficScope', path: `/apis/${ROUTING_API_VERSION}/trafficscopes`, optional: true,
+};
+
 function istioKind(key: ObjectSetKey, info: IstioKindInfo): WatchedKind {
   return {
     key, apiVersion: ISTIO_NETWORKING_API_VERSION, kind: info.kind, path: `/apis/${ISTIO_NETWORKING_API_VERSION}/${info.plural}`, optional: true,
@@ -80,7 +84,7 @@ const VIRTUAL_SERVICES: WatchedKind = istioKind('virtualServices', VIRTUAL_SERVI
 const DESTINATION_RULES: WatchedKind = istioKind('destinationRules', DESTINATION_RULE_KIND);
 
 export const WATCHED_KINDS: readonly WatchedKind[] = [
-  NAMESPACES, SERVICES, ENDPOINT_SLICES, PODS, TRAFFIC_ROUTES, TRAFFIC_POLICIES, PEER_AUTHENTICATIONS, ACCESS_POLICIES,
+  NAMESPACES, SERVICES, ENDPOINT_SLICES, PODS, TRAFFIC_ROUTES, TRAFFIC_POLICIES, PEER_AUTHENTICATIONS, ACCESS_POLICIES, TRAFFIC_SCOPES,
   VIRTUAL_SERVICES, DESTINATION_RULES,
 ];
 

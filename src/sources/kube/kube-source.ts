@@ -9,7 +9,7 @@ import {
   DEFAULT_TUNING, SupervisedInformer, type InformerMetricsSink, type InformerStats, type InformerTuning,
 } from './informer.js';
 import {
-  ACCESS_POLICIES, PEER_AUTHENTICATIONS, TRAFFIC_POLICIES, TRAFFIC_ROUTES, WATCHED_KINDS, type ObjectSetKey, type RawObject, type WatchedKind,
+  ACCESS_POLICIES, PEER_AUTHENTICATIONS, TRAFFIC_POLICIES, TRAFFIC_ROUTES, TRAFFIC_SCOPES, WATCHED_KINDS, type ObjectSetKey, type RawObject, type WatchedKind,
 } from './kinds.js';
 import { KubeRest } from '../../kube/rest.js';
 
@@ -25,7 +25,7 @@ interface KubeSourceOptions {
   readonly metrics?: InformerMetricsSink;
 }
 
-type RoutingKindName = 'TrafficRoute' | 'TrafficPolicy';
+type RoutingKindName = 'TrafficRoute' | 'TrafficPolicy' | 'TrafficScope';
 
 export class KubeSource implements Source {
   readonly name = 'kubernetes';
@@ -71,7 +71,7 @@ export class KubeSource implements Source {
 
   /** The cached routing objects as stored, status and resourceVersion included (for status writing). */
   routingObject(kind: RoutingKindName, namespace: string, name: string): CustomObject | undefined {
-    const informer = this.informerFor(kind === 'TrafficRoute' ? TRAFFIC_ROUTES : TRAFFIC_POLICIES);
+    const informer = this.informerFor(kind === 'TrafficRoute' ? TRAFFIC_ROUTES : kind === 'TrafficScope' ? TRAFFIC_SCOPES : TRAFFIC_POLICIES);
     return informer?.get(namespace, name) as CustomObject | undefined;
   }
 
@@ -93,12 +93,12 @@ export class KubeSource implements Source {
   objects(): ObjectSet {
     const set: Record<ObjectSetKey, RawObject[]> = {
       namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [], accessPolicies: [],
-      virtualServices: [], destinationRules: [],
+      virtualServices: [], destinationRules: [], trafficScopes: [],
     };
     for (const informer of this.informers) {
       const routing = informer.kind.key === 'trafficRoutes' || informer.kind.key === 'trafficPolicies'
         || informer.kind.key === 'peerAuthentications' || informer.kind.key === 'accessPolicies'
-        || informer.kind.key === 'virtualServices' || informer.kind.key === 'destinationRules';
+        || informer.kind.key === 'virtualServices' || informer.kind.key === 'destinationRules' || informer.kind.key === 'trafficScopes';
       for (const obj of informer.objects()) set[informer.kind.key].push(routing ? withoutStatus(obj) : obj);
     }
     return set as unknown as ObjectSet;

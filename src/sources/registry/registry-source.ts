@@ -285,6 +285,7 @@ class LazyObjects implements ObjectSet {
   readonly accessPolicies: ObjectSet['accessPolicies'] = [];
   readonly virtualServices: ObjectSet['virtualServices'] = [];
   readonly destinationRules: ObjectSet['destinationRules'] = [];
+  readonly trafficScopes: ObjectSet['trafficScopes'] = [];
   private parts: { services: V1Service[]; endpointSlices: V1EndpointSlice[]; pods: V1Pod[] } | undefined;
 
   constructor(private readonly build: () => { services: V1Service[]; endpointSlices: V1EndpointSlice[]; pods: V1Pod[] }) {}

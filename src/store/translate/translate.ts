@@ -30,6 +30,8 @@ export interface TranslatedMesh {
   readonly peerAuthentications: readonly CustomObject[];
   /** AccessPolicy objects of every source, sorted by namespace/name, not yet validated. */
   readonly accessPolicies: readonly CustomObject[];
+  /** TrafficScope objects of every source, sorted by namespace/name, not yet validated. */
+  readonly trafficScopes: readonly CustomObject[];
   /** Objects that could not be (fully) used, with the reason: `<Kind> <ns>/<name>: <reason>`. */
   readonly warnings: readonly string[];
 }
@@ -135,8 +137,8 @@ export class Translator {
   private namespaces = { map: new Map<string, NamespaceInfo>(), warnings: [] as readonly string[] };
   private sortedSlices: { list: readonly V1EndpointSlice[]; sorted: readonly V1EndpointSlice[] } | undefined;
   private routing: { routes: readonly (readonly CustomObject[])[]; policies: readonly (readonly CustomObject[])[]; objects: RoutingObjects } | undefined;
-  /** The security objects of each kind as last sorted, so unchanged lists keep their sorted array. */
-  private securityLists = new Map<'peerAuthentications' | 'accessPolicies', { list: readonly CustomObject[]; sorted: readonly CustomObject[] }>();
+  /** Custom objects validated one by one downstream, sorted: the same array while the input list is. */
+  private readonly sortedCustom = new Map<'peerAuthentications' | 'accessPolicies' | 'trafficScopes', { list: readonly CustomObject[]; sorted: readonly CustomObject[] }>();
 
   constructor(hooks: TranslatorHooks = {}, options: TranslateOptions = {}) {
     this.hooks = hooks;
@@ -163,7 +165,7 @@ export class Translator {
     this.namespaceList = undefined;
     this.sortedSlices = undefined;
     this.routing = undefined;
-    this.securityLists = new Map();
+    this.sortedCustom.clear();
   }
 
   private translateUnsafe(objects: ObjectSet): TranslatedMesh {
@@ -214,8 +216,9 @@ export class Translator {
       namespaces: namespaces.map,
       pods: this.podInfos,
       routingObjects: this.routingObjects([objects.trafficRoutes, objects.virtualServices], [objects.trafficPolicies, objects.destinationRules]),
-      peerAuthentications: this.sortedSecurity('peerAuthentications', objects.peerAuthentications),
-      accessPolicies: this.sortedSecurity('accessPolicies', objects.accessPolicies),
+      peerAuthentications: this.sortedObjects('peerAuthentications', objects.peerAuthentications),
+      accessPolicies: this.sortedObjects('accessPolicies', objects.accessPolicies),
+      trafficScopes: this.sortedObjects('trafficScopes', objects.trafficScopes),
       warnings,
     };
   }
@@ -406,11 +409,11 @@ export class Translator {
     return objects;
   }
 
-  private sortedSecurity(kind: 'peerAuthentications' | 'accessPolicies', list: readonly CustomObject[]): readonly CustomObject[] {
-    const before = this.securityLists.get(kind);
+  private sortedObjects(kind: 'peerAuthentications' | 'accessPolicies' | 'trafficScopes', list: readonly CustomObject[]): readonly CustomObject[] {
+    const before = this.sortedCustom.get(kind);
     if (before !== undefined && sameElements(before.list, list)) return before.sorted;
     const sorted = sortByKey(list, nsName).map((x) => x.object);
-    this.securityLists.set(kind, { list, sorted });
+    this.sortedCustom.set(kind, { list, sorted });
     return sorted;
   }
 }

@@ -3,11 +3,14 @@
 // across classes whatever does not depend on the class: a sidecar's virtualInbound and inbound
 // clusters per class (and only when its workload changed); routes and the other listeners per
 // (kind, namespace); outbound clusters per proxy kind; endpoints once per snapshot (and then only
-// for services whose endpoints or subsets changed). Below these maps, service-parts.ts keeps
+// for services whose endpoints or subsets changed). A sidecar's TrafficScope narrows the shared
+// maps, so they are kept per scope too: classes with the same scope share them, and a change to a
+// service outside a scope leaves that scope's maps (and their proxies) alone. Below these maps, service-parts.ts keeps
 // each service's encoded parts. Which resources each map holds is generate/assemble.ts's call.
 import { MeshIndex, type MeshIdentityOptions } from '../../model/mesh-index.js';
 import { proxyClassKey, type ProxyIdentity, type ProxyKind } from '../../model/proxy.js';
 import { EMPTY_SNAPSHOT, type MeshSnapshot } from '../../model/snapshot.js';
+import { scopeIncludes, type ResolvedScope } from '../../model/traffic-scope.js';
 import type { ChangeCause, ResourceMap, XdsResource } from '../proxy-view.js';
 import { mergeResourceMaps } from '../merged-map.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../types.js';
@@ -16,6 +19,7 @@ import {
 } from '../generate/assemble.js';
 import type { SidecarOptions } from '../generate/sidecar-lds.js';
 import { workloadSignature } from '../generate/workload.js';
+import { proxyScope } from '../generate/proxy-scope.js';
 import { endpointPort } from '../generate/eds.js';
 import type { ResourceEncoder } from './encoder.js';
 import { ServiceParts } from './service-parts.js';
@@ -29,6 +33,8 @@ export interface ClassMember {
 export interface ClassState<V extends ClassMember> {
   readonly key: string;
   readonly identity: ProxyIdentity;
+  /** The sidecar's TrafficScope as of the last regeneration; undefined: the whole mesh. */
+  scope: ResolvedScope | undefined;
   /** The (kind, namespace)'s listeners plus workloadListeners: what the class's proxies get. */
   listeners: ResourceMap;
   routes: ResourceMap;
@@ -61,9 +67,21 @@ interface Shared {
 interface SnapshotChange {
   readonly prev: MeshSnapshot;
   readonly configChanged: boolean;
-  /** Kinds whose shared clusters changed. */
-  readonly changedKinds: ReadonlySet<ProxyKind>;
+  /** Shared cluster maps (clusterKey: kind and scope) that changed. */
+  readonly changedClusters: ReadonlySet<string>;
   readonly endpointsChanged: boolean;
+  /** Whether this snapshot's endpoint changes touch a service a scope includes, by scope key (see seesEndpointChanges). */
+  readonly endpointsSeen: Map<string, boolean>;
+}
+
+/** Which shared cluster map a class uses: one per proxy kind and scope. */
+function clusterKey(kind: ProxyKind, scope: ResolvedScope | undefined): string {
+  return `${kind}|${scope?.key ?? ''}`;
+}
+
+/** Which shared routes and listeners a class uses: one per (kind, namespace) and scope. */
+function sharedKey(state: { readonly identity: ProxyIdentity; readonly scope: ResolvedScope | undefined }): string {
+  return `${state.identity.kind}/${state.identity.namespace}|${state.scope?.key ?? ''}`;
 }
 
 function sameResources(a: ResourceMap, b: ResourceMap): boolean {
@@ -80,10 +98,11 @@ export class ProxyClasses<V extends ClassMember> {
   private readonly noDependencies: ReadonlySet<string> = new Set();
   private mesh: MeshIndex;
   private readonly classes = new Map<string, ClassState<V>>();
-  private readonly kindClusters = new Map<ProxyKind, Shared>();
-  /** Routes of one (kind, namespace): every class there shares the map (see routesFor). */
+  /** By clusterKey. */
+  private readonly kindClusters = new Map<string, Shared>();
+  /** Routes of one (kind, namespace, scope): every class there shares the map (see routesFor). */
   private readonly scopedRoutes = new Map<string, Shared>();
-  /** Listeners of one (kind, namespace), shared like the routes (see listenersFor). */
+  /** Listeners of one (kind, namespace, scope), shared like the routes (see listenersFor). */
   private readonly scopedListeners = new Map<string, Shared>();
   private endpoints: ResourceMap = this.empty;
   private endpointsKey = '';
@@ -120,7 +139,7 @@ export class ProxyClasses<V extends ClassMember> {
     let state = this.classes.get(key);
     if (!state) {
       state = {
-        key, identity, listeners: this.empty, routes: this.empty, workloadListeners: this.empty, workloadClusters: this.empty,
+        key, identity, scope: undefined, listeners: this.empty, routes: this.empty, workloadListeners: this.empty, workloadClusters: this.empty,
         workloadSignature: undefined, scopedListeners: this.empty, kindClusters: this.empty, clusters: this.empty, configGeneration: -1,
         endpointDependencies: this.noDependencies, views: new Set(),
       };
@@ -156,24 +175,51 @@ export class ProxyClasses<V extends ClassMember> {
     const before = this.mesh;
     this.mesh = this.mesh.next(snapshot);
     const configChanged = snapshot.configGeneration !== prev.configGeneration || prev === EMPTY_SNAPSHOT;
-    const changedKinds = new Set<ProxyKind>();
+    const changedClusters = new Set<string>();
     const kinds = new Set([...this.classes.values()].map((c) => c.identity.kind));
     // Endpoints alone change clusters only through identity: a new service account behind a
     // Service (SAN checks), or what a proxyless client must send (mTLS or plaintext).
     const identityChanged = !configChanged && this.identityChanged(before, kinds);
     if (configChanged || identityChanged) {
-      for (const kind of kinds) {
-        if (this.kindClustersFor(kind, identityChanged).changed) changedKinds.add(kind);
+      // The scopes classes had: a class whose scope changes with this snapshot regenerates anyway.
+      const used = new Map([...this.classes.values()].map((c) => [clusterKey(c.identity.kind, c.scope), c] as const));
+      for (const [key, c] of used) {
+        if (this.kindClustersFor(c.identity.kind, c.scope, identityChanged).changed) changedClusters.add(key);
       }
     }
-    return { prev, configChanged, changedKinds, endpointsChanged: this.regenerateEndpoints() };
+    return { prev, configChanged, changedClusters, endpointsChanged: this.regenerateEndpoints(), endpointsSeen: new Map() };
   }
 
   /** Brings a class up to the current snapshot; returns the per-class types whose content changed. */
   refresh(state: ClassState<V>, change: SnapshotChange): string[] {
     if (this.classOutdated(state, change.prev)) return this.regenerateClass(state);
-    if (change.changedKinds.has(state.identity.kind) && this.mergeClusters(state)) return [CLUSTER];
+    if (change.changedClusters.has(clusterKey(state.identity.kind, state.scope)) && this.mergeClusters(state)) return [CLUSTER];
     return [];
+  }
+
+  /**
+   * Whether the endpoint changes of the snapshot `change` moved to can concern the class's
+   * proxies. A scoped sidecar holds no cluster of a service outside its scope, so it has no
+   * assignment of one to update: telling it (and its server stream looking through its
+   * subscriptions) would be work for nothing, ten times over in a mesh scoped by namespace.
+   */
+  seesEndpointChanges(state: ClassState<V>, change: SnapshotChange): boolean {
+    const scope = state.scope;
+    if (scope === undefined) return true;
+    let seen = change.endpointsSeen.get(scope.key);
+    if (seen === undefined) {
+      seen = false;
+      for (const key of this.snapshot.changedEndpoints) {
+        // A service gone with this snapshot is judged as it was.
+        const svc = this.snapshot.services.get(key) ?? change.prev.services.get(key);
+        if (svc === undefined || scopeIncludes(scope, svc)) {
+          seen = true;
+          break;
+        }
+      }
+      change.endpointsSeen.set(scope.key, seen);
+    }
+    return seen;
   }
 
   /** Whether a Service whose endpoints changed now has other SPIFFE IDs or proxyless mTLS ports. */
@@ -190,15 +236,16 @@ export class ProxyClasses<V extends ClassMember> {
     return false;
   }
 
-  /** The kind clusters of a proxy kind for the current snapshot, regenerated when config (or `force`: identity) changed. */
-  private kindClustersFor(kind: ProxyKind, force = false): { resources: ResourceMap; changed: boolean } {
-    const cached = this.kindClusters.get(kind);
+  /** The kind clusters of a proxy kind and scope for the current snapshot, regenerated when config (or `force`: identity) changed. */
+  private kindClustersFor(kind: ProxyKind, scope: ResolvedScope | undefined, force = false): { resources: ResourceMap; changed: boolean } {
+    const key = clusterKey(kind, scope);
+    const cached = this.kindClusters.get(key);
     const generation = this.snapshot.configGeneration;
     if (cached && cached.configGeneration === generation && !force) return { resources: cached.resources, changed: false };
-    const next = kindClusters(this.parts, this.mesh, kind);
+    const next = kindClusters(this.parts, this.mesh, kind, scope);
     const same = cached !== undefined && sameResources(next, cached.resources);
     const resources = same ? cached.resources : next;
-    this.kindClusters.set(kind, { resources, configGeneration: generation });
+    this.kindClusters.set(key, { resources, configGeneration: generation });
     return { resources, changed: !same };
   }
 
@@ -234,7 +281,7 @@ export class ProxyClasses<V extends ClassMember> {
 
   /** Recomputes the class's cluster list from its kind's and its own; true when it changed. */
   private mergeClusters(state: ClassState<V>, workloadChanged = false): boolean {
-    const kind = this.kindClustersFor(state.identity.kind).resources;
+    const kind = this.kindClustersFor(state.identity.kind, state.scope).resources;
     if (kind === state.kindClusters && !workloadChanged) return false;
     state.kindClusters = kind;
     // A class's clusters: its kind's (shared, never copied per class) plus its workload's own.
@@ -253,6 +300,7 @@ export class ProxyClasses<V extends ClassMember> {
   private regenerateClass(state: ClassState<V>): string[] {
     const changed: string[] = [];
     const id = state.identity;
+    state.scope = proxyScope(this.snapshot, id, this.options);
     let ownListenersChanged = false;
     let ownClustersChanged = false;
     if (id.kind === 'sidecar') {
@@ -270,14 +318,14 @@ export class ProxyClasses<V extends ClassMember> {
       state.endpointDependencies = workload.endpointDependencies;
     }
     if (this.mergeClusters(state, ownClustersChanged)) changed.push(CLUSTER);
-    const scoped = this.listenersFor(id);
+    const scoped = this.listenersFor(state);
     if (scoped !== state.scopedListeners || ownListenersChanged) {
       state.scopedListeners = scoped;
       const listeners = mergeResourceMaps(scoped, state.workloadListeners);
       if (!sameResources(listeners, state.listeners)) changed.push(LISTENER);
       state.listeners = listeners;
     }
-    const routes = this.routesFor(id);
+    const routes = this.routesFor(state);
     if (routes !== state.routes) {
       if (!sameResources(routes, state.routes)) changed.push(ROUTE);
       state.routes = routes;
@@ -292,8 +340,8 @@ export class ProxyClasses<V extends ClassMember> {
    * are per workload, so without this every Deployment would regenerate and re-hash the whole
    * mesh's routes on every config change, and hold its own copy of the map.
    */
-  private routesFor(identity: ProxyIdentity): ResourceMap {
-    return this.scoped(this.scopedRoutes, identity, () => routes(this.parts, this.mesh, identity, this.options));
+  private routesFor(state: ClassState<V>): ResourceMap {
+    return this.scoped(this.scopedRoutes, state, () => routes(this.parts, this.mesh, state.identity, this.options, state.scope));
   }
 
   /**
@@ -301,14 +349,14 @@ export class ProxyClasses<V extends ClassMember> {
    * (outbound listeners; all of a gRPC client's) is generated and encoded once per (kind,
    * namespace) and shared by its classes, like the routes.
    */
-  private listenersFor(identity: ProxyIdentity): ResourceMap {
-    const stamp = identity.kind === 'grpc' ? this.snapshot.pods : undefined;
-    return this.scoped(this.scopedListeners, identity, () => scopedListeners(this.parts, this.mesh, identity, this.options), stamp);
+  private listenersFor(state: ClassState<V>): ResourceMap {
+    const stamp = state.identity.kind === 'grpc' ? this.snapshot.pods : undefined;
+    return this.scoped(this.scopedListeners, state, () => scopedListeners(this.parts, this.mesh, state.identity, this.options, state.scope), stamp);
   }
 
-  /** The (kind, namespace)'s map, generated once per config generation, kept while its content is the same. */
-  private scoped(cache: Map<string, Shared>, identity: ProxyIdentity, generate: () => Map<string, XdsResource>, stamp?: unknown): ResourceMap {
-    const key = `${identity.kind}/${identity.namespace}`;
+  /** The (kind, namespace, scope)'s map, generated once per config generation, kept while its content is the same. */
+  private scoped(cache: Map<string, Shared>, state: ClassState<V>, generate: () => Map<string, XdsResource>, stamp?: unknown): ResourceMap {
+    const key = sharedKey(state);
     const cached = cache.get(key);
     const generation = this.snapshot.configGeneration;
     if (cached && cached.configGeneration === generation && cached.stamp === stamp) return cached.resources;
@@ -321,12 +369,12 @@ export class ProxyClasses<V extends ClassMember> {
   /** Forgets what no class uses any more: shared maps of scopes and kinds nobody is in, and their encodings. */
   sweep(): void {
     const classes = [...this.classes.values()];
-    const scopes = new Set(classes.map((c) => `${c.identity.kind}/${c.identity.namespace}`));
+    const scopes = new Set(classes.map(sharedKey));
     for (const key of [...this.scopedRoutes.keys()]) if (!scopes.has(key)) this.scopedRoutes.delete(key);
     for (const key of [...this.scopedListeners.keys()]) if (!scopes.has(key)) this.scopedListeners.delete(key);
     // Kinds nobody is connected as anymore are forgotten; they are rebuilt on the next connect.
-    const kinds = new Set(classes.map((c) => c.identity.kind));
-    for (const kind of [...this.kindClusters.keys()]) if (!kinds.has(kind)) this.kindClusters.delete(kind);
+    const clusterKeys = new Set(classes.map((c) => clusterKey(c.identity.kind, c.scope)));
+    for (const key of [...this.kindClusters.keys()]) if (!clusterKeys.has(key)) this.kindClusters.delete(key);
     // What classes hold is the shared maps plus their own: walking those, not every class's
     // merged view of them, keeps this proportional to the mesh rather than mesh × classes.
     const values = <T>(maps: Iterable<ReadonlyMap<string, T>>): T[] => [...maps].flatMap((m) => [...m.values()]);

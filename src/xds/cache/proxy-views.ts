@@ -7,6 +7,7 @@ import { proxyClassKey, type ProxyIdentity } from '../../model/proxy.js';
 import type { MeshIdentityOptions } from '../../model/mesh-index.js';
 import type { OutboundTrafficPolicy } from '../../model/outbound-policy.js';
 import type { MeshSnapshot } from '../../model/snapshot.js';
+import type { ScopeOptions } from '../../model/traffic-scope.js';
 import type { Logger } from '../../logging.js';
 import { META_NAMESPACE, META_SERVICE_ACCOUNT, type NodeInfo } from '../node-info.js';
 import type { Principal } from '../peer.js';
@@ -25,6 +26,8 @@ interface MeshConfigOptions {
   readonly outboundTrafficPolicy?: OutboundTrafficPolicy;
   /** Trust domain and PeerAuthentication root namespace (defaults in MeshIndex). */
   readonly identity?: MeshIdentityOptions;
+  /** The default TrafficScope and the control plane's namespace (defaults in model/traffic-scope.ts). */
+  readonly scope?: ScopeOptions;
 }
 
 class MeshProxyView implements ProxyView, ClassMember {
@@ -103,8 +106,10 @@ export class MeshProxyViews implements ProxyViews {
   private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly encoder: ResourceEncoder, private readonly logger: Logger, options: MeshConfigOptions = {}) {
-    this.classes = new ProxyClasses(encoder, options.outboundTrafficPolicy ? { outboundTrafficPolicy: options.outboundTrafficPolicy } : {},
-      options.identity);
+    this.classes = new ProxyClasses(encoder, {
+      ...(options.outboundTrafficPolicy ? { outboundTrafficPolicy: options.outboundTrafficPolicy } : {}),
+      ...options.scope,
+    }, options.identity);
     this.summaries = new PushSummaries(logger);
   }
 

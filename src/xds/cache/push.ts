@@ -37,6 +37,8 @@ export async function push<V extends ClassMember>(classes: ProxyClasses<V>, snap
   for (const state of classes.all()) {
     const types = new Set<string>(shared);
     for (const t of classes.refresh(state, change)) types.add(t);
+    // After refresh: it brings the class's scope up to this snapshot.
+    if (change.endpointsChanged && !classes.seesEndpointChanges(state, change)) types.delete(ENDPOINT);
     for (const t of types) changedTypes.add(t);
     if (types.size > 0) {
       for (const v of state.views) {

@@ -7,12 +7,15 @@
 // Every type is assembled in the pieces the cache keeps apart, each depending on as little as it
 // can: clusters per proxy kind plus a sidecar's workload; endpoints once for every proxy;
 // listeners per (kind, namespace) plus a sidecar's virtualInbound; routes per (kind, namespace).
+// A sidecar's TrafficScope (proxy-scope.ts) narrows its clusters, outbound listeners and routes
+// to the services it includes; undefined is the whole mesh.
 import type { Endpoint, Service } from '../../model/mesh.js';
 import type { MeshIndex } from '../../model/mesh-index.js';
 import type { OutboundTrafficPolicy } from '../../model/outbound-policy.js';
 import type { ProxyIdentity, ProxyKind } from '../../model/proxy.js';
 import type { TrafficPolicy } from '../../model/routing.js';
 import type { PeerAuthentication } from '../../model/peer-authentication.js';
+import { scopeIncludes, type ResolvedScope } from '../../model/traffic-scope.js';
 import type { VirtualHost } from '../envoy-types.js';
 import { CLUSTER, LISTENER, ROUTE, type XdsTypeUrl } from '../types.js';
 import { inboundCluster, serviceClusters, staticClusters, usesHttp2, type DestinationIdentity } from './cds.js';
@@ -56,10 +59,11 @@ function add<R>(parts: Parts<R, unknown>, out: Map<string, R>, list: Iterable<R>
   for (const r of list) out.set(parts.nameOf(r), r);
 }
 
-/** The clusters every proxy of a kind gets: one per service port and subset, then the static ones. */
-export function kindClusters<R, H>(parts: Parts<R, H>, mesh: MeshIndex, kind: ProxyKind): Map<string, R> {
+/** The clusters every proxy of a kind (and scope) gets: one per service port and subset, then the static ones. */
+export function kindClusters<R, H>(parts: Parts<R, H>, mesh: MeshIndex, kind: ProxyKind, scope?: ResolvedScope): Map<string, R> {
   const out = new Map<string, R>();
   for (const [key, svc] of mesh.snapshot.services) {
+    if (!scopeIncludes(scope, svc)) continue;
     const policy = mesh.policyOf(key);
     const identity = destinationIdentity(mesh, svc, kind);
     add(parts, out, parts.ofService(CLUSTER, svc, kind, [policy, identity.spiffeIds, identity.grpcMtlsPorts, identity.trustDomain],
@@ -103,14 +107,15 @@ export function endpoints<R, H>(parts: Parts<R, H>, mesh: MeshIndex): Map<string
 }
 
 /**
- * The listeners every proxy of a (kind, namespace) gets: a sidecar's outbound ones, all of a
- * gRPC client's (those of a service depend on nothing but it and whether the client shares its
+ * The listeners every proxy of a (kind, namespace, scope) gets: a sidecar's outbound ones, all of
+ * a gRPC client's (those of a service depend on nothing but it and whether the client shares its
  * namespace).
  */
-export function scopedListeners<R, H>(parts: Parts<R, H>, mesh: MeshIndex, proxy: ProxyIdentity, options: SidecarOptions): Map<string, R> {
+export function scopedListeners<R, H>(parts: Parts<R, H>, mesh: MeshIndex, proxy: ProxyIdentity, options: SidecarOptions,
+  scope?: ResolvedScope): Map<string, R> {
   const out = new Map<string, R>();
   if (proxy.kind === 'sidecar') {
-    add(parts, out, sidecarOutboundListeners(mesh, proxy, options).map((l) => parts.resource(LISTENER, l)));
+    add(parts, out, sidecarOutboundListeners(mesh, proxy, options, scope).map((l) => parts.resource(LISTENER, l)));
     return out;
   }
   const namespace = proxy.namespace;
@@ -130,18 +135,19 @@ export function workloadListeners<R, H>(parts: Parts<R, H>, workload: Workload):
 }
 
 /**
- * The RouteConfigurations every proxy of a (kind, namespace) gets. A sidecar's are one per HTTP
- * port number, of a virtual host per service port (seen from its own namespace or another) and
- * the catch-all; a gRPC client's one per service port.
+ * The RouteConfigurations every proxy of a (kind, namespace, scope) gets. A sidecar's are one per
+ * HTTP port number, of a virtual host per service port (seen from its own namespace or another)
+ * and the catch-all; a gRPC client's one per service port.
  */
-export function routes<R, H>(parts: Parts<R, H>, mesh: MeshIndex, proxy: ProxyIdentity, options: SidecarOptions): Map<string, R> {
+export function routes<R, H>(parts: Parts<R, H>, mesh: MeshIndex, proxy: ProxyIdentity, options: SidecarOptions,
+  scope?: ResolvedScope): Map<string, R> {
   const out = new Map<string, R>();
   const snapshot = mesh.snapshot;
   const namespace = proxy.namespace;
   if (proxy.kind === 'sidecar') {
     const policy = outboundPolicyFor(snapshot, proxy, options);
     const fallthrough = parts.fallthroughHost(policy, () => fallthroughHost(policy));
-    for (const { name, hosts } of sidecarRouteLayout(mesh)) {
+    for (const { name, hosts } of sidecarRouteLayout(mesh, scope)) {
       const vhosts: H[] = hosts.map(({ svc, port }) => parts.virtualHost(svc, `${svc.ports.indexOf(port)}/${svc.namespace === namespace}`,
         serviceRoutesInputs(snapshot, svc), () => sidecarVirtualHost(mesh, svc, port, namespace)));
       vhosts.push(fallthrough);

@@ -11,6 +11,7 @@ import type { Service, ServicePort } from '../../model/mesh.js';
 import type { MeshIndex } from '../../model/mesh-index.js';
 import { DEFAULT_OUTBOUND_TRAFFIC_POLICY, type OutboundTrafficPolicy } from '../../model/outbound-policy.js';
 import type { ProxyIdentity } from '../../model/proxy.js';
+import type { ResolvedScope, ScopeOptions } from '../../model/traffic-scope.js';
 import type { MeshSnapshot } from '../../model/snapshot.js';
 import type {
   Listener, envoy_config_core_v3_CidrRange as CidrRange, envoy_config_listener_v3_FilterChain as FilterChain,
@@ -30,7 +31,7 @@ import { inboundChainsForMode, sidecarDownstreamTls, tlsInspectorListenerFilter 
 import type { Workload, WorkloadPort } from './workload.js';
 import { accessHttpFilters, accessNetworkFilters } from './access-rbac.js';
 
-export interface SidecarOptions {
+export interface SidecarOptions extends ScopeOptions {
   /** The mesh default; a Namespace annotation overrides it for its sidecars. */
   readonly outboundTrafficPolicy?: OutboundTrafficPolicy;
 }
@@ -161,13 +162,15 @@ function virtualInbound(w: Workload): Named<Listener> {
 }
 
 /**
- * virtualOutbound and the per-port outbound listeners: they depend on the proxy only through
- * its namespace's outbound traffic policy, so every sidecar class of a namespace shares them.
+ * virtualOutbound and the per-port outbound listeners of the services `scope` includes: they
+ * depend on the proxy only through its namespace's outbound traffic policy and its scope, so
+ * every sidecar class of a namespace with the same scope shares them.
  */
-export function sidecarOutboundListeners(mesh: MeshIndex, proxy: ProxyIdentity, options: SidecarOptions = {}): Named<Listener>[] {
+export function sidecarOutboundListeners(mesh: MeshIndex, proxy: ProxyIdentity, options: SidecarOptions = {},
+  scope?: ResolvedScope): Named<Listener>[] {
   const fallthrough = fallthroughCluster(outboundPolicyFor(mesh.snapshot, proxy, options));
   const out: Named<Listener>[] = [virtualOutbound(fallthrough)];
-  for (const [portNumber, list] of mesh.portsInMesh()) {
+  for (const [portNumber, list] of mesh.portsInScope(scope)) {
     if (SIDECAR_OWN_PORTS.includes(portNumber)) continue;
     const services: PortServices = { http: false, tcp: [] };
     for (const { svc, port } of list) {

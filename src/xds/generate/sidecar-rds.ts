@@ -8,6 +8,7 @@
 import { serviceFqdn, type Service, type ServicePort } from '../../model/mesh.js';
 import type { OutboundTrafficPolicy } from '../../model/outbound-policy.js';
 import type { MeshIndex, ServicePortRef } from '../../model/mesh-index.js';
+import type { ResolvedScope } from '../../model/traffic-scope.js';
 import type { VirtualHost } from '../envoy-types.js';
 import { isHttp } from './cds.js';
 import { serviceRoutes } from './http-routes.js';
@@ -43,10 +44,10 @@ interface SidecarRouteLayout {
   readonly hosts: readonly ServicePortRef[];
 }
 
-/** Which RouteConfigurations sidecars get and which service ports each has a host for. */
-export function sidecarRouteLayout(mesh: MeshIndex): SidecarRouteLayout[] {
+/** Which RouteConfigurations sidecars under `scope` get and which service ports each has a host for. */
+export function sidecarRouteLayout(mesh: MeshIndex, scope?: ResolvedScope): SidecarRouteLayout[] {
   const out: SidecarRouteLayout[] = [];
-  for (const [portNumber, list] of mesh.portsInMesh()) {
+  for (const [portNumber, list] of mesh.portsInScope(scope)) {
     if (SIDECAR_OWN_PORTS.includes(portNumber)) continue;
     const hosts = list.filter(({ port }) => isHttp(port));
     if (hosts.length > 0) out.push({ name: sidecarRouteName(portNumber), hosts });

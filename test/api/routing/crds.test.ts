@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import {
-  crdName, renderCrdYaml, routingCrd, ROUTING_GROUP, TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND, type RoutingKindInfo,
+  crdName, renderCrdYaml, routingCrd, ROUTING_GROUP, TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND, TRAFFIC_SCOPE_KIND, type RoutingKindInfo,
 } from '../../../src/api/routing/v1alpha1/crd.js';
 import {
   crdPath, crdSchemaJson, readCrd, readCrdText, schemaAt, structuralProblems, type Json,
@@ -10,7 +10,7 @@ import {
 // Regenerating is an explicit act, like golden files: PILOTFISH_UPDATE_CRDS=1.
 const UPDATE = process.env.PILOTFISH_UPDATE_CRDS === '1';
 
-const KINDS: readonly RoutingKindInfo[] = [TRAFFIC_ROUTE_KIND, TRAFFIC_POLICY_KIND];
+const KINDS: readonly RoutingKindInfo[] = [TRAFFIC_ROUTE_KIND, TRAFFIC_POLICY_KIND, TRAFFIC_SCOPE_KIND];
 
 describe('routing CRDs (crds/*.yaml)', () => {
   for (const info of KINDS) {

@@ -82,6 +82,8 @@ export const ROUTING_TYPES: readonly ResourceType[] = [
   resourceType({ group: 'routing.pilotfish.io', version: 'v1alpha1', resource: 'trafficpolicies',
     kind: 'TrafficPolicy', singular: 'trafficpolicy', namespaced: true, hasStatus: true, custom: true,
     shortNames: ['tp'] }),
+  resourceType({ group: 'routing.pilotfish.io', version: 'v1alpha1', resource: 'trafficscopes', kind: 'TrafficScope',
+    namespaced: true, hasStatus: true, custom: true, shortNames: ['ts'] }),
 ];
 
 interface CrdSpec {

@@ -15,7 +15,7 @@ import type { ProxyView } from '../../../src/xds/proxy-view.js';
 import { LISTENER, shortTypeName } from '../../../src/xds/types.js';
 import { ManualTimers } from '../../support/manual-timers.js';
 import { StaticSource } from '../../support/static-source.js';
-import { assertServedAsFresh } from '../../support/fresh-views.js';
+import { assertViewsFresh } from '../../support/fresh-views.js';
 
 const NODES: readonly NodeInfo[] = [
   { id: 'backend', metadata: { [META_KIND]: 'sidecar', [META_NAMESPACE]: 'demo', [META_LABELS]: { app: 'backend', [TLS_MODE_LABEL]: TLS_MODE_SIDECAR } } },
@@ -71,7 +71,7 @@ describe('MeshProxyViews: AccessPolicy edits', () => {
   }
 
   function assertFresh(step: string): void {
-    assertServedAsFresh(store.current(), NODES, views, step);
+    assertViewsFresh(store.current(), NODES, views, step);
   }
 
   const inbound = (i: number): string => JSON.stringify(views[i]!.resources(LISTENER).get('virtualInbound')?.version);

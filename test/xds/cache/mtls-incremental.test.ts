@@ -18,7 +18,7 @@ import type { ProxyView } from '../../../src/xds/proxy-view.js';
 import { CLUSTER, ENDPOINT, LISTENER, shortTypeName } from '../../../src/xds/types.js';
 import { ManualTimers } from '../../support/manual-timers.js';
 import { StaticSource } from '../../support/static-source.js';
-import { assertServedAsFresh } from '../../support/fresh-views.js';
+import { assertViewsFresh } from '../../support/fresh-views.js';
 
 const CLUSTER_NAME = 'outbound|8080||backend.demo.svc.cluster.local';
 const NODES: readonly NodeInfo[] = [
@@ -68,7 +68,7 @@ describe('MeshProxyViews: mTLS inputs that change with endpoints', () => {
   }
 
   function assertFresh(step: string): void {
-    assertServedAsFresh(store.current(), NODES, views, step);
+    assertViewsFresh(store.current(), NODES, views, step);
   }
 
   function clusterText(i: number): string {

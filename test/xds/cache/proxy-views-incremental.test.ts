@@ -21,6 +21,7 @@ import { CLUSTER, ENDPOINT, LISTENER, ROUTE, shortTypeName, type XdsTypeUrl } fr
 import { ManualTimers } from '../../support/manual-timers.js';
 import { StaticSource } from '../../support/static-source.js';
 import { REPO_ROOT } from '../../support/golden.js';
+import { assertViewsFresh } from '../../support/fresh-views.js';
 
 const INPUT = path.join(REPO_ROOT, 'test/golden/xds/full/input/mesh.yaml');
 const TYPES: readonly XdsTypeUrl[] = [CLUSTER, ENDPOINT, LISTENER, ROUTE];
@@ -64,21 +65,7 @@ describe('MeshProxyViews: incremental generation', () => {
 
   /** Every view holds exactly the bytes a fresh generateAll + encode of its proxy gives. */
   function assertFresh(step: string): void {
-    const snapshot = store.current();
-    const fresh = new ResourceEncoder();
-    NODES.forEach((node, i) => {
-      const generated = generateAll(snapshot, proxyIdentityFromNode(node));
-      for (const t of TYPES) {
-        const served = views[i].resources(t);
-        const want = generated.get(t)!;
-        const where = `${step}: ${node.id} ${shortTypeName(t)}`;
-        assert.deepEqual([...served.keys()], [...want.keys()], `${where} names`);
-        for (const [name, obj] of want) {
-          const expected = fresh.encode(t, name, obj).any;
-          assert.ok(Buffer.from(served.get(name)!.any).equals(Buffer.from(expected)), `${where} ${name}: bytes differ from a fresh encoding`);
-        }
-      }
-    });
+    assertViewsFresh(store.current(), NODES, views, step);
   }
 
   /** Every distinct resource any view holds, by identity. */

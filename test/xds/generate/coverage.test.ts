@@ -1,17 +1,19 @@
-// The golden inputs must use every field of the routing CRDs and of AccessPolicy in objects that are actually applied, so the
+// The golden inputs must use every field of the routing CRDs (TrafficRoute, TrafficPolicy, TrafficScope) and of AccessPolicy in objects that are actually applied, so the
 // goldens show what each field turns into (and a new schema field fails here until it is covered).
 // The feature cases alone must cover the API too: each field then has a small golden of its own,
 // not only a line in the whole-mesh cases.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
-import { TRAFFIC_POLICY_SPEC, TRAFFIC_ROUTE_SPEC } from '../../../src/api/routing/v1alpha1/schema.js';
+import { TRAFFIC_POLICY_SPEC, TRAFFIC_ROUTE_SPEC, TRAFFIC_SCOPE_SPEC } from '../../../src/api/routing/v1alpha1/schema.js';
 import { ACCESS_POLICY_SPEC } from '../../../src/api/security/v1alpha1/access-policy-schema.js';
 import type { Schema } from '../../../src/api/routing/v1alpha1/openapi.js';
 import { snapshotFromDir } from '../../support/mesh-snapshot.js';
 import { inputFiles, xdsGoldenCases, type XdsGoldenCase } from '../../support/xds-golden-cases.js';
 
-const KINDS = [['TrafficRoute', TRAFFIC_ROUTE_SPEC], ['TrafficPolicy', TRAFFIC_POLICY_SPEC], ['AccessPolicy', ACCESS_POLICY_SPEC]] as const;
+const KINDS = [
+  ['TrafficRoute', TRAFFIC_ROUTE_SPEC], ['TrafficPolicy', TRAFFIC_POLICY_SPEC], ['TrafficScope', TRAFFIC_SCOPE_SPEC], ['AccessPolicy', ACCESS_POLICY_SPEC],
+] as const;
 type Kind = typeof KINDS[number][0];
 
 /** Every field path of a schema: `a.b`, `a[].b` for list items, `a{}.b` for map values. */
@@ -69,6 +71,8 @@ async function caseUse(c: XdsGoldenCase): Promise<CaseUse> {
     ...snapshot.routing.statuses.filter((s) => s.applied === 'current').map((s) => `${s.kind}/${s.namespace}/${s.name}`),
     ...snapshot.access.statuses.filter((s) => s.applied === 'current').map((s) => `AccessPolicy/${s.namespace}/${s.name}`),
   ]);
+  // A TrafficScope applies as written unless it is rejected (then its last accepted version, if any, does).
+  for (const s of snapshot.scopes.scopes) if (!snapshot.scopes.rejections.has(`${s.meta.namespace}/${s.meta.name}`)) applied.add(`TrafficScope/${s.meta.namespace}/${s.meta.name}`);
   const docs = inputFiles(c).flatMap((f) => YAML.parseAllDocuments(readFileSync(f, 'utf8')).map((d) => d.toJS() as Doc | null));
   const used = new Map<Kind, Set<string>>();
   for (const [kind, schema] of KINDS) {
@@ -85,6 +89,7 @@ async function caseUse(c: XdsGoldenCase): Promise<CaseUse> {
       .map((s) => `${s.kind} ${s.namespace}/${s.name}: ${s.conditions.map((k) => k.reason).join(', ')}`),
     ...snapshot.access.statuses.filter((s) => s.applied !== 'current')
       .map((s) => `AccessPolicy ${s.namespace}/${s.name}: ${s.conditions.map((k) => k.reason).join(', ')}`),
+    ...[...snapshot.scopes.rejections.values()].map((r) => `${r.object}: ${r.reason}`),
   ];
   return { id: c.id, feature: c.feature, used, notApplied };
 }
@@ -99,14 +104,14 @@ describe('xDS goldens cover every CRD field', () => {
   let uses: CaseUse[];
   before(async () => { uses = await Promise.all(xdsGoldenCases().map(caseUse)); });
 
-  it('every TrafficRoute, TrafficPolicy and AccessPolicy field appears in an applied object of some golden case', () => {
+  it('every TrafficRoute, TrafficPolicy, TrafficScope and AccessPolicy field appears in an applied object of some golden case', () => {
     for (const [kind, schema] of KINDS) {
       assert.ok(uses.some((u) => (u.used.get(kind)?.size ?? 0) > 0), `an applied ${kind} exists`);
       assert.deepEqual(missing(kind, schema, uses), [], `${kind} fields not used by an applied object of any case under test/golden/xds`);
     }
   });
 
-  it('every TrafficRoute, TrafficPolicy and AccessPolicy field appears in an applied object of some feature case', () => {
+  it('every TrafficRoute, TrafficPolicy, TrafficScope and AccessPolicy field appears in an applied object of some feature case', () => {
     const features = uses.filter((u) => u.feature);
     assert.ok(features.length > 0, 'feature cases exist under test/golden/xds/features');
     for (const [kind, schema] of KINDS) {

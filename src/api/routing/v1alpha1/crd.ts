@@ -1,7 +1,7 @@
-// Renders the routing CRDs (crds/*.yaml) from the schemas in routing-crd-schema.ts. The YAML files
+// Renders the routing CRDs (crds/*.yaml) from the schemas in schema.ts. The YAML files
 // are checked in and a test fails when they drift from this rendering.
 import YAML from 'yaml';
-import { ROUTING_STATUS, TRAFFIC_POLICY_SPEC, TRAFFIC_ROUTE_SPEC } from './schema.js';
+import { ROUTING_STATUS, TRAFFIC_POLICY_SPEC, TRAFFIC_ROUTE_SPEC, TRAFFIC_SCOPE_SPEC } from './schema.js';
 import type { Schema } from './openapi.js';
 
 export const ROUTING_GROUP = 'routing.pilotfish.io';
@@ -9,7 +9,7 @@ const ROUTING_VERSION = 'v1alpha1';
 export const ROUTING_API_VERSION = `${ROUTING_GROUP}/${ROUTING_VERSION}`;
 
 export interface RoutingKindInfo {
-  readonly kind: 'TrafficRoute' | 'TrafficPolicy';
+  readonly kind: 'TrafficRoute' | 'TrafficPolicy' | 'TrafficScope';
   readonly plural: string;
   readonly singular: string;
   readonly shortName: string;
@@ -37,6 +37,16 @@ export const TRAFFIC_POLICY_KIND: RoutingKindInfo = {
   spec: TRAFFIC_POLICY_SPEC,
   description: 'Load balancing, connection limits, health checks and subsets of one Service (like an Istio DestinationRule).',
   hostColumn: { name: 'Host', jsonPath: '.spec.host' },
+};
+
+export const TRAFFIC_SCOPE_KIND: RoutingKindInfo = {
+  kind: 'TrafficScope',
+  plural: 'trafficscopes',
+  singular: 'trafficscope',
+  shortName: 'ts',
+  spec: TRAFFIC_SCOPE_SPEC,
+  description: 'Which Services the sidecars of a namespace or workload get configuration for (like an Istio Sidecar\'s egress hosts).',
+  hostColumn: { name: 'Hosts', jsonPath: '.spec.egress.hosts' },
 };
 
 export function crdName(info: RoutingKindInfo): string {

@@ -1,4 +1,4 @@
-// The single definition of the TrafficRoute and TrafficPolicy schemas. crds/*.yaml are rendered
+// The single definition of the TrafficRoute, TrafficPolicy and TrafficScope schemas. crds/*.yaml are rendered
 // from here (see routing-crd.ts), and parsing walks the very same data, so a file in a config
 // directory is rejected exactly where the API server would reject it.
 //
@@ -7,6 +7,7 @@
 import { DURATION_HINT, DURATION_PATTERN, parseDuration } from './duration.js';
 import { isPlainObject, type CelRule, type Schema } from './openapi.js';
 import { MAX_HEADER_NAME_LENGTH } from './header-name.js';
+import { matchLabelsSchema, MAX_SELECTOR_LABELS } from '../../security/v1alpha1/schema.js';
 
 // ---------------------------------------------------------------------------------------------
 // CEL rules with their TypeScript twins
@@ -427,6 +428,47 @@ export const TRAFFIC_POLICY_SPEC: Schema = obj('How traffic to one Service is ha
     'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'],
   }),
 }, { required: ['host'] });
+
+// ---------------------------------------------------------------------------------------------
+// TrafficScope
+
+/** At most this many egress hosts in one TrafficScope (documented in the CRD). */
+export const MAX_EGRESS_HOSTS = 256;
+
+const DNS_NAME = `${DNS_LABEL}(\\.${DNS_LABEL})*`;
+
+/** `<namespace>/<host>`: the namespace is a name, `.` (this one) or `*`; the host `*`, `*.<suffix>` or a Service's FQDN. */
+const EGRESS_HOST: Schema = str(63 + 1 + 253, {
+  pattern: `^(\\*|\\.|${DNS_LABEL})/(\\*|(\\*\\.)?${DNS_NAME})$`,
+  patternMessage: "must be '<namespace>/<host>' as in './*', 'shop/*', '*/reviews.shop.svc.cluster.local' or 'pilotfish-system/*'",
+  description: 'A `<namespace>/<host>` pattern: the namespace is a name, `.` (the TrafficScope\'s own) or `*` (every namespace); '
+    + 'the host is `*` (every Service there), `*.<suffix>` or a Service\'s full name `<name>.<namespace>.svc.cluster.local`.',
+});
+
+export const TRAFFIC_SCOPE_SPEC: Schema = obj('Which Services the selected sidecars get configuration for (like the egress hosts of an Istio Sidecar).', {
+  selector: obj('The workloads (pods) of this namespace the scope applies to. Absent: the whole namespace '
+    + "(the whole mesh, where no other scope applies, for a scope in pilotfish's own namespace).", {
+    matchLabels: matchLabelsSchema(`Pod labels a workload must have, all of them (1 to ${MAX_SELECTOR_LABELS}).`),
+  }),
+  egress: obj('What the selected sidecars send traffic to.', {
+    hosts: list(`The Services the selected sidecars get clusters, listeners and routes for (at most ${MAX_EGRESS_HOSTS}); `
+      + 'traffic to any other host follows the outbound traffic policy.', EGRESS_HOST, MAX_EGRESS_HOSTS, {
+      minItems: 1, 'x-kubernetes-list-type': 'set',
+    }),
+  }, { required: ['hosts'] }),
+}, {
+  required: ['egress'],
+  'x-kubernetes-validations': [{
+    rule: '!has(self.selector) || (has(self.selector.matchLabels) && size(self.selector.matchLabels) > 0)',
+    message: 'a selector needs at least one label in matchLabels (leave selector out to cover the whole namespace)',
+    check: (self) => {
+      if (!has(self, 'selector')) return true;
+      const selector = (self as Record<string, unknown>).selector;
+      return has(selector, 'matchLabels') && isPlainObject((selector as Record<string, unknown>).matchLabels)
+        && Object.keys((selector as { matchLabels: object }).matchLabels).length > 0;
+    },
+  }],
+});
 
 // ---------------------------------------------------------------------------------------------
 // Status (written by pilotfish; never validated by parsing)

@@ -51,23 +51,28 @@ const LABEL_KEYS_RULE: CelRule = {
   check: (self) => isPlainObject(self) && Object.keys(self).every((k) => k.length > 0 && k.length <= MAX_LABEL_NAME_LENGTH),
 };
 
+/** A selector's matchLabels (`description` should state the MAX_SELECTOR_LABELS bound): pod labels a workload must have, all of them (shared with TrafficScope). */
+export function matchLabelsSchema(description: string): Schema {
+  return {
+    type: 'object',
+    description,
+    additionalProperties: {
+      type: 'string',
+      maxLength: 63,
+      pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$',
+      patternMessage: 'must be a label value (up to 63 letters, digits, "-", "_" and ".")',
+    },
+    maxProperties: MAX_SELECTOR_LABELS,
+    'x-kubernetes-validations': [LABEL_KEYS_RULE],
+  };
+}
+
 export const SELECTOR: Schema = {
   type: 'object',
   description: 'The workloads (pods) of this namespace the policy applies to. Absent: the whole namespace '
     + "(the whole mesh for a policy in pilotfish's own namespace).",
   properties: {
-    matchLabels: {
-      type: 'object',
-      description: `Pod labels a workload must have, all of them (at most ${MAX_SELECTOR_LABELS}). Empty selects the whole namespace.`,
-      additionalProperties: {
-        type: 'string',
-        maxLength: 63,
-        pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$',
-        patternMessage: 'must be a label value (up to 63 letters, digits, "-", "_" and ".")',
-      },
-      maxProperties: MAX_SELECTOR_LABELS,
-      'x-kubernetes-validations': [LABEL_KEYS_RULE],
-    },
+    matchLabels: matchLabelsSchema(`Pod labels a workload must have, all of them (at most ${MAX_SELECTOR_LABELS}). Empty selects the whole namespace.`),
   },
 };
 
