@@ -13,7 +13,7 @@ type DeploymentLike = K8sObject & { spec: { replicas: number; template: { spec: 
 
 const EXPECTED_KINDS = [
   'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition',
-  'CustomResourceDefinition', 'Deployment',
+  'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment',
   'MutatingWebhookConfiguration', 'NetworkPolicy', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
 ];
 
