@@ -12,6 +12,7 @@ import { NackTracker, sanitizeNackMessage } from '../leader/nack-tracker.js';
 import { KubeRest } from '../kube/rest.js';
 import { ROUTING_CONDITION_TYPES, routingStatuses } from '../leader/routing-conditions.js';
 import { KubeStatusClient, StatusWriter } from '../leader/status-writer.js';
+import { GATEWAY_STATUS_RENDERER, gatewayStatuses, type GatewayDesiredStatus } from '../leader/gateway-status.js';
 import { injectedNamespaces, KubeRootCertClient, RootCertPublisher } from '../leader/root-cert-publisher.js';
 import { createLogger, type Logger } from '../logging.js';
 import { parseDuration } from '../api/routing/v1alpha1/duration.js';
@@ -169,6 +170,15 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     ownedTypes: ROUTING_CONDITION_TYPES,
     logger,
   });
+  // HTTPRoutes and GRPCRoutes: status.parents[] entries of pilotfish.io/mesh, leader only.
+  const gatewayWriter = new StatusWriter<GatewayDesiredStatus>({
+    client: new KubeStatusClient(rest),
+    renderer: GATEWAY_STATUS_RENDERER,
+    live: (t) => source.routingObject(t.kind === 'GRPCRoute' ? 'GRPCRoute' : 'HTTPRoute', t.namespace, t.name),
+    isLeader: () => elector.isLeader(),
+    ownedTypes: [],
+    logger,
+  });
   // The mesh CA's trust bundle (PEM): `meshRoots.bundle` is replaced where the CA is loaded; until
   // then nothing is published and the publisher logs why.
   const meshRoots = { bundle: (): Promise<string> => Promise.reject(new Error('the mesh CA is not loaded')) };
@@ -200,13 +210,22 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
   const { store } = plane;
   store.subscribe((snapshot) => loop.statusesChanged(snapshot.routing.statuses));
   loop.statusesChanged(store.current().routing.statuses);
+  let gatewayStatusSource: readonly RoutingObjectStatus[] | undefined;
+  const gatewayStatusesChanged = (statuses: readonly RoutingObjectStatus[]): void => {
+    if (statuses === gatewayStatusSource) return;
+    gatewayStatusSource = statuses;
+    gatewayWriter.setDesired(gatewayStatuses(statuses));
+  };
+  store.subscribe((snapshot) => gatewayStatusesChanged(snapshot.routing.statuses));
+  gatewayStatusesChanged(store.current().routing.statuses);
   store.subscribe((snapshot) => rootCerts.setNamespaces(injectedNamespaces(snapshot.namespaces.values())));
   rootCerts.setNamespaces(injectedNamespaces(store.current().namespaces.values()));
   // Our own status writes landing in the cache, or someone else editing status: compare again.
-  source.onChange(() => writer.kick());
+  source.onChange(() => { writer.kick(); gatewayWriter.kick(); });
   elector.onChange((leading) => {
     if (!leading) return;
     writer.kick();
+    gatewayWriter.kick();
     // Another replica may have written meanwhile: read every ConfigMap back once.
     rootCerts.resync();
   });
@@ -218,6 +237,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     // Admissions stop first: the API server then follows the webhook's failurePolicy.
     await webhook?.server.close();
     await writer.stop();
+    await gatewayWriter.stop();
     await rootCerts.stop();
     // Released before xDS drains, so the next leader starts writing status at once.
     await elector.stop();

@@ -5,6 +5,7 @@ import { DEBUG_ACCESS_PERMISSIONS } from '../admin/kube-debug-reviewer.js';
 import { INFORMER_PERMISSIONS } from '../sources/kube/kinds.js';
 import { LEASE_PERMISSIONS } from '../leader/lease-store.js';
 import { STATUS_CLIENT_VERBS } from '../leader/status-writer.js';
+import { GATEWAY_STATUS_PERMISSIONS } from '../leader/gateway-status.js';
 import { ROUTING_GROUP, TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND } from '../api/routing/v1alpha1/crd.js';
 import { ROOT_CERT_CONFIGMAP_PERMISSIONS } from '../leader/root-cert-permissions.js';
 import { WEBHOOK_PERMISSIONS } from '../webhook/kube-client.js';
@@ -26,6 +27,7 @@ export const ROUTING_STATUS_PERMISSIONS: readonly ApiPermission[] = [TRAFFIC_ROU
 export const PILOTFISH_PERMISSIONS: readonly ApiPermission[] = [
   ...INFORMER_PERMISSIONS,
   ...ROUTING_STATUS_PERMISSIONS,
+  ...GATEWAY_STATUS_PERMISSIONS,
   ...LEASE_PERMISSIONS,
   ...WEBHOOK_PERMISSIONS,
   ...CA_SECRET_PERMISSIONS,

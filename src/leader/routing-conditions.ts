@@ -38,14 +38,16 @@ export function programmedCondition(nack: NackSummary | undefined, generation: n
  * that are applied (now or in an earlier generation): an object that shapes nothing cannot be rejected.
  */
 export function routingStatuses(statuses: readonly RoutingObjectStatus[], nacks: ReadonlyMap<string, NackSummary>): DesiredStatus[] {
-  return statuses.map((s) => {
+  // Gateway API routes carry their status per parent (leader/gateway-status.ts).
+  return statuses.flatMap((s) => {
+    if (s.kind !== 'TrafficRoute' && s.kind !== 'TrafficPolicy') return [];
     const conditions: DesiredCondition[] = [...s.conditions];
     if (s.applied !== 'none') conditions.push(programmedCondition(nacks.get(routingObjectKey(s)), s.generation));
-    return {
+    return [{
       target: { apiVersion: ROUTING_API_VERSION, kind: s.kind, plural: PLURAL[s.kind], namespace: s.namespace, name: s.name },
       ...(s.uid !== undefined ? { uid: s.uid } : {}),
       ...(s.generation !== undefined ? { observedGeneration: s.generation } : {}),
       conditions,
-    };
+    }];
   });
 }

@@ -12,7 +12,8 @@
 import { serviceKey } from './mesh.js';
 import type { ObjectIdentity } from './object-identity.js';
 
-export type RoutingKind = 'TrafficRoute' | 'TrafficPolicy';
+/** HTTPRoute and GRPCRoute are Gateway API kinds (model/gateway-route.ts), merged into TrafficRoutes per Service. */
+export type RoutingKind = 'TrafficRoute' | 'TrafficPolicy' | 'HTTPRoute' | 'GRPCRoute';
 
 /** Identity of a routing object, carried by its model so status can be written back. */
 export interface RoutingObjectMeta extends ObjectIdentity {
@@ -170,10 +171,16 @@ export interface HttpRule {
   readonly rewrite?: Rewrite;
   readonly requestHeaders: HeaderOperations;
   readonly responseHeaders: HeaderOperations;
+  /**
+   * The Service ports the rule applies to; undefined means every port. Only rules merged from
+   * Gateway API routes whose parentRef names a port carry it.
+   */
+  readonly ports?: readonly number[];
 }
 
 export interface TrafficRoute {
-  readonly meta: RoutingObjectMeta & { readonly kind: 'TrafficRoute' };
+  /** A TrafficRoute, or the oldest of the Gateway API routes merged into this one (routing/gateway-merge.ts). */
+  readonly meta: RoutingObjectMeta & { readonly kind: 'TrafficRoute' | 'HTTPRoute' | 'GRPCRoute' };
   /** In the order written, without duplicates. */
   readonly hosts: readonly ServiceRef[];
   readonly http: readonly HttpRule[];

@@ -87,6 +87,8 @@ const EMPTY_SECURITY: SecurityState = Object.freeze({ objects: [], peerAuthentic
 export interface RoutingObjects {
   readonly trafficRoutes: readonly CustomObject[];
   readonly trafficPolicies: readonly CustomObject[];
+  /** HTTPRoutes and GRPCRoutes (Gateway API). */
+  readonly gatewayRoutes: readonly CustomObject[];
 }
 
 export const EMPTY_SNAPSHOT: MeshSnapshot = Object.freeze({
@@ -98,7 +100,7 @@ export const EMPTY_SNAPSHOT: MeshSnapshot = Object.freeze({
   namespaces: new Map(),
   pods: new Map(),
   changedEndpoints: new Set<string>(),
-  routingObjects: Object.freeze({ trafficRoutes: [], trafficPolicies: [] }),
+  routingObjects: Object.freeze({ trafficRoutes: [], trafficPolicies: [], gatewayRoutes: [] }),
   routing: EMPTY_ROUTING,
   security: EMPTY_SECURITY,
 });

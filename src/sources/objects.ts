@@ -16,10 +16,13 @@ export interface ObjectSet {
   readonly trafficRoutes: readonly CustomObject[];
   readonly trafficPolicies: readonly CustomObject[];
   readonly peerAuthentications: readonly CustomObject[];
+  /** Gateway API HTTPRoutes and GRPCRoutes. */
+  readonly httpRoutes: readonly CustomObject[];
+  readonly grpcRoutes: readonly CustomObject[];
 }
 
 export const EMPTY_OBJECTS: ObjectSet = Object.freeze({
-  namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [],
+  namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [], httpRoutes: [], grpcRoutes: [],
 });
 
 /** Label that ties an EndpointSlice to its Service (set by the EndpointSlice controller). */

@@ -30,6 +30,8 @@ const KINDS: readonly { key: Kind; kind: string; clusterScoped: boolean }[] = [
   { key: 'trafficRoutes', kind: 'TrafficRoute', clusterScoped: false },
   { key: 'trafficPolicies', kind: 'TrafficPolicy', clusterScoped: false },
   { key: 'peerAuthentications', kind: 'PeerAuthentication', clusterScoped: false },
+  { key: 'httpRoutes', kind: 'HTTPRoute', clusterScoped: false },
+  { key: 'grpcRoutes', kind: 'GRPCRoute', clusterScoped: false },
 ];
 
 interface KindMemo {

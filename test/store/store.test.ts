@@ -232,5 +232,5 @@ describe('SnapshotStore', () => {
 });
 
 function emptySet(): ObjectSet {
-  return { namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [] };
+  return { namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [], httpRoutes: [], grpcRoutes: [] };
 }

@@ -7,13 +7,14 @@ import { Composer, LineCounter, Parser, type YAMLError } from 'yaml';
 import { splitDocuments } from './split-documents.js';
 import { ROUTING_API_VERSION } from '../../api/routing/v1alpha1/crd.js';
 import { SECURITY_API_VERSION } from '../../api/security/v1alpha1/crd.js';
+import { GATEWAY_API_VERSION } from '../../api/gateway/v1/gateway-api.js';
 import { SERVICE_NAME_LABEL, EMPTY_OBJECTS, type CustomObject, type ObjectSet, type V1EndpointSlice, type V1Namespace, type V1Pod, type V1Service } from '../objects.js';
 import {
   dns1035LabelError, dns1123LabelError, dns1123SubdomainError, isPortNumber, labelKeyError,
   labelValueError, portNameError,
 } from '../k8s-names.js';
 
-type ConfigKind = 'Namespace' | 'Service' | 'EndpointSlice' | 'Pod' | 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication';
+type ConfigKind = 'Namespace' | 'Service' | 'EndpointSlice' | 'Pod' | 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication' | 'HTTPRoute' | 'GRPCRoute';
 
 /** A valid object of a config file, with its document number (1-based) and identity key. */
 export type ParsedObject = { readonly document: number; readonly key: string } & (
@@ -21,7 +22,7 @@ export type ParsedObject = { readonly document: number; readonly key: string } &
   | { readonly kind: 'Service'; readonly object: V1Service }
   | { readonly kind: 'EndpointSlice'; readonly object: V1EndpointSlice }
   | { readonly kind: 'Pod'; readonly object: V1Pod }
-  | { readonly kind: 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication'; readonly object: CustomObject });
+  | { readonly kind: 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication' | 'HTTPRoute' | 'GRPCRoute'; readonly object: CustomObject });
 
 export interface ConfigError {
   readonly file: string;
@@ -74,6 +75,8 @@ const KINDS: Readonly<Record<ConfigKind, KindSpec>> = {
   TrafficRoute: { apiVersion: ROUTING_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
   TrafficPolicy: { apiVersion: ROUTING_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
   PeerAuthentication: { apiVersion: SECURITY_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
+  HTTPRoute: { apiVersion: GATEWAY_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
+  GRPCRoute: { apiVersion: GATEWAY_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
 };
 
 const SUPPORTED = (Object.keys(KINDS) as ConfigKind[]).map((k) => `${KINDS[k].apiVersion} ${k}`).join(', ');
@@ -236,7 +239,7 @@ export function objectSetOf(objects: Iterable<ParsedObject>): ObjectSet {
   const set = {
     namespaces: [] as V1Namespace[], services: [] as V1Service[], endpointSlices: [] as V1EndpointSlice[],
     pods: [] as V1Pod[], trafficRoutes: [] as CustomObject[], trafficPolicies: [] as CustomObject[],
-    peerAuthentications: [] as CustomObject[],
+    peerAuthentications: [] as CustomObject[], httpRoutes: [] as CustomObject[], grpcRoutes: [] as CustomObject[],
   };
   let any = false;
   for (const o of objects) {
@@ -249,6 +252,8 @@ export function objectSetOf(objects: Iterable<ParsedObject>): ObjectSet {
       case 'TrafficRoute': set.trafficRoutes.push(o.object); break;
       case 'TrafficPolicy': set.trafficPolicies.push(o.object); break;
       case 'PeerAuthentication': set.peerAuthentications.push(o.object); break;
+      case 'HTTPRoute': set.httpRoutes.push(o.object); break;
+      case 'GRPCRoute': set.grpcRoutes.push(o.object); break;
     }
   }
   return any ? set : EMPTY_OBJECTS;

@@ -197,6 +197,10 @@ export class SupervisedInformer {
     this.stats.lists++;
     this.metrics?.informerRelists.inc({ kind: this.kind.kind });
     this.backoff.reset();
+    if (this.absentLogged) {
+      this.absentLogged = false;
+      this.log.info(`the ${this.kind.kind} API is served now; watching it`, { path: this.kind.path, items: items.length });
+    }
     this.log.debug('listed', { items: items.length, resourceVersion });
     return { metadata: { resourceVersion }, items: items as KubernetesObject[] };
   }
@@ -287,7 +291,7 @@ export class SupervisedInformer {
     if (code === 404 && this.kind.optional) {
       if (!this.absentLogged) {
         this.absentLogged = true;
-        this.log.warn(`the ${this.kind.kind} API is not served (is its CRD installed? kubectl apply -f crds/); treating it as empty and retrying`,
+        this.log.warn(`the ${this.kind.kind} API is not served (is its CRD installed? ${this.kind.installHint ?? 'kubectl apply -f crds/'}); treating it as empty and retrying`,
           { path: this.kind.path });
       }
       this.markSynced();

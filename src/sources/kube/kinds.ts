@@ -1,6 +1,7 @@
 // The kinds the controller watches, cluster-wide, and how each is trimmed before it is cached.
 import { ROUTING_API_VERSION } from '../../api/routing/v1alpha1/crd.js';
 import { SECURITY_API_VERSION } from '../../api/security/v1alpha1/crd.js';
+import { GATEWAY_API_VERSION, GRPC_ROUTE_KIND, HTTP_ROUTE_KIND } from '../../api/gateway/v1/gateway-api.js';
 import { type ObjectSet } from '../objects.js';
 import type { ApiPermission } from '../../kube/api-permission.js';
 
@@ -35,6 +36,8 @@ export interface WatchedKind {
    * still becomes ready) and the list is retried with backoff until the CRD appears.
    */
   readonly optional: boolean;
+  /** How to install the CRD of an optional kind, for the log line saying it is missing. */
+  readonly installHint?: string;
 }
 
 export const NAMESPACES: WatchedKind = { key: 'namespaces', apiVersion: 'v1', kind: 'Namespace', path: '/api/v1/namespaces', optional: false };
@@ -55,8 +58,18 @@ const PEER_AUTHENTICATIONS: WatchedKind = {
   path: `/apis/${SECURITY_API_VERSION}/peerauthentications`, optional: true,
 };
 
+/** Gateway API routes: watched once their CRDs exist (the chart installs them optionally). */
+export const HTTP_ROUTES: WatchedKind = {
+  key: 'httpRoutes', apiVersion: GATEWAY_API_VERSION, kind: HTTP_ROUTE_KIND.kind, path: `/apis/${GATEWAY_API_VERSION}/${HTTP_ROUTE_KIND.plural}`, optional: true,
+  installHint: 'the Helm chart installs the Gateway API CRDs with gatewayAPI.installCRDs=true',
+};
+export const GRPC_ROUTES: WatchedKind = {
+  key: 'grpcRoutes', apiVersion: GATEWAY_API_VERSION, kind: GRPC_ROUTE_KIND.kind, path: `/apis/${GATEWAY_API_VERSION}/${GRPC_ROUTE_KIND.plural}`, optional: true,
+  installHint: 'the Helm chart installs the Gateway API CRDs with gatewayAPI.installCRDs=true',
+};
+
 export const WATCHED_KINDS: readonly WatchedKind[] = [
-  NAMESPACES, SERVICES, ENDPOINT_SLICES, PODS, TRAFFIC_ROUTES, TRAFFIC_POLICIES, PEER_AUTHENTICATIONS,
+  NAMESPACES, SERVICES, ENDPOINT_SLICES, PODS, TRAFFIC_ROUTES, TRAFFIC_POLICIES, PEER_AUTHENTICATIONS, HTTP_ROUTES, GRPC_ROUTES,
 ];
 
 /** RBAC for the informers (collected in src/permissions.ts): list and watch, cluster-wide, of every watched kind. */

@@ -8,7 +8,7 @@ import type { Source, SourceSink } from '../source.js';
 import {
   DEFAULT_TUNING, SupervisedInformer, type InformerMetricsSink, type InformerStats, type InformerTuning,
 } from './informer.js';
-import { TRAFFIC_POLICIES, TRAFFIC_ROUTES, WATCHED_KINDS, type ObjectSetKey, type RawObject, type WatchedKind } from './kinds.js';
+import { GRPC_ROUTES, HTTP_ROUTES, TRAFFIC_POLICIES, TRAFFIC_ROUTES, WATCHED_KINDS, type ObjectSetKey, type RawObject, type WatchedKind } from './kinds.js';
 import { KubeRest } from '../../kube/rest.js';
 
 interface KubeSourceOptions {
@@ -23,7 +23,11 @@ interface KubeSourceOptions {
   readonly metrics?: InformerMetricsSink;
 }
 
-type RoutingKindName = 'TrafficRoute' | 'TrafficPolicy';
+type RoutingKindName = 'TrafficRoute' | 'TrafficPolicy' | 'HTTPRoute' | 'GRPCRoute';
+
+const ROUTING_KINDS: Readonly<Record<RoutingKindName, WatchedKind>> = {
+  TrafficRoute: TRAFFIC_ROUTES, TrafficPolicy: TRAFFIC_POLICIES, HTTPRoute: HTTP_ROUTES, GRPCRoute: GRPC_ROUTES,
+};
 
 export class KubeSource implements Source {
   readonly name = 'kubernetes';
@@ -69,7 +73,7 @@ export class KubeSource implements Source {
 
   /** The cached routing objects as stored, status and resourceVersion included (for status writing). */
   routingObject(kind: RoutingKindName, namespace: string, name: string): CustomObject | undefined {
-    const informer = this.informerFor(kind === 'TrafficRoute' ? TRAFFIC_ROUTES : TRAFFIC_POLICIES);
+    const informer = this.informerFor(ROUTING_KINDS[kind]);
     return informer?.get(namespace, name) as CustomObject | undefined;
   }
 
@@ -81,10 +85,11 @@ export class KubeSource implements Source {
   objects(): ObjectSet {
     const set: Record<ObjectSetKey, RawObject[]> = {
       namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [],
+      httpRoutes: [], grpcRoutes: [],
     };
     for (const informer of this.informers) {
       const routing = informer.kind.key === 'trafficRoutes' || informer.kind.key === 'trafficPolicies'
-        || informer.kind.key === 'peerAuthentications';
+        || informer.kind.key === 'peerAuthentications' || informer.kind.key === 'httpRoutes' || informer.kind.key === 'grpcRoutes';
       for (const obj of informer.objects()) set[informer.kind.key].push(routing ? withoutStatus(obj) : obj);
     }
     return set as unknown as ObjectSet;

@@ -282,6 +282,8 @@ class LazyObjects implements ObjectSet {
   readonly trafficRoutes: ObjectSet['trafficRoutes'] = [];
   readonly trafficPolicies: ObjectSet['trafficPolicies'] = [];
   readonly peerAuthentications: ObjectSet['peerAuthentications'] = [];
+  readonly httpRoutes: ObjectSet['httpRoutes'] = [];
+  readonly grpcRoutes: ObjectSet['grpcRoutes'] = [];
   private parts: { services: V1Service[]; endpointSlices: V1EndpointSlice[]; pods: V1Pod[] } | undefined;
 
   constructor(private readonly build: () => { services: V1Service[]; endpointSlices: V1EndpointSlice[]; pods: V1Pod[] }) {}

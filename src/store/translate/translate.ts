@@ -132,7 +132,9 @@ export class Translator {
   private namespaceList: readonly V1Namespace[] | undefined;
   private namespaces = { map: new Map<string, NamespaceInfo>(), warnings: [] as readonly string[] };
   private sortedSlices: { list: readonly V1EndpointSlice[]; sorted: readonly V1EndpointSlice[] } | undefined;
-  private routing: { routes: readonly CustomObject[]; policies: readonly CustomObject[]; objects: RoutingObjects } | undefined;
+  private routing: {
+    routes: readonly CustomObject[]; policies: readonly CustomObject[]; http: readonly CustomObject[]; grpc: readonly CustomObject[]; objects: RoutingObjects;
+  } | undefined;
   private peerAuthentications: { list: readonly CustomObject[]; sorted: readonly CustomObject[] } | undefined;
 
   constructor(hooks: TranslatorHooks = {}, options: TranslateOptions = {}) {
@@ -210,7 +212,7 @@ export class Translator {
       endpoints,
       namespaces: namespaces.map,
       pods: this.podInfos,
-      routingObjects: this.routingObjects(objects.trafficRoutes, objects.trafficPolicies),
+      routingObjects: this.routingObjects(objects.trafficRoutes, objects.trafficPolicies, objects.httpRoutes, objects.grpcRoutes),
       peerAuthentications: this.sortedPeerAuthentications(objects.peerAuthentications),
       warnings,
     };
@@ -386,13 +388,18 @@ export class Translator {
     return this.namespaces;
   }
 
-  private routingObjects(routes: readonly CustomObject[], policies: readonly CustomObject[]): RoutingObjects {
-    if (this.routing !== undefined && sameElements(this.routing.routes, routes) && sameElements(this.routing.policies, policies)) return this.routing.objects;
+  private routingObjects(routes: readonly CustomObject[], policies: readonly CustomObject[],
+    http: readonly CustomObject[], grpc: readonly CustomObject[]): RoutingObjects {
+    const r = this.routing;
+    if (r !== undefined && sameElements(r.routes, routes) && sameElements(r.policies, policies)
+      && sameElements(r.http, http) && sameElements(r.grpc, grpc)) return r.objects;
     const objects: RoutingObjects = {
       trafficRoutes: sortByKey(routes, nsName).map((x) => x.object),
       trafficPolicies: sortByKey(policies, nsName).map((x) => x.object),
+      // HTTPRoutes first, each kind by namespace/name.
+      gatewayRoutes: [...sortByKey(http, nsName), ...sortByKey(grpc, nsName)].map((x) => x.object),
     };
-    this.routing = { routes, policies, objects };
+    this.routing = { routes, policies, http, grpc, objects };
     return objects;
   }
 
