@@ -40,7 +40,7 @@ interface ServiceLookup {
   service(namespace: string, name: string): ServiceFacts | undefined;
 }
 
-export interface GatewayValidationInput {
+interface GatewayValidationInput {
   /** HTTPRoutes and GRPCRoutes, any order. */
   readonly objects: readonly CustomObject[];
   readonly services: ServiceLookup;
@@ -54,7 +54,7 @@ export interface GatewayValidationInput {
   readonly rawMeta: (obj: CustomObject) => RoutingObjectMeta;
 }
 
-export interface GatewayValidationResult {
+interface GatewayValidationResult {
   /** One per object, oldest first. */
   readonly statuses: readonly RoutingObjectStatus[];
   readonly applied: ReadonlyMap<string, GatewayRoute>;

@@ -15,7 +15,7 @@ export const GATEWAY_BUNDLE_VERSION_ANNOTATION = 'gateway.networking.k8s.io/bund
 /** status.parents[].controllerName of the entries pilotfish writes (and the only ones it touches). */
 export const MESH_CONTROLLER_NAME = 'pilotfish.io/mesh';
 
-export interface GatewayRouteKindInfo {
+interface GatewayRouteKindInfo {
   readonly kind: GatewayRouteKind;
   readonly plural: string;
 }

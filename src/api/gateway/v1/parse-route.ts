@@ -20,7 +20,7 @@ import { isPlainObject, type FieldError } from '../../routing/v1alpha1/openapi.j
 import { GATEWAY_API_VERSION, GATEWAY_GROUP } from './gateway-api.js';
 import { parseGatewayDuration } from './duration.js';
 
-export type GatewayParseResult =
+type GatewayParseResult =
   | { readonly ok: GatewayRoute; readonly errors?: undefined }
   /** The parentRefs that could be read, so status can still be written on them. */
   | { readonly ok?: undefined; readonly errors: readonly FieldError[]; readonly parentRefs?: readonly GatewayParentRef[] };
