@@ -153,43 +153,39 @@ function byName<T extends { name: string }>(list: T[]): T[] {
   return list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** Header matches; of names equal but for case, the first counts (as the spec says). */
-function headerMatches(r: SpecReader, v: unknown, path: string): HeaderMatch[] {
-  const out: HeaderMatch[] = [];
+interface NameValueMatch { name: string; type: 'exact' | 'regex'; value: string }
+
+/**
+ * Header or query parameter matches. Of entries naming the same header or parameter (`key` says
+ * when two names are the same), the first counts, as the spec says.
+ */
+function nameValueMatches(r: SpecReader, v: unknown, path: string, what: { name: (v: unknown, at: string) => string | undefined; maxValue: number; key: (name: string) => string }): NameValueMatch[] {
+  const out: NameValueMatch[] = [];
   const seen = new Set<string>();
-  (r.list(v, path, MAX_LIST) ?? []).forEach((h, i) => {
+  (r.list(v, path, MAX_LIST) ?? []).forEach((m, i) => {
     const at = `${path}[${i}]`;
-    const o = r.object(h, at, ['type', 'name', 'value']);
+    const o = r.object(m, at, ['type', 'name', 'value']);
     if (!o) return;
     const type = r.oneOf(o.type, `${at}.type`, ['Exact', 'RegularExpression'] as const, 'Exact');
-    const name = r.headerName(o.name, `${at}.name`);
-    const value = r.string(o.value, `${at}.value`, MAX_HEADER_VALUE, true);
+    const name = what.name(o.name, `${at}.name`);
+    const value = r.string(o.value, `${at}.value`, what.maxValue, true);
     if (type === undefined || name === undefined || value === undefined) return;
     if (type === 'RegularExpression' && r.regex(value, `${at}.value`) === undefined) return;
-    if (seen.has(name.toLowerCase())) return;
-    seen.add(name.toLowerCase());
+    if (seen.has(what.key(name))) return;
+    seen.add(what.key(name));
     out.push({ name, type: type === 'Exact' ? 'exact' : 'regex', value });
   });
   return byName(out);
 }
 
+/** Header names are case-insensitive. */
+function headerMatches(r: SpecReader, v: unknown, path: string): HeaderMatch[] {
+  return nameValueMatches(r, v, path, { name: (n, at) => r.headerName(n, at), maxValue: MAX_HEADER_VALUE, key: (n) => n.toLowerCase() });
+}
+
+/** Query parameter names are case-sensitive. */
 function queryMatches(r: SpecReader, v: unknown, path: string): QueryParamMatch[] {
-  const out: QueryParamMatch[] = [];
-  const seen = new Set<string>();
-  (r.list(v, path, MAX_LIST) ?? []).forEach((q, i) => {
-    const at = `${path}[${i}]`;
-    const o = r.object(q, at, ['type', 'name', 'value']);
-    if (!o) return;
-    const type = r.oneOf(o.type, `${at}.type`, ['Exact', 'RegularExpression'] as const, 'Exact');
-    const name = r.string(o.name, `${at}.name`, 256, true);
-    const value = r.string(o.value, `${at}.value`, 1024, true);
-    if (type === undefined || name === undefined || value === undefined) return;
-    if (type === 'RegularExpression' && r.regex(value, `${at}.value`) === undefined) return;
-    if (seen.has(name)) return;
-    seen.add(name);
-    out.push({ name, type: type === 'Exact' ? 'exact' : 'regex', value });
-  });
-  return byName(out);
+  return nameValueMatches(r, v, path, { name: (n, at) => r.string(n, at, 256, true), maxValue: 1024, key: (n) => n });
 }
 
 /** Path match ranks: exact, then regular expression (implementation-specific), then prefix. */
