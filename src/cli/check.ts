@@ -8,7 +8,11 @@
 import { X509Certificate } from 'node:crypto';
 import { crdName, TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND, TRAFFIC_SCOPE_KIND } from '../api/routing/v1alpha1/crd.js';
 import { PEER_AUTHENTICATION_CRD_NAME } from '../api/security/v1alpha1/crd.js';
+import { ACCESS_POLICY_CRD_NAME } from '../api/security/v1alpha1/access-policy-crd.js';
 import { DESTINATION_RULE_KIND, VIRTUAL_SERVICE_KIND, istioCrdName, type IstioKindInfo } from '../api/istio/networking/v1/kinds.js';
+import {
+  GATEWAY_API_BUNDLE_VERSION, GATEWAY_BUNDLE_VERSION_ANNOTATION, gatewayCrdName, GRPC_ROUTE_KIND, HTTP_ROUTE_KIND,
+} from '../api/gateway/v1/gateway-api.js';
 import { errorCode, errorText, KubeRest } from '../kube/rest.js';
 import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '../webhook/injection-names.js';
 import type { ParsedLine } from './command-line.js';
@@ -34,7 +38,9 @@ const INSTALLS: ReadonlyArray<{ group: string; resource: string; namespaced: boo
   { group: 'policy', resource: 'poddisruptionbudgets', namespaced: true },
 ];
 
-const CRDS = [crdName(TRAFFIC_ROUTE_KIND), crdName(TRAFFIC_POLICY_KIND), crdName(TRAFFIC_SCOPE_KIND), PEER_AUTHENTICATION_CRD_NAME];
+const CRDS = [crdName(TRAFFIC_ROUTE_KIND), crdName(TRAFFIC_POLICY_KIND), crdName(TRAFFIC_SCOPE_KIND), PEER_AUTHENTICATION_CRD_NAME, ACCESS_POLICY_CRD_NAME];
+/** Optional: pilotfish reads HTTPRoutes/GRPCRoutes only when these exist. */
+const GATEWAY_CRDS = [gatewayCrdName(HTTP_ROUTE_KIND), gatewayCrdName(GRPC_ROUTE_KIND)];
 
 interface Line {
   readonly ok: boolean;
@@ -73,6 +79,7 @@ export async function check({ values }: ParsedLine<typeof checkCommand.flags>, o
   } else {
     section('pilotfish CRDs', await Promise.all(CRDS.map((name) => crdEstablished(kube, name))));
     section('Istio config (optional)', await Promise.all(ISTIO_KINDS.map((info) => istioKindPresence(kube, info))));
+    section('Gateway API (optional)', await Promise.all(GATEWAY_CRDS.map((name) => gatewayCrd(kube, name))));
     section('control plane', [
       await leaseHeld(kube, namespace, values['lease-name']!),
       ...(values.server !== undefined ? await replicasServing(serversOf(values.server, 'check')) : await podsReady(kube, namespace)),
@@ -169,6 +176,20 @@ async function crdEstablished(kube: KubeRest, name: string): Promise<Line> {
       : { ok: false, text: `${name} is established`, hint: `not yet: ${established?.message ?? 'no Established condition'}` };
   } catch (err) {
     return { ok: false, text: `${name} is established`, hint: errorCode(err) === 404 ? `it is not installed; ${hint}` : errorText(err) };
+  }
+}
+
+/** Never a failure: without the CRD pilotfish simply does not read that kind. */
+async function gatewayCrd(kube: KubeRest, name: string): Promise<Line> {
+  try {
+    const crd = await kube.request<{ metadata?: { annotations?: Record<string, string> } }>('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+    const version = crd.metadata?.annotations?.[GATEWAY_BUNDLE_VERSION_ANNOTATION] ?? 'unknown version';
+    return { ok: true, text: `${name} is installed (${version}); pilotfish reads these routes (the chart ships ${GATEWAY_API_BUNDLE_VERSION})` };
+  } catch (err) {
+    if (errorCode(err) === 404) {
+      return { ok: true, text: `${name} is not installed: pilotfish does not read these routes (helm --set gatewayAPI.installCRDs=true installs them)` };
+    }
+    return { ok: false, text: `can read CRD ${name}`, hint: errorText(err) };
   }
 }
 

@@ -16,6 +16,7 @@ import { KubeStatusClient, StatusWriter } from '../leader/status-writer.js';
 import { IstioEventReporter, KubeEventClient } from '../leader/istio-events.js';
 import { PEER_AUTHENTICATION_CONDITION_TYPES, peerAuthenticationStatuses } from '../leader/peer-authentication-conditions.js';
 import { ACCESS_CONDITION_TYPES, accessStatuses } from '../leader/access-conditions.js';
+import { GATEWAY_STATUS_RENDERER, gatewayStatuses, type GatewayDesiredStatus } from '../leader/gateway-status.js';
 import { injectedNamespaces, KubeRootCertClient, RootCertPublisher } from '../leader/root-cert-publisher.js';
 import { createLogger, type Logger } from '../logging.js';
 import { parseDuration } from '../api/routing/v1alpha1/duration.js';
@@ -200,6 +201,15 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     ownedTypes: ACCESS_CONDITION_TYPES,
     logger,
   });
+  // HTTPRoutes and GRPCRoutes: status.parents[] entries of pilotfish.io/mesh, leader only.
+  const gatewayWriter = new StatusWriter<GatewayDesiredStatus>({
+    client: new KubeStatusClient(rest),
+    renderer: GATEWAY_STATUS_RENDERER,
+    live: (t) => source.routingObject(t.kind === 'GRPCRoute' ? 'GRPCRoute' : 'HTTPRoute', t.namespace, t.name),
+    isLeader: () => elector.isLeader(),
+    ownedTypes: [],
+    logger,
+  });
   // The mesh CA's trust bundle (PEM): `meshRoots.bundle` is replaced where the CA is loaded; until
   // then nothing is published and the publisher logs why.
   const meshRoots = { bundle: (): Promise<string> => Promise.reject(new Error('the mesh CA is not loaded')) };
@@ -242,6 +252,14 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
   store.subscribe((snapshot) => istioEvents.update(snapshot.routing.statuses));
   istioEvents.update(store.current().routing.statuses);
   loop.statusesChanged(store.current().routing.statuses, store.current().scopes);
+  let gatewayStatusSource: readonly RoutingObjectStatus[] | undefined;
+  const gatewayStatusesChanged = (statuses: readonly RoutingObjectStatus[]): void => {
+    if (statuses === gatewayStatusSource) return;
+    gatewayStatusSource = statuses;
+    gatewayWriter.setDesired(gatewayStatuses(statuses));
+  };
+  store.subscribe((snapshot) => gatewayStatusesChanged(snapshot.routing.statuses));
+  gatewayStatusesChanged(store.current().routing.statuses);
   let security = store.current().security;
   securityWriter.setDesired(peerAuthenticationStatuses(security));
   store.subscribe((snapshot) => {
@@ -263,6 +281,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     writer.kick();
     securityWriter.kick();
     accessWriter.kick();
+    gatewayWriter.kick();
   });
   elector.onChange((leading) => {
     if (!leading) return;
@@ -270,6 +289,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     istioEvents.kick();
     securityWriter.kick();
     accessWriter.kick();
+    gatewayWriter.kick();
     // Another replica may have written meanwhile: read every ConfigMap back once.
     rootCerts.resync();
   });
@@ -284,6 +304,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     await istioEvents.stop();
     await securityWriter.stop();
     await accessWriter.stop();
+    await gatewayWriter.stop();
     await rootCerts.stop();
     // Released before xDS drains, so the next leader starts writing status at once.
     await elector.stop();

@@ -6,6 +6,7 @@ import { INFORMER_PERMISSIONS } from '../sources/kube/kinds.js';
 import { LEASE_PERMISSIONS } from '../leader/lease-store.js';
 import { STATUS_CLIENT_VERBS } from '../leader/status-writer.js';
 import { ISTIO_EVENT_PERMISSIONS } from '../leader/istio-events.js';
+import { GATEWAY_STATUS_PERMISSIONS } from '../leader/gateway-status.js';
 import { ROUTING_GROUP, TRAFFIC_POLICY_KIND, TRAFFIC_ROUTE_KIND, TRAFFIC_SCOPE_KIND } from '../api/routing/v1alpha1/crd.js';
 import { PEER_AUTHENTICATION_PLURAL, SECURITY_GROUP } from '../api/security/v1alpha1/crd.js';
 import { ACCESS_POLICY_KIND, ACCESS_POLICY_PLURAL } from '../api/security/v1alpha1/access-policy-crd.js';
@@ -47,6 +48,7 @@ export const PILOTFISH_PERMISSIONS: readonly ApiPermission[] = [
   ...ISTIO_EVENT_PERMISSIONS,
   ...PEER_AUTHENTICATION_STATUS_PERMISSIONS,
   ...ACCESS_STATUS_PERMISSIONS,
+  ...GATEWAY_STATUS_PERMISSIONS,
   ...LEASE_PERMISSIONS,
   ...WEBHOOK_PERMISSIONS,
   ...CA_SECRET_PERMISSIONS,

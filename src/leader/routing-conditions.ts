@@ -42,15 +42,16 @@ export function programmedCondition(nack: NackSummary | undefined, generation: n
  * that are applied (now or in an earlier generation): an object that shapes nothing cannot be rejected.
  */
 export function routingStatuses(statuses: readonly RoutingObjectStatus[], nacks: ReadonlyMap<string, NackSummary>): DesiredStatus[] {
-  // Istio's objects carry Istio's status; pilotfish reports on them with Events (istio-events.ts).
-  return statuses.filter(isOwnKind).map((s) => {
+  // Only pilotfish's own kinds: Istio's objects carry Istio's status (pilotfish reports on them with
+  // Events, istio-events.ts); Gateway API routes carry theirs per parent (leader/gateway-status.ts).
+  return statuses.filter(isOwnKind).flatMap((s) => {
     const conditions: DesiredCondition[] = [...s.conditions];
     if (s.applied !== 'none') conditions.push(programmedCondition(nacks.get(routingObjectKey(s)), s.generation));
-    return {
+    return [{
       target: { apiVersion: ROUTING_API_VERSION, kind: s.kind, plural: PLURAL[s.kind], namespace: s.namespace, name: s.name },
       ...(s.uid !== undefined ? { uid: s.uid } : {}),
       ...(s.generation !== undefined ? { observedGeneration: s.generation } : {}),
       conditions,
-    };
+    }];
   });
 }

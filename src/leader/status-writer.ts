@@ -48,11 +48,31 @@ interface LiveObject {
 }
 
 interface StatusClient {
-  patchStatus(target: StatusTarget, status: Record<string, unknown>): Promise<void>;
+  /** With `resourceVersion`, the write fails (409) when the object changed since it was read. */
+  patchStatus(target: StatusTarget, status: Record<string, unknown>, resourceVersion?: string): Promise<void>;
 }
 
-interface StatusWriterOptions {
+/**
+ * How a writer turns its desired state into the object's status. The default writes
+ * status.conditions (nextStatus); the Gateway API's per-parent status plugs in its own
+ * (leader/gateway-status.ts).
+ */
+export interface StatusRenderer<D extends DesiredStatus> {
+  next(desired: D, existing: unknown, now: Date): Record<string, unknown>;
+  same(a: unknown, b: unknown): boolean;
+  /** One line for the log. */
+  summary(status: Record<string, unknown>): string;
+  /**
+   * Whether writes carry the resourceVersion they were based on: needed when the status holds
+   * entries other writers own (a merge patch replaces lists whole).
+   */
+  readonly precondition: boolean;
+}
+
+interface StatusWriterOptions<D extends DesiredStatus> {
   readonly client: StatusClient;
+  /** Default: status.conditions. */
+  readonly renderer?: StatusRenderer<D>;
   /** The live object (from an informer cache), undefined when it does not exist (any more). */
   readonly live: (target: StatusTarget) => LiveObject | undefined;
   readonly isLeader: () => boolean;
@@ -67,7 +87,7 @@ interface Written {
   readonly uid: string | undefined;
   /** The resourceVersion the write was based on: while the cache still shows it, the cache is stale. */
   readonly basedOn: string | undefined;
-  readonly status: StatusShape;
+  readonly status: Record<string, unknown>;
 }
 
 interface StatusShape {
@@ -131,8 +151,21 @@ function sameStatus(a: unknown, b: unknown): boolean {
   return ca.length === cb.length && ca.every((c, i) => c === cb[i]);
 }
 
-export class StatusWriter {
-  private desired = new Map<string, DesiredStatus>();
+/** status.conditions, with the types in `ownedTypes` managed and others kept. */
+function conditionsRenderer(ownedTypes: readonly string[]): StatusRenderer<DesiredStatus> {
+  return {
+    next: (d, existing, now) => nextStatus(d, existing, ownedTypes, now),
+    same: sameStatus,
+    summary: (status) => conditionsOf(status).map((c) => {
+      const o = (c ?? {}) as Partial<WrittenCondition>;
+      return `${String(o.type)}=${String(o.status)}(${String(o.reason)})`;
+    }).join(' '),
+    precondition: false,
+  };
+}
+
+export class StatusWriter<D extends DesiredStatus = DesiredStatus> {
+  private desired = new Map<string, D>();
   private readonly written = new Map<string, Written>();
   private dirty = false;
   private running: Promise<void> | undefined;
@@ -141,16 +174,19 @@ export class StatusWriter {
   private readonly backoff: Backoff;
   private readonly log: Logger;
   private readonly now: () => Date;
+  private readonly renderer: StatusRenderer<D>;
   readonly stats = { writes: 0, failures: 0 };
 
-  constructor(private readonly opts: StatusWriterOptions) {
+  constructor(private readonly opts: StatusWriterOptions<D>) {
     this.log = opts.logger.child({ component: 'status-writer' });
+    // Without a renderer D is DesiredStatus: the default renders any DesiredStatus.
+    this.renderer = opts.renderer ?? (conditionsRenderer(opts.ownedTypes) as StatusRenderer<D>);
     this.backoff = new Backoff(opts.backoff ?? { initialMs: 500, maxMs: 30_000 });
     this.now = opts.now ?? (() => new Date());
   }
 
   /** Replaces the whole desired set (objects not in it are left alone). */
-  setDesired(list: readonly DesiredStatus[]): void {
+  setDesired(list: readonly D[]): void {
     this.desired = new Map(list.map((d) => [targetKey(d.target), d]));
     for (const key of [...this.written.keys()]) if (!this.desired.has(key)) this.written.delete(key);
     this.kick();
@@ -193,27 +229,26 @@ export class StatusWriter {
   }
 
   /** False when the write failed and should be retried. */
-  private async sync(d: DesiredStatus): Promise<boolean> {
+  private async sync(d: D): Promise<boolean> {
     const key = targetKey(d.target);
     const live = this.opts.live(d.target);
     const uid = live?.metadata?.uid;
     const resourceVersion = live?.metadata?.resourceVersion;
     if (!live || (d.uid !== undefined && uid !== undefined && uid !== d.uid)) return true;
-    const next = nextStatus(d, live.status, this.opts.ownedTypes, this.now());
-    if (sameStatus(next, live.status)) {
+    const next = this.renderer.next(d, live.status, this.now());
+    if (this.renderer.same(next, live.status)) {
       this.written.delete(key);
       return true;
     }
     const prev = this.written.get(key);
     // Our own last write has not reached the cache yet: comparing with the cache would write twice.
-    if (prev && prev.uid === uid && prev.basedOn === resourceVersion && sameStatus(next, prev.status)) return true;
+    if (prev && prev.uid === uid && prev.basedOn === resourceVersion && this.renderer.same(next, prev.status)) return true;
     try {
-      await this.opts.client.patchStatus(d.target, next);
+      await this.opts.client.patchStatus(d.target, next, this.renderer.precondition ? resourceVersion : undefined);
       this.written.set(key, { uid, basedOn: resourceVersion, status: next });
       this.stats.writes++;
       this.log.info('status written', {
-        object: key, observedGeneration: next.observedGeneration,
-        conditions: next.conditions.map((c) => `${c.type}=${c.status}(${c.reason})`).join(' '),
+        object: key, observedGeneration: d.observedGeneration, conditions: this.renderer.summary(next),
       });
       return true;
     } catch (err) {
@@ -232,11 +267,13 @@ export const STATUS_CLIENT_VERBS: readonly ApiVerb[] = ['patch'];
 export class KubeStatusClient implements StatusClient {
   constructor(private readonly rest: KubeRest, private readonly timeoutMs = 10_000) {}
 
-  async patchStatus(t: StatusTarget, status: Record<string, unknown>): Promise<void> {
+  async patchStatus(t: StatusTarget, status: Record<string, unknown>, resourceVersion?: string): Promise<void> {
     const prefix = t.apiVersion.includes('/') ? `/apis/${t.apiVersion}` : `/api/${t.apiVersion}`;
     const path = `${prefix}/namespaces/${encodeURIComponent(t.namespace)}/${t.plural}/${encodeURIComponent(t.name)}/status`;
+    // A resourceVersion in a merge patch is a precondition: 409 Conflict when the object moved on.
+    const body = resourceVersion === undefined ? { status } : { metadata: { resourceVersion }, status };
     try {
-      await this.rest.request('PATCH', path, { body: { status }, contentType: MERGE_PATCH, timeoutMs: this.timeoutMs });
+      await this.rest.request('PATCH', path, { body, contentType: MERGE_PATCH, timeoutMs: this.timeoutMs });
     } catch (err) {
       if (err instanceof KubeApiError) throw err;
       throw new Error(`${t.kind} ${t.namespace}/${t.name}: ${errorText(err)}`);

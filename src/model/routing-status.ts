@@ -3,6 +3,7 @@
 // carry (`statuses`). Plain types only; controller/routing-validate.ts computes them.
 import type { IgnoredField } from './proxyless.js';
 import type { RoutingKind, TrafficPolicy, TrafficRoute } from './routing.js';
+import type { GatewayParentRef, GatewayRoute } from './gateway-route.js';
 
 /** The applied generation of every routing object, with per-host indexes for generation. */
 export interface AppliedRouting {
@@ -14,10 +15,12 @@ export interface AppliedRouting {
   readonly routeByHost: ReadonlyMap<string, TrafficRoute>;
   /** The one TrafficPolicy applied for a service key. */
   readonly policyByHost: ReadonlyMap<string, TrafficPolicy>;
+  /** The generation of every HTTPRoute/GRPCRoute in use, by routingObjectKey (merged into routeByHost). */
+  readonly gatewayRoutes: ReadonlyMap<string, GatewayRoute>;
 }
 
 export const NOTHING_APPLIED: AppliedRouting = Object.freeze({
-  routes: new Map(), policies: new Map(), routeByHost: new Map(), policyByHost: new Map(),
+  routes: new Map(), policies: new Map(), routeByHost: new Map(), policyByHost: new Map(), gatewayRoutes: new Map(),
 });
 
 type ConditionType = 'Accepted' | 'ResolvedRefs';
@@ -43,7 +46,19 @@ export const REASONS = {
   NotChecked: 'NotChecked',
 } as const;
 
-export type Reason = typeof REASONS[keyof typeof REASONS];
+/** The Gateway API's standard route condition reasons (plus Conflicted, see routing/gateway-validate.ts). */
+export const GATEWAY_REASONS = {
+  Accepted: 'Accepted',
+  NoMatchingParent: 'NoMatchingParent',
+  UnsupportedValue: 'UnsupportedValue',
+  Conflicted: 'Conflicted',
+  ResolvedRefs: 'ResolvedRefs',
+  RefNotPermitted: 'RefNotPermitted',
+  InvalidKind: 'InvalidKind',
+  BackendNotFound: 'BackendNotFound',
+} as const;
+
+export type Reason = typeof REASONS[keyof typeof REASONS] | typeof GATEWAY_REASONS[keyof typeof GATEWAY_REASONS];
 
 /** A metav1.Condition without lastTransitionTime (see withTransitionTimes in controller/routing-validate). */
 export interface RoutingCondition {
@@ -73,6 +88,14 @@ export interface RoutingObjectStatus {
    * pilotfish's own kinds).
    */
   readonly unsupported?: readonly IgnoredField[];
+  /** HTTPRoute/GRPCRoute only: the conditions of each Service parentRef (status.parents[]). */
+  readonly parents?: readonly GatewayParentStatus[];
+}
+
+export interface GatewayParentStatus {
+  readonly parentRef: GatewayParentRef;
+  /** Accepted, then ResolvedRefs. */
+  readonly conditions: readonly RoutingCondition[];
 }
 
 /** Routing as a snapshot carries it. */

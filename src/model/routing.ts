@@ -12,8 +12,11 @@
 import { serviceKey } from './mesh.js';
 import type { ObjectIdentity } from './object-identity.js';
 
-/** pilotfish's own kinds, and the Istio kinds translated into the same model (api/istio/). */
-export type RoutingKind = 'TrafficRoute' | 'TrafficPolicy' | 'VirtualService' | 'DestinationRule';
+/**
+ * pilotfish's own kinds, the Istio kinds translated into the same model (api/istio/), and the
+ * Gateway API kinds HTTPRoute and GRPCRoute (model/gateway-route.ts), merged into TrafficRoutes per Service.
+ */
+export type RoutingKind = 'TrafficRoute' | 'TrafficPolicy' | 'VirtualService' | 'DestinationRule' | 'HTTPRoute' | 'GRPCRoute';
 
 /** Identity of a routing object, carried by its model so status can be written back. */
 export interface RoutingObjectMeta extends ObjectIdentity {
@@ -171,10 +174,16 @@ export interface HttpRule {
   readonly rewrite?: Rewrite;
   readonly requestHeaders: HeaderOperations;
   readonly responseHeaders: HeaderOperations;
+  /**
+   * The Service ports the rule applies to; undefined means every port. Only rules merged from
+   * Gateway API routes whose parentRef names a port carry it.
+   */
+  readonly ports?: readonly number[];
 }
 
 export interface TrafficRoute {
-  readonly meta: RoutingObjectMeta & { readonly kind: 'TrafficRoute' | 'VirtualService' };
+  /** A TrafficRoute, a VirtualService, or the oldest of the Gateway API routes merged into this one (routing/gateway-merge.ts). */
+  readonly meta: RoutingObjectMeta & { readonly kind: 'TrafficRoute' | 'VirtualService' | 'HTTPRoute' | 'GRPCRoute' };
   /** In the order written, without duplicates. */
   readonly hosts: readonly ServiceRef[];
   readonly http: readonly HttpRule[];

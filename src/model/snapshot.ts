@@ -105,6 +105,8 @@ export const EMPTY_SCOPES: ScopeState = Object.freeze({ objects: [], scopes: [],
 export interface RoutingObjects {
   readonly trafficRoutes: readonly CustomObject[];
   readonly trafficPolicies: readonly CustomObject[];
+  /** HTTPRoutes and GRPCRoutes (Gateway API). */
+  readonly gatewayRoutes: readonly CustomObject[];
 }
 
 export const EMPTY_SNAPSHOT: MeshSnapshot = Object.freeze({
@@ -116,7 +118,7 @@ export const EMPTY_SNAPSHOT: MeshSnapshot = Object.freeze({
   namespaces: new Map(),
   pods: new Map(),
   changedEndpoints: new Set<string>(),
-  routingObjects: Object.freeze({ trafficRoutes: [], trafficPolicies: [] }),
+  routingObjects: Object.freeze({ trafficRoutes: [], trafficPolicies: [], gatewayRoutes: [] }),
   routing: EMPTY_ROUTING,
   security: EMPTY_SECURITY,
   access: EMPTY_ACCESS,

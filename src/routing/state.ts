@@ -37,6 +37,7 @@ export function nextRoutingState(input: RoutingStepInput): RoutingState {
   const result = validateRouting({
     trafficRoutes: objects.trafficRoutes,
     trafficPolicies: objects.trafficPolicies,
+    gatewayRoutes: objects.gatewayRoutes,
     services: {
       service(namespace, name) {
         reads.add(serviceKey(namespace, name));
@@ -69,9 +70,13 @@ function sameMap<V>(a: ReadonlyMap<string, V>, b: ReadonlyMap<string, V>): boole
   return true;
 }
 
-/** Host indexes follow from the objects, so comparing the objects is enough. */
+/**
+ * The TrafficRoute/TrafficPolicy host indexes follow from the objects; the routes merged from
+ * Gateway API routes also depend on which Services and ports exist, so they are compared too.
+ */
 function sameApplied(a: AppliedRouting, b: AppliedRouting): boolean {
-  return sameMap(a.routes, b.routes) && sameMap(a.policies, b.policies);
+  return sameMap(a.routes, b.routes) && sameMap(a.policies, b.policies) && sameMap(a.gatewayRoutes, b.gatewayRoutes)
+    && (a.gatewayRoutes.size === 0 && b.gatewayRoutes.size === 0 ? true : sameMap(a.routeByHost, b.routeByHost));
 }
 
 /** `TrafficRoute shop/reviews`, for logs. */

@@ -18,6 +18,7 @@ import { formatFieldError, type FieldError } from '../api/routing/v1alpha1/opena
 import { parsePolicyObject, parseRouteObject, policyKindOf, routeKindOf, type RoutingParse } from './route-parsers.js';
 import { routeDestinations, routingObjectKey, subsetMatches, type Destination, type RoutingKind, type RoutingObjectMeta, type TrafficPolicy, type TrafficRoute } from '../model/routing.js';
 import { formatIgnored, proxylessIgnored } from './proxyless.js';
+import { validateGatewayRoutes } from './gateway-validate.js';
 import type { IgnoredField } from '../model/proxyless.js';
 import {
   NOTHING_APPLIED, REASONS, type AppliedRouting, type Reason, type RoutingCondition, type RoutingObjectStatus,
@@ -32,6 +33,8 @@ import {
 export interface ServiceInfo {
   /** The Service's port numbers. */
   readonly ports: readonly number[];
+  /** The Service's port names, in the order of `ports` (a Gateway API sectionName names a port). */
+  readonly portNames?: readonly string[];
   /** Pod labels of the Service's endpoints, one entry per endpoint. */
   readonly endpointLabels: readonly Readonly<Record<string, string>>[];
 }
@@ -48,7 +51,10 @@ export function serviceLookupFromMaps(services: ReadonlyMap<string, Service>,
       const key = serviceKey(namespace, name);
       const svc = services.get(key);
       if (!svc) return undefined;
-      return { ports: svc.ports.map((p) => p.port), endpointLabels: (endpoints.get(key) ?? []).map((e) => e.labels) };
+      return {
+        ports: svc.ports.map((p) => p.port), portNames: svc.ports.map((p) => p.name),
+        endpointLabels: (endpoints.get(key) ?? []).map((e) => e.labels),
+      };
     },
   };
 }
@@ -58,6 +64,8 @@ export interface RoutingValidationInput {
   readonly trafficRoutes: readonly CustomObject[];
   /** TrafficPolicies and DestinationRules. */
   readonly trafficPolicies: readonly CustomObject[];
+  /** HTTPRoutes and GRPCRoutes (routing/gateway-validate.ts). */
+  readonly gatewayRoutes?: readonly CustomObject[];
   readonly services: ServiceLookup;
   /** The `applied` of the previous call; NOTHING_APPLIED at start. */
   readonly previousApplied?: AppliedRouting;
@@ -376,7 +384,19 @@ export function validateRouting(input: RoutingValidationInput): RoutingValidatio
     }
   }
 
-  return { statuses, applied: { routes, policies, routeByHost, policyByHost } };
+  // Gateway API routes take the Services no TrafficRoute configures.
+  const gateway = validateGatewayRoutes({
+    objects: input.gatewayRoutes ?? [],
+    services: input.services,
+    trafficRouteByHost: routeByHost,
+    previous: previous.gatewayRoutes,
+    olderFirst,
+    rawMeta: (obj) => rawMeta(obj, obj.kind === 'GRPCRoute' ? 'GRPCRoute' : 'HTTPRoute'),
+  });
+  statuses.push(...gateway.statuses);
+  for (const [key, route] of gateway.routeByHost) routeByHost.set(key, route);
+
+  return { statuses, applied: { routes, policies, routeByHost, policyByHost, gatewayRoutes: gateway.applied } };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,11 +22,14 @@ export interface ObjectSet {
   /** Istio's networking.istio.io DestinationRules, translated into TrafficPolicies' model. */
   readonly destinationRules: readonly CustomObject[];
   readonly trafficScopes: readonly CustomObject[];
+  /** Gateway API HTTPRoutes and GRPCRoutes. */
+  readonly httpRoutes: readonly CustomObject[];
+  readonly grpcRoutes: readonly CustomObject[];
 }
 
 export const EMPTY_OBJECTS: ObjectSet = Object.freeze({
   namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [], accessPolicies: [],
-  virtualServices: [], destinationRules: [], trafficScopes: [],
+  virtualServices: [], destinationRules: [], trafficScopes: [], httpRoutes: [], grpcRoutes: [],
 });
 
 /** Label that ties an EndpointSlice to its Service (set by the EndpointSlice controller). */

@@ -34,6 +34,8 @@ const KINDS: readonly { key: Kind; kind: string; clusterScoped: boolean }[] = [
   { key: 'virtualServices', kind: 'VirtualService', clusterScoped: false },
   { key: 'destinationRules', kind: 'DestinationRule', clusterScoped: false },
   { key: 'trafficScopes', kind: 'TrafficScope', clusterScoped: false },
+  { key: 'httpRoutes', kind: 'HTTPRoute', clusterScoped: false },
+  { key: 'grpcRoutes', kind: 'GRPCRoute', clusterScoped: false },
 ];
 
 interface KindMemo {

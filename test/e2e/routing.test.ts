@@ -15,6 +15,7 @@ import * as grpcXds from '@grpc/grpc-js-xds';
 import YAML from 'yaml';
 import { callMany, EchoClient, startEchoBackend, type CallResult, type EchoBackend } from '../support/echo-service.js';
 import { PilotfishProcess, runPilotfish } from '../support/pilotfish-process.js';
+import { callsDuring } from '../support/calls-during.js';
 
 grpcXds.register();
 
@@ -263,25 +264,12 @@ describe('e2e: TrafficRoute and TrafficPolicy with real gRPC xDS clients', funct
       trafficRoute('echo', 'echo', gen, [{ route: [dest('echo', 'v1', w1), dest('echo', 'v2', w2)] }]),
     ];
     await applyRouting(c, (gen) => route(gen, 100, 0));
-    let running = true;
-    const seen: string[] = [];
-    const failed: CallResult[] = [];
-    const background = (async () => {
-      while (running) {
-        const r = await c.call();
-        if (r.ok && r.backend) seen.push(r.backend);
-        else failed.push(r);
-      }
-    })();
-    try {
+    const { seen, failed } = await callsDuring(c, async () => {
       await callMany(c, 20);
       await applyRouting(c, (gen) => route(gen, 0, 100));
       const after = await callMany(c, 50);
       assert.deepEqual([...after.byBackend], [['echo-v2', 50]]);
-    } finally {
-      running = false;
-      await background;
-    }
+    });
     assert.deepEqual(failed, [], 'no call failed while the weights moved');
     assert.equal(seen[0], 'echo-v1');
     assert.equal(seen[seen.length - 1], 'echo-v2');

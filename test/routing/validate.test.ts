@@ -299,7 +299,7 @@ describe('routing-validate: semantic validation against the mesh', () => {
     const svc: Service = { name: 'ratings', namespace: 'shop', ports: [{ name: 'http', port: 9080, targetPort: 8080, protocol: 'http' }] };
     const ep: Endpoint = { address: '10.0.0.1', ports: { http: 8080 }, ready: true, serving: true, terminating: false, locality: NO_LOCALITY, labels: { version: 'v1' } };
     const l = serviceLookupFromMaps(new Map([['ratings.shop', svc]]), new Map([['ratings.shop', [ep]]]));
-    assert.deepEqual(l.service('shop', 'ratings'), { ports: [9080], endpointLabels: [{ version: 'v1' }] });
+    assert.deepEqual(l.service('shop', 'ratings'), { ports: [9080], portNames: ['http'], endpointLabels: [{ version: 'v1' }] });
     assert.equal(l.service('shop', 'nope'), undefined);
   });
 });

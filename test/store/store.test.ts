@@ -234,6 +234,6 @@ describe('SnapshotStore', () => {
 function emptySet(): ObjectSet {
   return {
     namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [], accessPolicies: [],
-    virtualServices: [], destinationRules: [], trafficScopes: [],
+    virtualServices: [], destinationRules: [], trafficScopes: [], httpRoutes: [], grpcRoutes: [],
   };
 }

@@ -8,6 +8,7 @@ import { splitDocuments } from './split-documents.js';
 import { ROUTING_API_VERSION } from '../../api/routing/v1alpha1/crd.js';
 import { SECURITY_API_VERSION } from '../../api/security/v1alpha1/crd.js';
 import { ISTIO_NETWORKING_API_VERSION, ISTIO_NETWORKING_API_VERSIONS } from '../../api/istio/networking/v1/kinds.js';
+import { GATEWAY_API_VERSION } from '../../api/gateway/v1/gateway-api.js';
 import { SERVICE_NAME_LABEL, EMPTY_OBJECTS, type CustomObject, type ObjectSet, type V1EndpointSlice, type V1Namespace, type V1Pod, type V1Service } from '../objects.js';
 import {
   dns1035LabelError, dns1123LabelError, dns1123SubdomainError, isPortNumber, labelKeyError,
@@ -15,7 +16,7 @@ import {
 } from '../k8s-names.js';
 
 type ConfigKind = 'Namespace' | 'Service' | 'EndpointSlice' | 'Pod' | 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication' | 'AccessPolicy'
-  | 'VirtualService' | 'DestinationRule' | 'TrafficScope';
+  | 'VirtualService' | 'DestinationRule' | 'TrafficScope' | 'HTTPRoute' | 'GRPCRoute';
 
 /** A valid object of a config file, with its document number (1-based) and identity key. */
 export type ParsedObject = { readonly document: number; readonly key: string } & (
@@ -24,7 +25,8 @@ export type ParsedObject = { readonly document: number; readonly key: string } &
   | { readonly kind: 'EndpointSlice'; readonly object: V1EndpointSlice }
   | { readonly kind: 'Pod'; readonly object: V1Pod }
   | {
-    readonly kind: 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication' | 'AccessPolicy' | 'VirtualService' | 'DestinationRule' | 'TrafficScope';
+    readonly kind: 'TrafficRoute' | 'TrafficPolicy' | 'PeerAuthentication' | 'AccessPolicy' | 'VirtualService' | 'DestinationRule' | 'TrafficScope'
+      | 'HTTPRoute' | 'GRPCRoute';
     readonly object: CustomObject;
   });
 
@@ -89,6 +91,8 @@ const KINDS: Readonly<Record<ConfigKind, KindSpec>> = {
     apiVersion: ISTIO_NETWORKING_API_VERSION, alsoVersions: ISTIO_NETWORKING_API_VERSIONS, namespaced: true, nameError: dns1123SubdomainError,
   },
   TrafficScope: { apiVersion: ROUTING_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
+  HTTPRoute: { apiVersion: GATEWAY_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
+  GRPCRoute: { apiVersion: GATEWAY_API_VERSION, namespaced: true, nameError: dns1123SubdomainError },
 };
 
 const SUPPORTED = (Object.keys(KINDS) as ConfigKind[]).map((k) => `${KINDS[k].apiVersion} ${k}`).join(', ');
@@ -252,7 +256,7 @@ export function objectSetOf(objects: Iterable<ParsedObject>): ObjectSet {
     namespaces: [] as V1Namespace[], services: [] as V1Service[], endpointSlices: [] as V1EndpointSlice[],
     pods: [] as V1Pod[], trafficRoutes: [] as CustomObject[], trafficPolicies: [] as CustomObject[],
     peerAuthentications: [] as CustomObject[], accessPolicies: [] as CustomObject[], virtualServices: [] as CustomObject[],
-    destinationRules: [] as CustomObject[], trafficScopes: [] as CustomObject[],
+    destinationRules: [] as CustomObject[], trafficScopes: [] as CustomObject[], httpRoutes: [] as CustomObject[], grpcRoutes: [] as CustomObject[],
   };
   let any = false;
   for (const o of objects) {
@@ -269,6 +273,8 @@ export function objectSetOf(objects: Iterable<ParsedObject>): ObjectSet {
       case 'VirtualService': set.virtualServices.push(o.object); break;
       case 'DestinationRule': set.destinationRules.push(o.object); break;
       case 'TrafficScope': set.trafficScopes.push(o.object); break;
+      case 'HTTPRoute': set.httpRoutes.push(o.object); break;
+      case 'GRPCRoute': set.grpcRoutes.push(o.object); break;
     }
   }
   return any ? set : EMPTY_OBJECTS;

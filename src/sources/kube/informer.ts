@@ -296,7 +296,7 @@ export class SupervisedInformer {
         this.absentLogged = true;
         if (this.kind.absent !== undefined) this.log.info(this.kind.absent, { path: this.kind.path });
         else {
-          this.log.warn(`the ${this.kind.kind} API is not served (is its CRD installed? kubectl apply -f crds/); treating it as empty and retrying`,
+          this.log.warn(`the ${this.kind.kind} API is not served (is its CRD installed? ${this.kind.installHint ?? 'kubectl apply -f crds/'}); treating it as empty and retrying`,
             { path: this.kind.path });
         }
       }

@@ -1,6 +1,7 @@
 // The kinds the controller watches, cluster-wide, and how each is trimmed before it is cached.
 import { ROUTING_API_VERSION } from '../../api/routing/v1alpha1/crd.js';
 import { SECURITY_API_VERSION } from '../../api/security/v1alpha1/crd.js';
+import { GATEWAY_API_VERSION, GRPC_ROUTE_KIND, HTTP_ROUTE_KIND } from '../../api/gateway/v1/gateway-api.js';
 import { type ObjectSet } from '../objects.js';
 import {
   DESTINATION_RULE_KIND, ISTIO_NETWORKING_API_VERSION, VIRTUAL_SERVICE_KIND, istioCrdName, type IstioKindInfo,
@@ -43,6 +44,8 @@ export interface WatchedKind {
    * the log says, at info level, while its API is not served.
    */
   readonly absent?: string;
+  /** How to install the CRD of an optional kind, for the log line saying it is missing. */
+  readonly installHint?: string;
 }
 
 export const NAMESPACES: WatchedKind = { key: 'namespaces', apiVersion: 'v1', kind: 'Namespace', path: '/api/v1/namespaces', optional: false };
@@ -83,9 +86,19 @@ function istioKind(key: ObjectSetKey, info: IstioKindInfo): WatchedKind {
 const VIRTUAL_SERVICES: WatchedKind = istioKind('virtualServices', VIRTUAL_SERVICE_KIND);
 const DESTINATION_RULES: WatchedKind = istioKind('destinationRules', DESTINATION_RULE_KIND);
 
+/** Gateway API routes: watched once their CRDs exist (the chart installs them optionally). */
+export const HTTP_ROUTES: WatchedKind = {
+  key: 'httpRoutes', apiVersion: GATEWAY_API_VERSION, kind: HTTP_ROUTE_KIND.kind, path: `/apis/${GATEWAY_API_VERSION}/${HTTP_ROUTE_KIND.plural}`, optional: true,
+  installHint: 'the Helm chart installs the Gateway API CRDs with gatewayAPI.installCRDs=true',
+};
+export const GRPC_ROUTES: WatchedKind = {
+  key: 'grpcRoutes', apiVersion: GATEWAY_API_VERSION, kind: GRPC_ROUTE_KIND.kind, path: `/apis/${GATEWAY_API_VERSION}/${GRPC_ROUTE_KIND.plural}`, optional: true,
+  installHint: 'the Helm chart installs the Gateway API CRDs with gatewayAPI.installCRDs=true',
+};
+
 export const WATCHED_KINDS: readonly WatchedKind[] = [
   NAMESPACES, SERVICES, ENDPOINT_SLICES, PODS, TRAFFIC_ROUTES, TRAFFIC_POLICIES, PEER_AUTHENTICATIONS, ACCESS_POLICIES, TRAFFIC_SCOPES,
-  VIRTUAL_SERVICES, DESTINATION_RULES,
+  VIRTUAL_SERVICES, DESTINATION_RULES, HTTP_ROUTES, GRPC_ROUTES,
 ];
 
 /** RBAC for the informers (collected in src/permissions.ts): list and watch, cluster-wide, of every watched kind. */

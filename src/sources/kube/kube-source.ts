@@ -9,7 +9,8 @@ import {
   DEFAULT_TUNING, SupervisedInformer, type InformerMetricsSink, type InformerStats, type InformerTuning,
 } from './informer.js';
 import {
-  ACCESS_POLICIES, PEER_AUTHENTICATIONS, TRAFFIC_POLICIES, TRAFFIC_ROUTES, TRAFFIC_SCOPES, WATCHED_KINDS, type ObjectSetKey, type RawObject, type WatchedKind,
+  ACCESS_POLICIES, GRPC_ROUTES, HTTP_ROUTES, PEER_AUTHENTICATIONS, TRAFFIC_POLICIES, TRAFFIC_ROUTES, TRAFFIC_SCOPES, WATCHED_KINDS,
+  type ObjectSetKey, type RawObject, type WatchedKind,
 } from './kinds.js';
 import { KubeRest } from '../../kube/rest.js';
 
@@ -25,7 +26,11 @@ interface KubeSourceOptions {
   readonly metrics?: InformerMetricsSink;
 }
 
-type RoutingKindName = 'TrafficRoute' | 'TrafficPolicy' | 'TrafficScope';
+type RoutingKindName = 'TrafficRoute' | 'TrafficPolicy' | 'TrafficScope' | 'HTTPRoute' | 'GRPCRoute';
+
+const ROUTING_KINDS: Readonly<Record<RoutingKindName, WatchedKind>> = {
+  TrafficRoute: TRAFFIC_ROUTES, TrafficPolicy: TRAFFIC_POLICIES, TrafficScope: TRAFFIC_SCOPES, HTTPRoute: HTTP_ROUTES, GRPCRoute: GRPC_ROUTES,
+};
 
 export class KubeSource implements Source {
   readonly name = 'kubernetes';
@@ -71,7 +76,7 @@ export class KubeSource implements Source {
 
   /** The cached routing objects as stored, status and resourceVersion included (for status writing). */
   routingObject(kind: RoutingKindName, namespace: string, name: string): CustomObject | undefined {
-    const informer = this.informerFor(kind === 'TrafficRoute' ? TRAFFIC_ROUTES : kind === 'TrafficScope' ? TRAFFIC_SCOPES : TRAFFIC_POLICIES);
+    const informer = this.informerFor(ROUTING_KINDS[kind]);
     return informer?.get(namespace, name) as CustomObject | undefined;
   }
 
@@ -93,12 +98,13 @@ export class KubeSource implements Source {
   objects(): ObjectSet {
     const set: Record<ObjectSetKey, RawObject[]> = {
       namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [], accessPolicies: [],
-      virtualServices: [], destinationRules: [], trafficScopes: [],
+      virtualServices: [], destinationRules: [], trafficScopes: [], httpRoutes: [], grpcRoutes: [],
     };
     for (const informer of this.informers) {
       const routing = informer.kind.key === 'trafficRoutes' || informer.kind.key === 'trafficPolicies'
         || informer.kind.key === 'peerAuthentications' || informer.kind.key === 'accessPolicies'
-        || informer.kind.key === 'virtualServices' || informer.kind.key === 'destinationRules' || informer.kind.key === 'trafficScopes';
+        || informer.kind.key === 'virtualServices' || informer.kind.key === 'destinationRules' || informer.kind.key === 'trafficScopes'
+        || informer.kind.key === 'httpRoutes' || informer.kind.key === 'grpcRoutes';
       for (const obj of informer.objects()) set[informer.kind.key].push(routing ? withoutStatus(obj) : obj);
     }
     return set as unknown as ObjectSet;

@@ -286,6 +286,8 @@ class LazyObjects implements ObjectSet {
   readonly virtualServices: ObjectSet['virtualServices'] = [];
   readonly destinationRules: ObjectSet['destinationRules'] = [];
   readonly trafficScopes: ObjectSet['trafficScopes'] = [];
+  readonly httpRoutes: ObjectSet['httpRoutes'] = [];
+  readonly grpcRoutes: ObjectSet['grpcRoutes'] = [];
   private parts: { services: V1Service[]; endpointSlices: V1EndpointSlice[]; pods: V1Pod[] } | undefined;
 
   constructor(private readonly build: () => { services: V1Service[]; endpointSlices: V1EndpointSlice[]; pods: V1Pod[] }) {}

@@ -136,7 +136,10 @@ export class Translator {
   private namespaceList: readonly V1Namespace[] | undefined;
   private namespaces = { map: new Map<string, NamespaceInfo>(), warnings: [] as readonly string[] };
   private sortedSlices: { list: readonly V1EndpointSlice[]; sorted: readonly V1EndpointSlice[] } | undefined;
-  private routing: { routes: readonly (readonly CustomObject[])[]; policies: readonly (readonly CustomObject[])[]; objects: RoutingObjects } | undefined;
+  private routing: {
+    routes: readonly (readonly CustomObject[])[]; policies: readonly (readonly CustomObject[])[];
+    http: readonly CustomObject[]; grpc: readonly CustomObject[]; objects: RoutingObjects;
+  } | undefined;
   /** Custom objects validated one by one downstream, sorted: the same array while the input list is. */
   private readonly sortedCustom = new Map<'peerAuthentications' | 'accessPolicies' | 'trafficScopes', { list: readonly CustomObject[]; sorted: readonly CustomObject[] }>();
 
@@ -215,7 +218,8 @@ export class Translator {
       endpoints,
       namespaces: namespaces.map,
       pods: this.podInfos,
-      routingObjects: this.routingObjects([objects.trafficRoutes, objects.virtualServices], [objects.trafficPolicies, objects.destinationRules]),
+      routingObjects: this.routingObjects([objects.trafficRoutes, objects.virtualServices], [objects.trafficPolicies, objects.destinationRules],
+        objects.httpRoutes, objects.grpcRoutes),
       peerAuthentications: this.sortedObjects('peerAuthentications', objects.peerAuthentications),
       accessPolicies: this.sortedObjects('accessPolicies', objects.accessPolicies),
       trafficScopes: this.sortedObjects('trafficScopes', objects.trafficScopes),
@@ -395,17 +399,22 @@ export class Translator {
 
   /**
    * Route-like objects (TrafficRoutes, then VirtualServices) in one list and policy-like ones in
-   * another: validation decides among them per host, whatever their kind.
+   * another: validation decides among them per host, whatever their kind. Gateway API routes apart:
+   * they are merged per Service parent before that (routing/gateway-merge.ts).
    */
-  private routingObjects(routes: readonly (readonly CustomObject[])[], policies: readonly (readonly CustomObject[])[]): RoutingObjects {
+  private routingObjects(routes: readonly (readonly CustomObject[])[], policies: readonly (readonly CustomObject[])[],
+    http: readonly CustomObject[], grpc: readonly CustomObject[]): RoutingObjects {
     const same = (a: readonly (readonly CustomObject[])[], b: readonly (readonly CustomObject[])[]): boolean =>
       a.length === b.length && a.every((list, i) => sameElements(list, b[i] ?? []));
-    if (this.routing !== undefined && same(this.routing.routes, routes) && same(this.routing.policies, policies)) return this.routing.objects;
+    const r = this.routing;
+    if (r !== undefined && same(r.routes, routes) && same(r.policies, policies) && sameElements(r.http, http) && sameElements(r.grpc, grpc)) return r.objects;
     const objects: RoutingObjects = {
       trafficRoutes: sortByKey(routes.flat(), nsName).map((x) => x.object),
       trafficPolicies: sortByKey(policies.flat(), nsName).map((x) => x.object),
+      // HTTPRoutes first, each kind by namespace/name.
+      gatewayRoutes: [...sortByKey(http, nsName), ...sortByKey(grpc, nsName)].map((x) => x.object),
     };
-    this.routing = { routes, policies, objects };
+    this.routing = { routes, policies, http, grpc, objects };
     return objects;
   }
 

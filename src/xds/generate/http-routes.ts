@@ -269,7 +269,10 @@ function ruleRoutes(mesh: MeshIndex, svc: Service, port: ServicePort, rule: Http
  */
 export function serviceRoutes(mesh: MeshIndex, svc: Service, port: ServicePort, flavor: RouteFlavor): Route[] {
   const route = mesh.snapshot.routing.applied.routeByHost.get(serviceKey(svc.namespace, svc.name));
-  if (route) return route.http.flatMap((rule) => ruleRoutes(mesh, svc, port, rule, flavor));
+  // Rules merged from Gateway API routes may be limited to some ports; a port none of them
+  // names keeps the default route.
+  const rules = route?.http.filter((rule) => rule.ports === undefined || rule.ports.includes(port.port)) ?? [];
+  if (rules.length > 0) return rules.flatMap((rule) => ruleRoutes(mesh, svc, port, rule, flavor));
   const action = forward(mesh, [{ target: defaultTarget(svc, port), weight: 1 }], flavor);
   if (flavor === 'sidecar') action.timeout = duration(0);
   return [{ name: 'default', match: { prefix: '/' }, route: action }];

@@ -71,7 +71,10 @@ export const BUILTIN_TYPES: readonly ResourceType[] = [
     returnsDeletedObject: true, shortNames: ['crd', 'crds'] }),
 ];
 
-/** pilotfish's CRDs (routing, and security's PeerAuthentication and AccessPolicy), registered by default as though `kubectl apply -f crds/` had run. */
+/**
+ * pilotfish's CRDs (routing, and security's PeerAuthentication and AccessPolicy), and the Gateway
+ * API routes the chart can install, registered by default as though `kubectl apply -f crds/` had run.
+ */
 export const ROUTING_TYPES: readonly ResourceType[] = [
   resourceType({ group: 'security.pilotfish.io', version: 'v1alpha1', resource: 'peerauthentications', kind: 'PeerAuthentication',
     namespaced: true, hasStatus: true, custom: true, shortNames: ['pa'] }),
@@ -84,6 +87,10 @@ export const ROUTING_TYPES: readonly ResourceType[] = [
     shortNames: ['tp'] }),
   resourceType({ group: 'routing.pilotfish.io', version: 'v1alpha1', resource: 'trafficscopes', kind: 'TrafficScope',
     namespaced: true, hasStatus: true, custom: true, shortNames: ['ts'] }),
+  resourceType({ group: 'gateway.networking.k8s.io', version: 'v1', resource: 'httproutes', kind: 'HTTPRoute',
+    namespaced: true, hasStatus: true, custom: true }),
+  resourceType({ group: 'gateway.networking.k8s.io', version: 'v1', resource: 'grpcroutes', kind: 'GRPCRoute',
+    namespaced: true, hasStatus: true, custom: true }),
 ];
 
 interface CrdSpec {
