@@ -35,6 +35,7 @@ import { AuthenticationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { SecretCaStore } from '../security/ca/secret-store.js';
 import { KubeTokenReviewAuthenticator } from '../security/csr/token-review.js';
 import { openXdsTlsPort, xdsTlsSettings, type XdsTlsSettings } from './xds-tls-flags.js';
+import { xdsConnectionSettings, type XdsConnectionSettings } from './xds-connection-flags.js';
 
 
 export interface ControllerSettings {
@@ -55,6 +56,8 @@ export interface ControllerSettings {
   readonly meshIdentity: Required<MeshIdentityOptions>;
   readonly logLevel: ReturnType<typeof logLevelFlag>;
   readonly logFormat: ReturnType<typeof logFormatFlag>;
+  /** Maximum xDS connection age and the drain window on SIGTERM. */
+  readonly xdsConnections: XdsConnectionSettings;
   /** The sidecar injector served in this process; undefined with --no-webhook. */
   readonly webhook?: WebhookSettings;
 }
@@ -94,6 +97,7 @@ export function controllerSettings({ values: v }: ParsedLine<typeof controllerCo
     ...(xdsAddress !== undefined ? { xdsAddress } : {}),
     xdsTls,
     httpAddress: addressFlag(v['http-address']!, 'http-address', 'controller'),
+    xdsConnections: xdsConnectionSettings(v, 'controller'),
     webhookAddress: addressFlag(v['webhook-address']!, 'webhook-address', 'controller'),
     namespace,
     identity: v.identity || env.POD_NAME || hostname(),
@@ -189,7 +193,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     new KubeTokenReviewAuthenticator(kc.makeApiClient(AuthenticationV1Api)), logger);
   plane = await startControlPlane({
     sources: [source], logger, ...(s.xdsAddress !== undefined ? { xdsAddress: s.xdsAddress } : {}), xdsTls: tls.tls,
-    httpAddress: s.httpAddress,
+    httpAddress: s.httpAddress, xdsConnections: s.xdsConnections,
     debugEndpoints: s.debugEndpoints, outboundTrafficPolicy: s.outboundTrafficPolicy, identity: s.meshIdentity, metrics,
     debugReviewer: new KubeDebugReviewer(reviewClientsFor(kc), s.namespace),
     xdsEvents: loop.events,
