@@ -12,12 +12,12 @@ import { drainBatchSize, MIN_DRAIN_BATCH } from '../../../src/xds/server/grpc/dr
 import { startXdsServer, type XdsServer } from '../../../src/xds/server/index.js';
 import { CLUSTER } from '../../../src/xds/types.js';
 import { AdsClient } from '../../support/ads-client.js';
+import { OWN_CONNECTIONS } from '../../support/echo-service.js';
 import { FakeProxyViews, cluster } from '../../support/fake-proxy-views.js';
 import { encodeSotwRequest } from '../../support/xds-client-codec.js';
 import { NODE } from './harness.js';
 
 const ADS_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
-const OWN_CONNECTION = { 'grpc.use_local_subchannel_pool': 1 };
 
 /** One raw HTTP/2 connection with one ADS stream asking for clusters: what it saw, in order. */
 class RawAdsConnection {
@@ -113,12 +113,12 @@ describe('xDS server: connection age and drain', () => {
         connectionAge: { maxAgeMs: 300, jitter: 0.2, graceMs: 50 },
       });
       const address = `127.0.0.1:${server.port}`;
-      const first = await AdsClient.connect(address, NODE, { channelOptions: OWN_CONNECTION });
+      const first = await AdsClient.connect(address, NODE, { channelOptions: OWN_CONNECTIONS });
       clients.push(first);
       const before = await first.fetch(CLUSTER);
       const end = await first.closed;
       assert.equal(end.code, grpc.status.UNAVAILABLE, end.details);
-      const again = await AdsClient.connect(address, NODE, { channelOptions: OWN_CONNECTION });
+      const again = await AdsClient.connect(address, NODE, { channelOptions: OWN_CONNECTIONS });
       clients.push(again);
       const after = await again.fetch(CLUSTER);
       assert.deepEqual(after.names, ['a', 'b']);
