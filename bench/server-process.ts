@@ -40,6 +40,10 @@ export interface ServerOptions {
   readonly cpuProfDir?: string;
   readonly logLevel?: string;
   readonly maxOldSpaceMb?: number;
+  /** Where xDS listens (default a free port): a replica brought back on its old address. */
+  readonly xdsAddress?: string;
+  /** More `serve` flags (a shortened maximum connection age, say). */
+  readonly extraArgs?: readonly string[];
 }
 
 export class ServerProcess {
@@ -71,9 +75,10 @@ export class ServerProcess {
     if (o.maxOldSpaceMb) nodeArgs.push(`--max-old-space-size=${o.maxOldSpaceMb}`);
     const child = spawn(process.execPath, [
       ...nodeArgs, PILOTFISH_BIN, 'serve', '--config-dir', o.configDir,
-      '--xds-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--log-level', o.logLevel ?? 'info',
+      '--xds-address', o.xdsAddress ?? '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--log-level', o.logLevel ?? 'info',
       // The bench changes endpoints of the Services its files define through the registry.
       '--registry-allow-defined-services',
+      ...(o.extraArgs ?? []),
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     const s = new ServerProcess(child);
     const serving = await s.waitFor(() => s.logs.find((l) => l.message === 'serving'), 120_000, 'the "serving" log line');
@@ -201,6 +206,13 @@ export class ServerProcess {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
     });
     if (!res.ok) throw new Error(`registry POST ${JSON.stringify(body)}: ${res.status} ${await res.text()}`);
+  }
+
+  /** SIGKILL: the replica dies without closing anything, as on a node failure. */
+  async kill(): Promise<void> {
+    if (this.exitCode !== undefined) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
   }
 
   async stop(): Promise<void> {
