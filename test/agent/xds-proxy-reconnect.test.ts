@@ -7,7 +7,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpcXds from '@grpc/grpc-js-xds';
-import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { newWorkloadKey } from '../../src/agent/workload-key.js';
 import { XdsProxy } from '../../src/agent/xds-proxy.js';
 import { silentLogger } from '../../src/logging.js';
@@ -22,7 +21,7 @@ import { grpcBootstrap } from '../../src/xds/bootstrap/grpc-bootstrap.js';
 import { ResourceEncoder } from '../../src/xds/cache/encoder.js';
 import { MeshProxyViews } from '../../src/xds/cache/proxy-views.js';
 import { startXdsServer, type XdsServer } from '../../src/xds/server/index.js';
-import { EchoClient, startEchoBackend, type EchoBackend } from '../support/echo-service.js';
+import { EchoClient, echoShopService, startEchoBackend, type EchoBackend } from '../support/echo-service.js';
 import { StaticSource } from '../support/static-source.js';
 import { RecordedEvents } from '../xds/server/harness.js';
 
@@ -33,19 +32,6 @@ const SERVER_NAME = 'pilotfish.pilotfish-system.svc';
 const ID = 'spiffe://cluster.local/ns/shop/sa/frontend';
 /** Certificates only: a token is never what this test's sessions present. */
 const NO_TOKENS: TokenAuthenticator = { authenticate: () => Promise.resolve({ ok: false, reason: 'token_invalid', message: 'no tokens here' }) };
-
-function echoService(): V1Service {
-  return { metadata: { name: 'echo', namespace: 'shop' }, spec: { ports: [{ name: 'grpc', port: 50051, appProtocol: 'grpc' }] } };
-}
-
-function echoSlice(port: number): V1EndpointSlice {
-  return {
-    addressType: 'IPv4',
-    metadata: { name: 'echo-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'echo' } },
-    ports: [{ name: 'grpc', port }],
-    endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
-  };
-}
 
 describe('agent/xds-proxy: a control plane asking for a new session (maximum connection age)', function () {
   this.timeout(60_000);
@@ -62,7 +48,8 @@ describe('agent/xds-proxy: a control plane asking for a new session (maximum con
   before(async () => {
     ca = await MeshCa.create(validateCaFiles(await generateRootCaFiles(), 'test'));
     echo = await startEchoBackend('echo');
-    const source = new StaticSource('test', { ...EMPTY_OBJECTS, services: [echoService()], endpointSlices: [echoSlice(echo.port)] });
+    const { service, slice } = echoShopService(echo.port);
+    const source = new StaticSource('test', { ...EMPTY_OBJECTS, services: [service], endpointSlices: [slice] });
     store = new SnapshotStore({ logger: silentLogger(), quietMs: 1 });
     const mesh = new MeshProxyViews(new ResourceEncoder(), silentLogger());
     store.subscribe((s) => { void mesh.update(s); });
