@@ -20,7 +20,7 @@ export interface ConnectionAgeOptions {
   readonly graceMs?: number;
 }
 
-export const DEFAULT_CONNECTION_AGE_JITTER = 0.1;
+const DEFAULT_CONNECTION_AGE_JITTER = 0.1;
 /** Long enough for a TLS handshake on a busy node; short next to any sensible maximum age. */
 export const DEFAULT_CONNECTION_AGE_GRACE_MS = 5_000;
 

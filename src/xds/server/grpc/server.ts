@@ -79,7 +79,7 @@ export const DEFAULT_GRPC_SERVER_OPTIONS: GrpcServerOptions = {
 type CallHandler = (call: GrpcCall) => void;
 
 /** Why the server let a connection go (GOAWAY, then its calls ended with UNAVAILABLE). */
-export type RetireReason = 'maxAge' | 'shutdown';
+type RetireReason = 'maxAge' | 'shutdown';
 
 const RETIRE_MESSAGES: Record<RetireReason, string> = {
   maxAge: 'pilotfish xDS connection reached its maximum age; reconnect',
@@ -140,8 +140,7 @@ export class GrpcServer {
    */
   constructor(private readonly logger: Logger, private readonly opts: GrpcServerOptions = DEFAULT_GRPC_SERVER_OPTIONS,
     private readonly onLimit: (limit: TransportLimit) => void = () => undefined,
-    onAbandoned: (bytes: number) => void = () => undefined, private readonly transport: GrpcTransport = {},
-    private readonly onRetired: (reason: RetireReason) => void = () => undefined, private readonly random: () => number = Math.random) {
+    onAbandoned: (bytes: number) => void = () => undefined, private readonly transport: GrpcTransport = {}) {
     if (opts.maxConnectionBufferedBytes < opts.maxReceiveMessageBytes || opts.maxProcessBufferedBytes < opts.maxConnectionBufferedBytes) {
       throw new Error('xDS server limits: need maxReceiveMessageBytes <= maxConnectionBufferedBytes <= maxProcessBufferedBytes');
     }
@@ -265,7 +264,6 @@ export class GrpcServer {
     const conn = this.sessions.get(session);
     if (!conn || conn.retired || session.destroyed) return;
     conn.retired = true;
-    this.onRetired(reason);
     this.logger.debug('letting an xDS connection go', { peer: peerOf(session), reason, calls: conn.calls.size });
     try {
       session.close();
@@ -297,7 +295,7 @@ export class GrpcServer {
       budget: new ByteBudget(this.opts.maxConnectionBufferedBytes, 'connection', this.processBudget), streams: 0, calls: new Set(), retired: false,
     });
     const ageOptions = this.opts.connectionAge ?? {};
-    const age = connectionAge(ageOptions, this.random);
+    const age = connectionAge(ageOptions, Math.random);
     const expiry = age === undefined ? undefined
       : setTimeout(() => this.retire(session, 'maxAge', ageOptions.graceMs ?? DEFAULT_CONNECTION_AGE_GRACE_MS), age);
     expiry?.unref();
