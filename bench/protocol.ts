@@ -3,7 +3,15 @@ import type { Expectations } from './checks.js';
 import type { ProxyKind, ProxySpec, Watch } from './sim-proxy.js';
 
 export type ToWorker =
-  | { op: 'connect'; address: string; perConnection: number; proxies: ProxySpec[]; quietMs: number; timeoutMs: number }
+  | {
+    op: 'connect'; address: string; perConnection: number; proxies: ProxySpec[]; quietMs: number; timeoutMs: number;
+    /** Several replicas: each new connection goes to one of these instead of `address` (see ConnectionPool). */
+    addresses?: string[];
+    /** How often a proxy reconnects before giving up (default 5; a scale-out run reconnects at every maximum age). */
+    maxReconnects?: number;
+  }
+  /** Report once every proxy that lost its stream (not by age) is converged again, or failed. */
+  | { op: 'recover'; timeoutMs: number }
   | { op: 'watch'; watch: Watch }
   /** The server has pushed: report once every expected proxy ACKed and the worker went quiet. */
   | { op: 'collect'; quietMs: number; timeoutMs: number }
@@ -37,6 +45,19 @@ export interface WatchResult {
   readonly reconnects: number;
 }
 
+/** One proxy's losses and reconnects since it connected. */
+export interface LossResult {
+  /** Streams lost without a reconnect asked for (a replica killed, a reset). */
+  readonly lost: number;
+  /** Streams ended by their connection's maximum age. */
+  readonly agedOut: number;
+  /** When it converged again after its last loss (epoch ms). */
+  readonly recoveredAt?: number;
+  /** Lost and not converged again. */
+  readonly stillLost: boolean;
+  readonly failure?: string;
+}
+
 export interface WorkerStats {
   /** CPU the worker spent on the command this reply answers (connect, collect). */
   readonly phaseCpuMs: number;
@@ -45,6 +66,8 @@ export interface WorkerStats {
   readonly rssBytes: number;
   readonly connections: number;
   readonly sessionErrors: number;
+  /** Connection attempts that failed before the server answered (a replica that is gone). */
+  readonly refusedConnections: number;
   readonly deriveHits: number;
   readonly deriveMisses: number;
   readonly sampled: number;
@@ -60,5 +83,6 @@ export type FromWorker =
   | { op: 'watching' }
   | { op: 'collected'; results: WatchResult[]; timedOut: boolean; stats: WorkerStats }
   | { op: 'verified'; stats: WorkerStats }
+  | { op: 'recovered'; results: LossResult[]; timedOut: boolean; stats: WorkerStats }
   | { op: 'disconnected'; stats: WorkerStats }
   | { op: 'error'; message: string };

@@ -3,7 +3,7 @@
 // arrived and was ACKed; it answers with plain data over IPC.
 import { discoveryTypes } from '../src/xds/server/codec.js';
 import { DeriveCache, ResourceDeriveCache, SotwEdsNames } from './derive.js';
-import type { FromWorker, ProxyResult, ToWorker, WatchResult, WorkerStats } from './protocol.js';
+import type { FromWorker, LossResult, ProxyResult, ToWorker, WatchResult, WorkerStats } from './protocol.js';
 import { ConnectionPool, now, SimProxy, type ProxyEnv } from './sim-proxy.js';
 
 let proxies: SimProxy[] = [];
@@ -38,7 +38,7 @@ function stats(): WorkerStats {
   return {
     phaseCpuMs: (phase.user + phase.system) / 1000,
     cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, rssBytes: process.memoryUsage.rss(),
-    connections: pool?.connections ?? 0, sessionErrors: pool?.errors ?? 0, deriveHits: derive.hits + resources.hits + sotwEdsNames.hits,
+    connections: pool?.connections ?? 0, sessionErrors: pool?.errors ?? 0, refusedConnections: pool?.refused ?? 0, deriveHits: derive.hits + resources.hits + sotwEdsNames.hits,
     deriveMisses: derive.misses + resources.misses + sotwEdsNames.misses, sampled, checkedResponses, checkedResources, checkFailures, checkErrors,
   };
 }
@@ -60,7 +60,8 @@ function settle(done: () => boolean, quietMs: number, timeoutMs: number): Promis
   });
 }
 
-const env = (p: ConnectionPool): ProxyEnv => ({
+const env = (p: ConnectionPool, maxReconnects?: number): ProxyEnv => ({
+  ...(maxReconnects !== undefined ? { maxReconnects } : {}),
   derive,
   resources,
   sotwEdsNames,
@@ -76,12 +77,16 @@ async function handle(msg: ToWorker): Promise<void> {
   switch (msg.op) {
     case 'connect': {
       pool?.closeAll();
-      pool = new ConnectionPool(msg.address, msg.perConnection);
-      const e = env(pool);
+      pool = new ConnectionPool(msg.addresses ?? msg.address, msg.perConnection);
+      const e = env(pool, msg.maxReconnects);
       proxies = msg.proxies.map((spec) => new SimProxy(spec, e));
       lastActivity = now();
       for (const p of proxies) p.start();
-      const timedOut = await settle(() => proxies.every((p) => p.failure !== undefined || p.convergedAt !== undefined), msg.quietMs, msg.timeoutMs);
+      // Proxies that reconnect at every maximum age are never all converged at one instant: there,
+      // each must have converged once.
+      const churn = msg.maxReconnects !== undefined;
+      const timedOut = await settle(
+        () => proxies.every((p) => p.failure !== undefined || (churn ? p.firstConvergedAt : p.convergedAt) !== undefined), msg.quietMs, msg.timeoutMs);
       const results: ProxyResult[] = proxies.map((p) => ({
         id: p.spec.id, kind: p.spec.kind, startedAt: p.startedAt, convergedAt: p.convergedAt, failure: p.failure,
         reconnects: p.reconnects, lastError: p.lastError, bytes: p.bytes, responses: p.responses,
@@ -105,6 +110,17 @@ async function handle(msg: ToWorker): Promise<void> {
         });
       }
       send({ op: 'collected', results, timedOut, stats: stats() });
+      return;
+    }
+    case 'recover': {
+      // The streams the change broke are noticed within milliseconds; give them a second to be.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const timedOut = await settle(() => proxies.every((p) => p.failure !== undefined || p.lostAt === undefined), 0, msg.timeoutMs);
+      const results: LossResult[] = proxies.map((p) => ({
+        lost: p.lost, agedOut: p.agedOut, stillLost: p.lostAt !== undefined,
+        ...(p.recoveredAt !== undefined ? { recoveredAt: p.recoveredAt } : {}), ...(p.failure !== undefined ? { failure: p.failure } : {}),
+      }));
+      send({ op: 'recovered', results, timedOut, stats: stats() });
       return;
     }
     case 'verify':

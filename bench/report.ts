@@ -4,6 +4,7 @@ import type { Summary } from './stats.js';
 import type { IdentityResult } from './identity-bench.js';
 import type { WebhookResult } from './webhook-bench.js';
 import type { LevelResult, ScaleResult } from './xds-bench.js';
+import type { ScaleOutResult } from './scale-out-bench.js';
 import { DEFAULT_MIX, describeMix, sameMix, type ProxyMix } from './workload.js';
 
 export interface BenchReport {
@@ -19,6 +20,7 @@ export interface BenchReport {
   readonly xds: readonly ScaleResult[];
   readonly webhook?: WebhookResult;
   readonly identity?: IdentityResult;
+  readonly scaleOut?: ScaleOutResult;
 }
 
 const ms = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? 'n/a' : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(v < 10 ? 1 : 0)} ms`);
@@ -208,6 +210,21 @@ export function renderMarkdown(r: BenchReport): string {
     L.push(`| pod agent CPU at rest | ${id.agent.cpuMsAtRestPerMinute.toFixed(0)} ms/min |`);
     L.push(`| pod agent CPU per renewal (new key, CSR, checks, files, SDS push; ${id.agent.renewals} renewals of ${id.agent.lifetimeSeconds} s certificates in ${id.agent.windowSeconds} s) | ${ms(id.agent.cpuMsPerRenewal)} |`);
     L.push('');
+  }
+
+  const so = r.scaleOut;
+  if (so) {
+    L.push('### Scale-out', '');
+    L.push(`${so.replicas} replicas of \`pilotfish serve\` on the same files (${so.services} services, ${count(so.endpoints)} endpoints), ` +
+      `${so.proxies} proxies spread over them (least connections per new connection), maximum connection age ${so.maxAgeSeconds} s (±10 %).`, '');
+    L.push('| what | measured |', '|---|---:|');
+    L.push(`| connected per replica, converged | ${so.initialShares.join(' / ')} |`);
+    L.push(`| one replica killed (SIGKILL, ${so.kill.victimProxies} proxies): all its proxies converged again on the others | ${ms(so.kill.reconvergedMs)} |`);
+    L.push(`| xDS streams lost (proxies keep their config meanwhile) / connections refused by the dead replica | ${so.kill.lostStreams} / ${so.kill.refusedConnections} |`);
+    L.push(`| proxies left without a stream | ${so.kill.proxiesWithoutStream} |`);
+    L.push(`| brought back: every share within ±15 % of even after | ${so.evenAfterSeconds === undefined ? 'not within the run' : `${so.evenAfterSeconds} s`} |`);
+    L.push('');
+    L.push('Connected proxies per replica after the return, every second: ' + so.rebalance.map((x) => `${x.atSeconds} s ${x.shares.join('/')}`).join(', ') + '.', '');
   }
 
   const targets = targetChecks(r);

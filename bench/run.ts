@@ -10,6 +10,7 @@ import { REPO_ROOT } from './server-process.js';
 import { runIdentityBench, type IdentityResult } from './identity-bench.js';
 import { runWebhookBench, type WebhookResult } from './webhook-bench.js';
 import { runXdsBench } from './xds-bench.js';
+import { runScaleOutBench, type ScaleOutResult } from './scale-out-bench.js';
 import { DEFAULT_MIX, parseMix, PILOTFISH_MIX } from './workload.js';
 
 const HELP = `Usage: npm run bench -- [options]
@@ -26,7 +27,8 @@ const HELP = `Usage: npm run bench -- [options]
                              its own Services and two shared ones, --default-scope namespace; 10 endpoints/service)
   --no-scoped                skip the scoped level
   --cpu-prof                 write a V8 CPU profile of the server per scale (and of the webhook) to bench/results/profiles/
-  --no-xds | --no-webhook | --no-identity   skip a part (identity: CA signing rate, the pod agent's RSS and CPU)
+  --no-xds | --no-webhook | --no-identity | --no-scale-out   skip a part (identity: CA signing rate, the pod agent's RSS
+                             and CPU; scale-out: 3 replicas, one killed and brought back)
   --out DIR                  results directory (default bench/results)
 `;
 
@@ -56,7 +58,8 @@ async function main(): Promise<void> {
       'streams-per-connection': { type: 'string' }, workers: { type: 'string' }, mix: { type: 'string' },
       'scoped-proxies': { type: 'string' }, 'no-scoped': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false }, 'no-xds': { type: 'boolean', default: false },
-      'no-webhook': { type: 'boolean', default: false }, 'no-identity': { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', default: false },
+      'no-webhook': { type: 'boolean', default: false }, 'no-identity': { type: 'boolean', default: false },
+      'no-scale-out': { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
@@ -112,6 +115,12 @@ async function main(): Promise<void> {
   // Short and light (one core at most), so it runs before the xDS part too.
   const identity: IdentityResult | undefined = values['no-identity'] ? undefined : await runIdentityBench({ quick, log });
   const xds = values['no-xds'] ? [] : await runXdsBench(xdsOptions);
+  // Three replicas and their proxies on the same 2 cores: a small mesh and a shortened maximum
+  // connection age keep it to about a minute.
+  const scaleOut: ScaleOutResult | undefined = values['no-scale-out'] ? undefined : await runScaleOutBench({
+    replicas: 3, proxies: quick ? 150 : 300, services: 100, namespaces: 10, endpointsPerService: 10,
+    maxAgeSeconds: quick ? 10 : 15, workers: 2, log,
+  });
 
   const report: BenchReport = {
     startedAt: new Date(started).toISOString(),
@@ -125,6 +134,7 @@ async function main(): Promise<void> {
     xds,
     webhook,
     identity,
+    ...(scaleOut ? { scaleOut } : {}),
   };
   let markdown = renderMarkdown(report);
   if (profDir) {

@@ -40,7 +40,9 @@ export interface ServerOptions {
   readonly cpuProfDir?: string;
   readonly logLevel?: string;
   readonly maxOldSpaceMb?: number;
-  /** More flags for `pilotfish serve` (the scoped level: `--default-scope namespace`). */
+  /** Where xDS listens (default a free port): a replica brought back on its old address. */
+  readonly xdsAddress?: string;
+  /** More `pilotfish serve` flags (the scoped level: `--default-scope namespace`; scale-out: a shortened maximum connection age). */
   readonly args?: readonly string[];
 }
 
@@ -73,7 +75,7 @@ export class ServerProcess {
     if (o.maxOldSpaceMb) nodeArgs.push(`--max-old-space-size=${o.maxOldSpaceMb}`);
     const child = spawn(process.execPath, [
       ...nodeArgs, PILOTFISH_BIN, 'serve', '--config-dir', o.configDir,
-      '--xds-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--log-level', o.logLevel ?? 'info',
+      '--xds-address', o.xdsAddress ?? '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--log-level', o.logLevel ?? 'info',
       // The bench changes endpoints of the Services its files define through the registry.
       '--registry-allow-defined-services',
       ...(o.args ?? []),
@@ -204,6 +206,13 @@ export class ServerProcess {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
     });
     if (!res.ok) throw new Error(`registry POST ${JSON.stringify(body)}: ${res.status} ${await res.text()}`);
+  }
+
+  /** SIGKILL: the replica dies without closing anything, as on a node failure. */
+  async kill(): Promise<void> {
+    if (this.exitCode !== undefined) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
   }
 
   async stop(): Promise<void> {

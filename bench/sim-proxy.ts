@@ -59,25 +59,71 @@ function encodeNode(node: NodeInfo): Uint8Array {
   return T.encode(T.fromObject(nodeInfoToProto(node))).finish();
 }
 
-/** HTTP/2 connections to the server, each carrying up to `perConnection` streams. */
+/** After a connection to an address fails, new connections avoid it this long (as a Service drops a dead endpoint). */
+const ADDRESS_DOWN_MS = 1000;
+
+/**
+ * HTTP/2 connections to the server, each carrying up to `perConnection` streams. With several
+ * addresses (replicas), each new connection goes to the one this pool has the fewest connections
+ * to, skipping one that just refused a connection: a Service with a least-connections scheduler.
+ */
 export class ConnectionPool {
   private current: http2.ClientHttp2Session | undefined;
   private used = 0;
   private readonly all = new Set<http2.ClientHttp2Session>();
+  private readonly addresses: readonly string[];
+  /** Which address each open session went to. */
+  private readonly addressOf = new Map<http2.ClientHttp2Session, number>();
+  private readonly downUntil: number[];
   errors = 0;
+  /** Connections that failed before the server answered (refused, reset). */
+  refused = 0;
 
-  constructor(private readonly address: string, private readonly perConnection: number) {}
+  constructor(address: string | readonly string[], private readonly perConnection: number) {
+    this.addresses = typeof address === 'string' ? [address] : address;
+    this.downUntil = this.addresses.map(() => 0);
+  }
+
+  private pick(): number {
+    const t = now();
+    // Sessions still taking streams: one told to go away (GOAWAY) no longer counts.
+    const open = this.addresses.map(() => 0);
+    for (const [s, i] of this.addressOf) if (!s.closed && !s.destroyed) open[i]++;
+    let best = -1;
+    for (let i = 0; i < this.addresses.length; i++) {
+      if (this.downUntil[i] > t && this.addresses.length > 1) continue;
+      if (best < 0 || open[i] < open[best]) best = i;
+    }
+    // Every address is down: try the least recently failed.
+    if (best < 0) best = this.downUntil.indexOf(Math.min(...this.downUntil));
+    return best;
+  }
 
   session(): http2.ClientHttp2Session {
     if (!this.current || this.used >= this.perConnection || this.current.closed || this.current.destroyed) {
-      const s = http2.connect(`http://${this.address}`, {
+      const i = this.pick();
+      const s = http2.connect(`http://${this.addresses[i]}`, {
         // xDS responses run to megabytes: windows like Envoy's, so flow control is not what we measure.
         settings: { enablePush: false, initialWindowSize: 8 << 20 },
         maxSessionMemory: 256,
       });
-      s.on('connect', () => s.setLocalWindowSize(64 << 20));
-      s.on('error', () => { this.errors++; });
-      s.on('close', () => this.all.delete(s));
+      this.addressOf.set(s, i);
+      let connected = false;
+      s.on('connect', () => {
+        connected = true;
+        s.setLocalWindowSize(64 << 20);
+      });
+      s.on('error', () => {
+        this.errors++;
+        if (!connected) {
+          this.refused++;
+          this.downUntil[i] = now() + ADDRESS_DOWN_MS;
+        }
+      });
+      s.on('close', () => {
+        this.all.delete(s);
+        this.addressOf.delete(s);
+      });
       this.all.add(s);
       this.current = s;
       this.used = 0;
@@ -90,9 +136,12 @@ export class ConnectionPool {
     return this.all.size;
   }
 
+
+
   closeAll(): void {
     for (const s of this.all) s.destroy();
     this.all.clear();
+    this.addressOf.clear();
     this.current = undefined;
   }
 }
@@ -156,6 +205,8 @@ export interface ProxyEnv {
   /** Per response: each resource's name and the names it depends on. */
   readonly entries: DeriveCache<readonly (readonly [string, readonly string[]])[]>;
   readonly pool: ConnectionPool;
+  /** How often a proxy reconnects before it gives up; default MAX_RECONNECTS. */
+  readonly maxReconnects?: number;
   activity(at: number): void;
   converged(p: SimProxy): void;
 }
@@ -189,7 +240,7 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-/** Like Envoy and gRPC, a proxy whose stream breaks reconnects with a jittered backoff. */
+/** Like Envoy and gRPC, a proxy whose stream breaks reconnects with a jittered backoff (at most this often, unless the env says). */
 const MAX_RECONNECTS = 5;
 
 function freshTypes(): Map<string, TypeState> {
@@ -208,9 +259,18 @@ export class SimProxy {
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
   reconnects = 0;
+  /** Streams the server ended at their connection's maximum age (a reconnect it asked for). */
+  agedOut = 0;
+  /** Streams lost otherwise (a replica gone, a reset): since when it has been without a stream. */
+  lost = 0;
+  lostAt: number | undefined;
+  /** When it converged again after its last loss. */
+  recoveredAt: number | undefined;
   lastError: string | undefined;
   startedAt = 0;
   convergedAt: number | undefined;
+  /** When it first converged (convergedAt is cleared by every reconnect). */
+  firstConvergedAt: number | undefined;
   lastAckAt = 0;
   failure: string | undefined;
   bytes = 0;
@@ -294,9 +354,17 @@ export class SimProxy {
   /** The stream broke: reconnect as a real proxy would, until it has tried too often. */
   private broken(reason: string): void {
     this.lastError = reason;
-    if (this.reconnects >= MAX_RECONNECTS) return this.fail(`${reason} (after ${this.reconnects} reconnects)`);
+    if (/maximum age/.test(reason)) this.agedOut++;
+    else {
+      this.lost++;
+      this.lostAt ??= now();
+      this.recoveredAt = undefined;
+    }
+    if (this.reconnects >= (this.env.maxReconnects ?? MAX_RECONNECTS)) return this.fail(`${reason} (after ${this.reconnects} reconnects)`);
     this.reconnects++;
     this.attempt++;
+    // As gRPC clients do once a call has its status: our side of it is over too.
+    if (this.stream && !this.stream.closed) this.stream.close(http2.constants.NGHTTP2_NO_ERROR);
     this.stream = undefined;
     this.convergedAt = undefined;
     this.env.activity(now());
@@ -481,6 +549,11 @@ export class SimProxy {
     }
     if (this.convergedAt === undefined && this.converged) {
       this.convergedAt = acked;
+      this.firstConvergedAt ??= acked;
+      if (this.lostAt !== undefined) {
+        this.recoveredAt = acked;
+        this.lostAt = undefined;
+      }
       this.env.converged(this);
     }
   }

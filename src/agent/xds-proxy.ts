@@ -430,7 +430,7 @@ export class XdsProxy {
       ...(token ? { token } : {}), ...(useCertificate ? { serialNumber: cert.serialNumber, notAfter: cert.notAfter.getTime() } : {}),
     };
     session.on('error', (err: Error) => this.logger.debug('control plane session error', { error: err.message }));
-    session.on('goaway', () => this.lost(up, 'the control plane is going away'));
+    session.on('goaway', (code: number) => this.goingAway(up, code));
     session.on('close', () => {
       clearInterval(up.keepalive);
       this.lost(up, 'the control plane session closed');
@@ -500,6 +500,23 @@ export class XdsProxy {
       this.draining.delete(up);
       clearTimeout(up.expiry);
     }
+  }
+
+  /**
+   * The control plane asked this session to go (GOAWAY: its maximum connection age, or a replica
+   * shutting down): the server ends the session's streams shortly, with UNAVAILABLE, and the
+   * proxies then open new ones. The next session is opened now, so those streams find it up (and,
+   * through the Service, most likely on another replica); this one takes no new stream and
+   * keeps its streams until the server ends them.
+   */
+  private goingAway(up: Upstream, code: number): void {
+    if (this.current !== up) return;
+    this.current = undefined;
+    if (this.stopped) return;
+    const graceful = code === http2.constants.NGHTTP2_NO_ERROR;
+    this.logger.info('the control plane asked for a new session (GOAWAY)', { upstream: this.opts.upstreamAddress, graceful, streams: this.localStreams });
+    if (graceful) this.retire(up);
+    if (this.localStreams > 0 && !this.connecting) this.acquire(Date.now() + this.limits.upstreamWaitMs).catch(() => undefined);
   }
 
   /** Stops new streams on `up`; its streams finish there, or end when its certificate expires. */

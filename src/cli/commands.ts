@@ -11,6 +11,7 @@ import { logFlags } from './flags.js';
 import { injectorFlagOptions, webhookCertHostsFlag, webhookFlagOptions } from './injector-flags.js';
 import { AGENT_DEFAULTS as AGENT_FLAG_DEFAULTS } from '../agent/agent-defaults.js';
 import { PORT_CONTROL_HTTP } from '../model/ports.js';
+import { xdsConnectionFlags } from './xds-connection-flags.js';
 
 const PROXY_KINDS = ['grpc', 'sidecar'] as const;
 
@@ -21,6 +22,7 @@ const servingFlags = {
     help: 'the plaintext ADS gRPC server: unauthenticated, every client is who it claims to be, so keep it on loopback (port 0 picks a free port; the bound address is logged)',
   },
   'http-address': { type: 'string', arg: 'HOST:PORT', default: `0.0.0.0:${PORT_CONTROL_HTTP}`, help: 'health, readiness, metrics and debug endpoints' },
+  ...xdsConnectionFlags,
   ...logFlags,
   'no-debug-endpoints': { type: 'boolean', help: 'turn off /debug/* on the HTTP address' },
   'outbound-traffic-policy': {

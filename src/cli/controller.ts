@@ -43,6 +43,7 @@ import { AuthenticationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { SecretCaStore } from '../security/ca/secret-store.js';
 import { KubeTokenReviewAuthenticator } from '../security/csr/token-review.js';
 import { openXdsTlsPort, xdsTlsSettings, type XdsTlsSettings } from './xds-tls-flags.js';
+import { xdsConnectionSettings, type XdsConnectionSettings } from './xds-connection-flags.js';
 
 
 export interface ControllerSettings {
@@ -67,6 +68,8 @@ export interface ControllerSettings {
   readonly discoverySelector?: LabelSelector;
   readonly logLevel: ReturnType<typeof logLevelFlag>;
   readonly logFormat: ReturnType<typeof logFormatFlag>;
+  /** Maximum xDS connection age and the drain window on SIGTERM. */
+  readonly xdsConnections: XdsConnectionSettings;
   /** The sidecar injector served in this process; undefined with --no-webhook. */
   readonly webhook?: WebhookSettings;
 }
@@ -108,6 +111,7 @@ export function controllerSettings({ values: v }: ParsedLine<typeof controllerCo
     ...(discoverySelector !== undefined ? { discoverySelector } : {}),
     xdsTls,
     httpAddress: addressFlag(v['http-address']!, 'http-address', 'controller'),
+    xdsConnections: xdsConnectionSettings(v, 'controller'),
     webhookAddress: addressFlag(v['webhook-address']!, 'webhook-address', 'controller'),
     namespace,
     identity: v.identity || env.POD_NAME || hostname(),
@@ -235,7 +239,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
   tls.ca.onChange(() => rootCerts.kick());
   plane = await startControlPlane({
     sources: [source], logger, ...(s.xdsAddress !== undefined ? { xdsAddress: s.xdsAddress } : {}), xdsTls: tls.tls,
-    httpAddress: s.httpAddress,
+    httpAddress: s.httpAddress, xdsConnections: s.xdsConnections,
     debugEndpoints: s.debugEndpoints, outboundTrafficPolicy: s.outboundTrafficPolicy, identity: s.meshIdentity, metrics,
     scope: s.scope, ...(s.discoverySelector ? { discoverySelector: s.discoverySelector } : {}),
     debugReviewer: new KubeDebugReviewer(reviewClientsFor(kc), s.namespace),

@@ -20,6 +20,7 @@ import { MeshProxyViews } from '../xds/cache/proxy-views.js';
 import { startXdsServer, type XdsServer, type XdsTlsOptions } from '../xds/server/index.js';
 import type { XdsEvents } from '../xds/server/events.js';
 import { isListenError, listenFailure } from './failure.js';
+import type { XdsConnectionSettings } from './xds-connection-flags.js';
 
 interface ControlPlaneOptions {
   /** In precedence order: an earlier source wins a duplicate object. */
@@ -47,6 +48,8 @@ interface ControlPlaneOptions {
   readonly xdsEvents?: XdsEvents;
   /** Extra fields for the "serving" log line. */
   readonly servingInfo?: (first: MeshSnapshot) => Record<string, unknown>;
+  /** Maximum connection age and drain window (default: neither, connections closed at once). */
+  readonly xdsConnections?: XdsConnectionSettings;
   /** Endpoints of a Service no EndpointSlice names come from its selector's Pods (config files, not a cluster). */
   readonly endpointsFromPods?: boolean;
 }
@@ -61,7 +64,7 @@ export interface ControlPlane {
   readonly xdsAddress?: string;
   readonly xdsTlsAddress?: string;
   readonly httpAddress: string;
-  /** Readiness off, xDS drained, admin closed, sources stopped. */
+  /** Readiness off, xDS drained (over the drain window), admin closed, sources stopped. */
   close(): Promise<void>;
 }
 
@@ -135,6 +138,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     xds = await startXdsServer({
       ...(opts.xdsAddress !== undefined ? { address: opts.xdsAddress } : {}), ...(opts.xdsTls ? { tls: opts.xdsTls } : {}),
       source: mesh, logger, events: combineXdsEvents(observability.events, opts.xdsEvents),
+      ...(opts.xdsConnections ? {
+        connectionAge: { maxAgeMs: opts.xdsConnections.maxConnectionAgeMs, graceMs: opts.xdsConnections.connectionAgeGraceMs },
+        drainWindowMs: opts.xdsConnections.drainWindowMs,
+      } : {}),
     });
   } catch (err) {
     observability.close();

@@ -23,6 +23,7 @@ import type { SecureXdsPort } from '../security/xds-port.js';
 import { followCsrCounters } from '../admin/metrics.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { openXdsTlsPort, xdsTlsSettings } from './xds-tls-flags.js';
+import { xdsConnectionSettings } from './xds-connection-flags.js';
 
 /** Without an API server to ask, tokens cannot be checked: only certificates authenticate. */
 const NO_TOKEN_REVIEWS: TokenAuthenticator = {
@@ -51,6 +52,7 @@ export async function serve({ values }: ParsedLine<typeof serveCommand.flags>): 
   const xdsAddress = addressFlag(values['xds-address']!, 'xds-address', 'serve');
   const maxFileBytes = countFlag(values['max-config-file-bytes']!, 'max-config-file-bytes', 1);
   const graceSeconds = countFlag(values['registry-service-grace-seconds']!, 'registry-service-grace-seconds', 0);
+  const xdsConnections = xdsConnectionSettings(values, 'serve');
 
   const tlsAddress = values['xds-tls-address'] ? addressFlag(values['xds-tls-address'], 'xds-tls-address', 'serve') : undefined;
   if (tlsAddress && !values['ca-dir']) throw new UsageError('pilotfish serve: --xds-tls-address needs --ca-dir DIR (where the mesh CA is kept)');
@@ -89,6 +91,7 @@ export async function serve({ values }: ParsedLine<typeof serveCommand.flags>): 
     configureAdmin: (admin) => registerRegistryRoutes(admin, registry, new RegistryAccess(token)),
     servingInfo: () => ({ configDir: values['config-dir'] ?? null }),
     endpointsFromPods: true,
+    xdsConnections,
   });
   if (tls) {
     tls.attach(plane.xds);

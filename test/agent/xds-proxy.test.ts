@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
-import { AuthenticationV1Api, type V1EndpointSlice, type V1Service } from '@kubernetes/client-node';
+import { AuthenticationV1Api } from '@kubernetes/client-node';
 import { runAgent, type RunningAgent, type RunningAgentStatus } from '../../src/agent/run-agent.js';
 import { WORKLOAD_SECRET as DEFAULT_SECRET } from '../../src/xds/generate/tls.js';
 import { XdsProxy } from '../../src/agent/xds-proxy.js';
@@ -30,7 +30,7 @@ import { ADS_SERVICE, methodPath } from '../../src/xds/server/services.js';
 import { CLUSTER } from '../../src/xds/types.js';
 import { startStack, type Stack } from '../admin/stack.js';
 import { AdsClient } from '../support/ads-client.js';
-import { callMany, EchoClient, startEchoBackend, type EchoBackend } from '../support/echo-service.js';
+import { callMany, EchoClient, echoShopService, startEchoBackend, type EchoBackend } from '../support/echo-service.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
 import { MtlsRelay } from '../support/mtls-relay.js';
 
@@ -41,19 +41,6 @@ const ID = 'spiffe://cluster.local/ns/shop/sa/frontend';
 const SERVER_NAME = 'pilotfish.pilotfish-system.svc';
 const ADS = methodPath(ADS_SERVICE, 'StreamAggregatedResources');
 const TARGET = 'xds:///echo.shop.svc.cluster.local:50051';
-
-function echoService(): V1Service {
-  return { metadata: { name: 'echo', namespace: 'shop' }, spec: { ports: [{ name: 'grpc', port: 50051, appProtocol: 'grpc' }] } };
-}
-
-function echoSlice(port: number): V1EndpointSlice {
-  return {
-    addressType: 'IPv4',
-    metadata: { name: 'echo-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'echo' } },
-    ports: [{ name: 'grpc', port }],
-    endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
-  };
-}
 
 function grpcNode(id: string): { id: string; metadata: Record<string, string> } {
   return { id, metadata: { NAMESPACE: 'shop', PILOTFISH_KIND: 'grpc' } };
@@ -124,7 +111,8 @@ describe('agent/xds-proxy: proxyless gRPC through the agent to a TLS control pla
 
     echo = await startEchoBackend('echo');
     echo2 = await startEchoBackend('echo-2');
-    stack = await startStack({ services: [echoService()], slices: [echoSlice(echo.port)] });
+    const echoObjects = echoShopService(echo.port);
+    stack = await startStack({ services: [echoObjects.service], slices: [echoObjects.slice] });
     relay = await MtlsRelay.start({
       certChainPem: serving.certChain.join(''), keyPem: serving.keyPem, clientRoots: ca.trustBundle.join(''),
       tokens: new Set(['token-1']), upstream: `http://${stack.xdsAddress}`,
@@ -216,12 +204,14 @@ describe('agent/xds-proxy: proxyless gRPC through the agent to a TLS control pla
     assert.ok((await again.fetch(CLUSTER)).names.includes('outbound|50051||echo.shop.svc.cluster.local'));
 
     // The grpc-js-xds client's ADS stream came back too: a change made now reaches it.
-    await stack.change([echoService()], [echoSlice(echo2.port)]);
+    const moved = echoShopService(echo2.port);
+    await stack.change([moved.service], [moved.slice]);
     let backend: string | undefined;
     const deadline = Date.now() + 60_000;
     while (backend !== 'echo-2' && Date.now() < deadline) backend = (await client.call({ deadlineMs: 5_000 })).backend;
     assert.equal(backend, 'echo-2', 'the client never received the endpoint change after the control plane came back');
-    await stack.change([echoService()], [echoSlice(echo.port)]);
+    const back = echoShopService(echo.port);
+    await stack.change([back.service], [back.slice]);
   });
 
   it('refuses non-xDS methods (UNIMPLEMENTED) without forwarding them, and never forwards the client\'s authorization', async () => {

@@ -49,11 +49,11 @@ export interface Installation {
 }
 
 /** `helm template` of the chart with its default values, CRDs included. */
-export async function renderChart(extraArgs: readonly string[] = []): Promise<KubeObject[]> {
+export async function renderChart(args: readonly string[] = []): Promise<KubeObject[]> {
   if (!existsSync(path.join(CHART_DIR, 'Chart.yaml'))) {
     throw new Error(`no Helm chart at ${CHART_DIR} (Chart.yaml missing): the cluster suite installs pilotfish from it`);
   }
-  const out = await helm(['template', RELEASE, CHART_DIR, '--namespace', CONTROL_PLANE_NAMESPACE, '--include-crds', ...extraArgs]);
+  const out = await helm(['template', RELEASE, CHART_DIR, '--namespace', CONTROL_PLANE_NAMESPACE, '--include-crds', ...args]);
   if (out.code !== 0) throw new Error(`helm template ${CHART_DIR} failed (exit ${out.code}):\n${out.stderr}`);
   return parseManifests(out.stdout, `helm template ${CHART_DIR}`);
 }

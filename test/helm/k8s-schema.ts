@@ -10,6 +10,7 @@ import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitorin
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
 import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
@@ -28,6 +29,7 @@ const MODELS: ReadonlyMap<string, { model: Model; clientNode?: string }> = new M
   ['v1/Service', { model: Service as unknown as Model, clientNode: 'V1Service' }],
   ['v1/ServiceAccount', { model: ServiceAccount as unknown as Model, clientNode: 'V1ServiceAccount' }],
   ['apps/v1/Deployment', { model: Deployment as unknown as Model, clientNode: 'V1Deployment' }],
+  ['autoscaling/v2/HorizontalPodAutoscaler', { model: HorizontalPodAutoscaler as unknown as Model, clientNode: 'V2HorizontalPodAutoscaler' }],
   ['networking.k8s.io/v1/NetworkPolicy', { model: NetworkPolicy as unknown as Model, clientNode: 'V1NetworkPolicy' }],
   ['policy/v1/PodDisruptionBudget', { model: PodDisruptionBudget as unknown as Model, clientNode: 'V1PodDisruptionBudget' }],
   ['rbac.authorization.k8s.io/v1/ClusterRole', { model: ClusterRole as unknown as Model, clientNode: 'V1ClusterRole' }],

@@ -1,13 +1,14 @@
 // The chart through the real helm binary: lint, render with the default and with a customised
 // HA values file, and validate every rendered object against the Kubernetes schemas.
 import assert from 'node:assert/strict';
+import { PilotfishMetrics } from '../../src/admin/metrics.js';
 import { helm } from '../support/k8s-tools.js';
-import { CHART_DIR, HA_VALUES, one, render, renderText, renderedFlag, type K8sObject } from './chart.js';
+import { CHART_DIR, HA_VALUES, one, render, renderText, renderedFlag, templateArgs, type K8sObject } from './chart.js';
 import { schemaProblems } from './k8s-schema.js';
 
 interface PodSpecLike {
   affinity?: { podAntiAffinity?: Record<string, unknown> };
-  containers: Array<{ lifecycle?: { preStop?: { sleep?: { seconds: number } } }; image: string }>;
+  containers: Array<{ lifecycle?: { preStop?: { sleep?: { seconds: number } } }; image: string; args: string[] }>;
 }
 type DeploymentLike = K8sObject & { spec: { replicas: number; template: { spec: PodSpecLike } } };
 
@@ -50,6 +51,54 @@ describe('helm chart: lint and render (real helm)', () => {
     assert.equal(deployment.spec.replicas, 3);
     assert.ok(deployment.spec.template.spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution);
     assert.match(deployment.spec.template.spec.containers[0].image, /@sha256:[0-9a-f]{64}$/);
+  });
+
+  it('renders no HorizontalPodAutoscaler by default; the Deployment passes the connection age and drain window', async () => {
+    const objects = await render();
+    assert.equal(objects.filter((o) => o.kind === 'HorizontalPodAutoscaler').length, 0);
+    const args = one<DeploymentLike>(objects, 'Deployment').spec.template.spec.containers[0].args;
+    assert.equal(renderedFlag(args, 'xds-max-connection-age'), '30m');
+    assert.equal(renderedFlag(args, 'xds-drain-window'), '10s');
+  });
+
+  it('renders a valid HorizontalPodAutoscaler on CPU and connected proxies when asked; the Deployment leaves replicas to it', async () => {
+    type Hpa = K8sObject & { spec: { minReplicas: number; maxReplicas: number; scaleTargetRef: { kind: string; name: string }; metrics: unknown[]; behavior?: unknown } };
+    const objects = await render({
+      set: ['autoscaling.enabled=true', 'autoscaling.minReplicas=3', 'autoscaling.maxReplicas=8', 'autoscaling.targetConnectedProxies=1000',
+        'autoscaling.behavior.scaleDown.stabilizationWindowSeconds=600', 'xds.maxConnectionAge=10m', 'xds.drainWindow=0'],
+    });
+    assertValid(objects);
+    const hpa = one<Hpa>(objects, 'HorizontalPodAutoscaler');
+    const deployment = one<DeploymentLike>(objects, 'Deployment');
+    assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
+    assert.equal(hpa.spec.minReplicas, 3);
+    assert.equal(hpa.spec.maxReplicas, 8);
+    assert.deepEqual(hpa.spec.metrics, [
+      { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } },
+      { type: 'Pods', pods: { metric: { name: 'pilotfish_xds_connected_proxies' }, target: { type: 'AverageValue', averageValue: '1000' } } },
+    ]);
+    assert.deepEqual(hpa.spec.behavior, { scaleDown: { stabilizationWindowSeconds: 600 } });
+    const exported = (await new PilotfishMetrics().registry.getMetricsAsJSON()).map((m) => m.name);
+    assert.ok(exported.includes('pilotfish_xds_connected_proxies'), 'the HPA\'s metric is one pilotfish exports');
+    assert.equal(deployment.spec.replicas, undefined, 'a fixed count would fight the autoscaler on every upgrade');
+    const args = deployment.spec.template.spec.containers[0].args;
+    assert.equal(renderedFlag(args, 'xds-max-connection-age'), '10m');
+    assert.equal(renderedFlag(args, 'xds-drain-window'), '0');
+    assert.equal(objects.filter((o) => o.kind === 'PodDisruptionBudget').length, 1, 'minReplicas 3: the PDB stays');
+
+    const cpuOnly = one<Hpa>(await render({ set: ['autoscaling.enabled=true', 'autoscaling.minReplicas=1'] }), 'HorizontalPodAutoscaler');
+    assert.deepEqual(cpuOnly.spec.metrics.map((m) => (m as { type: string }).type), ['Resource']);
+  });
+
+  it('refuses an autoscaler with no target, or with minReplicas above maxReplicas, naming the values', async () => {
+    for (const [set, message] of [
+      [['autoscaling.enabled=true', 'autoscaling.targetCPUUtilizationPercentage=0'], /autoscaling.enabled needs a target/],
+      [['autoscaling.enabled=true', 'autoscaling.minReplicas=6'], /autoscaling.minReplicas \(6\) is above autoscaling.maxReplicas \(5\)/],
+    ] as const) {
+      const r = await helm(templateArgs({ set }));
+      assert.notEqual(r.code, 0, `helm accepted --set ${set.join(' ')}`);
+      assert.match(r.stderr, message);
+    }
   });
 
   it('leaves out the PDB for a single replica (it would block every node drain)', async () => {

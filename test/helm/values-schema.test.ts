@@ -52,6 +52,10 @@ describe('helm chart: values.schema.json', () => {
     { set: 'podDisruptionBudget.enabled=yes', message: /at '\/podDisruptionBudget\/enabled': got string, want boolean/ },
     { set: 'xds.plaintext.enabled=yes', message: /at '\/xds\/plaintext\/enabled': got string, want boolean/ },
     { set: 'xds.plaintext.port=15010', message: /at '\/xds\/plaintext': additional properties 'port' not allowed/ },
+    { set: 'autoscaling.enabled=yes', message: /at '\/autoscaling\/enabled': got string, want boolean/ },
+    { set: 'autoscaling.targetConnectedProxies=-1', message: /at '\/autoscaling\/targetConnectedProxies': minimum: got -1, want 0/ },
+    { set: 'autoscaling.targetMemory=80', message: /at '\/autoscaling': additional properties 'targetMemory' not allowed/ },
+    { set: 'xds.maxConnectionAge=forever', message: /at '\/xds\/maxConnectionAge'/ },
     { set: 'replica=3', message: /additional properties 'replica' not allowed/ },
     { set: 'metrics.serviceMonitor.enable=true', message: /at '\/metrics\/serviceMonitor': additional properties 'enable' not allowed/ },
   ];

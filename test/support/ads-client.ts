@@ -38,6 +38,11 @@ export interface ConnectOptions {
   credentials?: grpc.ChannelCredentials;
   /** Sent with the stream (an `authorization` header, say). */
   metadata?: grpc.Metadata;
+  /**
+   * Give up at the first failed connection attempt (refused, reset) instead of retrying until
+   * readyTimeoutMs: for a client that then tries another server, as proxies do.
+   */
+  failFast?: boolean;
 }
 
 /** How the stream ended, as the client saw it. */
@@ -227,13 +232,24 @@ abstract class DiscoveryClient<Req, Res extends { typeUrl: string }> {
 async function openChannel(address: string, opts: ConnectOptions): Promise<grpc.Client> {
   const client = new grpc.Client(address, opts.credentials ?? grpc.credentials.createInsecure(), opts.channelOptions);
   const timeout = opts.readyTimeoutMs ?? 10_000;
+  const deadline = Date.now() + timeout;
   await new Promise<void>((resolve, reject) => {
-    client.waitForReady(Date.now() + timeout, (err) => {
-      if (err) {
-        client.close();
-        reject(new Error(`cannot connect to xDS server at ${address} within ${timeout} ms: ${err.message}`));
-      } else resolve();
-    });
+    const failed = (why: string): void => {
+      client.close();
+      reject(new Error(`cannot connect to xDS server at ${address} within ${timeout} ms: ${why}`));
+    };
+    if (!opts.failFast) {
+      client.waitForReady(deadline, (err) => (err ? failed(err.message) : resolve()));
+      return;
+    }
+    const channel = client.getChannel();
+    const watch = (): void => {
+      const state = channel.getConnectivityState(true);
+      if (state === grpc.connectivityState.READY) return resolve();
+      if (state === grpc.connectivityState.TRANSIENT_FAILURE) return failed('the connection attempt failed');
+      channel.watchConnectivityState(state, deadline, (err) => (err ? failed(err.message) : watch()));
+    };
+    watch();
   });
   return client;
 }

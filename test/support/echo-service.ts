@@ -1,6 +1,7 @@
 // A tiny gRPC service for end-to-end tests: each backend answers with its own name, so a test
 // can see which backend a call reached. Messages are raw bytes (UTF-8), no codegen needed.
 import * as grpc from '@grpc/grpc-js';
+import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 
 const identity = (b: Buffer): Buffer => b;
 
@@ -130,4 +131,17 @@ export function echoOnce(client: grpc.Client): Promise<string> {
     client.makeUnaryRequest<Buffer, Buffer>(ECHO_SERVICE.Call.path, (b) => b, (b) => b, Buffer.from('hi'),
       { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res!.toString('utf8'))));
   });
+}
+
+/** The Service `echo.shop` (gRPC on 50051) and its EndpointSlice: one ready endpoint, 127.0.0.1:`port`. */
+export function echoShopService(port: number): { service: V1Service; slice: V1EndpointSlice } {
+  return {
+    service: { metadata: { name: 'echo', namespace: 'shop' }, spec: { ports: [{ name: 'grpc', port: 50051, appProtocol: 'grpc' }] } },
+    slice: {
+      addressType: 'IPv4',
+      metadata: { name: 'echo-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'echo' } },
+      ports: [{ name: 'grpc', port }],
+      endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
+    },
+  };
 }

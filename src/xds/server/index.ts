@@ -11,6 +11,7 @@ import {
   DEFAULT_GRPC_SERVER_OPTIONS, GrpcServer, type GrpcServerOptions, type GrpcTlsCredentials, type StreamHandler,
 } from './grpc/server.js';
 import { GrpcStatus } from './grpc/wire.js';
+import type { ConnectionAgeOptions } from './grpc/connection-age.js';
 import { DISCOVERY_SERVICES, methodPath } from './services.js';
 import { MemoryReclaimer } from './grpc/memory-reclaimer.js';
 import { LimitCounters, type LimitName } from './limit-counters.js';
@@ -72,8 +73,15 @@ interface XdsServerOptions {
   readonly source: ProxyViews;
   readonly logger?: Logger;
   readonly events?: XdsEvents;
-  /** How long close() lets streams drain before cutting connections. Default 5000 ms. */
+  /** How long close() lets streams drain (after the last batch) before cutting connections. Default 5000 ms. */
   readonly shutdownGraceMs?: number;
+  /**
+   * close() lets connections go in batches spread over this window, so this replica's proxies
+   * reach the others gradually (see grpc/drain-schedule.ts). Default 0: all at once.
+   */
+  readonly drainWindowMs?: number;
+  /** A maximum age for every connection, on each port (default: none). */
+  readonly connectionAge?: ConnectionAgeOptions;
   /** Keepalive (defaults: DEFAULT_GRPC_SERVER_OPTIONS); the limits are in `limits`, which wins. */
   readonly grpcOptions?: Partial<GrpcServerOptions>;
   /** Resource limits (defaults: DEFAULT_XDS_LIMITS), applied to each port. */
@@ -123,7 +131,9 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
   const caches = new ServerCaches(limits, () => counters.hit('nameListBytes'), reclaim);
   // Proxies that vanish without closing their connection would otherwise keep a stream and a
   // view forever: keepalive pings find them.
-  const grpcOptions = { ...DEFAULT_GRPC_SERVER_OPTIONS, ...opts.grpcOptions, ...opts.limits };
+  const grpcOptions: GrpcServerOptions = {
+    ...DEFAULT_GRPC_SERVER_OPTIONS, ...opts.grpcOptions, ...opts.limits, ...(opts.connectionAge ? { connectionAge: opts.connectionAge } : {}),
+  };
   const onLimit = (limit: Parameters<LimitCounters['hit']>[0]): void => counters.hit(limit);
   let closing = false;
   const refuseIfClosing = (call: GrpcCall): boolean => {
@@ -192,7 +202,7 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
     close: () => {
       closing = true;
       reclaimer.stop();
-      closed ??= shutdown(servers, registry, logger, opts.shutdownGraceMs ?? 5000);
+      closed ??= shutdown(servers, registry, logger, opts.shutdownGraceMs ?? 5000, opts.drainWindowMs ?? 0);
       return closed;
     },
   };
@@ -217,13 +227,14 @@ async function authenticateCall(call: GrpcCall, authenticate: Authenticate, logg
   return undefined;
 }
 
-async function shutdown(servers: readonly GrpcServer[], registry: StreamRegistry, logger: Logger, graceMs: number): Promise<void> {
-  logger.info('xDS server shutting down', { streams: registry.size });
-  // Tell every proxy first (UNAVAILABLE: reconnect elsewhere), then stop accepting and close
-  // the connections once their calls have ended, so they cannot come straight back to us.
-  registry.terminateAll(GrpcStatus.UNAVAILABLE, 'pilotfish xDS server is shutting down');
+async function shutdown(servers: readonly GrpcServer[], registry: StreamRegistry, logger: Logger, graceMs: number, drainWindowMs: number): Promise<void> {
+  logger.info('xDS server shutting down', { streams: registry.size, connections: servers.reduce((n, x) => n + x.connections, 0), drainWindowMs });
+  // Each connection gets a GOAWAY and its streams UNAVAILABLE (reconnect elsewhere), in batches
+  // over the window; no new connection is accepted meanwhile, so none comes straight back to us.
   await Promise.all(servers.map((server) => server.close(graceMs, () => {
     logger.warn('xDS connections did not drain in time; closing them', { graceMs, streams: registry.size, connections: server.connections });
-  })));
+  }, drainWindowMs)));
+  // Streams whose connection was cut before they could be told.
+  registry.terminateAll(GrpcStatus.UNAVAILABLE, 'pilotfish xDS server is shutting down');
   logger.info('xDS server stopped');
 }

@@ -101,11 +101,20 @@ export class GrpcCall {
     this.stream.once('drain', fn);
   }
 
-  /** Ends the call with a status (OK is a normal end). Further writes and finishes are ignored. */
+  /**
+   * Ends the call with a status (OK is a normal end). Further writes and finishes are ignored.
+   * The call counts as closed from here: its handler lets go of it now, not when the client gets
+   * round to ending its side (a client that never does is cut with its connection).
+   */
   finish(code: GrpcStatusCode, details: string): void {
     if (this.finished) return;
     this.finished = true;
     this.reader.dispose();
+    this.sendStatus(code, details);
+    this.close(details);
+  }
+
+  private sendStatus(code: GrpcStatusCode, details: string): void {
     const s = this.stream;
     if (s.destroyed || s.closed) return;
     try {

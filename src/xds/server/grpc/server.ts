@@ -13,6 +13,8 @@ import type { Logger } from '../../../logging.js';
 import { BlockPool } from './block-pool.js';
 import { BudgetCharge, ByteBudget } from './byte-budget.js';
 import { GrpcCall } from './call.js';
+import { connectionAge, DEFAULT_CONNECTION_AGE_GRACE_MS, type ConnectionAgeOptions } from './connection-age.js';
+import { DRAIN_TICK_MS, drainBatchSize } from './drain-schedule.js';
 import {
   encodeGrpcMessage, GrpcStatus, isAcceptedEncoding, MessageReader, ACCEPTED_ENCODINGS, type GrpcStatusCode,
   type TransportLimit,
@@ -41,6 +43,8 @@ export interface GrpcServerOptions {
    * from a client that ignores the setting is refused (RST_STREAM REFUSED_STREAM).
    */
   readonly maxConcurrentStreams: number;
+  /** A maximum age per connection (off when absent): see ConnectionAgeOptions. */
+  readonly connectionAge?: ConnectionAgeOptions;
 }
 
 /** The TLS port's credentials (PEM). `ca` holds the roots client certificates must chain to. */
@@ -74,6 +78,28 @@ export const DEFAULT_GRPC_SERVER_OPTIONS: GrpcServerOptions = {
 
 type CallHandler = (call: GrpcCall) => void;
 
+/** Why the server let a connection go (GOAWAY, then its calls ended with UNAVAILABLE). */
+type RetireReason = 'maxAge' | 'shutdown';
+
+const RETIRE_MESSAGES: Record<RetireReason, string> = {
+  maxAge: 'pilotfish xDS connection reached its maximum age; reconnect',
+  shutdown: 'pilotfish xDS server is shutting down',
+};
+
+/**
+ * After its calls were ended, how long a retired connection may stay open before it is cut: a
+ * client reading the status ends its streams at once; one that does not is not waited for.
+ */
+const RETIRED_CUT_MS = 10_000;
+
+interface Connection {
+  readonly budget: ByteBudget;
+  streams: number;
+  /** gRPC calls open on the connection, ended when it is retired. */
+  readonly calls: Set<GrpcCall>;
+  retired: boolean;
+}
+
 function peerOf(session: http2.Http2Session | undefined): string {
   const s = session?.socket;
   if (!s?.remoteAddress) return 'unknown';
@@ -103,7 +129,7 @@ export class GrpcServer {
   private readonly server: http2.Http2Server | http2.Http2SecureServer;
   private readonly secure: http2.Http2SecureServer | undefined;
   private readonly handlers = new Map<string, CallHandler>();
-  private readonly sessions = new Map<http2.ServerHttp2Session, { budget: ByteBudget; streams: number }>();
+  private readonly sessions = new Map<http2.ServerHttp2Session, Connection>();
   private readonly processBudget: ByteBudget;
   /** 1 MiB: a real compressed request fits in one; larger blocks only waste a bomb's budget share. */
   private readonly blocks: BlockPool;
@@ -196,26 +222,68 @@ export class GrpcServer {
   }
 
   /**
-   * Stops accepting connections and tells every client to go away (GOAWAY) once its calls have
-   * ended; resolves when every connection is closed, or after `graceMs` by cutting the rest.
+   * Stops accepting connections and lets the open ones go: each gets a GOAWAY and its calls end
+   * with UNAVAILABLE (clients reconnect, to another replica), in batches spread over
+   * `drainWindowMs` (see drain-schedule.ts). Resolves when every connection is closed, or
+   * `graceMs` after the last batch by cutting the rest.
    */
-  close(graceMs: number, onTimeout: () => void): Promise<void> {
+  close(graceMs: number, onTimeout: () => void, drainWindowMs = 0): Promise<void> {
     return new Promise((resolve) => {
       let done = false;
+      let tick: NodeJS.Timeout | undefined;
       const finish = (): void => {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        clearTimeout(tick);
         resolve();
       };
+      const queue = [...this.sessions.keys()];
+      const batch = drainBatchSize(queue.length, drainWindowMs);
+      const batches = Math.ceil(queue.length / batch);
       const timer = setTimeout(() => {
         onTimeout();
         for (const s of this.sessions.keys()) s.destroy();
         finish();
-      }, graceMs);
+      }, Math.max(0, batches - 1) * DRAIN_TICK_MS + graceMs);
       this.server.close(() => finish());
-      for (const s of this.sessions.keys()) s.close();
+      const next = (): void => {
+        for (const s of queue.splice(0, batch)) this.retire(s, 'shutdown', 0);
+        if (queue.length > 0) tick = setTimeout(next, DRAIN_TICK_MS);
+      };
+      next();
     });
+  }
+
+  /**
+   * Lets one connection go: GOAWAY now (the client opens no new stream on it), and after
+   * `graceMs` its calls end with UNAVAILABLE, the status xDS clients reconnect on. The
+   * connection closes when its last stream has; one still open RETIRED_CUT_MS later is cut.
+   */
+  private retire(session: http2.ServerHttp2Session, reason: RetireReason, graceMs: number): void {
+    const conn = this.sessions.get(session);
+    if (!conn || conn.retired || session.destroyed) return;
+    conn.retired = true;
+    this.logger.debug('letting an xDS connection go', { peer: peerOf(session), reason, calls: conn.calls.size });
+    try {
+      session.close();
+    } catch {
+      session.destroy();
+      return;
+    }
+    const end = (): void => {
+      for (const call of [...conn.calls]) call.finish(GrpcStatus.UNAVAILABLE, RETIRE_MESSAGES[reason]);
+      const cut = setTimeout(() => session.destroy(), RETIRED_CUT_MS);
+      cut.unref();
+      session.once('close', () => clearTimeout(cut));
+    };
+    if (graceMs <= 0) {
+      end();
+      return;
+    }
+    const grace = setTimeout(end, graceMs);
+    grace.unref();
+    session.once('close', () => clearTimeout(grace));
   }
 
   get connections(): number {
@@ -223,7 +291,14 @@ export class GrpcServer {
   }
 
   private track(session: http2.ServerHttp2Session): void {
-    this.sessions.set(session, { budget: new ByteBudget(this.opts.maxConnectionBufferedBytes, 'connection', this.processBudget), streams: 0 });
+    this.sessions.set(session, {
+      budget: new ByteBudget(this.opts.maxConnectionBufferedBytes, 'connection', this.processBudget), streams: 0, calls: new Set(), retired: false,
+    });
+    const ageOptions = this.opts.connectionAge ?? {};
+    const age = connectionAge(ageOptions, Math.random);
+    const expiry = age === undefined ? undefined
+      : setTimeout(() => this.retire(session, 'maxAge', ageOptions.graceMs ?? DEFAULT_CONNECTION_AGE_GRACE_MS), age);
+    expiry?.unref();
     // Only a quiet connection is pinged, and only silence condemns it: a proxy busy reading a
     // large push (its ACKs still coming) may answer a ping late, and must not be cut off for it.
     let seen = bytesRead(session);
@@ -255,6 +330,7 @@ export class GrpcServer {
     check.unref();
     session.on('error', (err: Error) => this.logger.debug('xDS connection error', { peer: peerOf(session), error: err.message }));
     session.on('close', () => {
+      clearTimeout(expiry);
       clearInterval(check);
       clearTimeout(timeout);
       this.sessions.delete(session);
@@ -303,9 +379,12 @@ export class GrpcServer {
       return;
     }
     const max = this.opts.maxReceiveMessageBytes;
-    handler(new GrpcCall(stream, path, peerOf(stream.session), {
+    const call = new GrpcCall(stream, path, peerOf(stream.session), {
       reader: new MessageReader(max, encoding, new BudgetCharge(conn.budget)),
       budget: conn.budget, blocks: this.blocks, maxMessageBytes: max, encoding, onLimit: this.onLimit,
-    }, this.secure ? credentialsOf(stream.session, headers) : undefined));
+    }, this.secure ? credentialsOf(stream.session, headers) : undefined);
+    conn.calls.add(call);
+    stream.once('close', () => conn.calls.delete(call));
+    handler(call);
   }
 }
