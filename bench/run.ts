@@ -8,6 +8,7 @@ import { renderProfile, summarizeProfile } from './profile.js';
 import { renderMarkdown, type BenchReport } from './report.js';
 import { REPO_ROOT } from './server-process.js';
 import { runIdentityBench, type IdentityResult } from './identity-bench.js';
+import { runRegistryBurst, type RegistryBurstResult } from './registry-burst.js';
 import { runWebhookBench, type WebhookResult } from './webhook-bench.js';
 import { runXdsBench } from './xds-bench.js';
 import { DEFAULT_MIX, parseMix, PILOTFISH_MIX } from './workload.js';
@@ -23,7 +24,8 @@ const HELP = `Usage: npm run bench -- [options]
                              matrix also runs 2,000 proxies with sotw=0.1,delta=0.7,grpc=0.2 (what a
                              pilotfish mesh runs: its injected sidecars speak Delta) at 10 endpoints
   --cpu-prof                 write a V8 CPU profile of the server per scale (and of the webhook) to bench/results/profiles/
-  --no-xds | --no-webhook | --no-identity   skip a part (identity: CA signing rate, the pod agent's RSS and CPU)
+  --no-xds | --no-webhook | --no-identity | --no-registry   skip a part (identity: CA signing rate, the pod agent's
+                             RSS and CPU; registry: 10,000 registrations into one service from 8 clients, /healthz sampled)
   --out DIR                  results directory (default bench/results)
 `;
 
@@ -52,7 +54,8 @@ async function main(): Promise<void> {
       namespaces: { type: 'string' }, reps: { type: 'string' }, 'new-services': { type: 'string' },
       'streams-per-connection': { type: 'string' }, workers: { type: 'string' }, mix: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false }, 'no-xds': { type: 'boolean', default: false },
-      'no-webhook': { type: 'boolean', default: false }, 'no-identity': { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', default: false },
+      'no-webhook': { type: 'boolean', default: false }, 'no-identity': { type: 'boolean', default: false },
+      'no-registry': { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
@@ -106,6 +109,10 @@ async function main(): Promise<void> {
   if (!values['no-webhook']) webhook = await runWebhookBench({ quick, log, cpuProfDir: profDir });
   // Short and light (one core at most), so it runs before the xDS part too.
   const identity: IdentityResult | undefined = values['no-identity'] ? undefined : await runIdentityBench({ quick, log });
+  // Short (seconds) and without proxies: before the xDS part, for the same reason.
+  const registry: RegistryBurstResult | undefined = values['no-registry']
+    ? undefined
+    : await runRegistryBurst({ registrations: 10_000, clients: 8, log, ...(profDir !== undefined ? { cpuProfDir: profDir } : {}) });
   const xds = values['no-xds'] ? [] : await runXdsBench(xdsOptions);
 
   const report: BenchReport = {
@@ -120,6 +127,7 @@ async function main(): Promise<void> {
     xds,
     webhook,
     identity,
+    registry,
   };
   let markdown = renderMarkdown(report);
   if (profDir) {

@@ -40,6 +40,8 @@ export interface ServerOptions {
   readonly cpuProfDir?: string;
   readonly logLevel?: string;
   readonly maxOldSpaceMb?: number;
+  /** `--registry-state-file`: the registry's changes are durable before they are answered. */
+  readonly registryStateFile?: string;
 }
 
 export class ServerProcess {
@@ -74,6 +76,7 @@ export class ServerProcess {
       '--xds-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--log-level', o.logLevel ?? 'info',
       // The bench changes endpoints of the Services its files define through the registry.
       '--registry-allow-defined-services',
+      ...(o.registryStateFile !== undefined ? ['--registry-state-file', o.registryStateFile] : []),
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     const s = new ServerProcess(child);
     const serving = await s.waitFor(() => s.logs.find((l) => l.message === 'serving'), 120_000, 'the "serving" log line');
