@@ -187,6 +187,7 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
   // The mesh CA is shared by every replica through the Secret: the first one creates it.
   const tls = await openXdsTlsPort(s.xdsTls, new SecretCaStore(kc.makeApiClient(CoreV1Api), s.namespace),
     new KubeTokenReviewAuthenticator(kc.makeApiClient(AuthenticationV1Api)), logger);
+  meshRoots.bundle = () => Promise.resolve(tls.trustBundle());
   plane = await startControlPlane({
     sources: [source], logger, ...(s.xdsAddress !== undefined ? { xdsAddress: s.xdsAddress } : {}), xdsTls: tls.tls,
     httpAddress: s.httpAddress,

@@ -31,6 +31,8 @@ export interface SecureXdsPort {
   readonly csr: CsrService;
   readonly authenticator: PeerAuthenticator;
   readonly renewer: ServingCertificateRenewer;
+  /** The mesh's trust bundle (PEM, every root the CA trusts), as the CA holds it now. */
+  trustBundle(): string;
   /** The server renewed certificates are installed into. */
   attach(server: XdsServer): void;
   stop(): void;
@@ -57,6 +59,7 @@ export async function secureXdsPort(o: SecureXdsPortOptions): Promise<SecureXdsP
       streamHandlers: [csrStreamHandler(csr, { logger })],
     },
     csr, authenticator, renewer,
+    trustBundle: () => o.ca.trustBundle.join(''),
     attach: (s) => { server = s; },
     stop: () => renewer.stop(),
   };
