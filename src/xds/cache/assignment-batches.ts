@@ -56,6 +56,18 @@ function split(type: protobuf.Type, obj: object, name: string): Split {
 export interface BatchMemo {
   get(digest: string): Uint8Array | undefined;
   set(digest: string, bytes: Uint8Array): void;
+  /**
+   * A locality object encoded before (the generator shares one between assignments with the same
+   * endpoints, such as a synthetic service's registry alias), by identity: no serializing again.
+   */
+  locality(obj: object): EncodedLocality | undefined;
+  setLocality(obj: object, encoded: EncodedLocality): void;
+}
+
+/** A locality as its length-delimited field, and the text it adds to the version hash. */
+export interface EncodedLocality {
+  readonly hashed: string;
+  readonly bytes: Uint8Array;
 }
 
 /** FNV-1a over the UTF-16 code units: cheap, and only decides where batches end. */
@@ -113,26 +125,38 @@ export async function encodeInBatches(cla: NamedLoadAssignment, memo: BatchMemo,
   const top = split(claType, cla, 'endpoints');
   const out: Uint8Array[] = [encodePart(claType, top.before, hash, 'c')];
   for (const locality of top.list) {
-    const loc = split(localityType, locality as object, 'lb_endpoints');
-    const parts: Uint8Array[] = [encodePart(localityType, loc.before, hash, 'l')];
-    for (const { items, json } of batchesOf(loc.list)) {
-      // Batches are known by a digest of their content: the memo keeps no copy of the text.
-      const digest = createHash('sha1').update(json).digest('base64');
-      hash.update(`b${digest}\n`);
-      let bytes = memo.get(digest);
-      if (bytes === undefined) {
-        bytes = localityType.encode(localityType.fromObject({ lb_endpoints: items })).finish();
-        memo.set(digest, bytes);
-      }
-      parts.push(bytes);
-      await pause();
-    }
-    parts.push(encodePart(localityType, loc.after, hash, 'm'));
-    const length = lengthOf(parts);
-    const header = Buffer.allocUnsafe(lenFieldLength(top.field, length) - length);
-    writeLenHeader(header, 0, top.field, length);
-    out.push(header, ...parts);
+    const encoded = memo.locality(locality as object) ?? await encodeLocality(localityType, locality as object, top.field, memo, pause);
+    hash.update(encoded.hashed);
+    out.push(encoded.bytes);
   }
   out.push(encodePart(claType, top.after, hash, 'z'));
   return { version: hash.digest('base64url').slice(0, 16), value: Buffer.concat(out) };
+}
+
+/** One locality as a length-delimited field `field`, and what of it goes into the version hash. */
+async function encodeLocality(type: protobuf.Type, locality: object, field: number, memo: BatchMemo,
+  pause: () => Promise<void>): Promise<EncodedLocality> {
+  const loc = split(type, locality, 'lb_endpoints');
+  const hash = createHash('sha1');
+  const parts: Uint8Array[] = [encodePart(type, loc.before, hash, 'l')];
+  const digests: string[] = [];
+  for (const { items, json } of batchesOf(loc.list)) {
+    // Batches are known by a digest of their content: the memo keeps no copy of the text.
+    const digest = createHash('sha1').update(json).digest('base64');
+    digests.push(digest);
+    let bytes = memo.get(digest);
+    if (bytes === undefined) {
+      bytes = type.encode(type.fromObject({ lb_endpoints: items })).finish();
+      memo.set(digest, bytes);
+    }
+    parts.push(bytes);
+    await pause();
+  }
+  parts.push(encodePart(type, loc.after, hash, 'm'));
+  const length = lengthOf(parts);
+  const header = Buffer.allocUnsafe(lenFieldLength(field, length) - length);
+  writeLenHeader(header, 0, field, length);
+  const encoded = { hashed: `L${hash.digest('base64')}${digests.join('')}\n`, bytes: Buffer.concat([header, ...parts]) };
+  memo.setLocality(locality, encoded);
+  return encoded;
 }

@@ -9,7 +9,7 @@ import { lookupType } from '../protos.js';
 import { ENDPOINT, messageName } from '../types.js';
 import { lenTag } from '../wire/tag.js';
 import { lenFieldLength, writeLenHeader } from '../wire/writer.js';
-import { ENDPOINTS_PER_BATCH, encodeInBatches, endpointCount, type BatchMemo } from './assignment-batches.js';
+import { ENDPOINTS_PER_BATCH, encodeInBatches, endpointCount, type BatchMemo, type EncodedLocality } from './assignment-batches.js';
 
 /** A `google.protobuf.Any`: type_url (field 1) and value (field 2). */
 function anyOf(typeUrl: string, value: Uint8Array): Uint8Array {
@@ -42,6 +42,8 @@ export class ResourceEncoder {
   readonly stats: EncoderStats = { encoded: 0, reused: 0, batchesEncoded: 0 };
   /** The encoded endpoint batches of each large assignment (by cluster name), as last encoded. */
   private readonly batches = new Map<string, Map<string, Uint8Array>>();
+  /** Localities of generated assignments already encoded, by object: they die with the objects. */
+  private readonly localities = new WeakMap<object, EncodedLocality>();
 
   encode(typeUrl: string, name: string, obj: EnvoyResource): XdsResource {
     let byKey = this.cache.get(typeUrl);
@@ -81,6 +83,8 @@ export class ResourceEncoder {
         current.set(digest, bytes);
         this.stats.batchesEncoded++;
       },
+      locality: (obj) => this.localities.get(obj),
+      setLocality: (obj, encoded) => { this.localities.set(obj, encoded); },
     };
     const { version, value } = await encodeInBatches(cla, memo, pause);
     this.batches.set(name, current);

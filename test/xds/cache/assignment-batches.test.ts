@@ -63,6 +63,19 @@ describe('large assignments encoded in batches', () => {
     assert.ok(Buffer.from(valueOf(r.any)).equals(Buffer.from(whole)), 'reused batches give the bytes of the whole encoding');
   });
 
+  it('encodes localities shared by two assignments (a registry alias) once', async () => {
+    const encoder = new ResourceEncoder();
+    const noPause = async (): Promise<void> => undefined;
+    const cla = assignment(5_000);
+    await encoder.encodeAssignment(cla, noPause);
+    const before = encoder.stats.batchesEncoded;
+    const alias: NamedLoadAssignment = { ...cla, cluster_name: 'big.default.registry' };
+    const r = await encoder.encodeAssignment(alias, noPause);
+    assert.equal(encoder.stats.batchesEncoded, before, 'no batch encoded again');
+    const whole = CLA.encode(CLA.fromObject(alias)).finish();
+    assert.ok(Buffer.from(valueOf(r.any)).equals(Buffer.from(whole)), 'the alias has the bytes of its whole encoding');
+  });
+
   it('pauses between batches, and not for a small assignment', async () => {
     let pauses = 0;
     const pause = async (): Promise<void> => { pauses++; };
