@@ -2,6 +2,7 @@
 // issue's targets checked against the measured numbers.
 import type { Summary } from './stats.js';
 import type { IdentityResult } from './identity-bench.js';
+import type { RegistryBurstResult } from './registry-burst.js';
 import type { WebhookResult } from './webhook-bench.js';
 import type { LevelResult, ScaleResult } from './xds-bench.js';
 import type { ScaleOutResult } from './scale-out-bench.js';
@@ -21,6 +22,7 @@ export interface BenchReport {
   readonly webhook?: WebhookResult;
   readonly identity?: IdentityResult;
   readonly scaleOut?: ScaleOutResult;
+  readonly registry?: RegistryBurstResult;
 }
 
 const ms = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? 'n/a' : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(v < 10 ? 1 : 0)} ms`);
@@ -225,6 +227,17 @@ export function renderMarkdown(r: BenchReport): string {
     L.push(`| brought back: every share within ±15 % of even after | ${so.evenAfterSeconds === undefined ? 'not within the run' : `${so.evenAfterSeconds} s`} |`);
     L.push('');
     L.push('Connected proxies per replica after the return, every second: ' + so.rebalance.map((x) => `${x.atSeconds} s ${x.shares.join('/')}`).join(', ') + '.', '');
+  }
+
+  const reg = r.registry;
+  if (reg) {
+    L.push('### Registry burst', '');
+    L.push(`\`pilotfish serve --registry-state-file …\`: ${reg.registrations.toLocaleString('en-US')} registrations into one service over HTTP from ${reg.clients} concurrent keep-alive clients (bench/registry-client.ts, its own process), each answer after its change is on disk; /healthz sampled every 10 ms from the first registration until the last snapshot's push is done.`, '');
+    L.push('| total | server CPU | pushes | /healthz p50 | p99 | max | samples | failures |');
+    L.push('|---:|---:|---:|---:|---:|---:|---:|---:|');
+    L.push(`| ${ms(reg.totalMs)} | ${reg.serverCpuSeconds.toFixed(2)} s | ${reg.pushes} | ${ms(reg.healthzMs.p50)} | ${ms(reg.healthzMs.p99)} | ${ms(reg.healthzMs.max)} | ${reg.healthzMs.n} | ${reg.failures} |`);
+    const verdict = (ok: boolean): string => (ok ? 'pass' : '**FAIL**');
+    L.push('', `Issue 16 targets: all in under 10 s: ${verdict(reg.totalMs < 10_000 && reg.failures === 0)}; no /healthz stall over 50 ms: ${verdict(reg.healthzMs.max <= 50)}.`, '');
   }
 
   const targets = targetChecks(r);

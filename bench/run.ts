@@ -8,6 +8,7 @@ import { renderProfile, summarizeProfile } from './profile.js';
 import { renderMarkdown, type BenchReport } from './report.js';
 import { REPO_ROOT } from './server-process.js';
 import { runIdentityBench, type IdentityResult } from './identity-bench.js';
+import { runRegistryBurst, type RegistryBurstResult } from './registry-burst.js';
 import { runWebhookBench, type WebhookResult } from './webhook-bench.js';
 import { runXdsBench } from './xds-bench.js';
 import { runScaleOutBench, type ScaleOutResult } from './scale-out-bench.js';
@@ -27,8 +28,9 @@ const HELP = `Usage: npm run bench -- [options]
                              its own Services and two shared ones, --default-scope namespace; 10 endpoints/service)
   --no-scoped                skip the scoped level
   --cpu-prof                 write a V8 CPU profile of the server per scale (and of the webhook) to bench/results/profiles/
-  --no-xds | --no-webhook | --no-identity | --no-scale-out   skip a part (identity: CA signing rate, the pod agent's RSS
-                             and CPU; scale-out: 3 replicas, one killed and brought back)
+  --no-xds | --no-webhook | --no-identity | --no-scale-out | --no-registry   skip a part (identity: CA signing rate,
+                             the pod agent's RSS and CPU; scale-out: 3 replicas, one killed and brought back;
+                             registry: 10,000 registrations into one service from 8 clients, /healthz sampled)
   --out DIR                  results directory (default bench/results)
 `;
 
@@ -59,7 +61,8 @@ async function main(): Promise<void> {
       'scoped-proxies': { type: 'string' }, 'no-scoped': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false }, 'no-xds': { type: 'boolean', default: false },
       'no-webhook': { type: 'boolean', default: false }, 'no-identity': { type: 'boolean', default: false },
-      'no-scale-out': { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', default: false },
+      'no-scale-out': { type: 'boolean', default: false }, 'no-registry': { type: 'boolean', default: false },
+      out: { type: 'string' }, help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
@@ -114,6 +117,10 @@ async function main(): Promise<void> {
   if (!values['no-webhook']) webhook = await runWebhookBench({ quick, log, cpuProfDir: profDir });
   // Short and light (one core at most), so it runs before the xDS part too.
   const identity: IdentityResult | undefined = values['no-identity'] ? undefined : await runIdentityBench({ quick, log });
+  // Short (seconds) and without proxies: before the xDS part, for the same reason.
+  const registry: RegistryBurstResult | undefined = values['no-registry']
+    ? undefined
+    : await runRegistryBurst({ registrations: 10_000, clients: 8, log, ...(profDir !== undefined ? { cpuProfDir: profDir } : {}) });
   const xds = values['no-xds'] ? [] : await runXdsBench(xdsOptions);
   // Three replicas and their proxies on the same 2 cores: a small mesh and a shortened maximum
   // connection age keep it to about a minute.
@@ -135,6 +142,7 @@ async function main(): Promise<void> {
     webhook,
     identity,
     ...(scaleOut ? { scaleOut } : {}),
+    registry,
   };
   let markdown = renderMarkdown(report);
   if (profDir) {

@@ -44,6 +44,8 @@ export interface ServerOptions {
   readonly xdsAddress?: string;
   /** More `pilotfish serve` flags (the scoped level: `--default-scope namespace`; scale-out: a shortened maximum connection age). */
   readonly args?: readonly string[];
+  /** `--registry-state-file`: the registry's changes are durable before they are answered. */
+  readonly registryStateFile?: string;
 }
 
 export class ServerProcess {
@@ -79,6 +81,7 @@ export class ServerProcess {
       // The bench changes endpoints of the Services its files define through the registry.
       '--registry-allow-defined-services',
       ...(o.args ?? []),
+      ...(o.registryStateFile !== undefined ? ['--registry-state-file', o.registryStateFile] : []),
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     const s = new ServerProcess(child);
     const serving = await s.waitFor(() => s.logs.find((l) => l.message === 'serving'), 120_000, 'the "serving" log line');

@@ -32,22 +32,22 @@ export function registerRegistryRoutes(app: FastifyInstance, registry: EndpointR
   const text = { onRequest: guard };
 
   app.post('/registry/endpoints', json, async (req, reply) => {
-    return answerJson(reply, () => {
-      const { created, endpoint } = registry.register(req.body);
+    return answerJson(reply, async () => {
+      const { created, endpoint } = await registry.register(req.body);
       reply.code(created ? 201 : 200);
       return { created, endpoint };
     });
   });
 
   app.delete('/registry/endpoints', json, async (req, reply) => {
-    return answerJson(reply, () => {
+    return answerJson(reply, async () => {
       const input = req.body !== undefined && req.body !== null ? req.body : singleValues(req.query as Query);
-      return { endpoint: registry.deregister(input) };
+      return { endpoint: await registry.deregister(input) };
     });
   });
 
   app.get('/registry/endpoints', json, async (req, reply) => {
-    return answerJson(reply, () => {
+    return answerJson(reply, async () => {
       const q = singleValues(req.query as Query);
       const filter: { service?: string; namespace?: string } = {};
       if (typeof q.service === 'string') filter.service = q.service;
@@ -57,22 +57,22 @@ export function registerRegistryRoutes(app: FastifyInstance, registry: EndpointR
   });
 
   app.delete('/registry/services/:namespace/:name', json, async (req, reply) => {
-    return answerJson(reply, () => {
+    return answerJson(reply, async () => {
       const { namespace, name } = req.params as { namespace: string; name: string };
-      return { deleted: registry.deleteService(namespace, name) };
+      return { deleted: await registry.deleteService(namespace, name) };
     });
   });
 
   app.get('/edsservice/register', text, async (req, reply) => {
-    return answerText(reply, () => {
-      const r = registry.register(classicInput(req.query as Query)).endpoint;
+    return answerText(reply, async () => {
+      const r = (await registry.register(classicInput(req.query as Query))).endpoint;
       return `${hostPort(r.address, r.port)} ok`;
     });
   });
 
   app.get('/edsservice/deregister', text, async (req, reply) => {
-    return answerText(reply, () => {
-      const r = registry.deregister(classicInput(req.query as Query));
+    return answerText(reply, async () => {
+      const r = await registry.deregister(classicInput(req.query as Query));
       return `${hostPort(r.address, r.port)} ok`;
     });
   });
@@ -118,9 +118,9 @@ function singleValues(query: Query | undefined): Record<string, string> {
   return out;
 }
 
-function answerJson(reply: FastifyReply, fn: () => unknown): unknown {
+async function answerJson(reply: FastifyReply, fn: () => Promise<unknown>): Promise<unknown> {
   try {
-    return fn();
+    return await fn();
   } catch (err) {
     if (!(err instanceof RegistryError)) throw err;
     reply.code(err.status);
@@ -128,10 +128,10 @@ function answerJson(reply: FastifyReply, fn: () => unknown): unknown {
   }
 }
 
-function answerText(reply: FastifyReply, fn: () => string): string {
+async function answerText(reply: FastifyReply, fn: () => Promise<string>): Promise<string> {
   reply.type('text/plain; charset=utf-8');
   try {
-    return fn();
+    return await fn();
   } catch (err) {
     if (!(err instanceof RegistryError)) throw err;
     reply.code(err.status);

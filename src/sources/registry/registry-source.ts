@@ -2,7 +2,8 @@
 // (IP:port) for a service. It reports EndpointSlices (and a synthetic Service, which a real Service
 // of another source overrides) exactly like any other source; see registry-objects.ts. Services that
 // other sources define are left alone unless allowed; a synthetic service goes a grace period after
-// its last endpoint; with a state file, every change is on disk before it is acknowledged.
+// its last endpoint; with a state file, every change is on disk before it is applied and
+// acknowledged (registry-state-file.ts writes concurrent changes in groups, one sync per group).
 import { isIP, isIPv6 } from 'node:net';
 import type { Logger } from '../../logging.js';
 import { EMPTY_OBJECTS, type ObjectSet, type V1EndpointSlice, type V1Pod, type V1Service } from '../objects.js';
@@ -68,7 +69,9 @@ export class EndpointRegistry implements Source {
     this.log = logger.child({ component: 'registry' });
     this.maxEndpoints = options.maxEndpoints ?? 100_000;
     this.graceMs = options.emptyServiceGraceMs ?? DEFAULT_EMPTY_SERVICE_GRACE_MS;
-    this.state = options.stateFile === undefined ? undefined : new RegistryStateFile(options.stateFile, this.log);
+    this.state = options.stateFile === undefined
+      ? undefined
+      : new RegistryStateFile(options.stateFile, this.log, () => this.count, () => this.registrations());
   }
 
   async start(sink: SourceSink): Promise<void> {
@@ -81,53 +84,60 @@ export class EndpointRegistry implements Source {
     this.sink = undefined;
     for (const t of this.emptySince.values()) clearTimeout(t);
     this.emptySince.clear();
-    this.state?.close();
+    await this.state?.close();
   }
 
-  /** Registers (or updates) an endpoint. Throws RegistryError with the status and reason for refused input. */
-  register(input: unknown): { created: boolean; endpoint: Registration } {
+  /**
+   * Registers (or updates) an endpoint; resolves once it is durable and applied. Rejects with
+   * RegistryError, with the status and reason, for refused input.
+   */
+  async register(input: unknown): Promise<{ created: boolean; endpoint: Registration }> {
     const reg = parseRegistration(input);
-    const skey = serviceKeyOf(reg);
-    const ekey = endpointKeyOf(reg);
-    const svc = this.services.get(skey);
+    const svc = this.services.get(serviceKeyOf(reg));
     this.checkService(reg, svc);
-    const previous = svc?.get(ekey);
-    if (previous === undefined && this.count >= this.maxEndpoints) {
+    // Changes waiting for the disk count as new ones: the bound holds however many are in flight.
+    if (svc?.get(endpointKeyOf(reg)) === undefined && this.count + (this.state?.waiting ?? 0) >= this.maxEndpoints) {
       throw new RegistryError(503, `registry is full (${this.maxEndpoints} endpoints)`);
     }
-    this.save({ put: reg });
-    this.put(reg);
-    this.log.info(previous === undefined ? 'endpoint registered' : 'endpoint registration updated', { ...reg });
-    this.changed();
-    return { created: previous === undefined, endpoint: reg };
+    let created = false;
+    await this.commit({ put: reg }, () => {
+      created = this.put(reg);
+      // Per endpoint at debug: a burst of thousands would otherwise be thousands of info lines.
+      this.log.debug(created ? 'endpoint registered' : 'endpoint registration updated', { ...reg });
+      this.changed();
+    });
+    return { created, endpoint: reg };
   }
 
-  /** Removes an endpoint. Throws RegistryError(400) for bad input, (404) when it is not registered. */
-  deregister(input: unknown): Registration {
+  /** Removes an endpoint. Rejects with RegistryError(400) for bad input, (404) when it is not registered. */
+  async deregister(input: unknown): Promise<Registration> {
     const id = parseEndpointId(input);
     const reg = this.services.get(serviceKeyOf(id))?.get(endpointKeyOf(id));
     if (reg === undefined) {
       throw new RegistryError(404, `endpoint ${hostPort(id.address, id.port)} is not registered for service ${id.namespace}/${id.service}`);
     }
-    this.save({ del: { address: id.address, port: id.port, service: id.service, namespace: id.namespace } });
-    this.remove(id);
-    this.log.info('endpoint deregistered', { ...reg });
-    this.changed();
+    await this.commit({ del: { address: id.address, port: id.port, service: id.service, namespace: id.namespace } }, () => {
+      if (!this.remove(id)) return;
+      this.log.debug('endpoint deregistered', { ...reg });
+      this.changed();
+    });
     return reg;
   }
 
   /** Removes a service the registry made, with all its endpoints, now. 404 when there is none. */
-  deleteService(namespace: unknown, service: unknown): { namespace: string; service: string; endpoints: number } {
+  async deleteService(namespace: unknown, service: unknown): Promise<{ namespace: string; service: string; endpoints: number }> {
     const ns = parseName(namespace, 'namespace', dns1123LabelError);
     const name = parseName(service, 'service', dns1035LabelError);
     const skey = serviceKeyOf({ namespace: ns, service: name });
     const svc = this.services.get(skey);
     if (svc === undefined) throw new RegistryError(404, `service ${ns}/${name} is not in the registry`);
-    this.save({ drop: { namespace: ns, service: name } });
-    const endpoints = svc.size;
-    this.drop(skey);
-    this.log.info('service deleted from the registry', { namespace: ns, service: name, endpoints });
-    this.changed();
+    let endpoints = svc.size;
+    await this.commit({ drop: { namespace: ns, service: name } }, () => {
+      endpoints = this.services.get(skey)?.size ?? 0;
+      this.drop(skey);
+      this.log.info('service deleted from the registry', { namespace: ns, service: name, endpoints });
+      this.changed();
+    });
     return { namespace: ns, service: name, endpoints };
   }
 
@@ -189,38 +199,52 @@ export class EndpointRegistry implements Source {
     if (typeof reg.servicePort === 'string') checkPort(who, reg.servicePort, svc?.syntheticPorts() ?? new ServiceRegistrations(reg.namespace, reg.service).syntheticPorts());
   }
 
-  private save(change: StateChange): void {
-    if (this.state === undefined) return;
+  /** Applies a change: with a state file, once it is on disk. */
+  private async commit(change: StateChange, apply: () => void): Promise<void> {
+    if (this.state === undefined) {
+      apply();
+      return;
+    }
     try {
-      this.state.append(change);
-      if (this.state.wantsCompaction(this.count)) this.state.compact(this.list());
+      await this.state.append(change, apply);
     } catch (err) {
       this.log.error('cannot save the registry state', { file: this.state.path, reason: (err as Error).message });
       throw new RegistryError(503, 'cannot save the registry state; the change was not made');
     }
   }
 
-  private put(reg: Registration): void {
+  /** Every registration, in no particular order (for the state file). */
+  private registrations(): Registration[] {
+    const out: Registration[] = [];
+    for (const svc of this.services.values()) for (const r of svc.values()) out.push(r);
+    return out;
+  }
+
+  /** Returns whether the endpoint is new. */
+  private put(reg: Registration): boolean {
     const skey = serviceKeyOf(reg);
     let svc = this.services.get(skey);
     if (svc === undefined) {
       svc = new ServiceRegistrations(reg.namespace, reg.service);
       this.services.set(skey, svc);
     }
-    if (svc.set(endpointKeyOf(reg), reg) === undefined) this.count++;
+    const created = svc.set(endpointKeyOf(reg), reg) === undefined;
+    if (created) this.count++;
     const timer = this.emptySince.get(skey);
     if (timer !== undefined) {
       clearTimeout(timer);
       this.emptySince.delete(skey);
     }
+    return created;
   }
 
-  private remove(id: EndpointId): void {
+  /** Returns whether the endpoint was there. */
+  private remove(id: EndpointId): boolean {
     const skey = serviceKeyOf(id);
     const svc = this.services.get(skey);
-    if (svc?.delete(endpointKeyOf(id)) === undefined) return;
+    if (svc?.delete(endpointKeyOf(id)) === undefined) return false;
     this.count--;
-    if (svc.size > 0 || this.emptySince.has(skey)) return;
+    if (svc.size > 0 || this.emptySince.has(skey)) return true;
     // The service outlives its last endpoint for a while: proxies watching it are told "no
     // endpoints" (silence would keep the stale ones), and an endpoint coming back finds it.
     const timer = setTimeout(() => {
@@ -232,6 +256,7 @@ export class EndpointRegistry implements Source {
     }, this.graceMs);
     timer.unref();
     this.emptySince.set(skey, timer);
+    return true;
   }
 
   private drop(skey: string): void {
@@ -264,8 +289,7 @@ export class EndpointRegistry implements Source {
       if (this.services.get(skey)?.size === 0) this.services.delete(skey);
     }
     this.emptySince.clear();
-    state.open();
-    state.compact(this.list());
+    await state.open();
     this.cached = undefined;
     this.log.info('registry state loaded', { file: state.path, endpoints: this.count, services: this.services.size });
   }

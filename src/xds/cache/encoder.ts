@@ -3,12 +3,13 @@
 import { createHash } from 'node:crypto';
 import protobuf from 'protobufjs';
 import type { EnvoyMessages } from '../envoy-types.js';
-import type { EnvoyResource } from '../generate/resource.js';
+import type { EnvoyResource, NamedLoadAssignment } from '../generate/resource.js';
 import type { XdsResource } from '../proxy-view.js';
 import { lookupType } from '../protos.js';
-import { messageName } from '../types.js';
+import { ENDPOINT, messageName } from '../types.js';
 import { lenTag } from '../wire/tag.js';
 import { lenFieldLength, writeLenHeader } from '../wire/writer.js';
+import { ENDPOINTS_PER_BATCH, encodeInBatches, endpointCount, type BatchMemo, type EncodedLocality } from './assignment-batches.js';
 
 /** A `google.protobuf.Any`: type_url (field 1) and value (field 2). */
 function anyOf(typeUrl: string, value: Uint8Array): Uint8Array {
@@ -20,6 +21,8 @@ export interface EncoderStats {
   encoded: number;
   /** Lookups answered from the cache. */
   reused: number;
+  /** Batches of a large assignment's endpoints actually encoded (the rest reused; assignment-batches.ts). */
+  batchesEncoded: number;
 }
 
 /** An encoded message that is part of a resource (a RouteConfiguration's virtual host), not one itself. */
@@ -36,7 +39,11 @@ function contentHash(text: string): string {
 export class ResourceEncoder {
   private readonly cache = new Map<string, Map<string, XdsResource>>();
   private readonly types = new Map<string, protobuf.Type>();
-  readonly stats: EncoderStats = { encoded: 0, reused: 0 };
+  readonly stats: EncoderStats = { encoded: 0, reused: 0, batchesEncoded: 0 };
+  /** The encoded endpoint batches of each large assignment (by cluster name), as last encoded. */
+  private readonly batches = new Map<string, Map<string, Uint8Array>>();
+  /** Localities of generated assignments already encoded, by object: they die with the objects. */
+  private readonly localities = new WeakMap<object, EncodedLocality>();
 
   encode(typeUrl: string, name: string, obj: EnvoyResource): XdsResource {
     let byKey = this.cache.get(typeUrl);
@@ -50,6 +57,45 @@ export class ResourceEncoder {
     const type = this.typeFor(typeUrl);
     // fromObject drops unknown fields silently: the golden round-trip tests are what catch them.
     return this.store(byKey, { name, version, any: anyOf(typeUrl, type.encode(type.fromObject(obj)).finish()) });
+  }
+
+  /**
+   * `encode` for a ClusterLoadAssignment, where one of thousands of endpoints is encoded a batch at
+   * a time with `pause` between batches (assignment-batches.ts), so it never holds the event loop
+   * for its whole size. Cached and counted like `encode`.
+   */
+  async encodeAssignment(cla: NamedLoadAssignment, pause: () => Promise<void>): Promise<XdsResource> {
+    const name = cla.cluster_name;
+    if (endpointCount(cla) <= ENDPOINTS_PER_BATCH) {
+      this.batches.delete(name);
+      return this.encode(ENDPOINT, name, cla);
+    }
+    // The batches of the assignment's last encoding, and the ones this one is made of (kept next).
+    const previous = this.batches.get(name);
+    const current = new Map<string, Uint8Array>();
+    const memo: BatchMemo = {
+      get: (digest) => {
+        const bytes = current.get(digest) ?? previous?.get(digest);
+        if (bytes !== undefined) current.set(digest, bytes);
+        return bytes;
+      },
+      set: (digest, bytes) => {
+        current.set(digest, bytes);
+        this.stats.batchesEncoded++;
+      },
+      locality: (obj) => this.localities.get(obj),
+      setLocality: (obj, encoded) => { this.localities.set(obj, encoded); },
+    };
+    const { version, value } = await encodeInBatches(cla, memo, pause);
+    this.batches.set(name, current);
+    let byKey = this.cache.get(ENDPOINT);
+    if (!byKey) this.cache.set(ENDPOINT, (byKey = new Map()));
+    const hit = byKey.get(version);
+    if (hit && hit.name === name) {
+      this.stats.reused++;
+      return hit;
+    }
+    return this.store(byKey, { name, version, any: anyOf(ENDPOINT, value) });
   }
 
   /**
@@ -105,9 +151,13 @@ export class ResourceEncoder {
   /** Forget every resource of a type that is not among `live`, so memory tracks the mesh. */
   sweep(typeUrl: string, live: Iterable<XdsResource>): void {
     const byKey = this.cache.get(typeUrl);
-    if (!byKey) return;
     const keep = new Map<string, XdsResource>();
     for (const r of live) keep.set(r.version, r);
+    if (typeUrl === ENDPOINT) {
+      const names = new Set([...keep.values()].map((r) => r.name));
+      for (const name of [...this.batches.keys()]) if (!names.has(name)) this.batches.delete(name);
+    }
+    if (!byKey) return;
     this.cache.set(typeUrl, keep);
   }
 

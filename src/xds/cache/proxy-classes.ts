@@ -15,7 +15,7 @@ import type { ChangeCause, ResourceMap, XdsResource } from '../proxy-view.js';
 import { mergeResourceMaps } from '../merged-map.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../types.js';
 import {
-  endpoints, kindClusters, routes, scopedListeners, workloadClusters, workloadListeners,
+  kindClusters, routes, scopedListeners, serviceAssignments, workloadClusters, workloadListeners,
 } from '../generate/assemble.js';
 import type { SidecarOptions } from '../generate/sidecar-lds.js';
 import { workloadSignature } from '../generate/workload.js';
@@ -169,8 +169,11 @@ export class ProxyClasses<V extends ClassMember> {
     }
   }
 
-  /** Moves to `snapshot`: regenerates what every class shares (kind clusters, endpoints). */
-  advance(snapshot: MeshSnapshot): SnapshotChange {
+  /**
+   * Moves to `snapshot`: regenerates what every class shares (kind clusters, endpoints), the
+   * endpoints with `pause` between services and between batches of a large service's endpoints.
+   */
+  async advance(snapshot: MeshSnapshot, pause: () => Promise<void>): Promise<SnapshotChange> {
     const prev = this.mesh.snapshot;
     const before = this.mesh;
     this.mesh = this.mesh.next(snapshot);
@@ -187,7 +190,7 @@ export class ProxyClasses<V extends ClassMember> {
         if (this.kindClustersFor(c.identity.kind, c.scope, identityChanged).changed) changedClusters.add(key);
       }
     }
-    return { prev, configChanged, changedClusters, endpointsChanged: this.regenerateEndpoints(), endpointsSeen: new Map() };
+    return { prev, configChanged, changedClusters, endpointsChanged: await this.regenerateEndpoints(pause), endpointsSeen: new Map() };
   }
 
   /** Brings a class up to the current snapshot; returns the per-class types whose content changed. */
@@ -249,12 +252,21 @@ export class ProxyClasses<V extends ClassMember> {
     return { resources, changed: !same };
   }
 
-  private regenerateEndpoints(): boolean {
+  private async regenerateEndpoints(pause: () => Promise<void>): Promise<boolean> {
     const snapshot = this.snapshot;
     const key = `${snapshot.configGeneration}/${snapshot.endpointsGeneration}`;
     if (key === this.endpointsKey) return false;
     this.endpointsKey = key;
-    const next = this.parts.assignmentsPass(() => endpoints(this.parts, this.mesh));
+    const mesh = this.mesh;
+    // Proxies that connect meanwhile get the previous endpoints until this push reaches them.
+    const next = await this.parts.assignmentsPass(async () => {
+      const out = new Map<string, XdsResource>();
+      for (const a of serviceAssignments(mesh)) {
+        for (const r of await this.parts.pacedLoadAssignments(a, pause)) out.set(r.name, r);
+        await pause();
+      }
+      return out;
+    });
     this.encoder.sweep(ENDPOINT, next.values());
     if (sameResources(next, this.endpoints)) return false;
     this.endpoints = next;

@@ -16,7 +16,7 @@ import type { XdsResource } from '../proxy-view.js';
 import { lookupType } from '../protos.js';
 import { ENDPOINT, messageName, ROUTE, type XdsTypeUrl } from '../types.js';
 import type { VirtualHost } from '../envoy-types.js';
-import type { Parts } from '../generate/assemble.js';
+import type { Parts, ServiceAssignments } from '../generate/assemble.js';
 import { resourceName, type EnvoyResource, type NamedLoadAssignment } from '../generate/resource.js';
 import type { EncodedPart, ResourceEncoder } from './encoder.js';
 import { ServiceMemo } from './service-memo.js';
@@ -73,27 +73,51 @@ export class ServiceParts implements Parts<XdsResource, EncodedPart> {
    */
   loadAssignments(svc: Service, endpoints: readonly Endpoint[], policy: TrafficPolicy | undefined,
     security: readonly PeerAuthentication[], make: () => readonly NamedLoadAssignment[]): readonly XdsResource[] {
-    // The mTLS metadata depends on the applied PeerAuthentications (the same array while unchanged).
-    const key = `${this.securityId(security)}/${this.assignmentsKey(svc, policy)}`;
+    const key = this.assignmentsCacheKey(svc, policy, security);
     const resources = this.assignments.get(endpoints)?.get(key)
       ?? make().map((cla) => this.encoder.encode(ENDPOINT, cla.cluster_name, cla));
-    const next = this.nextAssignments ?? this.assignments;
-    let inner = next.get(endpoints);
-    if (!inner) next.set(endpoints, (inner = new Map()));
-    inner.set(key, resources);
+    this.keepAssignments(endpoints, key, resources);
+    return resources;
+  }
+
+  /**
+   * `loadAssignments` of one service (generate/assemble.ts serviceAssignments), a large one
+   * encoded with `pause` between batches of endpoints (ResourceEncoder.encodeAssignment).
+   */
+  async pacedLoadAssignments(a: ServiceAssignments, pause: () => Promise<void>): Promise<readonly XdsResource[]> {
+    const key = this.assignmentsCacheKey(a.svc, a.policy, a.security);
+    let resources = this.assignments.get(a.endpoints)?.get(key);
+    if (!resources) {
+      const encoded: XdsResource[] = [];
+      for (const cla of a.make()) encoded.push(await this.encoder.encodeAssignment(cla, pause));
+      resources = encoded;
+    }
+    this.keepAssignments(a.endpoints, key, resources);
     return resources;
   }
 
   /** Runs an assembly of the endpoints; assignments it did not ask for are forgotten after it. */
-  assignmentsPass<T>(assemble: () => T): T {
+  async assignmentsPass<T>(assemble: () => Promise<T>): Promise<T> {
     this.nextAssignments = new WeakMap();
     try {
-      const out = assemble();
+      const out = await assemble();
       this.assignments = this.nextAssignments;
       return out;
     } finally {
       this.nextAssignments = undefined;
     }
+  }
+
+  /** The mTLS metadata depends on the applied PeerAuthentications (the same array while unchanged). */
+  private assignmentsCacheKey(svc: Service, policy: TrafficPolicy | undefined, security: readonly PeerAuthentication[]): string {
+    return `${this.securityId(security)}/${this.assignmentsKey(svc, policy)}`;
+  }
+
+  private keepAssignments(endpoints: readonly Endpoint[], key: string, resources: readonly XdsResource[]): void {
+    const next = this.nextAssignments ?? this.assignments;
+    let inner = next.get(endpoints);
+    if (!inner) next.set(endpoints, (inner = new Map()));
+    inner.set(key, resources);
   }
 
   virtualHost(svc: Service, part: string, inputs: readonly unknown[], make: () => VirtualHost): EncodedPart {

@@ -91,9 +91,20 @@ export function workloadClusters<R, H>(parts: Parts<R, H>, workload: Workload): 
   return out;
 }
 
-/** The ClusterLoadAssignments, the same for every proxy. */
-export function endpoints<R, H>(parts: Parts<R, H>, mesh: MeshIndex): Map<string, R> {
-  const out = new Map<string, R>();
+/** What one service's ClusterLoadAssignments are made of, as `Parts.loadAssignments` takes it. */
+export interface ServiceAssignments {
+  readonly svc: Service;
+  readonly endpoints: readonly Endpoint[];
+  readonly policy: TrafficPolicy | undefined;
+  readonly security: readonly PeerAuthentication[];
+  readonly make: () => readonly NamedLoadAssignment[];
+}
+
+/**
+ * Every service's assignment inputs, one service at a time: the cache encodes a large service's
+ * assignments with pauses between them, which a single call could not.
+ */
+export function* serviceAssignments(mesh: MeshIndex): Generator<ServiceAssignments> {
   const none: readonly Endpoint[] = [];
   const snapshot = mesh.snapshot;
   const security = snapshot.security.peerAuthentications;
@@ -101,8 +112,14 @@ export function endpoints<R, H>(parts: Parts<R, H>, mesh: MeshIndex): Map<string
     const eps = snapshot.endpoints.get(key) ?? none;
     const policy = snapshot.routing.applied.policyByHost.get(key);
     const acceptsMtls = (ep: Endpoint, port: number): boolean => mesh.endpointAcceptance(svc.namespace, ep, port) !== 'refused';
-    add(parts, out, parts.loadAssignments(svc, eps, policy, security, () => serviceLoadAssignments(svc, eps, policy, acceptsMtls)));
+    yield { svc, endpoints: eps, policy, security, make: () => serviceLoadAssignments(svc, eps, policy, acceptsMtls) };
   }
+}
+
+/** The ClusterLoadAssignments, the same for every proxy. */
+export function endpoints<R, H>(parts: Parts<R, H>, mesh: MeshIndex): Map<string, R> {
+  const out = new Map<string, R>();
+  for (const a of serviceAssignments(mesh)) add(parts, out, parts.loadAssignments(a.svc, a.endpoints, a.policy, a.security, a.make));
   return out;
 }
 

@@ -95,8 +95,11 @@ export function serviceLoadAssignments(svc: Service, endpoints: readonly Endpoin
       out.push(clusterLoadAssignment(outboundClusterName(svc, port.port, subset.name), port, endpoints, subset, acceptsMtls));
     }
   }
-  if (svc.synthetic && svc.ports.length > 0) {
-    out.push(clusterLoadAssignment(registryEdsName(svc), svc.ports[0], endpoints, undefined, acceptsMtls));
+  const first = out[0];
+  if (svc.synthetic && first !== undefined) {
+    // The first port's whole-service assignment under another name: its localities are shared
+    // (not made twice), so a service of thousands of endpoints is generated and serialized once.
+    out.push({ ...first, cluster_name: registryEdsName(svc) });
   }
   return out;
 }

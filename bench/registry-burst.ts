@@ -1,0 +1,121 @@
+// The registry burst: 10,000 registrations into one service over HTTP from several concurrent
+// clients (registry-client.ts, in its own process), against `pilotfish serve` with a registry
+// state file (every answer waits for its change to be on disk). Reported: the total time, the
+// server's CPU, and /healthz latency sampled every 10 ms from the start of the burst until the
+// push of the last snapshot (all 10,000 endpoints) is done: a long task anywhere in the
+// registry, the store or the push shows up as a slow /healthz.
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ClientReport } from './registry-client.js';
+import { ServerProcess } from './server-process.js';
+import { summarize, type Summary } from './stats.js';
+
+export interface RegistryBurstResult {
+  readonly registrations: number;
+  readonly clients: number;
+  /** First registration sent → last one answered. */
+  readonly totalMs: number;
+  readonly failures: number;
+  readonly serverCpuSeconds: number;
+  /** Snapshots pushed while the burst ran and until the last one (the debounce coalesces the rest). */
+  readonly pushes: number;
+  readonly healthzMs: Summary;
+}
+
+export interface RegistryBurstOptions {
+  readonly registrations: number;
+  readonly clients: number;
+  readonly log: (line: string) => void;
+  readonly cpuProfDir?: string;
+}
+
+const SAMPLE_EVERY_MS = 10;
+
+/** GET /healthz every SAMPLE_EVERY_MS on one keep-alive connection, until stopped; the latencies. */
+function sampleHealthz(address: string): { stop: () => Promise<number[]> } {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+  const samples: number[] = [];
+  let running = true;
+  const once = (): Promise<void> => new Promise((resolve, reject) => {
+    const t = performance.now();
+    http.get({ agent, host, port, path: '/healthz' }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        if (res.statusCode !== 200) { reject(new Error(`/healthz answered ${res.statusCode}`)); return; }
+        samples.push(performance.now() - t);
+        resolve();
+      });
+    }).on('error', reject);
+  });
+  const loop = (async () => {
+    while (running) {
+      await once();
+      await new Promise((resolve) => setTimeout(resolve, SAMPLE_EVERY_MS));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      agent.destroy();
+      return samples;
+    },
+  };
+}
+
+function runClients(httpAddress: string, registrations: number, clients: number): Promise<ClientReport> {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'registry-client.js');
+  const child = spawn(process.execPath, [script, httpAddress, String(registrations), String(clients)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) { reject(new Error(`registry client exited with ${code}`)); return; }
+      resolve(JSON.parse(out) as ClientReport);
+    });
+  });
+}
+
+async function modelVersionWith(httpAddress: string, service: string, endpoints: number, server: ServerProcess): Promise<number> {
+  for (;;) {
+    const model = await (await fetch(`http://${httpAddress}/debug/model`)).json() as { version: number; services: Array<{ key: string; endpoints: number }> };
+    if (model.services.some((s) => s.key === service && s.endpoints === endpoints)) return model.version;
+    const pushes = server.pushes.length;
+    // The next push means a new snapshot: look again then.
+    await server.waitFor(() => server.pushes.length > pushes, 60_000, `a snapshot with ${endpoints} endpoints in ${service}`);
+  }
+}
+
+export async function runRegistryBurst(o: RegistryBurstOptions): Promise<RegistryBurstResult> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pilotfish-bench-registry-'));
+  const server = await ServerProcess.start({
+    configDir: dir, registryStateFile: path.join(dir, 'registry-state.json'),
+    ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
+  });
+  try {
+    o.log(`registry burst: ${o.registrations} registrations into one service from ${o.clients} clients`);
+    const pushesBefore = server.pushes.length;
+    const cpuBefore = server.cpuSeconds();
+    const healthz = sampleHealthz(server.httpAddress);
+    const clients = await runClients(server.httpAddress, o.registrations, o.clients);
+    const version = await modelVersionWith(server.httpAddress, 'burst.default', o.registrations, server);
+    await server.waitFor(() => server.pushes.some((p) => p.snapshotVersion >= version), 60_000, `the push of snapshot ${version}`);
+    const samples = await healthz.stop();
+    const result: RegistryBurstResult = {
+      registrations: o.registrations, clients: o.clients, totalMs: clients.totalMs, failures: clients.failures,
+      serverCpuSeconds: server.cpuSeconds() - cpuBefore, pushes: server.pushes.length - pushesBefore, healthzMs: summarize(samples),
+    };
+    o.log(`  ${(result.totalMs / 1000).toFixed(2)} s, server CPU ${result.serverCpuSeconds.toFixed(2)} s, ${result.pushes} pushes; ` +
+      `/healthz max ${result.healthzMs.max.toFixed(1)} ms, p99 ${result.healthzMs.p99.toFixed(1)} ms (${result.healthzMs.n} samples)`);
+    return result;
+  } finally {
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
