@@ -101,39 +101,60 @@ export function renderSchema(s: Schema): Json {
   return out;
 }
 
-export function routingCrd(info: RoutingKindInfo): Json {
+/** What differs between pilotfish's CRDs: the rest of the document is the same for every kind. */
+export interface CrdShape {
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+  readonly plural: string;
+  readonly singular: string;
+  readonly shortName: string;
+  /** The printer column before Accepted and Age. */
+  readonly column: { readonly name: string; readonly jsonPath: string };
+  readonly schema: Schema;
+}
+
+/** A namespaced, single-version CRD with a status subresource and the Accepted/Age columns. */
+export function crdDocument(c: CrdShape): Json {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
     metadata: {
-      name: crdName(info),
+      name: `${c.plural}.${c.group}`,
       labels: { 'app.kubernetes.io/name': 'pilotfish', 'app.kubernetes.io/part-of': 'pilotfish' },
     },
     spec: {
-      group: ROUTING_GROUP,
+      group: c.group,
       names: {
-        kind: info.kind,
-        listKind: `${info.kind}List`,
-        plural: info.plural,
-        singular: info.singular,
-        shortNames: [info.shortName],
+        kind: c.kind,
+        listKind: `${c.kind}List`,
+        plural: c.plural,
+        singular: c.singular,
+        shortNames: [c.shortName],
         categories: ['pilotfish'],
       },
       scope: 'Namespaced',
       versions: [{
-        name: ROUTING_VERSION,
+        name: c.version,
         served: true,
         storage: true,
         subresources: { status: {} },
         additionalPrinterColumns: [
-          { name: info.hostColumn.name, type: 'string', jsonPath: info.hostColumn.jsonPath },
+          { name: c.column.name, type: 'string', jsonPath: c.column.jsonPath },
           { name: 'Accepted', type: 'string', jsonPath: '.status.conditions[?(@.type=="Accepted")].status' },
           { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
         ],
-        schema: { openAPIV3Schema: renderSchema(objectSchema(info)) },
+        schema: { openAPIV3Schema: renderSchema(c.schema) },
       }],
     },
   };
+}
+
+export function routingCrd(info: RoutingKindInfo): Json {
+  return crdDocument({
+    group: ROUTING_GROUP, version: ROUTING_VERSION, kind: info.kind, plural: info.plural, singular: info.singular,
+    shortName: info.shortName, column: info.hostColumn, schema: objectSchema(info),
+  });
 }
 
 /** File name of the CRD under crds/. */

@@ -2,7 +2,7 @@
 // schema.ts, with the routing CRDs' renderer. The YAML is checked in (and copied into the Helm
 // chart); a test fails when either copy drifts from this rendering.
 import YAML from 'yaml';
-import { renderSchema } from '../../routing/v1alpha1/crd.js';
+import { crdDocument } from '../../routing/v1alpha1/crd.js';
 import type { Schema } from '../../routing/v1alpha1/openapi.js';
 import { ROUTING_STATUS } from '../../routing/v1alpha1/schema.js';
 import { PEER_AUTHENTICATION_SPEC } from './schema.js';
@@ -21,7 +21,7 @@ export const PEER_AUTHENTICATION_CRD_NAME = `${PLURAL}.${SECURITY_GROUP}`;
 /** File name of the CRD under crds/ (and deploy/helm/pilotfish/crds/). */
 export const PEER_AUTHENTICATION_CRD_FILE = `${PEER_AUTHENTICATION_CRD_NAME}.yaml`;
 
-type Json = ReturnType<typeof renderSchema>;
+type Json = ReturnType<typeof crdDocument>;
 
 /** What differs between the CRDs of the security group. */
 interface SecurityKindInfo {
@@ -49,38 +49,10 @@ export function securityCrd(info: SecurityKindInfo): Json {
       status: ROUTING_STATUS,
     },
   };
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: {
-      name: `${info.plural}.${SECURITY_GROUP}`,
-      labels: { 'app.kubernetes.io/name': 'pilotfish', 'app.kubernetes.io/part-of': 'pilotfish' },
-    },
-    spec: {
-      group: SECURITY_GROUP,
-      names: {
-        kind: info.kind,
-        listKind: `${info.kind}List`,
-        plural: info.plural,
-        singular: info.singular,
-        shortNames: [info.shortName],
-        categories: ['pilotfish'],
-      },
-      scope: 'Namespaced',
-      versions: [{
-        name: SECURITY_VERSION,
-        served: true,
-        storage: true,
-        subresources: { status: {} },
-        additionalPrinterColumns: [
-          { name: info.column.name, type: 'string', jsonPath: info.column.jsonPath },
-          { name: 'Accepted', type: 'string', jsonPath: '.status.conditions[?(@.type=="Accepted")].status' },
-          { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-        ],
-        schema: { openAPIV3Schema: renderSchema(schema) },
-      }],
-    },
-  };
+  return crdDocument({
+    group: SECURITY_GROUP, version: SECURITY_VERSION, kind: info.kind, plural: info.plural, singular: info.singular,
+    shortName: info.shortName, column: info.column, schema,
+  });
 }
 
 export function peerAuthenticationCrd(): Json {
