@@ -21,6 +21,8 @@ export interface ProxyResult {
   readonly reconnects: number;
   readonly lastError?: string;
   readonly bytes: number;
+  /** Bytes received per type URL. */
+  readonly bytesByType: Readonly<Record<string, number>>;
   readonly responses: number;
 }
 
@@ -32,6 +34,8 @@ export interface WatchResult {
   readonly lastAckAt?: number;
   readonly responses: number;
   readonly bytes: number;
+  /** Responses other than the one carrying the change. */
+  readonly unneeded: number;
   readonly verified?: boolean;
   readonly failure?: string;
   readonly reconnects: number;

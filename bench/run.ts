@@ -10,6 +10,7 @@ import { REPO_ROOT } from './server-process.js';
 import { runIdentityBench, type IdentityResult } from './identity-bench.js';
 import { runWebhookBench, type WebhookResult } from './webhook-bench.js';
 import { runXdsBench } from './xds-bench.js';
+import { runVsIstiod } from './istiod/vs-istiod.js';
 import { DEFAULT_MIX, parseMix, PILOTFISH_MIX } from './workload.js';
 
 const HELP = `Usage: npm run bench -- [options]
@@ -25,6 +26,8 @@ const HELP = `Usage: npm run bench -- [options]
   --cpu-prof                 write a V8 CPU profile of the server per scale (and of the webhook) to bench/results/profiles/
   --no-xds | --no-webhook | --no-identity   skip a part (identity: CA signing rate, the pod agent's RSS and CPU)
   --out DIR                  results directory (default bench/results)
+  --vs istiod                only the side-by-side comparison with istiod (builds it once, ~17 min;
+                             bench/istiod/): levels 100, 500, 2,000 proxies (--quick: 100, 500)
 `;
 
 /** A 1-minute load average above this at the start means the cores are not free. */
@@ -53,6 +56,7 @@ async function main(): Promise<void> {
       'streams-per-connection': { type: 'string' }, workers: { type: 'string' }, mix: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false }, 'no-xds': { type: 'boolean', default: false },
       'no-webhook': { type: 'boolean', default: false }, 'no-identity': { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', default: false },
+      vs: { type: 'string' },
     },
   });
   if (values.help) {
@@ -68,6 +72,17 @@ async function main(): Promise<void> {
     for (const f of await readdir(profDir)) if (f.endsWith('.cpuprofile')) await rm(path.join(profDir, f));
   }
   const log = (line: string): void => { process.stderr.write(`${line}\n`); };
+  if (values.vs !== undefined) {
+    if (values.vs !== 'istiod') throw new Error(`--vs: only istiod can be compared with (got ${values.vs})`);
+    await runVsIstiod({
+      quick, outDir, log, proxyCounts: values.proxies === undefined ? undefined : list(values.proxies, []),
+      services: int(values.services, 1000), namespaces: int(values.namespaces, 10),
+      endpointsPerService: values.endpoints === undefined ? undefined : list(values.endpoints, [10])[0],
+      reps: values.reps === undefined ? undefined : int(values.reps, 5), workers: int(values.workers, 4),
+      mix: values.mix === undefined ? undefined : parseMix(values.mix),
+    });
+    return;
+  }
   const started = Date.now();
   // The figures assume the cores are free: another job, or a run that just ended (this VM stays
   // 30-50 % slower for minutes after sustained load), makes every latency worse.

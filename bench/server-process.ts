@@ -3,7 +3,7 @@
 // REST registry and /metrics called over HTTP.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { NODE_FLAGS } from '../src/cli/node-flags.js';
-import { readFileSync } from 'node:fs';
+import { procCpuSeconds, procMemory } from './proc-stats.js';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -31,9 +31,6 @@ export interface PushLog {
   /** Resources encoded for this push, when the server reports it. */
   readonly encoded?: number;
 }
-
-/** Clock ticks per second of /proc/<pid>/stat (USER_HZ); 100 on every Linux that matters. */
-const USER_HZ = 100;
 
 export interface ServerOptions {
   readonly configDir: string;
@@ -151,16 +148,12 @@ export class ServerProcess {
 
   /** utime + stime of the server process, in seconds. */
   cpuSeconds(): number {
-    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+    return procCpuSeconds(this.pid);
   }
 
   /** VmRSS and VmHWM (peak) in bytes. */
   memory(): { rss: number; peakRss: number } {
-    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-    const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-    return { rss: kb('VmRSS'), peakRss: kb('VmHWM') };
+    return procMemory(this.pid);
   }
 
   /** Node heap from /metrics (prom-client default metrics), if the server exposes them. */

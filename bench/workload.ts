@@ -280,7 +280,8 @@ function kinds(n: number, mix: ProxyMix): ProxyKind[] {
  * class as in a real mesh. Proxyless clients are spread over the namespaces and dial
  * `targetsPerGrpc` services each. About 1% of each kind (at least one) is sampled for full decoding.
  */
-export function generateProxies(w: Workload, n: number, opts: { mix?: ProxyMix; targetsPerGrpc?: number; sampleRate?: number; seed?: number } = {}): ProxySpec[] {
+export function generateProxies(w: Workload, n: number,
+  opts: { mix?: ProxyMix; targetsPerGrpc?: number; sampleRate?: number; seed?: number; istioNode?: boolean } = {}): ProxySpec[] {
   const rand = rng(opts.seed ?? w.options.seed + 1);
   const rate = opts.sampleRate ?? 0.01;
   const every = Math.max(1, Math.round(1 / rate));
@@ -304,6 +305,7 @@ export function generateProxies(w: Workload, n: number, opts: { mix?: ProxyMix; 
     return {
       id: `${kind === 'grpc' ? 'grpc' : 'sidecar'}~${ip}~${podName}.${namespace}~${namespace}.svc.cluster.local`,
       kind, namespace, ip, podName, labels, listeners, sample: nth % every === 0,
+      ...(opts.istioNode === true ? { istioNode: true } : {}),
     };
   });
 }
