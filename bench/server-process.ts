@@ -6,6 +6,7 @@ import { NODE_FLAGS } from '../src/cli/node-flags.js';
 import { procCpuSeconds, procMemory } from './proc-stats.js';
 import path from 'node:path';
 import readline from 'node:readline';
+import { LogWaiters } from './log-waiters.js';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -42,7 +43,8 @@ export interface ServerOptions {
 export class ServerProcess {
   private readonly logs: LogLine[] = [];
   readonly pushes: PushLog[] = [];
-  private readonly waiters: Array<() => void> = [];
+  private readonly waiters = new LogWaiters(
+    () => (this.exitCode !== undefined ? `pilotfish exited (code ${this.exitCode})` : undefined), () => this.tail());
   private readonly exited: Promise<number | null>;
   private exitCode: number | null | undefined;
   xdsAddress = '';
@@ -57,7 +59,7 @@ export class ServerProcess {
     this.exited = new Promise((resolve) => child.on('exit', (code) => {
       this.exitCode = code;
       resolve(code);
-      this.wake();
+      this.waiters.wake();
     }));
   }
 
@@ -108,33 +110,13 @@ export class ServerProcess {
       this.logs.push(l);
       if ((l.level === 'warn' || l.level === 'error') && this.warnings.length < 50) this.warnings.push(`${l.message}: ${JSON.stringify(l)}`.slice(0, 400));
     }
-    this.wake();
+    this.waiters.wake();
   }
 
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
 
   /** Resolves with the first truthy value of `probe`, re-evaluated after every log line. */
   waitFor<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last logs:\n${this.tail()}`));
-      }, timeoutMs);
-      const check = (): void => {
-        const v = probe();
-        if (v !== undefined && v !== null && v !== false) {
-          clearTimeout(timer);
-          resolve(v);
-        } else if (this.exitCode !== undefined) {
-          clearTimeout(timer);
-          reject(new Error(`pilotfish exited (code ${this.exitCode}) while waiting for ${what}; last logs:\n${this.tail()}`));
-        } else {
-          this.waiters.push(check);
-        }
-      };
-      check();
-    });
+    return this.waiters.waitFor(probe, timeoutMs, what);
   }
 
   /** The first push logged after `afterIndex` pushes that matches. */

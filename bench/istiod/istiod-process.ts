@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import readline from 'node:readline';
+import { LogWaiters } from '../log-waiters.js';
 import { procCpuSeconds, procMemory } from '../proc-stats.js';
 
 export interface IstiodOptions {
@@ -39,7 +40,8 @@ export class IstiodProcess {
   /** Epoch ms of every "Push debounce stable" line: the moment a push starts. */
   readonly pushStarts: number[] = [];
   private readonly lines: string[] = [];
-  private readonly waiters: Array<() => void> = [];
+  private readonly waiters = new LogWaiters(
+    () => (this.exitCode !== undefined ? `istiod exited (code ${this.exitCode})` : undefined), () => this.tail());
   private readonly exited: Promise<number | null>;
   private exitCode: number | null | undefined;
   private ready = false;
@@ -51,7 +53,7 @@ export class IstiodProcess {
     this.exited = new Promise((resolve) => child.on('exit', (code) => {
       this.exitCode = code;
       resolve(code);
-      this.wake();
+      this.waiters.wake();
     }));
   }
 
@@ -101,36 +103,13 @@ export class IstiodProcess {
     if ((level === 'warn' || level === 'error') && this.warnings.length < 50) this.warnings.push(msg.slice(0, 400));
     this.lines.push(text.slice(0, MAX_LINE));
     if (this.lines.length > KEPT_LINES) this.lines.shift();
-    this.wake();
+    this.waiters.wake();
   }
 
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
 
   /** Resolves with the first truthy value of `probe`, re-evaluated after every log line. */
   waitFor<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last logs:\n${this.tail()}`)), timeoutMs);
-      const check = (): void => {
-        const v = probe();
-        if (v !== undefined && v !== null && v !== false) {
-          clearTimeout(timer);
-          resolve(v);
-        } else if (this.exitCode !== undefined) {
-          clearTimeout(timer);
-          reject(new Error(`istiod exited (code ${this.exitCode}) while waiting for ${what}; last logs:\n${this.tail()}`));
-        } else {
-          this.waiters.push(check);
-        }
-      };
-      check();
-    });
-  }
-
-  /** Epoch ms of the first push started at or after `since`. */
-  nextPushStart(since: number, timeoutMs: number): Promise<number> {
-    return this.waitFor(() => this.pushStarts.find((t) => t >= since), timeoutMs, 'istiod to start a push');
+    return this.waiters.waitFor(probe, timeoutMs, what);
   }
 
   tail(n = 15): string {
