@@ -24,6 +24,8 @@ export interface ProxyResult {
   /** Bytes received per type URL. */
   readonly bytesByType: Readonly<Record<string, number>>;
   readonly responses: number;
+  /** Not converged: the types it still waits for an answer to (or never asked). */
+  readonly waitingFor?: readonly string[];
 }
 
 /** One proxy during a measurement; only proxies that were expected or got something are reported. */

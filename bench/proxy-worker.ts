@@ -85,6 +85,7 @@ async function handle(msg: ToWorker): Promise<void> {
       const results: ProxyResult[] = proxies.map((p) => ({
         id: p.spec.id, kind: p.spec.kind, startedAt: p.startedAt, convergedAt: p.convergedAt, failure: p.failure,
         reconnects: p.reconnects, lastError: p.lastError, bytes: p.bytes, bytesByType: p.bytesByType, responses: p.responses,
+        ...(p.convergedAt === undefined ? { waitingFor: [...p.types].filter(([, st]) => st.waiting || !st.requested).map(([t]) => t.split('.').pop() ?? t) } : {}),
       }));
       send({ op: 'connected', results, timedOut, stats: stats() });
       return;

@@ -31,6 +31,8 @@ export interface CompareOptions {
   readonly istiodBinary: string;
   readonly istiodMaxRequestsPerSecond: number;
   readonly log: (line: string) => void;
+  /** Called with what is known after every level, so a run stopped early keeps its results. */
+  readonly onProgress?: (partial: CompareResult) => Promise<void>;
 }
 
 /** One change, per subscribed proxy and overall. */
@@ -270,7 +272,8 @@ class LevelDriver {
       `${(initial.bytes / 1e6).toFixed(0)} MB, ${initial.failures} not converged, ${initial.reconnects} reconnects`);
     try {
       if (initial.failures > 0) {
-        const reasons = [...new Set(results.filter((r) => r.failure !== undefined || r.lastError !== undefined).map((r) => r.failure ?? r.lastError))].slice(0, 3);
+        const reasons = [...new Set(results.filter((r) => r.convergedAt === undefined)
+          .map((r) => r.failure ?? (r.waitingFor !== undefined ? `${r.kind} waiting for ${r.waitingFor.join(', ')}` : r.lastError)))].slice(0, 3);
         return { server: name, proxies: n, failed: `${initial.failures} of ${n} proxies did not converge (${reasons.join('; ')})`, initial };
       }
       await sleep(STEADY_STATE_WAIT_MS);
@@ -312,6 +315,16 @@ export async function runComparison(o: CompareOptions): Promise<CompareResult> {
   const levels: LevelRun[] = [];
   const startup: Partial<Record<ServerName, { ms: number; idleRssBytes: number }>> = {};
   const warnings: Partial<Record<ServerName, readonly string[]>> = {};
+  const none = { ms: NaN, idleRssBytes: NaN };
+  const result = (): CompareResult => ({
+    workload: {
+      services: w.services.length, endpoints: w.endpoints, clusters: w.clusters, namespaces: w.namespaces.length,
+      routes: w.trafficRoutes, endpointsPerService: o.endpointsPerService,
+    },
+    mix: o.mix, debounceMs: DEBOUNCE_MS, levels: [...levels],
+    startup: { pilotfish: startup.pilotfish ?? none, istiod: startup.istiod ?? none },
+    warnings: { pilotfish: warnings.pilotfish ?? [], istiod: warnings.istiod ?? [] },
+  });
   const pool = await WorkerPool.start(o.workers);
   try {
     for (const flavour of ['pilotfish', 'istio'] as const) {
@@ -349,6 +362,7 @@ export async function runComparison(o: CompareOptions): Promise<CompareResult> {
               run = { server: target.name, proxies: n, failed: (err instanceof Error ? err.message : String(err)).split('\n')[0] };
             }
             levels.push(run);
+            await o.onProgress?.(result());
             // A level the server could not hold: larger ones would not be held either.
             if (run.failed !== undefined) {
               o.log(`  ${target.name} did not hold ${n} proxies: ${run.failed}; skipping larger levels`);
@@ -366,14 +380,5 @@ export async function runComparison(o: CompareOptions): Promise<CompareResult> {
   } finally {
     await pool.stop();
   }
-  const none = { ms: NaN, idleRssBytes: NaN };
-  return {
-    workload: {
-      services: w.services.length, endpoints: w.endpoints, clusters: w.clusters, namespaces: w.namespaces.length,
-      routes: w.trafficRoutes, endpointsPerService: o.endpointsPerService,
-    },
-    mix: o.mix, debounceMs: DEBOUNCE_MS, levels,
-    startup: { pilotfish: startup.pilotfish ?? none, istiod: startup.istiod ?? none },
-    warnings: { pilotfish: warnings.pilotfish ?? [], istiod: warnings.istiod ?? [] },
-  };
+  return result();
 }

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../server-process.js';
 import { DEFAULT_MIX, type ProxyMix } from '../workload.js';
-import { runComparison } from './compare.js';
+import { runComparison, type CompareResult } from './compare.js';
 import { renderComparison } from './compare-report.js';
 
 export interface VsIstiodOptions {
@@ -38,24 +38,30 @@ export async function runVsIstiod(o: VsIstiodOptions): Promise<void> {
   const started = Date.now();
   const loadAtStart = os.loadavg();
   const binary = istiodBinary(o.log);
+  const startedAt = new Date(started).toISOString();
+  const suffix = `vs-istiod${o.quick ? '-quick' : ''}`;
+  const write = async (result: CompareResult, complete: boolean): Promise<string> => {
+    const meta = {
+      startedAt, durationSeconds: (Date.now() - started) / 1000,
+      machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+      loadAverageAtStart: loadAtStart, loadAverageAtEnd: os.loadavg(), quick: o.quick,
+    };
+    const markdown = renderComparison(result, meta) + (complete ? '' : '\n(partial: the run was still going when this was written)\n');
+    await mkdir(o.outDir, { recursive: true });
+    const json = JSON.stringify({ ...meta, complete, istiodBinary: path.basename(binary), ...result }, null, 2) + '\n';
+    await writeFile(path.join(o.outDir, `${startedAt.replace(/[:.]/g, '-')}-${suffix}.json`), json);
+    await writeFile(path.join(o.outDir, `latest-${suffix}.json`), json);
+    await writeFile(path.join(o.outDir, `latest-${suffix}.md`), markdown);
+    return markdown;
+  };
   const result = await runComparison({
     proxyCounts: o.proxyCounts ?? (o.quick ? [100, 500] : [100, 500, 2000]),
     services: o.services, namespaces: o.namespaces, endpointsPerService: o.endpointsPerService ?? 10, routeEvery: 20,
     reps: o.reps ?? (o.quick ? 3 : 5), workers: o.workers, mix: o.mix ?? DEFAULT_MIX, quietMs: 300,
     istiodBinary: binary, istiodMaxRequestsPerSecond: 10_000, log: o.log,
+    // A long run (istiod at 2,000 proxies) keeps what it measured if it is stopped.
+    onProgress: async (partial) => { await write(partial, false); },
   });
-  const meta = {
-    startedAt: new Date(started).toISOString(), durationSeconds: (Date.now() - started) / 1000,
-    machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
-    loadAverageAtStart: loadAtStart, loadAverageAtEnd: os.loadavg(), quick: o.quick,
-  };
-  const markdown = renderComparison(result, meta);
-  process.stdout.write(`${markdown}\n`);
-  await mkdir(o.outDir, { recursive: true });
-  const suffix = `vs-istiod${o.quick ? '-quick' : ''}`;
-  const json = JSON.stringify({ ...meta, istiodBinary: path.basename(binary), ...result }, null, 2) + '\n';
-  await writeFile(path.join(o.outDir, `${meta.startedAt.replace(/[:.]/g, '-')}-${suffix}.json`), json);
-  await writeFile(path.join(o.outDir, `latest-${suffix}.json`), json);
-  await writeFile(path.join(o.outDir, `latest-${suffix}.md`), markdown);
-  o.log(`results written to ${path.relative(process.cwd(), o.outDir)}/ (latest-${suffix}.md) in ${meta.durationSeconds.toFixed(0)} s`);
+  process.stdout.write(`${await write(result, true)}\n`);
+  o.log(`results written to ${path.relative(process.cwd(), o.outDir)}/ (latest-${suffix}.md) in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
