@@ -41,6 +41,11 @@ export interface LoadGeneratorOptions {
   readonly seconds: number;
   /** Requests per second (open loop); undefined: closed loop, as fast as the connections go. */
   readonly rate?: number;
+  /**
+   * What the first answer must be: an injection (a JSONPatch, the default), or only `allowed`
+   * (the bare HTTPS floor the webhook is compared with, which patches nothing).
+   */
+  readonly expect?: 'injection' | 'allowed';
 }
 
 export interface LoadReport {
@@ -139,12 +144,13 @@ export class ResponseReader {
   }
 }
 
-/** The first answer must be an AdmissionReview allowing the Pod with a non-empty JSONPatch. */
-export function checkInjection(body: Buffer, uid: string): string | undefined {
+/** The first answer must be an AdmissionReview allowing the Pod with a non-empty JSONPatch (or, expecting `allowed`, allowing it). */
+export function checkInjection(body: Buffer, uid: string, expect: 'injection' | 'allowed' = 'injection'): string | undefined {
   try {
     const review = JSON.parse(body.toString()) as { response?: { uid?: string; allowed?: boolean; patchType?: string; patch?: string } };
     const r = review.response;
     if (r?.uid !== uid) return `answer has uid ${String(r?.uid)}, expected ${uid}`;
+    if (expect === 'allowed') return r.allowed === true ? undefined : `answer does not allow the Pod: ${body.toString().slice(0, 300)}`;
     if (!r.allowed || r.patchType !== 'JSONPatch' || !r.patch) return `answer is not an injection: ${body.toString().slice(0, 300)}`;
     const ops = JSON.parse(Buffer.from(r.patch, 'base64').toString()) as unknown;
     if (!Array.isArray(ops) || ops.length === 0) return 'answer has an empty JSONPatch';
@@ -340,7 +346,7 @@ export async function generateLoad(o: LoadGeneratorOptions): Promise<LoadReport>
       } else {
         if (!verifiedFirst) {
           verifiedFirst = true;
-          const problem = checkInjection(res.body, req.uid);
+          const problem = checkInjection(res.body, req.uid, o.expect);
           if (problem) noteError(problem);
         }
         if (answered === latencies.length) {
@@ -412,6 +418,7 @@ async function main(): Promise<void> {
       ca: { type: 'string' }, servername: { type: 'string', default: 'localhost' },
       body: { type: 'string' }, 'uid-placeholder': { type: 'string' },
       connections: { type: 'string', default: '16' }, seconds: { type: 'string', default: '10' }, rate: { type: 'string' },
+      expect: { type: 'string', default: 'injection' },
     },
   });
   const need = (name: string, v: string | undefined): string => {
@@ -423,6 +430,7 @@ async function main(): Promise<void> {
     servername: values.servername!, bodyFile: need('body', values.body), uidPlaceholder: need('uid-placeholder', values['uid-placeholder']),
     connections: Number(values.connections), seconds: Number(values.seconds),
     rate: values.rate === undefined ? undefined : Number(values.rate),
+    expect: values.expect === 'allowed' ? 'allowed' : 'injection',
   });
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }

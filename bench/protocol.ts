@@ -29,7 +29,11 @@ export interface ProxyResult {
   readonly reconnects: number;
   readonly lastError?: string;
   readonly bytes: number;
+  /** Bytes received per type URL. */
+  readonly bytesByType: Readonly<Record<string, number>>;
   readonly responses: number;
+  /** Not converged: the types it still waits for an answer to (or never asked). */
+  readonly waitingFor?: readonly string[];
 }
 
 /** One proxy during a measurement; only proxies that were expected or got something are reported. */
@@ -40,6 +44,8 @@ export interface WatchResult {
   readonly lastAckAt?: number;
   readonly responses: number;
   readonly bytes: number;
+  /** Responses other than the one carrying the change. */
+  readonly unneeded: number;
   readonly verified?: boolean;
   readonly failure?: string;
   readonly reconnects: number;

@@ -89,7 +89,8 @@ async function handle(msg: ToWorker): Promise<void> {
         () => proxies.every((p) => p.failure !== undefined || (churn ? p.firstConvergedAt : p.convergedAt) !== undefined), msg.quietMs, msg.timeoutMs);
       const results: ProxyResult[] = proxies.map((p) => ({
         id: p.spec.id, kind: p.spec.kind, startedAt: p.startedAt, convergedAt: p.convergedAt, failure: p.failure,
-        reconnects: p.reconnects, lastError: p.lastError, bytes: p.bytes, responses: p.responses,
+        reconnects: p.reconnects, lastError: p.lastError, bytes: p.bytes, bytesByType: p.bytesByType, responses: p.responses,
+        ...(p.convergedAt === undefined ? { waitingFor: [...p.types].filter(([, st]) => st.waiting || !st.requested).map(([t]) => t.split('.').pop() ?? t) } : {}),
       }));
       send({ op: 'connected', results, timedOut, stats: stats() });
       return;
@@ -106,7 +107,7 @@ async function handle(msg: ToWorker): Promise<void> {
         if (!r || (!r.expected && r.responses === 0)) continue;
         results.push({
           kind: p.spec.kind, expected: r.expected, targetAckAt: r.targetAckAt, lastAckAt: r.lastAckAt,
-          responses: r.responses, bytes: r.bytes, verified: r.verified, failure: p.failure, reconnects: p.reconnects,
+          responses: r.responses, bytes: r.bytes, unneeded: r.unneeded, verified: r.verified, failure: p.failure, reconnects: p.reconnects,
         });
       }
       send({ op: 'collected', results, timedOut, stats: stats() });

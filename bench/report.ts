@@ -93,6 +93,10 @@ export function targetChecks(r: BenchReport): TargetCheck[] {
     out.push({ what: 'webhook admissions/s at saturation', limit: '≥ 3,000/s', measured: `${w.saturation.requestsPerSecond.toFixed(0)}/s`, pass: w.saturation.requestsPerSecond >= 3000 });
     const at1000 = w.atFixedRate.find((f) => f.rate === 1000);
     if (at1000) out.push({ what: 'webhook p99 at 1,000 admissions/s', limit: '≤ 5 ms', measured: ms(at1000.latencyMs.p99), pass: at1000.latencyMs.p99 <= 5 && at1000.errors === 0 && at1000.non2xx === 0 });
+    if (w.floor) {
+      const r = w.floor.cpuRatioAtFixedRate;
+      out.push({ what: 'webhook CPU per admission ÷ a bare HTTPS server\'s (same TLS, connections and load; 1,000/s)', limit: '≤ 2×', measured: `${r.toFixed(2)}×`, pass: r <= 2 });
+    }
   }
   return out;
 }
@@ -200,6 +204,16 @@ export function renderMarkdown(r: BenchReport): string {
     L.push(row(`saturation (${w.saturation.connections} connections)`, w.saturation));
     for (const f of w.atFixedRate) L.push(row(`fixed ${f.rate}/s`, f));
     L.push('');
+    const fl = w.floor;
+    if (fl) {
+      const cpu = (f: WebhookResult['saturation']): string => `${f.serverCpuMsPerAdmission.toFixed(3)} ms`;
+      const at1000 = w.atFixedRate.find((f) => f.rate === fl.atFixedRate.rate);
+      L.push('Server CPU per admission against the floor, a bare HTTPS server (`bench/webhook-floor.ts`: same certificate, Node flags, connections and load generator) that only parses the AdmissionReview and answers `allowed`, measured in the same run:', '');
+      L.push('| load | pilotfish | floor | ratio |', '|---|---:|---:|---:|');
+      L.push(`| saturation | ${cpu(w.saturation)} | ${cpu(fl.saturation)} | ${fl.cpuRatioAtSaturation.toFixed(2)}× |`);
+      if (at1000) L.push(`| fixed ${fl.atFixedRate.rate}/s | ${cpu(at1000)} | ${cpu(fl.atFixedRate)} | ${fl.cpuRatioAtFixedRate.toFixed(2)}× |`);
+      L.push('');
+    }
   }
 
   const id = r.identity;

@@ -12,6 +12,7 @@ import { runRegistryBurst, type RegistryBurstResult } from './registry-burst.js'
 import { runWebhookBench, type WebhookResult } from './webhook-bench.js';
 import { runXdsBench } from './xds-bench.js';
 import { runScaleOutBench, type ScaleOutResult } from './scale-out-bench.js';
+import { runVsIstiod } from './istiod/vs-istiod.js';
 import { DEFAULT_MIX, parseMix, PILOTFISH_MIX } from './workload.js';
 
 const HELP = `Usage: npm run bench -- [options]
@@ -32,6 +33,8 @@ const HELP = `Usage: npm run bench -- [options]
                              the pod agent's RSS and CPU; scale-out: 3 replicas, one killed and brought back;
                              registry: 10,000 registrations into one service from 8 clients, /healthz sampled)
   --out DIR                  results directory (default bench/results)
+  --vs istiod                only the side-by-side comparison with istiod (builds it once, ~17 min;
+                             bench/istiod/): levels 100, 500, 2,000 proxies (--quick: 100, 500)
 `;
 
 /** A 1-minute load average above this at the start means the cores are not free. */
@@ -62,7 +65,7 @@ async function main(): Promise<void> {
       'cpu-prof': { type: 'boolean', default: false }, 'no-xds': { type: 'boolean', default: false },
       'no-webhook': { type: 'boolean', default: false }, 'no-identity': { type: 'boolean', default: false },
       'no-scale-out': { type: 'boolean', default: false }, 'no-registry': { type: 'boolean', default: false },
-      out: { type: 'string' }, help: { type: 'boolean', default: false },
+      out: { type: 'string' }, help: { type: 'boolean', default: false }, vs: { type: 'string' },
     },
   });
   if (values.help) {
@@ -78,6 +81,17 @@ async function main(): Promise<void> {
     for (const f of await readdir(profDir)) if (f.endsWith('.cpuprofile')) await rm(path.join(profDir, f));
   }
   const log = (line: string): void => { process.stderr.write(`${line}\n`); };
+  if (values.vs !== undefined) {
+    if (values.vs !== 'istiod') throw new Error(`--vs: only istiod can be compared with (got ${values.vs})`);
+    await runVsIstiod({
+      quick, outDir, log, proxyCounts: values.proxies === undefined ? undefined : list(values.proxies, []),
+      services: int(values.services, 1000), namespaces: int(values.namespaces, 10),
+      endpointsPerService: values.endpoints === undefined ? undefined : list(values.endpoints, [10])[0],
+      reps: values.reps === undefined ? undefined : int(values.reps, 5), workers: int(values.workers, 4),
+      mix: values.mix === undefined ? undefined : parseMix(values.mix),
+    });
+    return;
+  }
   const started = Date.now();
   // The figures assume the cores are free: another job, or a run that just ended (this VM stays
   // 30-50 % slower for minutes after sustained load), makes every latency worse.

@@ -3,9 +3,10 @@
 // REST registry and /metrics called over HTTP.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { NODE_FLAGS } from '../src/cli/node-flags.js';
-import { readFileSync } from 'node:fs';
+import { procCpuSeconds, procMemory } from './proc-stats.js';
 import path from 'node:path';
 import readline from 'node:readline';
+import { LogWaiters } from './log-waiters.js';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -32,9 +33,6 @@ export interface PushLog {
   readonly encoded?: number;
 }
 
-/** Clock ticks per second of /proc/<pid>/stat (USER_HZ); 100 on every Linux that matters. */
-const USER_HZ = 100;
-
 export interface ServerOptions {
   readonly configDir: string;
   readonly cpuProfDir?: string;
@@ -51,7 +49,8 @@ export interface ServerOptions {
 export class ServerProcess {
   private readonly logs: LogLine[] = [];
   readonly pushes: PushLog[] = [];
-  private readonly waiters: Array<() => void> = [];
+  private readonly waiters = new LogWaiters(
+    () => (this.exitCode !== undefined ? `pilotfish exited (code ${this.exitCode})` : undefined), () => this.tail());
   private readonly exited: Promise<number | null>;
   private exitCode: number | null | undefined;
   xdsAddress = '';
@@ -66,7 +65,7 @@ export class ServerProcess {
     this.exited = new Promise((resolve) => child.on('exit', (code) => {
       this.exitCode = code;
       resolve(code);
-      this.wake();
+      this.waiters.wake();
     }));
   }
 
@@ -119,33 +118,13 @@ export class ServerProcess {
       this.logs.push(l);
       if ((l.level === 'warn' || l.level === 'error') && this.warnings.length < 50) this.warnings.push(`${l.message}: ${JSON.stringify(l)}`.slice(0, 400));
     }
-    this.wake();
+    this.waiters.wake();
   }
 
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
 
   /** Resolves with the first truthy value of `probe`, re-evaluated after every log line. */
   waitFor<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last logs:\n${this.tail()}`));
-      }, timeoutMs);
-      const check = (): void => {
-        const v = probe();
-        if (v !== undefined && v !== null && v !== false) {
-          clearTimeout(timer);
-          resolve(v);
-        } else if (this.exitCode !== undefined) {
-          clearTimeout(timer);
-          reject(new Error(`pilotfish exited (code ${this.exitCode}) while waiting for ${what}; last logs:\n${this.tail()}`));
-        } else {
-          this.waiters.push(check);
-        }
-      };
-      check();
-    });
+    return this.waiters.waitFor(probe, timeoutMs, what);
   }
 
   /** The first push logged after `afterIndex` pushes that matches. */
@@ -159,16 +138,12 @@ export class ServerProcess {
 
   /** utime + stime of the server process, in seconds. */
   cpuSeconds(): number {
-    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+    return procCpuSeconds(this.pid);
   }
 
   /** VmRSS and VmHWM (peak) in bytes. */
   memory(): { rss: number; peakRss: number } {
-    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-    const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-    return { rss: kb('VmRSS'), peakRss: kb('VmHWM') };
+    return procMemory(this.pid);
   }
 
   /** Node heap from /metrics (prom-client default metrics), if the server exposes them. */

@@ -30,6 +30,8 @@ export interface ProxySpec {
   readonly listeners: readonly string[];
   /** Fully decode and check everything. */
   readonly sample: boolean;
+  /** Present itself as an Istio proxy (istioNodeOf) instead of with pilotfish's metadata. */
+  readonly istioNode?: boolean;
 }
 
 const SOTW_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
@@ -40,7 +42,28 @@ export function now(): number {
   return performance.timeOrigin + performance.now();
 }
 
+/** The Istio version the Istio-looking nodes claim (istiod gates features on it). */
+const ISTIO_VERSION = '1.31.0';
+
+/**
+ * The node an Istio sidecar or proxyless gRPC client sends: istiod accepts only `sidecar~` ids
+ * for both, and tells proxyless clients by `GENERATOR: grpc`. pilotfish reads the same node (the
+ * id's parts, LABELS, NAMESPACE, GENERATOR), so one node serves both servers in a comparison.
+ */
+export function istioNodeOf(spec: ProxySpec): NodeInfo {
+  const app = spec.labels.app ?? spec.podName;
+  return {
+    id: `sidecar~${spec.ip}~${spec.podName}.${spec.namespace}~${spec.namespace}.svc.cluster.local`,
+    cluster: `${app}.${spec.namespace}`,
+    metadata: {
+      NAMESPACE: spec.namespace, LABELS: { ...spec.labels }, INSTANCE_IPS: spec.ip, ISTIO_VERSION, CLUSTER_ID: 'Kubernetes',
+      MESH_ID: 'cluster.local', NAME: spec.podName, WORKLOAD_NAME: app, ...(spec.kind === 'grpc' ? { GENERATOR: 'grpc' } : {}),
+    },
+  };
+}
+
 export function nodeOf(spec: ProxySpec): NodeInfo {
+  if (spec.istioNode === true) return istioNodeOf(spec);
   if (spec.kind === 'grpc') {
     return { id: spec.id, metadata: { [META_KIND]: 'grpc', [META_NAMESPACE]: spec.namespace } };
   }
@@ -182,6 +205,8 @@ export interface WatchRecord {
   lastAckAt?: number;
   /** Sampled proxies: whether the change was really in what it got. */
   verified?: boolean;
+  /** Responses other than the one carrying the change (for an endpoint change: pushes it did not need). */
+  unneeded: number;
 }
 
 export interface Watch {
@@ -274,6 +299,8 @@ export class SimProxy {
   lastAckAt = 0;
   failure: string | undefined;
   bytes = 0;
+  /** Bytes received per type URL. */
+  readonly bytesByType: Record<string, number> = {};
   responses = 0;
   watch: Watch | undefined;
   record: WatchRecord | undefined;
@@ -389,7 +416,7 @@ export class SimProxy {
 
   beginWatch(w: Watch): void {
     this.watch = w;
-    this.record = { expected: !this.failure && this.covers(w.typeUrl, w.name, w.wildcard, w.namespaces), responses: 0, bytes: 0 };
+    this.record = { expected: !this.failure && this.covers(w.typeUrl, w.name, w.wildcard, w.namespaces), responses: 0, bytes: 0, unneeded: 0 };
   }
 
   endWatch(): WatchRecord | undefined {
@@ -538,6 +565,7 @@ export class SimProxy {
       const eds = this.types.get(ENDPOINT)!;
       if (typeUrl === ENDPOINT || (typeUrl === CLUSTER && !eds.requested)) this.request(LISTENER, [], true);
     }
+    this.bytesByType[typeUrl] = (this.bytesByType[typeUrl] ?? 0) + msg.length;
     const acked = now();
     this.lastAckAt = acked;
     const r = this.record;
@@ -545,7 +573,8 @@ export class SimProxy {
       r.responses++;
       r.bytes += msg.length;
       r.lastAckAt = acked;
-      if (target && r.targetAckAt === undefined) r.targetAckAt = acked;
+      if (target && r.expected && r.targetAckAt === undefined) r.targetAckAt = acked;
+      else r.unneeded++;
     }
     if (this.convergedAt === undefined && this.converged) {
       this.convergedAt = acked;

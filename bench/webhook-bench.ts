@@ -34,6 +34,19 @@ export interface WebhookResult {
   readonly atFixedRate: readonly LoadFigures[];
   readonly cpuSeconds: number;
   readonly rssBytes: number;
+  /**
+   * The floor, in the same run: a bare HTTPS server (webhook-floor.ts: same certificate, Node
+   * flags, connections and load generator) that only parses the AdmissionReview and answers
+   * `allowed`, and pilotfish's CPU per admission as a multiple of its.
+   */
+  readonly floor?: {
+    readonly saturation: LoadFigures;
+    readonly atFixedRate: LoadFigures;
+    /** pilotfish's server CPU per admission ÷ the floor's, at the same fixed rate (1,000/s). */
+    readonly cpuRatioAtFixedRate: number;
+    /** The same at saturation (each as fast as it goes). */
+    readonly cpuRatioAtSaturation: number;
+  };
 }
 
 export const LOAD_GENERATOR_DESCRIPTION =
@@ -54,6 +67,7 @@ function rss(pid: number): number {
 }
 
 const HOST = path.join(path.dirname(fileURLToPath(import.meta.url)), 'webhook-host.js');
+const FLOOR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'webhook-floor.js');
 
 /**
  * Starts `pilotfish webhook` without a cluster and resolves with its bound port. A build whose
@@ -140,10 +154,11 @@ interface Target {
 }
 
 /** Runs load-generator.js in its own process and returns its figures with the server's CPU per admission. */
-async function generate(t: Target, o: { connections: number; seconds: number; rate?: number }): Promise<LoadFigures> {
+async function generate(t: Target, o: { connections: number; seconds: number; rate?: number; expect?: 'allowed' }): Promise<LoadFigures> {
   const args = [GENERATOR, '--port', String(t.port), '--path', INJECT_PATH, '--ca', t.caFile, '--servername', 'localhost',
     '--body', t.bodyFile, '--uid-placeholder', UID_PLACEHOLDER, '--connections', String(o.connections), '--seconds', String(o.seconds)];
   if (o.rate !== undefined) args.push('--rate', String(o.rate));
+  if (o.expect !== undefined) args.push('--expect', o.expect);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '', err = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
@@ -165,6 +180,33 @@ async function generate(t: Target, o: { connections: number; seconds: number; ra
 }
 
 const fmt = (v: number): string => (v < 10 ? v.toFixed(2) : v.toFixed(0));
+
+/** The fixed rate both servers are compared at. */
+const FLOOR_RATE = 1000;
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((r) => { child.once('exit', r); setTimeout(r, 5000).unref(); });
+}
+
+/** The bare HTTPS floor under the same loads: saturation and the fixed rate. */
+async function measureFloor(files: { certFile: string; keyFile: string; caFile: string; bodyFile: string }, seconds: number,
+  log: (line: string) => void): Promise<{ saturation: LoadFigures; atFixedRate: LoadFigures }> {
+  const { child, port } = await startWith([...NODE_FLAGS, FLOOR, '--cert', files.certFile, '--key', files.keyFile]);
+  try {
+    const target: Target = { port, caFile: files.caFile, bodyFile: files.bodyFile, serverPid: child.pid! };
+    await generate(target, { connections: 8, seconds: 2, expect: 'allowed' });
+    const saturation = await generate(target, { connections: 32, seconds, expect: 'allowed' });
+    await sleep(500);
+    const atFixedRate = await generate(target, { connections: 16, seconds, rate: FLOOR_RATE, expect: 'allowed' });
+    log(`webhook floor (bare HTTPS, parse and answer allowed): ${saturation.requestsPerSecond.toFixed(0)}/s at saturation ` +
+      `(${fmt(saturation.serverCpuMsPerAdmission)} CPU ms per admission), at ${FLOOR_RATE}/s ${fmt(atFixedRate.serverCpuMsPerAdmission)} CPU ms per admission`);
+    return { saturation, atFixedRate };
+  } finally {
+    await stopChild(child);
+  }
+}
 
 export async function runWebhookBench(o: { quick: boolean; log: (line: string) => void; cpuProfDir?: string }): Promise<WebhookResult> {
   const dir = await mkdtemp(path.join(tmpdir(), 'pilotfish-webhook-bench-'));
@@ -192,7 +234,7 @@ export async function runWebhookBench(o: { quick: boolean; log: (line: string) =
     const note = (f: LoadFigures): string => `${f.errors + f.non2xx > 0 ? `, ${f.errors + f.non2xx} errors (${f.firstError})` : ''}`;
     o.log(`webhook: ${saturation.requestsPerSecond.toFixed(0)} admissions/s at saturation (p99 ${fmt(saturation.latencyMs.p99)} ms, ` +
       `server ${fmt(saturation.serverCpuMsPerAdmission)} CPU ms per admission${note(saturation)})`);
-    const rates = [1000, Math.max(1, Math.round(saturation.requestsPerSecond / 2))];
+    const rates = [FLOOR_RATE, Math.max(1, Math.round(saturation.requestsPerSecond / 2))];
     const atFixedRate: LoadFigures[] = [];
     for (const rate of rates) {
       await sleep(500);
@@ -202,15 +244,25 @@ export async function runWebhookBench(o: { quick: boolean; log: (line: string) =
         `server ${fmt(f.serverCpuMsPerAdmission)} CPU ms per admission${note(f)}`);
       atFixedRate.push(f);
     }
+    const cpu = cpuSeconds(child.pid!) - cpu0;
+    const rssBytes = rss(child.pid!);
+    // The floor runs after pilotfish stopped, so the two never share the cores.
+    await stopChild(child);
+    await sleep(500);
+    const floor = await measureFloor({ certFile, keyFile, caFile, bodyFile }, seconds, o.log);
+    const atRate = atFixedRate.find((f) => f.rate === FLOOR_RATE);
+    const cpuRatioAtFixedRate = atRate !== undefined ? atRate.serverCpuMsPerAdmission / floor.atFixedRate.serverCpuMsPerAdmission : NaN;
+    const cpuRatioAtSaturation = saturation.serverCpuMsPerAdmission / floor.saturation.serverCpuMsPerAdmission;
+    o.log(`webhook: CPU per admission ${cpuRatioAtFixedRate.toFixed(2)}× the floor at ${FLOOR_RATE}/s, ${cpuRatioAtSaturation.toFixed(2)}× at saturation`);
     return {
       command: `${command} --kubernetes off --tls-cert-file … --tls-key-file … --native-sidecars true`,
       loadGenerator: LOAD_GENERATOR_DESCRIPTION,
       payloadBytes: Buffer.byteLength(body), patchOperations: first.patchOperations, saturation, atFixedRate,
-      cpuSeconds: cpuSeconds(child.pid!) - cpu0, rssBytes: rss(child.pid!),
+      cpuSeconds: cpu, rssBytes,
+      floor: { ...floor, cpuRatioAtFixedRate, cpuRatioAtSaturation },
     };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => { child.once('exit', r); setTimeout(r, 5000).unref(); });
+    await stopChild(child);
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -71,6 +71,15 @@ export function endpointIp(n: number): string {
   return `10.${(host >> 16) & 255}.${(host >> 8) & 255}.${host & 255}`;
 }
 
+/**
+ * The i-th proxy's pod address in 10.200.0.0/16: last octet 1-254 (never .0, .255 or .256), as
+ * istiod refuses addresses that are not IPs.
+ */
+export function proxyIp(i: number): string {
+  if (!Number.isInteger(i) || i < 0 || i >= 254 * 256) throw new Error(`proxy index out of range: ${i}`);
+  return `10.200.${Math.floor(i / 254)}.${(i % 254) + 1}`;
+}
+
 export function clusterName(svc: WorkloadService, port: number): string {
   return `outbound|${port}||${svc.name}.${svc.namespace}.svc.cluster.local`;
 }
@@ -299,14 +308,15 @@ function kinds(n: number, mix: ProxyMix): ProxyKind[] {
  * class as in a real mesh. Proxyless clients are spread over the namespaces and dial
  * `targetsPerGrpc` services each. About 1% of each kind (at least one) is sampled for full decoding.
  */
-export function generateProxies(w: Workload, n: number, opts: { mix?: ProxyMix; targetsPerGrpc?: number; sampleRate?: number; seed?: number } = {}): ProxySpec[] {
+export function generateProxies(w: Workload, n: number,
+  opts: { mix?: ProxyMix; targetsPerGrpc?: number; sampleRate?: number; seed?: number; istioNode?: boolean } = {}): ProxySpec[] {
   const rand = rng(opts.seed ?? w.options.seed + 1);
   const rate = opts.sampleRate ?? 0.01;
   const every = Math.max(1, Math.round(1 / rate));
   const seen = { sotw: 0, delta: 0, grpc: 0 };
   let sidecars = 0;
   return kinds(n, opts.mix ?? DEFAULT_MIX).map((kind, i) => {
-    const ip = `10.200.${(i >> 8) & 255}.${(i & 255) + 1}`;
+    const ip = proxyIp(i);
     const workload = kind === 'grpc' ? undefined : w.services[sidecars++ % w.services.length];
     const namespace = workload?.namespace ?? w.namespaces[i % w.namespaces.length];
     const app = workload?.name ?? `client-${i % 7}`;
@@ -323,6 +333,7 @@ export function generateProxies(w: Workload, n: number, opts: { mix?: ProxyMix; 
     return {
       id: `${kind === 'grpc' ? 'grpc' : 'sidecar'}~${ip}~${podName}.${namespace}~${namespace}.svc.cluster.local`,
       kind, namespace, ip, podName, labels, listeners, sample: nth % every === 0,
+      ...(opts.istioNode === true ? { istioNode: true } : {}),
     };
   });
 }

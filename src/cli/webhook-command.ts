@@ -11,6 +11,7 @@ import { KubeCaBundleTarget, KubeSecretStore, KubeServerVersion } from '../webho
 import { watchedNamespaceLabels } from '../webhook/namespace-informer.js';
 import { JsonLinesAdmissionLog, type AdmissionLog } from '../webhook/admission-log.js';
 import { InjectionMetrics } from '../webhook/injection-counters.js';
+import { InjectionMemo } from '../webhook/injection-memo.js';
 import type { OnError } from '../webhook/review.js';
 import { startWebhookServer, type WebhookServer } from '../webhook/server.js';
 import { ManagedCertificates } from '../webhook/tls/managed.js';
@@ -179,7 +180,7 @@ export async function startWebhook(s: WebhookSettings, logger: Logger, kubeConfi
       host: s.host,
       port: s.port,
       certificates,
-      review: { injector, policy, namespaces, onError: s.onError, logger, admissionLog, metrics },
+      review: { injector, policy, namespaces, onError: s.onError, logger, admissionLog, metrics, memo: new InjectionMemo() },
       logger,
     });
   } catch (err) {

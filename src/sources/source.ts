@@ -5,6 +5,13 @@ import type { ObjectSet } from './objects.js';
 export interface SourceSink {
   /** The source's complete current content; replaces what it reported before. */
   replace(source: string, objects: ObjectSet): void;
+  /**
+   * A change was seen now and its content follows (replace) or turns out to be nothing
+   * (nothingChanged): a source that waits before reading (a settling file) lets the sink's own
+   * wait start at the change instead of after it.
+   */
+  changeComing?(source: string): void;
+  nothingChanged?(source: string): void;
 }
 
 export interface Source {

@@ -135,7 +135,18 @@ export class SnapshotStore implements SourceSink {
     this.sets.set(source, objects);
     this.mergedCache = undefined;
     this.pendingSince ??= Date.now();
-    if (this.live) this.debouncer.trigger();
+    // Content announced by changeComing: its quiet period already runs from when it was seen.
+    if (this.live && !this.debouncer.release(source, true)) this.debouncer.trigger();
+  }
+
+  changeComing(source: string): void {
+    if (this.stopped || !this.live) return;
+    this.pendingSince ??= Date.now();
+    this.debouncer.hold(source);
+  }
+
+  nothingChanged(source: string): void {
+    if (this.live) this.debouncer.release(source, false);
   }
 
   /** The latest published snapshot (EMPTY_SNAPSHOT before the first). */

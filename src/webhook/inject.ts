@@ -25,7 +25,7 @@ import {
 import { rewriteAppProbes } from './probes.js';
 import { DEFAULT_REDIRECT, initContainer, type RedirectConfig } from './redirect.js';
 import { frozenWithJson } from './frozen-json.js';
-import { BoundedMemo } from './memo.js';
+import { InjectionMemo } from './injection-memo.js';
 import { bootstrapArgument, proxyContainer } from './sidecar.js';
 import { formatStatus, stripInjection, type InjectionStatus } from './status.js';
 
@@ -168,13 +168,6 @@ function resourcesFor(r: AnnotationReader, d: ProxyResources, a: ResourceAnnotat
 
 const ref = (name: string): string => `$(${name})`;
 
-/** `--config-yaml` arguments by what the bootstrap is made of (xDS address, pod labels, probe routes). */
-const BOOTSTRAP_ARGUMENTS = new BoundedMemo<string>(256);
-/** The containers, frozen (see frozen-json.ts), by everything they are made of. */
-const INIT_CONTAINERS = new BoundedMemo<V1Container>(256);
-const PROXY_CONTAINERS = new BoundedMemo<V1Container>(256);
-const AGENT_CONTAINERS = new BoundedMemo<V1Container>(256);
-
 /** The volumes every injected Pod gets (always the same, so shared like the containers). */
 const AGENT_VOLUMES = agentVolumes().map((v) => frozenWithJson(v));
 const AGENT_VOLUME_NAMES: readonly string[] = [VOLUME_AGENT_RUN, VOLUME_AGENT_TOKEN, VOLUME_CA_ROOT];
@@ -221,7 +214,11 @@ function withAgentMount(c: V1Container): V1Container {
  * a Pod that was injected before is stripped first. Throws only if an existing status
  * annotation cannot be read.
  */
-export function injectPod(input: V1Pod, config: InjectorConfig): InjectionResult {
+/**
+ * Injects the sidecar (or, for proxyless Pods, the agent). `memo` is the webhook instance's: parts
+ * shared by the replicas of a workload are built once per workload; without one nothing is kept.
+ */
+export function injectPod(input: V1Pod, config: InjectorConfig, memo: InjectionMemo = new InjectionMemo()): InjectionResult {
   const pod = stripInjection(input);
   // Shallow copies: only these two objects and what is assigned to them below are new; every part
   // of the Pod that the injection does not change is shared with the input (cloning the whole Pod
@@ -234,7 +231,7 @@ export function injectPod(input: V1Pod, config: InjectorConfig): InjectionResult
   const agentResources = resourcesFor(reader, config.agentResources, AGENT_RESOURCE_ANNOTATIONS);
   const user = agentUser(spec, proxyless, reader.warnings);
   const agentKey = JSON.stringify([config.agentImage, config.imagePullPolicy, config.caAddress, agentResources, config.nativeSidecars, proxyless, user]);
-  const agent = AGENT_CONTAINERS.get(agentKey, () => frozenWithJson(agentContainer({
+  const agent = memo.agentContainers.get(agentKey, () => frozenWithJson(agentContainer({
     image: config.agentImage,
     imagePullPolicy: config.imagePullPolicy,
     caAddress: config.caAddress,
@@ -286,7 +283,7 @@ export function injectPod(input: V1Pod, config: InjectorConfig): InjectionResult
     const app = labels['app'] ?? labels['app.kubernetes.io/name'] ?? ref(ENV_SERVICE_ACCOUNT);
     // The bootstrap depends on nothing else, and serialising it was the largest part of an injection.
     const bootstrapKey = JSON.stringify([labels, probes.routes]);
-    const bootstrap = BOOTSTRAP_ARGUMENTS.get(bootstrapKey, () => bootstrapArgument(sidecarBootstrap({
+    const bootstrap = memo.bootstrapArguments.get(bootstrapKey, () => bootstrapArgument(sidecarBootstrap({
       nodeId: sidecarNodeId(ref(ENV_INSTANCE_IP), ref(ENV_POD_NAME), ref(ENV_POD_NAMESPACE)),
       cluster: `${app}.${ref(ENV_POD_NAMESPACE)}`,
       namespace: ref(ENV_POD_NAMESPACE),
@@ -302,9 +299,9 @@ export function injectPod(input: V1Pod, config: InjectorConfig): InjectionResult
 
     // The containers are the same for every replica of a workload: built once, frozen, and shared.
     const initKey = JSON.stringify([config.initImage, config.imagePullPolicy, redirect]);
-    const init = INIT_CONTAINERS.get(initKey, () => frozenWithJson(initContainer({ image: config.initImage, imagePullPolicy: config.imagePullPolicy, redirect })));
+    const init = memo.initContainers.get(initKey, () => frozenWithJson(initContainer({ image: config.initImage, imagePullPolicy: config.imagePullPolicy, redirect })));
     const proxyKey = JSON.stringify([image, config.imagePullPolicy, bootstrapKey, resources, config.nativeSidecars, hold, config.proxyConcurrency, config.proxyLogLevel]);
-    const proxy = PROXY_CONTAINERS.get(proxyKey, () => frozenWithJson(proxyContainer({
+    const proxy = memo.proxyContainers.get(proxyKey, () => frozenWithJson(proxyContainer({
       image,
       imagePullPolicy: config.imagePullPolicy,
       bootstrapArgument: bootstrap,

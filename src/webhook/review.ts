@@ -6,6 +6,7 @@ import type { Logger } from '../logging.js';
 import { loggerAdmissionLog, type AdmissionLog } from './admission-log.js';
 import { decideInjection, injectionRequested, WARNED_SKIPS, type DecisionPolicy } from './decision.js';
 import { injectPod, type InjectorConfig } from './inject.js';
+import type { InjectionMemo } from './injection-memo.js';
 import type { NamespaceLabelSource } from './kube.js';
 import type { InjectionMetrics } from './injection-counters.js';
 import { podPatchJson } from './patch.js';
@@ -49,6 +50,8 @@ export interface ReviewDeps {
   /** Where each admission's result goes; by default `logger` at info. */
   readonly admissionLog?: AdmissionLog;
   readonly metrics: InjectionMetrics;
+  /** The webhook instance's memo of per-workload parts (injection-memo.ts); none: nothing is reused. */
+  readonly memo?: InjectionMemo;
 }
 
 type ReviewOutcome =
@@ -138,7 +141,7 @@ export async function reviewAdmission(body: unknown, deps: ReviewDeps): Promise<
       admissionLog.record({ ...ref, uid: req.uid, result: 'skipped', reason: decision.reason, ...(warnings ? { warnings } : {}) });
       return answer({ uid: req.uid, allowed: true, ...(warnings ? { warnings } : {}) });
     }
-    const result = injectPod(pod, deps.injector);
+    const result = injectPod(pod, deps.injector, deps.memo);
     const patch = podPatchJson(pod, result.pod);
     metrics.inc('injected', decision.code);
     admissionLog.record({

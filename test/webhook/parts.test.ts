@@ -9,6 +9,7 @@ import {
   parseCidr, parseCidrList, parseHostPort, parsePortList, parsePortSelection, parseQuantity,
 } from '../../src/webhook/annotations.js';
 import { DEFAULT_INJECTOR_CONFIG, injectPod, quantityValue } from '../../src/webhook/inject.js';
+import { InjectionMemo } from '../../src/webhook/injection-memo.js';
 import { rewriteAppProbes } from '../../src/webhook/probes.js';
 import { DEFAULT_REDIRECT, redirectRules } from '../../src/webhook/redirect.js';
 import { escapeExpansion, holdScript } from '../../src/webhook/sidecar.js';
@@ -86,6 +87,22 @@ describe('webhook/sidecar', () => {
     metadata: { name: 'web', namespace: 'shop', labels: { app: 'web' } },
     spec: { containers: [{ name: 'web', image: 'x', readinessProbe: { httpGet: { path: '/price$', port: 8080 } } }] },
   };
+
+  it("replicas share a webhook instance's built containers; another instance (or none) builds its own", () => {
+    const sidecars = (memo?: InjectionMemo): V1Container[] => (injectPod(pod, DEFAULT_INJECTOR_CONFIG, memo).pod.spec?.initContainers ?? [])
+      .filter((c) => c.name === 'pilotfish-proxy' || c.name === 'pilotfish-agent');
+    const one = new InjectionMemo();
+    const first = sidecars(one);
+    assert.equal(first.length, 2);
+    const replica = sidecars(one);
+    first.forEach((c, i) => assert.equal(replica[i], c, `${c.name}: built once per workload in one instance`));
+    const other = sidecars(new InjectionMemo());
+    first.forEach((c, i) => {
+      assert.notEqual(other[i], c, `${c.name}: a second instance does not see the first one's memo`);
+      assert.deepEqual(other[i], c);
+    });
+    assert.notEqual(sidecars()[0], sidecars()[0], 'without a memo nothing is kept between injections');
+  });
 
   it('the bootstrap in args is exact JSON after Kubernetes expands the downward-API vars', () => {
     const proxy = injectPod(pod, DEFAULT_INJECTOR_CONFIG).pod.spec!.initContainers!.find((c) => c.name === 'pilotfish-proxy')!;

@@ -9,6 +9,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import jsonpatch from 'fast-json-patch';
 import { parse } from 'yaml';
 import { DEFAULT_INJECTOR_CONFIG, injectPod, type InjectorConfig } from '../../src/webhook/inject.js';
+import { InjectionMemo } from '../../src/webhook/injection-memo.js';
 import { frozenWithJson, jsonText } from '../../src/webhook/frozen-json.js';
 import { BoundedMemo } from '../../src/webhook/memo.js';
 import { applyPodPatch, podPatch, podPatchJson } from '../../src/webhook/patch.js';
@@ -122,8 +123,10 @@ describe('webhook/frozen-json', () => {
       metadata: { name, labels: { app: 'web' } },
       spec: { containers: [{ name: 'app', image: 'app:1' }] },
     });
-    const a = injectPod(replica('a'), DEFAULT_INJECTOR_CONFIG).pod;
-    const b = injectPod(replica('b'), DEFAULT_INJECTOR_CONFIG).pod;
+    // One webhook instance's memo, as `pilotfish webhook` keeps one for all its admissions.
+    const memo = new InjectionMemo();
+    const a = injectPod(replica('a'), DEFAULT_INJECTOR_CONFIG, memo).pod;
+    const b = injectPod(replica('b'), DEFAULT_INJECTOR_CONFIG, memo).pod;
     const named = (pod: V1Pod, name: string) => pod.spec?.initContainers?.find((c) => c.name === name);
     for (const name of ['pilotfish-agent', 'pilotfish-proxy']) {
       assert.ok(named(a, name));
@@ -134,7 +137,7 @@ describe('webhook/frozen-json', () => {
     assert.ok(Object.isFrozen(a.spec?.volumes?.[0]));
     assert.notEqual(a.spec?.initContainers, b.spec?.initContainers);
     assert.equal(a.metadata?.name, 'a');
-    const other = injectPod({ ...replica('c'), metadata: { name: 'c', labels: { app: 'api' } } }, DEFAULT_INJECTOR_CONFIG).pod;
+    const other = injectPod({ ...replica('c'), metadata: { name: 'c', labels: { app: 'api' } } }, DEFAULT_INJECTOR_CONFIG, memo).pod;
     assert.notEqual(named(other, 'pilotfish-proxy'), named(a, 'pilotfish-proxy'), 'other labels, other bootstrap');
     assert.equal(named(other, 'pilotfish-agent'), named(a, 'pilotfish-agent'), 'the agent does not depend on labels');
     assert.match(String(named(other, 'pilotfish-proxy')?.args?.[1]), /api\.\$\(POD_NAMESPACE\)/);

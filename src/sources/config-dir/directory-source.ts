@@ -94,6 +94,9 @@ export class ConfigDirSource implements Source {
         log: this.log,
         isConfigFile: (name) => YAML_FILE.test(name),
         onSettled: (changes) => this.onSettled(changes),
+        // The store's debounce starts at the write, not after the settle window and the read:
+        // a file edit then reaches the push as soon as a registry change does.
+        onChangeSeen: () => { if (!this.stopped) this.sink?.changeComing?.(this.name); },
       });
       this.watcher.watchDirs([this.dir]);
     }
@@ -206,7 +209,10 @@ export class ConfigDirSource implements Source {
       this.serviceNames = undefined;
     }
     const result: ReloadResult = { changed, errors: this.errors() };
-    if (changed && this.sink !== undefined && !this.stopped) this.sink.replace(this.name, this.current);
+    if (this.sink !== undefined && !this.stopped) {
+      if (changed) this.sink.replace(this.name, this.current);
+      else this.sink.nothingChanged?.(this.name);
+    }
     for (const listener of this.listeners) listener(result);
     return result;
   }

@@ -21,6 +21,8 @@ interface SettlingWatcherOptions {
   readonly log: Logger;
   readonly isConfigFile: (name: string) => boolean;
   readonly onSettled: (changes: SettledChanges) => void;
+  /** Something changed and will be reported by onSettled once settled (called per event). */
+  readonly onChangeSeen?: () => void;
 }
 
 interface Pending {
@@ -105,11 +107,13 @@ export class SettlingWatcher {
     this.pending.set(file, p);
     void fingerprint(file).then((fp) => { if (p.seq === seq) p.seen = fp; });
     this.arm();
+    this.opts.onChangeSeen?.();
   }
 
   private markRelist(): void {
     this.relistAt = Date.now();
     this.arm();
+    this.opts.onChangeSeen?.();
   }
 
   private arm(): void {

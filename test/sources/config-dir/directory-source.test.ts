@@ -8,6 +8,7 @@ import type { ObjectSet } from '../../../src/sources/objects.js';
 import { parseConfigText, type DocumentReuse, type ParsedText } from '../../../src/sources/config-dir/parse-file.js';
 import { SnapshotStore } from '../../../src/store/snapshot-store.js';
 import { createLogger, silentLogger, type Logger } from '../../../src/logging.js';
+import { ManualTimers } from '../../support/manual-timers.js';
 
 function service(name: string, port: number, namespace = 'demo'): string {
   return `apiVersion: v1
@@ -373,6 +374,34 @@ data: {a: b}
         await next;
       }
       assert.deepEqual(parsed, ['ns-7/mesh.yaml', 'ns-7/mesh.yaml', 'ns-7/mesh.yaml']);
+    });
+
+    it("starts the store's quiet period at the write: settling and reading overlap the debounce", async () => {
+      await write('a.yaml', service('a', 1));
+      const timers = new ManualTimers();
+      let announced: () => void = () => undefined;
+      const seen = new Promise<void>((resolve) => { announced = resolve; });
+      // The store as the source sees it, noting when the source announces a change.
+      class ObservedStore extends SnapshotStore {
+        override changeComing(source: string): void {
+          super.changeComing(source);
+          announced();
+        }
+      }
+      const source = new ConfigDirSource(dir, silentLogger(), { settleMs: 20 });
+      store = new ObservedStore({ logger: silentLogger(), quietMs: 100, timers });
+      await store.start([source]);
+      const arrived = new Promise<void>((resolve) => {
+        const off = source.onReload((r) => { if (r.changed) { off(); resolve(); } });
+      });
+      await write('a.yaml', service('a', 2));
+      await seen;
+      timers.advance(80);
+      await arrived;
+      assert.equal(store.current().services.get('a.demo')?.ports[0]?.port, 1, 'not before the quiet period is over');
+      timers.advance(20);
+      assert.equal(store.current().services.get('a.demo')?.ports[0]?.port, 2,
+        'published 100 ms after the write was seen; a quiet period counted from the content would end at 180');
     });
 
     it('a file rewritten in place (truncate, then write in parts) never withdraws its objects', async () => {
