@@ -72,7 +72,7 @@ function objectSchema(info: RoutingKindInfo): Schema {
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 
 /** The schema as Kubernetes JSON: TypeScript twins dropped, pattern hints folded into descriptions. */
-export function renderSchema(s: Schema): Json {
+function renderSchema(s: Schema): Json {
   const out: { [k: string]: Json } = {};
   const description = [s.description, s.patternMessage ? `Value ${s.patternMessage}.` : undefined]
     .filter((d): d is string => d !== undefined).join(' ');
@@ -102,7 +102,7 @@ export function renderSchema(s: Schema): Json {
 }
 
 /** What differs between pilotfish's CRDs: the rest of the document is the same for every kind. */
-export interface CrdShape {
+interface CrdShape {
   readonly group: string;
   readonly version: string;
   readonly kind: string;
