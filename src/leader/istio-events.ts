@@ -5,6 +5,7 @@
 // Event per object, reason and content: an unchanged object is not reported again, a new
 // generation or a new finding is. A new leader reports what is current once more (its memory
 // starts empty), which costs one Event per finding per failover.
+import { SerialPasses } from './serial-passes.js';
 import type { Logger } from '../logging.js';
 import { Backoff } from '../kube/backoff.js';
 import { errorText, type KubeRest } from '../kube/rest.js';
@@ -115,10 +116,8 @@ export class IstioEventReporter {
   private statuses: readonly RoutingObjectStatus[] | undefined;
   /** What was reported, by object and reason: only objects still in `desired` are kept. */
   private reported = new Map<string, string>();
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly passes = new SerialPasses(() => this.pass());
   private retryTimer: NodeJS.Timeout | undefined;
-  private stopped = false;
   private readonly backoff = new Backoff({ initialMs: 1000, maxMs: 60_000 });
   private readonly log: Logger;
   private readonly now: () => Date;
@@ -142,34 +141,22 @@ export class IstioEventReporter {
 
   /** Reports what is pending, if this replica leads. */
   kick(): void {
-    if (this.stopped || !this.opts.isLeader()) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain().finally(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        this.kick();
-      }
-    });
+    if (this.opts.isLeader()) this.passes.kick();
   }
 
   /** Resolves once nothing is being sent (for tests and shutdown). */
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    await this.passes.idle();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     clearTimeout(this.retryTimer);
-    await this.idle();
+    await this.passes.stop();
   }
 
-  private async drain(): Promise<void> {
+  private async pass(): Promise<void> {
     for (const e of this.desired) {
-      if (this.stopped || !this.opts.isLeader()) return;
+      if (this.passes.stopped || !this.opts.isLeader()) return;
       const key = eventKey(e);
       const print = fingerprint(e);
       if (this.reported.get(key) === print) continue;

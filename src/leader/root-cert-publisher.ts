@@ -7,6 +7,7 @@
 // may have changed; one worker compares and writes the differences, retrying with backoff.
 // Nothing is written when the ConfigMap already holds the bundle, and a ConfigMap is never deleted:
 // a namespace that loses its label may still run pods that mount it.
+import { SerialPasses } from './serial-passes.js';
 import type { Logger } from '../logging.js';
 import { Backoff, type BackoffOptions } from '../kube/backoff.js';
 import { errorCode, errorText, KubeApiError, MERGE_PATCH, type KubeRest } from '../kube/rest.js';
@@ -61,13 +62,11 @@ export class RootCertPublisher {
   private namespaces = new Set<string>();
   /** Namespace -> the bundle it is known to hold (written or read back). */
   private readonly known = new Map<string, string>();
-  private dirty = false;
-  private running: Promise<void> | undefined;
+  private readonly passes = new SerialPasses(() => this.pass());
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly checkTimer: NodeJS.Timeout | undefined;
   private readonly resyncTimer: NodeJS.Timeout | undefined;
   private wasLeader = false;
-  private stopped = false;
   private readonly backoff: Backoff;
   private readonly log: Logger;
   readonly stats = { writes: 0, failures: 0, refusedBundles: 0 };
@@ -92,9 +91,7 @@ export class RootCertPublisher {
 
   /** Compares again: the bundle may have changed, or leadership was gained. */
   kick(): void {
-    if (this.stopped) return;
-    this.dirty = true;
-    this.running ??= this.drain().finally(() => { this.running = undefined; });
+    this.passes.kick();
   }
 
   /** Forgets what the ConfigMaps are known to hold, so each is read back (and repaired) once. */
@@ -105,41 +102,37 @@ export class RootCertPublisher {
 
   /** Resolves when no work is pending or running (a scheduled retry does not count). */
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    await this.passes.idle();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     clearTimeout(this.retryTimer);
     clearInterval(this.checkTimer);
     clearInterval(this.resyncTimer);
-    await this.idle();
+    await this.passes.stop();
   }
 
-  private async drain(): Promise<void> {
-    while (this.dirty && !this.stopped) {
-      this.dirty = false;
-      if (!this.opts.isLeader()) {
-        // Another replica writes meanwhile: what we knew may be stale when we lead again.
-        if (this.wasLeader) this.known.clear();
-        this.wasLeader = false;
-        return;
-      }
-      this.wasLeader = true;
-      const bundle = await this.readBundle();
-      if (bundle === undefined) return;
-      let failed = false;
-      for (const ns of [...this.namespaces].sort()) {
-        if (this.stopped || !this.opts.isLeader()) return;
-        if (this.known.get(ns) === bundle) continue;
-        if (!await this.publish(ns, bundle)) failed = true;
-      }
-      if (failed) {
-        clearTimeout(this.retryTimer);
-        this.retryTimer = setTimeout(() => this.kick(), this.backoff.next());
-      } else {
-        this.backoff.reset();
-      }
+  private async pass(): Promise<void> {
+    if (!this.opts.isLeader()) {
+      // Another replica writes meanwhile: what we knew may be stale when we lead again.
+      if (this.wasLeader) this.known.clear();
+      this.wasLeader = false;
+      return;
+    }
+    this.wasLeader = true;
+    const bundle = await this.readBundle();
+    if (bundle === undefined) return;
+    let failed = false;
+    for (const ns of [...this.namespaces].sort()) {
+      if (this.passes.stopped || !this.opts.isLeader()) return;
+      if (this.known.get(ns) === bundle) continue;
+      if (!await this.publish(ns, bundle)) failed = true;
+    }
+    if (failed) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.kick(), this.backoff.next());
+    } else {
+      this.backoff.reset();
     }
   }
 

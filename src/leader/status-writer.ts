@@ -2,6 +2,7 @@
 // only, and only when something changed. The desired state is level-triggered: callers replace the
 // whole desired set whenever they like; one worker compares it with the live objects and patches
 // the differences, one at a time, retrying failures with backoff.
+import { SerialPasses } from './serial-passes.js';
 import type { Logger } from '../logging.js';
 import { Backoff, type BackoffOptions } from '../kube/backoff.js';
 import { errorCode, errorText, KubeApiError, MERGE_PATCH, type KubeRest } from '../kube/rest.js';
@@ -167,10 +168,8 @@ function conditionsRenderer(ownedTypes: readonly string[]): StatusRenderer<Desir
 export class StatusWriter<D extends DesiredStatus = DesiredStatus> {
   private desired = new Map<string, D>();
   private readonly written = new Map<string, Written>();
-  private dirty = false;
-  private running: Promise<void> | undefined;
+  private readonly passes = new SerialPasses(() => this.pass());
   private retryTimer: NodeJS.Timeout | undefined;
-  private stopped = false;
   private readonly backoff: Backoff;
   private readonly log: Logger;
   private readonly now: () => Date;
@@ -194,37 +193,31 @@ export class StatusWriter<D extends DesiredStatus = DesiredStatus> {
 
   /** Re-compares everything: after live objects changed, or on becoming leader. */
   kick(): void {
-    if (this.stopped) return;
-    this.dirty = true;
-    this.running ??= this.drain().finally(() => { this.running = undefined; });
+    this.passes.kick();
   }
 
   /** Resolves when no work is pending or running (a scheduled retry does not count). */
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    await this.passes.idle();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     clearTimeout(this.retryTimer);
-    await this.idle();
+    await this.passes.stop();
   }
 
-  private async drain(): Promise<void> {
-    while (this.dirty && !this.stopped) {
-      this.dirty = false;
-      if (!this.opts.isLeader()) return;
-      let failed = false;
-      for (const d of [...this.desired.values()]) {
-        if (this.stopped || !this.opts.isLeader()) return;
-        if (!await this.sync(d)) failed = true;
-      }
-      if (failed) {
-        clearTimeout(this.retryTimer);
-        this.retryTimer = setTimeout(() => this.kick(), this.backoff.next());
-      } else {
-        this.backoff.reset();
-      }
+  private async pass(): Promise<void> {
+    if (!this.opts.isLeader()) return;
+    let failed = false;
+    for (const d of [...this.desired.values()]) {
+      if (this.passes.stopped || !this.opts.isLeader()) return;
+      if (!await this.sync(d)) failed = true;
+    }
+    if (failed) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.kick(), this.backoff.next());
+    } else {
+      this.backoff.reset();
     }
   }
 
