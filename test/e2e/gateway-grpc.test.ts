@@ -13,9 +13,10 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
 import YAML from 'yaml';
-import { callMany, EchoClient, startEchoBackend, type CallResult, type EchoBackend } from '../support/echo-service.js';
-import { PilotfishProcess, runPilotfish } from '../support/pilotfish-process.js';
+import { callMany, EchoClient, startEchoBackend, type EchoBackend } from '../support/echo-service.js';
+import type { PilotfishProcess } from '../support/pilotfish-process.js';
 import { callsDuring } from '../support/calls-during.js';
+import { probeUntilLive, serveForClients } from '../support/serve-for-clients.js';
 
 grpcXds.register();
 
@@ -96,13 +97,7 @@ describe('e2e: a GRPCRoute with real gRPC xDS clients', function () {
     const since = pf.logs.length;
     await writeFile(path.join(dir, 'routing.yaml'), docs([grpcRoute(gen, rules)]));
     await pf.waitForLogAfter(since, (l) => l.message === 'push', 'a push after the route changed');
-    const deadline = Date.now() + 20_000;
-    let last: CallResult | undefined;
-    while (Date.now() < deadline) {
-      last = await c.call({ metadata: { 'x-probe': String(gen) }, deadlineMs: 5_000 });
-      if (!last.ok && last.code === grpc.status.UNAVAILABLE) return;
-    }
-    assert.fail(`route generation ${gen} never became live in the client; last probe: ${JSON.stringify(last)}`);
+    await probeUntilLive(c, gen, grpc.status.UNAVAILABLE, 'route');
   }
 
   before(async () => {
@@ -110,11 +105,7 @@ describe('e2e: a GRPCRoute with real gRPC xDS clients', function () {
     v2 = await startEchoBackend('echo-v2');
     dir = await mkdtemp(path.join(tmpdir(), 'pilotfish-gateway-'));
     await writeFile(path.join(dir, 'services.yaml'), servicesYaml(v1, v2));
-    pf = PilotfishProcess.start(['serve', '--config-dir', dir, '--xds-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--log-level', 'debug']);
-    const addrs = await pf.serving();
-    const out = await runPilotfish(['bootstrap', '--node-id', 'e2e-client', '--xds-address', addrs.xdsAddress, '--namespace', NS]);
-    assert.equal(out.code, 0, out.stderr);
-    bootstrap = JSON.stringify(JSON.parse(out.stdout));
+    ({ pf, bootstrap } = await serveForClients(dir, NS));
   });
 
   after(async () => {

@@ -10,8 +10,10 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
 import YAML from 'yaml';
-import { callMany, EchoClient, startEchoBackend, type CallResult, type EchoBackend } from '../support/echo-service.js';
-import { PilotfishProcess, runPilotfish } from '../support/pilotfish-process.js';
+import { callMany, EchoClient, startEchoBackend, type EchoBackend } from '../support/echo-service.js';
+import type { PilotfishProcess } from '../support/pilotfish-process.js';
+import { callsDuring } from '../support/calls-during.js';
+import { probeUntilLive, serveForClients } from '../support/serve-for-clients.js';
 
 grpcXds.register();
 
@@ -85,24 +87,14 @@ describe('e2e: Istio VirtualService and DestinationRule with real gRPC xDS clien
     // Rewritten in place: Node 20's recursive fs.watch can miss a renamed-over file.
     await writeFile(path.join(dir, 'istio.yaml'), docs([DESTINATION_RULE, virtualService(gen, rules)]));
     await pf.waitForLogAfter(since, (l) => l.message === 'push', 'a push after the routing change');
-    const deadline = Date.now() + 20_000;
-    let last: CallResult | undefined;
-    while (Date.now() < deadline) {
-      last = await c.call({ metadata: { 'x-probe': String(gen) }, deadlineMs: 5_000 });
-      if (!last.ok && last.code === grpc.status.DATA_LOSS) return;
-    }
-    assert.fail(`VirtualService generation ${gen} never became live in the client; last probe: ${JSON.stringify(last)}`);
+    await probeUntilLive(c, gen, grpc.status.DATA_LOSS, 'VirtualService');
   }
 
   before(async () => {
     backends.push(await startEchoBackend('echo-v1'), await startEchoBackend('echo-v2'));
     dir = await mkdtemp(path.join(tmpdir(), 'pilotfish-istio-'));
     await writeFile(path.join(dir, 'mesh.yaml'), mesh(backends[0] as EchoBackend, backends[1] as EchoBackend));
-    pf = PilotfishProcess.start(['serve', '--config-dir', dir, '--xds-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--log-level', 'debug']);
-    const addrs = await pf.serving();
-    const out = await runPilotfish(['bootstrap', '--node-id', 'e2e-client', '--xds-address', addrs.xdsAddress, '--namespace', NS]);
-    assert.equal(out.code, 0, out.stderr);
-    bootstrap = JSON.stringify(JSON.parse(out.stdout));
+    ({ pf, bootstrap } = await serveForClients(dir, NS));
   });
 
   after(async () => {
@@ -134,25 +126,12 @@ describe('e2e: Istio VirtualService and DestinationRule with real gRPC xDS clien
     const c = client();
     const split = (w1: number, w2: number): Obj[] => [{ name: 'split', route: [subset('v1', w1), subset('v2', w2)] }];
     await applyRouting(c, split(100, 0));
-    let running = true;
-    const seen: string[] = [];
-    const failed: CallResult[] = [];
-    const background = (async () => {
-      while (running) {
-        const r = await c.call();
-        if (r.ok && r.backend) seen.push(r.backend);
-        else failed.push(r);
-      }
-    })();
-    try {
+    const { seen, failed } = await callsDuring(c, async () => {
       await callMany(c, 20);
       await applyRouting(c, split(0, 100));
       const after = await callMany(c, 50);
       assert.deepEqual([...after.byBackend], [['echo-v2', 50]]);
-    } finally {
-      running = false;
-      await background;
-    }
+    });
     assert.deepEqual(failed, [], 'no call failed while the weights moved');
     assert.equal(seen[0], 'echo-v1');
     assert.equal(seen[seen.length - 1], 'echo-v2');

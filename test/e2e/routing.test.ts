@@ -14,8 +14,9 @@ import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
 import YAML from 'yaml';
 import { callMany, EchoClient, startEchoBackend, type CallResult, type EchoBackend } from '../support/echo-service.js';
-import { PilotfishProcess, runPilotfish } from '../support/pilotfish-process.js';
+import { runPilotfish, type PilotfishProcess } from '../support/pilotfish-process.js';
 import { callsDuring } from '../support/calls-during.js';
+import { serveForClients } from '../support/serve-for-clients.js';
 
 grpcXds.register();
 
@@ -132,12 +133,7 @@ describe('e2e: TrafficRoute and TrafficPolicy with real gRPC xDS clients', funct
     backends.slow = await startEchoBackend('slow', { delayMs: 3_000 });
     dir = await mkdtemp(path.join(tmpdir(), 'pilotfish-routing-'));
     await writeFile(path.join(dir, 'services.yaml'), servicesYaml(backends));
-    pf = PilotfishProcess.start(['serve', '--config-dir', dir, '--xds-address', '127.0.0.1:0',
-      '--http-address', '127.0.0.1:0', '--log-level', 'debug']);
-    const addrs = await pf.serving();
-    const out = await runPilotfish(['bootstrap', '--node-id', 'e2e-client', '--xds-address', addrs.xdsAddress, '--namespace', NS]);
-    assert.equal(out.code, 0, out.stderr);
-    bootstrap = JSON.stringify(JSON.parse(out.stdout));
+    ({ pf, bootstrap } = await serveForClients(dir, NS));
   });
 
   after(async () => {
