@@ -12,7 +12,7 @@ import { KubeLeaseStore } from '../leader/lease-store.js';
 import { NackTracker, sanitizeNackMessage } from '../leader/nack-tracker.js';
 import { KubeRest } from '../kube/rest.js';
 import { ROUTING_CONDITION_TYPES, routingStatuses } from '../leader/routing-conditions.js';
-import { KubeStatusClient, StatusWriter } from '../leader/status-writer.js';
+import { KubeStatusClient, StatusWriter, type DesiredStatus, type StatusWriterOptions } from '../leader/status-writer.js';
 import { IstioEventReporter, KubeEventClient } from '../leader/istio-events.js';
 import { PEER_AUTHENTICATION_CONDITION_TYPES, peerAuthenticationStatuses } from '../leader/peer-authentication-conditions.js';
 import { ACCESS_CONDITION_TYPES, accessStatuses } from '../leader/access-conditions.js';
@@ -21,7 +21,8 @@ import { injectedNamespaces, KubeRootCertClient, RootCertPublisher } from '../le
 import { createLogger, type Logger } from '../logging.js';
 import { parseDuration } from '../api/routing/v1alpha1/duration.js';
 import type { RoutingObjectStatus } from '../model/routing-status.js';
-import { EMPTY_SCOPES, EMPTY_SNAPSHOT, type ScopeState } from '../model/snapshot.js';
+import { EMPTY_SCOPES, EMPTY_SNAPSHOT, type MeshSnapshot, type ScopeState } from '../model/snapshot.js';
+import type { SnapshotStore } from '../store/snapshot-store.js';
 import { scopeStatuses } from '../leader/scope-conditions.js';
 import type { XdsServer } from '../xds/server/index.js';
 import type { XdsEvents } from '../xds/server/events.js';
@@ -172,6 +173,18 @@ class RoutingStatusLoop {
   };
 }
 
+/** Calls `apply` with the part of the store's snapshot that `select` picks: now, and whenever it is another object. */
+function followPart<T>(store: SnapshotStore, select: (snapshot: MeshSnapshot) => T, apply: (part: T) => void): void {
+  let seen = select(store.current());
+  apply(seen);
+  store.subscribe((snapshot) => {
+    const part = select(snapshot);
+    if (part === seen) return;
+    seen = part;
+    apply(part);
+  });
+}
+
 export async function controller(line: ParsedLine<typeof controllerCommand.flags>, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const s = controllerSettings(line, env);
   const logger = createLogger(s.logLevel, process.stderr, s.logFormat);
@@ -183,37 +196,23 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
     store: new KubeLeaseStore(rest, s.namespace, s.leaseName, Math.floor((s.leaseDurationMs * 2) / 3)),
     identity: s.identity, leaseDurationMs: s.leaseDurationMs, logger,
   });
-  const writer = new StatusWriter({
-    client: new KubeStatusClient(rest),
+  // Every status writer shares the client, the lease and the logger; each owns its kinds' fields.
+  const statusWriter = <D extends DesiredStatus>(own: Pick<StatusWriterOptions<D>, 'live' | 'ownedTypes' | 'renderer'>): StatusWriter<D> =>
+    new StatusWriter<D>({ client: new KubeStatusClient(rest), isLeader: () => elector.isLeader(), logger, ...own });
+  const writer = statusWriter({
     live: (t) => source.routingObject(t.kind === 'TrafficRoute' || t.kind === 'TrafficScope' ? t.kind : 'TrafficPolicy', t.namespace, t.name),
-    isLeader: () => elector.isLeader(),
     ownedTypes: ROUTING_CONDITION_TYPES,
-    logger,
   });
-  const securityWriter = new StatusWriter({
-    client: new KubeStatusClient(rest),
-    live: (t) => source.peerAuthentication(t.namespace, t.name),
-    isLeader: () => elector.isLeader(),
-    ownedTypes: PEER_AUTHENTICATION_CONDITION_TYPES,
-    logger,
-  });
+  const securityWriter = statusWriter({ live: (t) => source.peerAuthentication(t.namespace, t.name), ownedTypes: PEER_AUTHENTICATION_CONDITION_TYPES });
   // AccessPolicies' Accepted condition: a writer of its own, since it owns other condition types.
-  const accessWriter = new StatusWriter({
-    client: new KubeStatusClient(rest),
-    live: (t) => source.accessPolicy(t.namespace, t.name),
-    isLeader: () => elector.isLeader(),
-    ownedTypes: ACCESS_CONDITION_TYPES,
-    logger,
-  });
+  const accessWriter = statusWriter({ live: (t) => source.accessPolicy(t.namespace, t.name), ownedTypes: ACCESS_CONDITION_TYPES });
   // HTTPRoutes and GRPCRoutes: status.parents[] entries of pilotfish.io/mesh, leader only.
-  const gatewayWriter = new StatusWriter<GatewayDesiredStatus>({
-    client: new KubeStatusClient(rest),
+  const gatewayWriter = statusWriter<GatewayDesiredStatus>({
     renderer: GATEWAY_STATUS_RENDERER,
     live: (t) => source.routingObject(t.kind === 'GRPCRoute' ? 'GRPCRoute' : 'HTTPRoute', t.namespace, t.name),
-    isLeader: () => elector.isLeader(),
     ownedTypes: [],
-    logger,
   });
+  const writers = [writer, securityWriter, accessWriter, gatewayWriter];
   // The mesh CA's trust bundle (PEM): `meshRoots.bundle` is replaced where the CA is loaded; until
   // then nothing is published and the publisher logs why.
   const meshRoots = { bundle: (): Promise<string> => Promise.reject(new Error('the mesh CA is not loaded')) };
@@ -253,47 +252,18 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
   const istioEvents = new IstioEventReporter({
     client: new KubeEventClient(rest), isLeader: () => elector.isLeader(), logger, identity: s.identity,
   });
-  store.subscribe((snapshot) => istioEvents.update(snapshot.routing.statuses));
-  istioEvents.update(store.current().routing.statuses);
+  followPart(store, (snapshot) => snapshot.routing.statuses, (statuses) => istioEvents.update(statuses));
   loop.statusesChanged(store.current().routing.statuses, store.current().scopes);
-  let gatewayStatusSource: readonly RoutingObjectStatus[] | undefined;
-  const gatewayStatusesChanged = (statuses: readonly RoutingObjectStatus[]): void => {
-    if (statuses === gatewayStatusSource) return;
-    gatewayStatusSource = statuses;
-    gatewayWriter.setDesired(gatewayStatuses(statuses));
-  };
-  store.subscribe((snapshot) => gatewayStatusesChanged(snapshot.routing.statuses));
-  gatewayStatusesChanged(store.current().routing.statuses);
-  let security = store.current().security;
-  securityWriter.setDesired(peerAuthenticationStatuses(security));
-  store.subscribe((snapshot) => {
-    if (snapshot.security === security) return;
-    security = snapshot.security;
-    securityWriter.setDesired(peerAuthenticationStatuses(security));
-  });
-  let accessSeen = store.current().access.statuses;
-  accessWriter.setDesired(accessStatuses(accessSeen));
-  store.subscribe((snapshot) => {
-    if (snapshot.access.statuses === accessSeen) return;
-    accessSeen = snapshot.access.statuses;
-    accessWriter.setDesired(accessStatuses(accessSeen));
-  });
-  store.subscribe((snapshot) => rootCerts.setNamespaces(injectedNamespaces(snapshot.namespaces.values())));
-  rootCerts.setNamespaces(injectedNamespaces(store.current().namespaces.values()));
+  followPart(store, (snapshot) => snapshot.routing.statuses, (statuses) => gatewayWriter.setDesired(gatewayStatuses(statuses)));
+  followPart(store, (snapshot) => snapshot.security, (security) => securityWriter.setDesired(peerAuthenticationStatuses(security)));
+  followPart(store, (snapshot) => snapshot.access.statuses, (statuses) => accessWriter.setDesired(accessStatuses(statuses)));
+  followPart(store, (snapshot) => snapshot.namespaces, (namespaces) => rootCerts.setNamespaces(injectedNamespaces(namespaces.values())));
   // Our own status writes landing in the cache, or someone else editing status: compare again.
-  source.onChange(() => {
-    writer.kick();
-    securityWriter.kick();
-    accessWriter.kick();
-    gatewayWriter.kick();
-  });
+  source.onChange(() => { for (const w of writers) w.kick(); });
   elector.onChange((leading) => {
     if (!leading) return;
-    writer.kick();
+    for (const w of writers) w.kick();
     istioEvents.kick();
-    securityWriter.kick();
-    accessWriter.kick();
-    gatewayWriter.kick();
     // Another replica may have written meanwhile: read every ConfigMap back once.
     rootCerts.resync();
   });
@@ -304,11 +274,8 @@ export async function controller(line: ParsedLine<typeof controllerCommand.flags
   await waitForShutdown(logger, async () => {
     // Admissions stop first: the API server then follows the webhook's failurePolicy.
     await webhook?.server.close();
-    await writer.stop();
+    for (const w of writers) await w.stop();
     await istioEvents.stop();
-    await securityWriter.stop();
-    await accessWriter.stop();
-    await gatewayWriter.stop();
     await rootCerts.stop();
     // Released before xDS drains, so the next leader starts writing status at once.
     await elector.stop();

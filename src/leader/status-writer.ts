@@ -70,7 +70,7 @@ export interface StatusRenderer<D extends DesiredStatus> {
   readonly precondition: boolean;
 }
 
-interface StatusWriterOptions<D extends DesiredStatus> {
+export interface StatusWriterOptions<D extends DesiredStatus> {
   readonly client: StatusClient;
   /** Default: status.conditions. */
   readonly renderer?: StatusRenderer<D>;
