@@ -45,6 +45,14 @@ export function largestHeld(result: CompareResult): number | undefined {
   return held[held.length - 1];
 }
 
+/** For a level one server did not hold: what each used meanwhile (CPU to converge, RSS). */
+function attemptCost(p: LevelRun | undefined, i: LevelRun | undefined): string {
+  const part = (l: LevelRun | undefined): string | undefined => l?.initial === undefined ? undefined
+    : `${l.server} ${s(l.initial.cpuSeconds)} CPU, ${mib(l.memory?.rssBytes ?? NaN)} RSS${l.failed !== undefined ? ` (${l.proxies - l.initial.failures} converged in ${ms(l.initial.totalMs)})` : ''}`;
+  const parts = [part(p), part(i)].filter((x): x is string => x !== undefined);
+  return parts.length === 0 ? '' : `; meanwhile ${parts.join(' vs ')}`;
+}
+
 function ratioTable(result: CompareResult): string[] {
   const lines = [
     '| proxies | converge: server CPU pilotfish / istiod | ratio | RSS pilotfish / istiod | ratio | endpoint change p99, push start → ACK | ratio | write → ACK p99 | ratio | full push, all ACKed p99 | ratio | unneeded pushes per endpoint change (pilotfish / istiod) |',
@@ -53,7 +61,8 @@ function ratioTable(result: CompareResult): string[] {
   for (const n of proxyCounts(result)) {
     const { p, i } = pair(result, n);
     if (i?.failed !== undefined || p?.failed !== undefined) {
-      lines.push(`| ${n} | ${p?.failed !== undefined ? `pilotfish failed: ${p.failed}` : ''}${i?.failed !== undefined ? `istiod did not hold it: ${i.failed}` : ''} |||||||||||`);
+      lines.push(`| ${n} | ${p?.failed !== undefined ? `pilotfish failed: ${p.failed}` : ''}${i?.failed !== undefined ? `istiod did not hold it: ${i.failed}` : ''}` +
+        `${attemptCost(p, i)} |||||||||||`);
       continue;
     }
     lines.push(`| ${n} | ${s(p?.initial?.cpuSeconds ?? NaN)} / ${s(i?.initial?.cpuSeconds ?? NaN)} | ${ratio(i?.initial?.cpuSeconds, p?.initial?.cpuSeconds)} ` +
@@ -101,7 +110,7 @@ function levelTable(result: CompareResult, n: number): string[] {
   for (const [label, get, fmt] of ROWS) {
     const a = p !== undefined ? get(p) : undefined;
     const b = i !== undefined ? get(i) : undefined;
-    lines.push(`| ${label} | ${a === undefined ? '–' : fmt(a)} | ${b === undefined ? (i?.failed !== undefined ? 'did not hold' : '–') : fmt(b)} | ${ratio(b, a)} |`);
+    lines.push(`| ${label} | ${a === undefined ? '–' : fmt(a)} | ${b === undefined ? (i?.failed !== undefined ? 'did not hold' : '–') : `${fmt(b)}${i?.failed !== undefined ? ' (partial)' : ''}`} | ${ratio(b, a)} |`);
   }
   const reg = p?.endpointRegistry;
   if (reg !== undefined) {
@@ -109,7 +118,10 @@ function levelTable(result: CompareResult, n: number): string[] {
     lines.push(`| registry path: push start → ACK p99, call → ACK p99 | ${ms(reg.pushStartToAck.p99)}, ${ms(reg.writeToAck.p99)} | | |`);
   }
   const failures = [p, i].filter((l): l is LevelRun => l?.failed !== undefined).map((l) => `${l.server}: ${l.failed}`);
-  if (failures.length > 0) lines.push('', ...failures.map((f) => `- ${f}`));
+  if (failures.length > 0) {
+    lines.push('', ...failures.map((f) => `- ${f}`));
+    lines.push('- "did not hold": that server\'s convergence figures above are those of the proxies that converged before the bench gave up, its CPU and RSS what it used meanwhile; the later phases did not run.');
+  }
   return lines;
 }
 

@@ -274,7 +274,12 @@ class LevelDriver {
       if (initial.failures > 0) {
         const reasons = [...new Set(results.filter((r) => r.convergedAt === undefined)
           .map((r) => r.failure ?? (r.waitingFor !== undefined ? `${r.kind} waiting for ${r.waitingFor.join(', ')}` : r.lastError)))].slice(0, 3);
-        return { server: name, proxies: n, failed: `${initial.failures} of ${n} proxies did not converge (${reasons.join('; ')})`, initial };
+        // What the attempt cost is reported too: a server that does not hold a level still used it.
+        const mem = this.target.memory();
+        return {
+          server: name, proxies: n, failed: `${initial.failures} of ${n} proxies did not converge (${reasons.join('; ')})`, initial,
+          memory: { rssBytes: mem.rss, peakRssBytes: mem.peakRss },
+        };
       }
       await sleep(STEADY_STATE_WAIT_MS);
       const mem = this.target.memory();
