@@ -23,6 +23,11 @@ export class BlockPool {
     return this.free.pop() ?? Buffer.allocUnsafeSlow(this.blockBytes);
   }
 
+  /** Bytes of the blocks waiting in the pool to be taken again. */
+  get freeBytes(): number {
+    return this.free.length * this.blockBytes;
+  }
+
   give(blocks: readonly Buffer[]): void {
     this.idle.touch();
     for (const b of blocks) this.free.push(b);
