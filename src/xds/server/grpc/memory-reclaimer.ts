@@ -52,12 +52,18 @@ export class MemoryReclaimer {
   /** No collection before this time: see pauseShare. */
   private notBefore = 0;
   private timer: NodeJS.Timeout | undefined;
-  private gc: (() => void) | undefined | null = null;
+  /** null until first needed; undefined when this Node cannot be asked for a collection. */
+  private gc: (() => void) | undefined | null;
   private stopped = false;
 
-  /** `beforeCollect` lets caches that only save work (not state) start over first. */
+  /**
+   * `beforeCollect` lets caches that only save work (not state) start over first. `gc` stands in
+   * for V8's full collection (a test's own).
+   */
   constructor(private readonly beforeCollect: () => void = () => undefined,
-    private readonly opts: ReclaimerOptions = DEFAULT_RECLAIMER_OPTIONS) {}
+    private readonly opts: ReclaimerOptions = DEFAULT_RECLAIMER_OPTIONS, gc?: () => void) {
+    this.gc = gc ?? null;
+  }
 
   /** `bytes` that a client made the server hold were just let go. */
   release(bytes: number): void {
