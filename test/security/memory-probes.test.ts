@@ -24,8 +24,9 @@ const MiB = 1024 * 1024;
 const BOUND_ABOVE_IDLE = 256 * MiB;
 /**
  * "Back near idle" after the clients left: what remains is not data the server holds (held() is
- * zero again) but V8's grown young generation and pages the C allocator keeps; observed +5 to +83
- * MiB over runs on a busy shared machine, most often under +45.
+ * zero again) but V8's grown young generation and pages the C allocator keeps. The figure printed
+ * is the first sample within this margin; the RSS goes on falling at the collection that follows
+ * the block pools emptying (to +4 to +33 MiB in traced runs on a busy shared machine).
  */
 const NEAR_IDLE = 96 * MiB;
 

@@ -21,7 +21,7 @@ const SOTW_PATH = methodPath(ADS_SERVICE, 'StreamAggregatedResources');
 
 /** A reader with budgets that never refuse (the budgets have tests of their own). */
 function readerOf(maxMessageBytes: number, encoding: string): { push(chunk: Buffer): Buffer[]; raw: MessageReader; readonly buffered: number } {
-  const raw = new MessageReader(maxMessageBytes, encoding, new BudgetCharge(new ByteBudget(2 ** 40, 'connection')));
+  const raw = new MessageReader(maxMessageBytes, encoding, new BudgetCharge(new ByteBudget(2 ** 40, 'connection')), new BlockPool(64 * 1024));
   return {
     raw,
     push: (chunk) => raw.push(chunk).map((m) => Buffer.from(m.body)),
@@ -54,6 +54,32 @@ describe('xDS server: gRPC wire format', () => {
     }
     assert.equal(got.length, 3);
     assert.ok(got[1].equals(b));
+  });
+
+  it('collects a message larger than a block in pooled blocks, charged as they fill, back in the pool when refused', () => {
+    const abandoned: number[] = [];
+    const perProcess = new ByteBudget(1 << 20, 'process', undefined, (n) => abandoned.push(n));
+    const budget = new ByteBudget(5 + 3 * 1024, 'connection', perProcess);
+    const pool = new BlockPool(1024);
+    const reader = new MessageReader(1 << 20, 'identity', new BudgetCharge(budget), pool);
+    // A client announcing 10,000 bytes and sending 100 holds one block, not the announced length.
+    assert.deepEqual(reader.push(Buffer.concat([messagePrefix(10_000), Buffer.alloc(100, 1)])), []);
+    assert.equal(budget.used, 5 + 1024);
+    assert.deepEqual(reader.push(Buffer.alloc(2_900, 2)), []);
+    assert.equal(budget.used, 5 + 3 * 1024);
+    const freeWhileHeld = pool.freeBytes;
+    assert.throws(() => reader.push(Buffer.alloc(100, 3)), (err: unknown) =>
+      err instanceof GrpcWireError && err.code === GrpcStatus.RESOURCE_EXHAUSTED && /connection's budget/.test(err.message));
+    reader.dispose();
+    assert.equal(perProcess.used, 0, 'the refused message\'s bytes are given back');
+    assert.equal(pool.freeBytes - freeWhileHeld, 3 * 1024, 'its blocks wait in the pool for the next message');
+    assert.deepEqual(abandoned, [], 'and are not garbage for the reclaimer');
+    // A message of at most one block gets a buffer of its own length; a complete one leaves nothing held.
+    const small = new MessageReader(1 << 20, 'identity', new BudgetCharge(budget), pool);
+    small.push(Buffer.concat([messagePrefix(300), Buffer.alloc(10)]));
+    assert.equal(budget.used, 5 + 300);
+    assert.equal(small.push(Buffer.alloc(290, 4)).length, 1);
+    assert.equal(budget.used, 0);
   });
 
   it('refuses a message over the limit before buffering it', () => {

@@ -39,8 +39,9 @@ export function inflateLimited(body: Buffer, encoding: 'gzip' | 'deflate', maxBy
     const fail = (err: InflateError): void => {
       if (failed) return;
       failed = true;
+      // The blocks go back to the pool, not to the collector: nothing here for the reclaimer.
       blocks.give(taken.splice(0));
-      charge.abandon();
+      charge.release();
       z.destroy();
       reject(err);
     };

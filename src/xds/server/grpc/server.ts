@@ -133,6 +133,12 @@ export class GrpcServer {
   private readonly processBudget: ByteBudget;
   /** 1 MiB: a real compressed request fits in one; larger blocks only waste a bomb's budget share. */
   private readonly blocks: BlockPool;
+  /**
+   * Where unfinished messages larger than one block are collected (see MessageReader). 64 KiB:
+   * a message is charged by the block, so a small block keeps a large SotW ACK (a few hundred
+   * KiB) cheap while it arrives, when every proxy sends one at once after a push.
+   */
+  private readonly messageBlocks: BlockPool;
 
   /**
    * @param onLimit told each time a limit refuses something
@@ -146,6 +152,7 @@ export class GrpcServer {
     }
     this.processBudget = new ByteBudget(opts.maxProcessBufferedBytes, 'process', undefined, onAbandoned);
     this.blocks = new BlockPool(1 << 20, 2_000, onAbandoned);
+    this.messageBlocks = new BlockPool(64 << 10, 2_000, onAbandoned);
     // A SotW ACK restates every subscribed name (tens of kilobytes): let it arrive in one go.
     const settings = { initialWindowSize: 1 << 20, maxConcurrentStreams: opts.maxConcurrentStreams };
     if (transport.tls) {
@@ -380,7 +387,7 @@ export class GrpcServer {
     }
     const max = this.opts.maxReceiveMessageBytes;
     const call = new GrpcCall(stream, path, peerOf(stream.session), {
-      reader: new MessageReader(max, encoding, new BudgetCharge(conn.budget)),
+      reader: new MessageReader(max, encoding, new BudgetCharge(conn.budget), this.messageBlocks),
       budget: conn.budget, blocks: this.blocks, maxMessageBytes: max, encoding, onLimit: this.onLimit,
     }, this.secure ? credentialsOf(stream.session, headers) : undefined);
     conn.calls.add(call);

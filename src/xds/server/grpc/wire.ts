@@ -1,6 +1,7 @@
 // gRPC's wire format on HTTP/2 (https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md):
 // each message is a 5-byte prefix (compressed flag, 4-byte big-endian length) and its bytes;
 // status codes and the percent-encoded grpc-message travel in trailers.
+import type { BlockPool } from './block-pool.js';
 import type { BudgetCharge, BudgetScope } from './byte-budget.js';
 
 /** The gRPC status codes the xDS server uses (numbering from grpc/status.proto). */
@@ -69,9 +70,6 @@ export class GrpcWireError extends Error {
   }
 }
 
-/** A message's first buffer, when it is not known to be smaller: it grows from there. */
-const FIRST_BUFFER_BYTES = 64 * 1024;
-
 /** A message as read off the wire: compressed ones are inflated by the call (see inflate.ts). */
 export interface ReadMessage {
   readonly body: Buffer;
@@ -81,99 +79,146 @@ export interface ReadMessage {
 /**
  * Splits a request body into messages. Chunks arrive as HTTP/2 DATA frames cut anywhere. A
  * message within one chunk is handed out as a view of it (valid until the call that handed it
- * out returns). A message spread over several is copied into a buffer of its own as it arrives,
- * growing by doubling up to the length its prefix announced (a client announcing 16 MiB and
- * sending five bytes gets a small buffer). Why copy instead of keeping the chunks: a chunk is a
- * view into a socket read buffer shared with other frames, which it would keep alive, and those
- * small buffers, once freed, stay in the process (the allocator keeps them); the message's own
- * buffer is exactly what it costs, charged to the connection's and the process's budgets before
- * it is allocated (see ByteBudget), and a large one goes back to the system when freed.
+ * out returns). A message spread over several is copied as it arrives, because a chunk is a view
+ * into a socket read buffer shared with other frames, which it would keep alive. Where it is
+ * copied to, every byte charged to the connection's and the process's budgets before it is held
+ * (see ByteBudget):
+ * - a body of at most one pool block: one buffer of its exact length;
+ * - a larger one: blocks of the server's pool, taken as the bytes arrive (a client announcing
+ *   16 MiB and sending a few bytes holds one block), and put together when the message is
+ *   complete. A stream that is refused or ends gives its blocks back to the pool at once.
+ * Why blocks rather than one buffer grown by doubling: every doubling left the old buffer as
+ * garbage, and a refused stream its whole buffer, so under a flood of unfinished messages the
+ * garbage waiting for V8's next collection was as large as what the budgets allowed to be held,
+ * and the process's RSS passed the budgets by that much (+224 to +275 MiB for a 128 MiB budget).
  */
 export class MessageReader {
-  /** The message begun and not complete: its first `have` bytes (prefix included). */
-  private acc: Buffer | undefined;
-  private have = 0;
+  /** The prefix of the message begun, until it is complete (`prefixHave` bytes of it). */
+  private readonly prefix = Buffer.alloc(PREFIX_BYTES);
+  private prefixHave = 0;
+  /** The body's length, once the prefix is complete. */
+  private bodyLength = 0;
+  /** Bytes of the body received. */
+  private bodyHave = 0;
+  /** The body of a message of at most one block. */
+  private small: Buffer | undefined;
+  /** The body of a larger one, filled in order. */
+  private readonly blocks: Buffer[] = [];
 
   constructor(private readonly maxMessageBytes: number, private readonly encoding: string,
-    private readonly charge: BudgetCharge) {}
+    private readonly charge: BudgetCharge, private readonly pool: BlockPool) {}
 
   /** Every message completed by this chunk. Throws GrpcWireError on a message it must refuse. */
   push(chunk: Buffer): ReadMessage[] {
     const out: ReadMessage[] = [];
     let at = 0;
-    if (this.acc) {
-      if (this.have < PREFIX_BYTES) at = this.take(chunk, 0, PREFIX_BYTES - this.have);
-      if (this.have < PREFIX_BYTES) return out;
-      const total = this.announced();
-      at = this.take(chunk, at, total - this.have);
-      if (this.have < total) return out;
-      const whole = this.acc.subarray(0, total);
-      this.acc = undefined;
-      this.have = 0;
-      this.charge.set(0);
-      out.push(this.message(whole));
+    if (this.prefixHave > 0) {
+      at = this.fill(chunk, 0);
+      if (!this.complete) return out;
+      out.push(this.finishMessage());
     }
     while (chunk.length - at >= PREFIX_BYTES) {
       const end = at + PREFIX_BYTES + this.lengthAt(chunk, at);
       if (end > chunk.length) break;
-      out.push(this.message(chunk.subarray(at, end)));
+      out.push(this.message(chunk[at], chunk.subarray(at + PREFIX_BYTES, end)));
       at = end;
     }
-    if (at < chunk.length) this.take(chunk, at, chunk.length - at);
+    // What is left is the start of a message this chunk does not complete.
+    if (at < chunk.length) this.fill(chunk, at);
     return out;
   }
 
   /** Bytes of a message started but not finished: a stream that ends here was cut short. */
   get buffered(): number {
-    return this.have;
+    return this.prefixHave + this.bodyHave;
   }
 
   /** The stream is over: what it held is freed, and given back to the budgets. */
   dispose(): void {
-    this.acc = undefined;
-    this.have = 0;
-    this.charge.abandon();
+    if (this.blocks.length > 0) {
+      // Back in the pool, not garbage: nothing for a collection to reclaim.
+      this.pool.give(this.blocks.splice(0));
+      this.charge.release();
+    } else {
+      this.charge.abandon();
+    }
+    this.reset();
   }
 
-  private message(framed: Buffer): ReadMessage {
-    const compressed = framed[0] !== 0;
+  private get complete(): boolean {
+    return this.prefixHave === PREFIX_BYTES && this.bodyHave === this.bodyLength;
+  }
+
+  private reset(): void {
+    this.prefixHave = 0;
+    this.bodyLength = 0;
+    this.bodyHave = 0;
+    this.small = undefined;
+  }
+
+  /** The message begun, now complete; its storage is let go and its charge given back. */
+  private finishMessage(): ReadMessage {
+    let body: Buffer;
+    if (this.small) body = this.small;
+    else if (this.blocks.length > 0) {
+      body = Buffer.concat(this.blocks, this.bodyLength);
+      this.pool.give(this.blocks.splice(0));
+    } else body = Buffer.alloc(0);
+    const flag = this.prefix[0];
+    this.reset();
+    this.charge.set(0);
+    return this.message(flag, body);
+  }
+
+  private message(flag: number, body: Buffer): ReadMessage {
+    const compressed = flag !== 0;
     if (compressed && this.encoding === 'identity') {
       throw new GrpcWireError(GrpcStatus.INTERNAL, 'a message is marked compressed but the request has no grpc-encoding');
     }
-    return { body: framed.subarray(PREFIX_BYTES), compressed };
+    return { body, compressed };
   }
 
-  /** The whole length (prefix included) of the message begun; its prefix must be complete. */
-  private announced(): number {
-    return PREFIX_BYTES + this.lengthAt(this.acc!, 0);
+  /** Copies bytes of `src` from `from` into the message begun, up to its end; returns where it stopped. */
+  private fill(src: Buffer, from: number): number {
+    let at = from;
+    if (this.prefixHave < PREFIX_BYTES) {
+      const n = Math.min(PREFIX_BYTES - this.prefixHave, src.length - at);
+      src.copy(this.prefix, this.prefixHave, at, at + n);
+      this.prefixHave += n;
+      at += n;
+      if (this.prefixHave < PREFIX_BYTES) return at;
+      this.bodyLength = this.lengthAt(this.prefix, 0);
+      if (this.bodyLength <= this.pool.blockBytes) this.hold(this.bodyLength, () => { this.small = Buffer.allocUnsafeSlow(this.bodyLength); });
+    }
+    while (at < src.length && this.bodyHave < this.bodyLength) {
+      let target: Buffer;
+      let offset: number;
+      if (this.small) {
+        target = this.small;
+        offset = this.bodyHave;
+      } else {
+        const size = this.pool.blockBytes;
+        if (this.bodyHave === this.blocks.length * size) this.hold((this.blocks.length + 1) * size, () => this.blocks.push(this.pool.take()));
+        target = this.blocks[this.blocks.length - 1];
+        offset = this.bodyHave % size;
+      }
+      const n = Math.min(target.length - offset, this.bodyLength - this.bodyHave, src.length - at);
+      src.copy(target, offset, at, at + n);
+      this.bodyHave += n;
+      at += n;
+    }
+    return at;
   }
 
-  /** Copies up to `max` bytes of `src` from `from` into the message begun; returns where it stopped. */
-  private take(src: Buffer, from: number, max: number): number {
-    const n = Math.min(max, src.length - from);
-    this.reserve(this.have + n, src, from);
-    src.copy(this.acc!, this.have, from, from + n);
-    this.have += n;
-    return from + n;
-  }
-
-  /** Makes room for `size` bytes, charging the budgets first. */
-  private reserve(size: number, src: Buffer, from: number): void {
-    if (this.acc && this.acc.length >= size) return;
-    let total = Infinity;
-    if (this.have >= PREFIX_BYTES) total = this.announced();
-    else if (this.have === 0 && src.length - from >= PREFIX_BYTES) total = PREFIX_BYTES + this.lengthAt(src, from);
-    const grown = Math.max(size, 2 * (this.acc?.length ?? 0), Math.min(FIRST_BUFFER_BYTES, total));
-    const capacity = Math.min(grown, total);
-    const refused = this.charge.set(capacity);
+  /** Charges the budgets for holding `bytes` of body (and the prefix), then takes the storage. */
+  private hold(bytes: number, take: () => void): void {
+    const refused = this.charge.set(PREFIX_BYTES + bytes);
     if (refused) {
       throw new GrpcWireError(GrpcStatus.RESOURCE_EXHAUSTED,
-        `an unfinished message (${size} bytes of ${Number.isFinite(total) ? total : 'an unknown length'}) would pass the ` +
+        `an unfinished message (${PREFIX_BYTES + this.bodyHave} bytes received of ${PREFIX_BYTES + this.bodyLength}) would pass the ` +
         `${refused}'s budget for buffered request bytes`, budgetLimit(refused));
     }
-    const next = Buffer.allocUnsafeSlow(capacity);
-    if (this.acc) this.acc.copy(next, 0, 0, this.have);
-    this.acc = next;
+    take();
   }
 
   private lengthAt(buf: Buffer, at: number): number {
