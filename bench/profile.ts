@@ -42,14 +42,20 @@ function location(cf: CallFrame): string {
   return url ? `${url}:${cf.lineNumber + 1}` : '(native)';
 }
 
-/** `focus`: count only samples with a frame of this function on the stack (e.g. `apply`). */
-export async function summarizeProfile(file: string, top = 15, focus?: string): Promise<ProfileSummary> {
+/**
+ * `focus`: count only samples with a frame of this function on the stack (e.g. `apply`);
+ * `window`: only samples taken in this CLOCK_MONOTONIC interval in µs (the bench logs one per change).
+ */
+export async function summarizeProfile(file: string, top = 15, focus?: string, window?: readonly [number, number]): Promise<ProfileSummary> {
   const p = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const self = new Map<number, number>();
+  let at = p.startTime;
   for (let i = 0; i < p.samples.length; i++) {
+    at += p.timeDeltas[i] ?? 0;
+    if (window && (at < window[0] || at > window[1])) continue;
     const dt = (p.timeDeltas[i + 1] ?? 0) / 1000;
     self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + dt);
   }
@@ -89,7 +95,8 @@ export async function summarizeProfile(file: string, top = 15, focus?: string): 
   };
   const keys = [...new Set([...selfByKey.keys(), ...totalByKey.keys()])].filter((k) => !SPECIAL.has(k.split('\u0000')[0]));
   return {
-    file, focus, focusedMs: focus !== undefined ? focused : undefined, durationMs: (p.endTime - p.startTime) / 1000, idleMs: idle, gcMs: gc,
+    file, focus, focusedMs: focus !== undefined ? focused : undefined,
+    durationMs: window ? (Math.min(window[1], p.endTime) - Math.max(window[0], p.startTime)) / 1000 : (p.endTime - p.startTime) / 1000, idleMs: idle, gcMs: gc,
     bySelf: keys.map(entry).sort((a, b) => b.selfMs - a.selfMs).slice(0, top),
     byTotal: keys.map(entry).sort((a, b) => b.totalMs - a.totalMs).slice(0, top),
   };
@@ -110,12 +117,13 @@ export function renderProfile(s: ProfileSummary): string {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const [file, n, focus] = process.argv.slice(2);
-  if (!file) {
-    process.stderr.write('usage: node dist/bench/profile.js FILE.cpuprofile [TOP] [FOCUS_FUNCTION]\n');
+  const [file, n, focus, span] = process.argv.slice(2);
+  const window = span?.split('-').map(Number);
+  if (!file || (window !== undefined && (window.length !== 2 || window.some((x) => !Number.isFinite(x))))) {
+    process.stderr.write('usage: node dist/bench/profile.js FILE.cpuprofile [TOP] [FOCUS_FUNCTION or ""] [START-END (monotonic µs)]\n');
     process.exitCode = 2;
   } else {
-    summarizeProfile(file, n ? Number(n) : 25, focus).then((s) => process.stdout.write(renderProfile(s)), (err: unknown) => {
+    summarizeProfile(file, n ? Number(n) : 25, focus || undefined, window as [number, number] | undefined).then((s) => process.stdout.write(renderProfile(s)), (err: unknown) => {
       process.stderr.write(`${String(err)}\n`);
       process.exitCode = 1;
     });

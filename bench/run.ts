@@ -28,6 +28,7 @@ const HELP = `Usage: npm run bench -- [options]
   --scoped-proxies 2000,10000  proxy counts of the scoped level (its own server: a TrafficScope per namespace naming
                              its own Services and two shared ones, --default-scope namespace; 10 endpoints/service)
   --no-scoped                skip the scoped level
+  --no-unscoped              run only the scoped level of the xDS part (no server per --endpoints value)
   --cpu-prof                 write a V8 CPU profile of the server per scale (and of the webhook) to bench/results/profiles/
   --no-xds | --no-webhook | --no-identity | --no-scale-out | --no-registry   skip a part (identity: CA signing rate,
                              the pod agent's RSS and CPU; scale-out: 3 replicas, one killed and brought back;
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
       namespaces: { type: 'string' }, reps: { type: 'string' }, 'new-services': { type: 'string' },
       'streams-per-connection': { type: 'string' }, workers: { type: 'string' }, mix: { type: 'string' },
       'scoped-proxies': { type: 'string' }, 'no-scoped': { type: 'boolean', default: false },
+      'no-unscoped': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false }, 'no-xds': { type: 'boolean', default: false },
       'no-webhook': { type: 'boolean', default: false }, 'no-identity': { type: 'boolean', default: false },
       'no-scale-out': { type: 'boolean', default: false }, 'no-registry': { type: 'boolean', default: false },
@@ -103,7 +105,7 @@ async function main(): Promise<void> {
   }
 
   const proxyCounts = list(values.proxies, quick ? [100, 500] : [100, 500, 1000, 2000]);
-  const endpointsPerService = list(values.endpoints, quick ? [10] : [1, 10, 50]);
+  const endpointsPerService = values['no-unscoped'] ? [] : list(values.endpoints, quick ? [10] : [1, 10, 50]);
   const mix = values.mix === undefined ? DEFAULT_MIX : parseMix(values.mix);
   // The extra level with pilotfish's own mix belongs to the full matrix (and to any run that asks
   // for 2,000 proxies at 10 endpoints with the default mix), not to --quick.

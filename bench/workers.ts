@@ -44,6 +44,15 @@ class Worker {
   }
 }
 
+/**
+ * PILOTFISH_BENCH_WORKER_PROF=DIR profiles the proxy workers too (V8 --cpu-prof into DIR): whether
+ * the simulated proxies, not the server, are what a latency figure measures.
+ */
+function workerProfileFlags(): string[] {
+  const dir = process.env.PILOTFISH_BENCH_WORKER_PROF;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 export class WorkerPool {
   private constructor(readonly workers: readonly Worker[]) {}
 
@@ -52,7 +61,7 @@ export class WorkerPool {
     // allocate a buffer per HTTP/2 DATA frame) and several small heaps instead of two big ones
     // (the run's default of 4 workers) keep their GC pauses out of the figures.
     const workers = Array.from({ length: count }, (_, i) => new Worker(i, fork(WORKER, [], {
-      execArgv: [`--max-old-space-size=${heapMb}`, '--max-semi-space-size=64'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: [`--max-old-space-size=${heapMb}`, '--max-semi-space-size=64', ...workerProfileFlags()], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })));
     const pool = new WorkerPool(workers);
     await Promise.all(workers.map((w) => w.expect('ready')));

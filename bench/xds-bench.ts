@@ -186,6 +186,8 @@ class Scale {
     const pushIndex = this.server.pushes.length;
     const cpu0 = this.server.cpuSeconds();
     const t0 = now();
+    // CLOCK_MONOTONIC in µs, the clock of the server's --cpu-prof samples: the window to slice a profile to.
+    const mono0 = process.hrtime.bigint() / 1000n;
     await change();
     const push = await this.server.nextPush(pushIndex, pushMatches, 60_000);
     const replies = await this.pool.all('collected', () => ({ op: 'collect', quietMs: this.o.quietMs, timeoutMs: collectTimeoutMs }));
@@ -194,6 +196,10 @@ class Scale {
     const encoded = push.encoded ?? (encodedBefore !== undefined && encodedAfter !== undefined ? encodedAfter - encodedBefore : undefined);
     if (replies.some((r) => r.timedOut)) this.o.log(`  warning: a worker timed out waiting for proxies to settle (${watch.name})`);
     const clientCpuSeconds = sum(replies.map((r) => r.stats.phaseCpuMs)) / 1000;
+    if (this.o.cpuProfDir !== undefined) {
+      this.o.log(`  profile window of this ${watch.typeUrl.split('.').pop() ?? ''} change: ${mono0}-${process.hrtime.bigint() / 1000n} ` +
+        '(node dist/bench/profile.js FILE 25 "" START-END)');
+    }
     return { t0, push, results: replies.flatMap((r) => r.results), cpuSeconds, clientCpuSeconds, encoded };
   }
 
