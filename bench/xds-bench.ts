@@ -43,6 +43,8 @@ export interface XdsBenchOptions {
    */
   readonly extraLevel?: { readonly endpointsPerService: number; readonly proxies: number; readonly mix: ProxyMix };
   readonly cpuProfDir?: string;
+  /** The proxy workers' nice value (WorkerPool.start); 0 unless given. */
+  readonly proxyNice?: number;
   readonly log: (line: string) => void;
   /**
    * The scoped level, on a server of its own: every namespace's TrafficScope names its own
@@ -403,7 +405,7 @@ async function runScale(o: XdsBenchOptions, pool: WorkerPool, e: number, proxyCo
 
 export async function runXdsBench(o: XdsBenchOptions): Promise<ScaleResult[]> {
   const out: ScaleResult[] = [];
-  const pool = await WorkerPool.start(o.workers);
+  const pool = await WorkerPool.start(o.workers, undefined, o.proxyNice ?? 0);
   try {
     for (const e of o.endpointsPerService) out.push(await runScale(o, pool, e, o.proxyCounts, false));
     if (o.scoped) out.push(await runScale(o, pool, o.scoped.endpointsPerService, o.scoped.proxyCounts, true));

@@ -63,7 +63,11 @@ export async function push<V extends ClassMember>(classes: ProxyClasses<V>, snap
     v.notify(types, cause);
     for (const t of types) changedTypes.add(t);
   }
-  if (change.configChanged || moved.length > 0) classes.sweep();
+  if (change.configChanged || moved.length > 0) {
+    // A task of its own: the streams' last writes go out first (HTTP/2 sends after the task).
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    classes.sweep();
+  }
   return {
     snapshotVersion: snapshot.version,
     trigger: change.configChanged ? 'config' : changedTypes.size > 0 ? 'endpoints' : 'none',
