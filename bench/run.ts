@@ -180,9 +180,11 @@ async function main(): Promise<void> {
   await mkdir(outDir, { recursive: true });
   const stamp = report.startedAt.replace(/[:.]/g, '-');
   const json = JSON.stringify(report, null, 2) + '\n';
-  await writeFile(path.join(outDir, `${stamp}${quick ? '-quick' : ''}.json`), json);
-  await writeFile(path.join(outDir, quick ? 'latest-quick.json' : 'latest.json'), json);
-  await writeFile(path.join(outDir, quick ? 'latest-quick.md' : 'latest.md'), markdown);
+  // A scoped-only run is kept apart from the full matrix's latest results.
+  const kind = values['no-unscoped'] ? '-scoped' : quick ? '-quick' : '';
+  await writeFile(path.join(outDir, `${stamp}${kind}.json`), json);
+  await writeFile(path.join(outDir, `latest${kind}.json`), json);
+  await writeFile(path.join(outDir, `latest${kind}.md`), markdown);
   log(`results written to ${path.relative(process.cwd(), outDir)}/ in ${report.durationSeconds.toFixed(0)} s`);
 }
 
