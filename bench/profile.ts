@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { REPO_ROOT } from './server-process.js';
+import { median } from './stats.js';
 
 interface CallFrame { functionName: string; url: string; lineNumber: number; columnNumber: number }
 interface ProfileNode { id: number; callFrame: CallFrame; hitCount?: number; children?: number[] }
@@ -52,11 +53,15 @@ export async function summarizeProfile(file: string, top = 15, focus?: string, w
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const self = new Map<number, number>();
+  // In a window (one change, on a machine shared with its proxies) a sample counts for at most
+  // 1.5 sampling intervals: a longer gap is time the process was not running, not time spent in
+  // the function that happened to be sampled, so the figures are CPU, not wall-clock.
+  const cap = window ? 1.5 * median(p.timeDeltas) / 1000 : Infinity;
   let at = p.startTime;
   for (let i = 0; i < p.samples.length; i++) {
     at += p.timeDeltas[i] ?? 0;
     if (window && (at < window[0] || at > window[1])) continue;
-    const dt = (p.timeDeltas[i + 1] ?? 0) / 1000;
+    const dt = Math.min((p.timeDeltas[i + 1] ?? 0) / 1000, cap);
     self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + dt);
   }
   const key = (n: ProfileNode): string => `${n.callFrame.functionName || '(anonymous)'}\u0000${location(n.callFrame)}`;
@@ -96,7 +101,7 @@ export async function summarizeProfile(file: string, top = 15, focus?: string, w
   const keys = [...new Set([...selfByKey.keys(), ...totalByKey.keys()])].filter((k) => !SPECIAL.has(k.split('\u0000')[0]));
   return {
     file, focus, focusedMs: focus !== undefined ? focused : undefined,
-    durationMs: window ? (Math.min(window[1], p.endTime) - Math.max(window[0], p.startTime)) / 1000 : (p.endTime - p.startTime) / 1000, idleMs: idle, gcMs: gc,
+    durationMs: window ? all : (p.endTime - p.startTime) / 1000, idleMs: idle, gcMs: gc,
     bySelf: keys.map(entry).sort((a, b) => b.selfMs - a.selfMs).slice(0, top),
     byTotal: keys.map(entry).sort((a, b) => b.totalMs - a.totalMs).slice(0, top),
   };
