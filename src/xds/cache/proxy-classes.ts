@@ -203,6 +203,15 @@ export class ProxyClasses<V extends ClassMember> {
   }
 
   /**
+   * Whether the snapshot `change` moved to certainly changed what the class's proxies get: its
+   * scope's cluster map did. A push serves such classes before the others, which it may only
+   * have to refresh (a config change outside a scope changes nothing there).
+   */
+  scopedClustersChanged(state: ClassState<V>, change: SnapshotChange): boolean {
+    return state.scope !== undefined && change.changedClusters.has(clusterKey(state.identity.kind, state.scope));
+  }
+
+  /**
    * Whether the endpoint changes of the snapshot `change` moved to can concern the class's
    * proxies. A scoped sidecar holds no cluster of a service outside its scope, so it has no
    * assignment of one to update: telling it (and its server stream looking through its
