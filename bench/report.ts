@@ -190,7 +190,7 @@ export function renderMarkdown(r: BenchReport): string {
     L.push(`${lines.join('; ')}.`, '');
     // Per level: whether the latency targets hold, and what a push costs the server per proxy it
     // served against what it costs the simulated proxies sharing the same cores.
-    L.push('| proxies | new service: all in-scope ACKed (≤ 1 s) | its push: start → last response handed to a stream | endpoint change p99 beyond debounce (≤ 250 ms) | server CPU per push: new service / endpoint | per proxy served | simulated proxies\' CPU per push |');
+    L.push('| proxies | new service: all in-scope ACKed (≤ 1 s) | its push, start → end (every class refreshed, every stream handed its part) | endpoint change p99 beyond debounce (≤ 250 ms) | server CPU per push: new service / endpoint | per proxy served | simulated proxies\' CPU per push |');
     L.push('|---:|---:|---:|---:|---:|---:|---:|');
     for (const l of scoped.levels) {
       const n = l.newService, e = l.endpointChange;
