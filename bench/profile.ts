@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { REPO_ROOT } from './server-process.js';
+import { median } from './stats.js';
 
 interface CallFrame { functionName: string; url: string; lineNumber: number; columnNumber: number }
 interface ProfileNode { id: number; callFrame: CallFrame; hitCount?: number; children?: number[] }
@@ -42,15 +43,25 @@ function location(cf: CallFrame): string {
   return url ? `${url}:${cf.lineNumber + 1}` : '(native)';
 }
 
-/** `focus`: count only samples with a frame of this function on the stack (e.g. `apply`). */
-export async function summarizeProfile(file: string, top = 15, focus?: string): Promise<ProfileSummary> {
+/**
+ * `focus`: count only samples with a frame of this function on the stack (e.g. `apply`);
+ * `window`: only samples taken in this CLOCK_MONOTONIC interval in µs (the bench logs one per change).
+ */
+export async function summarizeProfile(file: string, top = 15, focus?: string, window?: readonly [number, number]): Promise<ProfileSummary> {
   const p = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const self = new Map<number, number>();
+  // In a window (one change, on a machine shared with its proxies) a sample counts for at most
+  // 1.5 sampling intervals: a longer gap is time the process was not running, not time spent in
+  // the function that happened to be sampled, so the figures are CPU, not wall-clock.
+  const cap = window ? 1.5 * median(p.timeDeltas) / 1000 : Infinity;
+  let at = p.startTime;
   for (let i = 0; i < p.samples.length; i++) {
-    const dt = (p.timeDeltas[i + 1] ?? 0) / 1000;
+    at += p.timeDeltas[i] ?? 0;
+    if (window && (at < window[0] || at > window[1])) continue;
+    const dt = Math.min((p.timeDeltas[i + 1] ?? 0) / 1000, cap);
     self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + dt);
   }
   const key = (n: ProfileNode): string => `${n.callFrame.functionName || '(anonymous)'}\u0000${location(n.callFrame)}`;
@@ -89,7 +100,8 @@ export async function summarizeProfile(file: string, top = 15, focus?: string): 
   };
   const keys = [...new Set([...selfByKey.keys(), ...totalByKey.keys()])].filter((k) => !SPECIAL.has(k.split('\u0000')[0]));
   return {
-    file, focus, focusedMs: focus !== undefined ? focused : undefined, durationMs: (p.endTime - p.startTime) / 1000, idleMs: idle, gcMs: gc,
+    file, focus, focusedMs: focus !== undefined ? focused : undefined,
+    durationMs: window ? all : (p.endTime - p.startTime) / 1000, idleMs: idle, gcMs: gc,
     bySelf: keys.map(entry).sort((a, b) => b.selfMs - a.selfMs).slice(0, top),
     byTotal: keys.map(entry).sort((a, b) => b.totalMs - a.totalMs).slice(0, top),
   };
@@ -110,12 +122,13 @@ export function renderProfile(s: ProfileSummary): string {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const [file, n, focus] = process.argv.slice(2);
-  if (!file) {
-    process.stderr.write('usage: node dist/bench/profile.js FILE.cpuprofile [TOP] [FOCUS_FUNCTION]\n');
+  const [file, n, focus, span] = process.argv.slice(2);
+  const window = span?.split('-').map(Number);
+  if (!file || (window !== undefined && (window.length !== 2 || window.some((x) => !Number.isFinite(x))))) {
+    process.stderr.write('usage: node dist/bench/profile.js FILE.cpuprofile [TOP] [FOCUS_FUNCTION or ""] [START-END (monotonic µs)]\n');
     process.exitCode = 2;
   } else {
-    summarizeProfile(file, n ? Number(n) : 25, focus).then((s) => process.stdout.write(renderProfile(s)), (err: unknown) => {
+    summarizeProfile(file, n ? Number(n) : 25, focus || undefined, window as [number, number] | undefined).then((s) => process.stdout.write(renderProfile(s)), (err: unknown) => {
       process.stderr.write(`${String(err)}\n`);
       process.exitCode = 1;
     });

@@ -188,6 +188,21 @@ export function renderMarkdown(r: BenchReport): string {
       `${l.newService.unexpectedPushes} proxies outside its scope got something; an endpoint change reached ${Math.round(l.endpointChange.subscribed)} ` +
       `subscribed proxies, ${l.endpointChange.unexpectedPushes} others got something`);
     L.push(`${lines.join('; ')}.`, '');
+    // Per level: whether the latency targets hold, and what a push costs the server per proxy it
+    // served against what it costs the simulated proxies sharing the same cores.
+    L.push('| proxies | new service: all in-scope ACKed (≤ 1 s) | its push, start → end (every class refreshed, every stream handed its part) | endpoint change p99 beyond debounce (≤ 250 ms) | server CPU per push: new service / endpoint | per proxy served | simulated proxies\' CPU per push |');
+    L.push('|---:|---:|---:|---:|---:|---:|---:|');
+    for (const l of scoped.levels) {
+      const n = l.newService, e = l.endpointChange;
+      const perProxy = (f: typeof n | typeof e): string => (f.subscribed > 0 ? `${((1000 * f.cpuSecondsPerPush) / f.subscribed).toFixed(2)} ms` : '–');
+      L.push(`| ${l.proxies} | ${ms(n.converged.max)} (${Math.round(n.subscribed)}) ${n.converged.max <= 1000 && n.missing === 0 ? 'pass' : '**FAIL**'} ` +
+        `| ${ms(n.generationMs)} | ${ms(e.beyondDebounce.p99)} (${Math.round(e.subscribed)}) ${e.beyondDebounce.p99 <= 250 && e.missing === 0 ? 'pass' : '**FAIL**'} ` +
+        `| ${n.cpuSecondsPerPush.toFixed(2)} / ${e.cpuSecondsPerPush.toFixed(2)} s | ${perProxy(n)} / ${perProxy(e)} ` +
+        `| ${n.clientCpuSecondsPerPush.toFixed(2)} / ${e.clientCpuSecondsPerPush.toFixed(2)} s |`);
+    }
+    L.push('');
+    const proxyNice = r.options['proxyNice'];
+    if (typeof proxyNice === 'number' && proxyNice !== 0) L.push(`The proxy workers ran at nice ${proxyNice} (\`--proxy-nice\`): the server got the cores first.`, '');
     L.push('| target | limit | measured | |', '|---|---:|---:|---|');
     for (const t of scopedTargetChecks(r)) L.push(`| ${t.what} | ${t.limit} | ${t.measured} | ${t.pass ? 'pass' : '**FAIL**'} |`);
     L.push('');

@@ -22,12 +22,15 @@ const HELP = `Usage: npm run bench -- [options]
   --services N --namespaces N --reps N (endpoint changes per level) --new-services N
   --streams-per-connection N (default 1: one HTTP/2 connection per proxy, as real proxies)
   --workers N                proxy worker processes (default 4)
+  --proxy-nice N             run the proxy workers at nice N (default 0): above 0 the server gets the cores
+                             first when both want them, as on a machine of its own (the xDS levels)
   --mix sotw=S,delta=D,grpc=G shares of the proxy kinds (default sotw=0.4,delta=0.4,grpc=0.2); the full
                              matrix also runs 2,000 proxies with sotw=0.1,delta=0.7,grpc=0.2 (what a
                              pilotfish mesh runs: its injected sidecars speak Delta) at 10 endpoints
   --scoped-proxies 2000,10000  proxy counts of the scoped level (its own server: a TrafficScope per namespace naming
                              its own Services and two shared ones, --default-scope namespace; 10 endpoints/service)
   --no-scoped                skip the scoped level
+  --no-unscoped              run only the scoped level of the xDS part (no server per --endpoints value)
   --cpu-prof                 write a V8 CPU profile of the server per scale (and of the webhook) to bench/results/profiles/
   --no-xds | --no-webhook | --no-identity | --no-scale-out | --no-registry   skip a part (identity: CA signing rate,
                              the pod agent's RSS and CPU; scale-out: 3 replicas, one killed and brought back;
@@ -61,7 +64,9 @@ async function main(): Promise<void> {
       proxies: { type: 'string' }, endpoints: { type: 'string' }, services: { type: 'string' },
       namespaces: { type: 'string' }, reps: { type: 'string' }, 'new-services': { type: 'string' },
       'streams-per-connection': { type: 'string' }, workers: { type: 'string' }, mix: { type: 'string' },
+      'proxy-nice': { type: 'string' },
       'scoped-proxies': { type: 'string' }, 'no-scoped': { type: 'boolean', default: false },
+      'no-unscoped': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false }, 'no-xds': { type: 'boolean', default: false },
       'no-webhook': { type: 'boolean', default: false }, 'no-identity': { type: 'boolean', default: false },
       'no-scale-out': { type: 'boolean', default: false }, 'no-registry': { type: 'boolean', default: false },
@@ -103,7 +108,7 @@ async function main(): Promise<void> {
   }
 
   const proxyCounts = list(values.proxies, quick ? [100, 500] : [100, 500, 1000, 2000]);
-  const endpointsPerService = list(values.endpoints, quick ? [10] : [1, 10, 50]);
+  const endpointsPerService = values['no-unscoped'] ? [] : list(values.endpoints, quick ? [10] : [1, 10, 50]);
   const mix = values.mix === undefined ? DEFAULT_MIX : parseMix(values.mix);
   // The extra level with pilotfish's own mix belongs to the full matrix (and to any run that asks
   // for 2,000 proxies at 10 endpoints with the default mix), not to --quick.
@@ -120,6 +125,7 @@ async function main(): Promise<void> {
     newServiceReps: int(values['new-services'], 1),
     streamsPerConnection: int(values['streams-per-connection'], 1),
     workers: int(values.workers, 4),
+    proxyNice: int(values['proxy-nice'], 0),
     quietMs: 300,
     cpuProfDir: profDir,
     log,
@@ -174,9 +180,11 @@ async function main(): Promise<void> {
   await mkdir(outDir, { recursive: true });
   const stamp = report.startedAt.replace(/[:.]/g, '-');
   const json = JSON.stringify(report, null, 2) + '\n';
-  await writeFile(path.join(outDir, `${stamp}${quick ? '-quick' : ''}.json`), json);
-  await writeFile(path.join(outDir, quick ? 'latest-quick.json' : 'latest.json'), json);
-  await writeFile(path.join(outDir, quick ? 'latest-quick.md' : 'latest.md'), markdown);
+  // A scoped-only run is kept apart from the full matrix's latest results.
+  const kind = values['no-unscoped'] ? '-scoped' : quick ? '-quick' : '';
+  await writeFile(path.join(outDir, `${stamp}${kind}.json`), json);
+  await writeFile(path.join(outDir, `latest${kind}.json`), json);
+  await writeFile(path.join(outDir, `latest${kind}.md`), markdown);
   log(`results written to ${path.relative(process.cwd(), outDir)}/ in ${report.durationSeconds.toFixed(0)} s`);
 }
 

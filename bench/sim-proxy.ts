@@ -549,8 +549,12 @@ export class SimProxy {
       target = this.watch?.typeUrl === typeUrl;
       const dep = this.dependent(typeUrl);
       if (dep) {
+        // version_info is a hash of the content: the proxies of a class get the same version of
+        // the same cluster list, and a worker reads its EDS names once (sotwEdsNames compares
+        // them across classes).
         const names = typeUrl === CLUSTER
-          ? this.env.sotwEdsNames.get(msg)
+          ? (env.versionInfo === '' ? this.env.sotwEdsNames.get(msg)
+            : this.env.derive.get(`${typeUrl}|${env.versionInfo}|${msg.length}`, () => this.env.sotwEdsNames.get(msg)))
           : isFullState(typeUrl)
             ? this.env.derive.get(`${typeUrl}|${env.versionInfo}|${msg.length}`, () =>
               canonical(sotwAnys(msg).flatMap((any) => anyDependentNames(typeUrl, any))))

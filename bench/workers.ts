@@ -1,5 +1,6 @@
 // The proxy worker processes, seen from the orchestrator: fork, send a command, await the answer.
 import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FromWorker, ToWorker } from './protocol.js';
@@ -44,16 +45,31 @@ class Worker {
   }
 }
 
+/**
+ * PILOTFISH_BENCH_WORKER_PROF=DIR profiles the proxy workers too (V8 --cpu-prof into DIR): whether
+ * the simulated proxies, not the server, are what a latency figure measures.
+ */
+function workerProfileFlags(): string[] {
+  const dir = process.env.PILOTFISH_BENCH_WORKER_PROF;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 export class WorkerPool {
   private constructor(readonly workers: readonly Worker[]) {}
 
-  static async start(count: number, heapMb = 2048): Promise<WorkerPool> {
+  /**
+   * `nice`: the workers' scheduling priority (0, as the orchestrator, unless given). Above 0 the
+   * server gets the cores first whenever both want them, as a control plane on cores of its own
+   * would: what is left of a latency figure is then the server's own work and the proxies'.
+   */
+  static async start(count: number, heapMb = 2048, nice = 0): Promise<WorkerPool> {
     // The simulated proxies are the load, not what is measured: a large young generation (they
     // allocate a buffer per HTTP/2 DATA frame) and several small heaps instead of two big ones
     // (the run's default of 4 workers) keep their GC pauses out of the figures.
     const workers = Array.from({ length: count }, (_, i) => new Worker(i, fork(WORKER, [], {
-      execArgv: [`--max-old-space-size=${heapMb}`, '--max-semi-space-size=64'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: [`--max-old-space-size=${heapMb}`, '--max-semi-space-size=64', ...workerProfileFlags()], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })));
+    if (nice !== 0) for (const w of workers) if (w.child.pid !== undefined) os.setPriority(w.child.pid, nice);
     const pool = new WorkerPool(workers);
     await Promise.all(workers.map((w) => w.expect('ready')));
     return pool;

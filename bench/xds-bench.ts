@@ -43,6 +43,8 @@ export interface XdsBenchOptions {
    */
   readonly extraLevel?: { readonly endpointsPerService: number; readonly proxies: number; readonly mix: ProxyMix };
   readonly cpuProfDir?: string;
+  /** The proxy workers' nice value (WorkerPool.start); 0 unless given. */
+  readonly proxyNice?: number;
   readonly log: (line: string) => void;
   /**
    * The scoped level, on a server of its own: every namespace's TrafficScope names its own
@@ -186,6 +188,8 @@ class Scale {
     const pushIndex = this.server.pushes.length;
     const cpu0 = this.server.cpuSeconds();
     const t0 = now();
+    // CLOCK_MONOTONIC in µs, the clock of the server's --cpu-prof samples: the window to slice a profile to.
+    const mono0 = process.hrtime.bigint() / 1000n;
     await change();
     const push = await this.server.nextPush(pushIndex, pushMatches, 60_000);
     const replies = await this.pool.all('collected', () => ({ op: 'collect', quietMs: this.o.quietMs, timeoutMs: collectTimeoutMs }));
@@ -194,6 +198,10 @@ class Scale {
     const encoded = push.encoded ?? (encodedBefore !== undefined && encodedAfter !== undefined ? encodedAfter - encodedBefore : undefined);
     if (replies.some((r) => r.timedOut)) this.o.log(`  warning: a worker timed out waiting for proxies to settle (${watch.name})`);
     const clientCpuSeconds = sum(replies.map((r) => r.stats.phaseCpuMs)) / 1000;
+    if (this.o.cpuProfDir !== undefined) {
+      this.o.log(`  profile window of this ${watch.typeUrl.split('.').pop() ?? ''} change: ${mono0}-${process.hrtime.bigint() / 1000n} ` +
+        '(node dist/bench/profile.js FILE 25 "" START-END)');
+    }
     return { t0, push, results: replies.flatMap((r) => r.results), cpuSeconds, clientCpuSeconds, encoded };
   }
 
@@ -397,7 +405,7 @@ async function runScale(o: XdsBenchOptions, pool: WorkerPool, e: number, proxyCo
 
 export async function runXdsBench(o: XdsBenchOptions): Promise<ScaleResult[]> {
   const out: ScaleResult[] = [];
-  const pool = await WorkerPool.start(o.workers);
+  const pool = await WorkerPool.start(o.workers, undefined, o.proxyNice ?? 0);
   try {
     for (const e of o.endpointsPerService) out.push(await runScale(o, pool, e, o.proxyCounts, false));
     if (o.scoped) out.push(await runScale(o, pool, o.scoped.endpointsPerService, o.scoped.proxyCounts, true));

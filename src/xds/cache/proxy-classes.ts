@@ -10,7 +10,7 @@
 import { MeshIndex, type MeshIdentityOptions } from '../../model/mesh-index.js';
 import { proxyClassKey, type ProxyIdentity, type ProxyKind } from '../../model/proxy.js';
 import { EMPTY_SNAPSHOT, type MeshSnapshot } from '../../model/snapshot.js';
-import { scopeIncludes, type ResolvedScope } from '../../model/traffic-scope.js';
+import { scopeIncludes, type ResolvedScope, type TrafficScope } from '../../model/traffic-scope.js';
 import type { ChangeCause, ResourceMap, XdsResource } from '../proxy-view.js';
 import { mergeResourceMaps } from '../merged-map.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../types.js';
@@ -18,7 +18,7 @@ import {
   kindClusters, routes, scopedListeners, serviceAssignments, workloadClusters, workloadListeners,
 } from '../generate/assemble.js';
 import type { SidecarOptions } from '../generate/sidecar-lds.js';
-import { workloadSignature } from '../generate/workload.js';
+import { workloadLabels, workloadSignature } from '../generate/workload.js';
 import { proxyScope } from '../generate/proxy-scope.js';
 import { endpointPort } from '../generate/eds.js';
 import type { ResourceEncoder } from './encoder.js';
@@ -35,6 +35,8 @@ export interface ClassState<V extends ClassMember> {
   readonly identity: ProxyIdentity;
   /** The sidecar's TrafficScope as of the last regeneration; undefined: the whole mesh. */
   scope: ResolvedScope | undefined;
+  /** What `scope` was resolved from (see scopeOf). */
+  scopeInputs?: { readonly scopes: readonly TrafficScope[]; readonly labels: Readonly<Record<string, string>> };
   /** The (kind, namespace)'s listeners plus workloadListeners: what the class's proxies get. */
   listeners: ResourceMap;
   routes: ResourceMap;
@@ -201,6 +203,15 @@ export class ProxyClasses<V extends ClassMember> {
   }
 
   /**
+   * Whether the snapshot `change` moved to certainly changed what the class's proxies get: its
+   * scope's cluster map did. A push serves such classes before the others, which it may only
+   * have to refresh (a config change outside a scope changes nothing there).
+   */
+  scopedClustersChanged(state: ClassState<V>, change: SnapshotChange): boolean {
+    return state.scope !== undefined && change.changedClusters.has(clusterKey(state.identity.kind, state.scope));
+  }
+
+  /**
    * Whether the endpoint changes of the snapshot `change` moved to can concern the class's
    * proxies. A scoped sidecar holds no cluster of a service outside its scope, so it has no
    * assignment of one to update: telling it (and its server stream looking through its
@@ -312,7 +323,7 @@ export class ProxyClasses<V extends ClassMember> {
   private regenerateClass(state: ClassState<V>): string[] {
     const changed: string[] = [];
     const id = state.identity;
-    state.scope = proxyScope(this.snapshot, id, this.options);
+    state.scope = this.scopeOf(state);
     let ownListenersChanged = false;
     let ownClustersChanged = false;
     if (id.kind === 'sidecar') {
@@ -344,6 +355,21 @@ export class ProxyClasses<V extends ClassMember> {
     }
     state.configGeneration = this.snapshot.configGeneration;
     return changed;
+  }
+
+  /**
+   * The class's scope, resolved again only when what it is resolved from changed: the applied
+   * TrafficScopes (kept as the same array while unchanged) or the labels the class is known by.
+   * A config change elsewhere then costs a scoped class two identity checks here.
+   */
+  private scopeOf(state: ClassState<V>): ResolvedScope | undefined {
+    if (state.identity.kind !== 'sidecar') return undefined;
+    const scopes = this.snapshot.scopes.scopes;
+    const labels = workloadLabels(this.snapshot, state.identity);
+    const known = state.scopeInputs;
+    if (known !== undefined && known.scopes === scopes && known.labels === labels) return state.scope;
+    state.scopeInputs = { scopes, labels };
+    return proxyScope(this.snapshot, state.identity, this.options);
   }
 
   /**

@@ -43,7 +43,12 @@ export async function push<V extends ClassMember>(classes: ProxyClasses<V>, snap
   const cause: ChangeCause = { since: snapshot.changedAt ?? Date.now(), reason: change.configChanged ? 'config' : 'endpoints' };
   const serving = new Pacer(YIELD_EVERY_MS[change.configChanged ? 'config' : 'endpoints']);
   let proxies = 0;
-  for (const state of classes.all()) {
+  // The proxies a scoped change is for first: they need it, and their ACKs and follow-up requests
+  // then overlap with refreshing the classes outside its scope, which get nothing.
+  const all = classes.all();
+  const first = new Set(all.filter((s) => classes.scopedClustersChanged(s, change)));
+  const ordered = first.size === 0 ? all : [...first, ...all.filter((s) => !first.has(s))];
+  for (const state of ordered) {
     const types = new Set<string>(shared);
     for (const t of classes.refresh(state, change)) types.add(t);
     // After refresh: it brings the class's scope up to this snapshot.
@@ -63,7 +68,11 @@ export async function push<V extends ClassMember>(classes: ProxyClasses<V>, snap
     v.notify(types, cause);
     for (const t of types) changedTypes.add(t);
   }
-  if (change.configChanged || moved.length > 0) classes.sweep();
+  if (change.configChanged || moved.length > 0) {
+    // A task of its own: the streams' last writes go out first (HTTP/2 sends after the task).
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    classes.sweep();
+  }
   return {
     snapshotVersion: snapshot.version,
     trigger: change.configChanged ? 'config' : changedTypes.size > 0 ? 'endpoints' : 'none',

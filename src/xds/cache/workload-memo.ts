@@ -29,11 +29,14 @@ function memoKey(p: ProxyIdentity): string {
 
 export class WorkloadMemo {
   private readonly recent = new Map<string, WorkloadInputs>();
+  /** Each class keeps its identity object: its key is serialized once, not on every config change. */
+  private readonly keys = new WeakMap<ProxyIdentity, string>();
 
   /** The proxy's workload in the index's snapshot. */
   workloadOf(mesh: MeshIndex, proxy: ProxyIdentity): Workload {
     const snapshot = mesh.snapshot;
-    const key = memoKey(proxy);
+    let key = this.keys.get(proxy);
+    if (key === undefined) this.keys.set(proxy, (key = memoKey(proxy)));
     const services = mesh.servicesIn(proxy.namespace);
     const policies = snapshot.routing.applied.policyByHost;
     const prev = this.recent.get(key);

@@ -4,7 +4,7 @@
 import type { ResourceMap } from '../proxy-view.js';
 import { MergedResourceMap } from '../merged-map.js';
 
-interface MapDiff {
+export interface MapDiff {
   /** Names that are new or whose version changed. */
   readonly changed: readonly string[];
   /** Names that are gone. */

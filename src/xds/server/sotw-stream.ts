@@ -7,6 +7,7 @@ import { XdsStream, type ResponseParts, type StreamContext } from './stream-base
 import { TypeCounters } from './stream-status.js';
 import { Subscription } from './subscription.js';
 import { MergedResourceMap } from '../merged-map.js';
+import type { MapDiff } from './map-diff.js';
 
 interface SotwTypeState {
   readonly sub: Subscription;
@@ -25,6 +26,23 @@ interface SotwTypeState {
   full: boolean;
   /** Interned id of the subscribed names (undefined: recompute), shared by equal subscriptions. */
   namesId?: number;
+  /** namesId of the last response: while it is the current one, the client holds exactly `basis`'s subscribed part. */
+  sentNamesId?: number;
+}
+
+/**
+ * Whether any of `names` differs between `from` and `to` (changed, added or removed), given
+ * their diff: the shorter of the two lists is walked.
+ */
+function touchesNames(diff: MapDiff, from: ResourceMap, to: ResourceMap, names: ReadonlySet<string>): boolean {
+  if (diff.changed.length + diff.removed.length === 0) return false;
+  if (names.size < diff.changed.length + diff.removed.length) {
+    for (const n of names) if (from.get(n)?.version !== to.get(n)?.version) return true;
+    return false;
+  }
+  for (const n of diff.changed) if (names.has(n)) return true;
+  for (const n of diff.removed) if (names.has(n)) return true;
+  return false;
 }
 
 export class SotwStream extends XdsStream<SotwRequest> {
@@ -77,6 +95,15 @@ export class SotwStream extends XdsStream<SotwRequest> {
     let named: XdsResource[] | undefined;
     const selectNamed = (): XdsResource[] => (named ??= sub.select(all));
     const caches = this.ctx.caches;
+    if (!sub.wildcard && !st.force && st.basis !== undefined && st.namesId !== undefined && st.namesId === st.sentNamesId
+      && !touchesNames(caches.diffs.diff(st.basis, all), st.basis, all, sub.names)) {
+      // Nothing this stream names changed (a push for names other proxies subscribe to, or an
+      // ACK): the client's view is this map's too. Found without hashing the named set: a
+      // proxyless client is told of every change to its kind's maps, and most name none of it.
+      st.basis = all;
+      st.sent = all;
+      return undefined;
+    }
     if (!sub.wildcard && st.namesId === undefined) st.namesId = caches.sotw.nameSetIdOf(sub);
     const version = sub.wildcard ? caches.versions.of(all) : caches.sotw.namedVersion(all, st.namesId!, selectNamed);
     if (!st.force && version === st.sentVersion) return undefined;
@@ -118,6 +145,7 @@ export class SotwStream extends XdsStream<SotwRequest> {
     const count = Array.isArray(carry) ? carry.length : (carry as ResourceMap).size;
     st.sentNonce = nonce;
     st.sentVersion = version;
+    st.sentNamesId = st.namesId;
     // What the client now holds is the subscribed part of this map, even when the push carried
     // less; sentResources() picks it out only when asked (debug), not on every push.
     st.sent = all;

@@ -106,8 +106,18 @@ export class SubscriptionSets {
     if (this.deltaSets.get(key)?.deref() === undefined) this.deltaSets.delete(key);
   });
   private readonly addedBetween = new WeakMap<ReadonlySet<string>, WeakMap<ReadonlySet<string>, readonly string[]>>();
+  /** Total name length of shared (frozen) lists: every SotW sidecar of a class restates the same one. */
+  private readonly lengths = new WeakMap<readonly string[], number>();
 
   constructor(readonly names: NameInterner) {}
+
+  /** The total length of a list's names, computed once per shared list. */
+  lengthOf(list: readonly string[]): number {
+    if (!Object.isFrozen(list)) return totalLength(list);
+    let n = this.lengths.get(list);
+    if (n === undefined) this.lengths.set(list, (n = totalLength(list)));
+    return n;
+  }
 
   /** A shared Delta set with this content key, if one is alive. */
   deltaSet(key: string): Set<string> | undefined {
@@ -184,7 +194,7 @@ export class Subscription {
     if (this.everNamed && sameList(list, this.lastList)) return { added: [], wildcardAdded: false };
     // Long lists come from the codec's cache, interned and frozen already.
     this.lastList = Object.isFrozen(list) ? list : list.map((n) => this.sets.names.intern(n));
-    this.chars = totalLength(this.lastList);
+    this.chars = this.sets.lengthOf(this.lastList);
     const wasWildcard = this.wildcard;
     const before = this.names;
     this.clearLayers();

@@ -116,4 +116,16 @@ describe('MeshProxyViews: scoped sidecars', () => {
     assertFresh('an endpoint of b\'s api, which only the reader sees from a');
     assert.deepEqual([notices[0], notices[1], notices[2]], [[], [], ['EDS']]);
   });
+
+  it('tells the sidecars a change in their scope is for before any class connected earlier', async () => {
+    const fresh = new MeshProxyViews(new ResourceEncoder(), silentLogger(), { scope: { defaultScope: 'namespace' } });
+    await fresh.update(store.current());
+    const told: string[] = [];
+    // The proxyless client's class is the oldest: a push in class order would tell it first.
+    for (const node of [NODES[4], NODES[0], NODES[3]]) fresh.viewFor(node).onChange(() => told.push(node.id));
+    source.set(objects({ bApiIps: ['10.1.2.1'], bExtra: true }));
+    store.flush();
+    await fresh.update(store.current());
+    assert.deepEqual(told, ['b-api', 'grpc-a'], 'b\'s sidecar first; the proxyless client (every service in its CDS) after; a\'s sidecar not at all');
+  });
 });

@@ -90,6 +90,23 @@ describe('xDS server: SotW RDS/EDS pushes carry only what changed', () => {
     const push = await c.next(ENDPOINT);
     assert.deepEqual(push.names, ['b']);
   });
+
+  it('changes naming none of a stream\'s names move it on: a later change sends only itself, a named CDS its whole set', async () => {
+    const c = await h.sotw();
+    await c.fetch(ENDPOINT, ['a', 'b']);
+    await c.fetch(CLUSTER, ['a']);
+    // Two pushes for names the stream does not hold, each answered by nothing.
+    h.source.update((ch) => ch.put(endpoints('c', 7070)).put(cluster('b', 2)));
+    h.source.put(endpoints('c', 7171));
+    h.source.update((ch) => ch.put(endpoints('a', 7272)).put(cluster('a', 2)));
+    const cdsPush = await c.next(CLUSTER);
+    assert.deepEqual(cdsPush.names, ['a'], 'a named CDS response carries every name it holds');
+    const push = await c.next(ENDPOINT);
+    assert.deepEqual(push.names, ['a'], 'only what changed since the client last got something');
+    const other = await h.sotw({ id: 'other-proxy' });
+    assert.equal((await other.fetch(ENDPOINT, ['a', 'b'])).versionInfo, push.versionInfo, 'versioned as the whole subscribed set');
+    assert.equal((await other.fetch(CLUSTER, ['a'])).versionInfo, cdsPush.versionInfo);
+  });
 });
 
 describe('xDS subscriptions: restated SotW lists', () => {
