@@ -13,6 +13,7 @@ import { runWebhookBench, type WebhookResult } from './webhook-bench.js';
 import { runXdsBench } from './xds-bench.js';
 import { runScaleOutBench, type ScaleOutResult } from './scale-out-bench.js';
 import { runVsIstiod } from './istiod/vs-istiod.js';
+import { runFileEditBench } from './file-edit-bench.js';
 import { DEFAULT_MIX, parseMix, PILOTFISH_MIX } from './workload.js';
 
 const HELP = `Usage: npm run bench -- [options]
@@ -38,6 +39,9 @@ const HELP = `Usage: npm run bench -- [options]
   --out DIR                  results directory (default bench/results)
   --vs istiod                only the side-by-side comparison with istiod (builds it once, ~17 min;
                              bench/istiod/): levels 100, 500, 2,000 proxies (--quick: 100, 500)
+  --file-edits               only file edit -> push start, pilotfish alone, through the comparison's file path (a
+                             namespace's file rewritten in place with one more endpoint): --proxies (default 500),
+                             --reps (default 30); writes bench/results/latest-file-edits.{md,json}
 `;
 
 /** A 1-minute load average above this at the start means the cores are not free. */
@@ -71,6 +75,7 @@ async function main(): Promise<void> {
       'no-webhook': { type: 'boolean', default: false }, 'no-identity': { type: 'boolean', default: false },
       'no-scale-out': { type: 'boolean', default: false }, 'no-registry': { type: 'boolean', default: false },
       out: { type: 'string' }, help: { type: 'boolean', default: false }, vs: { type: 'string' },
+      'file-edits': { type: 'boolean', default: false },
     },
   });
   if (values.help) {
@@ -94,6 +99,13 @@ async function main(): Promise<void> {
       endpointsPerService: values.endpoints === undefined ? undefined : list(values.endpoints, [10])[0],
       reps: values.reps === undefined ? undefined : int(values.reps, 5), workers: int(values.workers, 4),
       mix: values.mix === undefined ? undefined : parseMix(values.mix),
+    });
+    return;
+  }
+  if (values['file-edits']) {
+    await runFileEditBench({
+      proxyCounts: list(values.proxies, [500]), services: int(values.services, 1000), namespaces: int(values.namespaces, 10),
+      endpointsPerService: list(values.endpoints, [10])[0] ?? 10, reps: int(values.reps, 30), workers: int(values.workers, 4), outDir, log,
     });
     return;
   }

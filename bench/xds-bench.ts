@@ -18,8 +18,6 @@ import {
 
 /** The server's debounce: publish after 100 ms without further changes (controller/store.ts). */
 export const DEBOUNCE_MS = 100;
-/** The config directory coalesces file events for 50 ms before rescanning (controller/config-dir.ts). */
-export const FILE_COALESCE_MS = 50;
 /** How long after convergence memory is read. */
 export const STEADY_STATE_WAIT_MS = 3000;
 
@@ -274,7 +272,9 @@ class Scale {
         },
         (p) => p.trigger === 'config', 120_000));
     }
-    const base = this.figures(trials, FILE_COALESCE_MS + DEBOUNCE_MS);
+    // The config directory reads the file while the debounce runs (its quiet period starts at the
+    // file event), so a file change waits for the debounce alone, as a registry change does.
+    const base = this.figures(trials, DEBOUNCE_MS);
     const converged: number[] = [];
     for (const t of trials) for (const r of t.results) if (r.expected && r.lastAckAt !== undefined) converged.push(r.lastAckAt - t.t0);
     return { ...base, converged: summarize(converged) };

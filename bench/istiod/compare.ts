@@ -2,6 +2,7 @@
 // same simulated proxies (Istio-looking nodes, which both servers read) in the same worker
 // processes, the same changes made the same way (a namespace's file rewritten in place), one
 // server after the other at each proxy count. pilotfish's REST registry path is measured too.
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,6 +34,10 @@ export interface CompareOptions {
   readonly log: (line: string) => void;
   /** Called with what is known after every level, so a run stopped early keeps its results. */
   readonly onProgress?: (partial: CompareResult) => Promise<void>;
+  /** Which servers run (default both); the istiod binary is not needed without istiod. */
+  readonly servers?: readonly ServerName[];
+  /** Only the endpoint change by file at each level (no registry path, no full push). */
+  readonly fileEditsOnly?: boolean;
 }
 
 /** One change, per subscribed proxy and overall. */
@@ -41,6 +46,12 @@ export interface ChangeResult {
   readonly subscribed: number;
   /** Write (or registry call) -> the server starts the push. */
   readonly writeToPushStart: Summary;
+  /**
+   * pilotfish only, split at the moment the server saw the change (the push log's changedAt, whole
+   * ms): write -> seen (the file event), and seen -> push start (debounce, reading, snapshot).
+   */
+  readonly writeToChangeSeen?: Summary;
+  readonly changeSeenToPushStart?: Summary;
   /** Push start -> ACK of the response carrying the change, per subscribed proxy. */
   readonly pushStartToAck: Summary;
   /** Write -> that ACK. */
@@ -102,7 +113,7 @@ interface Target {
   memory(): { rss: number; peakRss: number };
   /** A mark before a change; pushStartAfter resolves with the epoch ms of the next push's start. */
   pushMark(): number;
-  pushStartAfter(mark: number, kind: 'endpoints' | 'config'): Promise<number>;
+  pushStartAfter(mark: number, kind: 'endpoints' | 'config'): Promise<{ readonly at: number; readonly changeSeenAt?: number }>;
   warnings(): readonly string[];
   stop(): Promise<void>;
 }
@@ -114,7 +125,7 @@ function pilotfishTarget(s: ServerProcess): Target {
     pushMark: () => s.pushes.length,
     pushStartAfter: async (mark, kind) => {
       const p = await s.nextPush(mark, (x) => (kind === 'endpoints' ? x.changedTypes.includes(ENDPOINT) : x.trigger === 'config'), 60_000);
-      return p.finishedAt - p.durationMs;
+      return { at: p.finishedAt - p.durationMs, ...(p.changedAt !== undefined ? { changeSeenAt: p.changedAt } : {}) };
     },
     warnings: () => s.warnings,
     stop: () => s.stop(),
@@ -126,7 +137,7 @@ function istiodTarget(s: IstiodProcess): Target {
     name: 'istiod', xdsAddress: s.xdsAddress,
     cpuSeconds: () => s.cpuSeconds(), memory: () => s.memory(),
     pushMark: () => s.pushStarts.length,
-    pushStartAfter: (mark) => s.waitFor(() => s.pushStarts[mark], 120_000, 'istiod to start a push'),
+    pushStartAfter: async (mark) => ({ at: await s.waitFor(() => s.pushStarts[mark], 120_000, 'istiod to start a push') }),
     warnings: () => s.warnings,
     stop: () => s.stop(),
   };
@@ -146,6 +157,7 @@ class AddressCounter {
 interface Trial {
   readonly t0: number;
   readonly pushStart: number;
+  readonly changeSeen?: number;
   readonly results: readonly WatchResult[];
   readonly cpuSeconds: number;
 }
@@ -164,10 +176,15 @@ function changeResult(trials: readonly Trial[]): ChangeResult {
     }
   }
   const per = (f: (t: Trial) => number): number => median(trials.map(f));
+  const seen = trials.flatMap((t) => (t.changeSeen !== undefined ? [{ ...t, changeSeen: t.changeSeen }] : []));
   return {
     reps: trials.length,
     subscribed: trials.length > 0 ? subscribed / trials.length : 0,
     writeToPushStart: summarize(trials.map((t) => t.pushStart - t.t0)),
+    ...(seen.length === trials.length && seen.length > 0 ? {
+      writeToChangeSeen: summarize(seen.map((t) => t.changeSeen - t.t0)),
+      changeSeenToPushStart: summarize(seen.map((t) => t.pushStart - t.changeSeen)),
+    } : {}),
     pushStartToAck: summarize(fromPush), writeToAck: summarize(toAck), writeToLastAck: summarize(toLast),
     cpuSecondsPerChange: per((t) => t.cpuSeconds),
     bytesPerChange: per((t) => sum(t.results.map((r) => r.bytes))),
@@ -199,17 +216,23 @@ class LevelDriver {
     const cpu0 = this.target.cpuSeconds();
     const t0 = now();
     await change();
-    const pushStart = await this.target.pushStartAfter(mark, kind);
+    const push = await this.target.pushStartAfter(mark, kind);
     const replies = await this.pool.all('collected', () => ({ op: 'collect', quietMs: this.o.quietMs, timeoutMs: 120_000 }));
     if (replies.some((r) => r.timedOut)) this.o.log(`  warning: a worker timed out waiting for proxies to settle (${watch.name})`);
-    return { t0, pushStart, results: replies.flatMap((r) => r.results), cpuSeconds: this.target.cpuSeconds() - cpu0 };
+    return {
+      t0, pushStart: push.at, ...(push.changeSeenAt !== undefined ? { changeSeen: push.changeSeenAt } : {}),
+      results: replies.flatMap((r) => r.results), cpuSeconds: this.target.cpuSeconds() - cpu0,
+    };
   }
 
   private async writeRel(rel: string, text: string): Promise<void> {
     const file = path.join(this.dir, rel);
     await mkdir(path.dirname(file), { recursive: true });
     // In place, as an editor without atomic save or `kubectl cp` would: the harder case for a watcher.
-    await writeFile(file, text);
+    // Synchronously: truncate and write back to back, with no hop through this process's thread
+    // pool in between (on a loaded machine that alone took up to 140 ms), so the figure times the
+    // server rather than the bench's own I/O scheduling.
+    writeFileSync(file, text);
   }
 
   /** Services some proxyless clients dial, alternating with arbitrary ones (as the main bench does). */
@@ -289,6 +312,7 @@ class LevelDriver {
       o.log(`  ${name}: endpoint change by file: write -> push start p50 ${round(endpointFile.writeToPushStart.p50)} ms, ` +
         `push start -> ACK p99 ${round(endpointFile.pushStartToAck.p99)} ms, write -> ACK p99 ${round(endpointFile.writeToAck.p99)} ms, ` +
         `CPU ${endpointFile.cpuSecondsPerChange.toFixed(2)} s, unneeded pushes ${endpointFile.unneededProxiesPerChange}`);
+      if (o.fileEditsOnly === true) return { server: name, proxies: n, initial, memory, endpointFile };
       const endpointRegistry = this.pilotfish !== undefined ? await this.endpointChanges(specs, 'registry') : undefined;
       if (endpointRegistry) {
         o.log(`  ${name}: endpoint change by registry: push start p50 ${round(endpointRegistry.writeToPushStart.p50)} ms after the call, ` +
@@ -332,7 +356,8 @@ export async function runComparison(o: CompareOptions): Promise<CompareResult> {
   });
   const pool = await WorkerPool.start(o.workers);
   try {
-    for (const flavour of ['pilotfish', 'istio'] as const) {
+    const servers = o.servers ?? ['pilotfish', 'istiod'];
+    for (const flavour of (['pilotfish', 'istio'] as const).filter((f) => servers.includes(f === 'pilotfish' ? 'pilotfish' : 'istiod'))) {
       const files = new MeshFiles(w, flavour);
       const dir = await mkdtemp(path.join(tmpdir(), `pilotfish-vs-${flavour}-`));
       const addresses = new AddressCounter();

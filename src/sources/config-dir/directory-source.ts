@@ -1,24 +1,32 @@
 // A Source that serves the Kubernetes YAML files of a directory (recursively), watching it for changes.
-// Watch events name the file that changed, so an edit reads and parses that one file only, once it
-// has settled (see settling-watcher.ts); a full rescan (start, reload(), a new folder) reads every
-// file but parses only those whose text changed. A file that fails to read, parse or validate is
-// rejected as a whole and its last good content stays in use; one file's failure never reaches
-// another file or startup.
+// Watch events name the file that changed, so an edit reads and parses that one file only, and
+// only its changed documents. A changed file is read as soon as it has been quiet briefly and
+// applied then if its text shows it is whole (its last document delimited, no object withdrawn);
+// otherwise once it has settled (see settling-watcher.ts), so a rewrite paused half-way is never
+// applied. A full rescan (start, reload(), a new folder) reads every file but parses only those
+// whose text changed. A file that fails to read, parse or validate is rejected as a whole and its
+// last good content stays in use; one file's failure never reaches another file or startup.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../logging.js';
-import type { ObjectSet, V1Service } from '../objects.js';
+import { EMPTY_OBJECTS, type ObjectSet, type V1Service } from '../objects.js';
 import type { Source, SourceSink } from '../source.js';
 import {
-  describeKey, objectSetOf, parseConfigText, type ConfigError, type DocumentReuse, type ParsedObject, type ParsedText,
+  describeKey, endsDelimited, parseConfigText, type ConfigError, type DocumentReuse, type ParsedObject, type ParsedText,
 } from './parse-file.js';
+import { CombinedObjects } from './combined-objects.js';
 import { DEFAULT_MAX_CONFIG_FILE_BYTES, readConfigFile } from './read-config-file.js';
 import { SettlingWatcher, type SettledChanges } from './settling-watcher.js';
 
 export interface ConfigDirOptions {
   /** Watch for changes after the initial load (default true). */
   readonly watch?: boolean;
-  /** A changed file is read once unchanged for this long (default 50 ms). */
+  /**
+   * A changed file is read once unchanged for this long and applied if evidently whole (default
+   * 10 ms; at most settleMs).
+   */
+  readonly quietMs?: number;
+  /** A changed file is applied, whatever it holds, once unchanged for this long (default 50 ms). */
   readonly settleMs?: number;
   /** ... and at the latest this long after its first change (default 1 s). */
   readonly maxSettleMs?: number;
@@ -52,6 +60,12 @@ interface Work {
   /** Read every listed file (and parse those whose text changed). */
   readAll: boolean;
   readonly files: Set<string>;
+  /** Files quiet only briefly, with their watcher token: applied only if evidently whole. */
+  readonly early: Map<string, number>;
+}
+
+function noWork(): Work {
+  return { relist: false, readAll: false, files: new Set(), early: new Map() };
 }
 
 const YAML_FILE = /\.ya?ml$/i;
@@ -62,6 +76,9 @@ export class ConfigDirSource implements Source {
   readonly name: string;
   private readonly log: Logger;
   private readonly files = new Map<string, FileState>();
+  /** Which file serves each object key (every file's good objects; never two files for one key). */
+  private readonly owners = new Map<string, { readonly file: string; readonly document: number }>();
+  private readonly combined = new CombinedObjects();
   private readonly maxFileBytes: number;
   private readonly parse: (file: string, text: string, previous?: DocumentReuse) => ParsedText;
   private current: ObjectSet | undefined;
@@ -69,7 +86,7 @@ export class ConfigDirSource implements Source {
   private serviceNames: Map<string, V1Service> | undefined;
   private sink: SourceSink | undefined;
   private watcher: SettlingWatcher | undefined;
-  private work: Work = { relist: false, readAll: false, files: new Set() };
+  private work: Work = noWork();
   private running: Promise<ReloadResult> | undefined;
   private stopped = false;
   private readonly listeners = new Set<(result: ReloadResult) => void>();
@@ -89,6 +106,7 @@ export class ConfigDirSource implements Source {
     // Watch before the first scan, so a change during the scan triggers another pass.
     if (this.options.watch !== false) {
       this.watcher = new SettlingWatcher(this.dir, {
+        quietMs: this.options.quietMs ?? 10,
         settleMs: this.options.settleMs ?? 50,
         maxSettleMs: this.options.maxSettleMs ?? 1000,
         log: this.log,
@@ -114,7 +132,7 @@ export class ConfigDirSource implements Source {
 
   /** The objects currently served (every file's last good content, files in path order). */
   objects(): ObjectSet {
-    return this.current ?? objectSetOf([]);
+    return this.current ?? EMPTY_OBJECTS;
   }
 
   /** The current problem of every file that has one (sorted by file). */
@@ -124,11 +142,7 @@ export class ConfigDirSource implements Source {
 
   /** Where each object served comes from, by object key (`Kind/namespace/name`): for messages. */
   origins(): Map<string, { readonly file: string; readonly document: number }> {
-    const out = new Map<string, { file: string; document: number }>();
-    for (const [file, state] of this.files) {
-      for (const o of state.good) out.set(o.key, { file, document: o.document });
-    }
-    return out;
+    return new Map(this.owners);
   }
 
   /** The Service a file currently serves under this name (the registry leaves those alone). */
@@ -153,6 +167,7 @@ export class ConfigDirSource implements Source {
   private onSettled(changes: SettledChanges): void {
     if (this.stopped) return;
     for (const f of changes.files) this.work.files.add(f);
+    for (const [f, token] of changes.early) this.work.early.set(f, token);
     this.work.relist ||= changes.relist;
     this.work.readAll ||= changes.rereadAll;
     this.drain().catch((err: Error) => this.log.error('config reload failed', { reason: err.message }));
@@ -167,7 +182,7 @@ export class ConfigDirSource implements Source {
       let result: ReloadResult = { changed: false, errors: this.errors() };
       while (!this.stopped && this.hasWork()) {
         const work = this.work;
-        this.work = { relist: false, readAll: false, files: new Set() };
+        this.work = noWork();
         result = await this.pass(work);
         changedAny ||= result.changed;
       }
@@ -178,7 +193,7 @@ export class ConfigDirSource implements Source {
   }
 
   private hasWork(): boolean {
-    return this.work.relist || this.work.readAll || this.work.files.size > 0;
+    return this.work.relist || this.work.readAll || this.work.files.size > 0 || this.work.early.size > 0;
   }
 
   private async pass(work: Work): Promise<ReloadResult> {
@@ -192,10 +207,20 @@ export class ConfigDirSource implements Source {
       for (const file of this.files.keys()) if (!listed.has(file)) changed = this.removeFile(file) || changed;
       for (const file of found) if (work.readAll || !this.files.has(file)) toRead.add(file);
     }
-    const outcomes = await Promise.all([...toRead].sort().map(async (file) => [file, await readConfigFile(file, this.maxFileBytes)] as const));
+    // A file also due for a full read is read as settled.
+    const early = new Map([...work.early].filter(([file]) => !toRead.has(file)));
+    const outcomes = await Promise.all([...toRead, ...early.keys()].sort()
+      .map(async (file) => [file, await readConfigFile(file, this.maxFileBytes)] as const));
+    const confirmed: Array<readonly [string, number]> = [];
+    let waiting = 0;
     for (const [file, outcome] of outcomes) {
       try {
-        if (outcome.kind === 'gone') changed = this.removeFile(file) || changed;
+        const token = early.get(file);
+        if (token !== undefined) {
+          // Gone or unreadable may be a rewrite in progress: the settled read decides.
+          if (outcome.kind === 'text' && this.applyIfWhole(file, outcome.text)) confirmed.push([file, token]);
+          else waiting++;
+        } else if (outcome.kind === 'gone') changed = this.removeFile(file) || changed;
         else if (outcome.kind === 'error') this.unreadable(file, outcome.reason);
         else this.applyText(file, outcome.text);
       } catch (err) {
@@ -205,14 +230,16 @@ export class ConfigDirSource implements Source {
     }
     changed = this.acceptPending() || changed;
     if (changed || this.current === undefined) {
-      this.current = objectSetOf(this.effectiveObjects());
+      this.current = this.combined.objects();
       this.serviceNames = undefined;
     }
     const result: ReloadResult = { changed, errors: this.errors() };
     if (this.sink !== undefined && !this.stopped) {
       if (changed) this.sink.replace(this.name, this.current);
-      else this.sink.nothingChanged?.(this.name);
+      // A file still settling reports later; the store keeps waiting for it meanwhile.
+      else if (waiting === 0) this.sink.nothingChanged?.(this.name);
     }
+    for (const [file, token] of confirmed) this.watcher?.settledEarly(file, token);
     for (const listener of this.listeners) listener(result);
     return result;
   }
@@ -221,6 +248,8 @@ export class ConfigDirSource implements Source {
     const gone = this.files.get(file);
     if (gone === undefined) return false;
     this.files.delete(file);
+    for (const o of gone.good) if (this.owners.get(o.key)?.file === file) this.owners.delete(o.key);
+    this.combined.set(file, undefined);
     this.log.info('config file removed; its objects are gone', { file, objects: gone.good.length });
     return gone.good.length > 0;
   }
@@ -245,7 +274,37 @@ export class ConfigDirSource implements Source {
       this.setErrors(file, next, [{ file, document: null, reason: 'file is empty (being rewritten?); keeping its last good content; delete the file to remove its objects' }]);
       return;
     }
-    const parsed = this.parse(file, text, next.reuse);
+    this.useParsed(file, next, this.parse(file, text, next.reuse));
+  }
+
+  /**
+   * Applies text read before the file settled, if it shows it is whole: its last document is
+   * delimited (endsDelimited), it parses and validates, and it keeps every object the file serves
+   * (a rewrite paused after some documents would withdraw the rest). True when applied or
+   * unchanged; false leaves the file as it was, for its settled read.
+   */
+  private applyIfWhole(file: string, text: string): boolean {
+    const state = this.files.get(file);
+    if (state !== undefined && state.text === text) return true;
+    if (text.length === 0) return this.notWholeYet(file, 'it is empty');
+    // Most YAML files are turned down here, unparsed: their settled read parses them once.
+    if (!endsDelimited(text)) return this.notWholeYet(file, 'its last document is YAML, which does not show where it ends');
+    const parsed = this.parse(file, text, state?.reuse);
+    const reason = notWhole(parsed, state?.good ?? []);
+    if (reason !== undefined) return this.notWholeYet(file, reason);
+    const next: FileState = state ?? { text, good: [], errors: [] };
+    next.text = text;
+    next.pending = undefined;
+    this.useParsed(file, next, parsed);
+    return true;
+  }
+
+  private notWholeYet(file: string, reason: string): false {
+    this.log.debug('config file read before it settled is not evidently whole; applying it once settled', { file, reason });
+    return false;
+  }
+
+  private useParsed(file: string, next: FileState, parsed: ParsedText): void {
     next.reuse = parsed.reuse;
     for (const s of parsed.skipped) {
       this.log.debug('skipping a kind pilotfish does not use', { file, document: s.document, kind: s.kind, apiVersion: s.apiVersion });
@@ -257,6 +316,7 @@ export class ConfigDirSource implements Source {
       this.files.set(file, next);
     }
   }
+
   /**
    * Accepts pending file contents whose objects clash with no other file's objects in use.
    * An object already served from one file keeps being served from it; retried until nothing
@@ -269,16 +329,12 @@ export class ConfigDirSource implements Source {
     while (progress) {
       progress = false;
       conflicts.clear();
-      const owners = new Map<string, { file: string; document: number }>();
-      for (const [file, state] of this.files) {
-        for (const o of state.good) owners.set(o.key, { file, document: o.document });
-      }
       for (const file of [...this.files.keys()].sort()) {
         const state = this.files.get(file);
         if (state?.pending === undefined) continue;
         const clashes: ConfigError[] = [];
         for (const o of state.pending) {
-          const owner = owners.get(o.key);
+          const owner = this.owners.get(o.key);
           if (owner !== undefined && owner.file !== file) {
             clashes.push({
               file, document: o.document,
@@ -287,14 +343,15 @@ export class ConfigDirSource implements Source {
           }
         }
         if (clashes.length > 0) { conflicts.set(file, clashes); continue; }
-        for (const o of state.good) owners.delete(o.key);
-        for (const o of state.pending) owners.set(o.key, { file, document: o.document });
+        for (const o of state.good) this.owners.delete(o.key);
+        for (const o of state.pending) this.owners.set(o.key, { file, document: o.document });
         changedAny = true;
         progress = true;
         const hadErrors = state.errors.length > 0;
         state.good = state.pending;
         state.pending = undefined;
         state.errors = [];
+        this.combined.set(file, state.good);
         if (hadErrors) this.log.info('config file is valid again', { file, objects: state.good.length });
         else this.log.debug('config file loaded', { file, objects: state.good.length });
       }
@@ -319,15 +376,21 @@ export class ConfigDirSource implements Source {
     }
   }
 
-  private effectiveObjects(): ParsedObject[] {
-    return [...this.files.keys()].sort().flatMap((f) => this.files.get(f)?.good ?? []);
-  }
+}
+
+/** Why parsed text read before its file settled is not evidently whole; undefined when it is. */
+function notWhole(parsed: ParsedText, served: readonly ParsedObject[]): string | undefined {
+  if (parsed.errors.length > 0) return 'it does not parse or validate';
+  const keys = new Set(parsed.objects.map((o) => o.key));
+  const gone = served.filter((o) => !keys.has(o.key)).length;
+  if (gone > 0) return `${gone} of the objects it serves are missing`;
+  return undefined;
 }
 
 /** One-shot load without watching (for `pilotfish config-dump` and validation). */
 export async function loadConfigDir(dir: string, logger: Logger): Promise<{ objects: ObjectSet; errors: ConfigError[] }> {
   const source = new ConfigDirSource(dir, logger, { watch: false });
-  let objects: ObjectSet = objectSetOf([]);
+  let objects: ObjectSet = EMPTY_OBJECTS;
   await source.start({ replace: (_name, set) => { objects = set; } });
   await source.stop();
   return { objects, errors: source.errors() };

@@ -196,6 +196,20 @@ function parseChunk(text: string, lineOffset: number): DocumentOutcome[] {
 }
 
 /**
+ * Whether the text cannot be a file cut short inside a document by a writer still writing it.
+ * Files are written front to back, so every document but the last is followed by a `---` line
+ * already written; the last one must end where its content says: one whole JSON object (a proper
+ * prefix of a JSON object never parses) or nothing at all. A YAML document shows no end: cut at
+ * a line end it is still valid, with less in it. False says nothing against the text.
+ */
+export function endsDelimited(text: string): boolean {
+  let last = '';
+  for (const chunk of splitDocuments(text)) last = chunk.text;
+  const body = last.replace(/^---[ \t]*(?:\r?\n|$)/, '');
+  return /^(?:\s|#[^\n]*)*$/.test(body) || parseJsonDocument(last) !== undefined;
+}
+
+/**
  * A document written as one JSON object (generated manifests often are) through JSON.parse, some
  * 50 times faster than the YAML parser for the same value; anything else (comments, YAML) is undefined.
  */

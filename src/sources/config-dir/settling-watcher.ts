@@ -1,14 +1,22 @@
-// Watches the config directory's folders and reports which files changed, each once it has
-// settled: no event and an unchanged size, mtime and inode for `settleMs`. An in-place rewrite
-// (truncate, then write) is therefore read after the write, not in between; a file that never stops
+// Watches the config directory's folders and reports which files changed, in two steps. A file
+// with no event and an unchanged size, mtime and inode for `quietMs` is reported `early`: the
+// source reads it and applies it only if its text shows it is whole (parse-file.ts endsDelimited,
+// no object withdrawn), and then confirms it (settledEarly) so it is not reported again. Any
+// other file is reported once unchanged for `settleMs`: an in-place rewrite (truncate, then write)
+// paused mid-way is therefore read after the write, not in between; a file that never stops
 // changing is read anyway after `maxSettleMs`. Events name the file, so only changed files are read.
 import { promises as fsp, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../logging.js';
 
 export interface SettledChanges {
-  /** Config files (created, changed or removed) to read again. */
+  /** Config files (created, changed or removed) to read again and apply whatever they hold. */
   readonly files: ReadonlySet<string>;
+  /**
+   * Config files quiet for `quietMs` only, each with the token to confirm it with: apply one only
+   * if its content is evidently whole, else wait for its report in `files`.
+   */
+  readonly early: ReadonlyMap<string, number>;
   /** Something other than a config file changed (a folder, an unknown name): list the tree again. */
   readonly relist: boolean;
   /** A `..`-name changed (a ConfigMap volume swaps `..data`): every file may have new content. */
@@ -16,6 +24,8 @@ export interface SettledChanges {
 }
 
 interface SettlingWatcherOptions {
+  /** A file quiet this long is reported early (at most settleMs). */
+  readonly quietMs: number;
   readonly settleMs: number;
   readonly maxSettleMs: number;
   readonly log: Logger;
@@ -31,17 +41,22 @@ interface Pending {
   /** Fingerprint taken at the last event; compared with a fresh one once quiet. */
   seen: string | undefined;
   seq: number;
+  /** The seq last reported early: a file is reported early once per change. */
+  earlySeq: number;
 }
 
 export class SettlingWatcher {
   private readonly watchers = new Map<string, FSWatcher>();
   private readonly pending = new Map<string, Pending>();
+  private readonly quietMs: number;
   private relistAt: number | undefined;
   private rereadAll = false;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(private readonly root: string, private readonly opts: SettlingWatcherOptions) {}
+  constructor(private readonly root: string, private readonly opts: SettlingWatcherOptions) {
+    this.quietMs = Math.min(opts.quietMs, opts.settleMs);
+  }
 
   /** Watches exactly these folders (and the root). True when a folder was newly watched. */
   watchDirs(dirs: readonly string[]): boolean {
@@ -78,6 +93,17 @@ export class SettlingWatcher {
     return added;
   }
 
+  /**
+   * The source applied `file` from its early report `token`: it needs no report once settled.
+   * Ignored when the file changed again since (its next report still comes).
+   */
+  settledEarly(file: string, token: number): void {
+    const p = this.pending.get(file);
+    if (p === undefined || p.seq !== token) return;
+    this.pending.delete(file);
+    this.arm();
+  }
+
   close(): void {
     this.closed = true;
     for (const w of this.watchers.values()) w.close();
@@ -101,7 +127,7 @@ export class SettlingWatcher {
     if (!this.opts.isConfigFile(base)) { this.markRelist(); return; }
     const file = path.join(dir, base);
     const now = Date.now();
-    const p = this.pending.get(file) ?? { firstAt: now, lastAt: now, seen: undefined, seq: 0 };
+    const p = this.pending.get(file) ?? { firstAt: now, lastAt: now, seen: undefined, seq: 0, earlySeq: -1 };
     p.lastAt = now;
     const seq = ++p.seq;
     this.pending.set(file, p);
@@ -116,29 +142,43 @@ export class SettlingWatcher {
     this.opts.onChangeSeen?.();
   }
 
+  /** When `p` is next due: its early report, else its settled one, and never after its maximum. */
+  private dueAt(p: Pending): number {
+    const quiet = p.lastAt + (p.earlySeq === p.seq ? this.opts.settleMs : this.quietMs);
+    return Math.min(quiet, p.firstAt + this.opts.maxSettleMs);
+  }
+
   private arm(): void {
     if (this.closed) return;
     let due = Infinity;
-    for (const p of this.pending.values()) due = Math.min(due, Math.min(p.lastAt + this.opts.settleMs, p.firstAt + this.opts.maxSettleMs));
+    for (const p of this.pending.values()) due = Math.min(due, this.dueAt(p));
     if (this.relistAt !== undefined) due = Math.min(due, this.relistAt + this.opts.settleMs);
-    if (due === Infinity) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (due === Infinity) return;
     this.timer = setTimeout(() => { this.timer = undefined; void this.fire(); }, Math.max(0, due - Date.now()));
   }
 
   private async fire(): Promise<void> {
     const now = Date.now();
     const files = new Set<string>();
+    const early = new Map<string, number>();
     const checks: Array<Promise<void>> = [];
     for (const [file, p] of this.pending) {
+      if (now < this.dueAt(p)) continue;
       const overdue = now >= p.firstAt + this.opts.maxSettleMs;
-      if (!overdue && now < p.lastAt + this.opts.settleMs) continue;
+      const settled = overdue || now >= p.lastAt + this.opts.settleMs;
       const seq = p.seq;
       checks.push(fingerprint(file).then((fp) => {
         if (this.closed || p.seq !== seq) return;
         if (fp === p.seen || overdue) {
-          this.pending.delete(file);
-          files.add(file);
+          if (settled) {
+            this.pending.delete(file);
+            files.add(file);
+          } else {
+            p.earlySeq = seq;
+            early.set(file, seq);
+          }
         } else {
           // Changed without an event we saw (or while we looked): wait once more.
           p.seen = fp;
@@ -152,7 +192,7 @@ export class SettlingWatcher {
     if (relist) this.relistAt = undefined;
     const rereadAll = relist && this.rereadAll;
     if (rereadAll) this.rereadAll = false;
-    if (files.size > 0 || relist) this.opts.onSettled({ files, relist, rereadAll });
+    if (files.size > 0 || early.size > 0 || relist) this.opts.onSettled({ files, early, relist, rereadAll });
     this.arm();
   }
 }

@@ -29,6 +29,18 @@ endpoints: [{addresses: [${address}]}]
 `;
 }
 
+/** A Service and its EndpointSlice as generated manifests often are: one JSON object per document. */
+function jsonService(name: string, port: number, namespace = 'demo'): string {
+  return `${JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { ports: [{ name: 'http', port }] } })}\n`;
+}
+
+function jsonSlice(name: string, service: string, addresses: readonly string[], namespace = 'demo'): string {
+  return `${JSON.stringify({
+    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name, namespace, labels: { 'kubernetes.io/service-name': service } },
+    addressType: 'IPv4', ports: [{ name: 'http', port: 8080 }], endpoints: addresses.map((a) => ({ addresses: [a] })),
+  })}\n`;
+}
+
 /** Nine levels of nine aliases each: 9^9 nodes if expanded. */
 function aliasBomb(): string {
   const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x]'];
@@ -436,6 +448,113 @@ data: {a: b}
       }
       assert.deepEqual(missing, [], 'snapshots without a.yaml\'s objects');
       assert.deepEqual(source.errors(), []);
+    });
+
+    describe('before the settle window ends', () => {
+      const NOT_WHOLE = 'config file read before it settled is not evidently whole; applying it once settled';
+      // A settle window no test waits out: whatever is applied here was applied early.
+      const LONG = { settleMs: 600_000, maxSettleMs: 600_000 };
+      let lines: Array<Record<string, unknown>>;
+      let seen: () => void;
+
+      function loggingSource(options: ConfigDirOptions): ConfigDirSource {
+        const stream = new PassThrough();
+        lines = [];
+        seen = () => undefined;
+        let partial = '';
+        stream.on('data', (c: Buffer) => {
+          const parts = (partial + c.toString()).split('\n');
+          partial = parts.pop() ?? '';
+          for (const l of parts) if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+          seen();
+        });
+        return new ConfigDirSource(dir, createLogger('debug', stream), options);
+      }
+
+      /** The first log line from index `from` on that matches. */
+      function logged(from: number, match: (l: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+        return new Promise((resolve) => {
+          const check = (): void => {
+            const hit = lines.slice(from).find(match);
+            if (hit !== undefined) { seen = () => undefined; resolve(hit); }
+          };
+          seen = check;
+          check();
+        });
+      }
+
+      it('applies a rewrite whose text shows it is whole as soon as it is quiet, parsing it once', async () => {
+        await write('a.yaml', `${jsonService('a', 1)}---\n${jsonSlice('a-1', 'a', ['10.0.0.1'])}`);
+        const parsed: string[] = [];
+        const parse = (file: string, text: string, previous?: DocumentReuse): ParsedText => {
+          parsed.push(path.basename(file));
+          return parseConfigText(file, text, previous);
+        };
+        const source = new ConfigDirSource(dir, silentLogger(), { ...LONG, parse });
+        store = new SnapshotStore({ logger: silentLogger(), quietMs: 10 });
+        await store.start([source]);
+        parsed.length = 0;
+        for (let port = 2; port <= 4; port++) {
+          const next = store.next((s) => s.services.get('a.demo')?.ports[0]?.port === port && s.endpoints.get('a.demo')?.length === port);
+          const addresses = Array.from({ length: port }, (_, i) => `10.0.0.${i + 1}`);
+          await write('a.yaml', `${jsonService('a', port)}---\n${jsonSlice('a-1', 'a', addresses)}`);
+          await next;
+        }
+        assert.deepEqual(parsed, ['a.yaml', 'a.yaml', 'a.yaml']);
+      });
+
+      it('never applies a rewrite paused after a whole document that leaves out the rest of the file', async () => {
+        await write('a.yaml', `${jsonService('a', 1)}---\n${jsonSlice('a-1', 'a', ['10.0.0.1'])}`);
+        const source = loggingSource(LONG);
+        store = new SnapshotStore({ logger: silentLogger(), quietMs: 10 });
+        await store.start([source]);
+        const withdrawn: number[] = [];
+        const off = store.subscribe((s) => {
+          if (!s.services.has('a.demo') || (s.endpoints.get('a.demo')?.length ?? 0) === 0) withdrawn.push(s.version);
+        });
+        try {
+          for (let port = 2; port <= 4; port++) {
+            const from = lines.length;
+            const applied = store.next((s) => s.services.get('a.demo')?.ports[0]?.port === port).then(() => {
+              throw new Error(`the half-written file (port ${port}, no slice) was applied`);
+            });
+            const handle = await fsp.open(path.join(dir, 'a.yaml'), 'w');
+            // The Service alone is whole JSON, and valid: only the missing slice gives it away.
+            await handle.write(jsonService('a', port));
+            const turnedDown = await Promise.race([
+              logged(from, (l) => l.message === NOT_WHOLE && /objects it serves are missing/.test(String(l.reason))), applied,
+            ]);
+            applied.catch(() => undefined);
+            assert.equal(path.basename(String(turnedDown.file)), 'a.yaml');
+            assert.equal(store.current().services.get('a.demo')?.ports[0]?.port, port - 1, 'the half-written file was not applied');
+            const next = store.next((s) => s.services.get('a.demo')?.ports[0]?.port === port);
+            await handle.write(`---\n${jsonSlice('a-1', 'a', ['10.0.0.1'])}`);
+            await handle.close();
+            await next;
+          }
+        } finally {
+          off();
+        }
+        assert.deepEqual(withdrawn, [], 'snapshots without a.yaml\'s endpoints');
+        assert.deepEqual(source.errors(), []);
+      });
+
+      it('leaves a file whose last document is YAML to its settled read', async () => {
+        await write('a.yaml', service('a', 1));
+        await write('b.yaml', jsonService('b', 1));
+        const source = loggingSource(LONG);
+        store = new SnapshotStore({ logger: silentLogger(), quietMs: 10 });
+        await store.start([source]);
+        const from = lines.length;
+        await write('a.yaml', service('a', 2));
+        const turnedDown = await logged(from, (l) => l.message === NOT_WHOLE);
+        assert.match(String(turnedDown.reason), /last document is YAML/);
+        // Another file's whole edit still goes through meanwhile.
+        const next = store.next((s) => s.services.get('b.demo')?.ports[0]?.port === 2);
+        await write('b.yaml', jsonService('b', 2));
+        const s = await next;
+        assert.equal(s.services.get('a.demo')?.ports[0]?.port, 1, 'the YAML edit waits for its settle window');
+      });
     });
 
     it('a new bad file (alias bomb) does not stop edits to the others', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { MAX_DOCUMENTS_PER_FILE, objectSetOf, parseConfigText } from '../../../src/sources/config-dir/parse-file.js';
+import { endsDelimited, MAX_DOCUMENTS_PER_FILE, objectSetOf, parseConfigText } from '../../../src/sources/config-dir/parse-file.js';
 
 const SERVICE = `apiVersion: v1
 kind: Service
@@ -159,6 +159,25 @@ metadata: {name: web}
     const fifth = parseConfigText('f.yaml', `${doc('x', 9)}---\n${doc('a', 1)}`, fourth.reuse);
     assert.deepEqual(fifth.objects.map((o) => o.object), fourth.objects.map((o) => o.object));
     assert.ok(fifth.objects.every((o, i) => o.object === fourth.objects[i]?.object), 'nothing parsed again');
+  });
+
+  it('tells text whose last document shows its end (whole JSON, or nothing) from text that may be cut short', () => {
+    const json = '{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"}, "spec": {"ports": [{"name": "http", "port": 80}]}}';
+    // Whole: the last document is one JSON object, or empty after a `---` line already written.
+    for (const text of [json, `${json}\n`, `${SERVICE}---\n${json}\n`, `---\n${json}`, `${SERVICE}---\n`, `${SERVICE}---\n# end\n`, '', '  \n']) {
+      assert.equal(endsDelimited(text), true, JSON.stringify(text));
+    }
+    // Not evidently whole: a YAML last document (valid YAML cut at any line end), or JSON cut anywhere.
+    const cuts = [SERVICE, `${json}\n---\n${SERVICE}`, SERVICE.slice(0, SERVICE.indexOf('spec:')), `${json}\n---\n{"apiVersion": "v1"`];
+    for (let i = 1; i < json.length; i++) cuts.push(json.slice(0, i), `${SERVICE}---\n${json.slice(0, i)}`);
+    for (const text of cuts) assert.equal(endsDelimited(text), false, JSON.stringify(text));
+    // YAML cut at a line end really is valid, with less in it: why the parse alone cannot tell.
+    const slice = 'apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: web-1, namespace: shop, labels: {kubernetes.io/service-name: web}}\n' +
+      'addressType: IPv4\nendpoints:\n- addresses: [10.0.0.1]\n- addresses: [10.0.0.2]\n';
+    const cut = parseConfigText('f.yaml', slice.slice(0, slice.indexOf('- addresses: [10.0.0.2]')));
+    assert.deepEqual(cut.errors, []);
+    assert.equal(cut.objects.length, 1);
+    assert.equal(endsDelimited(slice.slice(0, slice.indexOf('- addresses: [10.0.0.2]'))), false);
   });
 
   it('reads a document written as JSON the same as YAML', () => {
