@@ -13,6 +13,7 @@ import { SERVICE_NAME_LABEL, SERVICE_PORT_ANNOTATION, SYNTHETIC_ANNOTATION, type
 import { deepEqual } from '../../deep-equal.js';
 import { localityOf } from './locality.js';
 import { matchesSelector, podEndpoint } from './pod-endpoints.js';
+import { placeService, placeSlice, uniqueEndpoints, type Placed } from './placed-endpoints.js';
 
 
 const DEFAULT_NAMESPACE = 'default';
@@ -102,12 +103,44 @@ interface ServiceEntry {
   /** Set when the endpoints came from the selector's Pods: a change to a Pod in this namespace may change them. */
   readonly podNamespace?: string;
   readonly endpoints: readonly Endpoint[];
+  /** The endpoints from slices in their order before duplicates go: what the next change starts from. */
+  readonly placed?: readonly Placed<TranslatedSlice>[];
 }
 
 interface SlicePorts {
   readonly service: Service;
   readonly portNames: ReadonlyMap<string, number>;
+  /** portNames as text: slices with equal port names translate an endpoint alike. */
+  readonly portsKey: string;
   readonly warnings: readonly string[];
+}
+
+/** One slice's endpoints as translated, and what that read: valid while both are the same. */
+interface TranslatedSlice {
+  readonly ports: SlicePorts;
+  /** Every `namespace/name` of a Pod looked up, and what was found under it. */
+  readonly podKeys: readonly string[];
+  readonly pods: readonly (V1Pod | undefined)[];
+  /** The Pod index generation the pods were last checked against. */
+  podsChecked: number;
+  readonly endpoints: readonly Endpoint[];
+  /** The endpoints placed in the model's order (placed-endpoints.ts). */
+  placed: readonly Placed<TranslatedSlice>[];
+}
+
+/** One slice endpoint's translation: valid for the same port names and the same Pod. */
+interface TranslatedEndpoint {
+  readonly portsKey: string;
+  readonly pod: V1Pod | undefined;
+  readonly endpoint: Endpoint;
+}
+
+/** Where translateSlice reuses earlier work and records what it read. */
+interface SliceOutput {
+  readonly endpoints: Endpoint[];
+  readonly podKeys: string[];
+  readonly pods: (V1Pod | undefined)[];
+  readonly memo: WeakMap<object, TranslatedEndpoint>;
 }
 
 /**
@@ -124,6 +157,19 @@ export class Translator {
   private readonly slicePorts = new WeakMap<V1EndpointSlice, SlicePorts>();
   private readonly sliceKeys = new WeakMap<V1EndpointSlice, string>();
   private readonly podInfoMemo = new WeakMap<V1Pod, PodInfo>();
+  /**
+   * Per slice, and per slice endpoint object: a source that rebuilds a slice around unchanged
+   * endpoint objects (the registry adding one to a slice of 100) has one endpoint translated, and
+   * the others keep their model objects, so comparing and encoding them downstream is cheap too.
+   */
+  private readonly translatedSlices = new WeakMap<V1EndpointSlice, TranslatedSlice>();
+  private readonly translatedEndpoints = new WeakMap<object, TranslatedEndpoint>();
+  /** An endpoint's sort key (address, then ports): sorting a service of thousands builds none twice. */
+  private readonly sortKeys = new WeakMap<Endpoint, string>();
+  /** Moves whenever the Pod index changes: a slice that looked Pods up checks them again then. */
+  private podsGeneration = 0;
+  /** Services' endpoint lists that prepare() sorted, by service key: translate() starts from them. */
+  private readonly prepared = new Map<string, readonly Placed<TranslatedSlice>[]>();
   private readonly namespaceMemo = new WeakMap<V1Namespace, { info: NamespaceInfo; warning?: string }>();
   private entries = new Map<string, ServiceEntry>();
   private podList: readonly V1Pod[] | undefined;
@@ -158,8 +204,53 @@ export class Translator {
     }
   }
 
+  /**
+   * Translates, one slice per step (each yields how many endpoints it translated, or sorted),
+   * the endpoints that translate() would translate anew for
+   * `objects`, and keeps them where translate() looks first (its per-slice memory): so a caller
+   * can spread a large change over several tasks and then translate() it in one short one. What
+   * translate() returns is the same with or without it: everything kept here is checked again
+   * there (a Pod looked up before the Pods were re-indexed, a Service that changed meanwhile).
+   */
+  *prepare(objects: ObjectSet): Generator<number, void, undefined> {
+    try {
+      const services = this.updateServices(objects.services);
+      const slicesOf = new Map<string, TranslatedSlice[]>();
+      const touched = new Set<string>();
+      for (const slice of this.sortSlices(objects.endpointSlices)) {
+        const namespace = slice.metadata?.namespace ?? DEFAULT_NAMESPACE;
+        const serviceName = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+        if (serviceName === undefined || slice.addressType === 'FQDN') continue;
+        const key = this.sliceServiceKey(slice, namespace, serviceName);
+        const service = services.get(key);
+        if (service === undefined) continue;
+        const ports = this.portsOf(slice, service, () => `EndpointSlice ${nsName(slice)}`);
+        if (ports.portNames.size === 0) continue;
+        let translated = this.knownSlice(slice, ports);
+        if (translated === undefined) {
+          translated = this.translatedSlice(slice, ports);
+          touched.add(key);
+          yield translated.endpoints.length;
+        }
+        const list = slicesOf.get(key);
+        if (list === undefined) slicesOf.set(key, [translated]);
+        else list.push(translated);
+      }
+      // The sort of each changed service, from the last list it has: translate() merges in what changes after this.
+      for (const key of touched) {
+        const placed = placeService(slicesOf.get(key) ?? [], this.prepared.get(key) ?? this.entries.get(key)?.placed);
+        this.prepared.set(key, placed);
+        yield placed.length;
+      }
+    } catch (err) {
+      this.reset();
+      throw err;
+    }
+  }
+
   private reset(): void {
     this.entries = new Map();
+    this.prepared.clear();
     this.podList = undefined;
     this.pods = new Map();
     this.podsByNamespace = undefined;
@@ -209,6 +300,7 @@ export class Translator {
       endpoints.set(key, entry.endpoints);
     }
     this.entries = entries;
+    this.prepared.clear();
 
     const namespaces = this.updateNamespaces(objects.namespaces);
     warnings.push(...namespaces.warnings);
@@ -247,7 +339,10 @@ export class Translator {
       this.podInfos = infos;
     }
     this.pods = pods;
-    if (changed.size > 0) this.podsByNamespace = undefined;
+    if (changed.size > 0) {
+      this.podsByNamespace = undefined;
+      this.podsGeneration++;
+    }
     this.podList = list;
     return changed;
   }
@@ -328,22 +423,78 @@ export class Translator {
     const known = this.slicePorts.get(slice);
     if (known !== undefined && known.service === service) return known;
     const warnings: string[] = [];
-    const ports: SlicePorts = { service, portNames: slicePortNames(slice, service, who(), warnings), warnings };
+    const portNames = slicePortNames(slice, service, who(), warnings);
+    const ports: SlicePorts = { service, portNames, portsKey: JSON.stringify([...portNames]), warnings };
     this.slicePorts.set(slice, ports);
     return ports;
   }
 
   private translateEndpoints(key: string, service: Service, slices: readonly V1EndpointSlice[], before: ServiceEntry | undefined): ServiceEntry {
     this.hooks.onServiceEndpoints?.(key);
-    const list: Endpoint[] = [];
+    const translations: TranslatedSlice[] = [];
     const podKeys: string[] = [];
     for (const slice of slices) {
       const ports = this.portsOf(slice, service, () => `EndpointSlice ${nsName(slice)}`);
-      if (ports.portNames.size > 0) translateSlice(slice, ports.portNames, this.pods, list, podKeys);
+      if (ports.portNames.size === 0) continue;
+      const translated = this.translatedSlice(slice, ports);
+      translations.push(translated);
+      for (const k of translated.podKeys) podKeys.push(k);
     }
-    let endpoints: readonly Endpoint[] = dedupe(list.sort(compareEndpoints));
+    const placed = placeService(translations, this.prepared.get(key) ?? before?.placed);
+    let endpoints: readonly Endpoint[] = uniqueEndpoints(placed);
     if (before !== undefined && deepEqual(before.endpoints, endpoints)) endpoints = before.endpoints;
-    return { service, slices, podKeys, endpoints };
+    return { service, slices, podKeys, endpoints, placed };
+  }
+
+  private knownSlice(slice: V1EndpointSlice, ports: SlicePorts): TranslatedSlice | undefined {
+    const known = this.translatedSlices.get(slice);
+    return known !== undefined && known.ports === ports && this.samePods(known) ? known : undefined;
+  }
+
+  private translatedSlice(slice: V1EndpointSlice, ports: SlicePorts): TranslatedSlice {
+    const known = this.knownSlice(slice, ports);
+    if (known !== undefined) return known;
+    const out: SliceOutput = { endpoints: [], podKeys: [], pods: [], memo: this.translatedEndpoints };
+    translateSlice(slice, ports, this.pods, out);
+    const translated: TranslatedSlice = { ports, podKeys: out.podKeys, pods: out.pods, podsChecked: this.podsGeneration, endpoints: out.endpoints, placed: [] };
+    translated.placed = placeSlice(out.endpoints, translated, nsName(slice), (e) => this.sortKey(e));
+    this.translatedSlices.set(slice, translated);
+    return translated;
+  }
+
+  private sortKey(endpoint: Endpoint): string {
+    let key = this.sortKeys.get(endpoint);
+    if (key === undefined) {
+      // NUL sorts below any character of an address: comparing the joined text compares the address, then the ports.
+      key = `${endpoint.address}\u0000${portsText(endpoint)}`;
+      this.sortKeys.set(endpoint, key);
+    }
+    return key;
+  }
+
+  /** Whether every Pod the slice looked up is still the same object. */
+  private samePods(t: TranslatedSlice): boolean {
+    if (t.podsChecked === this.podsGeneration) return true;
+    for (let i = 0; i < t.podKeys.length; i++) if (this.pods.get(t.podKeys[i] ?? '') !== t.pods[i]) return false;
+    t.podsChecked = this.podsGeneration;
+    return true;
+  }
+
+  /**
+   * Sorted by address, then ports, healthier first, then Pod name (stable, so equal ones keep
+   * slice order); the same address and ports listed twice (slices overlap briefly during
+   * updates) kept once: the first, the one that can take traffic.
+   */
+  private sortedUnique(list: readonly Endpoint[]): Endpoint[] {
+    const keyed = list.map((endpoint) => ({ key: this.sortKey(endpoint), endpoint }));
+    keyed.sort((a, b) => compareText(a.key, b.key) || rank(b.endpoint) - rank(a.endpoint)
+      || compareText(a.endpoint.podName ?? '', b.endpoint.podName ?? ''));
+    const out: Endpoint[] = [];
+    for (let i = 0; i < keyed.length; i++) {
+      const k = keyed[i];
+      if (k !== undefined && (i === 0 || keyed[i - 1]?.key !== k.key)) out.push(k.endpoint);
+    }
+    return out;
   }
 
   /** Endpoints the way Kubernetes' EndpointSlice controller makes them from the selector's Pods. */
@@ -356,7 +507,7 @@ export class Translator {
       const endpoint = podEndpoint(pod, service);
       if (endpoint !== undefined) list.push(endpoint);
     }
-    let endpoints: readonly Endpoint[] = dedupe(list.sort(compareEndpoints));
+    let endpoints: readonly Endpoint[] = this.sortedUnique(list);
     if (before !== undefined && deepEqual(before.endpoints, endpoints)) endpoints = before.endpoints;
     return { service, slices: [], podKeys: [], podNamespace: service.namespace, endpoints };
   }
@@ -470,44 +621,57 @@ function targetPortOf(target: number | string | undefined, port: number): number
   return target;
 }
 
-/** Appends the slice's endpoints; records the key of every Pod looked up. */
-function translateSlice(
-  slice: V1EndpointSlice, portNames: ReadonlyMap<string, number>, pods: ReadonlyMap<string, V1Pod>,
-  out: Endpoint[], podKeys: string[],
-): void {
+/**
+ * Appends the slice's endpoints; records the key of every Pod looked up and what it found. An
+ * endpoint object translated before with the same port names and Pod keeps its model object.
+ */
+function translateSlice(slice: V1EndpointSlice, ports: SlicePorts, pods: ReadonlyMap<string, V1Pod>, out: SliceOutput): void {
   const namespace = slice.metadata?.namespace ?? DEFAULT_NAMESPACE;
   for (const ep of slice.endpoints ?? []) {
     // Addresses of one endpoint are fungible; consumers may use the first only.
     const address = ep.addresses?.[0];
     if (address === undefined) continue;
-    const ports: Record<string, number> = {};
-    for (const [servicePortName, number] of portNames) ports[servicePortName] = number;
     const ref = ep.targetRef;
     const podName = ref?.kind === 'Pod' && ref.name ? ref.name : undefined;
     let pod: V1Pod | undefined;
     if (podName !== undefined) {
       const podKey = `${ref?.namespace ?? namespace}/${podName}`;
-      podKeys.push(podKey);
       pod = pods.get(podKey);
+      out.podKeys.push(podKey);
+      out.pods.push(pod);
     }
-    const podLabels = pod?.metadata?.labels ?? {};
-    const ready = ep.conditions?.ready ?? true;
-    const endpoint: { -readonly [K in keyof Endpoint]: Endpoint[K] } = {
-      address,
-      ports,
-      ready,
-      serving: ep.conditions?.serving ?? ready,
-      terminating: ep.conditions?.terminating ?? false,
-      locality: localityOf(ep.zone, ep.deprecatedTopology ?? {}, podLabels),
-      labels: { ...podLabels },
-    };
-    if (podName !== undefined) endpoint.podName = podName;
-    const serviceAccount = pod?.spec?.serviceAccountName;
-    if (serviceAccount) endpoint.serviceAccount = serviceAccount;
-    const hints = (ep.hints?.forZones ?? []).map((z) => z.name).filter((z) => z !== '');
-    if (hints.length > 0) endpoint.zoneHints = hints;
-    out.push(endpoint);
+    const known = out.memo.get(ep);
+    if (known !== undefined && known.portsKey === ports.portsKey && known.pod === pod) {
+      out.endpoints.push(known.endpoint);
+      continue;
+    }
+    const endpoint = translateEndpoint(ep, address, ports.portNames, podName, pod);
+    out.memo.set(ep, { portsKey: ports.portsKey, pod, endpoint });
+    out.endpoints.push(endpoint);
   }
+}
+
+function translateEndpoint(ep: NonNullable<V1EndpointSlice['endpoints']>[number], address: string,
+  portNames: ReadonlyMap<string, number>, podName: string | undefined, pod: V1Pod | undefined): Endpoint {
+  const ports: Record<string, number> = {};
+  for (const [servicePortName, number] of portNames) ports[servicePortName] = number;
+  const podLabels = pod?.metadata?.labels ?? {};
+  const ready = ep.conditions?.ready ?? true;
+  const endpoint: { -readonly [K in keyof Endpoint]: Endpoint[K] } = {
+    address,
+    ports,
+    ready,
+    serving: ep.conditions?.serving ?? ready,
+    terminating: ep.conditions?.terminating ?? false,
+    locality: localityOf(ep.zone, ep.deprecatedTopology ?? {}, podLabels),
+    labels: { ...podLabels },
+  };
+  if (podName !== undefined) endpoint.podName = podName;
+  const serviceAccount = pod?.spec?.serviceAccountName;
+  if (serviceAccount) endpoint.serviceAccount = serviceAccount;
+  const hints = (ep.hints?.forZones ?? []).map((z) => z.name).filter((z) => z !== '');
+  if (hints.length > 0) endpoint.zoneHints = hints;
+  return endpoint;
 }
 
 /**
@@ -546,22 +710,9 @@ function portsText(e: Endpoint): string {
   return Object.keys(e.ports).sort().map((k) => `${k}=${e.ports[k]}`).join(',');
 }
 
-function compareEndpoints(a: Endpoint, b: Endpoint): number {
-  return compareText(a.address, b.address) || compareText(portsText(a), portsText(b))
-    || rank(b) - rank(a) || compareText(a.podName ?? '', b.podName ?? '');
-}
-
 /** Healthier first, so the duplicate kept is the one that can take traffic. */
 function rank(e: Endpoint): number {
   return (e.ready ? 2 : 0) + (e.serving ? 1 : 0);
-}
-
-/** The same address and ports listed twice (slices overlap briefly during updates): keep the first. */
-function dedupe(sorted: Endpoint[]): Endpoint[] {
-  return sorted.filter((e, i) => {
-    const prev = sorted[i - 1];
-    return prev === undefined || prev.address !== e.address || portsText(prev) !== portsText(e);
-  });
 }
 
 function compareText(a: string, b: string): number {
