@@ -10,7 +10,7 @@
 import type { Logger } from '../logging.js';
 import type { Endpoint, Service } from '../model/mesh.js';
 import { EMPTY_SNAPSHOT, type MeshSnapshot, type NamespaceInfo, type PodInfo, type ObjectRejection, type RoutingObjects } from '../model/snapshot.js';
-import { Debouncer, type Timers } from './debounce.js';
+import { Debouncer, realTimers, type Timers } from './debounce.js';
 import { deepEqual } from '../deep-equal.js';
 import { ObjectSetMerger } from './merge.js';
 import { EMPTY_OBJECTS, type CustomObject, type ObjectSet } from '../sources/objects.js';
@@ -39,13 +39,15 @@ interface SnapshotStoreOptions {
   readonly translate?: TranslateOptions;
   /** Only namespaces whose labels match are read (discovery-filter.ts); absent: every namespace. */
   readonly discoverySelector?: LabelSelector;
+  /** How long preparing a large translation may hold the event loop at once (default PREPARE_SLICE_MS; tests: 0). */
+  readonly prepareSliceMs?: number;
 }
 
 type SnapshotListener = (snapshot: MeshSnapshot) => void;
 
 /**
  * How long preparing a translation may hold the event loop at once, and how many endpoints it
- * translates before it may give the loop back. A publish whose preparation fits in either runs in
+ * translates or sorts before it may give the loop back. A publish whose preparation fits in either runs in
  * the same task, as it would without one (so small changes publish exactly as before, whatever the
  * machine's load); /healthz and xDS streams wait about PREPARE_SLICE_MS behind a large one.
  */
@@ -90,11 +92,15 @@ export class SnapshotStore implements SourceSink {
   private preparing = false;
   /** Set while flush() runs: the publish it causes happens now, whatever its size. */
   private flushing = false;
+  private readonly timers: Timers;
+  private readonly prepareSliceMs: number;
 
   constructor(options: SnapshotStoreOptions) {
     this.log = options.logger.child({ component: 'store' });
     this.translator = new Translator(options.translatorHooks, options.translate);
     this.discovery = options.discoverySelector ? new DiscoveryFilter(options.discoverySelector) : undefined;
+    this.timers = options.timers ?? realTimers;
+    this.prepareSliceMs = options.prepareSliceMs ?? PREPARE_SLICE_MS;
     this.debouncer = new Debouncer(() => this.publishPrepared(), {
       quietMs: options.quietMs ?? 100,
       maxDelayMs: options.maxDelayMs ?? 10_000,
@@ -226,7 +232,7 @@ export class SnapshotStore implements SourceSink {
     let steps: Iterator<number, void, undefined>;
     try {
       steps = this.translator.prepare(this.translationInput().objects);
-      if (runFor(steps, PREPARE_SLICE_MS, PREPARE_MIN_ENDPOINTS)) {
+      if (this.runFor(steps, PREPARE_MIN_ENDPOINTS)) {
         this.publish(false);
         return;
       }
@@ -244,13 +250,28 @@ export class SnapshotStore implements SourceSink {
       do {
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (this.stopped) return;
-      } while (!runFor(steps, PREPARE_SLICE_MS, 0));
+      } while (!this.runFor(steps, 0));
     } catch {
       // Translation failed part-way: publish() translates again, and reports what failed.
     } finally {
       this.preparing = false;
     }
     if (!this.stopped) this.publish(false);
+  }
+
+  /**
+   * Runs steps (each says how much work it did) until they are done, true, or until both the
+   * slice's time has passed and `minWork` was done, false.
+   */
+  private runFor(steps: Iterator<number, void, undefined>, minWork: number): boolean {
+    const until = this.timers.now() + this.prepareSliceMs;
+    let work = 0;
+    for (;;) {
+      const step = steps.next();
+      if (step.done === true) return true;
+      work += step.value;
+      if (work >= minWork && this.timers.now() >= until) return false;
+    }
   }
 
   /** Every source's objects merged (precedence, conflicts) and, with discovery selectors, filtered. */
@@ -446,21 +467,6 @@ function shareEntries<V>(prev: ReadonlyMap<string, V>, next: ReadonlyMap<string,
   // Same content: keep the previous map itself, so consumers can skip work on identity.
   if (changed.size === 0 && map.size === prev.size) return { map: prev, changed };
   return { map, changed };
-}
-
-/**
- * Runs steps (each says how much work it did) until they are done, true, or until both `budgetMs`
- * have passed and `minWork` was done, false.
- */
-function runFor(steps: Iterator<number, void, undefined>, budgetMs: number, minWork: number): boolean {
-  const until = performance.now() + budgetMs;
-  let work = 0;
-  for (;;) {
-    const step = steps.next();
-    if (step.done === true) return true;
-    work += step.value;
-    if (work >= minWork && performance.now() >= until) return false;
-  }
 }
 
 /** Logs lines not logged last time; returns the new set (a line that disappears may log again later). */
