@@ -6,7 +6,7 @@
 // registry, the store or the push shows up as a slow /healthz.
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,8 +94,13 @@ async function modelVersionWith(httpAddress: string, service: string, endpoints:
 
 export async function runRegistryBurst(o: RegistryBurstOptions): Promise<RegistryBurstResult> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pilotfish-bench-registry-'));
+  const configDir = path.join(dir, 'config');
+  const stateDir = path.join(dir, 'state');
+  await Promise.all([mkdir(configDir), mkdir(stateDir)]);
   const server = await ServerProcess.start({
-    configDir: dir, registryStateFile: path.join(dir, 'registry-state.json'),
+    // The state file beside the config directory, not in it: its journal, written thousands of
+    // times, would otherwise be a directory event (and a rescan) for the file source every time.
+    configDir, registryStateFile: path.join(stateDir, 'registry-state.json'),
     ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
   });
   try {

@@ -247,10 +247,14 @@ export class SnapshotStore implements SourceSink {
 
   private async finishPreparing(steps: Iterator<number, void, undefined>): Promise<void> {
     try {
-      do {
+      let done = false;
+      while (!done) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (this.stopped) return;
-      } while (!this.runFor(steps, 0));
+        done = this.runFor(steps, 0);
+      }
+      // The publish in a task of its own: the last step may have used the whole slice.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     } catch {
       // Translation failed part-way: publish() translates again, and reports what failed.
     } finally {
