@@ -34,9 +34,9 @@ export function comparePlaced<F>(a: Placed<F>, b: Placed<F>): number {
     || compareText(a.sliceName, b.sliceName) || a.index - b.index;
 }
 
-/** One slice's endpoints, placed and sorted. */
-export function placeSlice<F>(endpoints: readonly Endpoint[], from: F, sliceName: string, keyOf: (e: Endpoint) => string): Placed<F>[] {
-  return endpoints.map((endpoint, index) => ({ key: keyOf(endpoint), endpoint, from, sliceName, index })).sort(comparePlaced);
+/** One slice's endpoints (each with its key: address, NUL, ports), placed and sorted. */
+export function placeSlice<F>(endpoints: readonly Endpoint[], keys: readonly string[], from: F, sliceName: string): Placed<F>[] {
+  return endpoints.map((endpoint, index) => ({ key: keys[index] ?? '', endpoint, from, sliceName, index })).sort(comparePlaced);
 }
 
 /** Two sorted lists as one. */

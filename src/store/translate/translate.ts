@@ -133,11 +133,15 @@ interface TranslatedEndpoint {
   readonly portsKey: string;
   readonly pod: V1Pod | undefined;
   readonly endpoint: Endpoint;
+  /** Its sort key (placed-endpoints.ts): a service of thousands sorted again builds none anew. */
+  readonly key: string;
 }
 
 /** Where translateSlice reuses earlier work and records what it read. */
 interface SliceOutput {
   readonly endpoints: Endpoint[];
+  /** Each endpoint's sort key. */
+  readonly keys: string[];
   readonly podKeys: string[];
   readonly pods: (V1Pod | undefined)[];
   readonly memo: WeakMap<object, TranslatedEndpoint>;
@@ -164,8 +168,6 @@ export class Translator {
    */
   private readonly translatedSlices = new WeakMap<V1EndpointSlice, TranslatedSlice>();
   private readonly translatedEndpoints = new WeakMap<object, TranslatedEndpoint>();
-  /** An endpoint's sort key (address, then ports): sorting a service of thousands builds none twice. */
-  private readonly sortKeys = new WeakMap<Endpoint, string>();
   /** Moves whenever the Pod index changes: a slice that looked Pods up checks them again then. */
   private podsGeneration = 0;
   /** Services' endpoint lists that prepare() sorted, by service key: translate() starts from them. */
@@ -454,22 +456,12 @@ export class Translator {
   private translatedSlice(slice: V1EndpointSlice, ports: SlicePorts): TranslatedSlice {
     const known = this.knownSlice(slice, ports);
     if (known !== undefined) return known;
-    const out: SliceOutput = { endpoints: [], podKeys: [], pods: [], memo: this.translatedEndpoints };
+    const out: SliceOutput = { endpoints: [], keys: [], podKeys: [], pods: [], memo: this.translatedEndpoints };
     translateSlice(slice, ports, this.pods, out);
     const translated: TranslatedSlice = { ports, podKeys: out.podKeys, pods: out.pods, podsChecked: this.podsGeneration, endpoints: out.endpoints, placed: [] };
-    translated.placed = placeSlice(out.endpoints, translated, nsName(slice), (e) => this.sortKey(e));
+    translated.placed = placeSlice(out.endpoints, out.keys, translated, nsName(slice));
     this.translatedSlices.set(slice, translated);
     return translated;
-  }
-
-  private sortKey(endpoint: Endpoint): string {
-    let key = this.sortKeys.get(endpoint);
-    if (key === undefined) {
-      // NUL sorts below any character of an address: comparing the joined text compares the address, then the ports.
-      key = `${endpoint.address}\u0000${portsText(endpoint)}`;
-      this.sortKeys.set(endpoint, key);
-    }
-    return key;
   }
 
   /** Whether every Pod the slice looked up is still the same object. */
@@ -486,7 +478,7 @@ export class Translator {
    * updates) kept once: the first, the one that can take traffic.
    */
   private sortedUnique(list: readonly Endpoint[]): Endpoint[] {
-    const keyed = list.map((endpoint) => ({ key: this.sortKey(endpoint), endpoint }));
+    const keyed = list.map((endpoint) => ({ key: sortKeyOf(endpoint), endpoint }));
     keyed.sort((a, b) => compareText(a.key, b.key) || rank(b.endpoint) - rank(a.endpoint)
       || compareText(a.endpoint.podName ?? '', b.endpoint.podName ?? ''));
     const out: Endpoint[] = [];
@@ -643,11 +635,14 @@ function translateSlice(slice: V1EndpointSlice, ports: SlicePorts, pods: Readonl
     const known = out.memo.get(ep);
     if (known !== undefined && known.portsKey === ports.portsKey && known.pod === pod) {
       out.endpoints.push(known.endpoint);
+      out.keys.push(known.key);
       continue;
     }
     const endpoint = translateEndpoint(ep, address, ports.portNames, podName, pod);
-    out.memo.set(ep, { portsKey: ports.portsKey, pod, endpoint });
+    const key = sortKeyOf(endpoint);
+    out.memo.set(ep, { portsKey: ports.portsKey, pod, endpoint, key });
     out.endpoints.push(endpoint);
+    out.keys.push(key);
   }
 }
 
@@ -704,6 +699,11 @@ function slicePortNames(slice: V1EndpointSlice, service: Service, who: string, w
     else warnings.push(`${who}: port "${name}" matches no port of Service ${service.namespace}/${service.name}; ignored`);
   }
   return result;
+}
+
+/** NUL sorts below any character of an address: comparing the joined text compares the address, then the ports. */
+function sortKeyOf(e: Endpoint): string {
+  return `${e.address}\u0000${portsText(e)}`;
 }
 
 function portsText(e: Endpoint): string {
