@@ -55,15 +55,20 @@ export function mergePlaced<F>(a: readonly Placed<F>[], b: readonly Placed<F>[])
   return out;
 }
 
+/** A service's endpoints in order, and the slice translations they come from. */
+export interface ServiceOrder<F> {
+  readonly from: readonly F[];
+  readonly placed: readonly Placed<F>[];
+}
+
 /**
- * The sorted list of a service whose slices now translate to `current` (in slice order), given
- * an earlier sorted list: its entries from translations still current are kept in place, the
- * others dropped, and the rest sorted and merged in.
+ * The order of a service whose slices now translate to `current` (in slice order), given an
+ * earlier one: its entries from translations still current are kept in place, the others
+ * dropped, and the new translations' entries sorted and merged in.
  */
 export function placeService<F extends { readonly placed: readonly Placed<F>[] }>(current: readonly F[],
-  earlier: readonly Placed<F>[] | undefined): readonly Placed<F>[] {
-  const earlierFrom = new Set<F>();
-  for (const p of earlier ?? []) earlierFrom.add(p.from);
+  earlier: ServiceOrder<F> | undefined): ServiceOrder<F> {
+  const earlierFrom = new Set<F>(earlier?.from);
   const kept = new Set<F>();
   const fresh: (readonly Placed<F>[])[] = [];
   for (const t of current) {
@@ -71,9 +76,9 @@ export function placeService<F extends { readonly placed: readonly Placed<F>[] }
     else fresh.push(t.placed);
   }
   const added = fresh.length === 1 ? (fresh[0] ?? []) : fresh.flat().sort(comparePlaced);
-  if (kept.size === 0) return added;
-  const base = kept.size === earlierFrom.size ? (earlier ?? []) : (earlier ?? []).filter((p) => kept.has(p.from));
-  return added.length === 0 ? base : mergePlaced(base, added);
+  if (earlier === undefined || kept.size === 0) return { from: current, placed: added };
+  const base = kept.size === earlierFrom.size ? earlier.placed : earlier.placed.filter((p) => kept.has(p.from));
+  return { from: current, placed: added.length === 0 ? base : mergePlaced(base, added) };
 }
 
 /** The endpoints in order, each address and ports once: the first (the healthiest) is kept. */

@@ -13,7 +13,7 @@ import { SERVICE_NAME_LABEL, SERVICE_PORT_ANNOTATION, SYNTHETIC_ANNOTATION, type
 import { deepEqual } from '../../deep-equal.js';
 import { localityOf } from './locality.js';
 import { matchesSelector, podEndpoint } from './pod-endpoints.js';
-import { placeService, placeSlice, uniqueEndpoints, type Placed } from './placed-endpoints.js';
+import { placeService, placeSlice, uniqueEndpoints, type Placed, type ServiceOrder } from './placed-endpoints.js';
 
 
 const DEFAULT_NAMESPACE = 'default';
@@ -104,7 +104,7 @@ interface ServiceEntry {
   readonly podNamespace?: string;
   readonly endpoints: readonly Endpoint[];
   /** The endpoints from slices in their order before duplicates go: what the next change starts from. */
-  readonly placed?: readonly Placed<TranslatedSlice>[];
+  readonly order?: ServiceOrder<TranslatedSlice>;
 }
 
 interface SlicePorts {
@@ -112,40 +112,38 @@ interface SlicePorts {
   readonly portNames: ReadonlyMap<string, number>;
   /** portNames as text: slices with equal port names translate an endpoint alike. */
   readonly portsKey: string;
+  /** The ports every endpoint of the slice gets, as its sort key writes them (portsText). */
+  readonly portsText: string;
   readonly warnings: readonly string[];
 }
 
-/** One slice's endpoints as translated, and what that read: valid while both are the same. */
+type SliceEndpoint = NonNullable<V1EndpointSlice['endpoints']>[number];
+
+/**
+ * One slice's endpoints as translated, and what that read: valid while both are the same. The
+ * per-endpoint arrays run in parallel (an entry per slice endpoint with an address).
+ */
 interface TranslatedSlice {
+  /** `namespace/name`: the next version of the slice reuses this one's endpoints. */
+  readonly name: string;
   readonly ports: SlicePorts;
   /** Every `namespace/name` of a Pod looked up, and what was found under it. */
   readonly podKeys: readonly string[];
   readonly pods: readonly (V1Pod | undefined)[];
   /** The Pod index generation the pods were last checked against. */
   podsChecked: number;
+  /** The slice's endpoint objects each endpoint was translated from, and the Pod it read. */
+  readonly sources: readonly SliceEndpoint[];
+  readonly sourcePods: readonly (V1Pod | undefined)[];
   readonly endpoints: readonly Endpoint[];
+  /** Each endpoint's sort key (placed-endpoints.ts). */
+  readonly keys: readonly string[];
   /** The endpoints placed in the model's order (placed-endpoints.ts). */
   placed: readonly Placed<TranslatedSlice>[];
 }
 
-/** One slice endpoint's translation: valid for the same port names and the same Pod. */
-interface TranslatedEndpoint {
-  readonly portsKey: string;
-  readonly pod: V1Pod | undefined;
-  readonly endpoint: Endpoint;
-  /** Its sort key (placed-endpoints.ts): a service of thousands sorted again builds none anew. */
-  readonly key: string;
-}
-
-/** Where translateSlice reuses earlier work and records what it read. */
-interface SliceOutput {
-  readonly endpoints: Endpoint[];
-  /** Each endpoint's sort key. */
-  readonly keys: string[];
-  readonly podKeys: string[];
-  readonly pods: (V1Pod | undefined)[];
-  readonly memo: WeakMap<object, TranslatedEndpoint>;
-}
+/** What translateSlice writes: TranslatedSlice's arrays, while they are being filled. */
+type SliceOutput = { -readonly [K in 'podKeys' | 'pods' | 'sources' | 'sourcePods' | 'endpoints' | 'keys']: Array<TranslatedSlice[K][number]> };
 
 /**
  * Translation with memory: sources keep unchanged objects identical between reports (and the
@@ -162,16 +160,16 @@ export class Translator {
   private readonly sliceKeys = new WeakMap<V1EndpointSlice, string>();
   private readonly podInfoMemo = new WeakMap<V1Pod, PodInfo>();
   /**
-   * Per slice, and per slice endpoint object: a source that rebuilds a slice around unchanged
-   * endpoint objects (the registry adding one to a slice of 100) has one endpoint translated, and
-   * the others keep their model objects, so comparing and encoding them downstream is cheap too.
+   * Per slice; and a new version of a slice reuses the translation of each endpoint object it
+   * shares with the version before (same ports, same Pod): a source that rebuilds a slice around
+   * unchanged endpoint objects (the registry adding one to a slice of 100) has one endpoint
+   * translated, and the others keep their model objects, so comparing them downstream is cheap too.
    */
   private readonly translatedSlices = new WeakMap<V1EndpointSlice, TranslatedSlice>();
-  private readonly translatedEndpoints = new WeakMap<object, TranslatedEndpoint>();
   /** Moves whenever the Pod index changes: a slice that looked Pods up checks them again then. */
   private podsGeneration = 0;
   /** Services' endpoint lists that prepare() sorted, by service key: translate() starts from them. */
-  private readonly prepared = new Map<string, readonly Placed<TranslatedSlice>[]>();
+  private readonly prepared = new Map<string, ServiceOrder<TranslatedSlice>>();
   private readonly namespaceMemo = new WeakMap<V1Namespace, { info: NamespaceInfo; warning?: string }>();
   private entries = new Map<string, ServiceEntry>();
   private podList: readonly V1Pod[] | undefined;
@@ -230,7 +228,7 @@ export class Translator {
         if (ports.portNames.size === 0) continue;
         let translated = this.knownSlice(slice, ports);
         if (translated === undefined) {
-          translated = this.translatedSlice(slice, ports);
+          translated = this.translatedSlice(slice, ports, this.previousSlices(key));
           touched.add(key);
           yield translated.endpoints.length;
         }
@@ -240,9 +238,9 @@ export class Translator {
       }
       // The sort of each changed service, from the last list it has: translate() merges in what changes after this.
       for (const key of touched) {
-        const placed = placeService(slicesOf.get(key) ?? [], this.prepared.get(key) ?? this.entries.get(key)?.placed);
-        this.prepared.set(key, placed);
-        yield placed.length;
+        const order = placeService(slicesOf.get(key) ?? [], this.prepared.get(key) ?? this.entries.get(key)?.order);
+        this.prepared.set(key, order);
+        yield order.placed.length;
       }
     } catch (err) {
       this.reset();
@@ -426,7 +424,8 @@ export class Translator {
     if (known !== undefined && known.service === service) return known;
     const warnings: string[] = [];
     const portNames = slicePortNames(slice, service, who(), warnings);
-    const ports: SlicePorts = { service, portNames, portsKey: JSON.stringify([...portNames]), warnings };
+    const portsText = [...portNames.keys()].sort().map((k) => `${k}=${portNames.get(k)}`).join(',');
+    const ports: SlicePorts = { service, portNames, portsKey: JSON.stringify([...portNames]), portsText, warnings };
     this.slicePorts.set(slice, ports);
     return ports;
   }
@@ -435,17 +434,20 @@ export class Translator {
     this.hooks.onServiceEndpoints?.(key);
     const translations: TranslatedSlice[] = [];
     const podKeys: string[] = [];
+    const previous = this.previousSlices(key, before);
     for (const slice of slices) {
       const ports = this.portsOf(slice, service, () => `EndpointSlice ${nsName(slice)}`);
       if (ports.portNames.size === 0) continue;
-      const translated = this.translatedSlice(slice, ports);
+      const translated = this.translatedSlice(slice, ports, previous);
       translations.push(translated);
       for (const k of translated.podKeys) podKeys.push(k);
     }
-    const placed = placeService(translations, this.prepared.get(key) ?? before?.placed);
-    let endpoints: readonly Endpoint[] = uniqueEndpoints(placed);
+    const order = placeService(translations, this.prepared.get(key) ?? before?.order);
+    let endpoints: readonly Endpoint[] = before !== undefined && order.placed === before.order?.placed
+      ? before.endpoints
+      : uniqueEndpoints(order.placed);
     if (before !== undefined && deepEqual(before.endpoints, endpoints)) endpoints = before.endpoints;
-    return { service, slices, podKeys, endpoints, placed };
+    return { service, slices, podKeys, endpoints, order };
   }
 
   private knownSlice(slice: V1EndpointSlice, ports: SlicePorts): TranslatedSlice | undefined {
@@ -453,13 +455,24 @@ export class Translator {
     return known !== undefined && known.ports === ports && this.samePods(known) ? known : undefined;
   }
 
-  private translatedSlice(slice: V1EndpointSlice, ports: SlicePorts): TranslatedSlice {
+  /** The service's latest slice translations by slice name (prepared, else published), looked up when first needed. */
+  private previousSlices(key: string, before = this.entries.get(key)): (name: string) => TranslatedSlice | undefined {
+    let byName: Map<string, TranslatedSlice> | undefined;
+    return (name) => {
+      byName ??= new Map((this.prepared.get(key) ?? before?.order)?.from.map((t) => [t.name, t]));
+      return byName.get(name);
+    };
+  }
+
+  private translatedSlice(slice: V1EndpointSlice, ports: SlicePorts, previousOf: (name: string) => TranslatedSlice | undefined): TranslatedSlice {
     const known = this.knownSlice(slice, ports);
     if (known !== undefined) return known;
-    const out: SliceOutput = { endpoints: [], keys: [], podKeys: [], pods: [], memo: this.translatedEndpoints };
-    translateSlice(slice, ports, this.pods, out);
-    const translated: TranslatedSlice = { ports, podKeys: out.podKeys, pods: out.pods, podsChecked: this.podsGeneration, endpoints: out.endpoints, placed: [] };
-    translated.placed = placeSlice(out.endpoints, out.keys, translated, nsName(slice));
+    const name = nsName(slice);
+    const previous = previousOf(name);
+    const out: SliceOutput = { podKeys: [], pods: [], sources: [], sourcePods: [], endpoints: [], keys: [] };
+    translateSlice(slice, ports, this.pods, out, previous?.ports.portsKey === ports.portsKey ? previous : undefined);
+    const translated: TranslatedSlice = { name, ports, podsChecked: this.podsGeneration, ...out, placed: [] };
+    translated.placed = placeSlice(out.endpoints, out.keys, translated, name);
     this.translatedSlices.set(slice, translated);
     return translated;
   }
@@ -615,10 +628,13 @@ function targetPortOf(target: number | string | undefined, port: number): number
 
 /**
  * Appends the slice's endpoints; records the key of every Pod looked up and what it found. An
- * endpoint object translated before with the same port names and Pod keeps its model object.
+ * endpoint object that `previous` (the slice's version before, with the same port names)
+ * translated from the same Pod keeps its model object.
  */
-function translateSlice(slice: V1EndpointSlice, ports: SlicePorts, pods: ReadonlyMap<string, V1Pod>, out: SliceOutput): void {
+function translateSlice(slice: V1EndpointSlice, ports: SlicePorts, pods: ReadonlyMap<string, V1Pod>, out: SliceOutput,
+  previous: TranslatedSlice | undefined): void {
   const namespace = slice.metadata?.namespace ?? DEFAULT_NAMESPACE;
+  const before = previous === undefined ? undefined : new Map(previous.sources.map((source, i) => [source, i]));
   for (const ep of slice.endpoints ?? []) {
     // Addresses of one endpoint are fungible; consumers may use the first only.
     const address = ep.addresses?.[0];
@@ -632,21 +648,26 @@ function translateSlice(slice: V1EndpointSlice, ports: SlicePorts, pods: Readonl
       out.podKeys.push(podKey);
       out.pods.push(pod);
     }
-    const known = out.memo.get(ep);
-    if (known !== undefined && known.portsKey === ports.portsKey && known.pod === pod) {
-      out.endpoints.push(known.endpoint);
-      out.keys.push(known.key);
-      continue;
+    out.sources.push(ep);
+    out.sourcePods.push(pod);
+    const i = before?.get(ep);
+    if (previous !== undefined && i !== undefined && previous.sourcePods[i] === pod) {
+      const endpoint = previous.endpoints[i];
+      const key = previous.keys[i];
+      if (endpoint !== undefined && key !== undefined) {
+        out.endpoints.push(endpoint);
+        out.keys.push(key);
+        continue;
+      }
     }
     const endpoint = translateEndpoint(ep, address, ports.portNames, podName, pod);
-    const key = sortKeyOf(endpoint);
-    out.memo.set(ep, { portsKey: ports.portsKey, pod, endpoint, key });
     out.endpoints.push(endpoint);
-    out.keys.push(key);
+    // The slice's ports are every endpoint's: their text is the slice's (portsText).
+    out.keys.push(`${address}\u0000${ports.portsText}`);
   }
 }
 
-function translateEndpoint(ep: NonNullable<V1EndpointSlice['endpoints']>[number], address: string,
+function translateEndpoint(ep: SliceEndpoint, address: string,
   portNames: ReadonlyMap<string, number>, podName: string | undefined, pod: V1Pod | undefined): Endpoint {
   const ports: Record<string, number> = {};
   for (const [servicePortName, number] of portNames) ports[servicePortName] = number;
