@@ -28,7 +28,7 @@ function rank(e: Endpoint): number {
 }
 
 /** The model's order, made total by the position in the input. */
-export function comparePlaced<F>(a: Placed<F>, b: Placed<F>): number {
+function comparePlaced<F>(a: Placed<F>, b: Placed<F>): number {
   return compareText(a.key, b.key) || rank(b.endpoint) - rank(a.endpoint)
     || compareText(a.endpoint.podName ?? '', b.endpoint.podName ?? '')
     || compareText(a.sliceName, b.sliceName) || a.index - b.index;
@@ -40,7 +40,7 @@ export function placeSlice<F>(endpoints: readonly Endpoint[], keys: readonly str
 }
 
 /** Two sorted lists as one. */
-export function mergePlaced<F>(a: readonly Placed<F>[], b: readonly Placed<F>[]): Placed<F>[] {
+function mergePlaced<F>(a: readonly Placed<F>[], b: readonly Placed<F>[]): Placed<F>[] {
   const out: Placed<F>[] = new Array<Placed<F>>(a.length + b.length);
   let i = 0;
   let j = 0;
