@@ -2,10 +2,15 @@
 // (100 ms quiet, at most 10 s late). Unchanged parts keep their identity across snapshots so
 // consumers can memoise on references: an unchanged service's endpoint array is the same array,
 // configGeneration moves only when something other than endpoints changed.
+//
+// A debounced publish whose translation would hold the event loop (thousands of new endpoints,
+// such as a registration burst into one service) first translates the changed slices a few at a
+// time, giving the loop back between them (Translator.prepare), and then publishes at once from
+// the objects as they are by then: one consistent snapshot, built in one short task.
 import type { Logger } from '../logging.js';
 import type { Endpoint, Service } from '../model/mesh.js';
 import { EMPTY_SNAPSHOT, type MeshSnapshot, type NamespaceInfo, type PodInfo, type ObjectRejection, type RoutingObjects } from '../model/snapshot.js';
-import { Debouncer, type Timers } from './debounce.js';
+import { Debouncer, realTimers, type Timers } from './debounce.js';
 import { deepEqual } from '../deep-equal.js';
 import { ObjectSetMerger } from './merge.js';
 import { EMPTY_OBJECTS, type CustomObject, type ObjectSet } from '../sources/objects.js';
@@ -34,9 +39,20 @@ interface SnapshotStoreOptions {
   readonly translate?: TranslateOptions;
   /** Only namespaces whose labels match are read (discovery-filter.ts); absent: every namespace. */
   readonly discoverySelector?: LabelSelector;
+  /** How long preparing a large translation may hold the event loop at once (default PREPARE_SLICE_MS; tests: 0). */
+  readonly prepareSliceMs?: number;
 }
 
 type SnapshotListener = (snapshot: MeshSnapshot) => void;
+
+/**
+ * How long preparing a translation may hold the event loop at once, and how many endpoints it
+ * translates or sorts before it may give the loop back. A publish whose preparation fits in either runs in
+ * the same task, as it would without one (so small changes publish exactly as before, whatever the
+ * machine's load); /healthz and xDS streams wait about PREPARE_SLICE_MS behind a large one.
+ */
+const PREPARE_SLICE_MS = 10;
+const PREPARE_MIN_ENDPOINTS = 1000;
 
 export class SnapshotStore implements SourceSink {
   /** Resolves with the first snapshot, published once every source's start() has resolved. */
@@ -72,12 +88,20 @@ export class SnapshotStore implements SourceSink {
   private readonly loggedRejections = new Map<string, Map<string, string>>();
   /** Wall-clock time of the first change not yet covered by a published snapshot. */
   private pendingSince: number | undefined;
+  /** Set while a large translation is being prepared in steps: its publish covers every change until it ends. */
+  private preparing = false;
+  /** Set while flush() runs: the publish it causes happens now, whatever its size. */
+  private flushing = false;
+  private readonly timers: Timers;
+  private readonly prepareSliceMs: number;
 
   constructor(options: SnapshotStoreOptions) {
     this.log = options.logger.child({ component: 'store' });
     this.translator = new Translator(options.translatorHooks, options.translate);
     this.discovery = options.discoverySelector ? new DiscoveryFilter(options.discoverySelector) : undefined;
-    this.debouncer = new Debouncer(() => this.publish(false), {
+    this.timers = options.timers ?? realTimers;
+    this.prepareSliceMs = options.prepareSliceMs ?? PREPARE_SLICE_MS;
+    this.debouncer = new Debouncer(() => this.publishPrepared(), {
       quietMs: options.quietMs ?? 100,
       maxDelayMs: options.maxDelayMs ?? 10_000,
       ...(options.timers !== undefined ? { timers: options.timers } : {}),
@@ -182,7 +206,84 @@ export class SnapshotStore implements SourceSink {
 
   /** Publishes pending changes now instead of waiting for the debounce. */
   flush(): void {
-    if (this.live) this.debouncer.flush();
+    if (!this.live) return;
+    const pending = this.debouncer.pending;
+    this.flushing = true;
+    try {
+      this.debouncer.flush();
+    } finally {
+      this.flushing = false;
+    }
+    // What a running preparation would publish is published now; its own publish then finds nothing new.
+    if (!pending && this.preparing) this.publish(false);
+  }
+
+  /**
+   * The debounced publish: prepares the translation in steps while it takes longer than
+   * PREPARE_SLICE_MS, then publishes. While a preparation runs, a further debounced publish has
+   * nothing to do: the one that ends it reads every source's objects as they are by then.
+   */
+  private publishPrepared(): void {
+    if (this.flushing) {
+      this.publish(false);
+      return;
+    }
+    if (this.preparing) return;
+    let steps: Iterator<number, void, undefined>;
+    try {
+      steps = this.translator.prepare(this.translationInput().objects);
+      if (this.runFor(steps, PREPARE_MIN_ENDPOINTS)) {
+        this.publish(false);
+        return;
+      }
+    } catch {
+      // publish() translates again, and reports what failed.
+      this.publish(false);
+      return;
+    }
+    this.preparing = true;
+    void this.finishPreparing(steps);
+  }
+
+  private async finishPreparing(steps: Iterator<number, void, undefined>): Promise<void> {
+    try {
+      let done = false;
+      while (!done) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.stopped) return;
+        done = this.runFor(steps, 0);
+      }
+      // The publish in a task of its own: the last step may have used the whole slice.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    } catch {
+      // Translation failed part-way: publish() translates again, and reports what failed.
+    } finally {
+      this.preparing = false;
+    }
+    if (!this.stopped) this.publish(false);
+  }
+
+  /**
+   * Runs steps (each says how much work it did) until they are done, true, or until both the
+   * slice's time has passed and `minWork` was done, false.
+   */
+  private runFor(steps: Iterator<number, void, undefined>, minWork: number): boolean {
+    const until = this.timers.now() + this.prepareSliceMs;
+    let work = 0;
+    for (;;) {
+      const step = steps.next();
+      if (step.done === true) return true;
+      work += step.value;
+      if (work >= minWork && this.timers.now() >= until) return false;
+    }
+  }
+
+  /** Every source's objects merged (precedence, conflicts) and, with discovery selectors, filtered. */
+  private translationInput(): { objects: ObjectSet; conflicts: readonly string[] } {
+    const inputs = this.order.filter((n) => this.sets.has(n)).map((source) => ({ source, objects: this.sets.get(source) ?? EMPTY_OBJECTS }));
+    const { objects, conflicts } = this.merger.merge(inputs);
+    this.mergedCache = objects;
+    return { objects: this.discovery ? this.discovery.apply(objects) : objects, conflicts };
   }
 
   private publish(first: boolean): void {
@@ -270,11 +371,9 @@ export class SnapshotStore implements SourceSink {
     // Taken even if nothing turns out to change, so a later change is not dated by this one.
     const changedAt = this.pendingSince ?? Date.now();
     this.pendingSince = undefined;
-    const inputs = this.order.filter((n) => this.sets.has(n)).map((source) => ({ source, objects: this.sets.get(source) ?? EMPTY_OBJECTS }));
-    const { objects, conflicts } = this.merger.merge(inputs);
-    this.mergedCache = objects;
+    const { objects, conflicts } = this.translationInput();
     this.loggedConflicts = logNew(conflicts, this.loggedConflicts, (c) => this.log.warn('duplicate object across sources', { reason: c }));
-    const t = this.translator.translate(this.discovery ? this.discovery.apply(objects) : objects);
+    const t = this.translator.translate(objects);
     const last = this.translated;
     this.loggedWarnings = logNew(t.warnings, this.loggedWarnings, (w) => this.log.warn('object not fully usable', { reason: w }));
 

@@ -71,27 +71,41 @@ function sliceName(service: string, g: SliceGroup, chunk: number): string {
   return `${service}-registry-${g.selector === '' ? 'default' : g.selector}-${g.port}${g.family === 'IPv6' ? '-v6' : ''}${chunk === 0 ? '' : `-${chunk}`}`;
 }
 
+/** One registration as a slice endpoint, with the Pod standing for its labels (if it has any). */
+export interface RegistryEndpoint {
+  readonly address: string;
+  readonly endpoint: NonNullable<V1EndpointSlice['endpoints']>[number];
+  readonly pod?: V1Pod;
+}
+
+/**
+ * Made once per registration (not per slice rebuild): a slice of 100 that gains one endpoint
+ * keeps the other 99 objects, so whatever downstream memoises on them is kept too.
+ */
+export function registryEndpoint(namespace: string, r: Registration): RegistryEndpoint {
+  const podName = Object.keys(r.labels).length > 0 ? registryPodName(r) : undefined;
+  const endpoint = {
+    addresses: [r.address],
+    conditions: { ready: true, serving: true, terminating: false },
+    ...(r.zone !== undefined ? { zone: r.zone } : {}),
+    ...(podName !== undefined ? { targetRef: { kind: 'Pod', namespace, name: podName } } : {}),
+  };
+  if (podName === undefined) return { address: r.address, endpoint };
+  const pod: V1Pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: podName, namespace, labels: { ...r.labels }, annotations: { [SYNTHETIC_ANNOTATION]: 'true' } },
+    status: { podIP: r.address },
+  };
+  return { address: r.address, endpoint, pod };
+}
+
 /** One group's slice and the Pods standing for its labelled registrations (sorted by address). */
 export function buildSlice(namespace: string, service: string, g: SliceGroup, chunk: number, portName: string,
-  regs: Iterable<Registration>): { slice: V1EndpointSlice; pods: V1Pod[] } {
+  entries: Iterable<RegistryEndpoint>): { slice: V1EndpointSlice; pods: V1Pod[] } {
+  const sorted = [...entries].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   const pods: V1Pod[] = [];
-  const endpoints = [...regs].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)).map((r) => {
-    const podName = Object.keys(r.labels).length > 0 ? registryPodName(r) : undefined;
-    if (podName !== undefined) {
-      pods.push({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: podName, namespace, labels: { ...r.labels }, annotations: { [SYNTHETIC_ANNOTATION]: 'true' } },
-        status: { podIP: r.address },
-      });
-    }
-    return {
-      addresses: [r.address],
-      conditions: { ready: true, serving: true, terminating: false },
-      ...(r.zone !== undefined ? { zone: r.zone } : {}),
-      ...(podName !== undefined ? { targetRef: { kind: 'Pod', namespace, name: podName } } : {}),
-    };
-  });
+  for (const e of sorted) if (e.pod !== undefined) pods.push(e.pod);
   const slice: V1EndpointSlice = {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
@@ -102,7 +116,7 @@ export function buildSlice(namespace: string, service: string, g: SliceGroup, ch
       annotations: { [SERVICE_PORT_ANNOTATION]: g.selector },
     },
     addressType: g.family,
-    endpoints,
+    endpoints: sorted.map((e) => e.endpoint),
     ports: [{ name: portName, port: g.port, protocol: 'TCP' }],
   };
   return { slice, pods };

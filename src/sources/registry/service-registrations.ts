@@ -1,11 +1,12 @@
 // The registrations of one service and the objects they make, kept up to date incrementally: a
-// registration touches one slice group and a few counters, and only the groups it changed are
-// rebuilt, when the objects are next read (once per published snapshot, not once per change).
+// registration touches one slice group and a few counters, and only the chunks it changed are
+// rebuilt, when the objects are next read (once per published snapshot, not once per change),
+// from slice endpoints made once per registration (registryEndpoint), not once per rebuild.
 import { isIPv6 } from 'node:net';
 import type { V1EndpointSlice, V1Pod, V1Service } from '../objects.js';
 import {
-  DEFAULT_SERVICE_PORT, MAX_ENDPOINTS_PER_SLICE, buildSlice, buildSyntheticService, syntheticPortName, syntheticTarget,
-  type Registration, type SliceGroup,
+  DEFAULT_SERVICE_PORT, MAX_ENDPOINTS_PER_SLICE, buildSlice, buildSyntheticService, registryEndpoint, syntheticPortName, syntheticTarget,
+  type Registration, type RegistryEndpoint, type SliceGroup,
 } from './registry-objects.js';
 
 interface ServiceObjects {
@@ -15,7 +16,8 @@ interface ServiceObjects {
 }
 
 interface Chunk {
-  readonly regs: Map<string, Registration>;
+  /** Registration key -> its slice endpoint (made once per registration). */
+  readonly regs: Map<string, RegistryEndpoint>;
   built?: { slice: V1EndpointSlice; pods: V1Pod[] };
 }
 
@@ -71,7 +73,7 @@ export class ServiceRegistrations {
     const previous = this.regs.get(key);
     if (previous !== undefined) this.remove(key, previous);
     this.regs.set(key, reg);
-    place(this.groupOf(reg), key, reg);
+    place(this.groupOf(reg), key, registryEndpoint(this.namespace, reg));
     this.count(reg, 1);
     this.cached = undefined;
     return previous;
@@ -176,7 +178,7 @@ export class ServiceRegistrations {
   }
 }
 
-function place(g: Group, key: string, reg: Registration): void {
+function place(g: Group, key: string, entry: RegistryEndpoint): void {
   // The lowest chunk with room, so slices stay full and few.
   let index = g.open.size === 0 ? undefined : Math.min(...g.open);
   if (index === undefined) {
@@ -186,7 +188,7 @@ function place(g: Group, key: string, reg: Registration): void {
     g.open.add(index);
   }
   const chunk = g.chunks[index] as Chunk;
-  chunk.regs.set(key, reg);
+  chunk.regs.set(key, entry);
   chunk.built = undefined;
   g.where.set(key, index);
   g.size++;

@@ -13,6 +13,7 @@ import { SERVICE_NAME_LABEL, SERVICE_PORT_ANNOTATION, SYNTHETIC_ANNOTATION, type
 import { deepEqual } from '../../deep-equal.js';
 import { localityOf } from './locality.js';
 import { matchesSelector, podEndpoint } from './pod-endpoints.js';
+import { placeService, placeSlice, uniqueEndpoints, type Placed, type ServiceOrder } from './placed-endpoints.js';
 
 
 const DEFAULT_NAMESPACE = 'default';
@@ -102,13 +103,47 @@ interface ServiceEntry {
   /** Set when the endpoints came from the selector's Pods: a change to a Pod in this namespace may change them. */
   readonly podNamespace?: string;
   readonly endpoints: readonly Endpoint[];
+  /** The endpoints from slices in their order before duplicates go: what the next change starts from. */
+  readonly order?: ServiceOrder<TranslatedSlice>;
 }
 
 interface SlicePorts {
   readonly service: Service;
   readonly portNames: ReadonlyMap<string, number>;
+  /** portNames as text: slices with equal port names translate an endpoint alike. */
+  readonly portsKey: string;
+  /** The ports every endpoint of the slice gets, as its sort key writes them (portsText). */
+  readonly portsText: string;
   readonly warnings: readonly string[];
 }
+
+type SliceEndpoint = NonNullable<V1EndpointSlice['endpoints']>[number];
+
+/**
+ * One slice's endpoints as translated, and what that read: valid while both are the same. The
+ * per-endpoint arrays run in parallel (an entry per slice endpoint with an address).
+ */
+interface TranslatedSlice {
+  /** `namespace/name`: the next version of the slice reuses this one's endpoints. */
+  readonly name: string;
+  readonly ports: SlicePorts;
+  /** Every `namespace/name` of a Pod looked up, and what was found under it. */
+  readonly podKeys: readonly string[];
+  readonly pods: readonly (V1Pod | undefined)[];
+  /** The Pod index generation the pods were last checked against. */
+  podsChecked: number;
+  /** The slice's endpoint objects each endpoint was translated from, and the Pod it read. */
+  readonly sources: readonly SliceEndpoint[];
+  readonly sourcePods: readonly (V1Pod | undefined)[];
+  readonly endpoints: readonly Endpoint[];
+  /** Each endpoint's sort key (placed-endpoints.ts). */
+  readonly keys: readonly string[];
+  /** The endpoints placed in the model's order (placed-endpoints.ts). */
+  placed: readonly Placed<TranslatedSlice>[];
+}
+
+/** What translateSlice writes: TranslatedSlice's arrays, while they are being filled. */
+type SliceOutput = { -readonly [K in 'podKeys' | 'pods' | 'sources' | 'sourcePods' | 'endpoints' | 'keys']: Array<TranslatedSlice[K][number]> };
 
 /**
  * Translation with memory: sources keep unchanged objects identical between reports (and the
@@ -124,6 +159,17 @@ export class Translator {
   private readonly slicePorts = new WeakMap<V1EndpointSlice, SlicePorts>();
   private readonly sliceKeys = new WeakMap<V1EndpointSlice, string>();
   private readonly podInfoMemo = new WeakMap<V1Pod, PodInfo>();
+  /**
+   * Per slice; and a new version of a slice reuses the translation of each endpoint object it
+   * shares with the version before (same ports, same Pod): a source that rebuilds a slice around
+   * unchanged endpoint objects (the registry adding one to a slice of 100) has one endpoint
+   * translated, and the others keep their model objects, so comparing them downstream is cheap too.
+   */
+  private readonly translatedSlices = new WeakMap<V1EndpointSlice, TranslatedSlice>();
+  /** Moves whenever the Pod index changes: a slice that looked Pods up checks them again then. */
+  private podsGeneration = 0;
+  /** Services' endpoint lists that prepare() sorted, by service key: translate() starts from them. */
+  private readonly prepared = new Map<string, ServiceOrder<TranslatedSlice>>();
   private readonly namespaceMemo = new WeakMap<V1Namespace, { info: NamespaceInfo; warning?: string }>();
   private entries = new Map<string, ServiceEntry>();
   private podList: readonly V1Pod[] | undefined;
@@ -158,8 +204,53 @@ export class Translator {
     }
   }
 
+  /**
+   * Translates, one slice per step (each yields how many endpoints it translated, or sorted),
+   * the endpoints that translate() would translate anew for
+   * `objects`, and keeps them where translate() looks first (its per-slice memory): so a caller
+   * can spread a large change over several tasks and then translate() it in one short one. What
+   * translate() returns is the same with or without it: everything kept here is checked again
+   * there (a Pod looked up before the Pods were re-indexed, a Service that changed meanwhile).
+   */
+  *prepare(objects: ObjectSet): Generator<number, void, undefined> {
+    try {
+      const services = this.updateServices(objects.services);
+      const slicesOf = new Map<string, TranslatedSlice[]>();
+      const touched = new Set<string>();
+      for (const slice of this.sortSlices(objects.endpointSlices)) {
+        const namespace = slice.metadata?.namespace ?? DEFAULT_NAMESPACE;
+        const serviceName = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+        if (serviceName === undefined || slice.addressType === 'FQDN') continue;
+        const key = this.sliceServiceKey(slice, namespace, serviceName);
+        const service = services.get(key);
+        if (service === undefined) continue;
+        const ports = this.portsOf(slice, service, () => `EndpointSlice ${nsName(slice)}`);
+        if (ports.portNames.size === 0) continue;
+        let translated = this.knownSlice(slice, ports);
+        if (translated === undefined) {
+          translated = this.translatedSlice(slice, ports, this.previousSlices(key));
+          touched.add(key);
+          yield translated.endpoints.length;
+        }
+        const list = slicesOf.get(key);
+        if (list === undefined) slicesOf.set(key, [translated]);
+        else list.push(translated);
+      }
+      // The sort of each changed service, from the last list it has: translate() merges in what changes after this.
+      for (const key of touched) {
+        const order = placeService(slicesOf.get(key) ?? [], this.prepared.get(key) ?? this.entries.get(key)?.order);
+        this.prepared.set(key, order);
+        yield order.placed.length;
+      }
+    } catch (err) {
+      this.reset();
+      throw err;
+    }
+  }
+
   private reset(): void {
     this.entries = new Map();
+    this.prepared.clear();
     this.podList = undefined;
     this.pods = new Map();
     this.podsByNamespace = undefined;
@@ -209,6 +300,7 @@ export class Translator {
       endpoints.set(key, entry.endpoints);
     }
     this.entries = entries;
+    this.prepared.clear();
 
     const namespaces = this.updateNamespaces(objects.namespaces);
     warnings.push(...namespaces.warnings);
@@ -247,7 +339,10 @@ export class Translator {
       this.podInfos = infos;
     }
     this.pods = pods;
-    if (changed.size > 0) this.podsByNamespace = undefined;
+    if (changed.size > 0) {
+      this.podsByNamespace = undefined;
+      this.podsGeneration++;
+    }
     this.podList = list;
     return changed;
   }
@@ -328,22 +423,83 @@ export class Translator {
     const known = this.slicePorts.get(slice);
     if (known !== undefined && known.service === service) return known;
     const warnings: string[] = [];
-    const ports: SlicePorts = { service, portNames: slicePortNames(slice, service, who(), warnings), warnings };
+    const portNames = slicePortNames(slice, service, who(), warnings);
+    const portsText = [...portNames.keys()].sort().map((k) => `${k}=${portNames.get(k)}`).join(',');
+    const ports: SlicePorts = { service, portNames, portsKey: JSON.stringify([...portNames]), portsText, warnings };
     this.slicePorts.set(slice, ports);
     return ports;
   }
 
   private translateEndpoints(key: string, service: Service, slices: readonly V1EndpointSlice[], before: ServiceEntry | undefined): ServiceEntry {
     this.hooks.onServiceEndpoints?.(key);
-    const list: Endpoint[] = [];
+    const translations: TranslatedSlice[] = [];
     const podKeys: string[] = [];
+    const previous = this.previousSlices(key, before);
     for (const slice of slices) {
       const ports = this.portsOf(slice, service, () => `EndpointSlice ${nsName(slice)}`);
-      if (ports.portNames.size > 0) translateSlice(slice, ports.portNames, this.pods, list, podKeys);
+      if (ports.portNames.size === 0) continue;
+      const translated = this.translatedSlice(slice, ports, previous);
+      translations.push(translated);
+      for (const k of translated.podKeys) podKeys.push(k);
     }
-    let endpoints: readonly Endpoint[] = dedupe(list.sort(compareEndpoints));
+    const order = placeService(translations, this.prepared.get(key) ?? before?.order);
+    let endpoints: readonly Endpoint[] = before !== undefined && order.placed === before.order?.placed
+      ? before.endpoints
+      : uniqueEndpoints(order.placed);
     if (before !== undefined && deepEqual(before.endpoints, endpoints)) endpoints = before.endpoints;
-    return { service, slices, podKeys, endpoints };
+    return { service, slices, podKeys, endpoints, order };
+  }
+
+  private knownSlice(slice: V1EndpointSlice, ports: SlicePorts): TranslatedSlice | undefined {
+    const known = this.translatedSlices.get(slice);
+    return known !== undefined && known.ports === ports && this.samePods(known) ? known : undefined;
+  }
+
+  /** The service's latest slice translations by slice name (prepared, else published), looked up when first needed. */
+  private previousSlices(key: string, before = this.entries.get(key)): (name: string) => TranslatedSlice | undefined {
+    let byName: Map<string, TranslatedSlice> | undefined;
+    return (name) => {
+      byName ??= new Map((this.prepared.get(key) ?? before?.order)?.from.map((t) => [t.name, t]));
+      return byName.get(name);
+    };
+  }
+
+  private translatedSlice(slice: V1EndpointSlice, ports: SlicePorts, previousOf: (name: string) => TranslatedSlice | undefined): TranslatedSlice {
+    const known = this.knownSlice(slice, ports);
+    if (known !== undefined) return known;
+    const name = nsName(slice);
+    const previous = previousOf(name);
+    const out: SliceOutput = { podKeys: [], pods: [], sources: [], sourcePods: [], endpoints: [], keys: [] };
+    translateSlice(slice, ports, this.pods, out, previous?.ports.portsKey === ports.portsKey ? previous : undefined);
+    const translated: TranslatedSlice = { name, ports, podsChecked: this.podsGeneration, ...out, placed: [] };
+    translated.placed = placeSlice(out.endpoints, out.keys, translated, name);
+    this.translatedSlices.set(slice, translated);
+    return translated;
+  }
+
+  /** Whether every Pod the slice looked up is still the same object. */
+  private samePods(t: TranslatedSlice): boolean {
+    if (t.podsChecked === this.podsGeneration) return true;
+    for (let i = 0; i < t.podKeys.length; i++) if (this.pods.get(t.podKeys[i] ?? '') !== t.pods[i]) return false;
+    t.podsChecked = this.podsGeneration;
+    return true;
+  }
+
+  /**
+   * Sorted by address, then ports, healthier first, then Pod name (stable, so equal ones keep
+   * slice order); the same address and ports listed twice (slices overlap briefly during
+   * updates) kept once: the first, the one that can take traffic.
+   */
+  private sortedUnique(list: readonly Endpoint[]): Endpoint[] {
+    const keyed = list.map((endpoint) => ({ key: sortKeyOf(endpoint), endpoint }));
+    keyed.sort((a, b) => compareText(a.key, b.key) || rank(b.endpoint) - rank(a.endpoint)
+      || compareText(a.endpoint.podName ?? '', b.endpoint.podName ?? ''));
+    const out: Endpoint[] = [];
+    for (let i = 0; i < keyed.length; i++) {
+      const k = keyed[i];
+      if (k !== undefined && (i === 0 || keyed[i - 1]?.key !== k.key)) out.push(k.endpoint);
+    }
+    return out;
   }
 
   /** Endpoints the way Kubernetes' EndpointSlice controller makes them from the selector's Pods. */
@@ -356,7 +512,7 @@ export class Translator {
       const endpoint = podEndpoint(pod, service);
       if (endpoint !== undefined) list.push(endpoint);
     }
-    let endpoints: readonly Endpoint[] = dedupe(list.sort(compareEndpoints));
+    let endpoints: readonly Endpoint[] = this.sortedUnique(list);
     if (before !== undefined && deepEqual(before.endpoints, endpoints)) endpoints = before.endpoints;
     return { service, slices: [], podKeys: [], podNamespace: service.namespace, endpoints };
   }
@@ -470,44 +626,68 @@ function targetPortOf(target: number | string | undefined, port: number): number
   return target;
 }
 
-/** Appends the slice's endpoints; records the key of every Pod looked up. */
-function translateSlice(
-  slice: V1EndpointSlice, portNames: ReadonlyMap<string, number>, pods: ReadonlyMap<string, V1Pod>,
-  out: Endpoint[], podKeys: string[],
-): void {
+/**
+ * Appends the slice's endpoints; records the key of every Pod looked up and what it found. An
+ * endpoint object that `previous` (the slice's version before, with the same port names)
+ * translated from the same Pod keeps its model object.
+ */
+function translateSlice(slice: V1EndpointSlice, ports: SlicePorts, pods: ReadonlyMap<string, V1Pod>, out: SliceOutput,
+  previous: TranslatedSlice | undefined): void {
   const namespace = slice.metadata?.namespace ?? DEFAULT_NAMESPACE;
+  const before = previous === undefined ? undefined : new Map(previous.sources.map((source, i) => [source, i]));
   for (const ep of slice.endpoints ?? []) {
     // Addresses of one endpoint are fungible; consumers may use the first only.
     const address = ep.addresses?.[0];
     if (address === undefined) continue;
-    const ports: Record<string, number> = {};
-    for (const [servicePortName, number] of portNames) ports[servicePortName] = number;
     const ref = ep.targetRef;
     const podName = ref?.kind === 'Pod' && ref.name ? ref.name : undefined;
     let pod: V1Pod | undefined;
     if (podName !== undefined) {
       const podKey = `${ref?.namespace ?? namespace}/${podName}`;
-      podKeys.push(podKey);
       pod = pods.get(podKey);
+      out.podKeys.push(podKey);
+      out.pods.push(pod);
     }
-    const podLabels = pod?.metadata?.labels ?? {};
-    const ready = ep.conditions?.ready ?? true;
-    const endpoint: { -readonly [K in keyof Endpoint]: Endpoint[K] } = {
-      address,
-      ports,
-      ready,
-      serving: ep.conditions?.serving ?? ready,
-      terminating: ep.conditions?.terminating ?? false,
-      locality: localityOf(ep.zone, ep.deprecatedTopology ?? {}, podLabels),
-      labels: { ...podLabels },
-    };
-    if (podName !== undefined) endpoint.podName = podName;
-    const serviceAccount = pod?.spec?.serviceAccountName;
-    if (serviceAccount) endpoint.serviceAccount = serviceAccount;
-    const hints = (ep.hints?.forZones ?? []).map((z) => z.name).filter((z) => z !== '');
-    if (hints.length > 0) endpoint.zoneHints = hints;
-    out.push(endpoint);
+    out.sources.push(ep);
+    out.sourcePods.push(pod);
+    const i = before?.get(ep);
+    if (previous !== undefined && i !== undefined && previous.sourcePods[i] === pod) {
+      const endpoint = previous.endpoints[i];
+      const key = previous.keys[i];
+      if (endpoint !== undefined && key !== undefined) {
+        out.endpoints.push(endpoint);
+        out.keys.push(key);
+        continue;
+      }
+    }
+    const endpoint = translateEndpoint(ep, address, ports.portNames, podName, pod);
+    out.endpoints.push(endpoint);
+    // The slice's ports are every endpoint's: their text is the slice's (portsText).
+    out.keys.push(`${address}\u0000${ports.portsText}`);
   }
+}
+
+function translateEndpoint(ep: SliceEndpoint, address: string,
+  portNames: ReadonlyMap<string, number>, podName: string | undefined, pod: V1Pod | undefined): Endpoint {
+  const ports: Record<string, number> = {};
+  for (const [servicePortName, number] of portNames) ports[servicePortName] = number;
+  const podLabels = pod?.metadata?.labels ?? {};
+  const ready = ep.conditions?.ready ?? true;
+  const endpoint: { -readonly [K in keyof Endpoint]: Endpoint[K] } = {
+    address,
+    ports,
+    ready,
+    serving: ep.conditions?.serving ?? ready,
+    terminating: ep.conditions?.terminating ?? false,
+    locality: localityOf(ep.zone, ep.deprecatedTopology ?? {}, podLabels),
+    labels: { ...podLabels },
+  };
+  if (podName !== undefined) endpoint.podName = podName;
+  const serviceAccount = pod?.spec?.serviceAccountName;
+  if (serviceAccount) endpoint.serviceAccount = serviceAccount;
+  const hints = (ep.hints?.forZones ?? []).map((z) => z.name).filter((z) => z !== '');
+  if (hints.length > 0) endpoint.zoneHints = hints;
+  return endpoint;
 }
 
 /**
@@ -542,26 +722,18 @@ function slicePortNames(slice: V1EndpointSlice, service: Service, who: string, w
   return result;
 }
 
-function portsText(e: Endpoint): string {
-  return Object.keys(e.ports).sort().map((k) => `${k}=${e.ports[k]}`).join(',');
+/** NUL sorts below any character of an address: comparing the joined text compares the address, then the ports. */
+function sortKeyOf(e: Endpoint): string {
+  return `${e.address}\u0000${portsText(e)}`;
 }
 
-function compareEndpoints(a: Endpoint, b: Endpoint): number {
-  return compareText(a.address, b.address) || compareText(portsText(a), portsText(b))
-    || rank(b) - rank(a) || compareText(a.podName ?? '', b.podName ?? '');
+function portsText(e: Endpoint): string {
+  return Object.keys(e.ports).sort().map((k) => `${k}=${e.ports[k]}`).join(',');
 }
 
 /** Healthier first, so the duplicate kept is the one that can take traffic. */
 function rank(e: Endpoint): number {
   return (e.ready ? 2 : 0) + (e.serving ? 1 : 0);
-}
-
-/** The same address and ports listed twice (slices overlap briefly during updates): keep the first. */
-function dedupe(sorted: Endpoint[]): Endpoint[] {
-  return sorted.filter((e, i) => {
-    const prev = sorted[i - 1];
-    return prev === undefined || prev.address !== e.address || portsText(prev) !== portsText(e);
-  });
 }
 
 function compareText(a: string, b: string): number {

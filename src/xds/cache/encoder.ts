@@ -10,6 +10,7 @@ import { ENDPOINT, messageName } from '../types.js';
 import { lenTag } from '../wire/tag.js';
 import { lenFieldLength, writeLenHeader } from '../wire/writer.js';
 import { ENDPOINTS_PER_BATCH, encodeInBatches, endpointCount, type BatchMemo, type EncodedLocality } from './assignment-batches.js';
+import { meshEndpointMetadata } from '../generate/tls.js';
 
 /** A `google.protobuf.Any`: type_url (field 1) and value (field 2). */
 function anyOf(typeUrl: string, value: Uint8Array): Uint8Array {
@@ -32,6 +33,31 @@ export interface EncodedPart {
   readonly bytes: Uint8Array;
 }
 
+/** Every field EDS generation (generate/eds.ts) writes, once. */
+const SAMPLE_ASSIGNMENT: NamedLoadAssignment = {
+  cluster_name: 'warm-up',
+  endpoints: [{
+    locality: { region: 'r', zone: 'z', sub_zone: 's' },
+    lb_endpoints: [{
+      endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: 1 } } },
+      health_status: 'HEALTHY',
+      metadata: meshEndpointMetadata(),
+    }],
+    load_balancing_weight: { value: 1 },
+  }],
+};
+
+/**
+ * protobufjs generates a type's converter and encoder on its first use: for a
+ * ClusterLoadAssignment and the types inside it, tens of milliseconds in one task. Done when an
+ * encoder is made (at startup; after the first, it costs a fraction of a millisecond), so the
+ * first push of endpoints (with only the registry, in the middle of a burst) does not pay it.
+ */
+function generateAssignmentCode(): void {
+  const type = lookupType(messageName(ENDPOINT));
+  type.encode(type.fromObject(SAMPLE_ASSIGNMENT)).finish();
+}
+
 function contentHash(text: string): string {
   return createHash('sha1').update(text).digest('base64url').slice(0, 16);
 }
@@ -44,6 +70,10 @@ export class ResourceEncoder {
   private readonly batches = new Map<string, Map<string, Uint8Array>>();
   /** Localities of generated assignments already encoded, by object: they die with the objects. */
   private readonly localities = new WeakMap<object, EncodedLocality>();
+
+  constructor() {
+    generateAssignmentCode();
+  }
 
   encode(typeUrl: string, name: string, obj: EnvoyResource): XdsResource {
     let byKey = this.cache.get(typeUrl);

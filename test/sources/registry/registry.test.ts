@@ -489,6 +489,10 @@ describe('REST registry slices', () => {
     assert.deepEqual(refilled.map((s) => s.endpoints.length), [100, 100, 50]);
     assert.equal(refilled[0], before[0]);
     assert.equal(refilled[2], before[2]);
+    // The rebuilt slice is made of the same endpoint objects, plus the new one: downstream
+    // (translation, per endpoint object) does the new one's work only.
+    const kept = new Set(before[1]?.endpoints);
+    assert.deepEqual(refilled[1]?.endpoints.filter((e) => !kept.has(e)).map((e) => e.addresses[0]), ['10.9.9.9']);
   });
 });
 
