@@ -87,6 +87,19 @@ function operations(original: unknown, mutated: unknown): RawOperation[] {
   return out;
 }
 
+/** Each operation's text up to its path. */
+const OP_HEAD: Readonly<Record<RawOperation['op'], string>> = {
+  add: '{"op":"add","path":', remove: '{"op":"remove","path":', replace: '{"op":"replace","path":',
+};
+
+/** What JSON.stringify would escape in a string (a quote, a backslash, a control character, a surrogate). */
+const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A path as a JSON string; paths nearly always need no escaping, and testing is cheaper than escaping. */
+function pathJson(path: string): string {
+  return NEEDS_ESCAPING.test(path) ? JSON.stringify(path) : `"${path}"`;
+}
+
 /**
  * The patch as the JSON text the AdmissionResponse carries (base64-encoded), and its length in
  * operations. The text is what JSON.stringify gives for the operations, reusing the JSON of
@@ -97,7 +110,7 @@ export function podPatchJson(original: unknown, mutated: unknown): { readonly js
   const parts = new Array<string>(ops.length);
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];
-    const head = `{"op":${JSON.stringify(op.op)},"path":${JSON.stringify(op.path)}`;
+    const head = OP_HEAD[op.op] + pathJson(op.path);
     // A value with no JSON form (a function) is left out, as JSON.stringify leaves out such a key.
     const value = op.op === 'remove' ? undefined : jsonText(op.value);
     parts[i] = value === undefined ? `${head}}` : `${head},"value":${value}}`;

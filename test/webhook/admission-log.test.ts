@@ -59,6 +59,29 @@ describe('webhook/admission-log', () => {
     assert.equal(capture.writes[0].split('\n').filter((l) => l !== '').length, 2);
   });
 
+  it('stamps each line with the time it was recorded, as Date#toISOString writes it', async () => {
+    const capture = new Capture();
+    const lean = new JsonLinesAdmissionLog(capture, 'webhook', 'info');
+    const stamps: { before: number; after: number }[] = [];
+    // Across at least one change of second, so a stale text up to the second would show.
+    const until = Math.floor(Date.now() / 1000) * 1000 + 1000;
+    while (Date.now() <= until + 2) {
+      const before = Date.now();
+      lean.record(RECORDS[1]);
+      stamps.push({ before, after: Date.now() });
+      if (stamps.length % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    lean.flush();
+    const lines = capture.writes.join('').split('\n').filter((l) => l !== '');
+    assert.equal(lines.length, stamps.length);
+    lines.forEach((l, i) => {
+      const text = (JSON.parse(l) as { timestamp: string }).timestamp;
+      const t = Date.parse(text);
+      assert.equal(new Date(t).toISOString(), text);
+      assert.ok(t >= stamps[i].before && t <= stamps[i].after, `line ${i}: ${text} outside [${stamps[i].before}, ${stamps[i].after}]`);
+    });
+  });
+
   it('writes nothing below info', async () => {
     const capture = new Capture();
     const lean = new JsonLinesAdmissionLog(capture, 'webhook', 'warn');
