@@ -9,7 +9,7 @@ import { injectPod, type InjectorConfig } from './inject.js';
 import type { InjectionMemo } from './injection-memo.js';
 import type { NamespaceLabelSource } from './kube.js';
 import type { InjectionMetrics } from './injection-counters.js';
-import { podPatchJson } from './patch.js';
+import { podPatchBase64 } from './patch.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
@@ -77,7 +77,7 @@ function answerParts(body: AdmissionReviewResponse): { head: string; tail: strin
   let head = `{"apiVersion":${JSON.stringify(body.apiVersion)},"kind":${JSON.stringify(body.kind)},"response":{"uid":${JSON.stringify(r.uid)},"allowed":${r.allowed}`;
   if (r.patchType !== undefined) head += `,"patchType":${JSON.stringify(r.patchType)}`;
   let tail = '';
-  // Always base64 (reviewAdmission makes it with Buffer#toString('base64')): nothing to escape.
+  // Always base64 (podPatchBase64): nothing to escape.
   if (r.patch !== undefined) {
     head += ',"patch":"';
     tail = '"';
@@ -168,7 +168,7 @@ export async function reviewAdmission(body: unknown, deps: ReviewDeps): Promise<
       return answer({ uid: req.uid, allowed: true, ...(warnings ? { warnings } : {}) });
     }
     const result = injectPod(pod, deps.injector, deps.memo);
-    const patch = podPatchJson(pod, result.pod);
+    const patch = podPatchBase64(pod, result.pod);
     metrics.inc('injected', decision.code);
     admissionLog.record({
       ...ref, uid: req.uid, result: 'injected', reason: decision.reason, reinjected: decision.reinject,
@@ -177,7 +177,7 @@ export async function reviewAdmission(body: unknown, deps: ReviewDeps): Promise<
     const response: AdmissionResponse = { uid: req.uid, allowed: true };
     if (patch.operations > 0) {
       response.patchType = 'JSONPatch';
-      response.patch = Buffer.from(patch.json).toString('base64');
+      response.patch = patch.base64;
     }
     if (result.warnings.length > 0) response.warnings = result.warnings.map((w) => `pilotfish: ${w}`);
     return answer(response);
