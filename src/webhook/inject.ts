@@ -170,6 +170,14 @@ function resourcesFor(r: AnnotationReader, d: ProxyResources, a: ResourceAnnotat
 
 const ref = (name: string): string => `$(${name})`;
 
+/**
+ * Resources as a memo key part: their four quantities, each JSON-quoted (so no two differ only in
+ * where one ends). Much cheaper than serialising the object.
+ */
+function resourcesKey(r: V1ResourceRequirements): string {
+  return `${JSON.stringify(r.requests?.cpu ?? '')}${JSON.stringify(r.requests?.memory ?? '')}${JSON.stringify(r.limits?.cpu ?? '')}${JSON.stringify(r.limits?.memory ?? '')}`;
+}
+
 /** The volumes every injected Pod gets (always the same, so shared like the containers). */
 const AGENT_VOLUMES = agentVolumes().map((v) => frozenWithJson(v));
 const AGENT_VOLUME_NAMES: readonly string[] = [VOLUME_AGENT_RUN, VOLUME_AGENT_TOKEN, VOLUME_CA_ROOT];
@@ -234,7 +242,8 @@ export function injectPod(input: V1Pod, config: InjectorConfig, memo: InjectionM
 
   const agentResources = resourcesFor(reader, config.agentResources, AGENT_RESOURCE_ANNOTATIONS);
   const user = agentUser(spec, proxyless, reader.warnings);
-  const agentKey = JSON.stringify([agentResources, proxyless, user]);
+  // The user comes from the Pod as sent (any JSON): quoted as JSON, the parts cannot run together.
+  const agentKey = `${proxyless ? 'grpc' : 'sidecar'}|${JSON.stringify(user.uid)}|${JSON.stringify(user.gid)}|${resourcesKey(agentResources)}`;
   const agent = parts.agentContainers.get(agentKey, () => frozenWithJson(agentContainer({
     image: config.agentImage,
     imagePullPolicy: config.imagePullPolicy,
@@ -305,7 +314,7 @@ export function injectPod(input: V1Pod, config: InjectorConfig, memo: InjectionM
     const initKey = redirect === config.redirect ? '' : JSON.stringify(redirect);
     const init = parts.initContainers.get(initKey, () => frozenWithJson(initContainer({ image: config.initImage, imagePullPolicy: config.imagePullPolicy, redirect })));
     // JSON has no raw newline: the two parts cannot run into each other.
-    const proxyKey = `${JSON.stringify([image, resources, hold])}\n${bootstrapKey}`;
+    const proxyKey = `${JSON.stringify(image)}${resourcesKey(resources)}${hold ? 'hold' : 'nohold'}\n${bootstrapKey}`;
     const proxy = parts.proxyContainers.get(proxyKey, () => frozenWithJson(proxyContainer({
       image,
       imagePullPolicy: config.imagePullPolicy,
