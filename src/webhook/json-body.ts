@@ -3,7 +3,7 @@
 // value holds a `prototype`. JSON.parse only makes them own properties, harmless by themselves,
 // but one merge into another object later would replace that object's prototype.
 
-export type ParsedJson = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
+type ParsedJson = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
 
 const has = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
 

@@ -3,19 +3,12 @@
 // makes itself — wrong content type, a chunked body over the limit, a body holding a prototype
 // key, a body past the in-flight budget — with the budget counted back out afterwards.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import tls from 'node:tls';
 import type { V1Pod } from '@kubernetes/client-node';
-import { silentLogger } from '../../src/logging.js';
-import { DEFAULT_INJECTOR_CONFIG } from '../../src/webhook/inject.js';
-import { InjectionMetrics } from '../../src/webhook/injection-counters.js';
-import { TrustWebhookSelectors } from '../../src/webhook/kube.js';
-import { startWebhookServer, type WebhookServer } from '../../src/webhook/server.js';
-import { createCa, issueServingCert, type KeyPairPem } from '../../src/webhook/tls/certs.js';
-import { FileCertificateSource } from '../../src/webhook/tls/source.js';
+import type { WebhookServer } from '../../src/webhook/server.js';
+import type { KeyPairPem } from '../../src/webhook/tls/certs.js';
 import { request, review } from '../support/https-client.js';
+import { startTestWebhook, type TestWebhook } from '../support/test-webhook.js';
 
 const KiB = 1024;
 
@@ -48,32 +41,18 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 
 describe('webhook/admission-endpoint over HTTPS', () => {
-  let dir: string;
+  let webhook: TestWebhook;
   let ca: KeyPairPem;
   let server: WebhookServer;
 
   before(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'pf-admission-endpoint-'));
-    ca = createCa({ commonName: 'endpoint-ca', now: new Date(), validityDays: 1 });
-    const serving = issueServingCert({ ca, hosts: ['localhost', '127.0.0.1'], now: new Date(), validityDays: 1 });
-    writeFileSync(path.join(dir, 'tls.crt'), serving.certPem);
-    writeFileSync(path.join(dir, 'tls.key'), serving.keyPem);
-    const logger = silentLogger();
-    server = await startWebhookServer({
-      host: '127.0.0.1', port: 0, logger,
-      // A budget of one body: a second one arriving while the first is held is refused.
-      limits: { bodyLimit: 64 * KiB, maxInflightBodyBytes: 64 * KiB },
-      certificates: new FileCertificateSource(path.join(dir, 'tls.crt'), path.join(dir, 'tls.key'), logger),
-      review: {
-        injector: DEFAULT_INJECTOR_CONFIG, policy: { controlPlaneNamespace: 'pilotfish-system' },
-        namespaces: new TrustWebhookSelectors(), onError: 'allow', logger, metrics: new InjectionMetrics(),
-      },
-    });
+    // A budget of one body: a second one arriving while the first is held is refused.
+    webhook = await startTestWebhook('admission-endpoint', { bodyLimit: 64 * KiB, maxInflightBodyBytes: 64 * KiB });
+    ({ ca, server } = webhook);
   });
 
   after(async () => {
-    await server?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await webhook?.close();
   });
 
   it('answers the URL the API server calls (with ?timeout=), and application/json with a charset', async () => {
