@@ -40,7 +40,7 @@ export function loggerAdmissionLog(logger: Logger): AdmissionLog {
 }
 
 /** How long a line may wait to be written with the next ones. */
-export const ADMISSION_LOG_FLUSH_MS = 100;
+const ADMISSION_LOG_FLUSH_MS = 100;
 
 /** Pending text that is written at once, without waiting (bounds the memory lines wait in). */
 const FLUSH_BYTES = 64 * 1024;
