@@ -205,7 +205,11 @@ export async function webhook(line: ParsedLine<typeof webhookCommand.flags>): Pr
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       logger.info('shutting down', { signal });
-      running.server.close().then(resolve, (err: unknown) => {
+      running.server.close().then(() => {
+        admissionLog?.flush();
+        resolve();
+      }, (err: unknown) => {
+        admissionLog?.flush();
         logger.error('error during shutdown', { error: String(err) });
         resolve();
       });

@@ -22,6 +22,9 @@ import {
 } from './injection-names.js';
 
 const OUR_VOLUMES: ReadonlySet<string> = new Set([VOLUME_AGENT_RUN, VOLUME_AGENT_TOKEN, VOLUME_CA_ROOT]);
+const OUR_CONTAINERS: ReadonlySet<unknown> = new Set([INIT_CONTAINER_NAME, AGENT_CONTAINER_NAME, PROXY_CONTAINER_NAME]);
+/** Ports a Pod may not declare: the proxy's and the agent's. */
+const RESERVED_PORTS: ReadonlySet<unknown> = new Set([...PROXY_PORTS, PORT_AGENT_STATUS]);
 
 export interface DecisionPolicy {
   /** The namespace pilotfish itself runs in. */
@@ -71,25 +74,23 @@ export function decideInjection(input: DecisionInput, policy: DecisionPolicy): D
 
   if (!spec || !Array.isArray(spec.containers) || spec.containers.length === 0) return skip('no-containers', 'pod has no containers');
   if (spec.hostNetwork === true) return skip('host-network', 'hostNetwork pod');
-  const excluded = new Set([...SYSTEM_NAMESPACES, policy.controlPlaneNamespace, ...(policy.excludedNamespaces ?? [])]);
-  if (excluded.has(namespace)) {
+  // Tested in place rather than gathered in a Set: this runs for every Pod.
+  if (namespace === policy.controlPlaneNamespace || SYSTEM_NAMESPACES.includes(namespace) || policy.excludedNamespaces?.includes(namespace)) {
     return skip('excluded-namespace', namespace === policy.controlPlaneNamespace
       ? `namespace ${namespace} is the control plane's own` : `namespace ${namespace} is never injected`);
   }
 
   const reinject = STATUS_ANNOTATION in annotations;
-  const ours = new Set([INIT_CONTAINER_NAME, AGENT_CONTAINER_NAME, PROXY_CONTAINER_NAME]);
   const all = [...(spec.initContainers ?? []), ...spec.containers];
   if (!reinject) {
-    const clash = all.find((c) => ours.has(c.name));
+    const clash = all.find((c) => OUR_CONTAINERS.has(c.name));
     if (clash) return skip('foreign-container', `pod already has a container named ${clash.name} but no ${STATUS_ANNOTATION} annotation`);
     const volume = (spec.volumes ?? []).find((v) => OUR_VOLUMES.has(v.name));
     if (volume) return skip('foreign-container', `pod already has a volume named ${volume.name} but no ${STATUS_ANNOTATION} annotation`);
   }
-  const reserved = new Set([...PROXY_PORTS, PORT_AGENT_STATUS]);
   for (const c of all) {
-    if (ours.has(c.name) && reinject) continue;
-    const port = (c.ports ?? []).find((p) => reserved.has(p.containerPort));
+    if (OUR_CONTAINERS.has(c.name) && reinject) continue;
+    const port = (c.ports ?? []).find((p) => RESERVED_PORTS.has(p.containerPort));
     if (port) return skip('reserved-port', `container ${shownName(c.name)} uses port ${port.containerPort}, which the ${port.containerPort === PORT_AGENT_STATUS ? 'agent' : 'proxy'} needs`);
   }
 

@@ -113,15 +113,17 @@ class AnnotationReader {
   }
 }
 
+/** The redirect with the Pod's annotations applied; `d` itself when none changes it. */
 function redirectFor(r: AnnotationReader, d: RedirectConfig): RedirectConfig {
-  return {
-    ...d,
-    includeOutboundIPRanges: r.read(ANNOTATION_INCLUDE_OUTBOUND_IP_RANGES, parseCidrSelection, d.includeOutboundIPRanges),
-    excludeOutboundIPRanges: r.read(ANNOTATION_EXCLUDE_OUTBOUND_IP_RANGES, parseCidrList, d.excludeOutboundIPRanges),
-    excludeOutboundPorts: r.read(ANNOTATION_EXCLUDE_OUTBOUND_PORTS, parsePortList, d.excludeOutboundPorts),
-    includeInboundPorts: r.read(ANNOTATION_INCLUDE_INBOUND_PORTS, parsePortSelection, d.includeInboundPorts),
-    excludeInboundPorts: r.read(ANNOTATION_EXCLUDE_INBOUND_PORTS, parsePortList, d.excludeInboundPorts),
-  };
+  const includeOutboundIPRanges = r.read(ANNOTATION_INCLUDE_OUTBOUND_IP_RANGES, parseCidrSelection, d.includeOutboundIPRanges);
+  const excludeOutboundIPRanges = r.read(ANNOTATION_EXCLUDE_OUTBOUND_IP_RANGES, parseCidrList, d.excludeOutboundIPRanges);
+  const excludeOutboundPorts = r.read(ANNOTATION_EXCLUDE_OUTBOUND_PORTS, parsePortList, d.excludeOutboundPorts);
+  const includeInboundPorts = r.read(ANNOTATION_INCLUDE_INBOUND_PORTS, parsePortSelection, d.includeInboundPorts);
+  const excludeInboundPorts = r.read(ANNOTATION_EXCLUDE_INBOUND_PORTS, parsePortList, d.excludeInboundPorts);
+  if (includeOutboundIPRanges === d.includeOutboundIPRanges && excludeOutboundIPRanges === d.excludeOutboundIPRanges
+    && excludeOutboundPorts === d.excludeOutboundPorts && includeInboundPorts === d.includeInboundPorts
+    && excludeInboundPorts === d.excludeInboundPorts) return d;
+  return { ...d, includeOutboundIPRanges, excludeOutboundIPRanges, excludeOutboundPorts, includeInboundPorts, excludeInboundPorts };
 }
 
 interface ResourceAnnotations {
@@ -167,6 +169,14 @@ function resourcesFor(r: AnnotationReader, d: ProxyResources, a: ResourceAnnotat
 }
 
 const ref = (name: string): string => `$(${name})`;
+
+/**
+ * Resources as a memo key part: their four quantities, each JSON-quoted (so no two differ only in
+ * where one ends). Much cheaper than serialising the object.
+ */
+function resourcesKey(r: V1ResourceRequirements): string {
+  return `${JSON.stringify(r.requests?.cpu ?? '')}${JSON.stringify(r.requests?.memory ?? '')}${JSON.stringify(r.limits?.cpu ?? '')}${JSON.stringify(r.limits?.memory ?? '')}`;
+}
 
 /** The volumes every injected Pod gets (always the same, so shared like the containers). */
 const AGENT_VOLUMES = agentVolumes().map((v) => frozenWithJson(v));
@@ -219,6 +229,8 @@ function withAgentMount(c: V1Container): V1Container {
  * shared by the replicas of a workload are built once per workload; without one nothing is kept.
  */
 export function injectPod(input: V1Pod, config: InjectorConfig, memo: InjectionMemo = new InjectionMemo()): InjectionResult {
+  // The memo's parts are for these settings only: the keys below name what comes from the Pod.
+  const parts = memo.forSettings(config);
   const pod = stripInjection(input);
   // Shallow copies: only these two objects and what is assigned to them below are new; every part
   // of the Pod that the injection does not change is shared with the input (cloning the whole Pod
@@ -230,8 +242,9 @@ export function injectPod(input: V1Pod, config: InjectorConfig, memo: InjectionM
 
   const agentResources = resourcesFor(reader, config.agentResources, AGENT_RESOURCE_ANNOTATIONS);
   const user = agentUser(spec, proxyless, reader.warnings);
-  const agentKey = JSON.stringify([config.agentImage, config.imagePullPolicy, config.caAddress, agentResources, config.nativeSidecars, proxyless, user]);
-  const agent = memo.agentContainers.get(agentKey, () => frozenWithJson(agentContainer({
+  // The user comes from the Pod as sent (any JSON): quoted as JSON, the parts cannot run together.
+  const agentKey = `${proxyless ? 'grpc' : 'sidecar'}|${JSON.stringify(user.uid)}|${JSON.stringify(user.gid)}|${resourcesKey(agentResources)}`;
+  const agent = parts.agentContainers.get(agentKey, () => frozenWithJson(agentContainer({
     image: config.agentImage,
     imagePullPolicy: config.imagePullPolicy,
     caAddress: config.caAddress,
@@ -283,7 +296,7 @@ export function injectPod(input: V1Pod, config: InjectorConfig, memo: InjectionM
     const app = labels['app'] ?? labels['app.kubernetes.io/name'] ?? ref(ENV_SERVICE_ACCOUNT);
     // The bootstrap depends on nothing else, and serialising it was the largest part of an injection.
     const bootstrapKey = JSON.stringify([labels, probes.routes]);
-    const bootstrap = memo.bootstrapArguments.get(bootstrapKey, () => bootstrapArgument(sidecarBootstrap({
+    const bootstrap = parts.bootstrapArguments.get(bootstrapKey, () => bootstrapArgument(sidecarBootstrap({
       nodeId: sidecarNodeId(ref(ENV_INSTANCE_IP), ref(ENV_POD_NAME), ref(ENV_POD_NAMESPACE)),
       cluster: `${app}.${ref(ENV_POD_NAMESPACE)}`,
       namespace: ref(ENV_POD_NAMESPACE),
@@ -298,10 +311,11 @@ export function injectPod(input: V1Pod, config: InjectorConfig, memo: InjectionM
     })));
 
     // The containers are the same for every replica of a workload: built once, frozen, and shared.
-    const initKey = JSON.stringify([config.initImage, config.imagePullPolicy, redirect]);
-    const init = memo.initContainers.get(initKey, () => frozenWithJson(initContainer({ image: config.initImage, imagePullPolicy: config.imagePullPolicy, redirect })));
-    const proxyKey = JSON.stringify([image, config.imagePullPolicy, bootstrapKey, resources, config.nativeSidecars, hold, config.proxyConcurrency, config.proxyLogLevel]);
-    const proxy = memo.proxyContainers.get(proxyKey, () => frozenWithJson(proxyContainer({
+    const initKey = redirect === config.redirect ? '' : JSON.stringify(redirect);
+    const init = parts.initContainers.get(initKey, () => frozenWithJson(initContainer({ image: config.initImage, imagePullPolicy: config.imagePullPolicy, redirect })));
+    // JSON has no raw newline: the two parts cannot run into each other.
+    const proxyKey = `${JSON.stringify(image)}${resourcesKey(resources)}${hold ? 'hold' : 'nohold'}\n${bootstrapKey}`;
+    const proxy = parts.proxyContainers.get(proxyKey, () => frozenWithJson(proxyContainer({
       image,
       imagePullPolicy: config.imagePullPolicy,
       bootstrapArgument: bootstrap,

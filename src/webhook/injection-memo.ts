@@ -2,6 +2,8 @@
 // workload's labels and annotations and on the injector's settings, built once per workload and
 // reused for every replica. Owned by the webhook instance (two webhooks in one process, as tests
 // run them, never share one), and bounded (memo.ts) so a stream of distinct Pods cannot grow it.
+// The parts are for one settings object at a time (forSettings), so their keys need only say
+// what comes from the Pod: serialising the settings into every key was most of the keys' cost.
 import type { V1Container } from '@kubernetes/client-node';
 import { BoundedMemo } from './memo.js';
 
@@ -15,4 +17,17 @@ export class InjectionMemo {
   readonly initContainers = new BoundedMemo<V1Container>(ENTRIES);
   readonly proxyContainers = new BoundedMemo<V1Container>(ENTRIES);
   readonly agentContainers = new BoundedMemo<V1Container>(ENTRIES);
+  private settings: object | undefined;
+
+  /** Starts over when called with other settings than last time (a webhook has one; tests vary them). */
+  forSettings(settings: object): this {
+    if (settings !== this.settings) {
+      this.settings = settings;
+      this.bootstrapArguments.clear();
+      this.initContainers.clear();
+      this.proxyContainers.clear();
+      this.agentContainers.clear();
+    }
+    return this;
+  }
 }

@@ -15,6 +15,10 @@ export class BoundedMemo<V> {
     return value;
   }
 
+  clear(): void {
+    this.values.clear();
+  }
+
   get size(): number {
     return this.values.size;
   }

@@ -7,7 +7,8 @@
 // text itself. Parts of the Pod that the injection shares with its input are skipped by identity.
 import jsonpatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
-import { jsonText } from './frozen-json.js';
+import { AlignedBase64Writer } from './aligned-base64.js';
+import { alignedBase64Of, jsonText } from './frozen-json.js';
 
 export type { Operation };
 
@@ -87,6 +88,19 @@ function operations(original: unknown, mutated: unknown): RawOperation[] {
   return out;
 }
 
+/** Each operation's text up to its path. */
+const OP_HEAD: Readonly<Record<RawOperation['op'], string>> = {
+  add: '{"op":"add","path":', remove: '{"op":"remove","path":', replace: '{"op":"replace","path":',
+};
+
+/** What JSON.stringify would escape in a string (a quote, a backslash, a control character, a surrogate). */
+const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A path as a JSON string; paths nearly always need no escaping, and testing is cheaper than escaping. */
+function pathJson(path: string): string {
+  return NEEDS_ESCAPING.test(path) ? JSON.stringify(path) : `"${path}"`;
+}
+
 /**
  * The patch as the JSON text the AdmissionResponse carries (base64-encoded), and its length in
  * operations. The text is what JSON.stringify gives for the operations, reusing the JSON of
@@ -97,12 +111,64 @@ export function podPatchJson(original: unknown, mutated: unknown): { readonly js
   const parts = new Array<string>(ops.length);
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];
-    const head = `{"op":${JSON.stringify(op.op)},"path":${JSON.stringify(op.path)}`;
+    const head = OP_HEAD[op.op] + pathJson(op.path);
     // A value with no JSON form (a function) is left out, as JSON.stringify leaves out such a key.
     const value = op.op === 'remove' ? undefined : jsonText(op.value);
     parts[i] = value === undefined ? `${head}}` : `${head},"value":${value}}`;
   }
   return { json: `[${parts.join(',')}]`, operations: ops.length };
+}
+
+/** Writes a value as jsonText does, handing over the encoded pieces of frozen values as they are. */
+function writeValue(w: AlignedBase64Writer, value: object): void {
+  const encoded = alignedBase64Of(value);
+  if (encoded !== undefined) {
+    w.encodedPiece(encoded);
+    return;
+  }
+  if (!Array.isArray(value)) {
+    w.text(jsonText(value) ?? 'null');
+    return;
+  }
+  w.text('[');
+  for (let i = 0; i < value.length; i++) {
+    if (i > 0) w.text(',');
+    const item: unknown = value[i];
+    // As JSON.stringify writes arrays: an item with no JSON form is null.
+    if (typeof item === 'object' && item !== null) writeValue(w, item);
+    else w.text(JSON.stringify(item) ?? 'null');
+  }
+  w.text(']');
+}
+
+/**
+ * The patch as the AdmissionResponse carries it: base64 of its JSON text, with whitespace
+ * between some tokens (aligned-base64.ts) so that what the injector shares between Pods is
+ * encoded once, not per admission. Decoded, it is JSON equal to podPatchJson's.
+ */
+export function podPatchBase64(original: unknown, mutated: unknown): { readonly base64: string; readonly operations: number } {
+  const ops = operations(original, mutated);
+  const w = new AlignedBase64Writer();
+  w.text('[');
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
+    if (i > 0) w.text(',');
+    w.text(OP_HEAD[op.op] + pathJson(op.path));
+    if (op.op !== 'remove') {
+      const value = op.value;
+      if (typeof value === 'object' && value !== null && (Array.isArray(value) || alignedBase64Of(value) !== undefined)) {
+        w.text(',"value":');
+        writeValue(w, value);
+      } else {
+        // A value with no JSON form (a function) is left out, as JSON.stringify leaves out such a key.
+        const text = jsonText(value);
+        if (text !== undefined) w.text(`,"value":${text}`);
+      }
+    }
+    w.text('}');
+  }
+  w.text(']');
+  return { base64: w.finish(), operations: ops.length };
 }
 
 /** The patch as operations whose values are copies (nothing shared with either Pod). */

@@ -1,18 +1,20 @@
-// The HTTPS transport: fastify on the webhook port, POST /inject for AdmissionReview v1, health
-// endpoints, and hot reload of the serving certificate (new connections get the new one, open
-// ones finish with the old; the process never restarts for a rotation). Slow and idle clients are
-// cut off by the limits in limits.ts (connection-guards.ts applies them).
-import type { Server as HttpsServer } from 'node:https';
+// The HTTPS transport: POST /inject for AdmissionReview v1 (admission-endpoint.ts, on the raw
+// request), fastify for the health and metrics endpoints and everything else, and hot reload of
+// the serving certificate (new connections get the new one, open ones finish with the old; the
+// process never restarts for a rotation). Slow and idle clients are cut off by the limits in
+// limits.ts (connection-guards.ts applies them).
+import https, { type Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../logging.js';
-import { admissionReviewJson, reviewAdmission, type ReviewDeps } from './review.js';
+import { AdmissionEndpoint, INJECT_PATH } from './admission-endpoint.js';
+import type { ReviewDeps } from './review.js';
 import { describeCert, type ServingCertificateSource } from './tls/source.js';
 import type { KeyPairPem } from './tls/certs.js';
 import { resolveWebhookLimits, type WebhookLimits } from './limits.js';
 import { WebhookLimitCounters } from './limit-counters.js';
-import { BUSY, ConnectionGuards, fastifyLimitOptions, tlsServerOptions } from './connection-guards.js';
+import { BUSY, ConnectionGuards, serverLimitOptions } from './connection-guards.js';
 
-export const INJECT_PATH = '/inject';
+export { INJECT_PATH };
 
 interface WebhookServerOptions {
   readonly host: string;
@@ -34,9 +36,6 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
-/** What fastify would send for an object; the AdmissionReview answer is sent as ready text. */
-const JSON_TYPE = 'application/json; charset=utf-8';
-
 export async function startWebhookServer(o: WebhookServerOptions): Promise<WebhookServer> {
   const { logger } = o;
   const limits = resolveWebhookLimits(o.limits);
@@ -49,9 +48,17 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
   };
   const first = await o.certificates.start(onChange);
 
+  const admissions = new AdmissionEndpoint(limits, guards, o.review, logger);
   app = Fastify({
-    https: { cert: first.certPem, key: first.keyPem, ...tlsServerOptions(limits) },
-    ...fastifyLimitOptions(limits),
+    // The server is made here so that POST /inject can be answered before fastify's routing.
+    serverFactory: (fastifyHandler) => https.createServer(
+      { cert: first.certPem, key: first.keyPem, ...serverLimitOptions(limits) },
+      (req, res) => {
+        if (AdmissionEndpoint.accepts(req)) admissions.handle(req, res);
+        else fastifyHandler(req, res);
+      },
+    ),
+    bodyLimit: limits.bodyLimit,
     logger: false,
   }) as unknown as FastifyInstance<HttpsServer>;
   guards.install(app);
@@ -68,14 +75,6 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
     void reply.code(status).send({ error: err.message });
   });
 
-  app.post(INJECT_PATH, async (request, reply) => {
-    const outcome = await reviewAdmission(request.body, o.review);
-    if (outcome.status === 400) {
-      logger.warn('malformed AdmissionReview', { reason: outcome.body.error });
-      return reply.code(400).send(outcome.body);
-    }
-    return reply.code(200).type(JSON_TYPE).send(admissionReviewJson(outcome.body));
-  });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async () => ({ status: 'ok' }));
   app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4')

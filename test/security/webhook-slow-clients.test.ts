@@ -14,13 +14,9 @@ import { fileURLToPath } from 'node:url';
 import type { V1Pod } from '@kubernetes/client-node';
 import { createCa, issueServingCert, type KeyPairPem } from '../../src/webhook/tls/certs.js';
 import { DEFAULT_WEBHOOK_LIMITS, resolveWebhookLimits, type WebhookLimits } from '../../src/webhook/limits.js';
-import { silentLogger } from '../../src/logging.js';
-import { DEFAULT_INJECTOR_CONFIG } from '../../src/webhook/inject.js';
-import { InjectionMetrics } from '../../src/webhook/injection-counters.js';
-import { TrustWebhookSelectors } from '../../src/webhook/kube.js';
-import { startWebhookServer, type WebhookServer } from '../../src/webhook/server.js';
-import { FileCertificateSource } from '../../src/webhook/tls/source.js';
+import type { WebhookServer } from '../../src/webhook/server.js';
 import { request, review } from '../support/https-client.js';
+import { startTestWebhook, type TestWebhook } from '../support/test-webhook.js';
 import type { ChildStats } from './webhook-child.js';
 
 const MiB = 1024 * 1024;
@@ -224,32 +220,20 @@ describe('security: webhook slow and idle clients', function () {
 });
 
 describe('security: webhook request timeout and body limit', () => {
-  let dir: string;
+  let webhook: TestWebhook;
   let ca: KeyPairPem;
   let server: WebhookServer;
 
   before(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'pf-webhook-limits-'));
-    ca = createCa({ commonName: 'limits-ca', now: new Date(), validityDays: 1 });
-    const serving = issueServingCert({ ca, hosts: ['localhost', '127.0.0.1'], now: new Date(), validityDays: 1 });
-    writeFileSync(path.join(dir, 'tls.crt'), serving.certPem);
-    writeFileSync(path.join(dir, 'tls.key'), serving.keyPem);
-    const logger = silentLogger();
-    server = await startWebhookServer({
-      host: '127.0.0.1', port: 0, logger,
+    webhook = await startTestWebhook('webhook-limits', {
       // The body timeout is far away, so a stalled body meets the request timeout.
-      limits: { headersTimeoutMs: 500, requestTimeoutMs: 1000, bodyTimeoutMs: 60_000, bodyLimit: 64 * 1024, maxInflightBodyBytes: 64 * 1024 },
-      certificates: new FileCertificateSource(path.join(dir, 'tls.crt'), path.join(dir, 'tls.key'), logger),
-      review: {
-        injector: DEFAULT_INJECTOR_CONFIG, policy: { controlPlaneNamespace: 'pilotfish-system' },
-        namespaces: new TrustWebhookSelectors(), onError: 'allow', logger, metrics: new InjectionMetrics(),
-      },
+      headersTimeoutMs: 500, requestTimeoutMs: 1000, bodyTimeoutMs: 60_000, bodyLimit: 64 * 1024, maxInflightBodyBytes: 64 * 1024,
     });
+    ({ ca, server } = webhook);
   });
 
   after(async () => {
-    await server?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await webhook?.close();
   });
 
   it('cuts a request whose body stalls after its headers, by the request timeout', async () => {

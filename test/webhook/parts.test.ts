@@ -104,6 +104,35 @@ describe('webhook/sidecar', () => {
     assert.notEqual(sidecars()[0], sidecars()[0], 'without a memo nothing is kept between injections');
   });
 
+  it("one instance's memo never hands a workload another's parts: settings, users, resources, annotations all count", () => {
+    const memo = new InjectionMemo();
+    const built = (p: V1Pod, config = DEFAULT_INJECTOR_CONFIG): V1Container[] => injectPod(p, config, memo).pod.spec?.initContainers ?? [];
+    const named = (cs: V1Container[], name: string): V1Container => cs.find((c) => c.name === name)!;
+    const withMeta = (annotations: Record<string, string>, runAsUser?: number | string): V1Pod => ({
+      ...pod,
+      metadata: { ...pod.metadata, annotations },
+      spec: { ...pod.spec!, containers: pod.spec!.containers.map((c) => ({ ...c, ...(runAsUser !== undefined ? { securityContext: { runAsUser: runAsUser as number } } : {}) })) },
+    });
+    // Each case against the same memo, in turn, and each compared with a fresh injection of its own.
+    const cases: Array<{ p: V1Pod; config?: typeof DEFAULT_INJECTOR_CONFIG }> = [
+      { p: withMeta({}) },
+      { p: withMeta({ 'sidecar.pilotfish.io/proxyCPU': '300m' }) },
+      { p: withMeta({ 'sidecar.pilotfish.io/agentCPU': '30m' }) },
+      { p: withMeta({ 'traffic.sidecar.pilotfish.io/excludeOutboundPorts': '3306' }) },
+      { p: withMeta({ 'proxy.pilotfish.io/kind': 'grpc' }, 1000) },
+      { p: withMeta({ 'proxy.pilotfish.io/kind': 'grpc' }, 1001) },
+      { p: withMeta({ 'proxy.pilotfish.io/kind': 'grpc' }, '1001') },
+      { p: withMeta({}), config: { ...DEFAULT_INJECTOR_CONFIG, agentImage: 'example/agent:2', proxyImage: 'example/proxy:2' } },
+      { p: withMeta({}) },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const got = built(c.p, c.config);
+      const fresh = injectPod(c.p, c.config ?? DEFAULT_INJECTOR_CONFIG).pod.spec?.initContainers ?? [];
+      assert.deepEqual(got, fresh, `case ${i}`);
+    }
+    assert.equal(named(built(cases[0].p), 'pilotfish-agent'), named(built(cases[8].p), 'pilotfish-agent'), 'the same workload again: the same parts');
+  });
+
   it('the bootstrap in args is exact JSON after Kubernetes expands the downward-API vars', () => {
     const proxy = injectPod(pod, DEFAULT_INJECTOR_CONFIG).pod.spec!.initContainers!.find((c) => c.name === 'pilotfish-proxy')!;
     const args = proxy.args!;

@@ -10,9 +10,10 @@ import jsonpatch from 'fast-json-patch';
 import { parse } from 'yaml';
 import { DEFAULT_INJECTOR_CONFIG, injectPod, type InjectorConfig } from '../../src/webhook/inject.js';
 import { InjectionMemo } from '../../src/webhook/injection-memo.js';
-import { frozenWithJson, jsonText } from '../../src/webhook/frozen-json.js';
+import { AlignedBase64Writer, padToTriplets } from '../../src/webhook/aligned-base64.js';
+import { alignedBase64Of, frozenWithJson, jsonText } from '../../src/webhook/frozen-json.js';
 import { BoundedMemo } from '../../src/webhook/memo.js';
-import { applyPodPatch, podPatch, podPatchJson } from '../../src/webhook/patch.js';
+import { applyPodPatch, podPatch, podPatchBase64, podPatchJson } from '../../src/webhook/patch.js';
 import { INJECT_GOLDEN_DIR } from '../support/golden.js';
 
 function sameAsLibrary(a: unknown, b: unknown): void {
@@ -21,6 +22,12 @@ function sameAsLibrary(a: unknown, b: unknown): void {
   assert.equal(ours.json, expected);
   assert.equal(ours.operations, (JSON.parse(expected) as unknown[]).length);
   assert.deepEqual(podPatch(a, b), JSON.parse(expected));
+  // What the AdmissionResponse carries: canonical base64 of JSON equal to the library's.
+  const encoded = podPatchBase64(a, b);
+  const decoded = Buffer.from(encoded.base64, 'base64');
+  assert.equal(decoded.toString('base64'), encoded.base64, 'canonical base64 ("=" only at the end)');
+  assert.equal(JSON.stringify(JSON.parse(decoded.toString('utf8'))), expected);
+  assert.equal(encoded.operations, ours.operations);
 }
 
 describe('webhook/patch', () => {
@@ -104,6 +111,48 @@ describe('webhook/memo', () => {
     assert.equal(get('c'), 'v-c');
     assert.equal(memo.size, 1);
     assert.equal(calls, 3);
+  });
+});
+
+describe('webhook/aligned-base64', () => {
+  it('pads to whole 3-byte groups, counting UTF-8 bytes', () => {
+    assert.equal(padToTriplets('abc'), 'abc');
+    assert.equal(padToTriplets('ab'), 'ab ');
+    assert.equal(padToTriplets('a'), 'a  ');
+    assert.equal(padToTriplets('\u00e9'), '\u00e9 ');
+    assert.equal(padToTriplets('\u20ac'), '\u20ac');
+  });
+
+  it('joins encoded pieces into the base64 of the padded whole, whatever the lengths and characters', () => {
+    const texts = ['', 'a', 'ab', 'abc', '\u00e9', '{"k":"\u20ac"}', '[1,2]', '"x\\"y"', '\ud83d\ude00'];
+    for (const before of texts) {
+      for (const piece of texts.filter((t) => t !== '')) {
+        for (const after of texts) {
+          const w = new AlignedBase64Writer();
+          w.text(before);
+          w.encodedPiece(Buffer.from(padToTriplets(piece)).toString('base64'));
+          w.text(after);
+          const base64 = w.finish();
+          const whole = (before === '' ? '' : padToTriplets(before)) + padToTriplets(piece) + after;
+          assert.equal(base64, Buffer.from(whole).toString('base64'), JSON.stringify([before, piece, after]));
+        }
+      }
+    }
+  });
+
+  it('a patch encodes the frozen parts it shares with other Pods once, and reuses the encoding', () => {
+    const container = frozenWithJson({ name: 'proxy', args: ['--x', 'caf\u00e9'] });
+    const piece = alignedBase64Of(container);
+    assert.ok(piece !== undefined && alignedBase64Of(container) === piece);
+    assert.equal(alignedBase64Of({ name: 'fresh' }), undefined);
+    for (const lead of ['', 'a', 'ab']) {
+      const before = { metadata: { name: `w${lead}` }, spec: { initContainers: [] as unknown[] } };
+      const after = { metadata: before.metadata, spec: { initContainers: [{ name: `i${lead}` }, container, 7, null] } };
+      const encoded = podPatchBase64(before, after).base64;
+      assert.ok(encoded.includes(piece), `the frozen container's encoding is in the patch (lead "${lead}")`);
+      const ops = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8')) as jsonpatch.Operation[];
+      assert.deepEqual(applyPodPatch(before, ops), after);
+    }
   });
 });
 
