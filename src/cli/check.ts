@@ -53,7 +53,7 @@ interface AccessReview {
 }
 
 export async function check({ values }: ParsedLine<typeof checkCommand.flags>, out: NodeJS.WritableStream): Promise<number> {
-  const kube = new KubeRest(loadKubeConfig(values.kubeconfig, process.env), 10_000);
+  const kube = new KubeRest(await loadKubeConfig(values.kubeconfig, process.env), 10_000);
   const namespace = values.namespace ?? DEFAULT_CONTROL_PLANE_NAMESPACE;
   let failed = false;
   const section = (title: string, lines: readonly Line[]): void => {

@@ -43,7 +43,7 @@ interface ReplicaFlags {
 export async function replicasOf(flags: ReplicaFlags, defaultServer: string, command: string): Promise<Replica[]> {
   if (flags.kubeconfig === undefined && flags.namespace === undefined) return serversOf(flags.server ?? defaultServer, command).map(direct);
   if (flags.server !== undefined) throw new UsageError(`pilotfish ${command}: --server asks replicas directly; it cannot be combined with --kubeconfig/--namespace`);
-  return podReplicas(new KubeRest(loadKubeConfig(flags.kubeconfig, process.env), 15_000), flags.namespace ?? DEFAULT_CONTROL_PLANE_NAMESPACE);
+  return podReplicas(new KubeRest(await loadKubeConfig(flags.kubeconfig, process.env), 15_000), flags.namespace ?? DEFAULT_CONTROL_PLANE_NAMESPACE);
 }
 
 export function serversOf(flag: string, command: string): string[] {

@@ -4,14 +4,17 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { CommandFailure } from './failure.js';
 
 /**
  * --kubeconfig, else in-cluster when running in a Pod, else KUBECONFIG / ~/.kube/config.
- * `hint` ends every failure's message (what else the user could do).
+ * `hint` ends every failure's message (what else the user could do). client-node is loaded here,
+ * not imported by the module: it costs ~70 MiB of RSS (its generated API source and code), which
+ * `serve` without Kubernetes never needs.
  */
-export function loadKubeConfig(file: string | undefined, env: NodeJS.ProcessEnv, hint = ''): KubeConfig {
+export async function loadKubeConfig(file: string | undefined, env: NodeJS.ProcessEnv, hint = ''): Promise<KubeConfig> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   const fail = (why: string): CommandFailure => new CommandFailure(`${why}${hint}`);
   try {

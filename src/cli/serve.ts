@@ -15,7 +15,6 @@ import {
 } from './flags.js';
 import { DEFAULT_ROOT_NAMESPACE } from '../model/peer-authentication.js';
 import { startControlPlane, waitForShutdown } from './runtime.js';
-import { AuthenticationV1Api } from '@kubernetes/client-node';
 import { DirectoryCaStore } from '../security/ca/directory-store.js';
 import type { TokenAuthenticator } from '../security/csr/token-authenticator.js';
 import { KubeTokenReviewAuthenticator } from '../security/csr/token-review.js';
@@ -79,7 +78,8 @@ export async function serve({ values }: ParsedLine<typeof serveCommand.flags>): 
   let tls: SecureXdsPort | undefined;
   if (tlsSettings) {
     const tokens = values.kubeconfig
-      ? new KubeTokenReviewAuthenticator(loadKubeConfig(values.kubeconfig, process.env).makeApiClient(AuthenticationV1Api))
+      ? new KubeTokenReviewAuthenticator((await loadKubeConfig(values.kubeconfig, process.env))
+        .makeApiClient((await import('@kubernetes/client-node')).AuthenticationV1Api))
       : NO_TOKEN_REVIEWS;
     tls = await openXdsTlsPort(tlsSettings, new DirectoryCaStore(values['ca-dir']!), tokens, logger);
   }

@@ -146,7 +146,7 @@ export interface RunningWebhook {
 export async function startWebhook(s: WebhookSettings, logger: Logger, kubeConfig?: KubeConfig, admissionLog?: AdmissionLog): Promise<RunningWebhook> {
   let kc: KubeConfig | undefined = kubeConfig;
   if (!kc && s.kubernetes) {
-    kc = loadKubeConfig(s.kubeconfig, process.env, '; or run with --kubernetes=off and --tls-cert-file/--tls-key-file');
+    kc = await loadKubeConfig(s.kubeconfig, process.env, '; or run with --kubernetes=off and --tls-cert-file/--tls-key-file');
   }
   logger.info('kubernetes API', kc
     ? { server: kc.getCurrentCluster()?.server ?? null }

@@ -2,7 +2,10 @@
 // review names pilotfish's audience, so a token minted for the API server or for another service
 // is refused, and the answer must echo that audience back: an authenticator that ignores
 // audiences (older webhook authenticators do) does not get to vouch for a mesh identity.
-import { ApiException, type V1TokenReview } from '@kubernetes/client-node';
+import type { V1TokenReview } from '@kubernetes/client-node';
+// The exception class alone (the module the generated clients throw it from), not the package
+// index: `serve` without Kubernetes imports this file and must not load all of client-node.
+import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
 import type { ApiPermission } from '../../kube/api-permission.js';
 import { isKubernetesNamespace, isKubernetesServiceAccount } from '../spiffe.js';
 import type { AuthenticationResult, TokenAuthenticator } from './token-authenticator.js';
