@@ -53,6 +53,12 @@ type SnapshotListener = (snapshot: MeshSnapshot) => void;
  */
 const PREPARE_SLICE_MS = 10;
 const PREPARE_MIN_ENDPOINTS = 1000;
+/**
+ * A change that has been quiet this long is translated while its quiet period still runs (warm()):
+ * a file edit's content arrives tens of milliseconds before the period ends, and translating it
+ * then takes that work (and the collections it causes) off the path from the deadline to the push.
+ */
+const WARM_AFTER_MS = 10;
 
 export class SnapshotStore implements SourceSink {
   /** Resolves with the first snapshot, published once every source's start() has resolved. */
@@ -94,6 +100,9 @@ export class SnapshotStore implements SourceSink {
   private flushing = false;
   private readonly timers: Timers;
   private readonly prepareSliceMs: number;
+  private warmTimer: unknown;
+  /** Moves with every change: a warm-up that sees it move stops (a newer one is scheduled). */
+  private changeGeneration = 0;
 
   constructor(options: SnapshotStoreOptions) {
     this.log = options.logger.child({ component: 'store' });
@@ -150,6 +159,7 @@ export class SnapshotStore implements SourceSink {
   async stop(): Promise<void> {
     this.stopped = true;
     this.debouncer.cancel();
+    if (this.warmTimer !== undefined) this.timers.clearTimeout(this.warmTimer);
     await Promise.allSettled(this.sources.map((s) => s.stop()));
   }
 
@@ -161,6 +171,37 @@ export class SnapshotStore implements SourceSink {
     this.pendingSince ??= Date.now();
     // Content announced by changeComing: its quiet period already runs from when it was seen.
     if (this.live && !this.debouncer.release(source, true)) this.debouncer.trigger();
+    if (this.live) this.scheduleWarm();
+  }
+
+  private scheduleWarm(): void {
+    this.changeGeneration++;
+    if (this.warmTimer !== undefined) this.timers.clearTimeout(this.warmTimer);
+    const generation = this.changeGeneration;
+    this.warmTimer = this.timers.setTimeout(() => {
+      this.warmTimer = undefined;
+      void this.warm(generation);
+    }, WARM_AFTER_MS);
+  }
+
+  /**
+   * Translates what has arrived while the publish still waits for its quiet period, in steps that
+   * give the loop back, and publishes nothing: the publish then finds the translations prepared
+   * (Translator.prepare keeps what it did; a later change is translated again when published).
+   * Stops when anything moved meanwhile: a newer change, a publish, a preparation, stop().
+   */
+  private async warm(generation: number): Promise<void> {
+    const moved = (): boolean => this.stopped || this.preparing || generation !== this.changeGeneration || !this.debouncer.pending;
+    if (moved()) return;
+    try {
+      const steps = this.translator.prepare(this.translationInput().objects);
+      while (!this.runFor(steps, 0)) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (moved()) return;
+      }
+    } catch {
+      // The publish translates again and reports what failed.
+    }
   }
 
   changeComing(source: string): void {

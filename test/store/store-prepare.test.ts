@@ -71,6 +71,33 @@ describe('SnapshotStore: a large change prepared in steps', () => {
     assert.equal(store.current(), published, 'nothing left to publish');
   });
 
+  it('translates a change quiet for 10 ms while its quiet period runs, so the publish at the deadline needs no steps', async () => {
+    const first = store.current();
+    const input = objects(slices(50));
+    source.set(input);
+    timers.advance(10);
+    // The warm-up gives the loop back after every slice (prepareSliceMs 0): 50 slices, 50 turns.
+    for (let i = 0; i < 100; i++) await turn();
+    assert.equal(store.current(), first, 'the warm-up publishes nothing');
+    timers.advance(90);
+    const published = store.current();
+    assert.notEqual(published, first, 'the deadline\'s publish ran in the timer\'s task: everything was prepared');
+    assert.deepEqual(published.endpoints.get('burst.default'), translate(input).endpoints.get('burst.default'));
+  });
+
+  it('a change arriving during the warm-up stops it; the publish still has every change', async () => {
+    const first = store.current();
+    source.set(objects(slices(50)));
+    timers.advance(10);
+    await turn();
+    const more = objects(slices(60));
+    source.set(more);
+    timers.advance(100);
+    for (let i = 0; i < 200 && store.current() === first; i++) await turn();
+    assert.deepEqual(store.current().endpoints.get('burst.default'), translate(more).endpoints.get('burst.default'));
+    assert.equal(store.current().endpoints.get('burst.default')?.length, 6_000);
+  });
+
   it('flush() while a preparation runs publishes at once, and the preparation then publishes nothing more', async () => {
     const first = store.current();
     const input = objects(slices(30));
