@@ -31,6 +31,6 @@ export function secretMessages(m: SecretMaterial): { certificate: Secret; roots:
 export function encodeSecret(secret: Secret): XdsResource {
   const type = lookupType(messageName(SECRET));
   const value = type.encode(type.fromObject(secret)).finish();
-  const any = protobuf.Writer.create().uint32(10).string(SECRET).uint32(18).bytes(value).finish();
-  return { name: secret.name ?? '', version: createHash('sha256').update(value).digest('base64url').slice(0, 16), any };
+  const wrapped = protobuf.Writer.create().uint32(10).string(SECRET).uint32(18).bytes(value).finish();
+  return { name: secret.name ?? '', version: createHash('sha256').update(value).digest('base64url').slice(0, 16), any: wrapped };
 }

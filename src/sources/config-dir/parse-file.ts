@@ -272,9 +272,9 @@ export function objectSetOf(objects: Iterable<ParsedObject>): ObjectSet {
     peerAuthentications: [] as CustomObject[], accessPolicies: [] as CustomObject[], virtualServices: [] as CustomObject[],
     destinationRules: [] as CustomObject[], trafficScopes: [] as CustomObject[], httpRoutes: [] as CustomObject[], grpcRoutes: [] as CustomObject[],
   };
-  let any = false;
+  let found = false;
   for (const o of objects) {
-    any = true;
+    found = true;
     switch (o.kind) {
       case 'Namespace': set.namespaces.push(o.object); break;
       case 'Service': set.services.push(o.object); break;
@@ -291,7 +291,7 @@ export function objectSetOf(objects: Iterable<ParsedObject>): ObjectSet {
       case 'GRPCRoute': set.grpcRoutes.push(o.object); break;
     }
   }
-  return any ? set : EMPTY_OBJECTS;
+  return found ? set : EMPTY_OBJECTS;
 }
 
 /** The message with its position ("... at line 4, column 1"), without the quoted source excerpt. */

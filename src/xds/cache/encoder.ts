@@ -178,18 +178,18 @@ export class ResourceEncoder {
     for (const p of parts) valueLength += lenFieldLength(field, p.bytes.length);
     const url = Buffer.from(typeUrl);
     // Any: type_url=1, value=2.
-    const any = Buffer.allocUnsafe(lenFieldLength(1, url.length) + lenFieldLength(2, valueLength));
-    let at = writeLenHeader(any, 0, 1, url.length);
-    at += url.copy(any, at);
-    at = writeLenHeader(any, at, 2, valueLength);
-    any.set(headBytes, at);
+    const wrapped = Buffer.allocUnsafe(lenFieldLength(1, url.length) + lenFieldLength(2, valueLength));
+    let at = writeLenHeader(wrapped, 0, 1, url.length);
+    at += url.copy(wrapped, at);
+    at = writeLenHeader(wrapped, at, 2, valueLength);
+    wrapped.set(headBytes, at);
     at += headBytes.length;
     for (const p of parts) {
-      at = writeLenHeader(any, at, field, p.bytes.length);
-      any.set(p.bytes, at);
+      at = writeLenHeader(wrapped, at, field, p.bytes.length);
+      wrapped.set(p.bytes, at);
       at += p.bytes.length;
     }
-    return this.store(byKey, { name, version, any });
+    return this.store(byKey, { name, version, any: wrapped });
   }
 
   /** Forget every resource of a type that is not among `live`, so memory tracks the mesh. */
