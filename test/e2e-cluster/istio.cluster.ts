@@ -6,15 +6,14 @@
 // out become Events on the objects, whose status pilotfish never writes.
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
-import { networkInterfaces } from 'node:os';
 import path from 'node:path';
-import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
 import type { Cluster } from '../cluster/cluster.js';
 import type { KubeObject } from '../cluster/kube-rest.js';
-import { callMany, ECHO_SERVICE, EchoClient, type EchoBackend } from '../support/echo-service.js';
+import { callMany, EchoClient, type EchoBackend } from '../support/echo-service.js';
 import { REPO_ROOT, runPilotfish, type LogLine, type PilotfishProcess } from '../support/pilotfish-process.js';
 import { bounded, createNamespace, installCrds, parseManifests, sharedCluster, uniqueName } from './fixture.js';
+import { hostAddress, startEchoOn } from './host-echo.js';
 import { installPilotfish, startController, type Installation } from './pilotfish-install.js';
 
 grpcXds.register();
@@ -30,33 +29,6 @@ async function istioCrds(): Promise<KubeObject[]> {
   const out: KubeObject[] = [];
   for (const f of files) out.push(...parseManifests(await readFile(path.join(ISTIO_CRD_DIR, f), 'utf8'), f));
   return out;
-}
-
-/**
- * This machine's first non-loopback IPv4 address: the API server refuses loopback addresses in
- * EndpointSlices, so the backends standing in for Pods listen here.
- */
-function hostAddress(): string {
-  for (const addresses of Object.values(networkInterfaces())) {
-    const v4 = (addresses ?? []).find((a) => a.family === 'IPv4' && !a.internal && !a.address.startsWith('169.254.'));
-    if (v4) return v4.address;
-  }
-  throw new Error('this machine has no non-loopback IPv4 address; the cluster suite needs one (the API server refuses loopback endpoints)');
-}
-
-async function startEchoOn(name: string, host: string): Promise<EchoBackend> {
-  const server = new grpc.Server();
-  const calls: EchoBackend['calls'] = [];
-  server.addService(ECHO_SERVICE, {
-    Call: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
-      calls.push({ metadata: call.metadata });
-      cb(null, Buffer.from(name));
-    },
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:0`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
-  });
-  return { name, port, calls, close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())) };
 }
 
 function service(ns: string, name: string): KubeObject {

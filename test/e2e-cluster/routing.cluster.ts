@@ -2,50 +2,19 @@
 // kube-controller-manager from Pods) and TrafficRoutes created through the API server drive a real
 // @grpc/grpc-js-xds client's routing, and pilotfish writes TrafficRoute status conditions back.
 import assert from 'node:assert/strict';
-import { networkInterfaces } from 'node:os';
-import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
 import type { Cluster } from '../cluster/cluster.js';
 import type { KubeObject } from '../cluster/kube-rest.js';
-import { callMany, ECHO_SERVICE, EchoClient, type EchoBackend } from '../support/echo-service.js';
+import { callMany, EchoClient, type EchoBackend } from '../support/echo-service.js';
 import { runPilotfish, type LogLine, type PilotfishProcess } from '../support/pilotfish-process.js';
 import { bounded, conditionsOf, createNamespace, sharedCluster, uniqueName } from './fixture.js';
+import { hostAddress, startEchoOn } from './host-echo.js';
 import { installPilotfish, startController } from './pilotfish-install.js';
 
 grpcXds.register();
 
 const BOOTSTRAP_OPTION = 'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config';
 const ROUTING = 'routing.pilotfish.io/v1alpha1';
-
-/**
- * This machine's first non-loopback IPv4 address. The real API server refuses loopback addresses
- * in EndpointSlices (and kube-controller-manager could not write slices for Pods with them), so
- * the backends standing in for Pods listen on this address instead of 127.0.0.1.
- */
-function hostAddress(): string {
-  for (const addresses of Object.values(networkInterfaces())) {
-    const v4 = (addresses ?? []).find((a) => a.family === 'IPv4' && !a.internal && !a.address.startsWith('169.254.'));
-    if (v4) return v4.address;
-  }
-  throw new Error('this machine has no non-loopback IPv4 address; the cluster suite needs one, because the API server '
-    + 'refuses loopback addresses (127.0.0.0/8) as endpoints and the gRPC backends standing in for Pods must listen on it');
-}
-
-/** An echo backend on the given address (port 0: any free port). */
-async function startEchoOn(name: string, host: string, port = 0): Promise<EchoBackend> {
-  const server = new grpc.Server();
-  const calls: EchoBackend['calls'] = [];
-  server.addService(ECHO_SERVICE, {
-    Call: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
-      calls.push({ metadata: call.metadata });
-      cb(null, Buffer.from(name));
-    },
-  });
-  const bound = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
-  });
-  return { name, port: bound, calls, close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())) };
-}
 
 function endpointSlice(ns: string, service: string, name: string, port: number, address: string): KubeObject {
   return {
