@@ -13,7 +13,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
 import YAML from 'yaml';
-import { callMany, EchoClient, startEchoBackend, type EchoBackend } from '../support/echo-service.js';
+import { callMany, EchoClient, startEchoBackend, type EchoBackend, assertEightyTwentySplit } from '../support/echo-service.js';
 import type { PilotfishProcess } from '../support/pilotfish-process.js';
 import { callsDuring } from '../support/calls-during.js';
 import { probeUntilLive, serveForClients } from '../support/serve-for-clients.js';
@@ -122,12 +122,7 @@ describe('e2e: a GRPCRoute with real gRPC xDS clients', function () {
       { matches: [{ headers: [{ name: 'x-canary', value: 'true' }] }], backendRefs: [backend('echo-v2')] },
       { backendRefs: [backend('echo-v1', 80), backend('echo-v2', 20)] },
     ]);
-    const split = await callMany(c, 1000);
-    assert.deepEqual(split.failures, []);
-    const n1 = split.byBackend.get('echo-v1') ?? 0;
-    const n2 = split.byBackend.get('echo-v2') ?? 0;
-    assert.equal(n1 + n2, 1000);
-    assert.ok(n1 >= 750 && n1 <= 850, `v1 got ${n1} of 1000 calls, expected 800 ± 50`);
+    await assertEightyTwentySplit(c);
     const canary = await callMany(c, 100, { metadata: { 'x-canary': 'true' } });
     assert.deepEqual(canary.failures, []);
     assert.deepEqual([...canary.byBackend], [['echo-v2', 100]]);

@@ -1,5 +1,6 @@
 // A tiny gRPC service for end-to-end tests: each backend answers with its own name, so a test
 // can see which backend a call reached. Messages are raw bytes (UTF-8), no codegen needed.
+import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 
@@ -144,4 +145,14 @@ export function echoShopService(port: number): { service: V1Service; slice: V1En
       endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
     },
   };
+}
+
+/** 1,000 calls split 80/20 between echo-v1 and echo-v2 by weight: none fails, v1 gets 800 ± 50. */
+export async function assertEightyTwentySplit(client: EchoClient): Promise<void> {
+  const { byBackend, failures } = await callMany(client, 1000);
+  assert.deepEqual(failures, []);
+  const v1 = byBackend.get('echo-v1') ?? 0;
+  const v2 = byBackend.get('echo-v2') ?? 0;
+  assert.equal(v1 + v2, 1000);
+  assert.ok(v1 >= 750 && v1 <= 850, `v1 got ${v1} of 1000 calls, expected 800 ± 50`);
 }
