@@ -76,6 +76,8 @@ export class SnapshotStore implements SourceSink {
   private stopped = false;
   private snapshot: MeshSnapshot = EMPTY_SNAPSHOT;
   private mergedCache: ObjectSet | undefined;
+  /** translationInput() until a source reports again: the warm-up, the preparation and the publish share one merge. */
+  private input: { objects: ObjectSet; conflicts: readonly string[] } | undefined;
   private readonly merger = new ObjectSetMerger();
   private readonly discovery: DiscoveryFilter | undefined;
   private readonly translator: Translator;
@@ -140,6 +142,8 @@ export class SnapshotStore implements SourceSink {
     }
     this.sources = sources;
     this.order = [...names, ...this.order.filter((n) => !names.includes(n))];
+    this.mergedCache = undefined;
+    this.input = undefined;
     Promise.all(sources.map(async (s) => {
       await s.start(this);
       this.log.info('source started', { source: s.name });
@@ -168,6 +172,7 @@ export class SnapshotStore implements SourceSink {
     if (!this.order.includes(source)) this.order.push(source);
     this.sets.set(source, objects);
     this.mergedCache = undefined;
+    this.input = undefined;
     this.pendingSince ??= Date.now();
     // Content announced by changeComing: its quiet period already runs from when it was seen.
     if (this.live && !this.debouncer.release(source, true)) this.debouncer.trigger();
@@ -321,10 +326,12 @@ export class SnapshotStore implements SourceSink {
 
   /** Every source's objects merged (precedence, conflicts) and, with discovery selectors, filtered. */
   private translationInput(): { objects: ObjectSet; conflicts: readonly string[] } {
+    if (this.input !== undefined) return this.input;
     const inputs = this.order.filter((n) => this.sets.has(n)).map((source) => ({ source, objects: this.sets.get(source) ?? EMPTY_OBJECTS }));
     const { objects, conflicts } = this.merger.merge(inputs);
     this.mergedCache = objects;
-    return { objects: this.discovery ? this.discovery.apply(objects) : objects, conflicts };
+    this.input = { objects: this.discovery ? this.discovery.apply(objects) : objects, conflicts };
+    return this.input;
   }
 
   private publish(first: boolean): void {
