@@ -44,6 +44,8 @@ export interface WatchResult {
   readonly lastAckAt?: number;
   readonly responses: number;
   readonly bytes: number;
+  /** Bytes per type (short names: CDS, EDS, LDS, RDS). */
+  readonly bytesByType: Readonly<Record<string, number>>;
   /** Responses other than the one carrying the change. */
   readonly unneeded: number;
   readonly verified?: boolean;
@@ -67,6 +69,8 @@ export interface LossResult {
 export interface WorkerStats {
   /** CPU the worker spent on the command this reply answers (connect, collect). */
   readonly phaseCpuMs: number;
+  /** Garbage-collection pauses of the worker's main thread over the same command (ms). */
+  readonly phaseGcMs: number;
   readonly cpuUserMs: number;
   readonly cpuSystemMs: number;
   readonly rssBytes: number;

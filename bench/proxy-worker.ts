@@ -1,6 +1,7 @@
 // A worker process holding many simulated proxies (forked by the orchestrator). It connects
 // them, waits until they converge, and during a measurement records per proxy when the change
 // arrived and was ACKed; it answers with plain data over IPC.
+import { PerformanceObserver } from 'node:perf_hooks';
 import { discoveryTypes } from '../src/xds/server/codec.js';
 import { DeriveCache, ResourceDeriveCache, SotwEdsNames } from './derive.js';
 import type { FromWorker, LossResult, ProxyResult, ToWorker, WatchResult, WorkerStats } from './protocol.js';
@@ -20,6 +21,12 @@ function send(msg: FromWorker): void {
 }
 
 let phaseStart = process.cpuUsage();
+// The simulated proxies' own pauses: when they, not the server, are what delays an ACK.
+let gcMs = 0;
+let phaseGcStart = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcMs += e.duration;
+}).observe({ entryTypes: ['gc'] });
 
 function stats(): WorkerStats {
   const cpu = process.cpuUsage(cpuAtStart);
@@ -37,6 +44,7 @@ function stats(): WorkerStats {
   }
   return {
     phaseCpuMs: (phase.user + phase.system) / 1000,
+    phaseGcMs: gcMs - phaseGcStart,
     cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, rssBytes: process.memoryUsage.rss(),
     connections: pool?.connections ?? 0, sessionErrors: pool?.errors ?? 0, refusedConnections: pool?.refused ?? 0, deriveHits: derive.hits + resources.hits + sotwEdsNames.hits,
     deriveMisses: derive.misses + resources.misses + sotwEdsNames.misses, sampled, checkedResponses, checkedResources, checkFailures, checkErrors,
@@ -73,7 +81,10 @@ const env = (p: ConnectionPool, maxReconnects?: number): ProxyEnv => ({
 
 async function handle(msg: ToWorker): Promise<void> {
   // A measurement spans watch + collect; everything else is its own phase.
-  if (msg.op !== 'collect') phaseStart = process.cpuUsage();
+  if (msg.op !== 'collect') {
+    phaseStart = process.cpuUsage();
+    phaseGcStart = gcMs;
+  }
   switch (msg.op) {
     case 'connect': {
       pool?.closeAll();
@@ -107,7 +118,7 @@ async function handle(msg: ToWorker): Promise<void> {
         if (!r || (!r.expected && r.responses === 0)) continue;
         results.push({
           kind: p.spec.kind, expected: r.expected, targetAckAt: r.targetAckAt, lastAckAt: r.lastAckAt,
-          responses: r.responses, bytes: r.bytes, unneeded: r.unneeded, verified: r.verified, failure: p.failure, reconnects: p.reconnects,
+          responses: r.responses, bytes: r.bytes, bytesByType: r.bytesByType, unneeded: r.unneeded, verified: r.verified, failure: p.failure, reconnects: p.reconnects,
         });
       }
       send({ op: 'collected', results, timedOut, stats: stats() });

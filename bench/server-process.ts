@@ -24,6 +24,8 @@ export interface PushLog {
   readonly trigger: string;
   readonly changedTypes: readonly string[];
   readonly durationMs: number;
+  /** A scoped change: push start -> every proxy it is for handed it (ms), when the server reports it. */
+  readonly scopedServedMs?: number;
   readonly proxies: number;
   /** Epoch ms the push finished, from the log timestamp. */
   readonly finishedAt: number;
@@ -106,6 +108,7 @@ export class ServerProcess {
         snapshotVersion: Number(l.snapshotVersion), trigger: String(l.trigger),
         changedTypes: Array.isArray(l.changedTypes) ? (l.changedTypes as string[]) : [],
         durationMs: Number(l.durationMs), proxies: Number(l.proxies), finishedAt,
+        ...(typeof l.scopedServedMs === 'number' ? { scopedServedMs: l.scopedServedMs } : {}),
         changedAt: typeof l.changedAt === 'number' ? l.changedAt : undefined,
         encoded: typeof l.encoded === 'number' ? l.encoded : typeof l.resourcesEncoded === 'number' ? l.resourcesEncoded : undefined,
       });

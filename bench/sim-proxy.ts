@@ -10,7 +10,7 @@ import http2 from 'node:http2';
 import { META_INSTANCE_IP, META_KIND, META_LABELS, META_NAMESPACE, META_POD_NAME, type NodeInfo } from '../src/xds/node-info.js';
 import { lookupType } from '../src/xds/protos.js';
 import { nodeInfoToProto } from '../test/support/node-proto.js';
-import { CLUSTER, ENDPOINT, LISTENER, ROUTE, isFullState } from '../src/xds/types.js';
+import { CLUSTER, ENDPOINT, LISTENER, ROUTE, isFullState, shortTypeName } from '../src/xds/types.js';
 import { Checker, type Expectations } from './checks.js';
 import { anyDependentNames, canonical, decodeAny, dependentNames, type DeriveCache, type ResourceDeriveCache, type SotwEdsNames } from './derive.js';
 import {
@@ -199,6 +199,8 @@ export interface WatchRecord {
   expected: boolean;
   responses: number;
   bytes: number;
+  /** Bytes per type (short names: CDS, EDS, LDS, RDS). */
+  readonly bytesByType: Record<string, number>;
   /** When it ACKed the response carrying the change. */
   targetAckAt?: number;
   /** When it ACKed its last response since the change. */
@@ -416,7 +418,7 @@ export class SimProxy {
 
   beginWatch(w: Watch): void {
     this.watch = w;
-    this.record = { expected: !this.failure && this.covers(w.typeUrl, w.name, w.wildcard, w.namespaces), responses: 0, bytes: 0, unneeded: 0 };
+    this.record = { expected: !this.failure && this.covers(w.typeUrl, w.name, w.wildcard, w.namespaces), responses: 0, bytes: 0, bytesByType: {}, unneeded: 0 };
   }
 
   endWatch(): WatchRecord | undefined {
@@ -576,6 +578,8 @@ export class SimProxy {
     if (r) {
       r.responses++;
       r.bytes += msg.length;
+      const short = shortTypeName(typeUrl);
+      r.bytesByType[short] = (r.bytesByType[short] ?? 0) + msg.length;
       r.lastAckAt = acked;
       if (target && r.expected && r.targetAckAt === undefined) r.targetAckAt = acked;
       else r.unneeded++;

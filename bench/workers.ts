@@ -51,7 +51,9 @@ class Worker {
  */
 function workerProfileFlags(): string[] {
   const dir = process.env.PILOTFISH_BENCH_WORKER_PROF;
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  // PILOTFISH_BENCH_WORKER_FLAGS: more V8/Node flags for the workers (e.g. --trace-gc), last so they win.
+  const extra = process.env.PILOTFISH_BENCH_WORKER_FLAGS?.split(/\s+/).filter((f) => f !== '') ?? [];
+  return [...(dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), ...extra];
 }
 
 export class WorkerPool {

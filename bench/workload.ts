@@ -303,6 +303,30 @@ function kinds(n: number, mix: ProxyMix): ProxyKind[] {
 }
 
 /**
+ * SotW or Delta for the next sidecar of a namespace, so every namespace's sidecars come in the
+ * mix's proportions. Taking them from the mesh-wide sequence instead put every SotW sidecar in
+ * the even namespaces and every Delta one in the odd (sidecar k runs in namespace k mod N), and
+ * a scoped push to one namespace then measured one protocol only.
+ */
+class SidecarKinds {
+  private readonly counts = new Map<string, { sotw: number; delta: number }>();
+  private readonly sotwShare: number;
+
+  constructor(mix: ProxyMix) {
+    this.sotwShare = mix.sotw + mix.delta > 0 ? mix.sotw / (mix.sotw + mix.delta) : 0;
+  }
+
+  next(namespace: string): 'sotw' | 'delta' {
+    let c = this.counts.get(namespace);
+    if (!c) this.counts.set(namespace, (c = { sotw: 0, delta: 0 }));
+    const total = c.sotw + c.delta + 1;
+    const kind = this.sotwShare * total - c.sotw >= (1 - this.sotwShare) * total - c.delta ? 'sotw' : 'delta';
+    c[kind]++;
+    return kind;
+  }
+}
+
+/**
  * n proxies. Sidecars are the pods of the mesh's workloads: the k-th sidecar runs next to service
  * k (mod S), in its namespace and with its labels, so replicas of one Deployment share a proxy
  * class as in a real mesh. Proxyless clients are spread over the namespaces and dial
@@ -314,10 +338,13 @@ export function generateProxies(w: Workload, n: number,
   const rate = opts.sampleRate ?? 0.01;
   const every = Math.max(1, Math.round(1 / rate));
   const seen = { sotw: 0, delta: 0, grpc: 0 };
+  const mix = opts.mix ?? DEFAULT_MIX;
+  const sidecarKinds = new SidecarKinds(mix);
   let sidecars = 0;
-  return kinds(n, opts.mix ?? DEFAULT_MIX).map((kind, i) => {
+  return kinds(n, mix).map((slot, i) => {
     const ip = proxyIp(i);
-    const workload = kind === 'grpc' ? undefined : w.services[sidecars++ % w.services.length];
+    const workload = slot === 'grpc' ? undefined : w.services[sidecars++ % w.services.length];
+    const kind = workload === undefined ? slot : sidecarKinds.next(workload.namespace);
     const namespace = workload?.namespace ?? w.namespaces[i % w.namespaces.length];
     const app = workload?.name ?? `client-${i % 7}`;
     const podName = `${app}-${i.toString(36)}`;

@@ -68,7 +68,13 @@ export interface ChangeFigures {
   readonly cpuSecondsPerPush: number;
   /** CPU the proxy workers spent per push (receiving, ACKing, following subscriptions). */
   readonly clientCpuSecondsPerPush: number;
+  /** The proxy workers' GC pauses per push, summed over the workers (ms, median). */
+  readonly clientGcMsPerPush: number;
+  /** Scoped changes: push start -> every proxy the change is for handed it (ms, median), as the server reports it. */
+  readonly scopedServedMs?: number;
   readonly bytesPerPush: number;
+  /** Per proxy kind and type (CDS, EDS, LDS, RDS): bytes a proxy of that kind got for the push (median over pushes of the mean over proxies). */
+  readonly bytesPerProxyByType?: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly responsesPerPush: number;
   /** Proxies that were sent something they do not subscribe to (should be 0). */
   readonly unexpectedPushes: number;
@@ -164,7 +170,39 @@ interface Trial {
   readonly results: readonly WatchResult[];
   readonly cpuSeconds: number;
   readonly clientCpuSeconds: number;
+  readonly clientGcMs: number;
   readonly encoded?: number;
+}
+
+/** Per proxy kind and type: the mean bytes a proxy that got anything got, median over the trials. */
+function bytesPerProxyByType(trials: readonly Trial[]): Record<string, Record<string, number>> {
+  const perTrial = trials.map((t) => {
+    const out = new Map<string, { proxies: number; bytes: Map<string, number> }>();
+    for (const r of t.results) {
+      if (r.responses === 0) continue;
+      let k = out.get(r.kind);
+      if (!k) out.set(r.kind, (k = { proxies: 0, bytes: new Map() }));
+      k.proxies++;
+      for (const [type, b] of Object.entries(r.bytesByType)) k.bytes.set(type, (k.bytes.get(type) ?? 0) + b);
+    }
+    return out;
+  });
+  const kinds = new Set(perTrial.flatMap((m) => [...m.keys()]));
+  const result: Record<string, Record<string, number>> = {};
+  for (const kind of kinds) {
+    const types = new Set(perTrial.flatMap((m) => [...(m.get(kind)?.bytes.keys() ?? [])]));
+    result[kind] = Object.fromEntries([...types].sort().map((type) => [type, Math.round(median(perTrial.map((m) => {
+      const k = m.get(kind);
+      return k ? (k.bytes.get(type) ?? 0) / k.proxies : 0;
+    })))]));
+  }
+  return result;
+}
+
+function formatBytesByType(byKind: Readonly<Record<string, Readonly<Record<string, number>>>> | undefined): string {
+  if (byKind === undefined) return '–';
+  return Object.entries(byKind).map(([kind, types]) =>
+    `${kind} ${Object.entries(types).map(([t, b]) => `${t} ${(b / 1024).toFixed(1)} KiB`).join(', ')}`).join('; ');
 }
 
 class Scale {
@@ -196,11 +234,12 @@ class Scale {
     const encoded = push.encoded ?? (encodedBefore !== undefined && encodedAfter !== undefined ? encodedAfter - encodedBefore : undefined);
     if (replies.some((r) => r.timedOut)) this.o.log(`  warning: a worker timed out waiting for proxies to settle (${watch.name})`);
     const clientCpuSeconds = sum(replies.map((r) => r.stats.phaseCpuMs)) / 1000;
+    const clientGcMs = sum(replies.map((r) => r.stats.phaseGcMs));
     if (this.o.cpuProfDir !== undefined) {
       this.o.log(`  profile window of this ${watch.typeUrl.split('.').pop() ?? ''} change: ${mono0}-${process.hrtime.bigint() / 1000n} ` +
         '(node dist/bench/profile.js FILE 25 "" START-END)');
     }
-    return { t0, push, results: replies.flatMap((r) => r.results), cpuSeconds, clientCpuSeconds, encoded };
+    return { t0, push, results: replies.flatMap((r) => r.results), cpuSeconds, clientCpuSeconds, clientGcMs, encoded };
   }
 
   private figures(trials: readonly Trial[], debounceMs: number): ChangeFigures {
@@ -230,7 +269,11 @@ class Scale {
       generationMs: median(trials.map((t) => t.push.durationMs)),
       cpuSecondsPerPush: median(trials.map((t) => t.cpuSeconds)),
       clientCpuSecondsPerPush: median(trials.map((t) => t.clientCpuSeconds)),
+      clientGcMsPerPush: median(trials.map((t) => t.clientGcMs)),
+      ...(trials.every((t) => t.push.scopedServedMs !== undefined) && trials.length > 0
+        ? { scopedServedMs: median(trials.map((t) => t.push.scopedServedMs!)) } : {}),
       bytesPerPush: median(trials.map((t) => sum(t.results.map((r) => r.bytes)))),
+      bytesPerProxyByType: bytesPerProxyByType(trials),
       responsesPerPush: median(trials.map((t) => sum(t.results.map((r) => r.responses)))),
       unexpectedPushes: unexpected, missing,
       ...(encoded.length === trials.length && encoded.length > 0 ? { encodedPerPush: median(encoded) } : {}),
@@ -334,7 +377,9 @@ class Scale {
     const newServiceFig = await this.newServices();
     o.log(`  new service: CDS ACK p99 ${round(newServiceFig.ack.p99)} ms, all converged p99 ${round(newServiceFig.converged.p99)} / max ${round(newServiceFig.converged.max)} ms ` +
       `at ${round(newServiceFig.subscribed, 0)} proxies (${newServiceFig.missing} missing, ${newServiceFig.unexpectedPushes} unexpected); ` +
-      `CPU s: server ${newServiceFig.cpuSecondsPerPush.toFixed(2)}, proxies ${newServiceFig.clientCpuSecondsPerPush.toFixed(2)}`);
+      `CPU s: server ${newServiceFig.cpuSecondsPerPush.toFixed(2)}, proxies ${newServiceFig.clientCpuSecondsPerPush.toFixed(2)} ` +
+      `(their GC pauses ${round(newServiceFig.clientGcMsPerPush)} ms); push start -> in-scope proxies handed it ${round(newServiceFig.scopedServedMs ?? NaN)} ms; ` +
+      `bytes per proxy: ${formatBytesByType(newServiceFig.bytesPerProxyByType)}`);
 
     const all = [...this.w.services, ...this.added];
     const verified = await this.pool.all('verified', () => ({

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { isIPv4 } from 'node:net';
 import { istioDocs, MeshFiles } from '../../bench/istiod/mesh-files.js';
-import { generateProxies, generateWorkload, proxyIp } from '../../bench/workload.js';
+import { DEFAULT_MIX, generateProxies, generateWorkload, proxyIp } from '../../bench/workload.js';
 import { parseConfigText } from '../../src/sources/config-dir/parse-file.js';
 
 type Doc = Record<string, unknown>;
@@ -85,5 +85,26 @@ describe('bench proxy addresses', () => {
     assert.equal(proxyIp(253), '10.200.0.254');
     assert.equal(proxyIp(254), '10.200.1.1');
     assert.throws(() => proxyIp(254 * 256), /out of range/);
+  });
+});
+
+describe('bench proxy kinds', () => {
+  it("give every namespace's sidecars the mix's SotW/Delta proportions, and the mesh the whole mix", () => {
+    const w = generateWorkload({ namespaces: 10, services: 100, endpointsPerService: 1, routeEvery: 0, seed: 1 });
+    const specs = generateProxies(w, 1000, { mix: DEFAULT_MIX });
+    const total = { sotw: 0, delta: 0, grpc: 0 };
+    const byNs = new Map<string, { sotw: number; delta: number }>();
+    for (const s of specs) {
+      total[s.kind]++;
+      if (s.kind === 'grpc') continue;
+      const c = byNs.get(s.namespace) ?? { sotw: 0, delta: 0 };
+      c[s.kind]++;
+      byNs.set(s.namespace, c);
+    }
+    assert.deepEqual(total, { sotw: 400, delta: 400, grpc: 200 });
+    assert.equal(byNs.size, 10);
+    // Before, sidecar k ran in namespace k mod 10 and took the k-th kind of an S/D alternation:
+    // the even namespaces were all SotW, the odd all Delta.
+    for (const [ns, c] of byNs) assert.ok(Math.abs(c.sotw - c.delta) <= 1, `${ns}: ${c.sotw} SotW, ${c.delta} Delta`);
   });
 });

@@ -25,6 +25,9 @@ import type { ResourceEncoder } from './encoder.js';
 import { ServiceParts } from './service-parts.js';
 import { WorkloadMemo } from './workload-memo.js';
 
+/** How long after a push the encodings no class holds any more are forgotten (see sweepSoon). */
+const SWEEP_DELAY_MS = 1000;
+
 /** A proxy of a class: told when the class's resources changed. */
 export interface ClassMember {
   notify(types: ReadonlySet<string>, cause: ChangeCause): void;
@@ -110,6 +113,7 @@ export class ProxyClasses<V extends ClassMember> {
   private endpointsKey = '';
   private readonly parts: ServiceParts;
   private readonly workloads = new WorkloadMemo();
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly encoder: ResourceEncoder, private readonly options: SidecarOptions, identity: MeshIdentityOptions = {}) {
     this.mesh = new MeshIndex(EMPTY_SNAPSHOT, undefined, identity);
@@ -404,8 +408,27 @@ export class ProxyClasses<V extends ClassMember> {
     return resources;
   }
 
+  /**
+   * Sweeps SWEEP_DELAY_MS from now, unless a sweep is already due (so a stream of pushes still
+   * sweeps that often). A push's sweep walks every encoding the classes hold: run right after
+   * the push, it delays the follow-up requests of the proxies just served (their EDS for a new
+   * cluster) by as long; meanwhile the old encodings are held a little longer.
+   */
+  sweepSoon(): void {
+    if (this.sweepTimer !== undefined) return;
+    this.sweepTimer = setTimeout(() => {
+      this.sweepTimer = undefined;
+      this.sweep();
+    }, SWEEP_DELAY_MS);
+    this.sweepTimer.unref();
+  }
+
   /** Forgets what no class uses any more: shared maps of scopes and kinds nobody is in, and their encodings. */
   sweep(): void {
+    if (this.sweepTimer !== undefined) {
+      clearTimeout(this.sweepTimer);
+      this.sweepTimer = undefined;
+    }
     const classes = [...this.classes.values()];
     const scopes = new Set(classes.map(sharedKey));
     for (const key of [...this.scopedRoutes.keys()]) if (!scopes.has(key)) this.scopedRoutes.delete(key);

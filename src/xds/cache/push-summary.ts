@@ -10,6 +10,11 @@ export interface PushSummary {
   readonly classes: number;
   readonly proxies: number;
   readonly durationMs: number;
+  /**
+   * A scoped change: how long from the push's start until every proxy it is for had been handed
+   * it (the rest of durationMs refreshes the classes outside its scope, which get nothing).
+   */
+  readonly scopedServedMs?: number;
   /** When the push finished (ISO 8601). */
   readonly at: string;
   /** Epoch ms of the first source change the snapshot covers, when the store recorded it. */

@@ -20,6 +20,13 @@ import type { PushSummary } from './push-summary.js';
 const YIELD_EVERY_MS = { endpoints: 250, config: 50 } as const;
 
 /**
+ * Once the proxies a scoped change is for have been handed it, the classes outside its scope are
+ * only refreshed (they get nothing): in short slices, so the first proxies' ACKs and follow-up
+ * requests (their EDS for a new cluster) are answered between them instead of after them.
+ */
+const OUT_OF_SCOPE_YIELD_EVERY_MS = 5;
+
+/**
  * How long generating and encoding the endpoints may keep the event loop: no proxy waits on a
  * yield here, so it can be short; one service of 10,000 endpoints takes ~100 ms in all.
  */
@@ -41,14 +48,20 @@ export async function push<V extends ClassMember>(classes: ProxyClasses<V>, snap
   const moved = snapshot.pods === change.prev.pods ? [] : rematch();
   const changedTypes = new Set<string>(shared);
   const cause: ChangeCause = { since: snapshot.changedAt ?? Date.now(), reason: change.configChanged ? 'config' : 'endpoints' };
-  const serving = new Pacer(YIELD_EVERY_MS[change.configChanged ? 'config' : 'endpoints']);
+  let serving = new Pacer(YIELD_EVERY_MS[change.configChanged ? 'config' : 'endpoints']);
   let proxies = 0;
   // The proxies a scoped change is for first: they need it, and their ACKs and follow-up requests
   // then overlap with refreshing the classes outside its scope, which get nothing.
   const all = classes.all();
   const first = new Set(all.filter((s) => classes.scopedClustersChanged(s, change)));
   const ordered = first.size === 0 ? all : [...first, ...all.filter((s) => !first.has(s))];
+  let served = 0;
+  let scopedServedMs: number | undefined;
   for (const state of ordered) {
+    if (served++ === first.size && first.size > 0) {
+      scopedServedMs = performance.now() - started;
+      serving = new Pacer(OUT_OF_SCOPE_YIELD_EVERY_MS);
+    }
     const types = new Set<string>(shared);
     for (const t of classes.refresh(state, change)) types.add(t);
     // After refresh: it brings the class's scope up to this snapshot.
@@ -63,16 +76,14 @@ export async function push<V extends ClassMember>(classes: ProxyClasses<V>, snap
     // Large meshes have many classes: let streams and timers run now and then.
     await serving.pause();
   }
+  if (first.size > 0) scopedServedMs ??= performance.now() - started;
   for (const v of moved) {
     const types = new Set<string>([...shared, LISTENER, ROUTE, CLUSTER]);
     v.notify(types, cause);
     for (const t of types) changedTypes.add(t);
   }
-  if (change.configChanged || moved.length > 0) {
-    // A task of its own: the streams' last writes go out first (HTTP/2 sends after the task).
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    classes.sweep();
-  }
+  // Not now: the proxies just served are still asking for what follows from it.
+  if (change.configChanged || moved.length > 0) classes.sweepSoon();
   return {
     snapshotVersion: snapshot.version,
     trigger: change.configChanged ? 'config' : changedTypes.size > 0 ? 'endpoints' : 'none',
@@ -80,6 +91,7 @@ export async function push<V extends ClassMember>(classes: ProxyClasses<V>, snap
     classes: classes.size,
     proxies,
     durationMs: performance.now() - started,
+    ...(scopedServedMs !== undefined ? { scopedServedMs } : {}),
     at: new Date().toISOString(),
     ...(snapshot.changedAt !== undefined ? { changedAt: snapshot.changedAt } : {}),
   };
