@@ -6,7 +6,9 @@
 // A debounced publish whose translation would hold the event loop (thousands of new endpoints,
 // such as a registration burst into one service) first translates the changed slices a few at a
 // time, giving the loop back between them (Translator.prepare), and then publishes at once from
-// the objects as they are by then: one consistent snapshot, built in one short task.
+// the objects as they are by then: one consistent snapshot, built in one short task. A change
+// that has been quiet a while has its snapshot built during the quiet period itself (warm()); the
+// publish at the deadline then only stamps and commits it, unless anything moved since.
 import type { Logger } from '../logging.js';
 import type { Endpoint, Service } from '../model/mesh.js';
 import { EMPTY_SNAPSHOT, type MeshSnapshot, type NamespaceInfo, type PodInfo, type ObjectRejection, type RoutingObjects } from '../model/snapshot.js';
@@ -41,9 +43,14 @@ interface SnapshotStoreOptions {
   readonly discoverySelector?: LabelSelector;
   /** How long preparing a large translation may hold the event loop at once (default PREPARE_SLICE_MS; tests: 0). */
   readonly prepareSliceMs?: number;
+  /** Called whenever the next snapshot is computed, by the warm-up or a publish (tests count them). */
+  readonly onBuild?: () => void;
 }
 
 type SnapshotListener = (snapshot: MeshSnapshot) => void;
+
+/** Every source's objects merged, and the conflicts the merge resolved by precedence. */
+interface TranslationInput { readonly objects: ObjectSet; readonly conflicts: readonly string[] }
 
 /**
  * How long preparing a translation may hold the event loop at once, and how many endpoints it
@@ -54,9 +61,11 @@ type SnapshotListener = (snapshot: MeshSnapshot) => void;
 const PREPARE_SLICE_MS = 10;
 const PREPARE_MIN_ENDPOINTS = 1000;
 /**
- * A change that has been quiet this long is translated while its quiet period still runs (warm()):
- * a file edit's content arrives tens of milliseconds before the period ends, and translating it
- * then takes that work (and the collections it causes) off the path from the deadline to the push.
+ * A change that has been quiet this long is translated, and its snapshot built, while its quiet
+ * period still runs (warm()): a file edit's content arrives tens of milliseconds before the period
+ * ends, and doing that work then (the translation, comparing 10k endpoints with the last snapshot,
+ * revalidating routing when endpoints a TrafficPolicy reads moved: up to ~30 ms) takes it, and the
+ * collections it causes, off the path from the deadline to the push.
  */
 const WARM_AFTER_MS = 10;
 
@@ -77,7 +86,7 @@ export class SnapshotStore implements SourceSink {
   private snapshot: MeshSnapshot = EMPTY_SNAPSHOT;
   private mergedCache: ObjectSet | undefined;
   /** translationInput() until a source reports again: the warm-up, the preparation and the publish share one merge. */
-  private input: { objects: ObjectSet; conflicts: readonly string[] } | undefined;
+  private input: TranslationInput | undefined;
   private readonly merger = new ObjectSetMerger();
   private readonly discovery: DiscoveryFilter | undefined;
   private readonly translator: Translator;
@@ -105,6 +114,12 @@ export class SnapshotStore implements SourceSink {
   private warmTimer: unknown;
   /** Moves with every change: a warm-up that sees it move stops (a newer one is scheduled). */
   private changeGeneration = 0;
+  /**
+   * The snapshot the warm-up built ahead of the publish, and what it was built from: the publish
+   * commits it only if all three are still current (replace() drops it at once).
+   */
+  private candidate: { input: TranslationInput; prev: MeshSnapshot; last: TranslatedMesh | undefined; built: Built } | undefined;
+  private readonly onBuild: (() => void) | undefined;
 
   constructor(options: SnapshotStoreOptions) {
     this.log = options.logger.child({ component: 'store' });
@@ -112,6 +127,7 @@ export class SnapshotStore implements SourceSink {
     this.discovery = options.discoverySelector ? new DiscoveryFilter(options.discoverySelector) : undefined;
     this.timers = options.timers ?? realTimers;
     this.prepareSliceMs = options.prepareSliceMs ?? PREPARE_SLICE_MS;
+    this.onBuild = options.onBuild;
     this.debouncer = new Debouncer(() => this.publishPrepared(), {
       quietMs: options.quietMs ?? 100,
       maxDelayMs: options.maxDelayMs ?? 10_000,
@@ -162,6 +178,7 @@ export class SnapshotStore implements SourceSink {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.candidate = undefined;
     this.debouncer.cancel();
     if (this.warmTimer !== undefined) this.timers.clearTimeout(this.warmTimer);
     await Promise.allSettled(this.sources.map((s) => s.stop()));
@@ -173,6 +190,7 @@ export class SnapshotStore implements SourceSink {
     this.sets.set(source, objects);
     this.mergedCache = undefined;
     this.input = undefined;
+    this.candidate = undefined;
     this.pendingSince ??= Date.now();
     // Content announced by changeComing: its quiet period already runs from when it was seen.
     if (this.live && !this.debouncer.release(source, true)) this.debouncer.trigger();
@@ -191,9 +209,11 @@ export class SnapshotStore implements SourceSink {
 
   /**
    * Translates what has arrived while the publish still waits for its quiet period, in steps that
-   * give the loop back, and publishes nothing: the publish then finds the translations prepared
-   * (Translator.prepare keeps what it did; a later change is translated again when published).
-   * Stops when anything moved meanwhile: a newer change, a publish, a preparation, stop().
+   * give the loop back, then builds the snapshot it would publish, and publishes nothing: the
+   * publish at the deadline then only stamps and commits that candidate (takeCandidate), or, if
+   * anything arrived since, finds the translations prepared (Translator.prepare keeps what it did)
+   * and builds again. Stops when anything moved meanwhile: a newer change, a publish, a
+   * preparation, stop().
    */
   private async warm(generation: number): Promise<void> {
     const moved = (): boolean => this.stopped || this.preparing || generation !== this.changeGeneration || !this.debouncer.pending;
@@ -204,6 +224,13 @@ export class SnapshotStore implements SourceSink {
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (moved()) return;
       }
+      // The build in a task of its own: the last step may have used the whole slice.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (moved()) return;
+      const input = this.translationInput();
+      const prev = this.snapshot;
+      const last = this.translated;
+      this.candidate = { input, prev, last, built: this.build(false) };
     } catch {
       // The publish translates again and reports what failed.
     }
@@ -275,6 +302,11 @@ export class SnapshotStore implements SourceSink {
       return;
     }
     if (this.preparing) return;
+    // The warm-up built this very publish: nothing to prepare.
+    if (this.readyCandidate(false) !== undefined) {
+      this.publish(false);
+      return;
+    }
     let steps: Iterator<number, void, undefined>;
     try {
       steps = this.translator.prepare(this.translationInput().objects);
@@ -325,7 +357,7 @@ export class SnapshotStore implements SourceSink {
   }
 
   /** Every source's objects merged (precedence, conflicts) and, with discovery selectors, filtered. */
-  private translationInput(): { objects: ObjectSet; conflicts: readonly string[] } {
+  private translationInput(): TranslationInput {
     if (this.input !== undefined) return this.input;
     const inputs = this.order.filter((n) => this.sets.has(n)).map((source) => ({ source, objects: this.sets.get(source) ?? EMPTY_OBJECTS }));
     const { objects, conflicts } = this.merger.merge(inputs);
@@ -416,15 +448,37 @@ export class SnapshotStore implements SourceSink {
   }
 
   private publishUnsafe(first: boolean): void {
-    // Taken even if nothing turns out to change, so a later change is not dated by this one.
-    const changedAt = this.pendingSince ?? Date.now();
-    this.pendingSince = undefined;
-    const { objects, conflicts } = this.translationInput();
+    const { conflicts } = this.translationInput();
     this.loggedConflicts = logNew(conflicts, this.loggedConflicts, (c) => this.log.warn('duplicate object across sources', { reason: c }));
+    this.commit(this.takeCandidate(first) ?? this.build(first));
+  }
+
+  /**
+   * The warm-up's snapshot if it was built for this very publish: from the same merged input,
+   * against the same current snapshot and translation. Taken once; anything else is built anew.
+   */
+  private takeCandidate(first: boolean): Built | undefined {
+    const built = this.readyCandidate(first);
+    this.candidate = undefined;
+    return built;
+  }
+
+  private readyCandidate(first: boolean): Built | undefined {
+    const c = this.candidate;
+    if (c === undefined || first || c.input !== this.input || c.prev !== this.snapshot || c.last !== this.translated) return undefined;
+    return c.built;
+  }
+
+  /**
+   * The next snapshot's content, from the merged input, its translation and the current snapshot:
+   * logs nothing and changes nothing but the translator's memory, so it can run ahead of the
+   * publish (warm()) and be dropped if something moves meanwhile.
+   */
+  private build(first: boolean): Built {
+    this.onBuild?.();
+    const { objects } = this.translationInput();
     const t = this.translator.translate(objects);
     const last = this.translated;
-    this.loggedWarnings = logNew(t.warnings, this.loggedWarnings, (w) => this.log.warn('object not fully usable', { reason: w }));
-
     const prev = this.snapshot;
     const services = shareEntries<Service>(prev.services, t.services, last?.services);
     const namespaces = shareEntries<NamespaceInfo>(prev.namespaces, t.namespaces, last?.namespaces);
@@ -444,47 +498,52 @@ export class SnapshotStore implements SourceSink {
       previous: prev.routing, previousObjects: prev.routingObjects, objects: routingObjects,
       services: services.map, endpoints: endpoints.map, servicesChanged: services.changed.size > 0, changedEndpoints,
     });
-    this.logRouting(routing);
     const peerObjects = deepEqual(prev.security.objects, t.peerAuthentications) ? prev.security.objects : t.peerAuthentications;
     const security = nextSecurityState(prev.security, peerObjects);
-    if (security !== prev.security) this.logRejections('PeerAuthentication', security);
     const accessObjects = deepEqual(prev.access.objects, t.accessPolicies) ? prev.access.objects : t.accessPolicies;
     const access = nextAccessState(prev.access, accessObjects);
-    if (access.statuses !== prev.access.statuses) this.logAccess(access);
     const scopeObjects = deepEqual(prev.scopes.objects, t.trafficScopes) ? prev.scopes.objects : t.trafficScopes;
     const scopes = nextScopeState(prev.scopes, scopeObjects);
-    if (scopes !== prev.scopes) this.logRejections('TrafficScope', scopes);
     const configChanged = first || services.changed.size > 0 || namespaces.changed.size > 0 || podLabelsChanged
       || routingObjects !== prev.routingObjects || routing.applied !== prev.routing.applied
       || security.peerAuthentications !== prev.security.peerAuthentications
       || access.objects !== prev.access.objects || access.policies !== prev.access.policies || scopes.scopes !== prev.scopes.scopes;
     const endpointsChanged = first || changedEndpoints.size > 0;
-    if (!configChanged && !endpointsChanged && pods.changed.size === 0) {
-      this.translated = t;
-      return;
-    }
+    return {
+      translation: t, configChanged, endpointsChanged, podsChanged: pods.changed.size > 0,
+      content: {
+        services: services.map, endpoints: endpoints.map, namespaces: namespaces.map, pods: pods.map,
+        changedEndpoints, routingObjects, routing, security, access, scopes,
+      },
+    };
+  }
+
+  /** Logs what the build found, and publishes it (stamped with its version and change time) if anything changed. */
+  private commit(b: Built): void {
+    // Taken even if nothing turns out to change, so a later change is not dated by this one.
+    const changedAt = this.pendingSince ?? Date.now();
+    this.pendingSince = undefined;
+    const prev = this.snapshot;
+    const { routing, security, access, scopes } = b.content;
+    this.loggedWarnings = logNew(b.translation.warnings, this.loggedWarnings, (w) => this.log.warn('object not fully usable', { reason: w }));
+    this.logRouting(routing);
+    if (security !== prev.security) this.logRejections('PeerAuthentication', security);
+    if (access.statuses !== prev.access.statuses) this.logAccess(access);
+    if (scopes !== prev.scopes) this.logRejections('TrafficScope', scopes);
+    this.translated = b.translation;
+    if (!b.configChanged && !b.endpointsChanged && !b.podsChanged) return;
 
     this.snapshot = Object.freeze({
       version: prev.version + 1,
-      configGeneration: prev.configGeneration + (configChanged ? 1 : 0),
-      endpointsGeneration: prev.endpointsGeneration + (endpointsChanged ? 1 : 0),
+      configGeneration: prev.configGeneration + (b.configChanged ? 1 : 0),
+      endpointsGeneration: prev.endpointsGeneration + (b.endpointsChanged ? 1 : 0),
       changedAt,
-      services: services.map,
-      endpoints: endpoints.map,
-      namespaces: namespaces.map,
-      pods: pods.map,
-      changedEndpoints,
-      routingObjects,
-      routing,
-      security,
-      access,
-      scopes,
+      ...b.content,
     });
-    this.translated = t;
     this.log.debug('snapshot published', {
       version: this.snapshot.version, configGeneration: this.snapshot.configGeneration,
-      endpointsGeneration: this.snapshot.endpointsGeneration, services: services.map.size,
-      changedEndpoints: changedEndpoints.size,
+      endpointsGeneration: this.snapshot.endpointsGeneration, services: b.content.services.size,
+      changedEndpoints: b.content.changedEndpoints.size,
     });
     for (const listener of [...this.listeners]) {
       try {
@@ -494,6 +553,15 @@ export class SnapshotStore implements SourceSink {
       }
     }
   }
+}
+
+/** A snapshot as build() computes it: everything but its version, generations and change time. */
+interface Built {
+  readonly translation: TranslatedMesh;
+  readonly configChanged: boolean;
+  readonly endpointsChanged: boolean;
+  readonly podsChanged: boolean;
+  readonly content: Omit<MeshSnapshot, 'version' | 'configGeneration' | 'endpointsGeneration' | 'changedAt'>;
 }
 
 /**
