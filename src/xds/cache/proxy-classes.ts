@@ -25,8 +25,10 @@ import type { ResourceEncoder } from './encoder.js';
 import { ServiceParts } from './service-parts.js';
 import { WorkloadMemo } from './workload-memo.js';
 
-/** How long after a push the encodings no class holds any more are forgotten (see sweepSoon). */
+/** How long after a push the encodings no class holds any more are forgotten, by default (see pushEnded). */
 const SWEEP_DELAY_MS = 1000;
+/** ...unless pushes keep coming: then at the end of one, at least this often. */
+const SWEEP_AT_LEAST_EVERY_MS = 10_000;
 
 /** A proxy of a class: told when the class's resources changed. */
 export interface ClassMember {
@@ -114,8 +116,12 @@ export class ProxyClasses<V extends ClassMember> {
   private readonly parts: ServiceParts;
   private readonly workloads = new WorkloadMemo();
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** When the oldest push that left encodings to sweep ended (performance.now()). */
+  private sweepOwedSince: number | undefined;
+  private pushing = false;
 
-  constructor(private readonly encoder: ResourceEncoder, private readonly options: SidecarOptions, identity: MeshIdentityOptions = {}) {
+  constructor(private readonly encoder: ResourceEncoder, private readonly options: SidecarOptions, identity: MeshIdentityOptions = {},
+    private readonly sweepDelayMs = SWEEP_DELAY_MS) {
     this.mesh = new MeshIndex(EMPTY_SNAPSHOT, undefined, identity);
     this.parts = new ServiceParts(encoder);
   }
@@ -408,23 +414,39 @@ export class ProxyClasses<V extends ClassMember> {
     return resources;
   }
 
+  /** A push is applying a snapshot: a sweep that falls due meanwhile waits for pushEnded. */
+  pushStarted(): void {
+    this.pushing = true;
+  }
+
   /**
-   * Sweeps SWEEP_DELAY_MS from now, unless a sweep is already due (so a stream of pushes still
-   * sweeps that often). A push's sweep walks every encoding the classes hold: run right after
-   * the push, it delays the follow-up requests of the proxies just served (their EDS for a new
-   * cluster) by as long; meanwhile the old encodings are held a little longer.
+   * A push is done; `changed`: it may have left encodings no class holds (config changed, proxies
+   * moved). The sweep walks every encoding the classes hold, so it runs SWEEP_DELAY_MS later and
+   * never inside a push: right after one it would delay the follow-up requests of the proxies
+   * just served (their EDS for a new cluster), and in the next one those of its proxies.
+   * Meanwhile the old encodings are held a little longer; with pushes back to back for
+   * SWEEP_AT_LEAST_EVERY_MS, the sweep runs at the end of one.
    */
-  sweepSoon(): void {
+  pushEnded(changed: boolean): void {
+    this.pushing = false;
+    if (changed) this.sweepOwedSince ??= performance.now();
+    if (this.sweepOwedSince === undefined) return;
+    if (performance.now() - this.sweepOwedSince >= SWEEP_AT_LEAST_EVERY_MS) {
+      this.sweep();
+      return;
+    }
     if (this.sweepTimer !== undefined) return;
     this.sweepTimer = setTimeout(() => {
       this.sweepTimer = undefined;
-      this.sweep();
-    }, SWEEP_DELAY_MS);
+      // pushEnded schedules it again.
+      if (!this.pushing) this.sweep();
+    }, this.sweepDelayMs);
     this.sweepTimer.unref();
   }
 
   /** Forgets what no class uses any more: shared maps of scopes and kinds nobody is in, and their encodings. */
   sweep(): void {
+    this.sweepOwedSince = undefined;
     if (this.sweepTimer !== undefined) {
       clearTimeout(this.sweepTimer);
       this.sweepTimer = undefined;

@@ -28,6 +28,8 @@ interface MeshConfigOptions {
   readonly identity?: MeshIdentityOptions;
   /** The default TrafficScope and the control plane's namespace (defaults in model/traffic-scope.ts). */
   readonly scope?: ScopeOptions;
+  /** How long after a push encodings no proxy holds any more are forgotten (default 1000 ms; see ProxyClasses.pushEnded). */
+  readonly sweepDelayMs?: number;
 }
 
 class MeshProxyView implements ProxyView, ClassMember {
@@ -109,7 +111,7 @@ export class MeshProxyViews implements ProxyViews {
     this.classes = new ProxyClasses(encoder, {
       ...(options.outboundTrafficPolicy ? { outboundTrafficPolicy: options.outboundTrafficPolicy } : {}),
       ...options.scope,
-    }, options.identity);
+    }, options.identity, options.sweepDelayMs);
     this.summaries = new PushSummaries(logger);
   }
 

@@ -49,58 +49,63 @@ export async function push<V extends ClassMember>(classes: ProxyClasses<V>, snap
   // A task of its own: the store's publish that led here has just held the event loop for a while.
   await new Promise<void>((resolve) => setImmediate(resolve));
   const started = performance.now();
-  const encoding = new Pacer(ENDPOINTS_YIELD_EVERY_MS);
-  const change = await classes.advance(snapshot, () => encoding.pause());
-  const shared = new Set<string>(change.endpointsChanged ? [ENDPOINT] : []);
-  // Proxies are matched to Pods: with the same Pods (an endpoint change), nothing can move.
-  const moved = snapshot.pods === change.prev.pods ? [] : rematch();
-  const changedTypes = new Set<string>(shared);
-  const cause: ChangeCause = { since: snapshot.changedAt ?? Date.now(), reason: change.configChanged ? 'config' : 'endpoints' };
-  let proxies = 0;
-  // The proxies a scoped change is for first: they need it, and their ACKs and follow-up requests
-  // then overlap with refreshing the classes outside its scope, which get nothing.
-  const all = classes.all();
-  const first = new Set(all.filter((s) => classes.scopedClustersChanged(s, change)));
-  let serving = new Pacer(first.size > 0 ? IN_SCOPE_YIELD_EVERY_MS : YIELD_EVERY_MS[change.configChanged ? 'config' : 'endpoints']);
-  const ordered = first.size === 0 ? all : [...first, ...all.filter((s) => !first.has(s))];
-  let served = 0;
-  let scopedServedMs: number | undefined;
-  for (const state of ordered) {
-    if (served++ === first.size && first.size > 0) {
-      scopedServedMs = performance.now() - started;
-      serving = new Pacer(OUT_OF_SCOPE_YIELD_EVERY_MS);
-    }
-    const types = new Set<string>(shared);
-    for (const t of classes.refresh(state, change)) types.add(t);
-    // After refresh: it brings the class's scope up to this snapshot.
-    if (change.endpointsChanged && !classes.seesEndpointChanges(state, change)) types.delete(ENDPOINT);
-    for (const t of types) changedTypes.add(t);
-    if (types.size > 0) {
-      for (const v of state.views) {
-        v.notify(types, cause);
-        proxies++;
+  classes.pushStarted();
+  let left = false;
+  try {
+    const encoding = new Pacer(ENDPOINTS_YIELD_EVERY_MS);
+    const change = await classes.advance(snapshot, () => encoding.pause());
+    const shared = new Set<string>(change.endpointsChanged ? [ENDPOINT] : []);
+    // Proxies are matched to Pods: with the same Pods (an endpoint change), nothing can move.
+    const moved = snapshot.pods === change.prev.pods ? [] : rematch();
+    const changedTypes = new Set<string>(shared);
+    const cause: ChangeCause = { since: snapshot.changedAt ?? Date.now(), reason: change.configChanged ? 'config' : 'endpoints' };
+    let proxies = 0;
+    // The proxies a scoped change is for first: they need it, and their ACKs and follow-up requests
+    // then overlap with refreshing the classes outside its scope, which get nothing.
+    const all = classes.all();
+    const first = new Set(all.filter((s) => classes.scopedClustersChanged(s, change)));
+    let serving = new Pacer(first.size > 0 ? IN_SCOPE_YIELD_EVERY_MS : YIELD_EVERY_MS[change.configChanged ? 'config' : 'endpoints']);
+    const ordered = first.size === 0 ? all : [...first, ...all.filter((s) => !first.has(s))];
+    let served = 0;
+    let scopedServedMs: number | undefined;
+    for (const state of ordered) {
+      if (served++ === first.size && first.size > 0) {
+        scopedServedMs = performance.now() - started;
+        serving = new Pacer(OUT_OF_SCOPE_YIELD_EVERY_MS);
       }
+      const types = new Set<string>(shared);
+      for (const t of classes.refresh(state, change)) types.add(t);
+      // After refresh: it brings the class's scope up to this snapshot.
+      if (change.endpointsChanged && !classes.seesEndpointChanges(state, change)) types.delete(ENDPOINT);
+      for (const t of types) changedTypes.add(t);
+      if (types.size > 0) {
+        for (const v of state.views) {
+          v.notify(types, cause);
+          proxies++;
+        }
+      }
+      // Large meshes have many classes: let streams and timers run now and then.
+      await serving.pause();
     }
-    // Large meshes have many classes: let streams and timers run now and then.
-    await serving.pause();
+    if (first.size > 0) scopedServedMs ??= performance.now() - started;
+    for (const v of moved) {
+      const types = new Set<string>([...shared, LISTENER, ROUTE, CLUSTER]);
+      v.notify(types, cause);
+      for (const t of types) changedTypes.add(t);
+    }
+    left = change.configChanged || moved.length > 0;
+    return {
+      snapshotVersion: snapshot.version,
+      trigger: change.configChanged ? 'config' : changedTypes.size > 0 ? 'endpoints' : 'none',
+      changedTypes: [...changedTypes],
+      classes: classes.size,
+      proxies,
+      durationMs: performance.now() - started,
+      ...(scopedServedMs !== undefined ? { scopedServedMs } : {}),
+      at: new Date().toISOString(),
+      ...(snapshot.changedAt !== undefined ? { changedAt: snapshot.changedAt } : {}),
+    };
+  } finally {
+    classes.pushEnded(left);
   }
-  if (first.size > 0) scopedServedMs ??= performance.now() - started;
-  for (const v of moved) {
-    const types = new Set<string>([...shared, LISTENER, ROUTE, CLUSTER]);
-    v.notify(types, cause);
-    for (const t of types) changedTypes.add(t);
-  }
-  // Not now: the proxies just served are still asking for what follows from it.
-  if (change.configChanged || moved.length > 0) classes.sweepSoon();
-  return {
-    snapshotVersion: snapshot.version,
-    trigger: change.configChanged ? 'config' : changedTypes.size > 0 ? 'endpoints' : 'none',
-    changedTypes: [...changedTypes],
-    classes: classes.size,
-    proxies,
-    durationMs: performance.now() - started,
-    ...(scopedServedMs !== undefined ? { scopedServedMs } : {}),
-    at: new Date().toISOString(),
-    ...(snapshot.changedAt !== undefined ? { changedAt: snapshot.changedAt } : {}),
-  };
 }

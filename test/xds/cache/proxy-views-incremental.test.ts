@@ -93,6 +93,31 @@ describe('MeshProxyViews: incremental generation', () => {
     assert.ok(routes.size >= 3, 'the sidecar has route configurations to compare');
   });
 
+  it('forgets the encodings a config change left unused after the push, not in it', async () => {
+    const sweeping = new ResourceEncoder();
+    const own = new MeshProxyViews(sweeping, silentLogger(), { sweepDelayMs: 0 });
+    await own.update(store.current());
+    const ownViews = NODES.map((n) => own.viewFor(n));
+    const holds = (): number => {
+      const out = new Set<XdsResource>();
+      for (const v of ownViews) for (const t of TYPES) for (const r of v.resources(t).values()) out.add(r);
+      return out.size;
+    };
+    assert.equal(sweeping.size(), holds());
+    // web's port moves: its cluster, listener and routes are encoded anew, the old ones unused.
+    const web = base.services.find((s) => s.metadata?.name === 'web')!;
+    const moved = { ...web, spec: { ...web.spec, ports: web.spec!.ports!.map((p) => ({ ...p, port: p.port + 1000 })) } };
+    source.set({ ...base, services: base.services.map((s) => (s === web ? moved : s)) });
+    store.flush();
+    await own.update(store.current());
+    // The proxies just served ask for what follows (EDS for the new cluster) while the push's
+    // sweep would walk every encoding: it waits.
+    assert.ok(sweeping.size() > holds(), `the old encodings are still there right after the push (${sweeping.size()} vs ${holds()})`);
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    assert.equal(sweeping.size(), holds(), 'and gone once the sweep ran');
+    for (const v of ownViews) v.close();
+  });
+
   it('a full push encodes every distinct resource once: each encoding is one a proxy holds', () => {
     // Both kinds in two namespaces: shared clusters, endpoints, scoped listeners and routes, and
     // every sidecar class's own. Anything encoded twice, or encoded and then not served, shows here.
