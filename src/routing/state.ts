@@ -7,7 +7,7 @@ import { serviceKey, type Endpoint, type Service } from '../model/mesh.js';
 import { routingObjectKey } from '../model/routing.js';
 import type { AppliedRouting, RoutingObjectStatus, RoutingState } from '../model/routing-status.js';
 import type { RoutingObjects } from '../model/snapshot.js';
-import { deepEqual } from '../deep-equal.js';
+import { deepEqual, sameSet } from '../deep-equal.js';
 import { serviceLookupFromMaps, validateRouting } from './validate.js';
 
 interface RoutingStepInput {
@@ -45,7 +45,7 @@ export function nextRoutingState(input: RoutingStepInput): RoutingState {
   // change O(its service). The previous state is kept (identity tells the store nothing moved)
   // unless what was read differs where it is used (endpointsMatter ignores it without statuses).
   if (applied === previous.applied && statuses === previous.statuses
-    && (statuses.length === 0 || sameKeys(previous.endpointReads, reads))) return previous;
+    && (statuses.length === 0 || (previous.endpointReads !== undefined && sameSet(previous.endpointReads, reads)))) return previous;
   return Object.freeze({ applied, statuses, endpointReads: reads });
 }
 
@@ -56,12 +56,6 @@ function endpointsMatter(input: RoutingStepInput): boolean {
   if (reads === undefined || input.previous.statuses.length === 0) return true;
   for (const key of input.changedEndpoints) if (reads.has(key)) return true;
   return false;
-}
-
-function sameKeys(a: ReadonlySet<string> | undefined, b: ReadonlySet<string>): boolean {
-  if (a === undefined || a.size !== b.size) return false;
-  for (const k of a) if (!b.has(k)) return false;
-  return true;
 }
 
 function sameMap<V>(a: ReadonlyMap<string, V>, b: ReadonlyMap<string, V>): boolean {
