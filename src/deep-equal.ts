@@ -17,3 +17,10 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   for (const k of ka) if (!deepEqual(ra[k], rb[k])) return false;
   return true;
 }
+
+/** Whether two sets hold the same members. */
+export function sameSet<T>(a: ReadonlySet<T>, b: ReadonlySet<T>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}

@@ -35,7 +35,7 @@ import type { MeshIdentityOptions } from '../model/mesh-index.js';
 import type { ScopeOptions } from '../model/traffic-scope.js';
 import type { LabelSelector } from '../model/label-selector.js';
 import { loadKubeConfig } from './kubeconfig.js';
-import { routingResourceOwners } from '../leader/routing-owners.js';
+import { RoutingResourceOwners } from '../leader/routing-owners.js';
 import { startWebhook, webhookSettingsFromValues, type WebhookSettings } from './webhook-command.js';
 import { DEFAULT_CONTROL_PLANE_NAMESPACE } from '../webhook/injection-names.js';
 import { PORT_XDS } from '../model/ports.js';
@@ -138,7 +138,8 @@ class RoutingStatusLoop {
   xds: XdsServer | undefined;
 
   constructor(private readonly writer: StatusWriter, private readonly plane: () => ControlPlane | undefined, private readonly log: Logger) {
-    this.nacks = new NackTracker(() => routingResourceOwners(this.plane()?.store.current() ?? EMPTY_SNAPSHOT));
+    const owners = new RoutingResourceOwners();
+    this.nacks = new NackTracker(() => owners.of(this.plane()?.store.current() ?? EMPTY_SNAPSHOT));
   }
 
   /** New validation results (the store keeps the array's identity while no status changes). */

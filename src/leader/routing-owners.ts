@@ -9,15 +9,19 @@ import type { MeshSnapshot } from '../model/snapshot.js';
 import { clusterName, grpcRouteName, outboundListenerName, sidecarRouteName } from '../xds/generate/resource-names.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../xds/types.js';
 
-const cache = new WeakMap<MeshSnapshot, ResourceOwners>();
+/** Owned by the status loop that attributes NACKs: each snapshot's index is built once, for it alone. */
+export class RoutingResourceOwners {
+  // Weak: an index lives as long as its snapshot, which NACKs arriving late may still ask about.
+  private readonly bySnapshot = new WeakMap<MeshSnapshot, ResourceOwners>();
 
-export function routingResourceOwners(snapshot: MeshSnapshot): ResourceOwners {
-  let owners = cache.get(snapshot);
-  if (!owners) {
-    owners = buildOwners(snapshot);
-    cache.set(snapshot, owners);
+  of(snapshot: MeshSnapshot): ResourceOwners {
+    let owners = this.bySnapshot.get(snapshot);
+    if (!owners) {
+      owners = buildOwners(snapshot);
+      this.bySnapshot.set(snapshot, owners);
+    }
+    return owners;
   }
-  return owners;
 }
 
 function buildOwners(snapshot: MeshSnapshot): ResourceOwners {

@@ -107,6 +107,13 @@ export interface RoutingState {
    * Keeps its identity while no status changes, so a status writer can skip unchanged snapshots.
    */
   readonly statuses: readonly RoutingObjectStatus[];
+  /**
+   * The services (by key) whose endpoints the validation that produced this state looked at: an
+   * endpoint change elsewhere cannot change it, so it need not be validated again. Absent when
+   * unknown (validate again). Carried by the state rather than remembered beside it, so two
+   * stores in one process never share it.
+   */
+  readonly endpointReads?: ReadonlySet<string>;
 }
 
 export const EMPTY_ROUTING: RoutingState = Object.freeze({ applied: NOTHING_APPLIED, statuses: Object.freeze([]) });

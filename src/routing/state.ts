@@ -7,7 +7,7 @@ import { serviceKey, type Endpoint, type Service } from '../model/mesh.js';
 import { routingObjectKey } from '../model/routing.js';
 import type { AppliedRouting, RoutingObjectStatus, RoutingState } from '../model/routing-status.js';
 import type { RoutingObjects } from '../model/snapshot.js';
-import { deepEqual } from '../deep-equal.js';
+import { deepEqual, sameSet } from '../deep-equal.js';
 import { serviceLookupFromMaps, validateRouting } from './validate.js';
 
 interface RoutingStepInput {
@@ -20,13 +20,6 @@ interface RoutingStepInput {
   readonly servicesChanged: boolean;
   readonly changedEndpoints: ReadonlySet<string>;
 }
-
-/**
- * The services (by key) whose endpoints the validation that produced a state looked at. An
- * endpoint change elsewhere cannot change the result, so it need not be validated again (with
- * thousands of endpoint changes and a few policies, this keeps an endpoint change O(its service)).
- */
-const endpointReads = new WeakMap<RoutingState, ReadonlySet<string>>();
 
 export function nextRoutingState(input: RoutingStepInput): RoutingState {
   const { previous, objects } = input;
@@ -48,15 +41,18 @@ export function nextRoutingState(input: RoutingStepInput): RoutingState {
   });
   const applied = sameApplied(previous.applied, result.applied) ? previous.applied : result.applied;
   const statuses = deepEqual(previous.statuses, result.statuses) ? previous.statuses : result.statuses;
-  const next = applied === previous.applied && statuses === previous.statuses ? previous : Object.freeze({ applied, statuses });
-  endpointReads.set(next, reads);
-  return next;
+  // With thousands of endpoint changes and a few policies, knowing what was read keeps an endpoint
+  // change O(its service). The previous state is kept (identity tells the store nothing moved)
+  // unless what was read differs where it is used (endpointsMatter ignores it without statuses).
+  if (applied === previous.applied && statuses === previous.statuses
+    && (statuses.length === 0 || (previous.endpointReads !== undefined && sameSet(previous.endpointReads, reads)))) return previous;
+  return Object.freeze({ applied, statuses, endpointReads: reads });
 }
 
 /** Endpoints matter only to TrafficPolicies (a note when a subset selects nothing), and only those read. */
 function endpointsMatter(input: RoutingStepInput): boolean {
   if (input.changedEndpoints.size === 0 || input.objects.trafficPolicies.length === 0) return false;
-  const reads = endpointReads.get(input.previous);
+  const reads = input.previous.endpointReads;
   if (reads === undefined || input.previous.statuses.length === 0) return true;
   for (const key of input.changedEndpoints) if (reads.has(key)) return true;
   return false;

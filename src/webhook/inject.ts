@@ -24,7 +24,6 @@ import {
 } from './injection-names.js';
 import { rewriteAppProbes } from './probes.js';
 import { DEFAULT_REDIRECT, initContainer, type RedirectConfig } from './redirect.js';
-import { frozenWithJson } from './frozen-json.js';
 import { InjectionMemo } from './injection-memo.js';
 import { bootstrapArgument, proxyContainer } from './sidecar.js';
 import { formatStatus, stripInjection, type InjectionStatus } from './status.js';
@@ -178,8 +177,6 @@ function resourcesKey(r: V1ResourceRequirements): string {
   return `${JSON.stringify(r.requests?.cpu ?? '')}${JSON.stringify(r.requests?.memory ?? '')}${JSON.stringify(r.limits?.cpu ?? '')}${JSON.stringify(r.limits?.memory ?? '')}`;
 }
 
-/** The volumes every injected Pod gets (always the same, so shared like the containers). */
-const AGENT_VOLUMES = agentVolumes().map((v) => frozenWithJson(v));
 const AGENT_VOLUME_NAMES: readonly string[] = [VOLUME_AGENT_RUN, VOLUME_AGENT_TOKEN, VOLUME_CA_ROOT];
 
 /** A proxyless gRPC Pod: the agent only; its app containers talk to the agent themselves. */
@@ -231,6 +228,7 @@ function withAgentMount(c: V1Container): V1Container {
 export function injectPod(input: V1Pod, config: InjectorConfig, memo: InjectionMemo = new InjectionMemo()): InjectionResult {
   // The memo's parts are for these settings only: the keys below name what comes from the Pod.
   const parts = memo.forSettings(config);
+  const frozen = parts.frozen;
   const pod = stripInjection(input);
   // Shallow copies: only these two objects and what is assigned to them below are new; every part
   // of the Pod that the injection does not change is shared with the input (cloning the whole Pod
@@ -244,7 +242,7 @@ export function injectPod(input: V1Pod, config: InjectorConfig, memo: InjectionM
   const user = agentUser(spec, proxyless, reader.warnings);
   // The user comes from the Pod as sent (any JSON): quoted as JSON, the parts cannot run together.
   const agentKey = `${proxyless ? 'grpc' : 'sidecar'}|${JSON.stringify(user.uid)}|${JSON.stringify(user.gid)}|${resourcesKey(agentResources)}`;
-  const agent = parts.agentContainers.get(agentKey, () => frozenWithJson(agentContainer({
+  const agent = parts.agentContainers.get(agentKey, () => frozen.freeze(agentContainer({
     image: config.agentImage,
     imagePullPolicy: config.imagePullPolicy,
     caAddress: config.caAddress,
@@ -312,10 +310,10 @@ export function injectPod(input: V1Pod, config: InjectorConfig, memo: InjectionM
 
     // The containers are the same for every replica of a workload: built once, frozen, and shared.
     const initKey = redirect === config.redirect ? '' : JSON.stringify(redirect);
-    const init = parts.initContainers.get(initKey, () => frozenWithJson(initContainer({ image: config.initImage, imagePullPolicy: config.imagePullPolicy, redirect })));
+    const init = parts.initContainers.get(initKey, () => frozen.freeze(initContainer({ image: config.initImage, imagePullPolicy: config.imagePullPolicy, redirect })));
     // JSON has no raw newline: the two parts cannot run into each other.
     const proxyKey = `${JSON.stringify(image)}${resourcesKey(resources)}${hold ? 'hold' : 'nohold'}\n${bootstrapKey}`;
-    const proxy = parts.proxyContainers.get(proxyKey, () => frozenWithJson(proxyContainer({
+    const proxy = parts.proxyContainers.get(proxyKey, () => frozen.freeze(proxyContainer({
       image,
       imagePullPolicy: config.imagePullPolicy,
       bootstrapArgument: bootstrap,
@@ -357,7 +355,9 @@ export function injectPod(input: V1Pod, config: InjectorConfig, memo: InjectionM
   if (initContainers.length > 0) spec.initContainers = initContainers;
   else delete spec.initContainers;
   spec.containers = containers;
-  spec.volumes = [...(spec.volumes ?? []), ...AGENT_VOLUMES];
+  // Always the same, so shared like the containers.
+  const volumes = parts.agentVolumes.get('', () => agentVolumes().map((v) => frozen.freeze(v)));
+  spec.volumes = [...(spec.volumes ?? []), ...volumes];
 
   const out: V1Pod = { ...pod, metadata, spec };
   return { pod: out, warnings: reader.warnings };

@@ -8,7 +8,7 @@
 import jsonpatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import { AlignedBase64Writer } from './aligned-base64.js';
-import { alignedBase64Of, jsonText } from './frozen-json.js';
+import { FrozenJson } from './frozen-json.js';
 
 export type { Operation };
 
@@ -104,30 +104,31 @@ function pathJson(path: string): string {
 /**
  * The patch as the JSON text the AdmissionResponse carries (base64-encoded), and its length in
  * operations. The text is what JSON.stringify gives for the operations, reusing the JSON of
- * values the injector shares between Pods (frozen-json.ts).
+ * values the injector shares between Pods (`frozen`: the FrozenJson of the injector that built
+ * `mutated`; without it everything is serialised here).
  */
-export function podPatchJson(original: unknown, mutated: unknown): { readonly json: string; readonly operations: number } {
+export function podPatchJson(original: unknown, mutated: unknown, frozen = new FrozenJson()): { readonly json: string; readonly operations: number } {
   const ops = operations(original, mutated);
   const parts = new Array<string>(ops.length);
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];
     const head = OP_HEAD[op.op] + pathJson(op.path);
     // A value with no JSON form (a function) is left out, as JSON.stringify leaves out such a key.
-    const value = op.op === 'remove' ? undefined : jsonText(op.value);
+    const value = op.op === 'remove' ? undefined : frozen.jsonText(op.value);
     parts[i] = value === undefined ? `${head}}` : `${head},"value":${value}}`;
   }
   return { json: `[${parts.join(',')}]`, operations: ops.length };
 }
 
 /** Writes a value as jsonText does, handing over the encoded pieces of frozen values as they are. */
-function writeValue(w: AlignedBase64Writer, value: object): void {
-  const encoded = alignedBase64Of(value);
+function writeValue(w: AlignedBase64Writer, value: object, frozen: FrozenJson): void {
+  const encoded = frozen.alignedBase64Of(value);
   if (encoded !== undefined) {
     w.encodedPiece(encoded);
     return;
   }
   if (!Array.isArray(value)) {
-    w.text(jsonText(value) ?? 'null');
+    w.text(frozen.jsonText(value) ?? 'null');
     return;
   }
   w.text('[');
@@ -135,7 +136,7 @@ function writeValue(w: AlignedBase64Writer, value: object): void {
     if (i > 0) w.text(',');
     const item: unknown = value[i];
     // As JSON.stringify writes arrays: an item with no JSON form is null.
-    if (typeof item === 'object' && item !== null) writeValue(w, item);
+    if (typeof item === 'object' && item !== null) writeValue(w, item, frozen);
     else w.text(JSON.stringify(item) ?? 'null');
   }
   w.text(']');
@@ -144,9 +145,10 @@ function writeValue(w: AlignedBase64Writer, value: object): void {
 /**
  * The patch as the AdmissionResponse carries it: base64 of its JSON text, with whitespace
  * between some tokens (aligned-base64.ts) so that what the injector shares between Pods is
- * encoded once, not per admission. Decoded, it is JSON equal to podPatchJson's.
+ * encoded once, not per admission (`frozen` as for podPatchJson). Decoded, it is JSON equal to
+ * podPatchJson's.
  */
-export function podPatchBase64(original: unknown, mutated: unknown): { readonly base64: string; readonly operations: number } {
+export function podPatchBase64(original: unknown, mutated: unknown, frozen = new FrozenJson()): { readonly base64: string; readonly operations: number } {
   const ops = operations(original, mutated);
   const w = new AlignedBase64Writer();
   w.text('[');
@@ -156,12 +158,12 @@ export function podPatchBase64(original: unknown, mutated: unknown): { readonly 
     w.text(OP_HEAD[op.op] + pathJson(op.path));
     if (op.op !== 'remove') {
       const value = op.value;
-      if (typeof value === 'object' && value !== null && (Array.isArray(value) || alignedBase64Of(value) !== undefined)) {
+      if (typeof value === 'object' && value !== null && (Array.isArray(value) || frozen.alignedBase64Of(value) !== undefined)) {
         w.text(',"value":');
-        writeValue(w, value);
+        writeValue(w, value, frozen);
       } else {
         // A value with no JSON form (a function) is left out, as JSON.stringify leaves out such a key.
-        const text = jsonText(value);
+        const text = frozen.jsonText(value);
         if (text !== undefined) w.text(`,"value":${text}`);
       }
     }

@@ -6,7 +6,7 @@ import type { Logger } from '../logging.js';
 import { loggerAdmissionLog, type AdmissionLog } from './admission-log.js';
 import { decideInjection, injectionRequested, WARNED_SKIPS, type DecisionPolicy } from './decision.js';
 import { injectPod, type InjectorConfig } from './inject.js';
-import type { InjectionMemo } from './injection-memo.js';
+import { InjectionMemo } from './injection-memo.js';
 import type { NamespaceLabelSource } from './kube.js';
 import type { InjectionMetrics } from './injection-counters.js';
 import { podPatchBase64 } from './patch.js';
@@ -167,8 +167,9 @@ export async function reviewAdmission(body: unknown, deps: ReviewDeps): Promise<
       admissionLog.record({ ...ref, uid: req.uid, result: 'skipped', reason: decision.reason, ...(warnings ? { warnings } : {}) });
       return answer({ uid: req.uid, allowed: true, ...(warnings ? { warnings } : {}) });
     }
-    const result = injectPod(pod, deps.injector, deps.memo);
-    const patch = podPatchBase64(pod, result.pod);
+    const memo = deps.memo ?? new InjectionMemo();
+    const result = injectPod(pod, deps.injector, memo);
+    const patch = podPatchBase64(pod, result.pod, memo.frozen);
     metrics.inc('injected', decision.code);
     admissionLog.record({
       ...ref, uid: req.uid, result: 'injected', reason: decision.reason, reinjected: decision.reinject,

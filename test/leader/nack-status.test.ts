@@ -6,7 +6,7 @@ import { attributeNack, NackTracker, type ResourceOwners } from '../../src/leade
 import { programmedCondition, routingStatuses } from '../../src/leader/routing-conditions.js';
 import { EMPTY_OBJECTS, type CustomObject } from '../../src/sources/objects.js';
 import { SnapshotStore } from '../../src/store/snapshot-store.js';
-import { routingResourceOwners } from '../../src/leader/routing-owners.js';
+import { RoutingResourceOwners } from '../../src/leader/routing-owners.js';
 import { silentLogger } from '../../src/logging.js';
 import type { RoutingObjectStatus } from '../../src/model/routing-status.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../src/xds/types.js';
@@ -105,7 +105,7 @@ describe('controller/kube NACKs on routing objects', () => {
     });
   });
 
-  describe('routingResourceOwners', () => {
+  describe('RoutingResourceOwners', () => {
     it('maps the routes, listeners, clusters and assignments an applied object shapes back to it', async () => {
       const svc: V1Service = { metadata: { name: 'reviews', namespace: 'shop' }, spec: { ports: [{ name: 'http', port: 9080 }] } };
       const api = 'routing.pilotfish.io/v1alpha1';
@@ -116,7 +116,8 @@ describe('controller/kube NACKs on routing objects', () => {
       const store = new SnapshotStore({ logger: silentLogger(), timers: new ManualTimers() });
       const snapshot = await store.start([new StaticSource('s', { ...EMPTY_OBJECTS, services: [svc], trafficRoutes: [route], trafficPolicies: [policy] })]);
       await store.stop();
-      const owners = routingResourceOwners(snapshot);
+      const index = new RoutingResourceOwners();
+      const owners = index.of(snapshot);
       assert.deepEqual(owners.owners(ROUTE, 'reviews.shop.svc.cluster.local:9080'), [R]);
       assert.deepEqual(owners.owners(ROUTE, '9080'), [R], 'the sidecar route config of the port');
       assert.deepEqual(owners.owners(LISTENER, 'reviews:9080'), [R]);
@@ -124,7 +125,10 @@ describe('controller/kube NACKs on routing objects', () => {
       assert.deepEqual(owners.owners(ENDPOINT, 'outbound|9080||reviews.shop.svc.cluster.local'), [P]);
       assert.deepEqual(owners.owners(CLUSTER, 'outbound|9080|v1|ratings.shop.svc.cluster.local'), []);
       assert.ok([...owners.ownedNames(ROUTE)].includes('reviews.shop.svc.cluster.local:9080'));
-      assert.equal(routingResourceOwners(snapshot), owners, 'built once per snapshot');
+      assert.equal(index.of(snapshot), owners, 'built once per snapshot');
+      const other = new RoutingResourceOwners().of(snapshot);
+      assert.notEqual(other, owners, 'another instance builds its own: nothing is kept by the module');
+      assert.deepEqual(other.owners(CLUSTER, 'outbound|9080|v1|reviews.shop.svc.cluster.local'), [P]);
     });
   });
 });

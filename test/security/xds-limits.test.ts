@@ -15,6 +15,8 @@ import { GrpcStatus } from '../../src/xds/server/grpc/wire.js';
 import { ADS_SERVICE, methodPath } from '../../src/xds/server/services.js';
 import { CLUSTER, ENDPOINT } from '../../src/xds/types.js';
 import type { NodeInfo } from '../../src/xds/node-info.js';
+import type { Authentication, PeerCredentials } from '../../src/xds/peer.js';
+import { makeCert } from './pki.js';
 
 const SOTW = methodPath(ADS_SERVICE, 'StreamAggregatedResources');
 const KiB = 1024;
@@ -84,6 +86,81 @@ describe('security: xDS resource limits', function () {
     await server?.close();
   });
 
+  /**
+   * An authenticator whose answer for a token the test gives when it chooses (`Bearer ok` is let
+   * in at once), as a TokenReview still in flight.
+   */
+  class HeldAuthenticator {
+    private readonly waiting = new Map<string, (a: Authentication) => void>();
+    private readonly asked = new Map<string, () => void>();
+
+    readonly authenticate = (peer: PeerCredentials): Promise<Authentication> => {
+      const token = (peer.authorization ?? '').replace(/^Bearer /, '');
+      if (token === 'ok') return Promise.resolve({ ok: true, principal: { namespace: 'shop', serviceAccount: 'ok', via: 'token' } });
+      this.asked.get(token)?.();
+      return new Promise((resolve) => this.waiting.set(token, resolve));
+    };
+
+    /** Resolves once a stream with this token is being authenticated (call before opening it). */
+    askedFor(token: string): Promise<void> {
+      return new Promise((resolve) => this.asked.set(token, resolve));
+    }
+
+    answer(token: string, a: Authentication): void {
+      const resolve = this.waiting.get(token);
+      assert.ok(resolve, `no stream with token ${token} is waiting`);
+      this.waiting.delete(token);
+      resolve(a);
+    }
+  }
+
+  it('counts what TLS streams send while their authentication is pending: a flood is refused, other streams go on', async () => {
+    const serving = await makeCert({ subject: 'CN=pilotfish', ca: false, sans: [{ type: 'ip', value: '127.0.0.1' }] });
+    const auth = new HeldAuthenticator();
+    tap = new LogTap();
+    server = await startXdsServer({
+      source: new FakeProxyViews(cluster('a'), cluster('b')), logger: tap.logger, shutdownGraceMs: 200,
+      limits: { maxReceiveMessageBytes: 1 * MiB, maxConnectionBufferedBytes: 2 * MiB, maxProcessBufferedBytes: 8 * MiB },
+      tls: { address: '127.0.0.1:0', credentials: { key: serving.keyPem, cert: serving.certPem, ca: serving.certPem }, authenticate: auth.authenticate },
+    });
+    const conn = await RawGrpcConnection.connect(`127.0.0.1:${server.tlsPort}`, { ca: serving.certPem });
+    conns.push(conn);
+    const pending = async (token: string): Promise<RawGrpcStream> => {
+      const asked = auth.askedFor(token);
+      const s = conn.call(SOTW, { authorization: `Bearer ${token}` });
+      await asked;
+      return s;
+    };
+    // A: a real 900 KiB request; B: 900 KiB of junk. Both sent whole while their tokens are checked,
+    // and held: the connection's budget (2 MiB) has 1.8 MiB of it taken.
+    const frame = grpcFrame(bigRequest('patient', 900 * KiB));
+    const a = await pending('a');
+    await a.write(frame);
+    await until('A\'s bytes counted before it is authenticated', () => server.held().bufferedBytes >= frame.length);
+    const b = await pending('b');
+    await b.write(Buffer.alloc(900 * KiB, 0x0a));
+    await until('B\'s bytes counted too', () => server.held().bufferedBytes >= frame.length + 900 * KiB);
+    // C floods past the budget before anyone has decided who it is.
+    const c = await pending('c');
+    c.write(Buffer.alloc(900 * KiB, 0x0a)).catch(() => undefined);
+    const end = await c.ended;
+    assert.equal(end.status, GrpcStatus.RESOURCE_EXHAUSTED);
+    assert.match(end.message, /before the stream was authenticated would pass the connection's budget/);
+    assert.equal(server.limitHits().connectionBufferedBytes, 1);
+    assert.equal(a.closed || b.closed, false, 'the streams within the budget stay open');
+    assert.ok(server.held().bufferedBytes <= 2 * MiB);
+    // Another stream on the same connection is let in and served; so is A once its token passes,
+    // from the request it sent while waiting. B's token is refused, and what it held given back.
+    const ok = conn.call(SOTW, { authorization: 'Bearer ok' });
+    await ok.write(grpcFrame(encodeSotwRequest({ node: node('ok'), typeUrl: CLUSTER, resourceNames: [] })));
+    await ok.firstData;
+    auth.answer('a', { ok: true, principal: { namespace: 'shop', serviceAccount: 'a', via: 'token' } });
+    await a.firstData;
+    auth.answer('b', { ok: false, reason: 'token not valid' });
+    assert.equal((await b.ended).status, GrpcStatus.UNAUTHENTICATED);
+    await until('the bytes held for A and B given back', () => server.held().bufferedBytes === 0);
+  });
+
   it('has documented defaults for every limit', () => {
     assert.deepEqual(DEFAULT_XDS_LIMITS, {
       maxReceiveMessageBytes: 16 * MiB, maxConnectionBufferedBytes: 32 * MiB, maxProcessBufferedBytes: 128 * MiB,
@@ -125,7 +202,6 @@ describe('security: xDS resource limits', function () {
     assert.equal(a.closed || b.closed, false, 'the streams within the budget stay open');
     // A finishes its message and is served; the other connection's client still is.
     await a.write(frame.subarray(cut));
-    await a.firstData;
     good.request(CLUSTER, ['a']);
     assert.deepEqual((await good.next(CLUSTER)).names, ['a']);
     conn.close();

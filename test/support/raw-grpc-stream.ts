@@ -72,10 +72,13 @@ export class RawGrpcStream {
 export class RawGrpcConnection {
   private constructor(readonly session: http2.ClientHttp2Session) {}
 
-  static async connect(address: string): Promise<RawGrpcConnection> {
+  /** Over TLS when `tls` is given (`ca`: the roots the server's certificate chains to). */
+  static async connect(address: string, tls?: { readonly ca: string }): Promise<RawGrpcConnection> {
     // A test writes megabytes into a stream at once: the client session must be allowed to hold
     // them (node's default of 10 MB makes it refuse frames, the server's reply among them).
-    const session = http2.connect(`http://${address}`, { maxSessionMemory: 1024 });
+    const session = tls
+      ? http2.connect(`https://${address}`, { maxSessionMemory: 1024, ca: tls.ca })
+      : http2.connect(`http://${address}`, { maxSessionMemory: 1024 });
     session.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
       session.once('remoteSettings', () => resolve());

@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { DEFAULT_INJECTOR_CONFIG, injectPod, type InjectorConfig } from '../../src/webhook/inject.js';
 import { InjectionMemo } from '../../src/webhook/injection-memo.js';
 import { AlignedBase64Writer, padToTriplets } from '../../src/webhook/aligned-base64.js';
-import { alignedBase64Of, frozenWithJson, jsonText } from '../../src/webhook/frozen-json.js';
+import { FrozenJson } from '../../src/webhook/frozen-json.js';
 import { BoundedMemo } from '../../src/webhook/memo.js';
 import { applyPodPatch, podPatch, podPatchBase64, podPatchJson } from '../../src/webhook/patch.js';
 import { INJECT_GOLDEN_DIR } from '../support/golden.js';
@@ -141,14 +141,15 @@ describe('webhook/aligned-base64', () => {
   });
 
   it('a patch encodes the frozen parts it shares with other Pods once, and reuses the encoding', () => {
-    const container = frozenWithJson({ name: 'proxy', args: ['--x', 'caf\u00e9'] });
-    const piece = alignedBase64Of(container);
-    assert.ok(piece !== undefined && alignedBase64Of(container) === piece);
-    assert.equal(alignedBase64Of({ name: 'fresh' }), undefined);
+    const frozen = new FrozenJson();
+    const container = frozen.freeze({ name: 'proxy', args: ['--x', 'caf\u00e9'] });
+    const piece = frozen.alignedBase64Of(container);
+    assert.ok(piece !== undefined && frozen.alignedBase64Of(container) === piece);
+    assert.equal(frozen.alignedBase64Of({ name: 'fresh' }), undefined);
     for (const lead of ['', 'a', 'ab']) {
       const before = { metadata: { name: `w${lead}` }, spec: { initContainers: [] as unknown[] } };
       const after = { metadata: before.metadata, spec: { initContainers: [{ name: `i${lead}` }, container, 7, null] } };
-      const encoded = podPatchBase64(before, after).base64;
+      const encoded = podPatchBase64(before, after, frozen).base64;
       assert.ok(encoded.includes(piece), `the frozen container's encoding is in the patch (lead "${lead}")`);
       const ops = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8')) as jsonpatch.Operation[];
       assert.deepEqual(applyPodPatch(before, ops), after);
@@ -158,13 +159,34 @@ describe('webhook/aligned-base64', () => {
 
 describe('webhook/frozen-json', () => {
   it('freezes deeply and gives the JSON.stringify text, also inside arrays of fresh values', () => {
-    const shared = frozenWithJson({ name: 'proxy', args: ['--x', 'a "quoted" $(REF)'], nested: { n: 1 } });
+    const frozen = new FrozenJson();
+    const shared = frozen.freeze({ name: 'proxy', args: ['--x', 'a "quoted" $(REF)'], nested: { n: 1 } });
     assert.ok(Object.isFrozen(shared) && Object.isFrozen(shared.args) && Object.isFrozen(shared.nested));
     assert.throws(() => { (shared.nested as { n: number }).n = 2; }, TypeError);
     const mixed = [shared, { fresh: true }, undefined, 'text', 3, null, [shared]];
-    assert.equal(jsonText(mixed), JSON.stringify(mixed));
-    assert.equal(jsonText(shared), JSON.stringify(shared));
-    assert.equal(jsonText('s'), '"s"');
+    assert.equal(frozen.jsonText(mixed), JSON.stringify(mixed));
+    assert.equal(frozen.jsonText(shared), JSON.stringify(shared));
+    assert.equal(frozen.jsonText('s'), '"s"');
+  });
+
+  it("two webhook instances keep their own texts: one's frozen parts are unknown to the other", () => {
+    const pod: V1Pod = { metadata: { name: 'w', labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } };
+    const one = new InjectionMemo();
+    const other = new InjectionMemo();
+    const injected = injectPod(pod, DEFAULT_INJECTOR_CONFIG, one).pod;
+    const proxy = injected.spec?.initContainers?.find((c) => c.name === 'pilotfish-proxy');
+    const volume = injected.spec?.volumes?.[0];
+    assert.ok(proxy !== undefined && volume !== undefined);
+    assert.ok(one.frozen.alignedBase64Of(proxy) !== undefined, 'the instance that froze the proxy container knows its text');
+    assert.equal(other.frozen.alignedBase64Of(proxy), undefined, 'another instance does not see it');
+    assert.ok(one.frozen.alignedBase64Of(volume) !== undefined);
+    assert.equal(other.frozen.alignedBase64Of(volume), undefined, 'not even the volumes every Pod gets');
+    assert.notEqual(injectPod(pod, DEFAULT_INJECTOR_CONFIG, other).pod.spec?.volumes?.[0], volume, 'the other froze its own');
+    // The patch is the same JSON whichever instance's texts it reuses, or none.
+    const decoded = (frozen?: FrozenJson): unknown => JSON.parse(Buffer.from(podPatchBase64(pod, injected, frozen).base64, 'base64').toString('utf8'));
+    assert.deepEqual(decoded(other.frozen), decoded(one.frozen));
+    assert.deepEqual(decoded(), decoded(one.frozen));
+    assert.ok(podPatchBase64(pod, injected, one.frozen).base64.includes(one.frozen.alignedBase64Of(proxy) ?? '?'));
   });
 
   it('the injected containers are shared, frozen, between replicas, and each Pod is still right', () => {

@@ -34,6 +34,8 @@ export interface ConfigDirOptions {
   readonly maxFileBytes?: number;
   /** The parser (tests count calls through it). */
   readonly parse?: (file: string, text: string, previous?: DocumentReuse) => ParsedText;
+  /** Told of every listing of the tree and every file read (tests count what a change costs). */
+  readonly onIo?: (what: 'list' | 'read', path: string) => void;
 }
 
 interface ReloadResult {
@@ -200,6 +202,7 @@ export class ConfigDirSource implements Source {
     const toRead = new Set(work.files);
     let changed = false;
     if (work.relist) {
+      this.options.onIo?.('list', this.dir);
       const { files: found, dirs } = await listYamlFiles(this.dir, this.log);
       // A folder watched only now may have gained files before its watcher existed: list once more.
       if (this.watcher?.watchDirs(dirs) === true && this.files.size > 0) this.work.relist = true;
@@ -210,7 +213,10 @@ export class ConfigDirSource implements Source {
     // A file also due for a full read is read as settled.
     const early = new Map([...work.early].filter(([file]) => !toRead.has(file)));
     const outcomes = await Promise.all([...toRead, ...early.keys()].sort()
-      .map(async (file) => [file, await readConfigFile(file, this.maxFileBytes)] as const));
+      .map(async (file) => {
+        this.options.onIo?.('read', file);
+        return [file, await readConfigFile(file, this.maxFileBytes)] as const;
+      }));
     const confirmed: Array<readonly [string, number]> = [];
     let waiting = 0;
     for (const [file, outcome] of outcomes) {

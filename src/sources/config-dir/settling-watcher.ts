@@ -17,7 +17,7 @@ export interface SettledChanges {
    * if its content is evidently whole, else wait for its report in `files`.
    */
   readonly early: ReadonlyMap<string, number>;
-  /** Something other than a config file changed (a folder, an unknown name): list the tree again. */
+  /** A folder appeared, was renamed or went away (or a watcher failed): list the tree again. */
   readonly relist: boolean;
   /** A `..`-name changed (a ConfigMap volume swaps `..data`): every file may have new content. */
   readonly rereadAll: boolean;
@@ -124,8 +124,8 @@ export class SettlingWatcher {
     }
     // Editors' swap and temp files (.a.yaml.swp, .#a.yaml): never config.
     if (base.startsWith('.')) return;
-    if (!this.opts.isConfigFile(base)) { this.markRelist(); return; }
     const file = path.join(dir, base);
+    if (!this.opts.isConfigFile(base)) { this.otherName(file); return; }
     const now = Date.now();
     const p = this.pending.get(file) ?? { firstAt: now, lastAt: now, seen: undefined, seq: 0, earlySeq: -1 };
     p.lastAt = now;
@@ -134,6 +134,20 @@ export class SettlingWatcher {
     void fingerprint(file).then((fp) => { if (p.seq === seq) p.seen = fp; });
     this.arm();
     this.opts.onChangeSeen?.();
+  }
+
+  /**
+   * An event for a name that is not a config file. Only a folder matters (new, renamed, removed:
+   * what to list and watch changes); anything else, such as vim's `4913` probe, `a.yaml~` or the
+   * `a.yaml.tmp` a writer renames onto `a.yaml` (that rename is an event for `a.yaml` too), costs
+   * one stat: no listing of the tree, no read, and the store is not told a change is coming.
+   */
+  private otherName(full: string): void {
+    // A watched folder renamed or removed no longer stats as one.
+    if (this.watchers.has(full)) { this.markRelist(); return; }
+    void fsp.stat(full).then((s) => s.isDirectory(), () => false).then((isDir) => {
+      if (isDir && !this.closed) this.markRelist();
+    });
   }
 
   private markRelist(): void {

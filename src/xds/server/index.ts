@@ -50,7 +50,8 @@ export const DEFAULT_XDS_LIMITS: XdsServerLimits = {
 
 /**
  * The authenticated port (15012): TLS, where every stream is authenticated (a client certificate
- * from the mesh CA, or a bearer token) before its first message is read.
+ * from the mesh CA, or a bearer token) before its first message is read. What a client sends
+ * meanwhile is held unread and counted against the buffer budgets (grpc/call.ts).
  */
 export interface XdsTlsOptions {
   /** host:port; port 0 binds a free port (see `tlsPort`). */

@@ -1,6 +1,7 @@
 // What one stream subscribed to for one resource type, with the xDS wildcard rules:
 // "*" subscribes to everything, and (legacy) so does never having named anything at all;
 // once any name was given, an empty list means "nothing", not "everything".
+import { sameSet } from '../../deep-equal.js';
 import { isFullState } from '../types.js';
 import type { ResourceMap, XdsResource } from '../proxy-view.js';
 import type { NameInterner } from './intern.js';
@@ -30,12 +31,6 @@ function weightOf(name: string): number {
 
 /** Below this size a Delta subscription keeps its own Set: sharing would save little. */
 const SHARE_MIN = 64;
-
-function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
-  if (a.size !== b.size) return false;
-  for (const n of a) if (!b.has(n)) return false;
-  return true;
-}
 
 /**
  * Changes to a shared set are kept beside it, up to this many, before the stream makes a set of

@@ -333,6 +333,46 @@ data: {a: b}
       assert.equal(reloads.filter((c) => c).length, 1, `reloads: ${JSON.stringify(reloads)}`);
     });
 
+    it("editors' probe, swap, backup and temp files cost no listing and no read; a temp file renamed onto a config file applies", async () => {
+      await write('a.yaml', service('a', 1));
+      await write('sub/b.yaml', service('b', 1));
+      const io: string[] = [];
+      await watched({ onIo: (what, p) => io.push(`${what} ${path.relative(dir, p) || '.'}`) });
+      io.length = 0;
+      for (const d of ['', 'sub/']) {
+        // vim's probe (created and removed at once), a swap file, a backup, a writer's temp file.
+        await write(`${d}4913`, '');
+        await fsp.rm(path.join(dir, `${d}4913`));
+        await write(`${d}.a.yaml.swp`, 'swap');
+        await write(`${d}a.yaml~`, service('a', 9));
+        await write(`${d}notes.tmp`, 'tmp');
+      }
+      // Events of one folder arrive in order, and this file's last document is YAML, so it is
+      // applied only once settled: after a listing any of the names above would have caused.
+      let next = store.next((s) => s.services.has('c.demo'));
+      await write('c.yaml', service('c', 1));
+      await next;
+      assert.deepEqual([...new Set(io)], ['read c.yaml'], 'only the config file written is read; the tree is not listed');
+
+      for (const [rel, name] of [['a.yaml', 'a'], ['sub/b.yaml', 'b']] as const) {
+        io.length = 0;
+        next = store.next((s) => s.services.get(`${name}.demo`)?.ports[0]?.port === 2);
+        await write(`${rel}.tmp`, service(name, 2));
+        await fsp.rename(path.join(dir, `${rel}.tmp`), path.join(dir, rel));
+        await next;
+        assert.deepEqual([...new Set(io)], [`read ${rel}`], `the rename onto ${rel} reads it, and only it`);
+      }
+      assert.equal(store.current().services.get('a.demo')?.ports[0]?.port, 2, 'a.yaml~ was never loaded');
+
+      // Folders still count: one renamed is listed again, its file served from the new place.
+      io.length = 0;
+      next = store.next((s) => s.services.get('b.demo')?.ports[0]?.port === 3);
+      await fsp.rename(path.join(dir, 'sub'), path.join(dir, 'moved'));
+      await write('moved/b.yaml', service('b', 3));
+      await next;
+      assert.ok(io.includes('list .'), JSON.stringify(io));
+    });
+
     it('keeps noticing saves by rename, one after another, in the root and in subdirectories', async () => {
       // Node 20's recursive fs.watch on Linux loses the file after the first rename; this guards
       // the per-directory watchers that replaced it.

@@ -5,7 +5,7 @@
 import http2 from 'node:http2';
 import type { PeerCredentials } from '../../peer.js';
 import type { BlockPool } from './block-pool.js';
-import type { ByteBudget } from './byte-budget.js';
+import { BudgetCharge, type ByteBudget } from './byte-budget.js';
 import { inflateLimited, InflateError } from './inflate.js';
 import {
   budgetLimit, encodeGrpcMessage, GrpcStatus, GrpcWireError, messagePrefix, type GrpcStatusCode, type MessageReader,
@@ -49,6 +49,17 @@ export class GrpcCall {
   private finished = false;
   private closedReason: string | undefined;
   private status: { code: GrpcStatusCode; details: string } | undefined;
+  /**
+   * What the client sent before start() (while its stream is being authenticated, on the TLS
+   * port), as it came; undefined once started or closed. Charged to the connection's budget, so
+   * a client cannot make the server hold more for streams it has not been let in on than for
+   * those it has (the stream's flow-control window alone would let it park 1 MiB on each).
+   */
+  private early: Buffer[] | undefined = [];
+  private readonly earlyCharge: BudgetCharge;
+  private earlyEnded = false;
+  private readonly onEarlyData = (chunk: Buffer): void => this.earlyData(chunk);
+  private readonly onEarlyEnd = (): void => { this.earlyEnded = true; };
 
   /**
    * @param credentials what the client presented on the TLS port; undefined on a plaintext one
@@ -56,16 +67,51 @@ export class GrpcCall {
   constructor(private readonly stream: http2.ServerHttp2Stream, readonly path: string, readonly peer: string,
     private readonly reading: CallReading, readonly credentials?: PeerCredentials) {
     this.reader = reading.reader;
+    this.earlyCharge = new BudgetCharge(reading.budget);
     // Attached at once: an unhandled 'error' on a stream would take the process down.
     stream.on('error', (err: Error) => this.close(`stream error: ${err.message}`));
     stream.on('close', () => this.close(this.finished ? 'finished' : this.resetReason()));
+    stream.on('data', this.onEarlyData);
+    stream.once('end', this.onEarlyEnd);
   }
 
-  /** Starts delivering the client's messages. */
+  /**
+   * Starts delivering the client's messages, beginning with what it sent before. Never from
+   * within this call: the caller (a stream's constructor) is not ready for messages until it
+   * returns; what arrives meanwhile is held like what came before.
+   */
   start(handlers: CallHandlers): void {
     this.handlers = handlers;
-    this.stream.on('data', (chunk: Buffer) => this.data(chunk));
-    this.stream.on('end', () => this.ended());
+    process.nextTick(() => this.deliverFromNowOn());
+  }
+
+  private deliverFromNowOn(): void {
+    const s = this.stream;
+    s.off('data', this.onEarlyData);
+    s.off('end', this.onEarlyEnd);
+    const early = this.early ?? [];
+    this.early = undefined;
+    if (this.finished) return;
+    // Given back before the bytes are read again: the reader charges what it keeps of them.
+    this.earlyCharge.release();
+    s.on('data', (chunk: Buffer) => this.data(chunk));
+    s.on('end', () => this.ended());
+    // As one chunk, so the messages in it are delivered in order even if one must be inflated.
+    if (early.length > 0) this.data(early.length === 1 ? early[0] : Buffer.concat(early));
+    if (this.earlyEnded) this.ended();
+  }
+
+  /** Holds what arrives before start(), refusing the stream once it would pass a budget. */
+  private earlyData(chunk: Buffer): void {
+    if (this.early === undefined || this.finished) return;
+    const refused = this.earlyCharge.set(this.earlyCharge.bytes + chunk.length);
+    if (refused) {
+      this.reading.onLimit(budgetLimit(refused));
+      this.finish(GrpcStatus.RESOURCE_EXHAUSTED,
+        `${this.earlyCharge.bytes + chunk.length} bytes sent before the stream was authenticated would pass the ${refused}'s budget for buffered request bytes`);
+      return;
+    }
+    this.early.push(chunk);
   }
 
   /** The client half-closed its side. */
@@ -234,6 +280,8 @@ export class GrpcCall {
     if (this.closedReason !== undefined) return;
     this.closedReason = reason;
     this.finished = true;
+    this.early = undefined;
+    this.earlyCharge.abandon();
     this.reader.dispose();
     this.handlers?.closed(reason);
   }
