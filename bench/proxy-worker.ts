@@ -21,8 +21,6 @@ function send(msg: FromWorker): void {
 }
 
 let phaseStart = process.cpuUsage();
-/** V8's gc(), exposed by --expose-gc (WorkerPool.start). */
-const collectGarbage = (globalThis as { gc?: () => void }).gc;
 // The simulated proxies' own pauses: when they, not the server, are what delays an ACK.
 let gcMs = 0;
 let phaseGcStart = 0;
@@ -109,13 +107,6 @@ async function handle(msg: ToWorker): Promise<void> {
       return;
     }
     case 'watch':
-      // The worker's own garbage is collected before a change, not during the push it measures:
-      // a full collection of the proxies' heap (~150 MiB at 2,500 proxies) landing in a push took
-      // 0.1-0.35 s of a worker and made one push in three twice as slow as the others.
-      collectGarbage?.();
-      // ...and is not the measurement's.
-      phaseStart = process.cpuUsage();
-      phaseGcStart = gcMs;
       for (const p of proxies) p.beginWatch(msg.watch);
       send({ op: 'watching' });
       return;

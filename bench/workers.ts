@@ -75,7 +75,7 @@ export class WorkerPool {
     // collection walked tens of megabytes, and at 10,000 proxies the workers' pauses added up to
     // 0.4-0.66 s per scoped push (the bench's "GC pauses" figure); with 4 MiB, 0.1-0.15 s.
     const workers = Array.from({ length: count }, (_, i) => new Worker(i, fork(WORKER, [], {
-      execArgv: [`--max-old-space-size=${heapMb}`, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`, '--expose-gc', ...workerProfileFlags()], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: [`--max-old-space-size=${heapMb}`, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`, ...workerProfileFlags()], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })));
     if (nice !== 0) for (const w of workers) if (w.child.pid !== undefined) os.setPriority(w.child.pid, nice);
     const pool = new WorkerPool(workers);
