@@ -29,7 +29,9 @@ const HELP = `Usage: npm run bench -- [options]
                              matrix also runs 2,000 proxies with sotw=0.1,delta=0.7,grpc=0.2 (what a
                              pilotfish mesh runs: its injected sidecars speak Delta) at 10 endpoints
   --scoped-proxies 2000,10000  proxy counts of the scoped level (its own server: a TrafficScope per namespace naming
-                             its own Services and two shared ones, --default-scope namespace; 10 endpoints/service)
+                             its own Services and two shared ones, --default-scope namespace; 10 endpoints/service),
+                             with pilotfish's mix (sotw=0.1,delta=0.7,grpc=0.2), and at the largest count once more
+                             with the SotW-heavy default mix (the stress case); --mix runs the given mix alone
   --no-scoped                skip the scoped level
   --no-unscoped              run only the scoped level of the xDS part (no server per --endpoints value)
   --cpu-prof                 write a V8 CPU profile of the server per scale (and of the webhook) to bench/results/profiles/
@@ -141,7 +143,14 @@ async function main(): Promise<void> {
     quietMs: 300,
     cpuProfDir: profDir,
     log,
-    ...(values['no-scoped'] ? {} : { scoped: { proxyCounts: list(values['scoped-proxies'], quick ? [1000] : [2000, 10000]), endpointsPerService: 10 } }),
+    // The scoped level runs what a pilotfish mesh runs (injected sidecars speak Delta), and at its
+    // largest count the SotW-heavy stress mix as well; --mix runs that mix alone.
+    ...(values['no-scoped'] ? {} : {
+      scoped: {
+        proxyCounts: list(values['scoped-proxies'], quick ? [1000] : [2000, 10000]), endpointsPerService: 10,
+        mix: values.mix === undefined ? PILOTFISH_MIX : mix, ...(values.mix === undefined && !quick ? { stressMix: DEFAULT_MIX } : {}),
+      },
+    }),
   };
   // The webhook first: it is short, and on this VM a few minutes of both cores at full load
   // (the xDS part) leave the next minute ~30-40 % slower, which a throughput figure would show.

@@ -48,7 +48,13 @@ export interface XdsBenchOptions {
    * The scoped level, on a server of its own: every namespace's TrafficScope names its own
    * Services and two shared ones, the server runs with `--default-scope namespace`.
    */
-  readonly scoped?: { readonly proxyCounts: readonly number[]; readonly endpointsPerService: number };
+  readonly scoped?: {
+    readonly proxyCounts: readonly number[];
+    readonly endpointsPerService: number;
+    readonly mix: ProxyMix;
+    /** Once more at the largest count with this mix (the SotW-heavy stress case). */
+    readonly stressMix?: ProxyMix;
+  };
 }
 
 export interface ChangeFigures {
@@ -430,7 +436,14 @@ async function runScale(o: XdsBenchOptions, pool: WorkerPool, e: number, proxyCo
     scale.baselineHeap = (await server.heap())?.used;
     o.log(`  server up in ${round(startupMs, 0)} ms, idle RSS ${(scale.baselineRss / 2 ** 20).toFixed(0)} MiB`);
     const levels: LevelResult[] = [];
-    for (const n of proxyCounts) levels.push(await scale.level(n, o.mix));
+    const mix = scoped && o.scoped ? o.scoped.mix : o.mix;
+    for (const n of proxyCounts) levels.push(await scale.level(n, mix));
+    const stress = scoped ? o.scoped?.stressMix : undefined;
+    if (stress && proxyCounts.length > 0) {
+      const n = Math.max(...proxyCounts);
+      o.log(`  and ${n} proxies again, ${describeMix(stress)}:`);
+      levels.push(await scale.level(n, stress));
+    }
     const extra = o.extraLevel;
     if (!scoped && extra && extra.endpointsPerService === e) {
       o.log(`  and ${extra.proxies} proxies again, ${describeMix(extra.mix)}:`);
