@@ -35,6 +35,13 @@ const IN_SCOPE_YIELD_EVERY_MS = 150;
 const OUT_OF_SCOPE_YIELD_EVERY_MS = 5;
 
 /**
+ * An endpoint change in a scoped mesh: once the sidecars whose scope holds the service have it,
+ * the others (proxyless clients, a few of which may hold it too) in slices short enough that the
+ * first ones' writes go out meanwhile, instead of after every proxyless stream looked.
+ */
+const OTHERS_ENDPOINTS_YIELD_EVERY_MS = 20;
+
+/**
  * How long generating and encoding the endpoints may keep the event loop: no proxy waits on a
  * yield here, so it can be short; one service of 10,000 endpoints takes ~100 ms in all.
  */
@@ -63,15 +70,20 @@ export async function push<V extends ClassMember>(classes: ProxyClasses<V>, snap
     // The proxies a scoped change is for first: they need it, and their ACKs and follow-up requests
     // then overlap with refreshing the classes outside its scope, which get nothing.
     const all = classes.all();
-    const first = new Set(all.filter((s) => classes.scopedClustersChanged(s, change)));
-    let serving = new Pacer(first.size > 0 ? IN_SCOPE_YIELD_EVERY_MS : YIELD_EVERY_MS[change.configChanged ? 'config' : 'endpoints']);
+    // An endpoint change likewise goes first to the scoped sidecars whose scope holds its service;
+    // the rest (proxyless clients, which look at their own subscriptions) follow in short slices.
+    const first = new Set(all.filter((s) => (change.configChanged
+      ? classes.scopedClustersChanged(s, change)
+      : change.endpointsChanged && s.scope !== undefined && classes.seesEndpointChanges(s, change))));
+    let serving = new Pacer(first.size === 0 ? YIELD_EVERY_MS[change.configChanged ? 'config' : 'endpoints']
+      : change.configChanged ? IN_SCOPE_YIELD_EVERY_MS : YIELD_EVERY_MS.endpoints);
     const ordered = first.size === 0 ? all : [...first, ...all.filter((s) => !first.has(s))];
     let served = 0;
     let scopedServedMs: number | undefined;
     for (const state of ordered) {
       if (served++ === first.size && first.size > 0) {
         scopedServedMs = performance.now() - started;
-        serving = new Pacer(OUT_OF_SCOPE_YIELD_EVERY_MS);
+        serving = new Pacer(change.configChanged ? OUT_OF_SCOPE_YIELD_EVERY_MS : OTHERS_ENDPOINTS_YIELD_EVERY_MS);
       }
       const types = new Set<string>(shared);
       for (const t of classes.refresh(state, change)) types.add(t);
