@@ -9,6 +9,7 @@
 import { selectorMatches, type LabelSelector } from '../model/label-selector.js';
 import { EMPTY_OBJECTS, type ObjectSet } from '../sources/objects.js';
 import { sameElements } from './merge.js';
+import { sameSet } from '../deep-equal.js';
 
 type Meta = { readonly metadata?: { readonly name?: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> } };
 
@@ -52,8 +53,4 @@ export class DiscoveryFilter {
     }
     return out as unknown as ObjectSet;
   }
-}
-
-function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
-  return a.size === b.size && [...a].every((x) => b.has(x));
 }

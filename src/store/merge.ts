@@ -52,6 +52,7 @@ export function mergeObjectSets(inputs: readonly SourceObjects[]): MergeResult {
 
 export class ObjectSetMerger {
   private readonly memo = new Map<Kind, KindMemo>();
+  private readonly ids: ObjectIds = new WeakMap();
 
   merge(inputs: readonly SourceObjects[]): MergeResult {
     const only = inputs[0];
@@ -66,7 +67,7 @@ export class ObjectSetMerger {
       if (before !== undefined && sameElements(before.lists, lists) && sameElements(before.sources, sources)) {
         result = before;
       } else {
-        const picked = pick(kind, clusterScoped, sources, lists);
+        const picked = pick(this.ids, kind, clusterScoped, sources, lists);
         const merged = before !== undefined && sameElements(before.merged, picked.merged) ? before.merged : picked.merged;
         result = { sources, lists, merged, conflicts: picked.conflicts };
         this.memo.set(key, result);
@@ -78,13 +79,13 @@ export class ObjectSetMerger {
   }
 }
 
-function pick(kind: string, clusterScoped: boolean, sources: readonly string[], lists: readonly (readonly Meta[])[]): { merged: Meta[]; conflicts: string[] } {
+function pick(ids: ObjectIds, kind: string, clusterScoped: boolean, sources: readonly string[], lists: readonly (readonly Meta[])[]): { merged: Meta[]; conflicts: string[] } {
   const conflicts: string[] = [];
   const chosen = new Map<string, { object: Meta; source: string }>();
   lists.forEach((list, i) => {
     const source = sources[i] ?? '';
     for (const object of list) {
-      const id = idOf(object, clusterScoped);
+      const id = idOf(ids, object, clusterScoped);
       const existing = chosen.get(id);
       if (existing === undefined) {
         chosen.set(id, { object, source });
@@ -103,9 +104,9 @@ function pick(kind: string, clusterScoped: boolean, sources: readonly string[], 
 }
 
 /** Object ids by object: an unchanged object's id (and its cached hash) is not built again. */
-const ids = new WeakMap<Meta, string>();
+type ObjectIds = WeakMap<Meta, string>;
 
-function idOf(object: Meta, clusterScoped: boolean): string {
+function idOf(ids: ObjectIds, object: Meta, clusterScoped: boolean): string {
   let id = ids.get(object);
   if (id === undefined) {
     const name = object.metadata?.name ?? '';

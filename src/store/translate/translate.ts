@@ -156,6 +156,7 @@ export class Translator {
   private readonly hooks: TranslatorHooks;
   private readonly options: TranslateOptions;
   private readonly serviceMemo = new WeakMap<V1Service, Service | null>();
+  private readonly sortKeys: SortKeys = new WeakMap();
   private readonly slicePorts = new WeakMap<V1EndpointSlice, SlicePorts>();
   private readonly sliceKeys = new WeakMap<V1EndpointSlice, string>();
   private readonly podInfoMemo = new WeakMap<V1Pod, PodInfo>();
@@ -364,7 +365,7 @@ export class Translator {
   private updateServices(list: readonly V1Service[]): Map<string, Service> {
     if (this.serviceList !== undefined && sameElements(this.serviceList, list)) return this.services;
     const services = new Map<string, Service>();
-    for (const { object } of sortByKey(list, serviceKeyOf)) {
+    for (const { object } of sortByKey(this.sortKeys, list, serviceKeyOf)) {
       let svc = this.serviceMemo.get(object);
       if (svc === undefined) {
         svc = translateService(object) ?? null;
@@ -382,7 +383,7 @@ export class Translator {
 
   private sortSlices(list: readonly V1EndpointSlice[]): readonly V1EndpointSlice[] {
     if (this.sortedSlices !== undefined && sameElements(this.sortedSlices.list, list)) return this.sortedSlices.sorted;
-    const sorted = sortByKey(list, nsName).map((x) => x.object);
+    const sorted = sortByKey(this.sortKeys, list, nsName).map((x) => x.object);
     this.sortedSlices = { list, sorted };
     return sorted;
   }
@@ -537,7 +538,7 @@ export class Translator {
     if (this.namespaceList !== undefined && sameElements(this.namespaceList, list)) return this.namespaces;
     const map = new Map<string, NamespaceInfo>();
     const warnings: string[] = [];
-    for (const { object } of sortByKey(list, nameOf)) {
+    for (const { object } of sortByKey(this.sortKeys, list, nameOf)) {
       const name = object.metadata?.name;
       if (name === undefined) continue;
       let known = this.namespaceMemo.get(object);
@@ -565,10 +566,10 @@ export class Translator {
     const r = this.routing;
     if (r !== undefined && same(r.routes, routes) && same(r.policies, policies) && sameElements(r.http, http) && sameElements(r.grpc, grpc)) return r.objects;
     const objects: RoutingObjects = {
-      trafficRoutes: sortByKey(routes.flat(), nsName).map((x) => x.object),
-      trafficPolicies: sortByKey(policies.flat(), nsName).map((x) => x.object),
+      trafficRoutes: sortByKey(this.sortKeys, routes.flat(), nsName).map((x) => x.object),
+      trafficPolicies: sortByKey(this.sortKeys, policies.flat(), nsName).map((x) => x.object),
       // HTTPRoutes first, each kind by namespace/name.
-      gatewayRoutes: [...sortByKey(http, nsName), ...sortByKey(grpc, nsName)].map((x) => x.object),
+      gatewayRoutes: [...sortByKey(this.sortKeys, http, nsName), ...sortByKey(this.sortKeys, grpc, nsName)].map((x) => x.object),
     };
     this.routing = { routes, policies, http, grpc, objects };
     return objects;
@@ -577,7 +578,7 @@ export class Translator {
   private sortedObjects(kind: 'peerAuthentications' | 'accessPolicies' | 'trafficScopes', list: readonly CustomObject[]): readonly CustomObject[] {
     const before = this.sortedCustom.get(kind);
     if (before !== undefined && sameElements(before.list, list)) return before.sorted;
-    const sorted = sortByKey(list, nsName).map((x) => x.object);
+    const sorted = sortByKey(this.sortKeys, list, nsName).map((x) => x.object);
     this.sortedCustom.set(kind, { list, sorted });
     return sorted;
   }
@@ -752,11 +753,11 @@ function nsName(o: V1EndpointSlice | CustomObject): string {
   return `${o.metadata?.namespace ?? DEFAULT_NAMESPACE}/${o.metadata?.name ?? ''}`;
 }
 
-/** Sort keys by object and key function: unchanged objects are not keyed again. */
-const sortKeys = new WeakMap<(o: never) => string, WeakMap<object, string>>();
+/** Sort keys by key function, then object: unchanged objects are not keyed again. */
+type SortKeys = WeakMap<(o: never) => string, WeakMap<object, string>>;
 
-/** Sorted by a text key, each key computed once per object. */
-function sortByKey<T extends object>(list: readonly T[], key: (o: T) => string): { key: string; object: T }[] {
+/** Sorted by a text key, each key computed once per object (and kept in `sortKeys`). */
+function sortByKey<T extends object>(sortKeys: SortKeys, list: readonly T[], key: (o: T) => string): { key: string; object: T }[] {
   let memo = sortKeys.get(key);
   if (memo === undefined) {
     memo = new WeakMap();
