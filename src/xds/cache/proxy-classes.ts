@@ -71,7 +71,7 @@ interface Shared {
 }
 
 /** What moving to a new snapshot changed before any class was looked at. */
-interface SnapshotChange {
+export interface SnapshotChange {
   readonly prev: MeshSnapshot;
   readonly configChanged: boolean;
   /** Shared cluster maps (clusterKey: kind and scope) that changed. */

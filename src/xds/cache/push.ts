@@ -5,7 +5,7 @@
 import type { MeshSnapshot } from '../../model/snapshot.js';
 import type { ChangeCause } from '../proxy-view.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../types.js';
-import type { ClassMember, ProxyClasses } from './proxy-classes.js';
+import type { ClassMember, ClassState, ProxyClasses, SnapshotChange } from './proxy-classes.js';
 import { Pacer } from './pacer.js';
 import type { PushSummary } from './push-summary.js';
 
@@ -20,8 +20,8 @@ import type { PushSummary } from './push-summary.js';
 const YIELD_EVERY_MS = { endpoints: 250, config: 50 } as const;
 
 /**
- * The proxies a scoped change is for are handed it in as few slices as an endpoint push: between
- * slices the ACKs and follow-up requests of those already served are read, so serving them in
+ * The proxies a scoped change is for are handed it in slices of up to 150 ms: between slices the
+ * ACKs and follow-up requests of those already served are read, so serving them in
  * 50 ms slices put the last in-scope proxy behind all of that work (300-600 ms into the push at
  * 10,000 proxies, instead of ~60 ms), while the workers that simulate them had nothing to do.
  */
@@ -67,23 +67,14 @@ export async function push<V extends ClassMember>(classes: ProxyClasses<V>, snap
     const changedTypes = new Set<string>(shared);
     const cause: ChangeCause = { since: snapshot.changedAt ?? Date.now(), reason: change.configChanged ? 'config' : 'endpoints' };
     let proxies = 0;
-    // The proxies a scoped change is for first: they need it, and their ACKs and follow-up requests
-    // then overlap with refreshing the classes outside its scope, which get nothing.
-    const all = classes.all();
-    // An endpoint change likewise goes first to the scoped sidecars whose scope holds its service;
-    // the rest (proxyless clients, which look at their own subscriptions) follow in short slices.
-    const first = new Set(all.filter((s) => (change.configChanged
-      ? classes.scopedClustersChanged(s, change)
-      : change.endpointsChanged && s.scope !== undefined && classes.seesEndpointChanges(s, change))));
-    let serving = new Pacer(first.size === 0 ? YIELD_EVERY_MS[change.configChanged ? 'config' : 'endpoints']
-      : change.configChanged ? IN_SCOPE_YIELD_EVERY_MS : YIELD_EVERY_MS.endpoints);
-    const ordered = first.size === 0 ? all : [...first, ...all.filter((s) => !first.has(s))];
+    const plan = servingOrder(classes, change);
+    let serving = new Pacer(plan.firstSliceMs);
     let served = 0;
     let scopedServedMs: number | undefined;
-    for (const state of ordered) {
-      if (served++ === first.size && first.size > 0) {
+    for (const state of plan.ordered) {
+      if (served++ === plan.first && plan.first > 0) {
         scopedServedMs = performance.now() - started;
-        serving = new Pacer(change.configChanged ? OUT_OF_SCOPE_YIELD_EVERY_MS : OTHERS_ENDPOINTS_YIELD_EVERY_MS);
+        serving = new Pacer(plan.restSliceMs);
       }
       const types = new Set<string>(shared);
       for (const t of classes.refresh(state, change)) types.add(t);
@@ -99,7 +90,7 @@ export async function push<V extends ClassMember>(classes: ProxyClasses<V>, snap
       // Large meshes have many classes: let streams and timers run now and then.
       await serving.pause();
     }
-    if (first.size > 0) scopedServedMs ??= performance.now() - started;
+    if (plan.first > 0) scopedServedMs ??= performance.now() - started;
     for (const v of moved) {
       const types = new Set<string>([...shared, LISTENER, ROUTE, CLUSTER]);
       v.notify(types, cause);
@@ -120,4 +111,33 @@ export async function push<V extends ClassMember>(classes: ProxyClasses<V>, snap
   } finally {
     classes.pushEnded(left);
   }
+}
+
+/**
+ * The order a push serves classes in, and how long it may hold the event loop at once. In a
+ * scoped mesh the classes a change is for come first: the sidecars whose scope's clusters a
+ * config change changed, or whose scope holds a service whose endpoints changed. Their ACKs and
+ * follow-up requests then overlap with the rest (classes outside the scope, which are only
+ * refreshed, and proxyless clients, which look at their own subscriptions). Without such a first
+ * group (an unscoped mesh) every class is served alike, in creation order.
+ */
+function servingOrder<V extends ClassMember>(classes: ProxyClasses<V>, change: SnapshotChange): {
+  readonly ordered: readonly ClassState<V>[];
+  /** How many of `ordered` are the first group. */
+  readonly first: number;
+  readonly firstSliceMs: number;
+  readonly restSliceMs: number;
+} {
+  const all = classes.all();
+  const kind = change.configChanged ? 'config' : 'endpoints';
+  const first = new Set(all.filter((s) => (change.configChanged
+    ? classes.scopedClustersChanged(s, change)
+    : change.endpointsChanged && s.scope !== undefined && classes.seesEndpointChanges(s, change))));
+  if (first.size === 0) return { ordered: all, first: 0, firstSliceMs: YIELD_EVERY_MS[kind], restSliceMs: YIELD_EVERY_MS[kind] };
+  return {
+    ordered: [...first, ...all.filter((s) => !first.has(s))],
+    first: first.size,
+    firstSliceMs: change.configChanged ? IN_SCOPE_YIELD_EVERY_MS : YIELD_EVERY_MS.endpoints,
+    restSliceMs: change.configChanged ? OUT_OF_SCOPE_YIELD_EVERY_MS : OTHERS_ENDPOINTS_YIELD_EVERY_MS,
+  };
 }

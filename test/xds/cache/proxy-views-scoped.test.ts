@@ -128,4 +128,17 @@ describe('MeshProxyViews: scoped sidecars', () => {
     await fresh.update(store.current());
     assert.deepEqual(told, ['b-api', 'grpc-a'], 'b\'s sidecar first; the proxyless client (every service in its CDS) after; a\'s sidecar not at all');
   });
+
+  it('tells the sidecars whose scope holds a service of its new endpoints before any class connected earlier', async () => {
+    const fresh = new MeshProxyViews(new ResourceEncoder(), silentLogger(), { scope: { defaultScope: 'namespace' } });
+    await fresh.update(store.current());
+    const told: string[] = [];
+    // The proxyless client's class is the oldest: a push in class order would tell it first.
+    for (const node of [NODES[4], NODES[0], NODES[3]]) fresh.viewFor(node).onChange(() => told.push(node.id));
+    // Only b's api endpoints move: no config change.
+    source.set(objects({ bApiIps: ['10.1.2.1', '10.1.2.2'] }));
+    store.flush();
+    await fresh.update(store.current());
+    assert.deepEqual(told, ['b-api', 'grpc-a'], 'b\'s sidecar first; the proxyless client (which looks at its own subscriptions) after; a\'s sidecar not at all');
+  });
 });
