@@ -6,7 +6,7 @@
 // ObjectSetMerger remembers its last result per kind: a kind whose input lists are the same
 // arrays is not merged again, and a merged list with the same elements stays the same array.
 // Downstream (translate.ts) then tells "nothing of this kind changed" from one comparison.
-import { SYNTHETIC_ANNOTATION, type ObjectSet } from '../sources/objects.js';
+import { OBJECT_KINDS, SYNTHETIC_ANNOTATION, type ObjectSet, type ObjectSetKey } from '../sources/objects.js';
 
 interface SourceObjects {
   readonly source: string;
@@ -20,23 +20,7 @@ interface MergeResult {
 }
 
 type Meta = { metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> } };
-type Kind = keyof ObjectSet;
-
-const KINDS: readonly { key: Kind; kind: string; clusterScoped: boolean }[] = [
-  { key: 'namespaces', kind: 'Namespace', clusterScoped: true },
-  { key: 'services', kind: 'Service', clusterScoped: false },
-  { key: 'endpointSlices', kind: 'EndpointSlice', clusterScoped: false },
-  { key: 'pods', kind: 'Pod', clusterScoped: false },
-  { key: 'trafficRoutes', kind: 'TrafficRoute', clusterScoped: false },
-  { key: 'trafficPolicies', kind: 'TrafficPolicy', clusterScoped: false },
-  { key: 'peerAuthentications', kind: 'PeerAuthentication', clusterScoped: false },
-  { key: 'accessPolicies', kind: 'AccessPolicy', clusterScoped: false },
-  { key: 'virtualServices', kind: 'VirtualService', clusterScoped: false },
-  { key: 'destinationRules', kind: 'DestinationRule', clusterScoped: false },
-  { key: 'trafficScopes', kind: 'TrafficScope', clusterScoped: false },
-  { key: 'httpRoutes', kind: 'HTTPRoute', clusterScoped: false },
-  { key: 'grpcRoutes', kind: 'GRPCRoute', clusterScoped: false },
-];
+type Kind = ObjectSetKey;
 
 interface KindMemo {
   readonly sources: readonly string[];
@@ -59,7 +43,7 @@ export class ObjectSetMerger {
     if (inputs.length === 1 && only !== undefined) return { objects: only.objects, conflicts: [] };
     const conflicts: string[] = [];
     const out: Record<string, readonly Meta[]> = {};
-    for (const { key, kind, clusterScoped } of KINDS) {
+    for (const { key, kind, clusterScoped } of OBJECT_KINDS) {
       const lists = inputs.map((i) => i.objects[key] as readonly Meta[]);
       const sources = inputs.map((i) => i.source);
       const before = this.memo.get(key);

@@ -9,7 +9,7 @@ import { ROUTING_API_VERSION } from '../../api/routing/v1alpha1/crd.js';
 import { SECURITY_API_VERSION } from '../../api/security/v1alpha1/crd.js';
 import { ISTIO_NETWORKING_API_VERSION, ISTIO_NETWORKING_API_VERSIONS } from '../../api/istio/networking/v1/kinds.js';
 import { GATEWAY_API_VERSION } from '../../api/gateway/v1/gateway-api.js';
-import { SERVICE_NAME_LABEL, EMPTY_OBJECTS, type CustomObject, type ObjectSet, type V1EndpointSlice, type V1Namespace, type V1Pod, type V1Service } from '../objects.js';
+import { SERVICE_NAME_LABEL, EMPTY_OBJECTS, emptyObjectLists, objectSetKeyOf, type CustomObject, type ObjectSet, type V1EndpointSlice, type V1Namespace, type V1Pod, type V1Service } from '../objects.js';
 import {
   dns1035LabelError, dns1123LabelError, dns1123SubdomainError, isPortNumber, labelKeyError,
   labelValueError, portNameError,
@@ -266,32 +266,15 @@ export function describeKey(key: string): string {
 
 /** Collects objects (in the given order) into an ObjectSet. */
 export function objectSetOf(objects: Iterable<ParsedObject>): ObjectSet {
-  const set = {
-    namespaces: [] as V1Namespace[], services: [] as V1Service[], endpointSlices: [] as V1EndpointSlice[],
-    pods: [] as V1Pod[], trafficRoutes: [] as CustomObject[], trafficPolicies: [] as CustomObject[],
-    peerAuthentications: [] as CustomObject[], accessPolicies: [] as CustomObject[], virtualServices: [] as CustomObject[],
-    destinationRules: [] as CustomObject[], trafficScopes: [] as CustomObject[], httpRoutes: [] as CustomObject[], grpcRoutes: [] as CustomObject[],
-  };
+  const set = emptyObjectLists<ParsedObject['object']>();
   let found = false;
   for (const o of objects) {
+    const key = objectSetKeyOf(o.kind);
+    if (key === undefined) continue;
     found = true;
-    switch (o.kind) {
-      case 'Namespace': set.namespaces.push(o.object); break;
-      case 'Service': set.services.push(o.object); break;
-      case 'EndpointSlice': set.endpointSlices.push(o.object); break;
-      case 'Pod': set.pods.push(o.object); break;
-      case 'TrafficRoute': set.trafficRoutes.push(o.object); break;
-      case 'TrafficPolicy': set.trafficPolicies.push(o.object); break;
-      case 'PeerAuthentication': set.peerAuthentications.push(o.object); break;
-      case 'AccessPolicy': set.accessPolicies.push(o.object); break;
-      case 'VirtualService': set.virtualServices.push(o.object); break;
-      case 'DestinationRule': set.destinationRules.push(o.object); break;
-      case 'TrafficScope': set.trafficScopes.push(o.object); break;
-      case 'HTTPRoute': set.httpRoutes.push(o.object); break;
-      case 'GRPCRoute': set.grpcRoutes.push(o.object); break;
-    }
+    set[key].push(o.object);
   }
-  return found ? set : EMPTY_OBJECTS;
+  return found ? set as unknown as ObjectSet : EMPTY_OBJECTS;
 }
 
 /** The message with its position ("... at line 4, column 1"), without the quoted source excerpt. */

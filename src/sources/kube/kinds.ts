@@ -2,7 +2,7 @@
 import { ROUTING_API_VERSION } from '../../api/routing/v1alpha1/crd.js';
 import { SECURITY_API_VERSION } from '../../api/security/v1alpha1/crd.js';
 import { GATEWAY_API_VERSION, GRPC_ROUTE_KIND, HTTP_ROUTE_KIND } from '../../api/gateway/v1/gateway-api.js';
-import { type ObjectSet } from '../objects.js';
+import { type ObjectSetKey } from '../objects.js';
 import {
   DESTINATION_RULE_KIND, ISTIO_NETWORKING_API_VERSION, VIRTUAL_SERVICE_KIND, istioCrdName, type IstioKindInfo,
 } from '../../api/istio/networking/v1/kinds.js';
@@ -24,8 +24,6 @@ export interface RawObject {
   };
   [key: string]: unknown;
 }
-
-export type ObjectSetKey = keyof ObjectSet;
 
 export interface WatchedKind {
   /** The ObjectSet field its objects go to. */

@@ -3,14 +3,14 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../logging.js';
 import type { CustomObject } from '../../model/k8s-object.js';
-import type { ObjectSet } from '../objects.js';
+import { emptyObjectLists, OBJECT_KINDS, type ObjectSet } from '../objects.js';
 import type { Source, SourceSink } from '../source.js';
 import {
   DEFAULT_TUNING, SupervisedInformer, type InformerMetricsSink, type InformerStats, type InformerTuning,
 } from './informer.js';
 import {
   ACCESS_POLICIES, GRPC_ROUTES, HTTP_ROUTES, PEER_AUTHENTICATIONS, TRAFFIC_POLICIES, TRAFFIC_ROUTES, TRAFFIC_SCOPES, WATCHED_KINDS,
-  type ObjectSetKey, type RawObject, type WatchedKind,
+  type RawObject, type WatchedKind,
 } from './kinds.js';
 import { KubeRest } from '../../kube/rest.js';
 
@@ -96,16 +96,10 @@ export class KubeSource implements Source {
 
   /** The current content, as reported to the store. */
   objects(): ObjectSet {
-    const set: Record<ObjectSetKey, RawObject[]> = {
-      namespaces: [], services: [], endpointSlices: [], pods: [], trafficRoutes: [], trafficPolicies: [], peerAuthentications: [], accessPolicies: [],
-      virtualServices: [], destinationRules: [], trafficScopes: [], httpRoutes: [], grpcRoutes: [],
-    };
+    const set = emptyObjectLists<RawObject>();
     for (const informer of this.informers) {
-      const routing = informer.kind.key === 'trafficRoutes' || informer.kind.key === 'trafficPolicies'
-        || informer.kind.key === 'peerAuthentications' || informer.kind.key === 'accessPolicies'
-        || informer.kind.key === 'virtualServices' || informer.kind.key === 'destinationRules' || informer.kind.key === 'trafficScopes'
-        || informer.kind.key === 'httpRoutes' || informer.kind.key === 'grpcRoutes';
-      for (const obj of informer.objects()) set[informer.kind.key].push(routing ? withoutStatus(obj) : obj);
+      const config = OBJECT_KINDS.find((k) => k.key === informer.kind.key)?.config === true;
+      for (const obj of informer.objects()) set[informer.kind.key].push(config ? withoutStatus(obj) : obj);
     }
     return set as unknown as ObjectSet;
   }
