@@ -151,8 +151,8 @@ function levelTables(L: string[], xds: readonly ScaleResult[]): void {
   L.push('');
 
   L.push('### Cost', '');
-  L.push('| endpoints | proxies | RSS (idle → loaded) | heap | RSS per proxy | server CPU s: initial / endpoint push / full push | bytes sent: endpoint push / full push | responses: endpoint / full | resources encoded: endpoint / full |');
-  L.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  L.push('| endpoints | proxies | RSS (idle → loaded) | heap | RSS per proxy | server CPU s: initial / endpoint push / full push | bytes sent: endpoint push / full push | responses: endpoint / full | resources encoded: endpoint / full | one /metrics scrape |');
+  L.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   L.push(...rows(xds, (s, l) => [
     `${mib(s.baseline.rssBytes)} → ${mib(l.memory.rssBytes)}`,
     l.memory.heapUsedBytes === undefined ? 'n/a' : mib(l.memory.heapUsedBytes),
@@ -161,6 +161,7 @@ function levelTables(L: string[], xds: readonly ScaleResult[]): void {
     `${bytes(l.endpointChange.bytesPerPush)} / ${bytes(l.newService.bytesPerPush)}`,
     `${l.endpointChange.responsesPerPush} / ${l.newService.responsesPerPush}`,
     `${l.endpointChange.encodedPerPush ?? 'n/a'} / ${l.newService.encodedPerPush ?? 'n/a'}`,
+    l.memory.metricsScrapeMs === undefined ? 'n/a' : ms(l.memory.metricsScrapeMs),
   ]));
   L.push('');
 }

@@ -122,6 +122,8 @@ export interface LevelResult {
     readonly heapUsedBytes?: number;
     readonly rssPerProxyBytes: number;
     readonly heapPerProxyBytes?: number;
+    /** A /metrics scrape at rest, request to last byte, median of five (the server renders it on its event loop). */
+    readonly metricsScrapeMs?: number;
   };
   readonly endpointChange: ChangeFigures;
   readonly newService: NewServiceFigures;
@@ -221,6 +223,17 @@ class Scale {
     private readonly server: ServerProcess,
     private readonly pool: WorkerPool,
   ) {}
+
+  /** Median of five /metrics scrapes at rest, request to last byte (the first after a pause pays for a new connection). */
+  private async scrapeMs(): Promise<number> {
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const start = now();
+      await this.server.metricsText();
+      times.push(now() - start);
+    }
+    return median(times);
+  }
 
   /** Starts a measurement, makes the change, waits for the push and for every proxy to settle. */
   private async trial(watch: { typeUrl: string; name: string; address?: string; wildcard: boolean },
@@ -368,13 +381,16 @@ class Scale {
     await sleep(STEADY_STATE_WAIT_MS);
     const mem = this.server.memory();
     const heap = await this.server.heap();
+    const metricsScrapeMs = heap === undefined ? undefined : await this.scrapeMs();
     const memory = {
       rssBytes: mem.rss, peakRssBytes: mem.peakRss, heapUsedBytes: heap?.used,
       rssPerProxyBytes: (mem.rss - this.baselineRss) / n,
       heapPerProxyBytes: heap && this.baselineHeap !== undefined ? (heap.used - this.baselineHeap) / n : undefined,
+      metricsScrapeMs,
     };
     o.log(`  memory: RSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB${heap ? `, heap ${(heap.used / 2 ** 20).toFixed(0)} MiB used of ${(heap.total / 2 ** 20).toFixed(0)} MiB` +
-      `${heap.external !== undefined ? `, external (buffers) ${(heap.external / 2 ** 20).toFixed(0)} MiB` : ''}` : ''}`);
+      `${heap.external !== undefined ? `, external (buffers) ${(heap.external / 2 ** 20).toFixed(0)} MiB` : ''}` : ''}` +
+      `${metricsScrapeMs !== undefined ? `; /metrics scrape ${metricsScrapeMs.toFixed(1)} ms (median of 5)` : ''}`);
 
     const endpointChange = await this.endpointChanges(specs);
     o.log(`  endpoint change: ACK p50 ${round(endpointChange.ack.p50)} / p99 ${round(endpointChange.ack.p99)} / max ${round(endpointChange.ack.max)} ms ` +

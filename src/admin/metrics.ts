@@ -1,7 +1,8 @@
 // Every Prometheus metric pilotfish exports, on one registry per process (not prom-client's
 // global one, so tests and embedded uses can run several side by side). Components that count
 // things get this object (or the narrow slice they need) passed in; /metrics renders it.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerProcessMetrics } from './process-metrics.js';
 import { CSR_REFUSAL_REASONS, type CsrCounters, type CsrRefusalReason } from '../security/csr/refusals.js';
 
 /** Convergence and debounce times span a few ms (one proxy, quiet mesh) to the 10 s debounce cap. */
@@ -12,7 +13,7 @@ const PUSH_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 const WEBHOOK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 interface MetricsOptions {
-  /** Node.js process metrics (CPU, memory, event loop lag, GC); default true. */
+  /** Node.js process metrics (CPU, memory, open descriptors, event loop lag, GC); default true. */
   readonly processMetrics?: boolean;
 }
 
@@ -124,7 +125,7 @@ export class PilotfishMetrics implements WebhookMetrics, InformerMetrics {
   private readonly scrapeHooks: (() => void)[] = [];
 
   constructor(options: MetricsOptions = {}) {
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics ?? true) registerProcessMetrics(this.registry);
   }
 
   /** Runs before every scrape, for values that are cheaper to read then than to track live. */
