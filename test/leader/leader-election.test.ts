@@ -64,14 +64,16 @@ describe('controller/kube LeaderElector', function () {
   }
 
   it('creates the Lease, renews it with MicroTime timestamps, and keeps a second candidate out', async () => {
-    const a = elector('a');
+    // A 3 s lease: a leader that cannot renew within 2/3 of it rightly steps down, and a 1 s lease
+    // left a starved test process (a loaded CI machine) 667 ms, which it sometimes overran.
+    const a = elector('a', undefined, 3000);
     a.start();
     await becomes(a, true);
     const first = lease();
     assert.equal(first.holderIdentity, 'a');
-    assert.equal(first.leaseDurationSeconds, 1);
+    assert.equal(first.leaseDurationSeconds, 3);
     assert.match(first.renewTime!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
-    const b = elector('b');
+    const b = elector('b', undefined, 3000);
     b.start();
     // Several renewals of a, and several attempts of b in between.
     await api.waitForRequests({ verb: 'update', resource: 'leases' }, 4);
@@ -85,8 +87,9 @@ describe('controller/kube LeaderElector', function () {
   });
 
   it('two candidates starting together: exactly one leads', async () => {
-    const a = elector('a');
-    const b = elector('b');
+    // The 3 s lease of the first test, for the same reason.
+    const a = elector('a', undefined, 3000);
+    const b = elector('b', undefined, 3000);
     a.start();
     b.start();
     await Promise.race([becomes(a, true), becomes(b, true)]);
