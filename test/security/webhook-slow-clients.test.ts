@@ -249,6 +249,9 @@ describe('security: webhook slow and idle clients', function () {
       }));
       await Promise.all(sockets.map(closed));
     }
+    // A socket the webhook cut is closed here before the webhook has run its close handlers (which
+    // count the body's bytes out); a review's round trips come after them, so the figures are final.
+    await admit(port, ca.certPem);
     const stats = await child!.stats();
     const grew = stats.peakRss - idleRss;
     const hits = stats.hits;
@@ -257,7 +260,6 @@ describe('security: webhook slow and idle clients', function () {
     assert.ok(hits.inflight_body > 0, 'the in-flight body budget refused some');
     assert.equal(stats.inflightBodyBytes, 0, 'every body byte counted in was counted out once its connection closed');
     assert.ok(grew < RSS_BOUND, `RSS grew by ${(grew / MiB).toFixed(0)} MiB (bound ${RSS_BOUND / MiB} MiB)`);
-    await admit(port, ca.certPem);
   });
 });
 
