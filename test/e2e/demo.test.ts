@@ -93,6 +93,7 @@ describe('e2e: the demo (npm start)', function () {
     const isSplit = (l: string): boolean => /^split .*\(\d+ calls\)/.test(l);
 
     const first = await next(isSplit, 'split (traffic)', 10_000 - (Date.now() - started));
+    console.log(`      first split ${Date.now() - started} ms after the demo was started`);
     // One second's calls may be a handful (the first one after the client connects, or on a busy
     // machine): the 80/20 check counts lines until 60 calls, where v2 getting as many as v1 is a
     // one in ten million chance.
