@@ -7,6 +7,10 @@
 //   split  greeter-v1 80% ################     greeter-v2 20% ####     (20 calls)
 //
 // Usage: GRPC_XDS_BOOTSTRAP=bootstrap.json node examples/greeter/client.mjs [xds:///TARGET]
+//
+// demo.mjs starts it with an IPC channel and no bootstrap yet, at the same time as pilotfish serve:
+// loading gRPC and the xDS protos takes as long as serve's startup, so the two overlap, and the
+// client waits for `{ bootstrap: FILE }` (sent once serve listens) before it dials.
 import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
 import { GreeterClient } from './greeter.mjs';
@@ -16,8 +20,21 @@ const CALLS_PER_SECOND = 20;
 const CALL_DEADLINE_MS = 2000;
 
 if (!process.env.GRPC_XDS_BOOTSTRAP && !process.env.GRPC_XDS_BOOTSTRAP_CONFIG) {
-  console.error('client: set GRPC_XDS_BOOTSTRAP to a file written by `pilotfish bootstrap --kind grpc` (see README, "A proxyless gRPC client")');
-  process.exit(2);
+  if (!process.send) {
+    console.error('client: set GRPC_XDS_BOOTSTRAP to a file written by `pilotfish bootstrap --kind grpc` (see README, "A proxyless gRPC client")');
+    process.exit(2);
+  }
+  // grpc-js-xds reads the variable when the first xDS channel is created, which is below.
+  process.env.GRPC_XDS_BOOTSTRAP = await new Promise((resolve) => {
+    process.on('message', function onMessage(m) {
+      if (typeof m?.bootstrap !== 'string') return;
+      process.off('message', onMessage);
+      resolve(m.bootstrap);
+    });
+    process.send({ ready: true });
+  });
+  // The channel to the demo would keep this process alive once the demo is gone.
+  process.disconnect();
 }
 grpcXds.register();
 const client = new GreeterClient(target, grpc.credentials.createInsecure());

@@ -3,25 +3,33 @@
 //   1. a greeter backend for every EndpointSlice of the greeter Service in the config directory
 //      (examples/demo names 127.0.0.1:50051 for greeter-v1 and 127.0.0.1:50052 for greeter-v2),
 //   2. `pilotfish serve` on that directory (logs as text on stderr),
-//   3. a proxyless gRPC client (client.mjs) bootstrapped by `pilotfish bootstrap`, which prints
-//      the live split once a second on stdout.
+//   3. a proxyless gRPC client (client.mjs) with the bootstrap `pilotfish bootstrap --kind grpc`
+//      prints, which prints the live split once a second on stdout.
 // Edit examples/demo/routing.yaml while it runs and the split follows. Ctrl-C stops everything.
+//
+// A newcomer must see traffic within 10 s of start, on a busy laptop too. Nearly all of that time
+// is CPU spent loading modules (serve's, the client's gRPC and xDS protos, the backends' gRPC), so
+// the three start at once rather than one after the other, and the demo prints its own timeline.
 //
 // Flags: --config-dir DIR (examples/demo), --xds-address HOST:PORT (127.0.0.1:15010; port 0 picks
 // a free one), --http-address HOST:PORT (127.0.0.1:15014). Run `npm run build` first (npm run demo does).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
-import { startGreeter } from './greeter.mjs';
+
+const started = performance.now();
+/** Seconds since the demo started, for its timeline. */
+const at = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const pilotfish = path.join(root, 'dist/src/cli/main.js');
+const grpcBootstrapModule = path.join(root, 'dist/src/xds/bootstrap/grpc-bootstrap.js');
 const SERVICE = 'greeter';
 const NAMESPACE = 'demo';
 const SERVICE_PORT = 50051;
@@ -95,16 +103,6 @@ async function stop(code) {
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
-try {
-  for (const ep of endpoints) {
-    backends.push(await startGreeter(ep.name, ep.address, ep.port));
-    console.error(`demo: greeter backend ${ep.name} listening on ${ep.address}:${ep.port}`);
-  }
-} catch (err) {
-  console.error(`demo: ${err.message}`);
-  await stop(1);
-}
-
 const serve = spawn(process.execPath, [
   '--max-semi-space-size=8', pilotfish, 'serve', '--config-dir', configDir, '--xds-address', flags['xds-address'],
   '--http-address', flags['http-address'], '--log-format', 'text',
@@ -117,31 +115,13 @@ serve.on('exit', (code) => {
   }
 });
 
-// The text log line `… serving xdsAddress=127.0.0.1:15010 …` says serve is ready, and where.
-const xdsAddress = await new Promise((resolve) => {
-  createInterface({ input: serve.stderr }).on('line', (line) => {
-    process.stderr.write(`${line}\n`);
-    const m = / serving .*xdsAddress=(\S+)/.exec(line);
-    if (m) resolve(m[1]);
-  });
-});
-
-const bootstrap = spawnSync(process.execPath, [
-  pilotfish, 'bootstrap', '--kind', 'grpc', '--node-id', 'demo-client', '--namespace', NAMESPACE, '--xds-address', xdsAddress,
-], { encoding: 'utf8' });
-if (bootstrap.status !== 0) {
-  console.error(`demo: pilotfish bootstrap failed: ${bootstrap.stderr.trim()}`);
-  await stop(1);
-}
-const bootstrapFile = path.join(work, 'bootstrap.json');
-writeFileSync(bootstrapFile, bootstrap.stdout);
-
+// The client loads gRPC while serve starts; it waits for its bootstrap (client.mjs) before dialing.
 const target = `xds:///${SERVICE}.${NAMESPACE}.svc.cluster.local:${SERVICE_PORT}`;
-console.error(`demo: client dials ${target}; edit ${path.join(path.relative(process.cwd(), configDir) || '.', 'routing.yaml')} and watch the split`);
 const client = spawn(process.execPath, [path.join(here, 'client.mjs'), target], {
-  stdio: ['ignore', 'inherit', 'inherit'],
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   detached: true,
-  env: { ...process.env, GRPC_XDS_BOOTSTRAP: bootstrapFile },
+  // Its bootstrap is the demo's, whatever the shell that runs the demo sets.
+  env: { ...process.env, GRPC_XDS_BOOTSTRAP: undefined, GRPC_XDS_BOOTSTRAP_CONFIG: undefined },
 });
 children.push(client);
 client.on('exit', (code) => {
@@ -150,3 +130,36 @@ client.on('exit', (code) => {
     void stop(1);
   }
 });
+const clientLoaded = new Promise((resolve) => client.on('message', (m) => { if (m?.ready) resolve(); }));
+
+// The text log line `… serving xdsAddress=127.0.0.1:15010 …` says serve is ready, and where.
+const xdsAddress = new Promise((resolve) => {
+  createInterface({ input: serve.stderr }).on('line', (line) => {
+    process.stderr.write(`${line}\n`);
+    const m = / serving .*xdsAddress=(\S+)/.exec(line);
+    if (m) resolve(m[1]);
+  });
+});
+
+try {
+  const { startGreeter } = await import('./greeter.mjs');
+  for (const ep of endpoints) {
+    backends.push(await startGreeter(ep.name, ep.address, ep.port));
+    console.error(`demo: ${at()} greeter backend ${ep.name} listening on ${ep.address}:${ep.port}`);
+  }
+} catch (err) {
+  console.error(`demo: ${err.message}`);
+  await stop(1);
+}
+
+// What `pilotfish bootstrap --kind grpc --node-id demo-client --namespace demo --xds-address ADDRESS`
+// prints, from the same function, without starting another process.
+const { grpcBootstrap } = await import(pathToFileURL(grpcBootstrapModule).href);
+const address = await xdsAddress;
+console.error(`demo: ${at()} pilotfish serves xDS on ${address}`);
+const bootstrapFile = path.join(work, 'bootstrap.json');
+writeFileSync(bootstrapFile, `${JSON.stringify(grpcBootstrap({ nodeId: 'demo-client', xdsAddress: address, namespace: NAMESPACE }), null, 2)}\n`);
+
+await clientLoaded;
+console.error(`demo: ${at()} client dials ${target}; edit ${path.join(path.relative(process.cwd(), configDir) || '.', 'routing.yaml')} and watch the split`);
+client.send({ bootstrap: bootstrapFile });

@@ -1,5 +1,6 @@
 // The demo a newcomer runs (`npm start` = examples/greeter/demo.mjs after the build): it must show
-// traffic within 10 s of start, and the split must follow an edit of routing.yaml. It runs on a
+// traffic within 10 s of start (the product's promise, the one timed assertion here), the split
+// must favour v1 as routing.yaml says, and follow an edit of routing.yaml. It runs on a
 // copy of examples/demo whose backend ports are free ones (the shipped 50051/50052 may be taken
 // on a shared machine), with xDS and HTTP on port 0; everything else is exactly what ships.
 import assert from 'node:assert/strict';
@@ -65,10 +66,11 @@ describe('e2e: the demo (npm start)', function () {
     demo.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
     const exited = new Promise<never>((_, reject) => demo!.once('exit', (code) => reject(new Error(`the demo exited (code ${code}):\n${stderr}`))));
     const lines = createInterface({ input: demo.stdout! })[Symbol.asyncIterator]();
-    const nextSplit = async (want: (line: string) => boolean, within: number, what: string): Promise<string> => {
+    /** The next line `want` accepts; `within` ms bounds only the wait the product promises. */
+    const next = async (want: (line: string) => boolean, what: string, within?: number): Promise<string> => {
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no ${what} within ${within} ms; stderr:\n${stderr}`)), within);
+        if (within !== undefined) timer = setTimeout(() => reject(new Error(`no ${what} within ${within} ms; stderr:\n${stderr}`)), within);
       });
       try {
         return await Promise.race([exited, late, (async () => {
@@ -83,18 +85,35 @@ describe('e2e: the demo (npm start)', function () {
       }
     };
 
-    const split = /^split .*greeter-v1 +(\d+)%.*greeter-v2 +(\d+)%/;
-    const first = await nextSplit((l) => split.test(l), 10_000 - (Date.now() - started), 'split with both backends');
-    const [, v1, v2] = split.exec(first)!.map(Number);
-    assert.ok(v1! > v2!, `80/20 should favour greeter-v1: ${first}`);
+    // `split  greeter-v1  80% ####…  greeter-v2  20% ####…  (20 calls)`: calls per backend in one second.
+    const calls = (line: string): Map<string, number> => {
+      const total = Number(/\((\d+) calls\)/.exec(line)![1]);
+      return new Map([...line.matchAll(/(greeter-v\d) +(\d+)%/g)].map(([, backend, pct]) => [backend!, Math.round((Number(pct) * total) / 100)]));
+    };
+    const isSplit = (l: string): boolean => /^split .*\(\d+ calls\)/.test(l);
 
-    // Send everything to v2: the split follows (the file watcher and the push take well under 1 s).
+    const first = await next(isSplit, 'split (traffic)', 10_000 - (Date.now() - started));
+    console.log(`      first split ${Date.now() - started} ms after the demo was started`);
+    // One second's calls may be a handful (the first one after the client connects, or on a busy
+    // machine): the 80/20 check counts lines until 60 calls, where v2 getting as many as v1 is a
+    // one in ten million chance.
+    const seen = new Map<string, number>();
+    for (let line = first; ; line = await next(isSplit, 'split')) {
+      for (const [backend, n] of calls(line)) seen.set(backend, (seen.get(backend) ?? 0) + n);
+      if ((seen.get('greeter-v1') ?? 0) + (seen.get('greeter-v2') ?? 0) >= 60) break;
+    }
+    const [v1, v2] = [seen.get('greeter-v1') ?? 0, seen.get('greeter-v2') ?? 0];
+    assert.ok(v2 > 0, `both backends answer: ${JSON.stringify([...seen])}`);
+    assert.ok(v1 > v2, `80/20 should favour greeter-v1: ${JSON.stringify([...seen])}`);
+
+    // Send everything to v2: the split follows (the file watcher and the push take well under 1 s;
+    // how long the client takes to show it on a busy machine is no promise, so only the test's timeout bounds it).
     const routingFile = path.join(dir, 'routing.yaml');
     const routing = await readFile(routingFile, 'utf8');
     const edited = routing.replace('weight: 80', 'weight: 0').replace('weight: 20', 'weight: 100');
     assert.notEqual(edited, routing, 'examples/demo/routing.yaml still holds the 80/20 split');
     await writeFile(routingFile, edited);
-    const after = await nextSplit((l) => /^split +greeter-v2 +100%/.test(l), 15_000, 'split of 100% greeter-v2 after the edit');
+    const after = await next((l) => /^split +greeter-v2 +100%/.test(l), 'split of 100% greeter-v2 after the edit');
     assert.doesNotMatch(after, /greeter-v1/);
   });
 });
