@@ -6,13 +6,15 @@
 // state a reader can observe, and how often:
 //   1. root-cert.pem first: trust in a new root exists before anything signed under it is
 //      presented, and during a rotation the bundle only ever grows before the identity changes.
-//   2. cert-chain.pem, then key.pem, back to back with no await between them: file_watcher
-//      readers (grpc-js, grpc-go) open the certificate before the key. With the certificate
-//      renamed first, a reader is torn only if its two opens fall strictly inside the
-//      microseconds between the two renames, or span both; renaming the key first would tear every
-//      reader whose certificate open came before and whose key open came after either rename.
+//   2. cert-chain.pem, then key.pem, back to back with no await between them, so the window
+//      in which the directory holds a new certificate beside an old key is microseconds long.
+//      grpc-go opens the certificate before the key; grpc-js reads all three files in parallel
+//      (Promise.allSettled, on libuv's thread pool), so its opens may come in either order. Either
+//      way a reader is torn only if its opens of the two files straddle that window.
 // A torn read makes that refresh fail to load (key and certificate do not match): grpc-go keeps its
 // previous pair, grpc-js fails handshakes until its next refresh, which reads a consistent pair.
+// Only keeping the key across renewals would close the window altogether; a fresh key per
+// certificate is the stronger policy, so the window stays.
 // Envoy gets its secrets over SDS in one message and never reads these files.
 import { randomBytes } from 'node:crypto';
 import { renameSync } from 'node:fs';
