@@ -20,7 +20,6 @@ interface MergeResult {
 }
 
 type Meta = { metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> } };
-type Kind = ObjectSetKey;
 
 interface KindMemo {
   readonly sources: readonly string[];
@@ -35,7 +34,7 @@ export function mergeObjectSets(inputs: readonly SourceObjects[]): MergeResult {
 }
 
 export class ObjectSetMerger {
-  private readonly memo = new Map<Kind, KindMemo>();
+  private readonly memo = new Map<ObjectSetKey, KindMemo>();
   private readonly ids: ObjectIds = new WeakMap();
 
   merge(inputs: readonly SourceObjects[]): MergeResult {
